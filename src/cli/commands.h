@@ -1,0 +1,16 @@
+#pragma once
+// One function per subcommand; each adds its CLI11 subcommand and callback.
+// Callbacks throw tern::Error subclasses; main() turns them into exit codes.
+#include <CLI/CLI.hpp>
+
+namespace tern::cli {
+
+void add_info_command(CLI::App& app);
+void add_formats_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
+
+// Adds -t/--threads to a subcommand; the value is applied before the callback.
+void add_threads_option(CLI::App& cmd, int& threads);
+void apply_threads(int threads);
+
+}  // namespace tern::cli

@@ -1,0 +1,58 @@
+#include <string>
+
+#include "core/error.h"
+#include "formats/format.h"
+
+namespace tern {
+namespace {
+
+std::vector<FormatDescriptor> build_registry() {
+    std::vector<FormatDescriptor> all;
+    for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats()})
+        all.insert(all.end(), family.begin(), family.end());
+    return all;
+}
+
+}  // namespace
+
+std::span<const FormatDescriptor> all_formats() {
+    static const std::vector<FormatDescriptor> registry = build_registry();
+    return registry;
+}
+
+const FormatDescriptor* find_format(std::string_view name) {
+    for (const auto& f : all_formats())
+        if (f.name == name) return &f;
+    return nullptr;
+}
+
+const FormatDescriptor& format_by_name(std::string_view name) {
+    if (const auto* f = find_format(name)) return *f;
+    std::string known;
+    for (const auto& f : all_formats()) {
+        if (!known.empty()) known += ", ";
+        known += f.name;
+    }
+    throw InputError("format", "unknown format '" + std::string(name) + "' (known: " + known + ")");
+}
+
+const FormatDescriptor* format_for_dtype(DType dtype) {
+    for (const auto& f : all_formats())
+        if (f.dtype == dtype) return &f;
+    return nullptr;
+}
+
+std::vector<float> round_trip(const FormatDescriptor& fmt, std::span<const float> x) {
+    const int64_t bs = fmt.block_size;
+    const int64_t n = (static_cast<int64_t>(x.size()) + bs - 1) / bs * bs;
+    std::vector<float> padded(x.begin(), x.end());
+    padded.resize(static_cast<size_t>(n), 0.0f);
+    std::vector<uint8_t> packed(fmt.bytes_for(n));
+    fmt.quantize(padded.data(), packed.data(), n);
+    std::vector<float> y(static_cast<size_t>(n));
+    fmt.dequantize(packed.data(), y.data(), n);
+    y.resize(x.size());
+    return y;
+}
+
+}  // namespace tern

@@ -1,0 +1,88 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <numeric>
+#include <vector>
+
+#include "core/arena.h"
+#include "core/cpu_features.h"
+#include "core/dtype.h"
+#include "core/error.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace tern {
+namespace {
+
+TEST(DType, BlockGeometry) {
+    EXPECT_EQ(dtype_bytes_for(DType::q4_0, 64), 36u);
+    EXPECT_DOUBLE_EQ(dtype_bits_per_element(DType::q4_0), 4.5);
+    EXPECT_DOUBLE_EQ(dtype_bits_per_element(DType::q4_k), 4.5);
+    EXPECT_DOUBLE_EQ(dtype_bits_per_element(DType::q6_k), 6.5625);
+    EXPECT_THROW(dtype_bytes_for(DType::q8_0, 33), InputError);
+    EXPECT_EQ(dtype_from_name("q5_k"), DType::q5_k);
+    EXPECT_FALSE(dtype_from_name("q9_9").has_value());
+}
+
+TEST(Tensor, ShapeStridesTransposeClone) {
+    std::vector<float> v(6);
+    std::iota(v.begin(), v.end(), 0.0f);
+    Tensor t = Tensor::from_floats({2, 3}, v);
+    EXPECT_EQ(t.numel(), 6);
+    EXPECT_TRUE(t.is_contiguous());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data<float>()) % 64, 0u);
+    Tensor tt = t.transpose(0, 1);
+    EXPECT_FALSE(tt.is_contiguous());
+    EXPECT_EQ(tt.shape(), (Shape{3, 2}));
+    const auto c = tt.contiguous().to_floats();
+    EXPECT_EQ(c, (std::vector<float>{0, 3, 1, 4, 2, 5}));
+    EXPECT_THROW(t.reshape({4, 2}), Error);
+    EXPECT_EQ(t.reshape({3, 2}).dim(-1), 2);
+    EXPECT_THROW(shape_numel({-1, 2}), InputError);
+    EXPECT_THROW(shape_numel({int64_t{1} << 40, int64_t{1} << 40}), InputError);
+    EXPECT_THROW(Tensor::empty({3, 33}, DType::q8_0), InputError);
+}
+
+TEST(Arena, AlignsAndResets) {
+    Arena a(4096);
+    auto* p = a.allocate(10, 64);
+    auto* q = a.allocate(100, 256);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 64, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(q) % 256, 0u);
+    auto* big = a.allocate(1 << 20, 64);  // larger than a block
+    EXPECT_NE(big, nullptr);
+    EXPECT_GE(a.peak_bytes(), (1u << 20) + 110);
+    a.reset();
+    EXPECT_EQ(a.bytes_in_use(), 0u);
+    EXPECT_THROW(a.allocate(8, 3), Error);
+}
+
+TEST(ThreadPool, CoversRangeExactlyOnce) {
+    ThreadPool pool(4);
+    for (int64_t n : {1, 3, 17, 1000, 4097}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        pool.parallel_for(n, 1, [&](int64_t b, int64_t e) {
+            for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+        });
+        for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    }
+}
+
+TEST(ThreadPool, ManyBackToBackRunsAndNesting) {
+    ThreadPool pool(3);  // oversubscribed on a 2-core machine: must not spin itself to a crawl
+    std::atomic<int64_t> sum{0};
+    for (int r = 0; r < 2000; ++r) pool.run([&](int i, int n) { sum += i + 1; });
+    EXPECT_EQ(sum.load(), 2000 * 6);
+    std::atomic<int> inner{0};
+    pool.run([&](int, int) { pool.run([&](int, int n) { inner += 1; }); });
+    EXPECT_EQ(inner.load(), 3 * 3);
+}
+
+TEST(Cpu, ActiveIsaIsSupported) {
+    EXPECT_TRUE(isa_supported(active_isa()));
+    EXPECT_TRUE(isa_supported(Isa::scalar));
+    EXPECT_GE(cpu_features().physical_cores, 1);
+}
+
+}  // namespace
+}  // namespace tern
