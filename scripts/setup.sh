@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything tern's build, tests, benchmarks and demo need, from
+# Debian's archive and the npm registry. Idempotent: re-running skips what is
+# there. Data and reference peers go to $TERN_CACHE (default ~/.cache/tern),
+# never into the git tree.
+set -euo pipefail
+
+CACHE="${TERN_CACHE:-$HOME/.cache/tern}"
+mkdir -p "$CACHE"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+
+APT_PACKAGES=(
+  build-essential cmake ninja-build git pkg-config
+  clang libclang-rt-14-dev                # libFuzzer targets
+  libgtest-dev libgmock-dev libbenchmark-dev
+  nlohmann-json3-dev libcli11-dev
+  python3 python3-numpy python3-torch     # PyTorch reference scripts (tests/ref)
+  libdnnl-dev libopenblas-dev             # GEMM peers for benchmarks
+  dataset-fashion-mnist                   # real images for training and tests
+)
+
+# Node.js + npm fetch the reference peers; a machine may already have its own Node.
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(nodejs npm)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm packages unpacked with `npm pack` (no install scripts, no dependency tree).
+npm_unpack() {  # name@version target-dir
+  local spec="$1" dir="$CACHE/npm/$2"
+  [ -f "$dir/.done" ] && return 0
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack --silent "$spec" >/dev/null 2>&1 && tar xzf ./*.tgz && rm -f ./*.tgz && touch .done) \
+    || { echo "setup: could not fetch $spec from npm" >&2; return 1; }
+}
+# llama.cpp's ggml libraries (prebuilt by node-llama-cpp): the GGUF block and
+# file-format reference the tests load with dlopen.
+npm_unpack @node-llama-cpp/linux-x64@3.22.1 llama-cpp-linux-x64
+
+echo "setup: ok (cache: $CACHE)"
