@@ -1,0 +1,48 @@
+#pragma once
+// Elementwise, normalisation, softmax, RoPE and activation kernels on fp32 rows.
+// Fused where it saves a pass over memory: RMSNorm applies its weight in the
+// same pass, SiLU·mul (SwiGLU) reads gate and up once, softmax subtracts the max.
+// One table per ISA; `elementwise()` is the one chosen at start-up.
+#include <cstdint>
+#include <span>
+
+#include "core/cpu_features.h"
+
+namespace tern {
+
+struct ElementwiseKernels {
+    const char* name;  // e.g. "elementwise_f32_avx512"
+    Isa isa;
+    // y = x / sqrt(mean(x^2) + eps) * weight           x, weight, y: (n)
+    void (*rmsnorm)(const float* x, const float* weight, float* y, int64_t n, float eps);
+    // y = (x - mean) / sqrt(var + eps) * weight + bias  (bias may be null)
+    void (*layernorm)(const float* x, const float* weight, const float* bias, float* y, int64_t n, float eps);
+    // x = softmax(x * scale) in place, max-subtracted
+    void (*softmax)(float* x, int64_t n, float scale);
+    // y = silu(gate) * up                              (SwiGLU)
+    void (*silu_mul)(const float* gate, const float* up, float* y, int64_t n);
+    // y = gelu(x), tanh approximation (GPT-2)
+    void (*gelu)(const float* x, float* y, int64_t n);
+    // Rotary embedding in place on x: (n_heads, head_dim). cos/sin: (head_dim/2)
+    // for this position. neox=false rotates adjacent pairs (2i, 2i+1) (GGUF llama
+    // layout); neox=true rotates (i, i + head_dim/2) (HF / GPT-NeoX layout).
+    void (*rope)(float* x, const float* cos, const float* sin, int64_t n_heads, int64_t head_dim, bool neox);
+    // y = a + b
+    void (*add)(const float* a, const float* b, float* y, int64_t n);
+    // y += alpha * x
+    void (*axpy)(float alpha, const float* x, float* y, int64_t n);
+    // sum(a * b)
+    float (*dot)(const float* a, const float* b, int64_t n);
+};
+
+// The variant chosen once from active_isa().
+const ElementwiseKernels& elementwise();
+// Every variant this CPU supports (scalar first); tests and benchmarks walk these.
+std::span<const ElementwiseKernels* const> elementwise_variants();
+
+// Per-ISA tables (defined in ref.cpp, elementwise_avx2.cpp, elementwise_avx512.cpp).
+extern const ElementwiseKernels kElementwiseScalar;
+extern const ElementwiseKernels kElementwiseAvx2;
+extern const ElementwiseKernels kElementwiseAvx512;
+
+}  // namespace tern

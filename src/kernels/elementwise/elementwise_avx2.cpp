@@ -1,0 +1,14 @@
+// avx2 elementwise kernels (compiled with this ISA's flags only).
+#include "kernels/elementwise/elementwise.h"
+#include "kernels/elementwise/elementwise_simd.inc"
+
+namespace tern {
+
+using Implavx2 = simd::ElementwiseSimd<simd::VecAvx2>;
+
+const ElementwiseKernels kElementwiseAvx2 = {
+    "elementwise_f32_avx2", Isa::avx2, Implavx2::rmsnorm, Implavx2::layernorm, Implavx2::softmax,
+    Implavx2::silu_mul, Implavx2::gelu, Implavx2::rope, Implavx2::add, Implavx2::axpy, Implavx2::dot,
+};
+
+}  // namespace tern

@@ -1,0 +1,91 @@
+// Scalar references: obviously correct, accumulate in double where a sum feeds
+// a normalisation. These are the test truth for the SIMD variants.
+#include <cmath>
+
+#include "kernels/elementwise/elementwise.h"
+
+namespace tern {
+namespace {
+
+void rmsnorm_ref(const float* x, const float* w, float* y, int64_t n, float eps) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * inv * w[i];
+}
+
+void layernorm_ref(const float* x, const float* w, const float* b, float* y, int64_t n, float eps) {
+    double mean = 0;
+    for (int64_t i = 0; i < n; ++i) mean += x[i];
+    mean /= static_cast<double>(n);
+    double var = 0;
+    for (int64_t i = 0; i < n; ++i) var += (x[i] - mean) * (x[i] - mean);
+    var /= static_cast<double>(n);
+    const double inv = 1.0 / std::sqrt(var + eps);
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = static_cast<float>((x[i] - mean) * inv) * w[i];
+        y[i] = b ? v + b[i] : v;
+    }
+}
+
+void softmax_ref(float* x, int64_t n, float scale) {
+    if (n <= 0) return;
+    float m = x[0] * scale;
+    for (int64_t i = 1; i < n; ++i) m = std::fmax(m, x[i] * scale);
+    double sum = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        x[i] = std::exp(x[i] * scale - m);
+        sum += x[i];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (int64_t i = 0; i < n; ++i) x[i] *= inv;
+}
+
+void silu_mul_ref(const float* g, const float* u, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+
+void gelu_ref(const float* x, float* y, int64_t n) {
+    constexpr float kSqrt2OverPi = 0.7978845608028654f;
+    for (int64_t i = 0; i < n; ++i) {
+        const float v = x[i];
+        y[i] = 0.5f * v * (1.0f + std::tanh(kSqrt2OverPi * (v + 0.044715f * v * v * v)));
+    }
+}
+
+void rope_ref(float* x, const float* c, const float* s, int64_t n_heads, int64_t head_dim, bool neox) {
+    const int64_t half = head_dim / 2;
+    for (int64_t h = 0; h < n_heads; ++h) {
+        float* v = x + h * head_dim;
+        for (int64_t i = 0; i < half; ++i) {
+            const int64_t i0 = neox ? i : 2 * i;
+            const int64_t i1 = neox ? i + half : 2 * i + 1;
+            const float a = v[i0], b = v[i1];
+            v[i0] = a * c[i] - b * s[i];
+            v[i1] = a * s[i] + b * c[i];
+        }
+    }
+}
+
+void add_ref(const float* a, const float* b, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void axpy_ref(float alpha, const float* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+float dot_ref(const float* a, const float* b, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += static_cast<double>(a[i]) * b[i];
+    return static_cast<float>(s);
+}
+
+}  // namespace
+
+const ElementwiseKernels kElementwiseScalar = {
+    "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
+    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref,
+};
+
+}  // namespace tern

@@ -1,0 +1,138 @@
+// Every elementwise variant the CPU supports against the scalar reference on
+// awkward sizes, with explicit error budgets.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "kernels/elementwise/elementwise.h"
+
+namespace tern {
+namespace {
+
+std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.0f) {
+    std::mt19937_64 rng(seed);
+    std::normal_distribution<float> d(0.0f, scale);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = d(rng);
+    return v;
+}
+
+// Canary-guarded output buffer: kernels must never write past n.
+struct Guarded {
+    explicit Guarded(int64_t n) : buf(static_cast<size_t>(n) + 32, kCanary), n(n) {}
+    float* data() { return buf.data(); }
+    bool intact() const {
+        for (size_t i = static_cast<size_t>(n); i < buf.size(); ++i)
+            if (buf[i] != kCanary) return false;
+        return true;
+    }
+    static constexpr float kCanary = 12345.0f;
+    std::vector<float> buf;
+    int64_t n;
+};
+
+void expect_close(const float* got, const float* want, int64_t n, float rel, float abs, const char* what) {
+    for (int64_t i = 0; i < n; ++i) {
+        ASSERT_NEAR(got[i], want[i], abs + rel * std::fabs(want[i])) << what << " at " << i << " of " << n;
+    }
+}
+
+const int64_t kSizes[] = {1, 3, 7, 16, 17, 33, 255, 4097};
+
+TEST(Elementwise, AllVariantsMatchReference) {
+    const auto& ref = kElementwiseScalar;
+    for (const ElementwiseKernels* k : elementwise_variants()) {
+        SCOPED_TRACE(k->name);
+        for (int64_t n : kSizes) {
+            const auto x = randn(n, 1 + n, 3.0f), w = randn(n, 2 + n), b = randn(n, 3 + n);
+            std::vector<float> want(static_cast<size_t>(n));
+            Guarded got(n);
+
+            ref.rmsnorm(x.data(), w.data(), want.data(), n, 1e-5f);
+            k->rmsnorm(x.data(), w.data(), got.data(), n, 1e-5f);
+            expect_close(got.data(), want.data(), n, 2e-6f, 1e-6f, "rmsnorm");
+
+            ref.layernorm(x.data(), w.data(), b.data(), want.data(), n, 1e-5f);
+            k->layernorm(x.data(), w.data(), b.data(), got.data(), n, 1e-5f);
+            expect_close(got.data(), want.data(), n, 1e-5f, 1e-5f, "layernorm");
+
+            ref.silu_mul(x.data(), w.data(), want.data(), n);
+            k->silu_mul(x.data(), w.data(), got.data(), n);
+            expect_close(got.data(), want.data(), n, 2e-6f, 1e-7f, "silu_mul");
+
+            ref.gelu(x.data(), want.data(), n);
+            k->gelu(x.data(), got.data(), n);
+            expect_close(got.data(), want.data(), n, 2e-6f, 2e-7f, "gelu");
+
+            ref.add(x.data(), w.data(), want.data(), n);
+            k->add(x.data(), w.data(), got.data(), n);
+            expect_close(got.data(), want.data(), n, 0, 0, "add");
+
+            std::copy(b.begin(), b.end(), want.begin());
+            std::copy(b.begin(), b.end(), got.data());
+            ref.axpy(0.7f, x.data(), want.data(), n);
+            k->axpy(0.7f, x.data(), got.data(), n);
+            expect_close(got.data(), want.data(), n, 1e-7f, 1e-7f, "axpy");
+
+            const float dr = ref.dot(x.data(), w.data(), n), dk = k->dot(x.data(), w.data(), n);
+            double mag = 0;
+            for (int64_t i = 0; i < n; ++i) mag += std::fabs(x[static_cast<size_t>(i)] * w[static_cast<size_t>(i)]);
+            EXPECT_NEAR(dk, dr, 1e-6 * mag + 1e-6) << "dot n=" << n;
+
+            std::copy(x.begin(), x.end(), want.begin());
+            std::copy(x.begin(), x.end(), got.data());
+            ref.softmax(want.data(), n, 0.125f);
+            k->softmax(got.data(), n, 0.125f);
+            expect_close(got.data(), want.data(), n, 3e-6f, 1e-9f, "softmax");
+            EXPECT_TRUE(got.intact()) << "wrote past n=" << n;
+        }
+    }
+}
+
+TEST(Elementwise, SoftmaxSumsToOneAndHandlesExtremes) {
+    for (const ElementwiseKernels* k : elementwise_variants()) {
+        std::vector<float> x = {1000.0f, -1000.0f, 0.0f, 999.0f, -INFINITY};
+        k->softmax(x.data(), 5, 1.0f);
+        float s = 0;
+        for (float v : x) s += v;
+        EXPECT_NEAR(s, 1.0f, 1e-6f) << k->name;
+        EXPECT_NEAR(x[0], 1.0f / (1.0f + std::exp(-1.0f)), 1e-6f) << k->name;
+        EXPECT_LT(x[4], 1e-30f) << k->name;
+    }
+}
+
+TEST(Elementwise, RopeBothLayouts) {
+    for (const ElementwiseKernels* k : elementwise_variants()) {
+        for (int64_t hd : {2, 8, 64, 80, 128}) {
+            const int64_t heads = 3, half = hd / 2;
+            std::vector<float> c(static_cast<size_t>(half)), s(static_cast<size_t>(half));
+            for (int64_t i = 0; i < half; ++i) {
+                const double theta = 17 * std::pow(10000.0, -2.0 * i / hd);
+                c[static_cast<size_t>(i)] = static_cast<float>(std::cos(theta));
+                s[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
+            }
+            for (bool neox : {false, true}) {
+                auto want = randn(heads * hd, 9), got = want;
+                kElementwiseScalar.rope(want.data(), c.data(), s.data(), heads, hd, neox);
+                k->rope(got.data(), c.data(), s.data(), heads, hd, neox);
+                expect_close(got.data(), want.data(), heads * hd, 1e-6f, 1e-6f, "rope");
+            }
+        }
+    }
+}
+
+TEST(Elementwise, RopeReferenceRotatesPairs) {
+    // A rotation by theta of (1, 0) is (cos, sin): checks the reference itself.
+    std::vector<float> x = {1.0f, 0.0f, 0.0f, 1.0f};
+    const float c[2] = {std::cos(0.5f), std::cos(0.25f)}, s[2] = {std::sin(0.5f), std::sin(0.25f)};
+    kElementwiseScalar.rope(x.data(), c, s, 1, 4, false);
+    EXPECT_FLOAT_EQ(x[0], std::cos(0.5f));
+    EXPECT_FLOAT_EQ(x[1], std::sin(0.5f));
+    EXPECT_FLOAT_EQ(x[2], -std::sin(0.25f));
+    EXPECT_FLOAT_EQ(x[3], std::cos(0.25f));
+}
+
+}  // namespace
+}  // namespace tern
