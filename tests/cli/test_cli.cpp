@@ -51,3 +51,15 @@ TEST(Cli, FormatsSyntheticTable) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Cli, BenchKernelsJsonHasTheDocumentedKeys) {
+    const auto r = run_tern("bench --kernels --quick -t 1 --json");
+    ASSERT_EQ(r.code, 0) << r.output;
+    for (const char* key : {"\"kernel\"", "\"isa\"", "\"dtype\"", "\"threads\"", "\"gbps\"", "\"gops\"", "\"peak_fraction\""})
+        EXPECT_NE(r.output.find(key), std::string::npos) << key;
+    EXPECT_EQ(run_tern("bench --kernels -t 0").code, 2);
+}
+
+}  // namespace

@@ -1,0 +1,72 @@
+// tern bench --kernels [-t 1,2] [--json]: the standard kernel shapes on this
+// machine, one row per kernel, shape and thread count, with the fraction of the
+// measured peak (compute) or of the measured read bandwidth (streaming).
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/kernel_bench.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "core/table.h"
+#include "core/thread_pool.h"
+
+namespace tern::cli {
+namespace {
+
+struct BenchOptions {
+    bool kernels = false;
+    std::vector<int> threads;
+    bool json = false;
+    bool quick = false;
+    std::string model;
+};
+
+void run_bench(const BenchOptions& o) {
+    if (!o.kernels) {
+        if (o.model.empty()) throw UsageError("bench", "give --kernels (model benchmarks arrive with the LLM runtime)");
+        throw UsageError("bench", "model benchmarks are not available yet; use --kernels");
+    }
+    std::vector<int> thread_counts = o.threads;
+    if (thread_counts.empty()) thread_counts.push_back(default_thread_count());
+    std::vector<KernelBenchRow> rows;
+    for (int t : thread_counts) {
+        set_default_threads(t);
+        auto r = run_kernel_benchmarks(o.quick);
+        rows.insert(rows.end(), r.begin(), r.end());
+    }
+    if (o.json) {
+        Json arr = Json::array();
+        for (const auto& r : rows) arr.push_back(kernel_bench_row_json(r));
+        print_json(arr);
+        return;
+    }
+    TextTable table({"kernel", "isa", "dtype", "m", "n", "k", "threads", "GOP/s", "GB/s", "peak"});
+    for (const auto& r : rows) {
+        table.add_row({r.kernel, r.isa, r.dtype, std::to_string(r.m), std::to_string(r.n), std::to_string(r.k),
+                       std::to_string(r.threads), r.gops > 0 ? fmt_fixed(r.gops, 1) : "",
+                       r.gbps > 0 ? fmt_fixed(r.gbps, 1) : "",
+                       r.peak_fraction > 0 ? fmt_fixed(100 * r.peak_fraction, 1) + " %" : ""});
+    }
+    table.print();
+    std::printf("\npeak: GOP/s over the measured FMA/BF16/VNNI peak of the same thread count; "
+                "GB/s over the measured read bandwidth (stream row)\n");
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    auto o = std::make_shared<BenchOptions>();
+    auto* cmd = app.add_subcommand("bench", "Benchmark kernels (--kernels) on this machine");
+    cmd->add_option("model", o->model, "model file (LLM benchmarks)");
+    cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
+    cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(CLI::Range(1, 1024));
+    cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");
+    cmd->add_flag("--json", o->json, "machine-readable output");
+    cmd->callback([o] { run_bench(*o); });
+}
+
+}  // namespace tern::cli

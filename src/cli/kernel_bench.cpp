@@ -1,0 +1,105 @@
+#include "cli/kernel_bench.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/cpu_features.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+#include "hw/bandwidth.h"
+#include "hw/peak.h"
+#include "kernels/elementwise/elementwise.h"
+
+namespace tern::cli {
+
+double median_seconds(const std::function<void()>& fn, double budget_s, int min_reps) {
+    fn();  // warm-up
+    std::vector<double> t;
+    const auto start = std::chrono::steady_clock::now();
+    while (static_cast<int>(t.size()) < min_reps ||
+           (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < budget_s && t.size() < 1000)) {
+        const auto t0 = std::chrono::steady_clock::now();
+        fn();
+        t.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+}
+
+Json kernel_bench_row_json(const KernelBenchRow& r) {
+    Json j;
+    j["kernel"] = r.kernel;
+    j["isa"] = r.isa;
+    j["dtype"] = r.dtype;
+    j["m"] = r.m;
+    j["n"] = r.n;
+    j["k"] = r.k;
+    j["threads"] = r.threads;
+    if (r.gops > 0) j["gops"] = r.gops;
+    if (r.gbps > 0) j["gbps"] = r.gbps;
+    j["peak_fraction"] = r.peak_fraction;
+    return j;
+}
+
+namespace {
+
+void add_peak_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& p, const std::string& isa) {
+    rows.push_back({"peak_fma", isa, "f32", 0, 0, 0, p.threads, p.f32_gflops, 0, 1.0});
+    if (p.bf16_gflops > 0) rows.push_back({"peak_dpbf16", isa, "bf16", 0, 0, 0, p.threads, p.bf16_gflops, 0, 1.0});
+    if (p.int8_gops > 0) rows.push_back({"peak_dpbusd", isa, "u8s8", 0, 0, 0, p.threads, p.int8_gops, 0, 1.0});
+}
+
+// Row-wise elementwise kernels over a (rows, dim) activation block split across
+// threads, sized past the L2 so they stream from memory.
+void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, bool quick) {
+    const ElementwiseKernels& k = elementwise();
+    // 64 MiB per array: twice the L3 of the machines this was tuned on, so the
+    // rows stream from memory and the bandwidth fraction is meaningful.
+    const int64_t dim = 4096, n_rows = 4096;
+    const int64_t n = dim * n_rows;
+    std::vector<float> x(static_cast<size_t>(n)), g(static_cast<size_t>(n)), y(static_cast<size_t>(n)),
+        w(static_cast<size_t>(dim), 1.0f);
+    for (int64_t i = 0; i < n; ++i) {
+        x[static_cast<size_t>(i)] = static_cast<float>((i * 7919) % 2001 - 1000) * 1e-3f;
+        g[static_cast<size_t>(i)] = static_cast<float>((i * 104729) % 2001 - 1000) * 2e-3f;
+    }
+    ThreadPool& pool = default_pool();
+    auto row_loop = [&](auto&& body) {
+        pool.parallel_for(n_rows, 16, [&](int64_t b, int64_t e) {
+            for (int64_t r = b; r < e; ++r) body(r * dim);
+        });
+    };
+    struct Case {
+        const char* name;
+        double bytes;
+        std::function<void()> fn;
+    };
+    const double fb = static_cast<double>(n) * 4;
+    std::vector<Case> cases = {
+        {"rmsnorm", 2 * fb, [&] { row_loop([&](int64_t o) { k.rmsnorm(x.data() + o, w.data(), y.data() + o, dim, 1e-5f); }); }},
+        {"softmax", 2 * fb, [&] { row_loop([&](int64_t o) { k.softmax(y.data() + o, dim, 1.0f); }); }},
+        {"silu_mul", 3 * fb, [&] { row_loop([&](int64_t o) { k.silu_mul(g.data() + o, x.data() + o, y.data() + o, dim); }); }},
+    };
+    for (const auto& c : cases) {
+        const double s = median_seconds(c.fn, quick ? 0.05 : 0.2);
+        const double gbps = c.bytes / s / 1e9;
+        rows.push_back({std::string(k.name) + ":" + c.name, std::string(isa_name(k.isa)), "f32", n_rows, dim, 0,
+                        pool.size(), 0, gbps, bandwidth_gbps > 0 ? gbps / bandwidth_gbps : 0});
+    }
+}
+
+}  // namespace
+
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
+    std::vector<KernelBenchRow> rows;
+    const std::string isa(isa_name(active_isa()));
+    const int threads = default_pool().size();
+    const BandwidthResult bw = measure_read_bandwidth(quick ? (uint64_t{256} << 20) : (uint64_t{1} << 30), quick ? 3 : 5);
+    rows.push_back({"stream_read", isa, "f32", 0, static_cast<int64_t>(bw.bytes / 4), 0, threads, 0, bw.median_gbps, 1.0});
+    const ComputePeaks peaks = measure_compute_peaks(quick ? 0.02 : 0.05);
+    add_peak_rows(rows, peaks, isa);
+    add_elementwise_rows(rows, bw.median_gbps, quick);
+    return rows;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,31 @@
+#pragma once
+// The kernel benchmark set behind `tern bench --kernels` and the demo's speed
+// table: timing helpers and one function per kernel family.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/json_out.h"
+
+namespace tern::cli {
+
+struct KernelBenchRow {
+    std::string kernel;
+    std::string isa;
+    std::string dtype;
+    int64_t m = 0, n = 0, k = 0;
+    int threads = 1;
+    double gops = 0;           // compute kernels
+    double gbps = 0;           // streaming kernels
+    double peak_fraction = 0;  // of the measured compute peak or read bandwidth
+};
+
+// Median seconds of `fn` over enough repetitions to fill ~`budget_s`.
+double median_seconds(const std::function<void()>& fn, double budget_s = 0.2, int min_reps = 3);
+
+// All families at the current default thread count.
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick);
+Json kernel_bench_row_json(const KernelBenchRow& r);
+
+}  // namespace tern::cli

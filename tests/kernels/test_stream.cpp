@@ -1,0 +1,22 @@
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/stream/stream.h"
+
+namespace tern {
+namespace {
+
+TEST(Stream, EveryVariantSumsExactly) {
+    const int64_t n = 64 * 37;
+    auto* p = static_cast<float*>(aligned_alloc_bytes(n * sizeof(float)));
+    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<float>(i % 5);  // small integers: exact in f32
+    double want = 0;
+    for (int64_t i = 0; i < n; ++i) want += p[i];
+    for (const auto* k : stream_variants()) EXPECT_EQ(k->read_sum(p, n), static_cast<float>(want)) << k->name;
+    aligned_free_bytes(p);
+}
+
+}  // namespace
+}  // namespace tern
