@@ -9,6 +9,7 @@
 #include "core/table.h"
 #include "core/thread_pool.h"
 #include "io/model_info.h"
+#include "kernels/kernel_registry.h"
 
 namespace tern::cli {
 namespace {
@@ -47,6 +48,9 @@ Json cpu_json() {
     for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512}) levels[std::string(isa_name(isa))] = isa_supported(isa);
     j["isa_supported"] = levels;
     j["isa_active"] = std::string(isa_name(active_isa()));
+    Json kernels = Json::object();
+    for (const auto& fam : kernel_families()) kernels[fam.family] = {{"chosen", fam.chosen}, {"variants", fam.variants}};
+    j["kernels"] = kernels;
     return j;
 }
 
@@ -67,6 +71,8 @@ void print_cpu(bool json) {
     for (auto& [k, v] : j["isa_supported"].items())
         if (v.get<bool>()) std::printf(" %s", k.c_str());
     std::printf(")\n");
+    for (auto& [family, k] : j["kernels"].items())
+        std::printf("kernel     %-12s %s\n", family.c_str(), k["chosen"].get<std::string>().c_str());
 }
 
 }  // namespace

@@ -1,0 +1,25 @@
+#include "kernels/kernel_registry.h"
+
+#include "kernels/elementwise/elementwise.h"
+#include "kernels/stream/stream.h"
+
+namespace tern {
+namespace {
+
+template <class Table, class Variants>
+KernelFamilyInfo describe(const char* family, const Table& chosen, Variants variants) {
+    KernelFamilyInfo info{family, chosen.name, {}};
+    for (const auto* v : variants) info.variants.push_back(v->name);
+    return info;
+}
+
+}  // namespace
+
+std::vector<KernelFamilyInfo> kernel_families() {
+    return {
+        describe("elementwise", elementwise(), elementwise_variants()),
+        describe("stream", stream_kernels(), stream_variants()),
+    };
+}
+
+}  // namespace tern
