@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/kernel_bench.h"
 #include "core/cpu_features.h"
 #include "core/table.h"
 #include "core/thread_pool.h"
@@ -53,6 +54,18 @@ void run_demo(int threads) {
             }
         }
         return std::to_string(count) + " formats; best <= 4.6 bits: " + (best.empty() ? "n/a" : best);
+    }));
+
+    rows.push_back(timed("kernel speed", [] {
+        std::string out;
+        for (const auto& r : run_kernel_benchmarks(/*quick=*/true)) {
+            if (r.kernel == "stream_read") out += "read " + fmt_fixed(r.gbps, 1) + " GB/s; ";
+            if (r.kernel == "peak_fma") out += "fp32 FMA peak " + fmt_fixed(r.gops, 0) + " GFLOP/s; ";
+            if (r.kernel == "peak_dpbusd") out += "int8 VNNI peak " + fmt_fixed(r.gops, 0) + " GOP/s; ";
+            if (r.kernel.find("rmsnorm") != std::string::npos)
+                out += "rmsnorm " + fmt_fixed(100 * r.peak_fraction, 0) + "% of bandwidth";
+        }
+        return out;
     }));
 
     TextTable table({"step", "result", "seconds"});
