@@ -10,6 +10,7 @@
 // no importance matrix is given) bit for bit; dequantize_row_* reproduce ggml's
 // `to_float` bit for bit. They are scalar truth for later SIMD kernels.
 // `k` is the number of floats and must be a multiple of the block size.
+#include <bit>
 #include <cstdint>
 
 namespace tern {
@@ -165,9 +166,7 @@ inline void unpack_scale_min_k4(int j, const uint8_t* q, uint8_t* sc, uint8_t* m
 // the same (meaningless) codes as ggml.
 inline int nearest_int_rne(float v) {
     const float biased = v + 12582912.0f;
-    uint32_t bits;
-    __builtin_memcpy(&bits, &biased, 4);
-    return static_cast<int>(bits & 0x007fffffu) - 0x00400000;
+    return static_cast<int>(std::bit_cast<uint32_t>(biased) & 0x007fffffu) - 0x00400000;
 }
 
 }  // namespace tern
