@@ -63,8 +63,8 @@ float load_scale(const uint8_t* src) {
 
 // round(x / d) clamped to [lo, hi] with NaN -> `nan_code`, safe for any x.
 int quantize_step(float x, double inv_d, int lo, int hi, int nan_code) {
-    if (std::isnan(x)) return nan_code;
     const double t = round_half_even(static_cast<double>(x) * inv_d);
+    if (std::isnan(t)) return nan_code;  // NaN input, or Inf * 0 scale: never cast NaN to int
     return static_cast<int>(std::clamp(t, double(lo), double(hi)));
 }
 
