@@ -41,14 +41,14 @@ std::vector<float> tensor_to_floats(const NamedTensor& nt, int64_t max_elements)
     if (n > max_elements) n = max_elements / 256 * 256;  // a prefix of whole blocks
     n = n / info.block_size * info.block_size;
     std::vector<float> out(static_cast<size_t>(n));
-    if (!info.is_block_quantized && t.dtype() != DType::f16 && t.dtype() != DType::bf16 && t.dtype() != DType::f32) {
-        auto all = t.to_floats();
-        out.assign(all.begin(), all.begin() + n);
+    // Storage formats (floats, fp8, GGUF blocks) decode through their format
+    // descriptor; plain integer tensors through Tensor::to_floats.
+    if (const FormatDescriptor* fmt = format_for_dtype(t.dtype())) {
+        fmt->dequantize(t.data<uint8_t>(), out.data(), n);
         return out;
     }
-    const FormatDescriptor* fmt = format_for_dtype(t.dtype());
-    if (!fmt) throw InputError(nt.name, "no decoder for dtype " + std::string(dtype_name(t.dtype())));
-    fmt->dequantize(t.data<uint8_t>(), out.data(), n);
+    auto all = t.to_floats();
+    out.assign(all.begin(), all.begin() + n);
     return out;
 }
 
