@@ -86,7 +86,8 @@ void pack_b(const T* b, int64_t ldb, bool trans, int64_t j0, int64_t cols, int64
 // Elements of a whole-matrix prepacked B: K blocks of `kc` one after another,
 // each holding all ceil(N/NR) panels of that block.
 inline int64_t prepacked_b_elements(const Blocking& bl, int64_t k, int64_t n) {
-    return round_up(std::max<int64_t>(k, 1), bl.kc) / bl.kc * bl.kc * round_up(n, bl.nr) + bl.kc * bl.nr;
+    const int64_t n_pad = round_up(n, bl.nr);
+    return (k / bl.kc) * bl.kc * n_pad + round_up(k % bl.kc, bl.kg) * n_pad + int64_t{bl.kg} * bl.nr;
 }
 
 template <class T, int KG>
