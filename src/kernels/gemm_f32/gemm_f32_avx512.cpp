@@ -19,39 +19,59 @@ inline __m512 finish(__m512 acc, const float* c, __mmask16 mask, const GemmF32Ti
     return activate_ps(v, ep.act);
 }
 
+// MR rows x NV 16-float vectors of columns; all loops over MR/NV unroll fully
+// so the MR*NV accumulators live in registers.
+template <int MR, int NV>
+void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+         const GemmF32TileEpilogue& ep) {
+    __m512 acc[MR][NV];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kcp; ++p) {
+        __m512 bv[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 16 * NV * 8), _MM_HINT_T0);
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) {
+            const __m512 av = _mm512_set1_ps(a[r]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+        a += MR;
+        b += 16 * NV;
+    }
+
+    __mmask16 mask[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) mask[v] = lane_mask(cols - 16 * v);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+        if (r >= rows) break;
+        float* crow = c + r * ldc;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+            if (!mask[v]) break;
+            _mm512_mask_storeu_ps(crow + 16 * v, mask[v],
+                                  finish(acc[r][v], crow + 16 * v, mask[v], ep, ep.bias ? ep.bias + 16 * v : nullptr));
+        }
+    }
+}
+
 }  // namespace
 
 void gemm_f32_ukr_12x32_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
                                const GemmF32TileEpilogue& ep) {
-    constexpr int MR = 12;
-    __m512 acc0[MR], acc1[MR];
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    ukr<12, 2>(kcp, a, b, c, ldc, rows, cols, ep);
+}
 
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kcp; ++p) {
-        const __m512 b0 = _mm512_load_ps(b);
-        const __m512 b1 = _mm512_load_ps(b + 16);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 32 * 8), _MM_HINT_T0);
-#pragma GCC unroll 12
-        for (int r = 0; r < MR; ++r) {
-            const __m512 av = _mm512_set1_ps(a[r]);
-            acc0[r] = _mm512_fmadd_ps(av, b0, acc0[r]);
-            acc1[r] = _mm512_fmadd_ps(av, b1, acc1[r]);
-        }
-        a += MR;
-        b += 32;
-    }
-
-    const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
-    const float* bias1 = ep.bias ? ep.bias + 16 : nullptr;
-#pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) {
-        if (r >= rows) break;
-        float* crow = c + r * ldc;
-        _mm512_mask_storeu_ps(crow, m0, finish(acc0[r], crow, m0, ep, ep.bias));
-        if (m1) _mm512_mask_storeu_ps(crow + 16, m1, finish(acc1[r], crow + 16, m1, ep, bias1));
-    }
+void gemm_f32_ukr_6x64_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                              const GemmF32TileEpilogue& ep) {
+    ukr<6, 4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern
