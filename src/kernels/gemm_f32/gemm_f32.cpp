@@ -12,7 +12,7 @@ namespace {
 // stream through; MC x KC of A sits in L2 (1 MiB on Zen 4); KC x NC of B in L3.
 constexpr GemmF32Kernel kTable[] = {
     {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 144, 256, 4096}, gemm_f32_ukr_12x32_avx512},
-    // Measured slower than 12x32 here (fewer broadcasts, but a 64 KiB B panel per 256 K).
+    // Fewer broadcasts per FMA, but measured slower than 12x32 here (its 48 KiB B micro-panel fills L1).
     {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 144, 192, 4096}, gemm_f32_ukr_6x64_avx512},
     {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 144, 256, 1024}, gemm_f32_ukr_6x16_avx2},
     {"gemm_f32_4x8_scalar", Isa::scalar, {4, 8, 1, 64, 256, 512}, gemm_f32_ukr_4x8_scalar},
