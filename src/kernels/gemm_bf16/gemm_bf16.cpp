@@ -1,0 +1,94 @@
+// gemm_bf16 kernel table, dispatch, argument checks and the threaded driver.
+#include "kernels/gemm_bf16/gemm_bf16.h"
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace tern {
+namespace {
+
+// Blocking: as gemm_f32 but half the bytes per element, so KC doubles for the
+// same L1/L2 footprint (KC counts K elements, a multiple of the pair size).
+constexpr GemmBf16Kernel kTable[] = {
+    {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 144, 512, 4096}, gemm_bf16_ukr_12x32_avx512bf16},
+    {"gemm_bf16_4x16_avx2", Isa::avx2, {4, 16, 2, 128, 512, 1024}, gemm_bf16_ukr_4x16_avx2},
+    {"gemm_bf16_4x8_scalar", Isa::scalar, {4, 8, 2, 64, 256, 512}, gemm_bf16_ukr_4x8_scalar},
+};
+
+void check_args(const GemmBf16Kernel& kernel, const GemmBf16Args& g) {
+    const char* where = "gemm_bf16";
+    if (g.m < 0 || g.n < 0 || g.k < 0) throw InputError(where, format("negative shape %lld x %lld x %lld",
+                                                                        (long long)g.m, (long long)g.n, (long long)g.k));
+    if (g.m == 0 || g.n == 0) return;
+    if (!g.c || g.ldc < g.n) throw InputError(where, format("C needs ldc >= N (%lld < %lld)", (long long)g.ldc, (long long)g.n));
+    if (g.k > 0) {
+        if (!g.a || g.lda < (g.trans_a ? g.m : g.k))
+            throw InputError(where, format("A needs lda >= %lld, got %lld", (long long)(g.trans_a ? g.m : g.k), (long long)g.lda));
+        if (g.packed_b) {
+            if (g.packed_b->k() != g.k || g.packed_b->n() != g.n)
+                throw InputError(where, "packed B shape does not match K x N");
+            if (&g.packed_b->kernel() != &kernel && g.packed_b->kernel().micro_kernel != kernel.micro_kernel)
+                throw InputError(where, std::string("B was packed for ") + g.packed_b->kernel().name + ", not " + kernel.name);
+        } else if (!g.b || g.ldb < (g.trans_b ? g.k : g.n)) {
+            throw InputError(where, format("B needs ldb >= %lld, got %lld", (long long)(g.trans_b ? g.k : g.n), (long long)g.ldb));
+        }
+    }
+}
+
+}  // namespace
+
+std::span<const GemmBf16Kernel> gemm_bf16_kernels() { return kTable; }
+
+std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() {
+    std::vector<const GemmBf16Kernel*> out;
+    for (const auto& k : kTable)
+        if (isa_supported(k.isa)) out.push_back(&k);
+    return out;
+}
+
+const GemmBf16Kernel& gemm_bf16_kernel() {
+    static const GemmBf16Kernel* chosen = [] {
+        for (const auto& k : kTable)
+            if (k.isa <= active_isa()) return &k;
+        return &kTable[std::size(kTable) - 1];
+    }();
+    return *chosen;
+}
+
+GemmBf16PackedB::GemmBf16PackedB(const GemmBf16Kernel& kernel, const uint16_t* b, int64_t ldb, bool trans_b, int64_t k,
+                               int64_t n)
+    : kernel_(&kernel), k_(k), n_(n) {
+    if (k < 0 || n < 0 || (k > 0 && n > 0 && (!b || ldb < (trans_b ? k : n))))
+        throw InputError("gemm_bf16", "bad B for packing");
+    const int64_t elems = gemm::prepacked_b_elements(kernel.blocking, k, n);
+    data_ = static_cast<uint16_t*>(aligned_alloc_bytes(static_cast<size_t>(elems) * sizeof(uint16_t), 64));
+    if (k > 0 && n > 0) gemm::prepack_b<uint16_t, 2>(kernel.blocking, b, ldb, trans_b, k, n, data_);
+}
+
+GemmBf16PackedB::~GemmBf16PackedB() { aligned_free_bytes(data_); }
+
+void gemm_bf16(const GemmBf16Args& args) {
+    const GemmBf16Kernel& kernel = args.packed_b ? args.packed_b->kernel() : gemm_bf16_kernel();
+    gemm_bf16(kernel, args, default_pool());
+}
+
+void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& g, ThreadPool& pool) {
+    check_args(kernel, g);
+    if (g.m == 0 || g.n == 0) return;
+    const gemm::Blocking& bl = kernel.blocking;
+    const GemmBf16MicroKernel ukr = kernel.micro_kernel;
+    const uint16_t* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
+    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+        gemm::run_blocked<uint16_t, uint16_t, 2>(
+            bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
+            [&](int64_t kcp, const uint16_t* ap, const uint16_t* bp, int64_t i, int64_t j, int rows, int cols, bool first,
+                bool last) {
+                const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
+                                             last ? g.act : Activation::none};
+                ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
+            });
+    });
+}
+
+}  // namespace tern

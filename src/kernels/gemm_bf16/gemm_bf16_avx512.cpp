@@ -1,0 +1,64 @@
+// gemm_bf16 AVX-512 BF16 micro-kernel: a 12 x 32 fp32 tile in 24 zmm
+// accumulators. Per K pair: two 64-byte B loads (16 columns x 2 K each), 12
+// broadcast A pairs, 24 `vdpbf16ps` (each 32 multiply-adds).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/gemm_bf16/gemm_bf16.h"
+#include "kernels/gemm_common/vec_math_avx512.h"
+
+namespace tern {
+namespace {
+
+using namespace gemm::avx512;
+
+inline __m512 finish(__m512 acc, const float* c, __mmask16 mask, const GemmF32TileEpilogue& ep, const float* bias) {
+    __m512 v = _mm512_mul_ps(acc, _mm512_set1_ps(ep.alpha));
+    if (ep.beta != 0.0f) v = _mm512_fmadd_ps(_mm512_set1_ps(ep.beta), _mm512_maskz_loadu_ps(mask, c), v);
+    if (bias) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias));
+    return activate_ps(v, ep.act);
+}
+
+inline int32_t load_pair(const uint16_t* p) {
+    int32_t v;
+    std::memcpy(&v, p, 4);
+    return v;
+}
+
+}  // namespace
+
+void gemm_bf16_ukr_12x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
+                                    int cols, const GemmF32TileEpilogue& ep) {
+    constexpr int MR = 12;
+    __m512 acc0[MR], acc1[MR];
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < kcp; p += 2) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b);
+        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 32);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 64 * 8), _MM_HINT_T0);
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; ++r) {
+            const __m512bh av = (__m512bh)_mm512_set1_epi32(load_pair(a + 2 * r));
+            acc0[r] = _mm512_dpbf16_ps(acc0[r], av, b0);
+            acc1[r] = _mm512_dpbf16_ps(acc1[r], av, b1);
+        }
+        a += 2 * MR;
+        b += 64;
+    }
+
+    const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
+    const float* bias1 = ep.bias ? ep.bias + 16 : nullptr;
+#pragma GCC unroll 12
+    for (int r = 0; r < MR; ++r) {
+        if (r >= rows) break;
+        float* crow = c + r * ldc;
+        _mm512_mask_storeu_ps(crow, m0, finish(acc0[r], crow, m0, ep, ep.bias));
+        if (m1) _mm512_mask_storeu_ps(crow + 16, m1, finish(acc1[r], crow + 16, m1, ep, bias1));
+    }
+}
+
+}  // namespace tern

@@ -1,0 +1,55 @@
+#pragma once
+// AVX-512 exp and the fused activations. Include only from *_avx512.cpp files
+// (they are the only ones compiled with AVX-512 enabled).
+#include <immintrin.h>
+
+// GCC 12's AVX-512 intrinsics seed results with _mm512_undefined_ps() and then
+// warn about it wherever they inline (a false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "kernels/gemm_common/activation.h"
+
+namespace tern::gemm::avx512 {
+
+// e^x, relative error ~2 ulp on [-87, 88]; saturates to 0 / +inf outside.
+inline __m512 exp_ps(__m512 x) {
+    x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(88.7f));
+    const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                          _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // r = x - n ln2 in two steps (Cody-Waite) so r keeps full precision.
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n);  // p * 2^n, handles under/overflow
+}
+
+inline __m512 activate_ps(__m512 x, Activation act) {
+    switch (act) {
+        case Activation::none: return x;
+        case Activation::relu: return _mm512_max_ps(x, _mm512_setzero_ps());
+        case Activation::gelu_tanh: {
+            const __m512 x3 = _mm512_mul_ps(_mm512_mul_ps(x, x), x);
+            const __m512 u = _mm512_mul_ps(_mm512_set1_ps(kGeluC0), _mm512_fmadd_ps(_mm512_set1_ps(kGeluC1), x3, x));
+            const __m512 e = exp_ps(_mm512_mul_ps(u, _mm512_set1_ps(-2.0f)));
+            return _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+        }
+        case Activation::silu: {
+            const __m512 e = exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), x));
+            return _mm512_div_ps(x, _mm512_add_ps(e, _mm512_set1_ps(1.0f)));
+        }
+    }
+    return x;
+}
+
+// Lane mask for the first `cols` (0..16) lanes.
+inline __mmask16 lane_mask(int cols) {
+    return cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (cols > 0 ? cols : 0)) - 1u);
+}
+
+}  // namespace tern::gemm::avx512

@@ -1,0 +1,96 @@
+// gemm_f32 kernel table, dispatch, argument checks and the threaded driver.
+#include "kernels/gemm_f32/gemm_f32.h"
+
+#include "core/error.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
+
+namespace tern {
+namespace {
+
+// Blocking: KC*NR*4 bytes of B micro-panel stay in L1 while MR-row A panels
+// stream through; MC x KC of A sits in L2 (1 MiB on Zen 4); KC x NC of B in L3.
+constexpr GemmF32Kernel kTable[] = {
+    {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 144, 256, 4096}, gemm_f32_ukr_12x32_avx512},
+    // Fewer broadcasts per FMA, but measured slower than 12x32 here (its 48 KiB B micro-panel fills L1).
+    {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 144, 192, 4096}, gemm_f32_ukr_6x64_avx512},
+    {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 144, 256, 1024}, gemm_f32_ukr_6x16_avx2},
+    {"gemm_f32_4x8_scalar", Isa::scalar, {4, 8, 1, 64, 256, 512}, gemm_f32_ukr_4x8_scalar},
+};
+
+void check_args(const GemmF32Kernel& kernel, const GemmF32Args& g) {
+    const char* where = "gemm_f32";
+    if (g.m < 0 || g.n < 0 || g.k < 0) throw InputError(where, format("negative shape %lld x %lld x %lld",
+                                                                        (long long)g.m, (long long)g.n, (long long)g.k));
+    if (g.m == 0 || g.n == 0) return;
+    if (!g.c || g.ldc < g.n) throw InputError(where, format("C needs ldc >= N (%lld < %lld)", (long long)g.ldc, (long long)g.n));
+    if (g.k > 0) {
+        if (!g.a || g.lda < (g.trans_a ? g.m : g.k))
+            throw InputError(where, format("A needs lda >= %lld, got %lld", (long long)(g.trans_a ? g.m : g.k), (long long)g.lda));
+        if (g.packed_b) {
+            if (g.packed_b->k() != g.k || g.packed_b->n() != g.n)
+                throw InputError(where, "packed B shape does not match K x N");
+            if (&g.packed_b->kernel() != &kernel && g.packed_b->kernel().micro_kernel != kernel.micro_kernel)
+                throw InputError(where, std::string("B was packed for ") + g.packed_b->kernel().name + ", not " + kernel.name);
+        } else if (!g.b || g.ldb < (g.trans_b ? g.k : g.n)) {
+            throw InputError(where, format("B needs ldb >= %lld, got %lld", (long long)(g.trans_b ? g.k : g.n), (long long)g.ldb));
+        }
+    }
+}
+
+}  // namespace
+
+std::span<const GemmF32Kernel> gemm_f32_kernels() { return kTable; }
+
+std::vector<const GemmF32Kernel*> gemm_f32_supported_kernels() {
+    std::vector<const GemmF32Kernel*> out;
+    for (const auto& k : kTable)
+        if (isa_supported(k.isa)) out.push_back(&k);
+    return out;
+}
+
+const GemmF32Kernel& gemm_f32_kernel() {
+    static const GemmF32Kernel* chosen = [] {
+        for (const auto& k : kTable)
+            if (k.isa <= active_isa()) return &k;
+        return &kTable[std::size(kTable) - 1];
+    }();
+    return *chosen;
+}
+
+GemmF32PackedB::GemmF32PackedB(const GemmF32Kernel& kernel, const float* b, int64_t ldb, bool trans_b, int64_t k,
+                               int64_t n)
+    : kernel_(&kernel), k_(k), n_(n) {
+    if (k < 0 || n < 0 || (k > 0 && n > 0 && (!b || ldb < (trans_b ? k : n))))
+        throw InputError("gemm_f32", "bad B for packing");
+    const int64_t elems = gemm::prepacked_b_elements(kernel.blocking, k, n);
+    data_ = static_cast<float*>(aligned_alloc_bytes(static_cast<size_t>(elems) * sizeof(float), 64));
+    if (k > 0 && n > 0) gemm::prepack_b<float, 1>(kernel.blocking, b, ldb, trans_b, k, n, data_);
+}
+
+GemmF32PackedB::~GemmF32PackedB() { aligned_free_bytes(data_); }
+
+void gemm_f32(const GemmF32Args& args) {
+    const GemmF32Kernel& kernel = args.packed_b ? args.packed_b->kernel() : gemm_f32_kernel();
+    gemm_f32(kernel, args, default_pool());
+}
+
+void gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g, ThreadPool& pool) {
+    check_args(kernel, g);
+    if (g.m == 0 || g.n == 0) return;
+    const gemm::Blocking& bl = kernel.blocking;
+    const GemmF32MicroKernel ukr = kernel.micro_kernel;
+    const float* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
+    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+        gemm::run_blocked<float, float, 1>(
+            bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
+            [&](int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows, int cols, bool first,
+                bool last) {
+                const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
+                                             last ? g.act : Activation::none};
+                ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
+            });
+    });
+}
+
+}  // namespace tern

@@ -1,0 +1,65 @@
+// gemm_f32 AVX2 micro-kernel: a 6 x 16 tile in 12 ymm accumulators (the
+// largest block that leaves registers for two B vectors and a broadcast).
+// Partial tiles go through a stack tile so stores never pass the matrix edge.
+#include <immintrin.h>
+
+#include "kernels/gemm_common/vec_math_avx2.h"
+#include "kernels/gemm_f32/gemm_f32.h"
+
+namespace tern {
+namespace {
+
+inline __m256 finish(__m256 acc, const float* c, const float* bias, const GemmF32TileEpilogue& ep) {
+    __m256 v = _mm256_mul_ps(acc, _mm256_set1_ps(ep.alpha));
+    if (ep.beta != 0.0f) v = _mm256_fmadd_ps(_mm256_set1_ps(ep.beta), _mm256_loadu_ps(c), v);
+    if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias));
+    return gemm::avx2::activate_ps(v, ep.act);
+}
+
+}  // namespace
+
+void gemm_f32_ukr_6x16_avx2(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                            const GemmF32TileEpilogue& ep) {
+    constexpr int MR = 6, NR = 16;
+    __m256 acc0[MR], acc1[MR];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
+    for (int64_t p = 0; p < kcp; ++p) {
+        const __m256 b0 = _mm256_load_ps(b);
+        const __m256 b1 = _mm256_load_ps(b + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; ++r) {
+            const __m256 av = _mm256_broadcast_ss(a + r);
+            acc0[r] = _mm256_fmadd_ps(av, b0, acc0[r]);
+            acc1[r] = _mm256_fmadd_ps(av, b1, acc1[r]);
+        }
+        a += MR;
+        b += NR;
+    }
+    // Loops over r stay fully unrolled so the accumulators never need an address.
+    if (cols == NR) {
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; ++r) {
+            if (r >= rows) break;
+            float* crow = c + r * ldc;
+            _mm256_storeu_ps(crow, finish(acc0[r], crow, ep.bias, ep));
+            _mm256_storeu_ps(crow + 8, finish(acc1[r], crow + 8, ep.bias ? ep.bias + 8 : nullptr, ep));
+        }
+        return;
+    }
+    // Edge tile: copy the live part of C and bias into full-width scratch.
+    alignas(32) float tile[NR] = {}, bias_tile[NR] = {};
+    if (ep.bias)
+        for (int j = 0; j < cols; ++j) bias_tile[j] = ep.bias[j];
+#pragma GCC unroll 6
+    for (int r = 0; r < MR; ++r) {
+        if (r >= rows) break;
+        float* crow = c + r * ldc;
+        for (int j = 0; j < cols; ++j) tile[j] = crow[j];
+        _mm256_store_ps(tile, finish(acc0[r], tile, ep.bias ? bias_tile : nullptr, ep));
+        _mm256_store_ps(tile + 8, finish(acc1[r], tile + 8, ep.bias ? bias_tile + 8 : nullptr, ep));
+        for (int j = 0; j < cols; ++j) crow[j] = tile[j];
+    }
+}
+
+}  // namespace tern

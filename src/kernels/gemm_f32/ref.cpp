@@ -1,0 +1,49 @@
+// gemm_f32 scalar code: the double-accumulating reference (test truth) and the
+// portable micro-kernel that backs the `scalar` dispatch level.
+#include <vector>
+
+#include "kernels/gemm_f32/gemm_f32.h"
+
+namespace tern {
+
+void gemm_f32_reference(const GemmF32Args& g) {
+    for (int64_t i = 0; i < g.m; ++i) {
+        for (int64_t j = 0; j < g.n; ++j) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < g.k; ++p) {
+                const double av = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
+                // Always the unpacked b, also when packed_b is set.
+                const double bv = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
+                acc += av * bv;
+            }
+            float* c = g.c + i * g.ldc + j;
+            double v = static_cast<double>(g.alpha) * acc;
+            if (g.beta != 0.0f) v += static_cast<double>(g.beta) * *c;
+            if (g.bias) v += g.bias[j];
+            *c = static_cast<float>(gemm::activate_ref(v, g.act));
+        }
+    }
+}
+
+void gemm_f32_ukr_4x8_scalar(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                             const GemmF32TileEpilogue& ep) {
+    constexpr int MR = 4, NR = 8;
+    float acc[MR][NR] = {};
+    for (int64_t p = 0; p < kcp; ++p) {
+        for (int r = 0; r < MR; ++r)
+            for (int j = 0; j < NR; ++j) acc[r][j] += a[r] * b[j];
+        a += MR;
+        b += NR;
+    }
+    for (int r = 0; r < rows; ++r) {
+        float* crow = c + r * ldc;
+        for (int j = 0; j < cols; ++j) {
+            float v = ep.alpha * acc[r][j];
+            if (ep.beta != 0.0f) v += ep.beta * crow[j];
+            if (ep.bias) v += ep.bias[j];
+            crow[j] = gemm::activate(v, ep.act);
+        }
+    }
+}
+
+}  // namespace tern
