@@ -99,6 +99,7 @@ std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
     const ComputePeaks peaks = measure_compute_peaks(quick ? 0.02 : 0.05);
     add_peak_rows(rows, peaks, isa);
     add_elementwise_rows(rows, bw.median_gbps, quick);
+    add_gemm_rows(rows, peaks, quick);
     return rows;
 }
 

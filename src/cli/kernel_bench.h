@@ -24,6 +24,15 @@ struct KernelBenchRow {
 // Median seconds of `fn` over enough repetitions to fill ~`budget_s`.
 double median_seconds(const std::function<void()>& fn, double budget_s = 0.2, int min_reps = 3);
 
+}  // namespace tern::cli
+namespace tern {
+struct ComputePeaks;
+}
+namespace tern::cli {
+
+// GEMM rows (kernel_bench_gemm.cpp).
+void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks, bool quick);
+
 // All families at the current default thread count.
 std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick);
 Json kernel_bench_row_json(const KernelBenchRow& r);

@@ -1,6 +1,9 @@
 #include "kernels/kernel_registry.h"
 
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/gemm_bf16/gemm_bf16.h"
+#include "kernels/gemm_f32/gemm_f32.h"
+#include "kernels/gemm_q8/gemm_q8.h"
 #include "kernels/stream/stream.h"
 
 namespace tern {
@@ -19,6 +22,9 @@ std::vector<KernelFamilyInfo> kernel_families() {
     return {
         describe("elementwise", elementwise(), elementwise_variants()),
         describe("stream", stream_kernels(), stream_variants()),
+        describe("gemm_f32", gemm_f32_kernel(), gemm_f32_supported_kernels()),
+        describe("gemm_bf16", gemm_bf16_kernel(), gemm_bf16_supported_kernels()),
+        describe("gemm_q8", gemm_q8_kernel(), gemm_q8_supported_kernels()),
     };
 }
 
