@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 
 #include "core/error.h"
 
@@ -85,9 +86,15 @@ std::string quote_text(const std::string& s, size_t max_chars) {
     return out + "\"";
 }
 
-std::string float_text(double v) {
-    char b[32];
-    std::snprintf(b, sizeof b, "%.9g", v);
+// The shortest text that reads back as the same value at the stored width
+// (so an f32 1e-5 prints as "1e-05", not "9.99999975e-06").
+std::string float_text(double v, bool is_f32) {
+    char b[40];
+    for (int digits = 6; digits <= 17; ++digits) {
+        std::snprintf(b, sizeof b, "%.*g", digits, v);
+        const double back = std::strtod(b, nullptr);
+        if (is_f32 ? static_cast<float>(back) == static_cast<float>(v) : back == v) break;
+    }
     return b;
 }
 
@@ -105,8 +112,8 @@ std::string packed_element_text(const GgufValue& a, size_t k) {
         case GgufType::i32: return std::to_string(get(int32_t{}));
         case GgufType::u64: return std::to_string(get(uint64_t{}));
         case GgufType::i64: return std::to_string(get(int64_t{}));
-        case GgufType::f32: return float_text(get(float{}));
-        case GgufType::f64: return float_text(get(double{}));
+        case GgufType::f32: return float_text(get(float{}), true);
+        case GgufType::f64: return float_text(get(double{}), false);
         case GgufType::boolean: return get(uint8_t{}) ? "true" : "false";
         default: return "?";
     }
@@ -118,7 +125,7 @@ std::string GgufValue::to_text(size_t max_items) const {
     switch (type) {
         case GgufType::u8: case GgufType::u16: case GgufType::u32: case GgufType::u64: return std::to_string(u);
         case GgufType::i8: case GgufType::i16: case GgufType::i32: case GgufType::i64: return std::to_string(i);
-        case GgufType::f32: case GgufType::f64: return float_text(f);
+        case GgufType::f32: case GgufType::f64: return float_text(f, type == GgufType::f32);
         case GgufType::boolean: return u ? "true" : "false";
         case GgufType::string: return quote_text(s, 200);
         case GgufType::array: break;

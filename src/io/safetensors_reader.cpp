@@ -97,7 +97,9 @@ SafetensorsTensorInfo parse_entry(const std::string& name, const json& e, uint64
                                              static_cast<unsigned long long>(t.end),
                                              static_cast<unsigned long long>(buffer_bytes)));
     uint64_t expect = 0;
-    if (!checked_mul(numel, dtype_info(t.dtype).block_bytes, &expect) || expect != t.end - t.begin)
+    if (!checked_mul(numel, dtype_info(t.dtype).block_bytes, &expect))
+        throw InputError(where, ctx + "byte size of shape " + shape_to_string(t.shape) + " overflows 64 bits");
+    if (expect != t.end - t.begin)
         throw InputError(where, ctx + format("%llu bytes stored but shape %s of %s needs %llu",
                                              static_cast<unsigned long long>(t.end - t.begin),
                                              shape_to_string(t.shape).c_str(), t.dtype_name.c_str(),
