@@ -66,7 +66,7 @@ GgufValue read_value(ByteCursor& in, GgufType type, int depth) {
         case GgufType::u16: return GgufValue::scalar_u(type, in.read<uint16_t>("u16 value"));
         case GgufType::u32: return GgufValue::scalar_u(type, in.read<uint32_t>("u32 value"));
         case GgufType::u64: return GgufValue::scalar_u(type, in.read<uint64_t>("u64 value"));
-        case GgufType::boolean: return GgufValue::scalar_u(type, in.read<uint8_t>("bool value"));
+        case GgufType::boolean: return GgufValue::of_bool(in.read<uint8_t>("bool value") != 0);
         case GgufType::i8: return GgufValue::scalar_i(type, in.read<int8_t>("i8 value"));
         case GgufType::i16: return GgufValue::scalar_i(type, in.read<int16_t>("i16 value"));
         case GgufType::i32: return GgufValue::scalar_i(type, in.read<int32_t>("i32 value"));

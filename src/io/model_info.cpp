@@ -114,6 +114,37 @@ ModelFileInfo describe_safetensors(const io::SafetensorsModel& m, const std::str
     return info;
 }
 
+// JSON strings must be UTF-8, but GGUF keys, names and values are raw bytes:
+// invalid sequences become U+FFFD so `tern info --json` never fails on them.
+std::string utf8_or_replacement(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    size_t k = 0;
+    while (k < s.size()) {
+        const auto c = static_cast<unsigned char>(s[k]);
+        size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+        bool ok = len > 0 && k + len <= s.size();
+        uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
+        for (size_t m = 1; ok && m < len; ++m) {
+            const auto cc = static_cast<unsigned char>(s[k + m]);
+            ok = (cc & 0xc0) == 0x80;
+            cp = (cp << 6) | (cc & 0x3f);
+        }
+        // Reject overlong forms, surrogates and code points past U+10FFFF, as JSON parsers do.
+        if (ok && ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+                   (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff))
+            ok = false;
+        if (ok) {
+            out.append(s, k, len);
+            k += len;
+        } else {
+            out += "\xef\xbf\xbd";
+            ++k;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 ModelFileInfo model_info_from_bytes(std::span<const uint8_t> bytes, const std::string& name) {
@@ -161,19 +192,20 @@ std::vector<NamedTensor> load_tensors(const std::string& path) {
 }
 
 Json model_info_json(const ModelFileInfo& info) {
+    const auto& u = utf8_or_replacement;
     Json j;
-    j["path"] = info.path;
+    j["path"] = u(info.path);
     j["container"] = info.container;
-    j["architecture"] = info.architecture;
+    j["architecture"] = u(info.architecture);
     j["file_bytes"] = info.file_bytes;
     j["parameters"] = info.parameters;
     j["tensor_bytes"] = info.tensor_bytes;
     Json md = Json::object();
-    for (const auto& [k, v] : info.metadata) md[k] = v;
+    for (const auto& [k, v] : info.metadata) md[u(k)] = u(v);
     j["metadata"] = md;
     Json tensors = Json::array();
     for (const auto& t : info.tensors)
-        tensors.push_back({{"name", t.name}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.bytes},
+        tensors.push_back({{"name", u(t.name)}, {"dtype", t.dtype}, {"shape", t.shape}, {"bytes", t.bytes},
                            {"offset", t.offset}});
     j["tensors"] = tensors;
     return j;

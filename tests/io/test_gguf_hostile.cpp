@@ -221,6 +221,16 @@ TEST(GgufHostile, DuplicateAndOverlappingTensors) {
     expect_rejected(o.b, "tensor 'b': data overlaps tensor 'a'");
 }
 
+TEST(GgufHostile, InvalidUtf8StillGivesValidJson) {
+    // Found by fuzz_gguf: a key with a stray 0xA9 byte made `tern info --json` throw.
+    GgufBuilder g;
+    g.header(1, 1).str("general.n\xa9me").put<uint32_t>(8).str("v\xff\xfe").tensor("t\xc3", {8}, 0, 0).pad_to(32).zeros(32);
+    const ModelFileInfo info = model_info_from_bytes(g.b, kPath);
+    std::string text;
+    ASSERT_NO_THROW(text = model_info_json(info).dump());
+    EXPECT_NE(text.find("general.n\xef\xbf\xbdme"), std::string::npos) << text;
+}
+
 TEST(GgufHostile, ModelInfoFromBytesRejectsGarbage) {
     const std::vector<uint8_t> junk = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     EXPECT_THROW(model_info_from_bytes(junk, "junk.bin"), InputError);
