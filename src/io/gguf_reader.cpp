@@ -104,13 +104,18 @@ GgufTensorInfo read_tensor_info(ByteCursor& in) {
             throw InputError(in.where(), format("n_dims %u is outside 1..%u", n_dims, kGgufMaxDims));
         uint64_t ne[kGgufMaxDims] = {};
         uint64_t numel = 1;
+        // The product of the non-zero dims must fit too: a zero dim elsewhere would
+        // hide the overflow here, yet multiplying in another order would still overflow.
+        uint64_t nonzero_product = 1;
         for (uint32_t d = 0; d < n_dims; ++d) {
             ne[d] = in.read<uint64_t>("dimension");
             if (ne[d] > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
                 throw InputError(in.where(), format("dimension %u is %llu, beyond int64", d,
                                                     static_cast<unsigned long long>(ne[d])));
-            if (!checked_mul(numel, ne[d], &numel) || numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+            if (ne[d] != 0 && (!checked_mul(nonzero_product, ne[d], &nonzero_product) ||
+                               nonzero_product > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())))
                 throw InputError(in.where(), "element count overflows 64 bits");
+            numel *= ne[d];  // cannot overflow: bounded by nonzero_product
         }
         t.ggml_type = in.read<uint32_t>("tensor type");
         t.offset = in.read<uint64_t>("tensor offset");

@@ -27,6 +27,8 @@ constexpr std::array<DTypeName, 12> kDTypeNames{{
 // The schema is at most three levels deep ({name: {shape: [..]}}); deeper
 // input is refused rather than built into a large tree.
 constexpr int kMaxJsonDepth = 3;
+// Far above any real model's rank; keeps a hostile shape list short.
+constexpr size_t kMaxRank = 16;
 
 json parse_header_json(std::string_view text, const std::string& where) {
     std::set<std::string> names;
@@ -78,12 +80,17 @@ SafetensorsTensorInfo parse_entry(const std::string& name, const json& e, uint64
     const auto dtype = dtype_from_safetensors_name(t.dtype_name);
     if (!dtype) throw InputError(where, ctx + "unsupported dtype '" + t.dtype_name + "'");
     t.dtype = *dtype;
+    if (sh->size() > kMaxRank) throw InputError(where, ctx + format("rank %zu exceeds %zu", sh->size(), kMaxRank));
     uint64_t numel = 1;
+    // Overflow is judged on the non-zero dims, so no order of multiplication overflows later.
+    uint64_t nonzero_product = 1;
     for (const auto& d : *sh) {
         const uint64_t n = read_unsigned(d, where, ctx + "shape entry");
-        if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) || !checked_mul(numel, n, &numel) ||
-            numel > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        if (n > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()) ||
+            (n != 0 && (!checked_mul(nonzero_product, n, &nonzero_product) ||
+                        nonzero_product > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))))
             throw InputError(where, ctx + "shape overflows 64 bits");
+        numel *= n;
         t.shape.push_back(static_cast<int64_t>(n));
     }
     t.begin = read_unsigned((*off)[0], where, ctx + "data_offsets[0]");

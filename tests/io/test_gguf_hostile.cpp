@@ -203,6 +203,8 @@ TEST(GgufHostile, BadTensorInfos) {
     expect_rejected(huge_dims.b, "tensor 'w': n_dims 4294967295");
     expect_rejected(with("w", {1ull << 32, 1ull << 32}, 0, 0), "tensor 'w': element count overflows");
     expect_rejected(with("w", {1ull << 63, 1}, 0, 0), "beyond int64");
+    // Found by fuzz_gguf: a zero dim hid the overflow of the others.
+    expect_rejected(with("w", {0, 1ull << 62, 1ull << 62}, 0, 0), "tensor 'w': element count overflows");
     expect_rejected(with("w", {1ull << 40, 1ull << 22}, 0, 0), "tensor 'w': byte size overflows");
     expect_rejected(with("blk.0.x", {8}, 99, 0), "tensor 'blk.0.x': unknown or unsupported ggml type id 99");
     expect_rejected(with("w", {33}, 8, 0), "tensor 'w': row length 33 is not a multiple of the q8_0 block size 32");

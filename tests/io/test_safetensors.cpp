@@ -233,6 +233,8 @@ TEST(SafetensorsHostile, BadEntries) {
     expect_rejected(one("F32", "[-1]", "[0,0]", 0), "tensor 'w': shape entry must be a non-negative integer");
     expect_rejected(one("F32", "[1.5]", "[0,0]", 0), "shape entry must be a non-negative integer");
     expect_rejected(one("F32", "[4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
+    expect_rejected(one("F32", "[0,4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
+    expect_rejected(one("F32", "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]", "[0,4]", 4), "rank 17 exceeds 16");
     expect_rejected(one("F32", "[4611686018427387904]", "[0,0]", 0), "byte size of shape [4611686018427387904] overflows");
     expect_rejected(one("F32", "[1]", "[0]", 4), "\"data_offsets\" must be [begin, end]");
     expect_rejected(one("F32", "[1]", "[0,99999999999999999999999]", 4), "data_offsets[1] must be a non-negative");
