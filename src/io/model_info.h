@@ -3,18 +3,20 @@
 // tensors (name, dtype, shape, bytes), totals. Detects GGUF vs safetensors by
 // content, not by extension.
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/json_out.h"
+#include "io/named_tensor.h"
 
 namespace tern {
 
 struct TensorSummary {
     std::string name;
     std::string dtype;
-    std::vector<int64_t> shape;
+    std::vector<int64_t> shape;  // outermost-first (GGUF's ne[] reversed)
     uint64_t bytes = 0;
     uint64_t offset = 0;  // in the file
 };
@@ -35,18 +37,13 @@ ModelFileInfo read_model_info(const std::string& path);
 Json model_info_json(const ModelFileInfo& info);
 void print_model_info(const ModelFileInfo& info, bool with_tensors);
 
-}  // namespace tern
+// The same summary as read_model_info, from bytes already in memory (the fuzz
+// targets use this; `name` stands in for the path in error messages).
+ModelFileInfo model_info_from_bytes(std::span<const uint8_t> bytes, const std::string& name);
 
-#include "core/tensor.h"
-
-namespace tern {
-
-struct NamedTensor {
-    std::string name;
-    Tensor tensor;  // a read-only view into the mapped file, in its stored dtype
-};
-
-// All tensors of a GGUF or safetensors file, in file order.
+// All tensors of a GGUF or safetensors file (or a sharded safetensors checkpoint:
+// its index json or the folder holding it), in file order. Tensor shapes are
+// outermost-first; GGUF's innermost-first dims are reversed.
 std::vector<NamedTensor> load_tensors(const std::string& path);
 
 }  // namespace tern

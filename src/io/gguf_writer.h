@@ -1,0 +1,21 @@
+#pragma once
+// GGUF v3 writer: metadata of every value type, then tensor infos, then the
+// tensor data, each piece padded to the alignment (general.alignment when the
+// metadata sets it, else 32). The file appears atomically or not at all.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/gguf_types.h"
+#include "io/named_tensor.h"
+
+namespace tern::io {
+
+// Tensors must have rank 1..4, a dtype GGUF can store, and a last dimension that
+// is a multiple of the dtype's block size. Throws InputError/IoError naming path.
+void write_gguf(const std::string& path, const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors);
+
+// The whole file in memory (tests and fuzz seed corpora).
+std::vector<uint8_t> gguf_to_bytes(const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors);
+
+}  // namespace tern::io
