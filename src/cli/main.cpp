@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "tern 0.1.0");
     tern::cli::add_info_command(app);
     tern::cli::add_formats_command(app);
+    tern::cli::add_quantize_command(app);
     tern::cli::add_bench_command(app);
     tern::cli::add_demo_command(app);
     try {

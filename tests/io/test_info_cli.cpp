@@ -12,28 +12,14 @@
 #include "io/safetensors.h"
 #include "ggml_gguf_writer.h"
 #include "io_test_util.h"
+#include "cli/cli_runner.h"
 
 namespace tern {
 namespace {
 
-struct RunResult {
-    int code;
-    std::string out;  // stdout
-    std::string err;  // stderr
-};
+using testcli::RunResult;
 
-RunResult run_tern(const std::string& args, const testio::TempDir& dir) {
-    const std::string err_path = dir.file("stderr.txt");
-    const std::string cmd = std::string(TERN_BINARY_PATH) + " " + args + " 2>" + err_path;
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf{};
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int status = pclose(p);
-    const auto err = testio::read_bytes(err_path);
-    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, std::string(err.begin(), err.end())};
-}
+RunResult run_tern(const std::string& args, const testio::TempDir&) { return testcli::run_tern(args); }
 
 std::string write_small_gguf(const testio::TempDir& dir) {
     const std::string path = dir.file("tiny.gguf");

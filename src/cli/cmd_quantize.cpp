@@ -1,0 +1,155 @@
+// tern quantize MODEL -o OUT --format F [--method rtn] [--measure] [--json]
+// Round-to-nearest into any tensor storage format; GGUF block formats give a
+// GGUF that llama.cpp loads. Tensors of rank < 2 (norms, biases) stay as they
+// are. The output is written atomically (temporary file, then rename).
+#include <cstdio>
+#include <filesystem>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "core/table.h"
+#include "formats/format.h"
+#include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
+#include "io/model_info.h"
+#include "io/safetensors.h"
+#include "quant/rtn.h"
+
+namespace tern::cli {
+namespace {
+
+struct QuantizeCliOptions {
+    std::string model;
+    std::string output;
+    std::string format;
+    std::string method = "rtn";
+    bool measure = false;
+    bool json = false;
+    int threads = 0;
+};
+
+// llama.cpp's general.file_type for a model quantized uniformly to `t`.
+std::optional<uint32_t> llama_file_type(DType t) {
+    switch (t) {
+        case DType::f32: return 0;
+        case DType::f16: return 1;
+        case DType::q4_0: return 2;
+        case DType::q4_1: return 3;
+        case DType::q8_0: return 7;
+        case DType::q5_0: return 8;
+        case DType::q5_1: return 9;
+        case DType::q2_k: return 10;
+        case DType::q3_k: return 11;  // Q3_K_S: every tensor q3_K
+        case DType::q4_k: return 14;  // Q4_K_S
+        case DType::q5_k: return 16;  // Q5_K_S
+        case DType::q6_k: return 18;
+        case DType::bf16: return 32;
+        default: return std::nullopt;
+    }
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+void run_quantize(const QuantizeCliOptions& o) {
+    apply_threads(o.threads);
+    if (o.method != "rtn")
+        throw UsageError("quantize", "method '" + o.method + "' is not available yet (available: rtn)");
+    const FormatDescriptor& fmt = format_by_name(o.format);
+    if (!fmt.dtype)
+        throw InputError("quantize", "format '" + o.format +
+                                         "' is not a tensor storage type; GGUF/safetensors outputs take f32, f16, "
+                                         "bf16, fp8_e4m3, fp8_e5m2 and the GGUF blocks (q4_0 … q8_0, q2_k … q6_k)");
+    if (std::filesystem::weakly_canonical(o.model) == std::filesystem::weakly_canonical(o.output))
+        throw UsageError("quantize", "output would overwrite the input " + o.model);
+
+    io::GgufMetadata metadata;
+    std::vector<NamedTensor> input;
+    {
+        const auto bytes = MappedFile::open(o.model);
+        const std::span<const uint8_t> head(bytes->data(), std::min<size_t>(bytes->size(), 16));
+        if (io::looks_like_gguf(head)) {
+            io::GgufModel m = io::read_gguf(o.model);
+            metadata = m.info.metadata;
+            input = m.tensors;
+        } else {
+            input = load_tensors(o.model);
+        }
+    }
+    QuantizeOptions qo;
+    qo.format = &fmt;
+    qo.measure_error = o.measure;
+    std::vector<QuantizeReportRow> report;
+    const std::vector<NamedTensor> output = quantize_tensors_rtn(input, qo, report);
+
+    if (ends_with(o.output, ".safetensors")) {
+        if (!io::safetensors_name_from_dtype(*fmt.dtype))
+            throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
+        io::write_safetensors(o.output, output, {{"quantized_by", "tern quantize --format " + o.format}});
+    } else {
+        auto set = [&](const std::string& key, io::GgufValue v) {
+            for (auto& [k, val] : metadata)
+                if (k == key) {
+                    val = std::move(v);
+                    return;
+                }
+            metadata.emplace_back(key, std::move(v));
+        };
+        if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
+        set("general.quantization_version", io::GgufValue::of_u32(2));
+        io::write_gguf(o.output, metadata, output);
+    }
+
+    uint64_t before = 0, after = 0;
+    for (const auto& r : report) {
+        before += r.bytes_before;
+        after += r.bytes_after;
+    }
+    if (o.json) {
+        Json j;
+        j["input"] = o.model;
+        j["output"] = o.output;
+        j["format"] = o.format;
+        j["method"] = o.method;
+        j["bytes_before"] = before;
+        j["bytes_after"] = after;
+        Json rows = Json::array();
+        for (const auto& r : report) {
+            Json t{{"name", r.name}, {"from", r.from_dtype}, {"to", r.to_dtype}, {"bytes_before", r.bytes_before},
+                   {"bytes_after", r.bytes_after}};
+            if (r.rel_rms >= 0) t["rel_rms"] = r.rel_rms;
+            if (!r.note.empty()) t["note"] = r.note;
+            rows.push_back(t);
+        }
+        j["tensors"] = rows;
+        print_json(j);
+        return;
+    }
+    TextTable table({"tensor", "from", "to", "before", "after", "rel_rms", "note"});
+    for (const auto& r : report)
+        table.add_row({r.name, r.from_dtype, r.to_dtype, fmt_bytes(double(r.bytes_before)), fmt_bytes(double(r.bytes_after)),
+                       r.rel_rms >= 0 ? fmt_fixed(r.rel_rms, 5) : "", r.note});
+    table.print();
+    std::printf("\n%s -> %s: %s -> %s (%.2fx smaller)\n", o.model.c_str(), o.output.c_str(), fmt_bytes(double(before)).c_str(),
+                fmt_bytes(double(after)).c_str(), after > 0 ? double(before) / double(after) : 0.0);
+}
+
+}  // namespace
+
+void add_quantize_command(CLI::App& app) {
+    auto o = std::make_shared<QuantizeCliOptions>();
+    auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
+    cmd->add_option("model", o->model, "input model (.gguf, .safetensors)")->required();
+    cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16")->required();
+    cmd->add_option("--method", o->method, "rtn (round to nearest)");
+    cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error");
+    cmd->add_flag("--json", o->json, "machine-readable report");
+    add_threads_option(*cmd, o->threads);
+    cmd->callback([o] { run_quantize(*o); });
+}
+
+}  // namespace tern::cli

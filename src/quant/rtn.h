@@ -1,0 +1,42 @@
+#pragma once
+// Round-to-nearest (RTN) quantization of whole tensors into any storage format:
+// rows (the last dimension) are decoded to f32 and re-encoded block by block
+// with the format's reference quantizer, in parallel over rows.
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "formats/format.h"
+#include "io/named_tensor.h"
+
+namespace tern {
+
+// Decodes any tensor with a storage format (f32/f16/bf16/fp8/GGUF blocks) or a
+// plain integer dtype to f32, row-major.
+std::vector<float> tensor_to_f32(const Tensor& t, const std::string& name);
+
+// Re-encodes `src` in `fmt` (which must have a tensor dtype). Throws InputError
+// naming the tensor when its row length is not a multiple of the block size.
+Tensor quantize_tensor_rtn(const Tensor& src, const FormatDescriptor& fmt, const std::string& name);
+
+struct QuantizeReportRow {
+    std::string name;
+    std::string from_dtype, to_dtype;
+    uint64_t bytes_before = 0, bytes_after = 0;
+    double rel_rms = -1;  // measured when asked; -1 otherwise
+    std::string note;     // why a tensor was kept as it was
+};
+
+struct QuantizeOptions {
+    const FormatDescriptor* format = nullptr;
+    bool measure_error = false;
+    // Tensors of rank < 2 (norms, biases) stay as they are, like llama.cpp does.
+    int min_rank = 2;
+};
+
+// Quantizes every eligible tensor; others are copied. Returns the new tensors
+// (owned memory) and one report row per tensor.
+std::vector<NamedTensor> quantize_tensors_rtn(const std::vector<NamedTensor>& in, const QuantizeOptions& opts,
+                                              std::vector<QuantizeReportRow>& report);
+
+}  // namespace tern

@@ -1,0 +1,40 @@
+#pragma once
+// Runs the built `tern` program with arguments and captures its exit code,
+// stdout and stderr separately (the CLI contract puts errors on stderr).
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+namespace tern::testcli {
+
+struct RunResult {
+    int code;
+    std::string out;  // stdout
+    std::string err;  // stderr
+    std::string all() const { return out + err; }
+};
+
+inline RunResult run_tern(const std::string& args) {
+    char err_tmpl[] = "/tmp/tern-cli-stderr-XXXXXX";
+    const int fd = ::mkstemp(err_tmpl);
+    if (fd >= 0) ::close(fd);
+    const std::string cmd = std::string(TERN_BINARY_PATH) + " " + args + " 2>" + err_tmpl;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    std::string out;
+    std::array<char, 4096> buf{};
+    size_t n;
+    while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+    const int status = ::pclose(p);
+    std::ifstream in(err_tmpl, std::ios::binary);
+    std::string err((std::istreambuf_iterator<char>(in)), {});
+    ::unlink(err_tmpl);
+    return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
+}
+
+}  // namespace tern::testcli
