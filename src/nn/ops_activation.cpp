@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
 
@@ -10,7 +11,6 @@ namespace tern::nn {
 
 namespace {
 
-constexpr int64_t kGrain = 1 << 14;
 
 // y = f(x) elementwise; backward gx += gy * df(x, y).
 template <class Fwd, class Bwd>
@@ -19,7 +19,7 @@ Var pointwise(const Var& x, Fwd fwd, Bwd dfdx) {
     Tensor y = Tensor::empty(x.shape());
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+    parallel_items(n, 8, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) py[i] = fwd(px[i]);
     });
     return make_result(y, {x}, [x, y, n, dfdx](const Tensor& gy) {
@@ -27,7 +27,7 @@ Var pointwise(const Var& x, Fwd fwd, Bwd dfdx) {
         const float* g = gy.data<float>();
         const float* px = x.data();
         const float* py = y.data<float>();
-        parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+        parallel_items(n, 8, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) gx[i] += g[i] * dfdx(px[i], py[i]);
         });
     });
@@ -50,13 +50,13 @@ Var gelu_tanh(const Var& x) {
     const auto& ew = elementwise();
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) { ew.gelu(px + i0, py + i0, i1 - i0); });
+    parallel_items(n, 8, [&](int64_t i0, int64_t i1) { ew.gelu(px + i0, py + i0, i1 - i0); });
     return make_result(y, {x}, [x, n](const Tensor& gy) {
         constexpr float k = 0.7978845608028654f;  // sqrt(2/pi)
         float* gx = grad_ptr(x);
         const float* g = gy.data<float>();
         const float* px = x.data();
-        parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+        parallel_items(n, 8, [&](int64_t i0, int64_t i1) {
             for (int64_t i = i0; i < i1; ++i) {
                 const float v = px[i];
                 const float u = k * (v + 0.044715f * v * v * v);
@@ -108,7 +108,7 @@ Var dropout(const Var& x, float p, bool training, uint64_t seed) {
     float* pm = mask.data<float>();
     float* py = y.data<float>();
     const float* px = x.data();
-    parallel_for(n, kGrain, [&](int64_t i0, int64_t i1) {
+    parallel_items(n, 8, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const double u = static_cast<double>(mix64(seed_mix ^ static_cast<uint64_t>(i)) >> 11) * 0x1.0p-53;
             pm[i] = u >= p ? keep_scale : 0.0f;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/matmul_backend.h"
 #include "nn/ops.h"
@@ -28,7 +29,7 @@ Var causal_attention(const Var& q, const Var& k, const Var& v, float scale) {
     const auto& ew = elementwise();
     float* pa = att.data<float>();
     float* py = y.data<float>();
-    parallel_for(B * Hq, 1, [&](int64_t i0, int64_t i1) {
+    parallel_items(B * Hq, 4 * T * T * D, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const int64_t b = i / Hq, h = i % Hq;
             const float* qh = q.data() + b * T * qs + h * D;
@@ -52,7 +53,7 @@ Var causal_attention(const Var& q, const Var& k, const Var& v, float scale) {
         const float* g = gy.data<float>();
         // One task per (batch, kv head): the query heads sharing a kv head are
         // accumulated serially into its dk/dv, so no two tasks write the same rows.
-        parallel_for(B * Hkv, 1, [&](int64_t i0, int64_t i1) {
+        parallel_items(B * Hkv, 8 * group * T * T * D, [&](int64_t i0, int64_t i1) {
             std::vector<float> dp(T * T);  // (T, T) dL/dP, then dL/dS in place
             for (int64_t i = i0; i < i1; ++i) {
                 const int64_t b = i / Hkv, kvh = i % Hkv;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "nn/matmul_backend.h"
 #include "nn/ops.h"
 
@@ -67,9 +68,10 @@ void col2im_add(const ConvGeom& g, const float* cols, float* dx) {
 // one part per thread (serial sgemm inside) when the batch can feed every
 // thread, otherwise a single part whose sgemm calls use the pool.
 template <class F>
-int for_image_parts(int64_t N, F&& body) {
+int for_image_parts(int64_t N, int64_t work_per_image, F&& body) {
     ThreadPool& pool = default_pool();
-    const int parts = N >= pool.size() ? pool.size() : 1;
+    const bool big = N * work_per_image >= 16 * kMinParallelWork;
+    const int parts = big && N >= pool.size() ? pool.size() : 1;
     if (parts == 1) {
         body(0, 1, int64_t{0}, N);
         return 1;
@@ -81,7 +83,7 @@ int for_image_parts(int64_t N, F&& body) {
 Tensor conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
     float* py = y.data<float>();
-    for_image_parts(g.N, [&](int, int, int64_t n0, int64_t n1) {
+    for_image_parts(g.N, 2 * g.O * g.ckk() * g.ohw(), [&](int, int, int64_t n0, int64_t n1) {
         std::vector<float> cols(g.pointwise() ? 0 : g.ckk() * g.ohw());  // (Cg*KH*KW, OH*OW)
         for (int64_t n = n0; n < n1; ++n)
             for (int64_t grp = 0; grp < g.G; ++grp) {
@@ -111,7 +113,7 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
     // deterministic for a given thread count.
     const int max_parts = default_pool().size();
     std::vector<std::vector<float>> gw_part(max_parts), gb_part(max_parts);
-    const int parts = for_image_parts(g.N, [&](int part, int, int64_t n0, int64_t n1) {
+    const int parts = for_image_parts(g.N, 2 * g.O * g.ckk() * g.ohw(), [&](int part, int, int64_t n0, int64_t n1) {
         std::vector<float> cols(g.pointwise() ? 0 : g.ckk() * g.ohw());   // (Cg*KH*KW, OH*OW)
         std::vector<float> dcols(g.pointwise() ? 0 : g.ckk() * g.ohw());  // (Cg*KH*KW, OH*OW)
         if (gw) gw_part[part].assign(w_size, 0.0f);
@@ -160,7 +162,7 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
 Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
     float* py = y.data<float>();
-    parallel_for(g.N * g.O, 4, [&](int64_t i0, int64_t i1) {
+    parallel_items(g.N * g.O, 2 * g.ohw() * g.KH * g.KW, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const int64_t n = i / g.O, o = i % g.O;
             const float* xc = x + (n * g.C + o / g.Og) * g.H * g.W;
@@ -189,7 +191,7 @@ void conv_depthwise_backward(const ConvGeom& g, const float* x, const float* w, 
                              float* gb) {
     // Parallel over input channels: each task owns dx of its channel and the
     // weight/bias gradients of the Og output channels reading it.
-    parallel_for(g.C, 1, [&](int64_t c0, int64_t c1) {
+    parallel_items(g.C, 4 * g.N * g.Og * g.ohw() * g.KH * g.KW, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c)
             for (int64_t o = c * g.Og; o < (c + 1) * g.Og; ++o) {
                 const float* wo = w + o * g.KH * g.KW;

@@ -1,6 +1,7 @@
 // matmul and linear; every product goes through sgemm (matmul_backend.h).
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "nn/matmul_backend.h"
 #include "nn/ops.h"
 
@@ -28,7 +29,7 @@ Var matmul(const Var& a, const Var& b) {
         throw Error("matmul", "batch dims differ: " + shape_to_string(a.shape()) + " x " + shape_to_string(b.shape()));
     const int64_t batch = a.numel() / (M * K);
     float* py = y.data<float>();
-    parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+    parallel_items(batch, 2 * M * N * K, [&](int64_t b0, int64_t b1) {
         for (int64_t i = b0; i < b1; ++i)
             sgemm(false, false, M, N, K, 1.0f, a.data() + i * M * K, K, b.data() + i * K * N, N, 0.0f, py + i * M * N,
                   N);
@@ -37,7 +38,7 @@ Var matmul(const Var& a, const Var& b) {
         const float* g = gy.data<float>();  // (batch, M, N)
         float* ga = grad_ptr(a);
         float* gb = grad_ptr(b);
-        parallel_for(batch, 1, [&](int64_t b0, int64_t b1) {
+        parallel_items(batch, 2 * M * N * K, [&](int64_t b0, int64_t b1) {
             for (int64_t i = b0; i < b1; ++i) {
                 const float* gi = g + i * M * N;
                 if (ga) sgemm(false, true, M, K, N, 1.0f, gi, N, b.data() + i * K * N, N, 1.0f, ga + i * M * K, K);

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "nn/ops.h"
 
 namespace tern::nn {
@@ -10,7 +11,7 @@ namespace tern::nn {
 namespace {
 // Row-wise softmax of x * inv_t into p (double accumulation for the sum).
 void softmax_rows(const float* x, float* p, int64_t rows, int64_t C, float inv_t) {
-    parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+    parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const float* xr = x + r * C;
             float* pr = p + r * C;

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
 
@@ -23,7 +24,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     float* rstd = rstd_t.data<float>();
     const float* px = x.data();
     if (training) {
-        parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+        parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
                 double s = 0, ss = 0;
                 for (int64_t n = 0; n < N; ++n) {
@@ -55,7 +56,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     }
     Tensor y = Tensor::empty(x.shape());
     float* py = y.data<float>();
-    parallel_for(N * C, 8, [&](int64_t i0, int64_t i1) {
+    parallel_items(N * C, 2 * S, [&](int64_t i0, int64_t i1) {
         for (int64_t i = i0; i < i1; ++i) {
             const int64_t c = i % C;
             const float a = rstd[c] * (gamma.defined() ? gamma.data()[c] : 1.0f);
@@ -74,7 +75,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         const float* px = x.data();
         const float* mean = mean_t.data<float>();
         const float* rstd = rstd_t.data<float>();
-        parallel_for(C, 1, [&](int64_t c0, int64_t c1) {
+        parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
                 // sum(dy) and sum(dy * xhat) over the channel's N*S values
                 double sd = 0, sdx = 0;
@@ -112,7 +113,7 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, float eps) {
     const float* px = x.data();
     float* py = y.data<float>();
     const float* pb = bias.defined() ? bias.data() : nullptr;
-    parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    parallel_items(rows, 8 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) ew.layernorm(px + r * C, weight.data(), pb, py + r * C, C, eps);
     });
     std::vector<Var> parents{x, weight};
@@ -126,7 +127,7 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, float eps) {
         const float* w = weight.data();
         // Row statistics recomputed here rather than stored by the forward kernel.
         std::vector<float> mean(rows), rstd(rows);
-        parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+        parallel_items(rows, 8 * C, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
                 const float* xr = px + r * C;
                 double s = 0, ss = 0;
@@ -150,7 +151,7 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, float eps) {
             }
         });
         // Parameter gradients reduce over rows: split by column for a fixed order.
-        parallel_for(C, 64, [&](int64_t c0, int64_t c1) {
+        parallel_items(C, 4 * rows, [&](int64_t c0, int64_t c1) {
             for (int64_t r = 0; r < rows; ++r)
                 for (int64_t c = c0; c < c1; ++c) {
                     const float dv = d[r * C + c];
@@ -168,7 +169,7 @@ Var rms_norm(const Var& x, const Var& weight, float eps) {
     const auto& ew = elementwise();
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+    parallel_items(rows, 8 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) ew.rmsnorm(px + r * C, weight.data(), py + r * C, C, eps);
     });
     return make_result(y, {x, weight}, [x, weight, rows, C, eps](const Tensor& gy) {
@@ -178,7 +179,7 @@ Var rms_norm(const Var& x, const Var& weight, float eps) {
         const float* px = x.data();
         const float* w = weight.data();
         std::vector<float> rstd(rows);
-        parallel_for(rows, 16, [&](int64_t r0, int64_t r1) {
+        parallel_items(rows, 8 * C, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
                 const float* xr = px + r * C;
                 double ss = 0;
@@ -193,7 +194,7 @@ Var rms_norm(const Var& x, const Var& weight, float eps) {
             }
         });
         if (gw)
-            parallel_for(C, 64, [&](int64_t c0, int64_t c1) {
+            parallel_items(C, 4 * rows, [&](int64_t c0, int64_t c1) {
                 for (int64_t r = 0; r < rows; ++r)
                     for (int64_t c = c0; c < c1; ++c) gw[c] += d[r * C + c] * px[r * C + c] * rstd[r];
             });

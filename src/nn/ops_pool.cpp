@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "nn/ops.h"
 
 namespace tern::nn {
@@ -37,7 +38,7 @@ Var max_pool2d(const Var& x, const Pool2dParams& p) {
     auto argmax = std::make_shared<std::vector<int32_t>>(g.planes * g.OH * g.OW);
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_for(g.planes, 4, [&](int64_t c0, int64_t c1) {
+    parallel_items(g.planes, g.OH * g.OW * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             const float* xp = px + c * g.H * g.W;
             for (int64_t oy = 0; oy < g.OH; ++oy)
@@ -69,7 +70,7 @@ Var max_pool2d(const Var& x, const Pool2dParams& p) {
     return make_result(y, {x}, [x, g, argmax](const Tensor& gy) {
         float* gx = grad_ptr(x);
         const float* d = gy.data<float>();
-        parallel_for(g.planes, 4, [&](int64_t c0, int64_t c1) {
+        parallel_items(g.planes, g.OH * g.OW * g.p.kernel_h * g.p.kernel_w, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c)
                 for (int64_t i = 0; i < g.OH * g.OW; ++i) {
                     const int64_t o = c * g.OH * g.OW + i;
@@ -85,7 +86,7 @@ Var avg_pool2d(const Var& x, const Pool2dParams& p) {
     const float inv = 1.0f / static_cast<float>(p.kernel_h * p.kernel_w);  // padding counts
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_for(g.planes, 4, [&](int64_t c0, int64_t c1) {
+    parallel_items(g.planes, g.OH * g.OW * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             const float* xp = px + c * g.H * g.W;
             for (int64_t oy = 0; oy < g.OH; ++oy)
@@ -107,7 +108,7 @@ Var avg_pool2d(const Var& x, const Pool2dParams& p) {
         float* gx = grad_ptr(x);
         const float* d = gy.data<float>();
         const Pool2dParams& p = g.p;
-        parallel_for(g.planes, 4, [&](int64_t c0, int64_t c1) {
+        parallel_items(g.planes, g.OH * g.OW * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
                 float* gp = gx + c * g.H * g.W;
                 for (int64_t oy = 0; oy < g.OH; ++oy)

@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
 
@@ -15,7 +16,7 @@ void rotate(float* x, const std::vector<float>& cos_t, const std::vector<float>&
             int64_t H, int64_t D, bool neox, float sin_sign) {
     const auto& ew = elementwise();
     const int64_t half = D / 2;
-    parallel_for(B * T, 16, [&](int64_t i0, int64_t i1) {
+    parallel_items(B * T, 4 * H * D, [&](int64_t i0, int64_t i1) {
         std::vector<float> s(half);
         for (int64_t i = i0; i < i1; ++i) {
             const int64_t t = i % T;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
 
@@ -13,14 +14,14 @@ Var softmax(const Var& x) {
     Tensor y = x.value().clone();
     float* py = y.data<float>();  // (rows, C)
     const auto& ew = elementwise();
-    parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+    parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) ew.softmax(py + r * C, C, 1.0f);
     });
     return make_result(y, {x}, [x, y, rows, C](const Tensor& gy) {
         float* gx = grad_ptr(x);
         const float* g = gy.data<float>();
         const float* p = y.data<float>();
-        parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+        parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
                 const float* gr = g + r * C;
                 const float* pr = p + r * C;
@@ -37,7 +38,7 @@ Var log_softmax(const Var& x) {
     Tensor y = Tensor::empty(x.shape());
     const float* px = x.data();
     float* py = y.data<float>();  // (rows, C)
-    parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+    parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const float* xr = px + r * C;
             float m = -INFINITY;
@@ -52,7 +53,7 @@ Var log_softmax(const Var& x) {
         float* gx = grad_ptr(x);
         const float* g = gy.data<float>();
         const float* ly = y.data<float>();
-        parallel_for(rows, 64, [&](int64_t r0, int64_t r1) {
+        parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
             for (int64_t r = r0; r < r1; ++r) {
                 double gs = 0;
                 for (int64_t c = 0; c < C; ++c) gs += g[r * C + c];

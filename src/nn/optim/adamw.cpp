@@ -31,7 +31,7 @@ void AdamW::step() {
         const float decay = 1.0f - lr_ * opt_.weight_decay;
         for (int64_t j = 0; j < p.numel(); ++j) {
             w[j] *= decay;
-            m[j] += (g[j] - m[j]) * (1.0f - opt_.beta1);  // lerp, as torch
+            m[j] = m[j] * opt_.beta1 + (1.0f - opt_.beta1) * g[j];
             v[j] = v[j] * opt_.beta2 + (1.0f - opt_.beta2) * g[j] * g[j];
             const float denom = std::sqrt(v[j]) / bc2_sqrt + opt_.eps;
             w[j] -= step_size * m[j] / denom;
