@@ -89,6 +89,21 @@ inline std::map<std::string, Tensor> read_bundle(const std::string& path) {
     return out;
 }
 
+// FNV-1a over the files' bytes, as 16 hex digits.
+inline std::string content_hash(const std::vector<std::string>& paths) {
+    uint64_t h = 1469598103934665603ull;
+    for (const auto& p : paths) {
+        std::ifstream in(p, std::ios::binary);
+        for (std::istreambuf_iterator<char> it(in), end; it != end; ++it) {
+            h ^= static_cast<unsigned char>(*it);
+            h *= 1099511628211ull;
+        }
+    }
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
 inline const TorchRef& torch_ref() {
     static const TorchRef ref = [] {
         TorchRef r;
@@ -106,12 +121,23 @@ inline const TorchRef& torch_ref() {
             header["cases"].push_back({{"name", c.name}, {"params", c.params}});
             for (auto& [n, t] : c.inputs) tensors.emplace_back(c.name + "/" + n, t);
         }
+        const std::string script = std::string(TERN_SOURCE_DIR) + "/tests/ref/nn_ref.py";
         const std::string in_path = (dir / "in.bin").string(), out_path = (dir / "out.bin").string();
         write_bundle(in_path, header, tensors);
-        const std::string cmd = std::string("/usr/bin/python3 ") + TERN_SOURCE_DIR + "/tests/ref/nn_ref.py " + in_path +
-                                " " + out_path;
-        if (std::system(cmd.c_str()) != 0) throw std::runtime_error("nn_ref.py failed: " + cmd);
-        r.outputs = read_bundle(out_path);
+        // ctest runs every TEST in its own process; torch's answer is a pure
+        // function of (inputs, script), so it is cached under that content hash
+        // and python runs once per change rather than once per test.
+        const auto cache_dir = std::filesystem::temp_directory_path() / "tern_nn_ref_cache";
+        const auto cached = cache_dir / (content_hash({in_path, script}) + ".bin");
+        if (!std::filesystem::exists(cached)) {
+            const std::string cmd = "/usr/bin/python3 " + script + " " + in_path + " " + out_path;
+            if (std::system(cmd.c_str()) != 0) throw std::runtime_error("nn_ref.py failed: " + cmd);
+            std::filesystem::create_directories(cache_dir);
+            const auto tmp = cache_dir / ("tmp_" + std::to_string(::getpid()));
+            std::filesystem::copy_file(out_path, tmp, std::filesystem::copy_options::overwrite_existing);
+            std::filesystem::rename(tmp, cached);  // atomic: concurrent tests never read a partial file
+        }
+        r.outputs = read_bundle(cached.string());
         std::filesystem::remove_all(dir);
         return r;
     }();

@@ -211,7 +211,7 @@ def main():
     header, tensors = read_bundle(sys.argv[1])
     out = {}
     for case in header["cases"]:
-        name, p = case["name"], case["params"]
+        name, p = case["name"], case["params"] or {}
         t = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
         kind = p.get("kind", "")
         if name == "cnn_step":
