@@ -107,10 +107,6 @@ inline std::string content_hash(const std::vector<std::string>& paths) {
 inline const TorchRef& torch_ref() {
     static const TorchRef ref = [] {
         TorchRef r;
-        if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-            r.skip_reason = "PyTorch not installed for /usr/bin/python3 (Debian python3-torch); skipping torch comparison";
-            return r;
-        }
         const auto dir = std::filesystem::temp_directory_path() / ("tern_nn_ref_" + std::to_string(::getpid()));
         std::filesystem::create_directories(dir);
         nlohmann::json header;
@@ -130,6 +126,12 @@ inline const TorchRef& torch_ref() {
         const auto cache_dir = std::filesystem::temp_directory_path() / "tern_nn_ref_cache";
         const auto cached = cache_dir / (content_hash({in_path, script}) + ".bin");
         if (!std::filesystem::exists(cached)) {
+            if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
+                r.skip_reason =
+                    "PyTorch not installed for /usr/bin/python3 (Debian python3-torch); skipping torch comparison";
+                std::filesystem::remove_all(dir);
+                return r;
+            }
             const std::string cmd = "/usr/bin/python3 " + script + " " + in_path + " " + out_path;
             if (std::system(cmd.c_str()) != 0) throw std::runtime_error("nn_ref.py failed: " + cmd);
             std::filesystem::create_directories(cache_dir);
