@@ -1,4 +1,4 @@
-// The interim sgemm backend against a double-precision triple loop, all four
+// nn::sgemm (over gemm_f32) against a double-precision triple loop, all four
 // transpose combinations, awkward sizes, strided operands, alpha/beta.
 #include <gtest/gtest.h>
 
