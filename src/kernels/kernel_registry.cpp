@@ -1,6 +1,7 @@
 #include "kernels/kernel_registry.h"
 
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/quant_matmul/quant_matmul.h"
 #include "kernels/stream/stream.h"
 
 namespace tern {
@@ -19,6 +20,7 @@ std::vector<KernelFamilyInfo> kernel_families() {
     return {
         describe("elementwise", elementwise(), elementwise_variants()),
         describe("stream", stream_kernels(), stream_variants()),
+        describe("quant_matmul", quant_matmul_kernels(), quant_matmul_variants()),
     };
 }
 
