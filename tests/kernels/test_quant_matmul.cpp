@@ -46,28 +46,7 @@ std::string case_name(const TypeCase& c) {
 
 // Source blocks (n rows × k) quantized with the formats reference.
 std::vector<uint8_t> quantize_rows(const TypeCase& c, const float* x, int64_t n, int64_t k) {
-    const int be = quant_block_elems(c.type, c.group), bb = quant_block_bytes(c.type, c.group);
-    const int64_t row_bytes = k / be * bb;
-    std::vector<uint8_t> out(static_cast<size_t>(n * row_bytes));
-    for (int64_t r = 0; r < n; ++r) {
-        const float* xr = x + r * k;
-        void* o = out.data() + r * row_bytes;
-        switch (c.type) {
-            case QuantType::q4_0: quantize_row_q4_0(xr, static_cast<BlockQ4_0*>(o), k); break;
-            case QuantType::q4_1: quantize_row_q4_1(xr, static_cast<BlockQ4_1*>(o), k); break;
-            case QuantType::q5_0: quantize_row_q5_0(xr, static_cast<BlockQ5_0*>(o), k); break;
-            case QuantType::q5_1: quantize_row_q5_1(xr, static_cast<BlockQ5_1*>(o), k); break;
-            case QuantType::q8_0: quantize_row_q8_0(xr, static_cast<BlockQ8_0*>(o), k); break;
-            case QuantType::q2_k: quantize_row_q2_K(xr, static_cast<BlockQ2_K*>(o), k); break;
-            case QuantType::q3_k: quantize_row_q3_K(xr, static_cast<BlockQ3_K*>(o), k); break;
-            case QuantType::q4_k: quantize_row_q4_K(xr, static_cast<BlockQ4_K*>(o), k); break;
-            case QuantType::q5_k: quantize_row_q5_K(xr, static_cast<BlockQ5_K*>(o), k); break;
-            case QuantType::q6_k: quantize_row_q6_K(xr, static_cast<BlockQ6_K*>(o), k); break;
-            case QuantType::int4_asym: quantize_row_int4_asym(xr, static_cast<uint8_t*>(o), k, c.group); break;
-            case QuantType::count_: break;
-        }
-    }
-    return out;
+    return quantize_source_rows(c.type, c.group, x, n, k);
 }
 
 // Weights with a per-row scale spread and a few outliers, like LLM matrices.

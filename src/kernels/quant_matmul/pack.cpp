@@ -246,6 +246,44 @@ QuantMatrix pack_quant_matrix(QuantType type, const void* blocks, int64_t n, int
     return w;
 }
 
+QuantMatrix clone_quant_matrix(const QuantMatrix& w) {
+    QuantMatrix c;
+    c.type = w.type;
+    c.group = w.group;
+    c.n = w.n;
+    c.k = w.k;
+    c.tiles = w.tiles;
+    c.tile_bytes = w.tile_bytes;
+    c.data.reset(static_cast<uint8_t*>(::operator new[](w.packed_bytes(), std::align_val_t{64})));
+    std::memcpy(c.data.get(), w.data.get(), w.packed_bytes());
+    return c;
+}
+
+std::vector<uint8_t> quantize_source_rows(QuantType t, int group, const float* x, int64_t n, int64_t k) {
+    const int be = quant_block_elems(t, group), bb = quant_block_bytes(t, group);
+    const int64_t row_bytes = k / be * bb;
+    std::vector<uint8_t> out(static_cast<size_t>(n * row_bytes));
+    for (int64_t r = 0; r < n; ++r) {
+        const float* xr = x + r * k;
+        void* o = out.data() + r * row_bytes;
+        switch (t) {
+            case QuantType::q4_0: quantize_row_q4_0(xr, static_cast<BlockQ4_0*>(o), k); break;
+            case QuantType::q4_1: quantize_row_q4_1(xr, static_cast<BlockQ4_1*>(o), k); break;
+            case QuantType::q5_0: quantize_row_q5_0(xr, static_cast<BlockQ5_0*>(o), k); break;
+            case QuantType::q5_1: quantize_row_q5_1(xr, static_cast<BlockQ5_1*>(o), k); break;
+            case QuantType::q8_0: quantize_row_q8_0(xr, static_cast<BlockQ8_0*>(o), k); break;
+            case QuantType::q2_k: quantize_row_q2_K(xr, static_cast<BlockQ2_K*>(o), k); break;
+            case QuantType::q3_k: quantize_row_q3_K(xr, static_cast<BlockQ3_K*>(o), k); break;
+            case QuantType::q4_k: quantize_row_q4_K(xr, static_cast<BlockQ4_K*>(o), k); break;
+            case QuantType::q5_k: quantize_row_q5_K(xr, static_cast<BlockQ5_K*>(o), k); break;
+            case QuantType::q6_k: quantize_row_q6_K(xr, static_cast<BlockQ6_K*>(o), k); break;
+            case QuantType::int4_asym: quantize_row_int4_asym(xr, static_cast<uint8_t*>(o), k, group); break;
+            case QuantType::count_: break;
+        }
+    }
+    return out;
+}
+
 void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y) {
     const Layout l = layout_of(w.type);
     const int n = static_cast<int>(row % kQuantTileRows);

@@ -58,6 +58,11 @@ struct QuantMatrix {
 // blocks: n rows of k / quant_block_elems blocks each (GGUF row layout).
 // k must be a multiple of the block size. Throws on bad shapes.
 QuantMatrix pack_quant_matrix(QuantType type, const void* blocks, int64_t n, int64_t k, int group = 32);
+// A deep copy (benchmarks rotate over copies to defeat the caches).
+QuantMatrix clone_quant_matrix(const QuantMatrix& w);
+// Quantizes n rows of x (n, k) to source blocks with the formats reference
+// (GGUF quantize_row_*, or int4_asym's); for tests, benchmarks and tools.
+std::vector<uint8_t> quantize_source_rows(QuantType type, int group, const float* x, int64_t n, int64_t k);
 // Decodes packed row `row` back to floats (k values), bit-identical to the
 // formats reference dequantizer; the test that the repack lost nothing.
 void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y);
