@@ -9,6 +9,7 @@
 #include "hw/bandwidth.h"
 #include "hw/peak.h"
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/quant_matmul/quant_matmul.h"
 
 namespace tern::cli {
 
@@ -88,6 +89,55 @@ void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gb
     }
 }
 
+// Quantized-weight decode GEMV at K=2048, N=5632 (GB/s of source weight bytes,
+// rotating over copies totalling > 256 MiB so every call streams from DRAM) and
+// prefill GEMM at M=512 (GOP/s vs the vpdpbusd peak), int8 activations.
+void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, double int8_gops, bool quick) {
+    const QuantMatmulKernels& kern = quant_matmul_kernels();
+    ThreadPool& pool = default_pool();
+    const int64_t k = 2048, n = 5632;
+    std::vector<float> w(static_cast<size_t>(64 * k));
+    for (size_t i = 0; i < w.size(); ++i) w[i] = static_cast<float>(static_cast<int64_t>((i * 7919) % 2001) - 1000) * 2e-5f;
+    struct Case {
+        QuantType type;
+        int group;
+        bool prefill;
+    };
+    const Case cases[] = {{QuantType::q4_0, 32, true}, {QuantType::q8_0, 32, false}, {QuantType::q4_k, 32, true},
+                          {QuantType::int4_asym, 128, false}};
+    QuantScratch scratch;
+    for (const Case& c : cases) {
+        // 64 distinct quantized rows repeated to n rows: speed does not depend on values.
+        const auto distinct = quantize_source_rows(c.type, c.group, w.data(), 64, k);
+        std::vector<uint8_t> src(distinct.size() * static_cast<size_t>(n / 64));
+        for (size_t r = 0; r < static_cast<size_t>(n / 64); ++r)
+            std::copy(distinct.begin(), distinct.end(), src.begin() + static_cast<std::ptrdiff_t>(r * distinct.size()));
+        std::vector<QuantMatrix> mats;
+        mats.push_back(pack_quant_matrix(c.type, src.data(), n, k, c.group));
+        const uint64_t rotate = quick ? (uint64_t{128} << 20) : (uint64_t{320} << 20);
+        while (mats.size() * mats[0].source_bytes() < rotate) mats.push_back(clone_quant_matrix(mats[0]));
+        const std::string dtype = std::string(quant_type_name(c.type)) +
+                                  (c.type == QuantType::int4_asym ? "_g" + std::to_string(c.group) : "");
+        std::vector<float> x(static_cast<size_t>(512 * k)), y(static_cast<size_t>(512 * n));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(static_cast<int64_t>((i * 104729) % 2001) - 1000) * 1e-3f;
+        size_t next = 0;
+        const double s = median_seconds([&] {
+            quant_matmul(mats[next], x.data(), 1, y.data(), ActMode::int8, scratch, pool, kern);
+            next = (next + 1) % mats.size();
+        }, quick ? 0.1 : 0.4, 5);
+        const double gbps = static_cast<double>(mats[0].source_bytes()) / s / 1e9;
+        rows.push_back({std::string(kern.name) + ":gemv", std::string(isa_name(kern.isa)), dtype, 1, n, k, pool.size(),
+                        0, gbps, bandwidth_gbps > 0 ? gbps / bandwidth_gbps : 0});
+        if (!c.prefill) continue;
+        const int64_t m = 512;
+        const double sg = median_seconds([&] { quant_matmul(mats[0], x.data(), m, y.data(), ActMode::int8, scratch, pool, kern); },
+                                         quick ? 0.2 : 0.6, 3);
+        const double gops = 2.0 * static_cast<double>(m * n * k) / sg / 1e9;
+        rows.push_back({std::string(kern.name) + ":gemm", std::string(isa_name(kern.isa)), dtype, m, n, k, pool.size(), gops,
+                        0, int8_gops > 0 ? gops / int8_gops : 0});
+    }
+}
+
 }  // namespace
 
 std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
@@ -100,6 +150,7 @@ std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
     add_peak_rows(rows, peaks, isa);
     add_elementwise_rows(rows, bw.median_gbps, quick);
     add_gemm_rows(rows, peaks, quick);
+    add_quant_matmul_rows(rows, bw.median_gbps, peaks.int8_gops, quick);
     return rows;
 }
 

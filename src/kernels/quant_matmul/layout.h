@@ -1,0 +1,97 @@
+#pragma once
+// The packed tile layout shared by pack.cpp, the scalar kernels and the SIMD
+// kernels. A tile is 16 weight rows × all k. Codes are unsigned; for every
+// 32 k ("chunk") a tile stores `lo` low planes then `hi` high planes of 64 bytes.
+// Byte 4·n + i of a plane (n = row 0..15, i = 0..3) holds k-quad fields: quad q
+// (k = 4q + i within the chunk) is field q / lo of low plane q % lo, bits
+// [f·lo, f·lo + lo), and field q / hi of high plane q % hi, giving code bits
+// [lo, lo + hi). One plane load + shift + mask is then 16 rows × 4 k of u8, the
+// operand of vpdpbusd, and AVX2 reads the two 32-byte halves (rows 0-7, 8-15).
+//
+// Legacy types and int4, per group of G = 32 (int4: 32/64/128):
+//   d    fp16[16]                      scale per row
+//   z    u8[16]       (int4 only)      zero point per row
+//   m    fp16[16]     (q4_1, q5_1)     min per row
+//   G/32 chunks
+//   x = d·(u − off) (q4_0/q5_0/q8_0), d·(u − z) (int4), d·u + m (q4_1/q5_1).
+// K-quants, per 256 super-block with sub-blocks of S = 16 or 32:
+//   D    fp16[16]
+//   Dmin fp16[16]     (asym types: q2_K, q4_K, q5_K)
+//   sc   s8[nsub/2][16][2]   sub-block scale pairs (sub 2p, 2p+1) per row
+//   mn   s8[nsub/2][16][2]   (asym) sub-block mins, same pair layout
+//   8 chunks
+//   asym: x = D·sc·u − Dmin·mn;  sym: x = D·sc·(u − off) (q3_K off 4, q6_K off 32).
+#include <cstdint>
+
+#include "kernels/quant_matmul/quant_matmul.h"
+
+namespace tern::qmm {
+
+enum class Corr : uint8_t {
+    offset,      // subtract a constant code offset (integer)
+    zero_point,  // subtract a per-row u8 zero point (integer)
+    min_f16,     // add a per-row fp16 min (float)
+    k_asym,      // K-quant with D, Dmin, sc, mn
+    k_sym,       // K-quant with D, sc and a constant offset
+};
+
+struct Layout {
+    int lo, hi;   // code bits in low / high planes
+    Corr corr;
+    int off;      // constant code offset (offset, k_sym)
+    int sub;      // K-quants: sub-block size (16 or 32)
+};
+
+constexpr Layout layout_of(QuantType t) {
+    switch (t) {
+        case QuantType::q4_0: return {4, 0, Corr::offset, 8, 0};
+        case QuantType::q4_1: return {4, 0, Corr::min_f16, 0, 0};
+        case QuantType::q5_0: return {4, 1, Corr::offset, 16, 0};
+        case QuantType::q5_1: return {4, 1, Corr::min_f16, 0, 0};
+        case QuantType::q8_0: return {8, 0, Corr::offset, 128, 0};
+        case QuantType::q2_k: return {2, 0, Corr::k_asym, 0, 16};
+        case QuantType::q3_k: return {2, 1, Corr::k_sym, 4, 16};
+        case QuantType::q4_k: return {4, 0, Corr::k_asym, 0, 32};
+        case QuantType::q5_k: return {4, 1, Corr::k_asym, 0, 32};
+        case QuantType::q6_k: return {4, 2, Corr::k_sym, 32, 16};
+        case QuantType::int4_asym: return {4, 0, Corr::zero_point, 0, 0};
+        case QuantType::count_: break;
+    }
+    return {0, 0, Corr::offset, 0, 0};
+}
+
+constexpr bool is_k(Corr c) { return c == Corr::k_asym || c == Corr::k_sym; }
+constexpr int chunk_bytes(const Layout& l) { return (l.lo + l.hi) * 64; }
+
+// Header bytes of one legacy group or one K super-block (tile of 16 rows).
+constexpr int header_bytes(const Layout& l) {
+    switch (l.corr) {
+        case Corr::offset: return 32;
+        case Corr::zero_point: return 32 + 16;
+        case Corr::min_f16: return 64;
+        case Corr::k_asym: return 64 + 2 * (256 / l.sub) * 16;
+        case Corr::k_sym: return 32 + (256 / l.sub) * 16;
+    }
+    return 0;
+}
+
+// Bytes of one legacy group (G elements) or one K super-block, for a tile.
+constexpr int64_t unit_bytes(const Layout& l, int group) {
+    const int elems = is_k(l.corr) ? 256 : group;
+    return header_bytes(l) + static_cast<int64_t>(elems / 32) * chunk_bytes(l);
+}
+
+// Byte offset and bit position of code (row n, k-in-chunk kk) inside a chunk.
+struct CodePos {
+    int byte, shift;
+};
+constexpr CodePos low_pos(const Layout& l, int n, int kk) {
+    const int q = kk / 4, i = kk % 4;
+    return {(q % l.lo) * 64 + n * 4 + i, (q / l.lo) * l.lo};
+}
+constexpr CodePos high_pos(const Layout& l, int n, int kk) {
+    const int q = kk / 4, i = kk % 4;
+    return {(l.lo + q % l.hi) * 64 + n * 4 + i, (q / l.hi) * l.hi};
+}
+
+}  // namespace tern::qmm

@@ -1,0 +1,339 @@
+// Load-time repack of GGUF / int4 rows into 16-row tiles (layout.h), and the
+// inverse for tests. Runs once per weight matrix, so it is plain scalar code.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "core/error.h"
+#include "core/half.h"
+#include "formats/gguf_blocks.h"
+#include "kernels/quant_matmul/int4_asym.h"
+#include "kernels/quant_matmul/layout.h"
+
+namespace tern {
+
+using namespace qmm;
+
+namespace {
+
+// One source unit (legacy group / int4 group / K super-block) of one row,
+// decoded to unsigned codes and scale fields.
+struct Unit {
+    uint8_t u[256];
+    uint16_t d = 0, dmin = 0;  // fp16 bits: d, and m (q4_1/q5_1) or Dmin (K asym)
+    uint8_t z = 0;             // int4 zero point
+    int8_t sc[16] = {}, mn[16] = {};
+};
+
+int q3_scale(const uint8_t* s, int j) {
+    const int lo = j < 8 ? s[j] & 0xF : s[j - 8] >> 4;
+    const int hi = (s[8 + j % 4] >> (2 * (j / 4))) & 3;
+    return (lo | (hi << 4)) - 32;
+}
+
+// Element order of each format follows its ggml dequantizer.
+void read_unit(QuantType t, const uint8_t* p, int group, Unit& o) {
+    switch (t) {
+        case QuantType::q4_0:
+        case QuantType::q4_1: {
+            const uint8_t* qs = t == QuantType::q4_0 ? reinterpret_cast<const BlockQ4_0*>(p)->qs
+                                                     : reinterpret_cast<const BlockQ4_1*>(p)->qs;
+            std::memcpy(&o.d, p, 2);
+            if (t == QuantType::q4_1) std::memcpy(&o.dmin, p + 2, 2);
+            for (int j = 0; j < 16; ++j) {
+                o.u[j] = qs[j] & 15;
+                o.u[j + 16] = qs[j] >> 4;
+            }
+            return;
+        }
+        case QuantType::q5_0:
+        case QuantType::q5_1: {
+            const bool one = t == QuantType::q5_1;
+            const uint8_t* qh = one ? reinterpret_cast<const BlockQ5_1*>(p)->qh : reinterpret_cast<const BlockQ5_0*>(p)->qh;
+            const uint8_t* qs = one ? reinterpret_cast<const BlockQ5_1*>(p)->qs : reinterpret_cast<const BlockQ5_0*>(p)->qs;
+            std::memcpy(&o.d, p, 2);
+            if (one) std::memcpy(&o.dmin, p + 2, 2);
+            uint32_t h;
+            std::memcpy(&h, qh, 4);
+            for (int j = 0; j < 16; ++j) {
+                o.u[j] = static_cast<uint8_t>((qs[j] & 15) | (((h >> j) & 1) << 4));
+                o.u[j + 16] = static_cast<uint8_t>((qs[j] >> 4) | (((h >> (j + 16)) & 1) << 4));
+            }
+            return;
+        }
+        case QuantType::q8_0: {
+            const auto* b = reinterpret_cast<const BlockQ8_0*>(p);
+            o.d = b->d;
+            // Biased to unsigned so vpdpbusd can take it; the kernel subtracts 128·sum(a).
+            for (int j = 0; j < 32; ++j) o.u[j] = static_cast<uint8_t>(b->qs[j] + 128);
+            return;
+        }
+        case QuantType::int4_asym: {
+            std::memcpy(&o.d, p, 2);
+            o.z = p[2];
+            for (int j = 0; j < group; ++j) o.u[j] = (p[3 + j / 2] >> (4 * (j & 1))) & 15;
+            return;
+        }
+        case QuantType::q2_k: {
+            const auto* b = reinterpret_cast<const BlockQ2_K*>(p);
+            o.d = b->d;
+            o.dmin = b->dmin;
+            for (int s = 0; s < 16; ++s) {
+                o.sc[s] = static_cast<int8_t>(b->scales[s] & 15);
+                o.mn[s] = static_cast<int8_t>(b->scales[s] >> 4);
+            }
+            for (int e = 0; e < 256; ++e) {
+                const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+                o.u[e] = (b->qs[32 * n + l] >> (2 * j)) & 3;
+            }
+            return;
+        }
+        case QuantType::q3_k: {
+            const auto* b = reinterpret_cast<const BlockQ3_K*>(p);
+            o.d = b->d;
+            for (int s = 0; s < 16; ++s) o.sc[s] = static_cast<int8_t>(q3_scale(b->scales, s));
+            for (int e = 0; e < 256; ++e) {
+                const int n = e / 128, j = (e % 128) / 32, l = e % 32;
+                const int low = (b->qs[32 * n + l] >> (2 * j)) & 3;
+                const int high = (b->hmask[l] >> (4 * n + j)) & 1;
+                o.u[e] = static_cast<uint8_t>(low | (high << 2));  // value = u - 4
+            }
+            return;
+        }
+        case QuantType::q4_k:
+        case QuantType::q5_k: {
+            const bool five = t == QuantType::q5_k;
+            const uint8_t* scales = five ? reinterpret_cast<const BlockQ5_K*>(p)->scales
+                                         : reinterpret_cast<const BlockQ4_K*>(p)->scales;
+            const uint8_t* qs = five ? reinterpret_cast<const BlockQ5_K*>(p)->qs : reinterpret_cast<const BlockQ4_K*>(p)->qs;
+            std::memcpy(&o.d, p, 2);
+            std::memcpy(&o.dmin, p + 2, 2);
+            for (int s = 0; s < 8; ++s) {
+                uint8_t sc, m;
+                unpack_scale_min_k4(s, scales, &sc, &m);
+                o.sc[s] = static_cast<int8_t>(sc);
+                o.mn[s] = static_cast<int8_t>(m);
+            }
+            for (int e = 0; e < 256; ++e) {
+                const int c = e / 64, high = (e % 64) / 32, l = e % 32;
+                int u = (qs[32 * c + l] >> (4 * high)) & 15;
+                if (five) u |= ((reinterpret_cast<const BlockQ5_K*>(p)->qh[l] >> (e / 32)) & 1) << 4;
+                o.u[e] = static_cast<uint8_t>(u);
+            }
+            return;
+        }
+        case QuantType::q6_k: {
+            const auto* b = reinterpret_cast<const BlockQ6_K*>(p);
+            o.d = b->d;
+            for (int s = 0; s < 16; ++s) o.sc[s] = b->scales[s];
+            for (int e = 0; e < 256; ++e) {
+                const int n = e / 128, r = e % 128, quarter = r / 32, l = r % 32;
+                const int low = (b->ql[64 * n + l + 32 * (quarter & 1)] >> (4 * (quarter >> 1))) & 15;
+                const int high = (b->qh[32 * n + l] >> (2 * quarter)) & 3;
+                o.u[e] = static_cast<uint8_t>(low | (high << 4));  // value = u - 32
+            }
+            return;
+        }
+        case QuantType::count_: break;
+    }
+}
+
+void put_u16(uint8_t* base, int n, uint16_t v) { std::memcpy(base + 2 * n, &v, 2); }
+uint16_t get_u16(const uint8_t* base, int n) {
+    uint16_t v;
+    std::memcpy(&v, base + 2 * n, 2);
+    return v;
+}
+
+// Writes row n (0..15) of unit `o` into the tile unit at `dst`.
+void write_unit(const Layout& l, int group, const Unit& o, int n, uint8_t* dst) {
+    const int elems = is_k(l.corr) ? 256 : group;
+    put_u16(dst, n, o.d);
+    int h = 32;
+    if (l.corr == Corr::zero_point) {
+        dst[h + n] = o.z;
+        h += 16;
+    } else if (l.corr == Corr::min_f16 || l.corr == Corr::k_asym) {
+        put_u16(dst + h, n, o.dmin);
+        h += 32;
+    }
+    if (is_k(l.corr)) {
+        const int nsub = 256 / l.sub;
+        for (int s = 0; s < nsub; ++s) dst[h + (s / 2) * 32 + n * 2 + (s & 1)] = static_cast<uint8_t>(o.sc[s]);
+        h += nsub * 16;
+        if (l.corr == Corr::k_asym) {
+            for (int s = 0; s < nsub; ++s) dst[h + (s / 2) * 32 + n * 2 + (s & 1)] = static_cast<uint8_t>(o.mn[s]);
+            h += nsub * 16;
+        }
+    }
+    for (int e = 0; e < elems; ++e) {
+        uint8_t* chunk = dst + h + (e / 32) * chunk_bytes(l);
+        const int u = o.u[e];
+        const CodePos lp = low_pos(l, n, e % 32);
+        chunk[lp.byte] |= static_cast<uint8_t>((u & ((1 << l.lo) - 1)) << lp.shift);
+        if (l.hi) {
+            const CodePos hp = high_pos(l, n, e % 32);
+            chunk[hp.byte] |= static_cast<uint8_t>((u >> l.lo) << hp.shift);
+        }
+    }
+}
+
+}  // namespace
+
+void QuantMatrix::Free::operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
+
+const char* quant_type_name(QuantType t) {
+    static const char* names[] = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k",
+                                  "q3_k", "q4_k", "q5_k", "q6_k", "int4_asym"};
+    return static_cast<int>(t) < static_cast<int>(QuantType::count_) ? names[static_cast<int>(t)] : "?";
+}
+
+DType quant_type_dtype(QuantType t) {
+    static const DType d[] = {DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q8_0, DType::q2_k,
+                              DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::count_};
+    return d[static_cast<int>(t)];
+}
+
+bool is_k_quant(QuantType t) { return is_k(layout_of(t).corr); }
+
+int quant_block_elems(QuantType t, int group) {
+    if (t == QuantType::int4_asym) return group;
+    return is_k_quant(t) ? 256 : 32;
+}
+
+int quant_block_bytes(QuantType t, int group) {
+    if (t == QuantType::int4_asym) return int4_asym_block_bytes(group);
+    return static_cast<int>(dtype_info(quant_type_dtype(t)).block_bytes);
+}
+
+uint64_t QuantMatrix::source_bytes() const {
+    return static_cast<uint64_t>(n) * static_cast<uint64_t>(k / quant_block_elems(type, group)) *
+           static_cast<uint64_t>(quant_block_bytes(type, group));
+}
+
+QuantMatrix pack_quant_matrix(QuantType type, const void* blocks, int64_t n, int64_t k, int group) {
+    if (type != QuantType::int4_asym) group = quant_block_elems(type, 32);
+    if (type == QuantType::int4_asym && group != 32 && group != 64 && group != 128)
+        throw InputError("quant_matmul", "int4_asym group must be 32, 64 or 128, got " + std::to_string(group));
+    const int be = quant_block_elems(type, group);
+    if (n <= 0 || k <= 0 || k % be != 0)
+        throw InputError("quant_matmul", std::string(quant_type_name(type)) + ": k = " + std::to_string(k) +
+                         " is not a positive multiple of the block size " + std::to_string(be));
+    const Layout l = layout_of(type);
+    QuantMatrix w;
+    w.type = type;
+    w.group = group;
+    w.n = n;
+    w.k = k;
+    w.tiles = (n + kQuantTileRows - 1) / kQuantTileRows;
+    const int64_t units = k / be;
+    const int64_t ub = unit_bytes(l, group);
+    w.tile_bytes = units * ub;
+    const size_t total = static_cast<size_t>(w.tiles * w.tile_bytes);
+    w.data.reset(static_cast<uint8_t*>(::operator new[](total, std::align_val_t{64})));
+    std::memset(w.data.get(), 0, total);
+    const int bb = quant_block_bytes(type, group);
+    const auto* src = static_cast<const uint8_t*>(blocks);
+    Unit u;
+    for (int64_t row = 0; row < n; ++row) {
+        uint8_t* tile = w.data.get() + (row / kQuantTileRows) * w.tile_bytes;
+        for (int64_t b = 0; b < units; ++b) {
+            read_unit(type, src + (row * units + b) * bb, group, u);
+            write_unit(l, group, u, static_cast<int>(row % kQuantTileRows), tile + b * ub);
+        }
+    }
+    return w;
+}
+
+QuantMatrix clone_quant_matrix(const QuantMatrix& w) {
+    QuantMatrix c;
+    c.type = w.type;
+    c.group = w.group;
+    c.n = w.n;
+    c.k = w.k;
+    c.tiles = w.tiles;
+    c.tile_bytes = w.tile_bytes;
+    c.data.reset(static_cast<uint8_t*>(::operator new[](w.packed_bytes(), std::align_val_t{64})));
+    std::memcpy(c.data.get(), w.data.get(), w.packed_bytes());
+    return c;
+}
+
+std::vector<uint8_t> quantize_source_rows(QuantType t, int group, const float* x, int64_t n, int64_t k) {
+    const int be = quant_block_elems(t, group), bb = quant_block_bytes(t, group);
+    const int64_t row_bytes = k / be * bb;
+    std::vector<uint8_t> out(static_cast<size_t>(n * row_bytes));
+    for (int64_t r = 0; r < n; ++r) {
+        const float* xr = x + r * k;
+        void* o = out.data() + r * row_bytes;
+        switch (t) {
+            case QuantType::q4_0: quantize_row_q4_0(xr, static_cast<BlockQ4_0*>(o), k); break;
+            case QuantType::q4_1: quantize_row_q4_1(xr, static_cast<BlockQ4_1*>(o), k); break;
+            case QuantType::q5_0: quantize_row_q5_0(xr, static_cast<BlockQ5_0*>(o), k); break;
+            case QuantType::q5_1: quantize_row_q5_1(xr, static_cast<BlockQ5_1*>(o), k); break;
+            case QuantType::q8_0: quantize_row_q8_0(xr, static_cast<BlockQ8_0*>(o), k); break;
+            case QuantType::q2_k: quantize_row_q2_K(xr, static_cast<BlockQ2_K*>(o), k); break;
+            case QuantType::q3_k: quantize_row_q3_K(xr, static_cast<BlockQ3_K*>(o), k); break;
+            case QuantType::q4_k: quantize_row_q4_K(xr, static_cast<BlockQ4_K*>(o), k); break;
+            case QuantType::q5_k: quantize_row_q5_K(xr, static_cast<BlockQ5_K*>(o), k); break;
+            case QuantType::q6_k: quantize_row_q6_K(xr, static_cast<BlockQ6_K*>(o), k); break;
+            case QuantType::int4_asym: quantize_row_int4_asym(xr, static_cast<uint8_t*>(o), k, group); break;
+            case QuantType::count_: break;
+        }
+    }
+    return out;
+}
+
+void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y) {
+    const Layout l = layout_of(w.type);
+    const int n = static_cast<int>(row % kQuantTileRows);
+    const bool k = is_k(l.corr);
+    const int elems = k ? 256 : w.group;
+    const int64_t ub = unit_bytes(l, w.group);
+    const uint8_t* tile = w.tile(row / kQuantTileRows);
+    for (int64_t b = 0; b < w.k / elems; ++b) {
+        const uint8_t* p = tile + b * ub;
+        const float d = fp16_to_fp32(get_u16(p, n));
+        int h = 32;
+        float dmin = 0;
+        int z = 0;
+        if (l.corr == Corr::zero_point) {
+            z = p[h + n];
+            h += 16;
+        } else if (l.corr == Corr::min_f16 || l.corr == Corr::k_asym) {
+            dmin = fp16_to_fp32(get_u16(p + h, n));
+            h += 32;
+        }
+        const int nsub = k ? 256 / l.sub : 0;
+        const uint8_t* sc = p + h;
+        const uint8_t* mn = p + h + nsub * 16;
+        if (k) h += (l.corr == Corr::k_asym ? 2 : 1) * nsub * 16;
+        for (int e = 0; e < elems; ++e) {
+            const uint8_t* chunk = p + h + (e / 32) * chunk_bytes(l);
+            const CodePos lp = low_pos(l, n, e % 32);
+            int u = (chunk[lp.byte] >> lp.shift) & ((1 << l.lo) - 1);
+            if (l.hi) {
+                const CodePos hp = high_pos(l, n, e % 32);
+                u |= ((chunk[hp.byte] >> hp.shift) & ((1 << l.hi) - 1)) << l.lo;
+            }
+            float& out = y[b * elems + e];
+            const int s = e / (l.sub ? l.sub : 1);
+            const int sidx = (s / 2) * 32 + n * 2 + (s & 1);
+            // Same operation order as the formats reference dequantizers.
+            switch (l.corr) {
+                case Corr::offset: out = static_cast<float>(u - l.off) * d; break;
+                case Corr::zero_point: out = static_cast<float>(u - z) * d; break;
+                case Corr::min_f16: out = static_cast<float>(u) * d + dmin; break;
+                case Corr::k_asym:
+                    out = d * static_cast<float>(static_cast<int8_t>(sc[sidx])) * static_cast<float>(u) -
+                          dmin * static_cast<float>(static_cast<int8_t>(mn[sidx]));
+                    break;
+                case Corr::k_sym:
+                    out = d * static_cast<float>(static_cast<int8_t>(sc[sidx])) * static_cast<float>(u - l.off);
+                    break;
+            }
+        }
+    }
+}
+
+}  // namespace tern

@@ -1,0 +1,83 @@
+// Dispatch, scratch and the threaded driver. Threads split the column tiles:
+// every thread streams its own slice of the weights once (GEMV) or reuses it
+// across all activation rows (GEMM).
+#include "kernels/quant_matmul/quant_matmul.h"
+
+#include <algorithm>
+
+#include "core/thread_pool.h"
+
+namespace tern {
+
+std::span<const QuantMatmulKernels* const> quant_matmul_variants() {
+    static const std::vector<const QuantMatmulKernels*> variants = [] {
+        std::vector<const QuantMatmulKernels*> v{&kQuantMatmulScalar};
+        if (isa_supported(Isa::avx2)) v.push_back(&kQuantMatmulAvx2);
+        if (isa_supported(Isa::avx512)) v.push_back(&kQuantMatmulAvx512);
+        return v;
+    }();
+    return variants;
+}
+
+const QuantMatmulKernels& quant_matmul_kernels() {
+    static const QuantMatmulKernels* chosen = [] {
+        switch (active_isa()) {
+            case Isa::avx512: return &kQuantMatmulAvx512;
+            case Isa::avx2: return &kQuantMatmulAvx2;
+            case Isa::scalar: break;
+        }
+        return &kQuantMatmulScalar;
+    }();
+    return *chosen;
+}
+
+QuantActs QuantScratch::acts(int64_t m, int64_t k, int block) {
+    const auto need = [](auto& v, int64_t n) {
+        if (static_cast<int64_t>(v.size()) < n) v.resize(static_cast<size_t>(n));
+        return v.data();
+    };
+    QuantActs a;
+    a.m = m;
+    a.k = k;
+    a.block = block;
+    a.q = need(q_, m * k + 64);
+    a.d = need(d_, m * (k / 32));
+    a.sum32 = need(s32_, m * (k / 32));
+    a.sum16 = need(s16_, m * (k / 16));
+    return a;
+}
+
+float* QuantScratch::xsum16(int64_t m, int64_t k) {
+    if (static_cast<int64_t>(xs_.size()) < m * (k / 16)) xs_.resize(static_cast<size_t>(m * (k / 16)));
+    return xs_.data();
+}
+
+void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, ActMode mode, QuantScratch& scratch,
+                  ThreadPool& pool, const QuantMatmulKernels& kern) {
+    if (m <= 0) return;
+    // Few tiles per thread starve nobody; fewer than ~4 would unbalance the split.
+    const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, w.tiles / (4 * pool.size()) + 1));
+    if (mode == ActMode::int8) {
+        QuantActs a = scratch.acts(m, w.k, is_k_quant(w.type) ? 256 : 32);
+        pool.parallel_for(m, 1, [&](int64_t r0, int64_t r1) {
+            QuantActs part = a;
+            part.m = r1 - r0;
+            part.q += r0 * a.k;
+            part.d += r0 * (a.k / a.block);
+            part.sum32 += r0 * (a.k / 32);
+            part.sum16 += r0 * (a.k / 16);
+            kern.quantize_acts(x + r0 * a.k, part);
+        });
+        pool.parallel_for(w.tiles, grain, [&](int64_t t0, int64_t t1) { kern.matmul_q8(w, a, y, t0, t1); });
+    } else {
+        float* xs = scratch.xsum16(m, w.k);
+        for (int64_t i = 0; i < m * (w.k / 16); ++i) {
+            float s = 0;
+            for (int j = 0; j < 16; ++j) s += x[i * 16 + j];
+            xs[i] = s;
+        }
+        pool.parallel_for(w.tiles, grain, [&](int64_t t0, int64_t t1) { kern.matmul_f32(w, x, xs, m, y, t0, t1); });
+    }
+}
+
+}  // namespace tern

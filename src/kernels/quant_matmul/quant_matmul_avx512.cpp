@@ -1,0 +1,91 @@
+// AVX-512 (F/BW/VL/DQ + VNNI) quantized matmul: vpdpbusd inner loop, 16 rows
+// per vector (one per tile).
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/quant_matmul/layout.h"
+#include "kernels/quant_matmul/quant_matmul.h"
+
+namespace tern {
+namespace {
+
+using namespace qmm;
+
+struct Ops512 {
+    using I = __m512i;
+    using F = __m512;
+    static constexpr int kLanes = 16, kBytes = 64, kVecPerTile = 1;
+    static constexpr int kMR = 4;      // activation rows per GEMM micro-tile (× 2 tiles)
+    static constexpr int kGemvNT = 2;  // tiles per GEMV step
+    static constexpr bool kSignedQ8 = false;
+
+    static I load(const void* p) { return _mm512_loadu_si512(p); }
+    static I zero_i() { return _mm512_setzero_si512(); }
+    static F zero_f() { return _mm512_setzero_ps(); }
+    static I and8(I x, int m) { return _mm512_and_si512(x, _mm512_set1_epi8(static_cast<char>(m))); }
+    static I and32(I x, int m) { return _mm512_and_si512(x, _mm512_set1_epi32(m)); }
+    static I or_(I a, I b) { return _mm512_or_si512(a, b); }
+    static I srl16(I x, int s) { return _mm512_srli_epi16(x, static_cast<unsigned>(s)); }
+    static I sll16(I x, int s) { return _mm512_slli_epi16(x, static_cast<unsigned>(s)); }
+    static I srli32(I x, int s) { return _mm512_srli_epi32(x, static_cast<unsigned>(s)); }
+    static I slli32(I x, int s) { return _mm512_slli_epi32(x, static_cast<unsigned>(s)); }
+    static I srai32(I x, int s) { return _mm512_srai_epi32(x, static_cast<unsigned>(s)); }
+    static I bcast32(const int8_t* p) {
+        int32_t v;
+        std::memcpy(&v, p, 4);
+        return _mm512_set1_epi32(v);
+    }
+    template <bool kSigned>
+    static I dot(I acc, I u, I s) { return _mm512_dpbusd_epi32(acc, u, s); }
+    static I dot_i16(I acc, I a, I b) { return _mm512_dpwssd_epi32(acc, a, b); }
+    static I set1_i(int v) { return _mm512_set1_epi32(v); }
+    static F set1_f(float v) { return _mm512_set1_ps(v); }
+    static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
+    static I sub32(I a, I b) { return _mm512_sub_epi32(a, b); }
+    static I mullo(I a, I b) { return _mm512_mullo_epi32(a, b); }
+    static F cvt(I x) { return _mm512_cvtepi32_ps(x); }
+    static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+    static F fnmadd(F a, F b, F c) { return _mm512_fnmadd_ps(a, b, c); }
+    static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+    static F add_f(F a, F b) { return _mm512_add_ps(a, b); }
+    static F load_f16(const uint8_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static I load_u8_i32(const uint8_t* p) { return _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+    static I load_i16_i32(const uint8_t* p) {
+        return _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+    }
+    static I load_s8_i16(const uint8_t* p) { return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static void store(float* p, F v) { _mm512_storeu_ps(p, v); }
+    static void store_partial(float* p, F v, int n) { _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1), v); }
+
+    static float abs_max(const float* x, int n) {
+        __m512 m = _mm512_setzero_ps();
+        for (int i = 0; i < n; i += 16) m = _mm512_max_ps(m, _mm512_abs_ps(_mm512_loadu_ps(x + i)));
+        return _mm512_reduce_max_ps(m);
+    }
+    static void quantize_block(const float* x, int8_t* q, int n, float id) {
+        const __m512 vid = _mm512_set1_ps(id);
+        for (int i = 0; i < n; i += 16) {
+            const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vid));
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtsepi32_epi8(v));
+        }
+    }
+    static int32_t sum_s8(const int8_t* q, int n) {
+        __m512i s = _mm512_setzero_si512();
+        for (int i = 0; i < n; i += 16)
+            s = _mm512_add_epi32(s, _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(q + i))));
+        return _mm512_reduce_add_epi32(s);
+    }
+};
+
+using V = Ops512;
+#include "kernels/quant_matmul/quant_matmul_simd.inc"
+
+}  // namespace
+
+const QuantMatmulKernels kQuantMatmulAvx512 = {"quant_matmul_avx512vnni", Isa::avx512, quantize_acts_simd,
+                                               matmul_q8_simd, matmul_f32_simd};
+
+}  // namespace tern
