@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <string_view>
 #include <thread>
 
 #include "core/error.h"
@@ -79,10 +80,8 @@ TEST(ImageDataset, TrainValidationSplitIsSeededAndDisjoint) {
     EXPECT_NE(0, std::memcmp(val.images.raw_data(), val3.images.raw_data(), val.images.nbytes()));
     // Disjoint and covering: every source image appears exactly once (matched by pixels' hash).
     auto key = [](const ImageDataset& d, int64_t i) {
-        uint64_t h = 1469598103934665603ULL;
-        const auto* p = reinterpret_cast<const uint8_t*>(d.image(i));
-        for (int64_t k = 0; k < d.image_numel() * 4; ++k) h = (h ^ p[k]) * 1099511628211ULL;
-        return h;
+        return std::hash<std::string_view>()(std::string_view(reinterpret_cast<const char*>(d.image(i)),
+                                                              d.image_numel() * sizeof(float)));
     };
     std::multiset<uint64_t> all, parts;
     for (int64_t i = 0; i < ds->size(); ++i) all.insert(key(*ds, i));
