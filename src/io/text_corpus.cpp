@@ -1,5 +1,7 @@
 #include "io/text_corpus.h"
 
+#include "core/cache_dir.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -124,11 +126,7 @@ std::vector<TextDocument> load_austen(const std::string& rdata_base) {
     return docs;
 }
 
-std::string default_text_cache_dir() {
-    if (const char* c = std::getenv("TERN_CACHE"); c && *c) return c;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "/root") + "/.cache/tern";
-}
+std::string default_text_cache_dir() { return tern_cache_dir(); }
 
 TextCorpus load_text_corpus(const TextCorpusOptions& opts) {
     const fs::path cache = opts.cache_dir.empty() ? default_text_cache_dir() : opts.cache_dir;

@@ -8,13 +8,11 @@
 #include <cstdlib>
 #include <string>
 
+#include "core/cache_dir.h"
+
 namespace tern::testref {
 
-inline std::string tern_cache_dir() {
-    if (const char* c = std::getenv("TERN_CACHE"); c && *c) return c;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "/root") + "/.cache/tern";
-}
+using tern::tern_cache_dir;
 
 inline std::string ggml_base_path() {
     return tern_cache_dir() + "/npm/llama-cpp-linux-x64/package/bins/linux-x64/libggml-base.so";

