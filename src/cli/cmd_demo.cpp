@@ -1,6 +1,9 @@
 // tern demo: an always-working tour of what tern does, on embedded defaults,
 // ending in one table. It grows with each capability.
 #include <chrono>
+#include <filesystem>
+#include <random>
+#include <unistd.h>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -12,6 +15,9 @@
 #include "core/thread_pool.h"
 #include "formats/format.h"
 #include "formats/format_error.h"
+#include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
+#include "quant/rtn.h"
 
 namespace tern::cli {
 namespace {
@@ -56,6 +62,38 @@ void run_demo(int threads) {
         return std::to_string(count) + " formats; best <= 4.6 bits: " + (best.empty() ? "n/a" : best);
     }));
 
+    rows.push_back(timed("quantize a model", [] {
+        // A llama-block-shaped set of weights (random, like llama.cpp's speed
+        // models) written as GGUF, quantized by RTN to q4_k, written and read back.
+        namespace fs = std::filesystem;
+        const fs::path dir = fs::temp_directory_path() / ("tern-demo-" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        std::mt19937_64 rng(1);
+        std::normal_distribution<float> normal(0.0f, 0.02f);
+        std::vector<NamedTensor> weights;
+        for (const char* name : {"blk.0.attn_q.weight", "blk.0.ffn_up.weight", "blk.0.ffn_down.weight"}) {
+            std::vector<float> v(512 * 1536);
+            for (auto& x : v) x = normal(rng);
+            weights.push_back({name, Tensor::from_floats({1536, 512}, v)});
+        }
+        weights.push_back({"blk.0.attn_norm.weight", Tensor::from_floats({512}, std::vector<float>(512, 1.0f))});
+        const std::string in = (dir / "f32.gguf").string(), out = (dir / "q4_k.gguf").string();
+        io::write_gguf(in, {{"general.architecture", io::GgufValue::of_string("llama")}}, weights);
+        QuantizeOptions qo;
+        qo.format = &format_by_name("q4_k");
+        qo.measure_error = true;
+        std::vector<QuantizeReportRow> report;
+        io::write_gguf(out, {{"general.architecture", io::GgufValue::of_string("llama")}},
+                       quantize_tensors_rtn(io::read_gguf(in).tensors, qo, report));
+        const io::GgufModel back = io::read_gguf(out);
+        double worst = 0;
+        for (const auto& r : report) worst = std::max(worst, r.rel_rms);
+        const double ratio = double(fs::file_size(in)) / double(fs::file_size(out));
+        fs::remove_all(dir);
+        return "f32 GGUF -> q4_k GGUF: " + fmt_fixed(ratio, 2) + "x smaller, worst tensor rel. RMS error " +
+               fmt_fixed(worst, 4) + ", " + std::to_string(back.tensors.size()) + " tensors read back";
+    }));
+
     rows.push_back(timed("kernel speed", [] {
         std::string out;
         for (const auto& r : run_kernel_benchmarks(/*quick=*/true)) {
@@ -63,7 +101,11 @@ void run_demo(int threads) {
             if (r.kernel == "peak_fma") out += "fp32 FMA peak " + fmt_fixed(r.gops, 0) + " GFLOP/s; ";
             if (r.kernel == "peak_dpbusd") out += "int8 VNNI peak " + fmt_fixed(r.gops, 0) + " GOP/s; ";
             if (r.kernel.find("rmsnorm") != std::string::npos)
-                out += "rmsnorm " + fmt_fixed(100 * r.peak_fraction, 0) + "% of bandwidth";
+                out += "rmsnorm " + fmt_fixed(100 * r.peak_fraction, 0) + "% of bandwidth; ";
+            if (r.dtype == "u8s8" && r.m == 512 && r.n == 2048 && r.k == 2048)
+                out += "int8 GEMM 512x2048x2048 " + fmt_fixed(r.gops, 0) + " GOP/s; ";
+            if (r.dtype == "q4_k" && r.m == 1)
+                out += "q4_k GEMV " + fmt_fixed(r.gbps, 1) + " GB/s";
         }
         return out;
     }));
