@@ -53,7 +53,8 @@ std::unique_ptr<Tokenizer> tokenizer_from_gguf_metadata(const GgufTokenizerMetad
         spec.merges.emplace_back(m.substr(0, sp), m.substr(sp + 1));
     }
     spec.split = split_for_pre(where, meta.pre);
-    spec.nfc = spec.split == SplitPattern::qwen2;  // Qwen's tokenizer.json normalizes to NFC
+    spec.nfc = spec.split == SplitPattern::qwen2;              // Qwen's tokenizer.json normalizes to NFC
+    spec.ignore_merges = spec.split == SplitPattern::llama3;  // as Llama-3's tokenizer.json (and llama.cpp)
     spec.add_prefix_space = meta.add_space_prefix.value_or(false);
     return make_byte_level_bpe(std::move(spec));
 }
