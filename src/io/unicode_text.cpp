@@ -147,8 +147,10 @@ bool nfc_quick_yes(std::string_view s) {
     return true;
 }
 
-std::string nfc(std::string_view s) {
-    if (nfc_quick_yes(s)) return std::string(s);
+namespace {
+
+// NFC of one segment, the textbook way: decompose, reorder, compose.
+void nfc_segment(std::string_view s, std::string& result) {
     std::vector<uint32_t> cps;  // (code points) fully decomposed, then reordered
     cps.reserve(s.size());
     for (size_t pos = 0; pos < s.size();) {
@@ -184,9 +186,56 @@ std::string nfc(std::string_view s) {
         if (cc == 0) starter = long(out.size());
         out.push_back(c);
     }
+    for (uint32_t c : out) append_utf8(result, c);
+}
+
+// Code points that occur as the second half of a primary composite.
+const std::vector<uint32_t>& composition_seconds() {
+    static const std::vector<uint32_t> seconds = [] {
+        std::vector<uint32_t> v;
+        for (size_t i = 0; i < kPrimaryCompositionCount; ++i) v.push_back(kPrimaryCompositions[i].second);
+        std::sort(v.begin(), v.end());
+        v.erase(std::unique(v.begin(), v.end()), v.end());
+        return v;
+    }();
+    return seconds;
+}
+
+// An inert code point is a starter that neither decomposes nor composes with
+// anything before it, so NFC(x + c + y) == NFC(x) + NFC(c + y): text can be
+// cut in front of it and only the pieces holding other code points need work.
+bool inert(uint32_t cp) {
+    if (cp < 0x300 || cp >= kInvalidBase) return true;
+    if (cp >= kSBase && cp < kSBase + kSCount) return false;                  // decomposes
+    if (cp >= kVBase && cp < kVBase + kVCount) return false;                  // composes after L
+    if (cp > kTBase && cp < kTBase + kTCount) return false;                   // composes after LV
+    if (combining_class(cp) != 0 || find_decomposition(cp)) return false;
+    const auto& sec = composition_seconds();
+    return !std::binary_search(sec.begin(), sec.end(), cp);
+}
+
+}  // namespace
+
+std::string nfc(std::string_view s) {
+    if (nfc_quick_yes(s)) return std::string(s);
     std::string result;
     result.reserve(s.size());
-    for (uint32_t c : out) append_utf8(result, c);
+    size_t segment = 0;  // start of the segment in progress
+    bool dirty = false;  // it holds a code point that may change
+    for (size_t pos = 0; pos < s.size();) {
+        const Decoded d = decode_utf8(s, pos);
+        if (inert(d.cp)) {
+            if (dirty) nfc_segment(s.substr(segment, pos - segment), result);
+            else result.append(s, segment, pos - segment);
+            segment = pos;
+            dirty = false;
+        } else {
+            dirty = true;
+        }
+        pos += d.len;
+    }
+    if (dirty) nfc_segment(s.substr(segment), result);
+    else result.append(s, segment, std::string_view::npos);
     return result;
 }
 
