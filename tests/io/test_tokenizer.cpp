@@ -233,19 +233,19 @@ TEST(TokenizerGguf, Llama3MetadataMatchesTokenizerJson) {
     m.eos_id = 128009;
     m.add_bos = true;
     const auto from_gguf = tokenizer_from_gguf_metadata(m);
-    const auto from_json = load_tokenizer_json(path);
+    const Tokenizer& from_json = testref::shared_tokenizer("llama3");
     const std::string text = testref::slurp(text_path) + " <|eot_id|>";
     const auto ids = from_gguf->encode(text, true);
     ASSERT_EQ(ids.front(), 128000);
     EXPECT_EQ(ids.back(), 128009);
-    EXPECT_EQ(std::vector<int32_t>(ids.begin() + 1, ids.end()), from_json->encode(text));
+    EXPECT_EQ(std::vector<int32_t>(ids.begin() + 1, ids.end()), from_json.encode(text));
     EXPECT_EQ(from_gguf->decode(ids, true), text.substr(0, text.size() - 10));
 }
 
 TEST(TokenizerSpecials, FromTokenizerConfig) {
     const std::string path = testref::model_path("qwen3");
     if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing (run scripts/setup.sh)";
-    const auto tok = load_tokenizer_json(path);
+    const Tokenizer* tok = &testref::shared_tokenizer("qwen3");
     EXPECT_EQ(tok->special_ids().eos, 151645);  // <|im_end|>
     EXPECT_EQ(tok->special_ids().pad, 151643);  // <|endoftext|>
     EXPECT_EQ(tok->special_ids().bos, -1);

@@ -10,12 +10,7 @@
 namespace tern::testref {
 namespace {
 
-const Tokenizer& cached_tokenizer(const RefModel& m) {
-    static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
-    auto& slot = cache[m.name];
-    if (!slot) slot = m.load();
-    return *slot;
-}
+const Tokenizer& cached_tokenizer(const RefModel& m) { return shared_tokenizer(m.name); }
 
 std::vector<std::string> quick_files() {
     std::vector<std::string> files;

@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -65,6 +66,17 @@ inline const std::vector<RefModel>& ref_models() {
         {"qwen3", true, [] { return load_tokenizer_json(model_path("qwen3")); }},
     };
     return models;
+}
+
+// One loaded tokenizer per reference model for the whole test program
+// (loading a 128k-token tokenizer.json takes about a second).
+inline const Tokenizer& shared_tokenizer(const std::string& name) {
+    static std::map<std::string, std::unique_ptr<Tokenizer>> cache;
+    auto& slot = cache[name];
+    if (!slot)
+        for (const RefModel& m : ref_models())
+            if (name == m.name) slot = m.load();
+    return *slot;
 }
 
 // Why the references cannot run here, or "" when they can.
