@@ -72,7 +72,7 @@ ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& wher
         c.rope_dim = static_cast<int64_t>(gguf_number(md, p + "rope.dimension_count").value_or(double(c.head_dim)));
         // llama.cpp's converter permutes llama q/k rows for adjacent-pair RoPE;
         // qwen2 keeps the HF (NeoX) layout and llama.cpp rotates it that way.
-        c.rope_neox = true;
+        c.rope_neox = c.arch == Arch::qwen2;
         c.attn_qkv_bias = c.arch == Arch::qwen2;
         if (const io::GgufValue* st = io::find_metadata(md, p + "rope.scaling.type")) {
             const std::string t = st->type == io::GgufType::string ? st->s : "";
