@@ -323,7 +323,7 @@ inline std::vector<TinySpec> tiny_specs() {
     TinySpec qwen_bf16 = qwen;  // bf16 weights: gemm_bf16 path
     qwen_bf16.name = "qwen2_bf16";
     qwen_bf16.dtype = DType::bf16;
-    qwen_bf16.sharded = false, qwen_bf16.write_gguf = false, qwen_bf16.seed = 55;
+    qwen_bf16.sharded = false, qwen_bf16.seed = 55;
     v.push_back(qwen_bf16);
     return v;
 }
