@@ -20,7 +20,7 @@ namespace tern::cli {
 namespace {
 
 struct GenerateOptions {
-    std::string model, prompt, tokens, tokens_file, kv = "f32";
+    std::string model, prompt, tokens, tokens_file, kv = "f16";
     int64_t n_predict = 64, ctx = 0;
     llm::SamplerParams sp;
     bool ignore_eos = false, json = false;
@@ -149,7 +149,7 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("--repeat-last-n", o->sp.repeat_last_n, "history the penalty looks at (default 64)");
     cmd->add_option("--seed", o->sp.seed, "random seed (default 0)");
     cmd->add_option("-c,--ctx", o->ctx, "context length (default: the model's, at most 4096)");
-    cmd->add_option("--kv", o->kv, "KV cache type: f32 or f16 (default f32)");
+    cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after end-of-sequence");
     cmd->add_flag("--json", o->json, "print one JSON object at the end instead of streaming");
     add_threads_option(*cmd, o->threads);

@@ -16,7 +16,7 @@ namespace tern::cli {
 namespace {
 
 struct PerplexityOptions {
-    std::string model, text, tokens_file, kv = "f32";
+    std::string model, text, tokens_file, kv = "f16";
     int64_t ctx = 512;
     bool json = false;
     int threads = 0;
@@ -82,7 +82,7 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("--text", o->text, "text file (needs the model's tokenizer)");
     cmd->add_option("--tokens-file", o->tokens_file, "file of token ids (whitespace or comma separated)");
     cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)");
-    cmd->add_option("--kv", o->kv, "KV cache type: f32 or f16 (default f32)");
+    cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     cmd->add_flag("--json", o->json, "machine-readable result");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_perplexity(*o); });

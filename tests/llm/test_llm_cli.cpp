@@ -39,14 +39,14 @@ TEST(LlmCli, GenerateGreedyMatchesTheLibraryAndStreamsIds) {
     for (const char* name : {"llama_gqa", "gpt2"}) {
         const TinyModel& m = tiny_models().get(name);
         const auto want = greedy_by_library(m.gguf_path, {3, 14, 15, 9}, 12);
-        const auto r = run_tern("generate " + m.gguf_path + " --tokens \"3 14 15 9\" -n 12 --temp 0 --ignore-eos --json -t 2");
+        const auto r = run_tern("generate " + m.gguf_path + " --tokens \"3 14 15 9\" -n 12 --temp 0 --ignore-eos --kv f32 --json -t 2");
         ASSERT_EQ(r.code, 0) << r.err;
         const auto j = nlohmann::json::parse(r.out);
         EXPECT_EQ(j["tokens"].get<std::vector<int32_t>>(), want) << name;
         EXPECT_EQ(j["prompt_tokens"].get<std::vector<int32_t>>(), (std::vector<int32_t>{3, 14, 15, 9}));
         EXPECT_EQ(j["stop"], "length");
         // Streaming form: the same ids, space separated, on stdout; timings on stderr.
-        const auto s = run_tern("generate " + m.hf_dir + " --tokens 3,14,15,9 -n 12 --temp 0 --ignore-eos -t 1");
+        const auto s = run_tern("generate " + m.hf_dir + " --tokens 3,14,15,9 -n 12 --temp 0 --ignore-eos --kv f32 -t 1");
         ASSERT_EQ(s.code, 0) << s.err;
         std::string expect;
         for (size_t i = 0; i < want.size(); ++i) expect += (i ? " " : "") + std::to_string(want[i]);

@@ -47,7 +47,7 @@ TEST(LlmPerplexity, CliJsonMatchesTheReference) {
         std::ofstream out(ids);
         for (int32_t t : m.ppl_tokens) out << t << "\n";
     }
-    const auto r = testcli::run_tern("perplexity " + m.hf_dir + " --tokens-file " + ids + " --ctx 16 --json -t 1");
+    const auto r = testcli::run_tern("perplexity " + m.hf_dir + " --tokens-file " + ids + " --ctx 16 --kv f32 --json -t 1");
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
     const double want = tm.ref_tensor("qwen2_bias", "ppl")->data<float>()[0];
