@@ -11,6 +11,8 @@ void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_generate_command(CLI::App& app);
+void add_perplexity_command(CLI::App& app);
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

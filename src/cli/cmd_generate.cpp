@@ -1,0 +1,159 @@
+// tern generate MODEL (-p TEXT | --tokens IDS | --tokens-file F) -n N
+//   [--temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed]
+//   [--ctx N --kv f32|f16 --ignore-eos -t T --json]
+// Prefills the prompt in one batch, then decodes one token at a time,
+// streaming each token (text when a tokenizer is available, else its id).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "llm/forward.h"
+#include "llm/sampling.h"
+#include "llm/text_tokenizer.h"
+
+namespace tern::cli {
+namespace {
+
+struct GenerateOptions {
+    std::string model, prompt, tokens, tokens_file, kv = "f16";
+    int64_t n_predict = 64, ctx = 0;
+    llm::SamplerParams sp;
+    bool ignore_eos = false, json = false;
+    int threads = 0;
+};
+
+std::string read_text_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path, "cannot open");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void run_generate(const GenerateOptions& o) {
+    apply_threads(o.threads);
+    const int sources = !o.prompt.empty() + !o.tokens.empty() + !o.tokens_file.empty();
+    if (sources != 1) throw UsageError("generate", "give exactly one of -p TEXT, --tokens IDS, --tokens-file FILE");
+    if (o.n_predict < 0) throw UsageError("-n", "must be >= 0");
+    if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
+    llm::validate_sampler_params(o.sp);
+
+    const auto model = llm::load_model(o.model);
+    const auto tok = llm::load_text_tokenizer(o.model);
+    std::vector<int32_t> prompt;
+    if (!o.prompt.empty()) {
+        if (!tok) throw InputError(o.model, "no tokenizer is available for this model yet; pass --tokens or --tokens-file");
+        prompt = tok->encode(o.prompt, /*add_bos=*/true);
+    } else if (!o.tokens.empty()) {
+        prompt = llm::parse_token_ids(o.tokens, "--tokens");
+    } else {
+        prompt = llm::parse_token_ids(read_text_file(o.tokens_file), o.tokens_file);
+    }
+    if (prompt.empty()) throw InputError("generate", "the prompt has no tokens");
+
+    llm::SessionOptions so;
+    so.n_ctx = o.ctx;
+    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    llm::Session session(*model, so);
+    if (static_cast<int64_t>(prompt.size()) > session.n_ctx())
+        throw InputError("generate", format("the prompt has %zu tokens, more than the context of %lld", prompt.size(),
+                                            (long long)session.n_ctx()));
+    llm::Sampler sampler(o.sp);
+    auto emit = [&](int32_t id, bool first) {
+        if (o.json) return;
+        if (tok)
+            std::fputs(tok->decode_token(id).c_str(), stdout);
+        else
+            std::printf(first ? "%d" : " %d", id);
+        std::fflush(stdout);
+    };
+
+    std::vector<float> logits;  // (n_vocab)
+    const auto t_prefill = std::chrono::steady_clock::now();
+    session.eval(prompt, logits);
+    const double prefill_ms = ms_since(t_prefill);
+
+    std::vector<int32_t> history = prompt, generated;
+    std::string stop = "length";
+    const auto t_decode = std::chrono::steady_clock::now();
+    int64_t decoded = 0;  // tokens run through decode eval (the last sample is not)
+    for (int64_t i = 0; i < o.n_predict; ++i) {
+        const int32_t next = sampler.sample(logits, history);
+        history.push_back(next);
+        generated.push_back(next);
+        emit(next, i == 0);
+        if (next == model->config.eos_token && !o.ignore_eos) {
+            stop = "eos";
+            break;
+        }
+        if (i + 1 == o.n_predict) break;
+        if (session.n_past() >= session.n_ctx()) {
+            stop = "context";
+            break;
+        }
+        session.eval({&next, 1}, logits);
+        ++decoded;
+    }
+    const double decode_ms = ms_since(t_decode);
+    const double prefill_tps = prefill_ms > 0 ? 1e3 * double(prompt.size()) / prefill_ms : 0;
+    const double decode_tps = decode_ms > 0 && decoded > 0 ? 1e3 * double(decoded) / decode_ms : 0;
+
+    if (o.json) {
+        Json j;
+        j["model"] = o.model;
+        j["architecture"] = llm::arch_name(model->config.arch);
+        j["prompt_tokens"] = prompt;
+        j["tokens"] = generated;
+        if (tok) {
+            std::string text;
+            for (int32_t id : generated) text += tok->decode_token(id);
+            j["text"] = text;
+        }
+        j["stop"] = stop;
+        j["n_ctx"] = session.n_ctx();
+        j["seed"] = o.sp.seed;
+        j["prefill_ms"] = prefill_ms;
+        j["decode_ms"] = decode_ms;
+        j["prefill_tokens_per_s"] = prefill_tps;
+        j["decode_tokens_per_s"] = decode_tps;
+        print_json(j);
+        return;
+    }
+    std::printf("\n");
+    std::fprintf(stderr, "prefill: %zu tokens in %.1f ms (%.1f tok/s); decode: %lld tokens in %.1f ms (%.1f tok/s); stop: %s\n",
+                 prompt.size(), prefill_ms, prefill_tps, (long long)decoded, decode_ms, decode_tps, stop.c_str());
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+    auto o = std::make_shared<GenerateOptions>();
+    auto* cmd = app.add_subcommand("generate", "Generate tokens from a prompt (llama, qwen2, gpt2; GGUF or safetensors)");
+    cmd->add_option("model", o->model, "model (.gguf, .safetensors, index json or HF folder)")->required();
+    cmd->add_option("-p,--prompt", o->prompt, "prompt text (needs the model's tokenizer)");
+    cmd->add_option("--tokens", o->tokens, "prompt as token ids, e.g. \"1 2 3\"");
+    cmd->add_option("--tokens-file", o->tokens_file, "file of prompt token ids (whitespace or comma separated)");
+    cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (default 64)");
+    cmd->add_option("--temp", o->sp.temperature, "temperature; 0 = greedy (default 0.8)");
+    cmd->add_option("--top-k", o->sp.top_k, "keep the k most likely tokens; 0 = off (default 40)");
+    cmd->add_option("--top-p", o->sp.top_p, "nucleus: smallest set with this much mass, in (0, 1] (default 0.95)");
+    cmd->add_option("--min-p", o->sp.min_p, "drop tokens below min-p x the top probability, [0, 1] (default 0.05)");
+    cmd->add_option("--repeat-penalty", o->sp.repeat_penalty, "penalise recent tokens; 1 = off (default 1)");
+    cmd->add_option("--repeat-last-n", o->sp.repeat_last_n, "history the penalty looks at (default 64)");
+    cmd->add_option("--seed", o->sp.seed, "random seed (default 0)");
+    cmd->add_option("-c,--ctx", o->ctx, "context length (default: the model's, at most 4096)");
+    cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
+    cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after end-of-sequence");
+    cmd->add_flag("--json", o->json, "print one JSON object at the end instead of streaming");
+    add_threads_option(*cmd, o->threads);
+    cmd->callback([o] { run_generate(*o); });
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,91 @@
+// tern perplexity MODEL (--text FILE | --tokens-file F) [--ctx N] [--kv] [-t] [--json]
+// llama.cpp's definition (see llm/perplexity.h): windows of --ctx tokens,
+// second half of each scored.
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "llm/perplexity.h"
+#include "llm/text_tokenizer.h"
+
+namespace tern::cli {
+namespace {
+
+struct PerplexityOptions {
+    std::string model, text, tokens_file, kv = "f16";
+    int64_t ctx = 512;
+    bool json = false;
+    int threads = 0;
+};
+
+std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path, "cannot open");
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void run_perplexity(const PerplexityOptions& o) {
+    apply_threads(o.threads);
+    if (o.text.empty() == o.tokens_file.empty()) throw UsageError("perplexity", "give exactly one of --text FILE, --tokens-file FILE");
+    if (o.ctx < 4) throw UsageError("--ctx", "must be >= 4");
+    if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
+    const auto model = llm::load_model(o.model);
+    std::vector<int32_t> tokens;
+    if (!o.text.empty()) {
+        const auto tok = llm::load_text_tokenizer(o.model);
+        if (!tok) throw InputError(o.model, "no tokenizer is available for this model yet; pass --tokens-file");
+        tokens = tok->encode(slurp(o.text), /*add_bos=*/true);
+    } else {
+        tokens = llm::parse_token_ids(slurp(o.tokens_file), o.tokens_file);
+    }
+    if (static_cast<int64_t>(tokens.size()) < o.ctx)
+        throw InputError(o.text.empty() ? o.tokens_file : o.text,
+                         format("%zu tokens are fewer than one window of --ctx %lld", tokens.size(), (long long)o.ctx));
+    llm::SessionOptions so;
+    so.n_ctx = o.ctx;
+    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    llm::Session session(*model, so);
+    const auto r = llm::compute_perplexity(session, tokens, o.ctx, [&](int64_t w, double running) {
+        if (!o.json) {
+            std::printf("[%lld]%.4f,", (long long)(w + 1), running);
+            std::fflush(stdout);
+        }
+    });
+    if (o.json) {
+        Json j;
+        j["model"] = o.model;
+        j["ppl"] = r.ppl;
+        j["mean_nll"] = r.mean_nll;
+        j["tokens"] = r.n_tokens;
+        j["scored"] = r.n_scored;
+        j["windows"] = r.n_windows;
+        j["ctx"] = o.ctx;
+        j["seconds"] = r.seconds;
+        j["tokens_per_s"] = r.seconds > 0 ? double(r.n_windows * o.ctx) / r.seconds : 0.0;
+        print_json(j);
+        return;
+    }
+    std::printf("\nPPL = %.4f over %lld scored tokens (%lld windows of %lld), %.2f s\n", r.ppl, (long long)r.n_scored,
+                (long long)r.n_windows, (long long)o.ctx, r.seconds);
+}
+
+}  // namespace
+
+void add_perplexity_command(CLI::App& app) {
+    auto o = std::make_shared<PerplexityOptions>();
+    auto* cmd = app.add_subcommand("perplexity", "Perplexity of a text (llama.cpp's windowed definition)");
+    cmd->add_option("model", o->model, "model (.gguf, .safetensors, index json or HF folder)")->required();
+    cmd->add_option("--text", o->text, "text file (needs the model's tokenizer)");
+    cmd->add_option("--tokens-file", o->tokens_file, "file of token ids (whitespace or comma separated)");
+    cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)");
+    cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
+    cmd->add_flag("--json", o->json, "machine-readable result");
+    add_threads_option(*cmd, o->threads);
+    cmd->callback([o] { run_perplexity(*o); });
+}
+
+}  // namespace tern::cli

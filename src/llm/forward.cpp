@@ -1,0 +1,201 @@
+// The decoder forward pass: embeddings, per-layer norm -> attention -> MLP
+// with residuals, final norm and the output head.
+#include "llm/forward.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "kernels/elementwise/elementwise.h"
+#include "llm/attention.h"
+
+namespace tern::llm {
+
+struct Session::Scratch {
+    std::vector<float> x;     // (T, d) residual stream
+    std::vector<float> xn;    // (T, d) normalised input of a sub-block
+    std::vector<float> q;     // (T, q_dim)
+    std::vector<float> k, v;  // (T, kv_dim)
+    std::vector<float> att;   // (T, q_dim) attention output before wo
+    std::vector<float> proj;  // (T, d) wo / ffn_down output
+    std::vector<float> gate;  // (T, ff)
+    std::vector<float> up;    // (T, ff)
+    void grow(int64_t T, const ModelConfig& c) {
+        auto g = [](std::vector<float>& b, int64_t n) {
+            if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
+        };
+        g(x, T * c.n_embd), g(xn, T * c.n_embd), g(proj, T * c.n_embd);
+        g(q, T * c.q_dim()), g(att, T * c.q_dim());
+        g(k, T * c.kv_dim()), g(v, T * c.kv_dim());
+        g(up, T * c.n_ff);
+        if (c.arch != Arch::gpt2) g(gate, T * c.n_ff);
+    }
+};
+
+Session::Session(const Model& model, SessionOptions opts)
+    : model_(model),
+      opts_(opts),
+      n_ctx_(opts.n_ctx > 0 ? opts.n_ctx : std::min(model.config.n_ctx_train, kDefaultMaxCtx)),
+      cache_(model.config.n_layer, model.config.n_head_kv, model.config.head_dim, n_ctx_, opts.kv_type),
+      scratch_(std::make_unique<Scratch>()) {
+    if (opts_.max_batch <= 0) opts_.max_batch = 512;
+    // gpt2 has learned positions: none exist past its trained context.
+    if (model.config.arch == Arch::gpt2 && n_ctx_ > model.config.n_ctx_train)
+        throw InputError(model.path, format("context %lld exceeds GPT-2's %lld learned positions", (long long)n_ctx_,
+                                            (long long)model.config.n_ctx_train));
+    if (model.config.uses_rope()) build_rope_tables();
+}
+
+Session::~Session() = default;
+
+void Session::truncate(int64_t n) {
+    if (n < 0 || n > n_past_) throw InputError("session", "truncate past the evaluated tokens");
+    n_past_ = n;
+}
+
+// cos/sin of (pos * inv_freq[i]) in double, for every position of the context.
+// Llama 3 scaling divides the long-wavelength frequencies by `factor` and
+// blends the band between; GGUF Llama 3 carries the same as rope_freqs factors.
+void Session::build_rope_tables() {
+    const ModelConfig& c = model_.config;
+    const int64_t half = c.rope_dim / 2;
+    std::vector<double> inv_freq(static_cast<size_t>(half));
+    for (int64_t i = 0; i < half; ++i) {
+        double f = std::pow(double(c.rope_theta), -2.0 * double(i) / double(c.rope_dim));
+        if (c.rope_scaling == RopeScaling::llama3) {
+            const double kPi = 3.14159265358979323846;
+            const double wavelen = 2 * kPi / f;
+            const double low_wavelen = double(c.rope_orig_ctx) / c.rope_low_freq_factor;
+            const double high_wavelen = double(c.rope_orig_ctx) / c.rope_high_freq_factor;
+            if (wavelen > low_wavelen) {
+                f /= c.rope_factor;
+            } else if (wavelen >= high_wavelen) {
+                const double smooth = (double(c.rope_orig_ctx) / wavelen - c.rope_low_freq_factor) /
+                                      (c.rope_high_freq_factor - c.rope_low_freq_factor);
+                f = (1 - smooth) * f / c.rope_factor + smooth * f;
+            }
+        }
+        if (!model_.rope_freq_factors.empty()) f /= model_.rope_freq_factors[static_cast<size_t>(i)];
+        inv_freq[static_cast<size_t>(i)] = f;
+    }
+    const double pos_scale = c.rope_scaling == RopeScaling::linear ? 1.0 / c.rope_factor : 1.0;
+    rope_cos_.resize(static_cast<size_t>(n_ctx_ * half));
+    rope_sin_.resize(static_cast<size_t>(n_ctx_ * half));
+    for (int64_t p = 0; p < n_ctx_; ++p)
+        for (int64_t i = 0; i < half; ++i) {
+            const double ang = double(p) * pos_scale * inv_freq[static_cast<size_t>(i)];
+            rope_cos_[static_cast<size_t>(p * half + i)] = static_cast<float>(std::cos(ang));
+            rope_sin_[static_cast<size_t>(p * half + i)] = static_cast<float>(std::sin(ang));
+        }
+}
+
+void Session::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
+    const int64_t T = static_cast<int64_t>(tokens.size());
+    const int64_t V = model_.config.n_vocab;
+    if (T == 0) throw InputError("session", "no tokens to evaluate");
+    if (n_past_ + T > n_ctx_)
+        throw InputError("session", format("%lld tokens after %lld already evaluated exceed the context of %lld",
+                                           (long long)T, (long long)n_past_, (long long)n_ctx_));
+    for (int32_t t : tokens)
+        if (t < 0 || t >= V)
+            throw InputError("session", format("token id %d is outside the vocabulary [0, %lld)", t, (long long)V));
+    logits.resize(static_cast<size_t>((all_logits ? T : 1) * V));
+    for (int64_t c0 = 0; c0 < T; c0 += opts_.max_batch) {
+        const int64_t n = std::min(opts_.max_batch, T - c0);
+        const bool last_chunk = c0 + n == T;
+        // Only the rows whose logits are wanted go through the output head.
+        float* out = all_logits ? logits.data() + c0 * V : (last_chunk ? logits.data() : nullptr);
+        run_chunk(tokens.data() + c0, n, n_past_, out, all_logits);
+        n_past_ += n;
+    }
+}
+
+void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* logits, bool all_logits) {
+    const ModelConfig& c = model_.config;
+    const int64_t d = c.n_embd, qd = c.q_dim(), kvd = c.kv_dim(), ff = c.n_ff;
+    const bool gpt2 = c.arch == Arch::gpt2;
+    const ElementwiseKernels& ew = elementwise();
+    ThreadPool& pool = default_pool();
+    Scratch& s = *scratch_;
+    s.grow(T, c);
+    float* x = s.x.data();  // (T, d)
+
+    for (int64_t t = 0; t < T; ++t) {
+        model_.embed(tokens[t], x + t * d);
+        if (gpt2) ew.add(x + t * d, model_.position_embd.data() + (pos0 + t) * d, x + t * d, d);
+    }
+    // Per-row work (norms, rope) is tiny for decode; only thread it for batches.
+    const int64_t row_grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1));
+    auto norm_rows = [&](const float* in, float* out, const std::vector<float>& w, const std::vector<float>& b,
+                         int64_t r0, int64_t n) {
+        pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
+            for (int64_t r = r0 + rb; r < r0 + re; ++r) {
+                if (gpt2)
+                    ew.layernorm(in + r * d, w.data(), b.data(), out + r * d, d, c.norm_eps);
+                else
+                    ew.rmsnorm(in + r * d, w.data(), out + r * d, d, c.norm_eps);
+            }
+        });
+    };
+
+    AttentionArgs aa;
+    aa.T = T;
+    aa.pos0 = pos0;
+    aa.n_head = c.n_head;
+    aa.n_head_kv = c.n_head_kv;
+    aa.head_dim = c.head_dim;
+    aa.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+    aa.cache = &cache_;
+    aa.q = s.q.data();
+    aa.out = s.att.data();
+    const int64_t half = c.rope_dim / 2;
+
+    for (int64_t l = 0; l < c.n_layer; ++l) {
+        const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
+        norm_rows(x, s.xn.data(), L.attn_norm_w, L.attn_norm_b, 0, T);
+        L.wq->forward(s.xn.data(), s.q.data(), T);  // (T, qd)
+        L.wk->forward(s.xn.data(), s.k.data(), T);  // (T, kvd)
+        L.wv->forward(s.xn.data(), s.v.data(), T);  // (T, kvd)
+        if (c.uses_rope()) {
+            pool.parallel_for(T, row_grain, [&](int64_t rb, int64_t re) {
+                for (int64_t t = rb; t < re; ++t) {
+                    const float* cs = rope_cos_.data() + (pos0 + t) * half;  // (half)
+                    const float* sn = rope_sin_.data() + (pos0 + t) * half;
+                    ew.rope(s.q.data() + t * qd, cs, sn, c.n_head, c.head_dim, c.rope_neox);
+                    ew.rope(s.k.data() + t * kvd, cs, sn, c.n_head_kv, c.head_dim, c.rope_neox);
+                }
+            });
+        }
+        cache_.store(l, pos0, T, s.k.data(), s.v.data());
+        aa.layer = l;
+        if (opts_.naive_attention)
+            attention_naive(aa);
+        else
+            attention_flash(aa, pool);
+        L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
+        ew.add(x, s.proj.data(), x, T * d);
+
+        norm_rows(x, s.xn.data(), L.ffn_norm_w, L.ffn_norm_b, 0, T);
+        if (gpt2) {
+            L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
+        } else {
+            L.ffn_gate->forward(s.xn.data(), s.gate.data(), T);  // (T, ff)
+            L.ffn_up->forward(s.xn.data(), s.up.data(), T);      // (T, ff)
+            pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
+                ew.silu_mul(s.gate.data() + rb * ff, s.up.data() + rb * ff, s.up.data() + rb * ff, (re - rb) * ff);
+            });
+        }
+        L.ffn_down->forward(s.up.data(), s.proj.data(), T);  // (T, d)
+        ew.add(x, s.proj.data(), x, T * d);
+    }
+
+    if (!logits) return;
+    // Final norm and head on the rows whose logits are wanted.
+    const int64_t r0 = all_logits ? 0 : T - 1, n = all_logits ? T : 1;
+    norm_rows(x, s.xn.data(), model_.output_norm_w, model_.output_norm_b, r0, n);
+    model_.output->forward(s.xn.data() + r0 * d, logits, n);  // (n, V)
+}
+
+}  // namespace tern::llm

@@ -1,0 +1,87 @@
+// LinearWeight: weights prepared once, one forward() for every matmul.
+#include "llm/linear_weights.h"
+
+#include "core/error.h"
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "kernels/gemm_bf16/gemm_bf16.h"
+#include "kernels/gemm_f32/gemm_f32.h"
+#include "quant/rtn.h"
+
+namespace tern::llm {
+
+const char* linear_path_name(LinearPath p) {
+    switch (p) {
+        case LinearPath::f32_packed: return "f32";
+        case LinearPath::bf16_packed: return "bf16";
+        case LinearPath::dequantized_f32: return "dequantized-f32";
+    }
+    return "?";
+}
+
+LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act)
+    : source_dtype_(w.dtype()), act_(act), bias_(std::move(bias)) {
+    if (w.rank() != 2) throw InputError(name, "a linear weight must be 2-D, got shape " + shape_to_string(w.shape()));
+    n_ = w.dim(0);
+    k_ = w.dim(1);
+    if (!bias_.empty() && static_cast<int64_t>(bias_.size()) != n_)
+        throw InputError(name, format("bias has %zu values for %lld outputs", bias_.size(), (long long)n_));
+    const Tensor wc = w.contiguous();
+    if (source_dtype_ == DType::f32) {
+        path_ = LinearPath::f32_packed;
+        packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wc.data<float>(), k_, /*trans_b=*/true, k_, n_);
+        prepared_bytes_ = gemm::prepacked_b_elements(gemm_f32_kernel().blocking, k_, n_) * sizeof(float);
+    } else if (source_dtype_ == DType::bf16) {
+        path_ = LinearPath::bf16_packed;
+        packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wc.data<uint16_t>(), k_, true, k_, n_);
+        prepared_bytes_ = gemm::prepacked_b_elements(gemm_bf16_kernel().blocking, k_, n_) * sizeof(uint16_t);
+    } else {
+        // f16 widens exactly; GGUF blocks: INTERIM dequantize-at-load until the
+        // quantized kernels land (then this branch keeps the blocks instead).
+        path_ = source_dtype_ == DType::f16 ? LinearPath::f32_packed : LinearPath::dequantized_f32;
+        const std::vector<float> wf = tensor_to_f32(wc, name);  // (N, K)
+        packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wf.data(), k_, true, k_, n_);
+        prepared_bytes_ = gemm::prepacked_b_elements(gemm_f32_kernel().blocking, k_, n_) * sizeof(float);
+    }
+}
+
+LinearWeight::~LinearWeight() = default;
+
+void LinearWeight::forward(const float* x, float* y, int64_t M) const {
+    if (M <= 0) return;
+    if (packed_f32_) {
+        GemmF32Args a;
+        a.m = M;
+        a.n = n_;
+        a.k = k_;
+        a.a = x;
+        a.lda = k_;
+        a.packed_b = packed_f32_.get();
+        a.c = y;
+        a.ldc = n_;
+        a.bias = bias_.empty() ? nullptr : bias_.data();
+        a.act = act_;
+        gemm_f32(a);
+        return;
+    }
+    // bf16 weights multiply bf16 activations (vdpbf16ps); round x once here.
+    thread_local std::vector<uint16_t> xb;  // (M, K) bf16
+    xb.resize(static_cast<size_t>(M * k_));
+    parallel_for(M * k_, 1 << 14, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) xb[i] = fp32_to_bf16(x[i]);
+    });
+    GemmBf16Args a;
+    a.m = M;
+    a.n = n_;
+    a.k = k_;
+    a.a = xb.data();
+    a.lda = k_;
+    a.packed_b = packed_bf16_.get();
+    a.c = y;
+    a.ldc = n_;
+    a.bias = bias_.empty() ? nullptr : bias_.data();
+    a.act = act_;
+    gemm_bf16(a);
+}
+
+}  // namespace tern::llm

@@ -1,0 +1,66 @@
+#pragma once
+// LinearWeight: the ONE place every weight matmul of the LLM runtime goes
+// through. Created once from a weight tensor W (N, K) of any storage dtype
+// (row n = output feature n, as in torch.nn.Linear and GGUF), it prepares
+// whatever the kernel wants (packed panels) and then computes
+//     y (M, N) = x (M, K) @ W^T + bias, then act
+// for a batch of M rows (prefill) or a single row (decode).
+//
+// Paths today:
+//   f32           -> gemm_f32 on B packed once
+//   f16           -> widened to f32 at load, then gemm_f32 (exact: f16 ⊂ f32)
+//   bf16          -> gemm_bf16 on packed bf16 B; activations rounded to bf16
+//                    per call (what llama.cpp does for bf16 weights)
+//   GGUF blocks   -> INTERIM: dequantized once to f32 at load, then gemm_f32.
+//                    The quantized GEMV/GEMM kernels (branch kernels-quant)
+//                    plug in here without touching the forward pass.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "kernels/gemm_common/activation.h"
+
+namespace tern {
+class GemmF32PackedB;
+class GemmBf16PackedB;
+}  // namespace tern
+
+namespace tern::llm {
+
+enum class LinearPath { f32_packed, bf16_packed, dequantized_f32 };
+const char* linear_path_name(LinearPath p);
+
+class LinearWeight {
+public:
+    // w: (N, K) in any dtype tern can decode; bias: empty or N floats.
+    // `name` is used in error messages. Throws InputError on a bad shape.
+    LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name,
+                 Activation act = Activation::none);
+    ~LinearWeight();
+    LinearWeight(const LinearWeight&) = delete;
+    LinearWeight& operator=(const LinearWeight&) = delete;
+
+    // x: (M, K) row-major, y: (M, N) row-major (overwritten).
+    void forward(const float* x, float* y, int64_t M) const;
+
+    int64_t in_features() const { return k_; }   // K
+    int64_t out_features() const { return n_; }  // N
+    DType source_dtype() const { return source_dtype_; }
+    LinearPath path() const { return path_; }
+    // Bytes the prepared weights occupy (packed panels), for memory reports.
+    uint64_t prepared_bytes() const { return prepared_bytes_; }
+
+private:
+    int64_t n_ = 0, k_ = 0;
+    DType source_dtype_ = DType::f32;
+    LinearPath path_ = LinearPath::f32_packed;
+    Activation act_ = Activation::none;
+    std::vector<float> bias_;  // (N) or empty
+    std::unique_ptr<GemmF32PackedB> packed_f32_;
+    std::unique_ptr<GemmBf16PackedB> packed_bf16_;
+    uint64_t prepared_bytes_ = 0;
+};
+
+}  // namespace tern::llm

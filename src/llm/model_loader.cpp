@@ -1,0 +1,256 @@
+// load_model: container detection, HF -> llama.cpp name translation, checks,
+// and weight preparation.
+#include "llm/model_loader.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <optional>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "formats/format.h"
+#include "io/gguf_reader.h"
+#include "io/model_info.h"
+#include "quant/rtn.h"
+
+namespace tern::llm {
+namespace fs = std::filesystem;
+
+void Model::embed(int32_t token, float* out) const {
+    const int64_t d = config.n_embd;
+    if (token < 0 || token >= config.n_vocab)
+        throw InputError(path, format("token id %d is outside the vocabulary [0, %lld)", token, (long long)config.n_vocab));
+    const DType t = token_embd.dtype();
+    const size_t row_bytes = dtype_bytes_for(t, static_cast<uint64_t>(d));
+    const uint8_t* row = token_embd.data<uint8_t>() + static_cast<size_t>(token) * row_bytes;
+    if (t == DType::f32) {
+        std::memcpy(out, row, row_bytes);
+        return;
+    }
+    format_for_dtype(t)->dequantize(row, out, d);  // checked to exist at load
+}
+
+namespace {
+
+// A tensor under its canonical (llama.cpp GGUF) name; HF GPT-2 Conv1D weights
+// are stored (in, out) and are transposed when fetched.
+struct SourceTensor {
+    Tensor tensor;
+    bool transpose = false;
+    std::string file_name;  // the name in the file, for messages
+};
+using Sources = std::map<std::string, SourceTensor>;
+
+bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+
+// "model.layers.12.self_attn.q_proj.weight" -> "blk.12.attn_q.weight"
+std::optional<std::pair<std::string, bool>> hf_to_canonical(const std::string& name, Arch arch) {
+    std::string n = name;
+    if (arch == Arch::gpt2) {
+        if (starts_with(n, "transformer.")) n = n.substr(12);
+        if (n == "wte.weight") return {{"token_embd.weight", false}};
+        if (n == "wpe.weight") return {{"position_embd.weight", false}};
+        if (n == "ln_f.weight") return {{"output_norm.weight", false}};
+        if (n == "ln_f.bias") return {{"output_norm.bias", false}};
+        if (n == "lm_head.weight") return {{"output.weight", false}};
+        if (!starts_with(n, "h.")) return std::nullopt;
+        const size_t dot = n.find('.', 2);
+        if (dot == std::string::npos) return std::nullopt;
+        const std::string layer = n.substr(2, dot - 2), rest = n.substr(dot + 1);
+        static const std::map<std::string, std::pair<std::string, bool>> kGpt2 = {
+            {"ln_1.weight", {"attn_norm.weight", false}},   {"ln_1.bias", {"attn_norm.bias", false}},
+            {"attn.c_attn.weight", {"attn_qkv.weight", true}}, {"attn.c_attn.bias", {"attn_qkv.bias", false}},
+            {"attn.c_proj.weight", {"attn_output.weight", true}}, {"attn.c_proj.bias", {"attn_output.bias", false}},
+            {"ln_2.weight", {"ffn_norm.weight", false}},    {"ln_2.bias", {"ffn_norm.bias", false}},
+            {"mlp.c_fc.weight", {"ffn_up.weight", true}},   {"mlp.c_fc.bias", {"ffn_up.bias", false}},
+            {"mlp.c_proj.weight", {"ffn_down.weight", true}}, {"mlp.c_proj.bias", {"ffn_down.bias", false}},
+        };
+        auto it = kGpt2.find(rest);
+        if (it == kGpt2.end()) return std::nullopt;
+        return {{"blk." + layer + "." + it->second.first, it->second.second}};
+    }
+    if (n == "model.embed_tokens.weight") return {{"token_embd.weight", false}};
+    if (n == "model.norm.weight") return {{"output_norm.weight", false}};
+    if (n == "lm_head.weight") return {{"output.weight", false}};
+    if (!starts_with(n, "model.layers.")) return std::nullopt;
+    const size_t dot = n.find('.', 13);
+    if (dot == std::string::npos) return std::nullopt;
+    const std::string layer = n.substr(13, dot - 13), rest = n.substr(dot + 1);
+    static const std::map<std::string, std::string> kLlama = {
+        {"input_layernorm.weight", "attn_norm.weight"},
+        {"self_attn.q_proj.weight", "attn_q.weight"},     {"self_attn.q_proj.bias", "attn_q.bias"},
+        {"self_attn.k_proj.weight", "attn_k.weight"},     {"self_attn.k_proj.bias", "attn_k.bias"},
+        {"self_attn.v_proj.weight", "attn_v.weight"},     {"self_attn.v_proj.bias", "attn_v.bias"},
+        {"self_attn.o_proj.weight", "attn_output.weight"}, {"self_attn.o_proj.bias", "attn_output.bias"},
+        {"post_attention_layernorm.weight", "ffn_norm.weight"},
+        {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
+        {"mlp.down_proj.weight", "ffn_down.weight"},
+    };
+    auto it = kLlama.find(rest);
+    if (it == kLlama.end()) return std::nullopt;
+    return {{"blk." + layer + "." + it->second, false}};
+}
+
+bool is_dir(const std::string& p) {
+    struct stat st {};
+    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The config.json that belongs to an HF checkpoint path (file, index or folder).
+std::string hf_config_path(const std::string& path) {
+    if (is_dir(path)) return (fs::path(path) / "config.json").string();
+    return (fs::path(path).parent_path() / "config.json").string();
+}
+
+class Builder {
+public:
+    Builder(Model& m, Sources& src) : m_(m), c_(m.config), src_(src) {}
+
+    // The tensor `name` with exactly `shape`; null when absent and optional.
+    const Tensor* get(const std::string& name, const Shape& shape, bool required = true) {
+        auto it = src_.find(name);
+        if (it == src_.end()) {
+            if (!required) return nullptr;
+            throw InputError(m_.path, "tensor '" + name + "' is missing (expected shape " + shape_to_string(shape) + ")");
+        }
+        SourceTensor& s = it->second;
+        const std::string& shown = s.file_name;
+        const DType t = s.tensor.dtype();
+        if (t != DType::f32 && !format_for_dtype(t))
+            throw InputError(m_.path, "tensor '" + shown + "' has dtype " + std::string(dtype_name(t)) +
+                                          ", which is not a weight type");
+        if (s.transpose) {
+            if (s.tensor.rank() != 2 || dtype_info(t).is_block_quantized)
+                throw InputError(m_.path, "tensor '" + shown + "' must be a 2-D float Conv1D weight");
+            s.tensor = s.tensor.transpose(0, 1).contiguous();
+            s.transpose = false;
+        }
+        if (s.tensor.shape() != shape)
+            throw InputError(m_.path, "tensor '" + shown + "' has shape " + shape_to_string(s.tensor.shape()) +
+                                          ", expected " + shape_to_string(shape));
+        m_.n_params += static_cast<uint64_t>(s.tensor.numel());
+        m_.weight_bytes += s.tensor.nbytes();
+        return &s.tensor;
+    }
+    std::vector<float> vec(const std::string& name, int64_t n, bool required = true) {
+        const Tensor* t = get(name, {n}, required);
+        return t ? tensor_to_f32(*t, name) : std::vector<float>{};
+    }
+    std::unique_ptr<LinearWeight> linear(const std::string& base, int64_t out, int64_t in, bool bias,
+                                         Activation act = Activation::none) {
+        const Tensor* w = get(base + ".weight", {out, in});
+        std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
+        return std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act);
+    }
+
+    void build() {
+        const int64_t d = c_.n_embd, V = c_.n_vocab;
+        const bool gpt2 = c_.arch == Arch::gpt2;
+        m_.token_embd = *get("token_embd.weight", {V, d});
+        if (m_.token_embd.dtype() != DType::f32 && !format_for_dtype(m_.token_embd.dtype()))
+            throw InputError(m_.path, "token_embd.weight: dtype cannot be decoded");
+        if (gpt2) {
+            const Tensor* pe = get("position_embd.weight", {c_.n_ctx_train, d});
+            m_.position_embd = tensor_to_f32(*pe, "position_embd.weight");
+        }
+        m_.layers.resize(static_cast<size_t>(c_.n_layer));
+        for (int64_t l = 0; l < c_.n_layer; ++l) {
+            const std::string p = "blk." + std::to_string(l) + ".";
+            LayerWeights& L = m_.layers[static_cast<size_t>(l)];
+            L.attn_norm_w = vec(p + "attn_norm.weight", d);
+            L.ffn_norm_w = vec(p + "ffn_norm.weight", d);
+            if (gpt2) {
+                L.attn_norm_b = vec(p + "attn_norm.bias", d);
+                L.ffn_norm_b = vec(p + "ffn_norm.bias", d);
+                build_gpt2_qkv(p, L);
+                L.wo = linear(p + "attn_output", d, d, true);
+                L.ffn_up = linear(p + "ffn_up", c_.n_ff, d, true, Activation::gelu_tanh);
+                L.ffn_down = linear(p + "ffn_down", d, c_.n_ff, true);
+            } else {
+                L.wq = linear(p + "attn_q", c_.q_dim(), d, c_.attn_qkv_bias);
+                L.wk = linear(p + "attn_k", c_.kv_dim(), d, c_.attn_qkv_bias);
+                L.wv = linear(p + "attn_v", c_.kv_dim(), d, c_.attn_qkv_bias);
+                L.wo = linear(p + "attn_output", d, c_.q_dim(), c_.attn_out_bias);
+                L.ffn_gate = linear(p + "ffn_gate", c_.n_ff, d, false);
+                L.ffn_up = linear(p + "ffn_up", c_.n_ff, d, false);
+                L.ffn_down = linear(p + "ffn_down", d, c_.n_ff, false);
+            }
+        }
+        m_.output_norm_w = vec("output_norm.weight", d);
+        if (gpt2) m_.output_norm_b = vec("output_norm.bias", d);
+        const Tensor* out = c_.tied_embeddings ? nullptr : get("output.weight", {V, d}, /*required=*/false);
+        if (!out) {
+            // Absent output head = tied to the embedding (llama.cpp's rule for GGUF too).
+            m_.config.tied_embeddings = true;
+            out = &m_.token_embd;
+        }
+        m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{}, out == &m_.token_embd ? "token_embd.weight" : "output.weight");
+        if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
+        if (!m_.layers.empty()) m_.weight_dtype = std::string(dtype_name(m_.layers[0].wo->source_dtype()));
+    }
+
+private:
+    // gpt2 keeps q, k, v fused as attn_qkv (3d, d); split into three weights
+    // (row slices: whole rows, so this works for block dtypes too).
+    void build_gpt2_qkv(const std::string& p, LayerWeights& L) {
+        const int64_t d = c_.n_embd;
+        const Tensor* w = get(p + "attn_qkv.weight", {3 * d, d});
+        const std::vector<float> b = vec(p + "attn_qkv.bias", 3 * d);
+        const Tensor wc = w->contiguous();
+        const size_t row_bytes = dtype_bytes_for(wc.dtype(), static_cast<uint64_t>(d));
+        auto part = [&](int i) {
+            Tensor s = Tensor::empty({d, d}, wc.dtype());
+            std::memcpy(s.raw_data(), wc.raw_data() + static_cast<size_t>(i * d) * row_bytes, static_cast<size_t>(d) * row_bytes);
+            std::vector<float> bi(b.begin() + i * d, b.begin() + (i + 1) * d);
+            return std::make_unique<LinearWeight>(s, std::move(bi), p + "attn_qkv.weight");
+        };
+        L.wq = part(0);
+        L.wk = part(1);
+        L.wv = part(2);
+    }
+
+    Model& m_;
+    const ModelConfig& c_;
+    Sources& src_;
+};
+
+}  // namespace
+
+std::unique_ptr<Model> load_model(const std::string& path) {
+    auto m = std::make_unique<Model>();
+    m->path = path;
+    Sources src;
+    bool is_gguf = false;
+    if (!is_dir(path)) {
+        const auto f = MappedFile::open(path);
+        is_gguf = io::looks_like_gguf(std::span<const uint8_t>(f->data(), std::min<size_t>(f->size(), 16)));
+    }
+    if (is_gguf) {
+        io::GgufModel g = io::read_gguf(path);
+        m->container = "gguf";
+        m->config = config_from_gguf(g.info.metadata, path);
+        for (auto& t : g.tensors) src[t.name] = SourceTensor{t.tensor, false, t.name};
+        // llama.cpp takes the vocabulary size from the tokenizer; without one, from the embedding.
+        if (m->config.n_vocab == 0) {
+            auto it = src.find("token_embd.weight");
+            if (it == src.end()) throw InputError(path, "tensor 'token_embd.weight' is missing");
+            m->config.n_vocab = it->second.tensor.rank() == 2 ? it->second.tensor.dim(0) : 0;
+        }
+    } else {
+        m->container = "safetensors";
+        m->config = config_from_hf_file(hf_config_path(path));
+        for (auto& t : load_tensors(path)) {
+            auto canon = hf_to_canonical(t.name, m->config.arch);
+            if (!canon) continue;  // buffers such as attn.masked_bias, rotary inv_freq
+            src[canon->first] = SourceTensor{t.tensor, canon->second, t.name};
+        }
+    }
+    validate_config(m->config, path);
+    Builder(*m, src).build();
+    return m;
+}
+
+}  // namespace tern::llm

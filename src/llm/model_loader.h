@@ -1,0 +1,52 @@
+#pragma once
+// Loads a decoder-only LM (llama / qwen2 / gpt2) from a GGUF file (llama.cpp
+// tensor names) or an HF safetensors checkpoint (a .safetensors file, a
+// sharded model.safetensors.index.json, or the folder holding either, with
+// config.json beside it). Every expected tensor is checked for presence, shape
+// and dtype; problems are InputErrors naming the tensor. Weights are prepared
+// once into LinearWeights; norms and biases become f32 vectors; the token
+// embedding stays a zero-copy view (rows are decoded on lookup).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "llm/linear_weights.h"
+#include "llm/model_config.h"
+
+namespace tern::llm {
+
+struct LayerWeights {
+    std::vector<float> attn_norm_w, attn_norm_b;  // (d); bias: gpt2 only
+    std::unique_ptr<LinearWeight> wq;             // (q_dim, d)
+    std::unique_ptr<LinearWeight> wk, wv;         // (kv_dim, d)
+    std::unique_ptr<LinearWeight> wo;             // (d, q_dim)
+    std::vector<float> ffn_norm_w, ffn_norm_b;    // (d)
+    std::unique_ptr<LinearWeight> ffn_gate;       // (ff, d); null for gpt2 (GELU MLP)
+    std::unique_ptr<LinearWeight> ffn_up;         // (ff, d); gpt2: GELU fused in its epilogue
+    std::unique_ptr<LinearWeight> ffn_down;       // (d, ff)
+};
+
+struct Model {
+    ModelConfig config;
+    std::string path;
+    std::string container;  // "gguf" or "safetensors"
+    Tensor token_embd;                 // (n_vocab, d), stored dtype (view)
+    std::vector<float> position_embd;  // (n_ctx_train, d), gpt2 only
+    std::vector<LayerWeights> layers;
+    std::vector<float> output_norm_w, output_norm_b;  // (d); bias: gpt2 only
+    std::unique_ptr<LinearWeight> output;              // (n_vocab, d); token_embd when tied
+    std::vector<float> rope_freq_factors;  // (rope_dim/2) from GGUF rope_freqs.weight (Llama 3.x), or empty
+
+    // out: (d) = row `token` of the embedding, decoded to f32.
+    void embed(int32_t token, float* out) const;
+    // Parameters and bytes of the stored weights (for reports / bench).
+    uint64_t n_params = 0;
+    uint64_t weight_bytes = 0;
+    std::string weight_dtype;  // dtype of the first layer's q weight ("f32", "q4_0", ...)
+};
+
+std::unique_ptr<Model> load_model(const std::string& path);
+
+}  // namespace tern::llm

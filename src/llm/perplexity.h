@@ -1,0 +1,32 @@
+#pragma once
+// Perplexity as llama.cpp's `perplexity` tool defines it: the token stream is
+// cut into non-overlapping windows of n_ctx tokens (a trailing partial window
+// is dropped); each window is evaluated from an empty cache; only the second
+// half is scored: for positions i in [n_ctx/2, n_ctx - 1) the NLL of token
+// i+1 given logits at i. ppl = exp(mean NLL over all scored tokens).
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <vector>
+
+#include "llm/forward.h"
+
+namespace tern::llm {
+
+struct PerplexityResult {
+    double ppl = 0;
+    double mean_nll = 0;
+    int64_t n_windows = 0;
+    int64_t n_scored = 0;          // tokens whose NLL was summed
+    int64_t n_tokens = 0;          // tokens in the input stream
+    std::vector<double> window_ppl;  // running ppl after each window (llama.cpp prints these)
+    double seconds = 0;
+};
+
+// session: a session whose n_ctx >= ctx. on_window(i, running_ppl) is called
+// after every window (progress output); may be empty.
+// Throws InputError when fewer than ctx tokens are given or ctx < 4.
+PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
+                                    const std::function<void(int64_t, double)>& on_window = {});
+
+}  // namespace tern::llm

@@ -1,0 +1,31 @@
+#pragma once
+// The minimal text <-> token-id interface the LLM commands need. The real
+// tokenizers (byte-level BPE, SentencePiece; io/tokenizer.h on the tokenizers
+// branch) are adapted to this in load_text_tokenizer(); until then it finds
+// none and the commands take token ids (--tokens / --tokens-file).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tern::llm {
+
+class TextTokenizer {
+public:
+    virtual ~TextTokenizer() = default;
+    // add_bos: prepend the model's begin-of-sequence token when it has one.
+    virtual std::vector<int32_t> encode(std::string_view text, bool add_bos) const = 0;
+    // The bytes one token stands for (streamed as tokens are generated).
+    virtual std::string decode_token(int32_t id) const = 0;
+};
+
+// The tokenizer that belongs to a model file (GGUF tokenizer.ggml.* metadata,
+// or tokenizer.json beside safetensors), or nullptr when none can be built.
+std::unique_ptr<TextTokenizer> load_text_tokenizer(const std::string& model_path);
+
+// "1 2 3", "1,2,3" or a file's contents -> ids. InputError naming `where` on
+// anything that is not a non-negative integer.
+std::vector<int32_t> parse_token_ids(std::string_view text, const std::string& where);
+
+}  // namespace tern::llm

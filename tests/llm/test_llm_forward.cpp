@@ -1,0 +1,93 @@
+// tern's LLM forward pass against the plain-torch reference (tests/ref/llm_ref.py):
+// prefill logits (all positions in one batch) and token-by-token decode logits,
+// for every tiny architecture, from both the GGUF and the HF safetensors copy.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "llm/forward.h"
+#include "llm/llm_test_util.h"
+
+namespace tern::llm::test {
+namespace {
+
+struct Budget {
+    const char* name;
+    double tol;
+};
+
+// f32 weights: 1e-4 relative (the brief's bar). f16 weights widen exactly to f32,
+// so only summation order differs from torch; the budget is looser anyway.
+// bf16 weights multiply bf16-rounded activations (as llama.cpp does): ~1e-2.
+double budget(const TinySpec& s) {
+    if (s.dtype == DType::f16) return 1e-3;
+    if (s.dtype == DType::bf16) return 3e-2;
+    return 1e-4;
+}
+
+void check_model(const std::string& case_name, const std::string& path, const char* container) {
+    const TinyModels& tm = tiny_models();
+    if (!tm.ref.skip_reason.empty()) GTEST_SKIP() << tm.ref.skip_reason;
+    const TinyModel& m = tm.get(case_name);
+    const Tensor* ref = tm.ref_tensor(case_name, "logits");
+    ASSERT_NE(ref, nullptr);
+    const auto model = load_model(path);
+    const int64_t T = static_cast<int64_t>(m.tokens.size()), V = model->config.n_vocab;
+    ASSERT_EQ(ref->shape(), (Shape{T, V}));
+    const float* want = ref->data<float>();
+
+    Session prefill(*model, {});
+    std::vector<float> logits;
+    prefill.eval(m.tokens, logits, /*all_logits=*/true);
+    const double e_prefill = rel_err(logits.data(), want, T * V);
+
+    Session decode(*model, {});
+    double e_decode = 0;
+    for (int64_t t = 0; t < T; ++t) {
+        decode.eval({&m.tokens[static_cast<size_t>(t)], 1}, logits);
+        e_decode = std::max(e_decode, rel_err(logits.data(), want + t * V, V));
+    }
+    std::printf("[ llm ref  ] %-11s %-11s prefill rel err %.2e, decode rel err %.2e (budget %.0e)\n", case_name.c_str(),
+                container, e_prefill, e_decode, budget(m.spec));
+    EXPECT_LT(e_prefill, budget(m.spec)) << case_name << " " << container << " prefill";
+    EXPECT_LT(e_decode, budget(m.spec)) << case_name << " " << container << " decode";
+}
+
+class LlmForwardVsTorch : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(LlmForwardVsTorch, GgufPrefillAndDecode) {
+    const TinyModel& m = tiny_models().get(GetParam());
+    if (m.gguf_path.empty()) GTEST_SKIP() << "no GGUF copy of this case";
+    check_model(GetParam(), m.gguf_path, "gguf");
+}
+
+TEST_P(LlmForwardVsTorch, SafetensorsPrefillAndDecode) {
+    check_model(GetParam(), tiny_models().get(GetParam()).hf_dir, "safetensors");
+}
+
+INSTANTIATE_TEST_SUITE_P(Arch, LlmForwardVsTorch,
+                         ::testing::Values("llama_gqa", "qwen2_bias", "gpt2", "llama_f16", "qwen2_bf16"));
+
+TEST(LlmForward, ConfigsOfTheTinyModels) {
+    const auto llama = load_model(tiny_models().get("llama_gqa").gguf_path);
+    EXPECT_EQ(llama->config.arch, Arch::llama);
+    EXPECT_EQ(llama->config.n_head_kv, 2);
+    EXPECT_FALSE(llama->config.rope_neox);  // GGUF llama: adjacent pairs
+    EXPECT_EQ(llama->rope_freq_factors.size(), 8u);
+    EXPECT_EQ(llama->config.eos_token, 2);
+    const auto llama_hf = load_model(tiny_models().get("llama_gqa").hf_dir);
+    EXPECT_TRUE(llama_hf->config.rope_neox);
+    EXPECT_EQ(llama_hf->config.rope_scaling, RopeScaling::llama3);
+    const auto qwen = load_model(tiny_models().get("qwen2_bias").gguf_path);
+    EXPECT_TRUE(qwen->config.rope_neox);
+    EXPECT_TRUE(qwen->config.tied_embeddings);  // no output.weight in the file
+    EXPECT_TRUE(qwen->config.attn_qkv_bias);
+    const auto qwen_hf = load_model(tiny_models().get("qwen2_bias").hf_dir + "/model.safetensors.index.json");
+    EXPECT_EQ(qwen_hf->config.n_head_kv, 1);
+    const auto gpt2 = load_model(tiny_models().get("gpt2").hf_dir + "/model.safetensors");
+    EXPECT_EQ(gpt2->config.arch, Arch::gpt2);
+    EXPECT_EQ(gpt2->config.n_ff, 256);
+}
+
+}  // namespace
+}  // namespace tern::llm::test
