@@ -49,7 +49,7 @@ void run_generate(const GenerateOptions& o) {
     const auto tok = llm::load_text_tokenizer(o.model);
     std::vector<int32_t> prompt;
     if (!o.prompt.empty()) {
-        if (!tok) throw InputError(o.model, "no tokenizer is available for this model yet; pass --tokens or --tokens-file");
+        if (!tok) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens or --tokens-file");
         prompt = tok->encode(o.prompt, /*add_bos=*/true);
     } else if (!o.tokens.empty()) {
         prompt = llm::parse_token_ids(o.tokens, "--tokens");

@@ -37,7 +37,7 @@ void run_perplexity(const PerplexityOptions& o) {
     std::vector<int32_t> tokens;
     if (!o.text.empty()) {
         const auto tok = llm::load_text_tokenizer(o.model);
-        if (!tok) throw InputError(o.model, "no tokenizer is available for this model yet; pass --tokens-file");
+        if (!tok) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens-file");
         tokens = tok->encode(slurp(o.text), /*add_bos=*/true);
     } else {
         tokens = llm::parse_token_ids(slurp(o.tokens_file), o.tokens_file);

@@ -1,8 +1,8 @@
 #pragma once
-// The minimal text <-> token-id interface the LLM commands need. The real
-// tokenizers (byte-level BPE, SentencePiece; io/tokenizer.h on the tokenizers
-// branch) are adapted to this in load_text_tokenizer(); until then it finds
-// none and the commands take token ids (--tokens / --tokens-file).
+// The minimal text <-> token-id interface the LLM commands need, backed by
+// io/tokenizer.h: a GGUF's tokenizer.ggml.* metadata, or the tokenizer.json /
+// GPT-2 files beside a Hugging Face checkpoint. Models without one still take
+// token ids (--tokens / --tokens-file).
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -98,7 +98,7 @@ TEST(LlmCli, BadOptionValuesAreUsageErrors) {
     const auto no_prompt = run_tern("generate " + m.gguf_path + " -n 3");
     EXPECT_EQ(no_prompt.code, 2);
     const auto text = run_tern("generate " + m.gguf_path + " -p hello");
-    EXPECT_EQ(text.code, 1);  // no tokenizer yet: says so, names the model
+    EXPECT_EQ(text.code, 1);  // its GGUF has tokens but no tokenizer.ggml.model: no tokenizer, says so
     EXPECT_NE(text.err.find("tokenizer"), std::string::npos) << text.err;
     const auto ids = run_tern("generate " + m.gguf_path + " --tokens \"1 x 3\"");
     EXPECT_EQ(ids.code, 1);
