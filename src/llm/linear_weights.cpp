@@ -1,6 +1,8 @@
 // LinearWeight: weights prepared once, one forward() for every matmul.
 #include "llm/linear_weights.h"
 
+#include "kernels/quant_matmul/quant_matmul.h"
+
 #include "core/error.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
@@ -14,10 +16,32 @@ const char* linear_path_name(LinearPath p) {
     switch (p) {
         case LinearPath::f32_packed: return "f32";
         case LinearPath::bf16_packed: return "bf16";
+        case LinearPath::quantized_int8: return "quantized-int8";
         case LinearPath::dequantized_f32: return "dequantized-f32";
     }
     return "?";
 }
+
+namespace {
+
+// The GGUF weight types quant_matmul runs directly.
+std::optional<QuantType> quant_type_for_dtype(DType t) {
+    switch (t) {
+        case DType::q4_0: return QuantType::q4_0;
+        case DType::q4_1: return QuantType::q4_1;
+        case DType::q5_0: return QuantType::q5_0;
+        case DType::q5_1: return QuantType::q5_1;
+        case DType::q8_0: return QuantType::q8_0;
+        case DType::q2_k: return QuantType::q2_k;
+        case DType::q3_k: return QuantType::q3_k;
+        case DType::q4_k: return QuantType::q4_k;
+        case DType::q5_k: return QuantType::q5_k;
+        case DType::q6_k: return QuantType::q6_k;
+        default: return std::nullopt;
+    }
+}
+
+}  // namespace
 
 LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act)
     : source_dtype_(w.dtype()), act_(act), bias_(std::move(bias)) {
@@ -35,9 +59,13 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
         path_ = LinearPath::bf16_packed;
         packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wc.data<uint16_t>(), k_, true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_bf16_kernel().blocking, k_, n_) * sizeof(uint16_t);
+    } else if (const auto qt = quant_type_for_dtype(source_dtype_)) {
+        path_ = LinearPath::quantized_int8;
+        packed_quant_ = std::make_unique<QuantMatrix>(pack_quant_matrix(*qt, wc.data<uint8_t>(), n_, k_));
+        quant_scratch_ = std::make_unique<QuantScratch>();
+        prepared_bytes_ = packed_quant_->packed_bytes();
     } else {
-        // f16 widens exactly; GGUF blocks: INTERIM dequantize-at-load until the
-        // quantized kernels land (then this branch keeps the blocks instead).
+        // f16 widens exactly; q8_1/q8_k (activation formats) decode once.
         path_ = source_dtype_ == DType::f16 ? LinearPath::f32_packed : LinearPath::dequantized_f32;
         const std::vector<float> wf = tensor_to_f32(wc, name);  // (N, K)
         packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wf.data(), k_, true, k_, n_);
@@ -49,6 +77,19 @@ LinearWeight::~LinearWeight() = default;
 
 void LinearWeight::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
+    if (packed_quant_) {
+        quant_matmul(*packed_quant_, x, M, y, ActMode::int8, *quant_scratch_, default_pool());
+        if (!bias_.empty() || act_ != Activation::none) {
+            parallel_for(M, 1, [&](int64_t b, int64_t e) {
+                for (int64_t r = b; r < e; ++r) {
+                    float* row = y + r * n_;
+                    for (int64_t j = 0; j < n_; ++j)
+                        row[j] = gemm::activate(bias_.empty() ? row[j] : row[j] + bias_[static_cast<size_t>(j)], act_);
+                }
+            });
+        }
+        return;
+    }
     if (packed_f32_) {
         GemmF32Args a;
         a.m = M;

@@ -11,9 +11,11 @@
 //   f16           -> widened to f32 at load, then gemm_f32 (exact: f16 ⊂ f32)
 //   bf16          -> gemm_bf16 on packed bf16 B; activations rounded to bf16
 //                    per call (what llama.cpp does for bf16 weights)
-//   GGUF blocks   -> INTERIM: dequantized once to f32 at load, then gemm_f32.
-//                    The quantized GEMV/GEMM kernels (branch kernels-quant)
-//                    plug in here without touching the forward pass.
+//   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call
+//                    quantizes the activations to int8 per block (Q8_0 / Q8_K
+//                    style, as llama.cpp does) and runs the VNNI GEMV (M = 1)
+//                    or GEMM (M > 1). Q8_1/Q8_K (activation-only types) are
+//                    dequantized to f32 once instead.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,11 +27,13 @@
 namespace tern {
 class GemmF32PackedB;
 class GemmBf16PackedB;
+struct QuantMatrix;
+class QuantScratch;
 }  // namespace tern
 
 namespace tern::llm {
 
-enum class LinearPath { f32_packed, bf16_packed, dequantized_f32 };
+enum class LinearPath { f32_packed, bf16_packed, quantized_int8, dequantized_f32 };
 const char* linear_path_name(LinearPath p);
 
 class LinearWeight {
@@ -60,6 +64,8 @@ private:
     std::vector<float> bias_;  // (N) or empty
     std::unique_ptr<GemmF32PackedB> packed_f32_;
     std::unique_ptr<GemmBf16PackedB> packed_bf16_;
+    std::unique_ptr<QuantMatrix> packed_quant_;
+    std::unique_ptr<QuantScratch> quant_scratch_;  // activation codes; forward runs on one thread at a time
     uint64_t prepared_bytes_ = 0;
 };
 
