@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/kernel_bench.h"
+#include "cli/llm_bench.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
@@ -19,6 +20,7 @@ namespace {
 
 struct BenchOptions {
     bool kernels = false;
+    LlmBenchOptions llm;
     std::vector<int> threads;
     bool json = false;
     bool quick = false;
@@ -26,12 +28,29 @@ struct BenchOptions {
 };
 
 void run_bench(const BenchOptions& o) {
-    if (!o.kernels) {
-        if (o.model.empty()) throw UsageError("bench", "give --kernels (model benchmarks arrive with the LLM runtime)");
-        throw UsageError("bench", "model benchmarks are not available yet; use --kernels");
-    }
+    if (o.kernels == !o.model.empty()) throw UsageError("bench", "give either MODEL or --kernels");
     std::vector<int> thread_counts = o.threads;
     if (thread_counts.empty()) thread_counts.push_back(default_thread_count());
+    if (!o.kernels) {
+        LlmBenchOptions lo = o.llm;
+        lo.model = o.model;
+        const auto results = run_llm_bench(lo, thread_counts);
+        if (o.json) {
+            Json arr = Json::array();
+            for (const auto& r : results) arr.push_back(llm_bench_json(r));
+            print_json(results.size() == 1 ? arr[0] : arr);
+            return;
+        }
+        TextTable table({"model", "threads", "test", "tokens/s", "ttft ms", "peak RSS"});
+        for (const auto& r : results) {
+            table.add_row({r.model, std::to_string(r.threads), "pp" + std::to_string(r.prompt), fmt_fixed(r.prefill_tps, 2),
+                           fmt_fixed(r.ttft_ms, 1), fmt_fixed(r.peak_rss_mb, 0) + " MB"});
+            table.add_row({r.model, std::to_string(r.threads), "tg" + std::to_string(r.gen), fmt_fixed(r.decode_tps, 2), "",
+                           ""});
+        }
+        table.print();
+        return;
+    }
     std::vector<KernelBenchRow> rows;
     for (int t : thread_counts) {
         set_default_threads(t);
@@ -60,11 +79,15 @@ void run_bench(const BenchOptions& o) {
 
 void add_bench_command(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    auto* cmd = app.add_subcommand("bench", "Benchmark kernels (--kernels) on this machine");
+    auto* cmd = app.add_subcommand("bench", "Benchmark an LLM (prefill/decode tokens/s) or the kernels (--kernels)");
     cmd->add_option("model", o->model, "model file (LLM benchmarks)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
     cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(CLI::Range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");
+    cmd->add_option("--prompt", o->llm.prompt, "MODEL: prompt tokens for the prefill test (pp)");
+    cmd->add_option("--gen", o->llm.gen, "MODEL: decoded tokens for the generation test (tg)");
+    cmd->add_option("--reps", o->llm.reps, "MODEL: repetitions (median reported)");
+    cmd->add_option("--kv", o->llm.kv, "MODEL: KV cache type f16|f32");
     cmd->add_flag("--json", o->json, "machine-readable output");
     cmd->callback([o] { run_bench(*o); });
 }

@@ -11,6 +11,7 @@ void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
+void add_synth_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     tern::cli::add_bench_command(app);
     tern::cli::add_demo_command(app);
     tern::cli::add_tokenize_command(app);
+    tern::cli::add_synth_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {

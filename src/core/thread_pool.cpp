@@ -52,26 +52,39 @@ void ThreadPool::run_raw(RawFn fn, void* ctx) {
         for (int i = 0; i < n_threads_; ++i) fn(ctx, i, n_threads_);
         return;
     }
+    const uint32_t epoch = epoch_.load(std::memory_order_relaxed) + 1;
     task_fn_ = fn;
     task_ctx_ = ctx;
-    pending_.store(static_cast<uint32_t>(n_threads_ - 1), std::memory_order_relaxed);
-    epoch_.fetch_add(1, std::memory_order_seq_cst);
+    done_.store(0, std::memory_order_relaxed);
+    claim_.store(static_cast<uint64_t>(epoch) << 32, std::memory_order_relaxed);
+    epoch_.store(epoch, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) futex_wake_all(&epoch_);
 
     tls_inside_task = true;
-    fn(ctx, 0, n_threads_);
+    run_parts(epoch);
     tls_inside_task = false;
 
-    // Yield now and then: with more threads than free cores, the worker we wait
-    // for may need this core to finish.
+    const auto n = static_cast<uint32_t>(n_threads_);
     if (oversubscribed_) {
-        for (uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;) futex_wait(&pending_, left);
+        for (uint32_t d; (d = done_.load(std::memory_order_acquire)) != n;) futex_wait(&done_, d);
         return;
     }
-    while (pending_.load(std::memory_order_acquire) != 0) _mm_pause();
+    while (done_.load(std::memory_order_acquire) != n) _mm_pause();
 }
 
-void ThreadPool::worker_loop(int index) {
+void ThreadPool::run_parts(uint32_t epoch) {
+    const auto n = static_cast<uint32_t>(n_threads_);
+    uint64_t c = claim_.load(std::memory_order_acquire);
+    for (;;) {
+        if (static_cast<uint32_t>(c >> 32) != epoch || static_cast<uint32_t>(c) >= n) return;
+        if (!claim_.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
+        task_fn_(task_ctx_, static_cast<int>(static_cast<uint32_t>(c)), n_threads_);
+        if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == n && oversubscribed_) futex_wake_all(&done_);
+        c = claim_.load(std::memory_order_acquire);
+    }
+}
+
+void ThreadPool::worker_loop(int) {
     // Epoch 0 is the constructor's; a task published before this thread got
     // scheduled must still be seen, so do not read the current epoch here.
     uint32_t seen = 0;
@@ -97,8 +110,7 @@ void ThreadPool::worker_loop(int index) {
         }
         seen = now_epoch;
         if (stop_.load(std::memory_order_acquire)) return;
-        task_fn_(task_ctx_, index, n_threads_);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1 && oversubscribed_) futex_wake_all(&pending_);
+        run_parts(now_epoch);
     }
 }
 

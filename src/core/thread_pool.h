@@ -1,8 +1,10 @@
 #pragma once
 // A fixed pool of worker threads for data-parallel loops. Decode calls it
 // thousands of times per second, so workers spin briefly on an epoch counter
-// before sleeping (futex via std::atomic::wait): a wake-up costs well under a
-// microsecond when work arrives back-to-back. The calling thread takes part.
+// before sleeping (futex): a wake-up costs about a microsecond when work
+// arrives back-to-back. The calling thread takes part, and parts are claimed,
+// not assigned: when a worker is slow to wake (another process holds its core)
+// the caller runs that part itself instead of waiting a scheduler tick.
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
@@ -20,9 +22,10 @@ public:
 
     int size() const { return n_threads_; }
 
-    // Runs fn(thread_index, n_threads) once on every thread (the caller is
-    // index 0) and returns when all have finished. Called from inside a task it
-    // runs fn on the calling thread alone for every index (no nesting).
+    // Runs fn(part, n_parts) once for every part in [0, n_threads) and returns
+    // when all have finished. Parts go to whichever thread claims them first
+    // (the caller included), so fn must not assume which thread runs a part.
+    // Called from inside a task it runs every part on the calling thread.
     template <class F>
     void run(F&& fn) {
         using Fn = std::remove_reference_t<F>;
@@ -53,12 +56,17 @@ private:
     using RawFn = void (*)(void*, int, int);
     void run_raw(RawFn fn, void* ctx);
     void worker_loop(int index);
+    void run_parts(uint32_t epoch);  // claims and runs parts of `epoch` until none are left
 
     int n_threads_;
     std::vector<std::thread> workers_;
     std::atomic<uint32_t> epoch_{0};  // futex word: bumped once per task
     std::atomic<int> sleepers_{0};     // workers blocked in futex wait
-    std::atomic<uint32_t> pending_{0};  // futex word: workers still running the task
+    // (epoch << 32) | next unclaimed part: a claim only succeeds for the epoch
+    // the claimer woke for, so a late worker never runs a newer task it has
+    // not synchronised with.
+    std::atomic<uint64_t> claim_{0};
+    std::atomic<uint32_t> done_{0};  // futex word: parts finished in this epoch
     std::atomic<bool> stop_{false};
     // More threads than logical cores: spinning would steal the core a peer
     // needs, so everyone sleeps in the kernel instead.

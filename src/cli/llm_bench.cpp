@@ -1,0 +1,106 @@
+#include "cli/llm_bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "core/thread_pool.h"
+#include "llm/forward.h"
+#include "llm/model_loader.h"
+
+namespace tern::cli {
+namespace {
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+double peak_rss_mb() {
+    struct rusage ru {};
+    getrusage(RUSAGE_SELF, &ru);
+    return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::vector<int>& threads) {
+    if (o.prompt < 1 || o.gen < 1) throw UsageError("bench", "--prompt and --gen must be >= 1");
+    if (o.reps < 1) throw UsageError("bench", "--reps must be >= 1");
+    if (o.kv != "f16" && o.kv != "f32") throw UsageError("--kv", "must be f32 or f16");
+    const auto model = llm::load_model(o.model);
+    llm::SessionOptions so;
+    so.n_ctx = o.prompt + o.gen + 1;
+    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    // Token ids spread over the vocabulary (speed does not depend on them).
+    const int64_t vocab = model->config.n_vocab;
+    std::vector<int32_t> prompt(static_cast<size_t>(o.prompt));
+    for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 1) % vocab);
+
+    std::vector<LlmBenchResult> results;
+    for (int t : threads) {
+        set_default_threads(t);
+        llm::Session session(*model, so);
+        std::vector<float> logits;
+        LlmBenchResult r;
+        r.model = o.model;
+        r.threads = t;
+        r.prompt = o.prompt;
+        r.gen = o.gen;
+        std::vector<double> ttft;
+        Progress progress("bench t=" + std::to_string(t), o.reps + 1);
+        for (int rep = -1; rep < o.reps; ++rep) {  // rep -1 warms caches and page-ins
+            session.reset();
+            auto t0 = std::chrono::steady_clock::now();
+            session.eval(prompt, logits);
+            const double prefill_s = seconds_since(t0);
+            const auto first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            const double first_token_s = seconds_since(t0);
+            int32_t next = first;
+            t0 = std::chrono::steady_clock::now();
+            for (int g = 0; g < o.gen; ++g) {
+                const int32_t tok = next;
+                session.eval(std::span<const int32_t>(&tok, 1), logits);
+                next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+            }
+            const double decode_s = seconds_since(t0);
+            if (rep >= 0) {
+                r.prefill_runs.push_back(o.prompt / prefill_s);
+                r.decode_runs.push_back(o.gen / decode_s);
+                ttft.push_back(first_token_s * 1e3);
+            }
+            progress.update(rep + 2);
+        }
+        progress.finish();
+        r.prefill_tps = median(r.prefill_runs);
+        r.decode_tps = median(r.decode_runs);
+        r.ttft_ms = median(ttft);
+        r.peak_rss_mb = peak_rss_mb();
+        results.push_back(r);
+    }
+    return results;
+}
+
+Json llm_bench_json(const LlmBenchResult& r) {
+    Json j;
+    j["model"] = r.model;
+    j["threads"] = r.threads;
+    j["prompt"] = r.prompt;
+    j["gen"] = r.gen;
+    j["prefill_tps"] = r.prefill_tps;
+    j["decode_tps"] = r.decode_tps;
+    j["ttft_ms"] = r.ttft_ms;
+    j["peak_rss_mb"] = r.peak_rss_mb;
+    j["prefill_runs"] = r.prefill_runs;
+    j["decode_runs"] = r.decode_runs;
+    return j;
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,35 @@
+#pragma once
+// `tern bench MODEL`: prefill and decode speed of the LLM runtime, measured the
+// way llama-bench does (pp N: one batch of N prompt tokens; tg N: N single-token
+// decode steps), plus time to first token and peak resident memory.
+#include <string>
+#include <vector>
+
+#include "core/json_out.h"
+
+namespace tern::cli {
+
+struct LlmBenchOptions {
+    std::string model;
+    int prompt = 512;
+    int gen = 128;
+    int reps = 3;
+    std::string kv = "f16";
+};
+
+struct LlmBenchResult {
+    std::string model;
+    int threads = 1;
+    int prompt = 0, gen = 0;
+    double prefill_tps = 0;   // median over reps
+    double decode_tps = 0;    // median over reps
+    double ttft_ms = 0;       // prefill of the prompt + the first sampled token, median
+    double peak_rss_mb = 0;
+    std::vector<double> prefill_runs, decode_runs;
+};
+
+// Runs at each thread count (the default pool is resized between them).
+std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::vector<int>& threads);
+Json llm_bench_json(const LlmBenchResult& r);
+
+}  // namespace tern::cli
