@@ -10,6 +10,8 @@ void add_formats_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
     tern::cli::add_info_command(app);
     tern::cli::add_formats_command(app);
     tern::cli::add_quantize_command(app);
+    tern::cli::add_train_command(app);
+    tern::cli::add_eval_command(app);
     tern::cli::add_bench_command(app);
     tern::cli::add_demo_command(app);
     try {
