@@ -108,7 +108,7 @@ TEST(Recipe, ErrorsNameFileAndKey) {
 }
 
 TEST(Recipe, CommittedRecipesParse) {
-    for (const char* name : {"fmnist-lenet300", "fmnist-lenet5"}) {
+    for (const char* name : {"fmnist-lenet300", "fmnist-lenet5", "fmnist-mobilenetv2_tiny"}) {
         const std::string path = std::string(TERN_SOURCE_DIR) + "/models/recipes/" + name + ".json";
         const Recipe r = load_recipe(path);
         EXPECT_EQ(r.output, std::string("models/") + name + ".safetensors");
