@@ -140,6 +140,15 @@ TEST(Train, ResumeContinuesExactlyAsAnUninterruptedRun) {
         } catch (const InputError& e) {
             EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
         }
+        // So is one trained with other settings (a longer run is fine).
+        Recipe changed = r;
+        changed.optimizer.lr *= 2;
+        Trainer mismatched(changed, d);
+        EXPECT_THROW(mismatched.load_resume(path), InputError);
+        Recipe longer = r;
+        longer.epochs = 5;
+        Trainer extended(longer, d);
+        EXPECT_NO_THROW(extended.load_resume(path));
         std::filesystem::remove(path);
     }
 }

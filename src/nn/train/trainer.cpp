@@ -249,6 +249,17 @@ void Trainer::load_resume(const std::string& path) {
     if (get("tern.format") != "resume-v1") throw InputError(path, "not a tern resume checkpoint (tern.format)");
     if (get("tern.model") != recipe_.model)
         throw InputError(path, "checkpoint holds model '" + get("tern.model") + "', the recipe trains '" + recipe_.model + "'");
+    // Everything but the length of the run and where it goes must match, or
+    // the continuation would silently be a different experiment.
+    Json saved, now = recipe_to_json(recipe_);
+    try {
+        saved = Json::parse(get("tern.recipe"));
+    } catch (const std::exception& e) {
+        throw InputError(path, std::string("bad tern.recipe metadata: ") + e.what());
+    }
+    for (const char* k : {"epochs", "output"}) saved.erase(k), now.erase(k);
+    if (saved != now)
+        throw InputError(path, "checkpoint was trained with a different recipe: " + saved.dump() + " vs " + now.dump());
     load_module_state(*model_, f.tensors, path);
     load_optimizer_state(*optimizer_, *model_, f.tensors, path);
     try {
