@@ -101,6 +101,18 @@ TEST(Train, CheckpointSaveLoadGivesIdenticalEval) {
     EXPECT_EQ(before.loss, after.loss);
     EXPECT_EQ(before.accuracy, after.accuracy);
     EXPECT_EQ(flat_weights(t.model()), flat_weights(*c.model));  // running statistics included
+
+    // Weights that do not fit the named model are refused, naming the file.
+    save_classifier(path, t.model(), {{"tern.model", "lenet5"}});  // lenet5_bn weights: BN tensors are extra
+    try {
+        load_classifier(path);
+        ADD_FAILURE() << "expected InputError";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("does not fit"), std::string::npos) << e.what();
+    }
+    save_classifier(path, *models::make_model("lenet300", 1), {{"tern.model", "lenet5"}});
+    EXPECT_THROW(load_classifier(path), InputError);
     std::filesystem::remove(path);
 }
 
