@@ -126,7 +126,7 @@ void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) 
     ymin -= pad;
     ymax += pad;
 
-    const int left = ox + 56, right = ox + pw - 14, top = 30, bottom = ph - 34;
+    const int left = ox + 56, right = ox + pw - 14, top = 32, bottom = ph - 34;
     draw_text(img, ox + (pw - static_cast<int>(panel.title.size()) * 12) / 2, 8, panel.title, kText, 2);
     auto px = [&](double x) { return left + static_cast<int>(std::lround((x - xmin) / (xmax - xmin) * (right - left))); };
     auto py = [&](double y) { return bottom - static_cast<int>(std::lround((y - ymin) / (ymax - ymin) * (bottom - top))); };
@@ -149,7 +149,7 @@ void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) 
     draw_line(img, left, bottom, right, bottom, kAxis, 1);
     draw_text(img, (left + right) / 2 - 15, ph - 14, "EPOCH", kText);
 
-    int legend_y = top + 6;
+    int legend_y = 3;  // in the band above the plot, right of the title, so curves never hide it
     for (const auto& s : panel.series) {
         int prev_x = 0, prev_y = 0;
         bool have_prev = false;
@@ -163,7 +163,7 @@ void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) 
             fill_rect(img, x - 2, y - 2, x + 3, y + 3, s.rgb);  // marks each epoch's point
             prev_x = x, prev_y = y, have_prev = true;
         }
-        const int lx = right - 8 - static_cast<int>(s.label.size()) * 6 - 20;
+        const int lx = right - static_cast<int>(s.label.size()) * 6 - 20;
         fill_rect(img, lx, legend_y + 2, lx + 14, legend_y + 5, s.rgb);
         draw_text(img, lx + 18, legend_y, s.label, kText);
         legend_y += 12;
