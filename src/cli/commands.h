@@ -14,6 +14,8 @@ void add_tokenize_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
+void add_train_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

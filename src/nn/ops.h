@@ -67,6 +67,9 @@ Var gelu_tanh(const Var& x);
 Var silu(const Var& x);
 Var sigmoid(const Var& x);
 Var tanh(const Var& x);
+// min(max(x, lo), hi); gradient flows where lo < x < hi (ops_clamp.cpp).
+Var clamp(const Var& x, float lo, float hi);
+Var relu6(const Var& x);  // clamp(x, 0, 6)
 // Inverted dropout; the mask is a pure function of (seed, element index).
 Var dropout(const Var& x, float p, bool training, uint64_t seed);
 

@@ -2,6 +2,8 @@
 // Optimizers over a list of parameters. step() reads each parameter's grad
 // (parameters without one are skipped, as in PyTorch) and updates values in
 // place; the learning rate can be changed between steps (schedules).
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/autograd.h"
@@ -17,6 +19,13 @@ public:
     void set_lr(float lr) { lr_ = lr; }
     float lr() const { return lr_; }
     const std::vector<Var>& params() const { return params_; }
+
+    // State for checkpoints and resume: slot name -> one tensor per parameter
+    // (undefined until that parameter's first step). Restoring the slots and
+    // the step count makes the next step() exactly what it would have been.
+    virtual std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() { return {}; }
+    virtual int64_t step_count() const { return 0; }
+    virtual void set_step_count(int64_t) {}
 
 protected:
     std::vector<Var> params_;
@@ -37,6 +46,9 @@ class SGD : public Optimizer {
 public:
     SGD(std::vector<Var> params, const SgdOptions& opt);
     void step() override;
+    std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() override {
+        return {{"momentum", &momentum_}};
+    }
 
 private:
     SgdOptions opt_;
@@ -56,6 +68,11 @@ public:
     AdamW(std::vector<Var> params, const AdamWOptions& opt);
     void step() override;
     int64_t steps() const { return t_; }
+    std::vector<std::pair<std::string, std::vector<Tensor>*>> state_slots() override {
+        return {{"exp_avg", &m_}, {"exp_avg_sq", &v_}};
+    }
+    int64_t step_count() const override { return t_; }
+    void set_step_count(int64_t t) override { t_ = t; }
 
 private:
     AdamWOptions opt_;

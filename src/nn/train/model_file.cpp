@@ -1,0 +1,39 @@
+#include "nn/train/model_file.h"
+
+#include "core/error.h"
+#include "io/safetensors.h"
+#include "nn/models/zoo.h"
+#include "nn/train/checkpoint.h"
+
+namespace tern::nn::train {
+
+ClassifierFile load_classifier(const std::string& path) {
+    const io::SafetensorsModel f = io::read_safetensors(path);
+    ClassifierFile c;
+    c.metadata.insert(f.infos.at(0).metadata.begin(), f.infos.at(0).metadata.end());
+    auto it = c.metadata.find("tern.model");
+    if (it == c.metadata.end()) throw InputError(path, "not a tern classifier (no tern.model in __metadata__)");
+    c.model_name = it->second;
+    if (!models::has_model(c.model_name))
+        throw InputError(path, "unknown model '" + c.model_name + "' in tern.model metadata");
+    auto num = [&](const char* key, int64_t def) {
+        auto k = c.metadata.find(key);
+        if (k == c.metadata.end()) return def;
+        try {
+            return static_cast<int64_t>(std::stoll(k->second));
+        } catch (const std::exception&) {
+            throw InputError(path, std::string("bad ") + key + " metadata '" + k->second + "'");
+        }
+    };
+    c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
+    load_module_state(*c.model, f.tensors, path);
+    c.model->eval();
+    return c;
+}
+
+void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata) {
+    if (!metadata.count("tern.model")) throw Error(path, "classifier metadata needs tern.model");
+    io::write_safetensors(path, module_state(model), metadata);
+}
+
+}  // namespace tern::nn::train

@@ -1,0 +1,27 @@
+#pragma once
+// Trained classifier files: a safetensors checkpoint of f32 weights and
+// buffers whose "__metadata__" names the zoo model ("tern.model") and records
+// how it was made (recipe, accuracies, tern version). Loading rebuilds the
+// model by name and checks that every tensor fits.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "nn/modules/module.h"
+
+namespace tern::nn::train {
+
+struct ClassifierFile {
+    std::shared_ptr<UnaryModule> model;  // in eval mode
+    std::string model_name;
+    std::map<std::string, std::string> metadata;
+};
+
+// Throws InputError(path, ...) when the file is not a tern classifier or its
+// tensors do not fit the named model.
+ClassifierFile load_classifier(const std::string& path);
+
+// Writes atomically; `metadata` must include "tern.model".
+void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata);
+
+}  // namespace tern::nn::train

@@ -1,0 +1,213 @@
+#include "nn/train/recipe.h"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "core/error.h"
+#include "nn/models/zoo.h"
+
+namespace tern::nn::train {
+namespace {
+
+// Reads typed values out of one JSON object, remembering the keys it has seen
+// so that anything left over can be reported as unknown.
+class Reader {
+public:
+    Reader(const Json& obj, std::string prefix, const std::string& where)
+        : obj_(obj), prefix_(std::move(prefix)), where_(where) {}
+
+    [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+        throw InputError(where_, "key '" + prefix_ + key + "': " + what);
+    }
+    const Json* find(const std::string& key, bool required) {
+        seen_.insert(key);
+        auto it = obj_.find(key);
+        if (it == obj_.end()) {
+            if (required) fail(key, "missing (required)");
+            return nullptr;
+        }
+        return &*it;
+    }
+    void string(const std::string& key, std::string& out, bool required = false) {
+        if (const Json* v = find(key, required)) {
+            if (!v->is_string()) fail(key, "must be a string");
+            out = v->get<std::string>();
+        }
+    }
+    void boolean(const std::string& key, bool& out) {
+        if (const Json* v = find(key, false)) {
+            if (!v->is_boolean()) fail(key, "must be true or false");
+            out = v->get<bool>();
+        }
+    }
+    template <class T>
+    void integer(const std::string& key, T& out, int64_t lo, int64_t hi, bool required = false) {
+        if (const Json* v = find(key, required)) {
+            if (!v->is_number_integer()) fail(key, "must be an integer");
+            const int64_t x = v->get<int64_t>();
+            if (x < lo || x > hi) fail(key, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                                                std::to_string(x));
+            out = static_cast<T>(x);
+        }
+    }
+    template <class T>
+    void number(const std::string& key, T& out, double lo, double hi, bool required = false) {
+        if (const Json* v = find(key, required)) {
+            if (!v->is_number()) fail(key, "must be a number");
+            const double x = v->get<double>();
+            if (!(x >= lo && x <= hi)) {
+                std::ostringstream s;
+                s << "must be in [" << lo << ", " << hi << "], got " << x;
+                fail(key, s.str());
+            }
+            out = static_cast<T>(x);
+        }
+    }
+    const Json& object(const std::string& key) {
+        const Json* v = find(key, false);
+        static const Json empty = Json::object();
+        if (!v) return empty;
+        if (!v->is_object()) fail(key, "must be an object");
+        return *v;
+    }
+    void check_unknown() const {
+        for (auto it = obj_.begin(); it != obj_.end(); ++it)
+            if (!seen_.count(it.key())) fail(it.key(), "unknown key");
+    }
+
+private:
+    const Json& obj_;
+    std::string prefix_;
+    const std::string& where_;
+    std::set<std::string> seen_;
+};
+
+void one_of(Reader& r, const std::string& key, const std::string& value, std::initializer_list<const char*> allowed) {
+    std::string list;
+    for (const char* a : allowed) {
+        if (value == a) return;
+        list += (list.empty() ? "" : ", ") + std::string(a);
+    }
+    r.fail(key, "'" + value + "' is not one of: " + list);
+}
+
+}  // namespace
+
+Recipe parse_recipe_json(const std::string& text, const std::string& where) {
+    Json j;
+    try {
+        j = Json::parse(text);
+    } catch (const Json::parse_error& e) {
+        throw InputError(where, std::string("not valid JSON: ") + e.what());
+    }
+    if (!j.is_object()) throw InputError(where, "a recipe must be a JSON object");
+    Recipe rc;
+    rc.source = where;
+    Reader r(j, "", where);
+    r.string("model", rc.model, true);
+    if (!models::has_model(rc.model)) {
+        std::string known;
+        for (const auto& m : models::model_list()) known += (known.empty() ? "" : ", ") + m.name;
+        r.fail("model", "unknown model '" + rc.model + "' (known: " + known + ")");
+    }
+    r.string("data", rc.data);
+    one_of(r, "data", rc.data, {"fashion-mnist"});
+    r.string("data_dir", rc.data_dir);
+    r.integer("epochs", rc.epochs, 1, 100000, true);
+    r.integer("batch_size", rc.batch_size, 1, 65536, true);
+    r.integer("validation", rc.validation, 0, 1000000);
+    r.integer("train_subset", rc.train_subset, 0, 100000000);
+    r.integer("seed", rc.seed, 0, INT64_MAX);
+    r.string("output", rc.output);
+    if (rc.train_subset > 0 && rc.validation >= rc.train_subset)
+        r.fail("validation", "must be smaller than train_subset (" + std::to_string(rc.train_subset) + ")");
+
+    const Json& oj = r.object("optimizer");
+    if (!j.contains("optimizer")) r.fail("optimizer", "missing (required)");
+    Reader o(oj, "optimizer.", where);
+    OptimizerRecipe& opt = rc.optimizer;
+    o.string("name", opt.name, true);
+    one_of(o, "name", opt.name, {"sgd", "adamw"});
+    o.number("lr", opt.lr, 1e-9, 100.0, true);
+    o.number("weight_decay", opt.weight_decay, 0.0, 10.0);
+    o.number("grad_clip", opt.grad_clip, 0.0, 1e9);
+    if (opt.name == "sgd") {
+        o.number("momentum", opt.momentum, 0.0, 0.9999);
+        o.boolean("nesterov", opt.nesterov);
+        if (opt.nesterov && opt.momentum <= 0) o.fail("nesterov", "needs momentum > 0");
+    } else {
+        opt.weight_decay = j["optimizer"].contains("weight_decay") ? opt.weight_decay : 0.01f;  // PyTorch's default
+        o.number("beta1", opt.beta1, 0.0, 0.99999);
+        o.number("beta2", opt.beta2, 0.0, 0.999999);
+        o.number("eps", opt.eps, 1e-20, 1.0);
+    }
+    o.check_unknown();
+
+    const Json& sj = r.object("schedule");
+    Reader s(sj, "schedule.", where);
+    ScheduleRecipe& sch = rc.schedule;
+    s.string("name", sch.name);
+    one_of(s, "name", sch.name, {"cosine", "step", "constant"});
+    s.number("warmup_epochs", sch.warmup_epochs, 0.0, static_cast<double>(rc.epochs));
+    if (sch.name == "cosine") s.number("min_lr", sch.min_lr, 0.0, 100.0);
+    if (sch.name == "step") {
+        s.number("step_epochs", sch.step_epochs, 1e-3, 1e6);
+        s.number("gamma", sch.gamma, 0.0, 1.0);
+    }
+    s.check_unknown();
+
+    const Json& aj = r.object("augment");
+    Reader a(aj, "augment.", where);
+    a.integer("crop_pad", rc.augment.crop_pad, 0, 16);
+    a.boolean("flip", rc.augment.flip);
+    a.check_unknown();
+
+    r.check_unknown();
+    return rc;
+}
+
+Recipe load_recipe(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw IoError(path, "cannot open recipe");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return parse_recipe_json(ss.str(), path);
+}
+
+Json recipe_to_json(const Recipe& rc) {
+    Json j;
+    j["model"] = rc.model;
+    j["data"] = rc.data;
+    if (!rc.data_dir.empty()) j["data_dir"] = rc.data_dir;
+    j["epochs"] = rc.epochs;
+    j["batch_size"] = rc.batch_size;
+    const auto& o = rc.optimizer;
+    Json oj{{"name", o.name}, {"lr", o.lr}, {"weight_decay", o.weight_decay}};
+    if (o.name == "sgd") {
+        oj["momentum"] = o.momentum;
+        oj["nesterov"] = o.nesterov;
+    } else {
+        oj["beta1"] = o.beta1;
+        oj["beta2"] = o.beta2;
+        oj["eps"] = o.eps;
+    }
+    if (o.grad_clip > 0) oj["grad_clip"] = o.grad_clip;
+    j["optimizer"] = oj;
+    const auto& s = rc.schedule;
+    Json sj{{"name", s.name}, {"warmup_epochs", s.warmup_epochs}};
+    if (s.name == "cosine") sj["min_lr"] = s.min_lr;
+    if (s.name == "step") {
+        sj["step_epochs"] = s.step_epochs;
+        sj["gamma"] = s.gamma;
+    }
+    j["schedule"] = sj;
+    j["augment"] = {{"crop_pad", rc.augment.crop_pad}, {"flip", rc.augment.flip}};
+    j["validation"] = rc.validation;
+    if (rc.train_subset > 0) j["train_subset"] = rc.train_subset;
+    j["seed"] = rc.seed;
+    j["output"] = rc.output;
+    return j;
+}
+
+}  // namespace tern::nn::train

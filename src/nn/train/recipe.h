@@ -1,0 +1,59 @@
+#pragma once
+// Training recipes: a JSON file naming the model, data, optimizer, schedule,
+// augmentation, validation split, seed and output. Parsing is strict: an
+// unknown key or a bad value is an InputError naming the file and the key
+// ("optimizer.lr"), so a typo never silently falls back to a default.
+#include <cstdint>
+#include <string>
+
+#include "core/json_out.h"
+
+namespace tern::nn::train {
+
+struct OptimizerRecipe {
+    std::string name = "sgd";  // "sgd" | "adamw"
+    float lr = 0.1f;
+    float momentum = 0.9f;  // sgd
+    bool nesterov = false;  // sgd
+    float weight_decay = 0.0f;
+    float beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f;  // adamw
+    float grad_clip = 0.0f;  // max global grad norm; 0 = off
+};
+
+struct ScheduleRecipe {
+    std::string name = "cosine";  // "cosine" | "step" | "constant"
+    double warmup_epochs = 0;     // linear warm-up, fractions allowed
+    float min_lr = 0.0f;          // cosine floor
+    double step_epochs = 10;      // step: multiply by gamma every step_epochs
+    float gamma = 0.1f;
+};
+
+struct AugmentRecipe {
+    int crop_pad = 0;
+    bool flip = false;
+};
+
+struct Recipe {
+    std::string model;
+    std::string data = "fashion-mnist";
+    std::string data_dir;  // empty: the dataset's default location
+    int64_t epochs = 0;
+    int64_t batch_size = 64;
+    OptimizerRecipe optimizer;
+    ScheduleRecipe schedule;
+    AugmentRecipe augment;
+    int64_t validation = 5000;   // training images held out for validation (0 = none)
+    int64_t train_subset = 0;    // use only the first N training images (0 = all); for quick runs
+    uint64_t seed = 1;
+    std::string output;          // checkpoint path
+    std::string source;          // where the recipe came from (file path), for messages
+};
+
+// Parses and validates; `where` names the source in errors.
+Recipe parse_recipe_json(const std::string& text, const std::string& where);
+// Reads and parses a recipe file.
+Recipe load_recipe(const std::string& path);
+// The recipe with every field spelled out (what checkpoints record).
+Json recipe_to_json(const Recipe& r);
+
+}  // namespace tern::nn::train

@@ -1,0 +1,95 @@
+#pragma once
+// Supervised image-classification training from a Recipe: seeded model and
+// data split, shuffled (and optionally augmented) mini-batches from the
+// background loader, per-step learning-rate schedule, per-epoch validation,
+// and resumable checkpoints.
+//
+// Determinism: for a given recipe, seed and thread count the run is
+// reproducible, and resuming from an epoch checkpoint continues exactly as an
+// uninterrupted run (batch contents depend only on (seed, epoch, batch) and
+// the optimizer state is saved).
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/data/batch_loader.h"
+#include "nn/data/image_dataset.h"
+#include "nn/modules/module.h"
+#include "nn/optim/optimizer.h"
+#include "nn/train/recipe.h"
+
+namespace tern::nn::train {
+
+struct EpochMetrics {
+    int64_t epoch = 0;  // 1-based
+    double lr = 0;      // at the epoch's last step
+    double train_loss = 0, train_accuracy = 0;  // running over the epoch, training mode, augmented
+    double val_loss = 0, val_accuracy = 0;      // NaN when there is no validation split
+    double seconds = 0;
+};
+
+struct EvalResult {
+    double loss = 0;      // mean cross-entropy
+    double accuracy = 0;  // fraction correct
+    int64_t count = 0;
+    std::vector<int64_t> class_correct, class_total;
+};
+
+// Loss and accuracy of `model` (put in eval mode) over all of `ds`, in order.
+EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t batch_size = 500);
+
+struct TrainData {
+    std::shared_ptr<const data::ImageDataset> train, validation;  // validation may be null
+};
+// The recipe's training images, minus a seeded validation split.
+TrainData load_train_data(const Recipe& r);
+// The same from an already loaded full training set.
+TrainData split_train_data(const Recipe& r, std::shared_ptr<const data::ImageDataset> full);
+// The dataset's held-out test split ("fashion-mnist" only for now).
+data::ImageDataset load_test_data(const std::string& name, const std::string& dir = "");
+
+struct StepReport {
+    int64_t epoch = 0, batch = 0, batches = 0;  // epoch 1-based, batch 1-based
+    double loss = 0, accuracy = 0;              // running over the epoch so far
+};
+using StepCallback = std::function<void(const StepReport&)>;
+
+class Trainer {
+public:
+    Trainer(Recipe r, TrainData data);
+    ~Trainer();
+
+    // Trains epoch epochs_done() + 1 and validates; appends to history().
+    EpochMetrics train_epoch(const StepCallback& on_step = {});
+    bool finished() const { return epochs_done() >= recipe_.epochs; }
+    int64_t epochs_done() const { return static_cast<int64_t>(history_.size()); }
+    const std::vector<EpochMetrics>& history() const { return history_; }
+    const Recipe& recipe() const { return recipe_; }
+    UnaryModule& model() { return *model_; }
+    std::shared_ptr<UnaryModule> model_ptr() { return model_; }
+    int64_t batches_per_epoch() const;
+    float lr_at(int64_t step) const;
+
+    // A resumable checkpoint: weights, buffers, optimizer state, history.
+    void save_resume(const std::string& path) const;
+    // Restores what save_resume wrote; the checkpoint's model must match the recipe's.
+    void load_resume(const std::string& path);
+
+private:
+    Recipe recipe_;
+    TrainData data_;
+    std::shared_ptr<UnaryModule> model_;
+    std::unique_ptr<Optimizer> optimizer_;
+    std::unique_ptr<data::BatchLoader> loader_;
+    std::vector<EpochMetrics> history_;
+};
+
+// History as CSV (epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds) and JSON.
+std::string history_csv(const std::vector<EpochMetrics>& h);
+Json history_json(const std::vector<EpochMetrics>& h);
+std::vector<EpochMetrics> history_from_json(const Json& j);
+
+}  // namespace tern::nn::train
