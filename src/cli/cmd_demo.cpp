@@ -18,6 +18,8 @@
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "quant/rtn.h"
+#include "nn/train/model_file.h"
+#include "nn/train/trainer.h"
 
 namespace tern::cli {
 namespace {
@@ -61,6 +63,32 @@ void run_demo(int threads) {
         }
         return std::to_string(count) + " formats; best <= 4.6 bits: " + (best.empty() ? "n/a" : best);
     }));
+
+    const std::string models = std::string(TERN_SOURCE_DIR) + "/models/";
+    for (const char* name : {"fmnist-lenet300", "fmnist-lenet5"}) {
+        rows.push_back(timed(std::string("eval ") + name, [&] {
+            namespace train = nn::train;
+            const std::string path = models + name + ".safetensors";
+            if (!std::filesystem::exists(path)) return "not found: " + path;
+            const data::ImageDataset test = train::load_test_data("fashion-mnist");
+            train::ClassifierFile c = train::load_classifier(path);
+            const auto fp32 = train::evaluate(*c.model, test);
+            // The same weights through RTN int8 (per 32, symmetric) and int4
+            // (asymmetric, per 32) round trips: the accuracy cost of each format.
+            std::string out = "Fashion-MNIST test accuracy f32 " + fmt_fixed(100 * fp32.accuracy, 2) + "%";
+            for (const char* fmt_name : {"int8_sym_g32", "int4_asym_g32"}) {
+                train::ClassifierFile q = train::load_classifier(path);
+                for (auto& [pname, var] : q.model->named_parameters()) {
+                    Tensor& w = var.value();
+                    if (w.rank() < 2) continue;
+                    const auto y = round_trip(format_by_name(fmt_name), tensor_to_f32(w, pname));
+                    std::copy(y.begin(), y.end(), w.data<float>());
+                }
+                out += ", " + std::string(fmt_name) + " " + fmt_fixed(100 * train::evaluate(*q.model, test).accuracy, 2) + "%";
+            }
+            return out;
+        }));
+    }
 
     rows.push_back(timed("quantize a model", [] {
         // A llama-block-shaped set of weights (random, like llama.cpp's speed
