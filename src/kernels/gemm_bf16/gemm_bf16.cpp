@@ -1,6 +1,8 @@
 // gemm_bf16 kernel table, dispatch, argument checks and the threaded driver.
 #include "kernels/gemm_bf16/gemm_bf16.h"
 
+#include "kernels/kernel_table.h"
+
 #include "core/error.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -40,19 +42,10 @@ void check_args(const GemmBf16Kernel& kernel, const GemmBf16Args& g) {
 
 std::span<const GemmBf16Kernel> gemm_bf16_kernels() { return kTable; }
 
-std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() {
-    std::vector<const GemmBf16Kernel*> out;
-    for (const auto& k : kTable)
-        if (isa_supported(k.isa)) out.push_back(&k);
-    return out;
-}
+std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() { return supported_kernels_of<GemmBf16Kernel>(kTable); }
 
 const GemmBf16Kernel& gemm_bf16_kernel() {
-    static const GemmBf16Kernel* chosen = [] {
-        for (const auto& k : kTable)
-            if (k.isa <= active_isa()) return &k;
-        return &kTable[std::size(kTable) - 1];
-    }();
+    static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kTable);
     return *chosen;
 }
 

@@ -1,6 +1,8 @@
 // gemm_f32 kernel table, dispatch, argument checks and the threaded driver.
 #include "kernels/gemm_f32/gemm_f32.h"
 
+#include "kernels/kernel_table.h"
+
 #include "core/error.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -42,19 +44,10 @@ void check_args(const GemmF32Kernel& kernel, const GemmF32Args& g) {
 
 std::span<const GemmF32Kernel> gemm_f32_kernels() { return kTable; }
 
-std::vector<const GemmF32Kernel*> gemm_f32_supported_kernels() {
-    std::vector<const GemmF32Kernel*> out;
-    for (const auto& k : kTable)
-        if (isa_supported(k.isa)) out.push_back(&k);
-    return out;
-}
+std::vector<const GemmF32Kernel*> gemm_f32_supported_kernels() { return supported_kernels_of<GemmF32Kernel>(kTable); }
 
 const GemmF32Kernel& gemm_f32_kernel() {
-    static const GemmF32Kernel* chosen = [] {
-        for (const auto& k : kTable)
-            if (k.isa <= active_isa()) return &k;
-        return &kTable[std::size(kTable) - 1];
-    }();
+    static const GemmF32Kernel* chosen = choose_kernel_of<GemmF32Kernel>(kTable);
     return *chosen;
 }
 

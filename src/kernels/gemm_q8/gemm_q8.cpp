@@ -1,6 +1,8 @@
 // gemm_q8 kernel table, dispatch, weight packing and the threaded driver.
 #include "kernels/gemm_q8/gemm_q8.h"
 
+#include "kernels/kernel_table.h"
+
 #include "core/error.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -42,19 +44,10 @@ void check_args(const GemmQ8Args& g) {
 
 std::span<const GemmQ8Kernel> gemm_q8_kernels() { return kTable; }
 
-std::vector<const GemmQ8Kernel*> gemm_q8_supported_kernels() {
-    std::vector<const GemmQ8Kernel*> out;
-    for (const auto& k : kTable)
-        if (isa_supported(k.isa)) out.push_back(&k);
-    return out;
-}
+std::vector<const GemmQ8Kernel*> gemm_q8_supported_kernels() { return supported_kernels_of<GemmQ8Kernel>(kTable); }
 
 const GemmQ8Kernel& gemm_q8_kernel() {
-    static const GemmQ8Kernel* chosen = [] {
-        for (const auto& k : kTable)
-            if (k.isa <= active_isa()) return &k;
-        return &kTable[std::size(kTable) - 1];
-    }();
+    static const GemmQ8Kernel* chosen = choose_kernel_of<GemmQ8Kernel>(kTable);
     return *chosen;
 }
 
