@@ -183,8 +183,14 @@ SafetensorsModel read_safetensors(const std::string& path) {
     SafetensorsModel m;
     auto file = MappedFile::open(path);
     SafetensorsFile info = parse_safetensors(std::span<const uint8_t>(file->data(), file->size()), path);
-    for (const auto& t : info.tensors)
-        m.tensors.push_back({t.name, Tensor::view_of_file(file, t.file_offset, t.shape, t.dtype)});
+    for (const auto& t : info.tensors) {
+        Tensor view = Tensor::view_of_file(file, t.file_offset, t.shape, t.dtype);
+        // safetensors only promises byte offsets: a tensor whose data is not
+        // aligned to its element size is copied into aligned memory, so every
+        // consumer may read it through a typed pointer (zero-copy otherwise).
+        if (t.file_offset % dtype_info(t.dtype).block_bytes != 0) view = view.clone();
+        m.tensors.push_back({t.name, view});
+    }
     m.paths.push_back(path);
     m.files.push_back(std::move(file));
     m.infos.push_back(std::move(info));

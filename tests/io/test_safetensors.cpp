@@ -134,7 +134,11 @@ std::vector<double> values_as_double(const Tensor& t) {
         return out;
     }
     if (t.dtype() == DType::i64) {  // to_floats would round large values; these tests keep them exact
-        for (int64_t k = 0; k < t.numel(); ++k) out.push_back(static_cast<double>(t.data<int64_t>()[k]));
+        for (int64_t k = 0; k < t.numel(); ++k) {
+            int64_t v;
+            std::memcpy(&v, t.data<uint8_t>() + 8 * k, 8);
+            out.push_back(static_cast<double>(v));
+        }
         return out;
     }
     for (float v : t.to_floats()) out.push_back(v);
@@ -241,6 +245,26 @@ TEST(SafetensorsHostile, BadEntries) {
     expect_rejected(with_header("{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "missing string \"dtype\"");
     expect_rejected(with_header("{" + entry("a", "F32", "[2]", "[0,8]") + "," + entry("b", "F32", "[2]", "[4,12]") + "}", 12),
                     "tensor 'b': data overlaps tensor 'a'");
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(Safetensors, MisalignedTensorDataIsCopiedToAlignedMemory) {
+    // A 1-byte tensor first pushes the f32 tensor's data to an odd offset.
+    testio::TempDir dir;
+    const std::string path = dir.file("misaligned.safetensors");
+    Tensor b = Tensor::zeros({1}, DType::u8);
+    Tensor f = Tensor::from_floats({3}, std::vector<float>{1.5f, -2.0f, 3.25f});
+    io::write_safetensors(path, {{"a_byte", b}, {"b_floats", f}});
+    const io::SafetensorsModel m = io::read_safetensors(path);
+    const Tensor& t = m.tensors[1].tensor;
+    ASSERT_EQ(m.tensors[1].name, "b_floats");
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(t.data<float>()) % alignof(float), 0u);
+    EXPECT_EQ(t.data<float>()[2], 3.25f);
 }
 
 }  // namespace
