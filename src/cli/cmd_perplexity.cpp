@@ -1,4 +1,4 @@
-// tern perplexity MODEL (--text FILE | --tokens-file F) [--ctx N] [--kv] [-t] [--json]
+// tern perplexity MODEL (--text FILE | --tokens-file F) [--ctx N] [--chunks N] [--kv] [-t] [--json]
 // llama.cpp's definition (see llm/perplexity.h): windows of --ctx tokens,
 // second half of each scored.
 #include <cstdio>
@@ -18,6 +18,7 @@ namespace {
 struct PerplexityOptions {
     std::string model, text, tokens_file, kv = "f16";
     int64_t ctx = 512;
+    int64_t chunks = -1;  // at most this many windows (llama.cpp --chunks); -1: all
     bool json = false;
     int threads = 0;
 };
@@ -35,16 +36,22 @@ void run_perplexity(const PerplexityOptions& o) {
     if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
     const auto model = llm::load_model(o.model);
     std::vector<int32_t> tokens;
+    int32_t window_bos = -1;  // BOS the tokenizer added: llama.cpp starts every window with it
     if (!o.text.empty()) {
         const auto tok = llm::load_text_tokenizer(o.model);
         if (!tok) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens-file");
         tokens = tok->encode(slurp(o.text), /*add_bos=*/true);
+        if (!tokens.empty() && model->config.bos_token >= 0 && tokens.front() == model->config.bos_token)
+            window_bos = tokens.front();
     } else {
         tokens = llm::parse_token_ids(slurp(o.tokens_file), o.tokens_file);
     }
     if (static_cast<int64_t>(tokens.size()) < o.ctx)
         throw InputError(o.text.empty() ? o.tokens_file : o.text,
                          format("%zu tokens are fewer than one window of --ctx %lld", tokens.size(), (long long)o.ctx));
+    const int64_t n_input_tokens = static_cast<int64_t>(tokens.size());  // before --chunks
+    if (o.chunks > 0 && static_cast<int64_t>(tokens.size()) > o.chunks * o.ctx)
+        tokens.resize(static_cast<size_t>(o.chunks * o.ctx));
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
@@ -54,13 +61,14 @@ void run_perplexity(const PerplexityOptions& o) {
             std::printf("[%lld]%.4f,", (long long)(w + 1), running);
             std::fflush(stdout);
         }
-    });
+    }, window_bos);
     if (o.json) {
         Json j;
         j["model"] = o.model;
         j["ppl"] = r.ppl;
         j["mean_nll"] = r.mean_nll;
         j["tokens"] = r.n_tokens;
+        j["input_tokens"] = n_input_tokens;
         j["scored"] = r.n_scored;
         j["windows"] = r.n_windows;
         j["ctx"] = o.ctx;
@@ -82,6 +90,7 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("--text", o->text, "text file (needs the model's tokenizer)");
     cmd->add_option("--tokens-file", o->tokens_file, "file of token ids (whitespace or comma separated)");
     cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)");
+    cmd->add_option("--chunks", o->chunks, "score at most this many windows (as llama-perplexity --chunks)");
     cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     cmd->add_flag("--json", o->json, "machine-readable result");
     add_threads_option(*cmd, o->threads);

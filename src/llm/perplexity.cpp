@@ -1,6 +1,7 @@
 // llama.cpp-compatible perplexity over non-overlapping windows.
 #include "llm/perplexity.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -9,7 +10,7 @@
 namespace tern::llm {
 
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
-                                    const std::function<void(int64_t, double)>& on_window) {
+                                    const std::function<void(int64_t, double)>& on_window, int32_t bos) {
     if (ctx < 4) throw InputError("perplexity", format("context %lld is too small (need >= 4)", (long long)ctx));
     if (ctx > session.n_ctx())
         throw InputError("perplexity", format("context %lld exceeds the session's %lld", (long long)ctx, (long long)session.n_ctx()));
@@ -24,10 +25,13 @@ PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> t
     const int64_t first = ctx / 2;
     double nll_sum = 0;
     std::vector<float> logits;  // (ctx, V)
+    std::vector<int32_t> input(static_cast<size_t>(ctx));  // the window as evaluated
     for (int64_t w = 0; w < r.n_windows; ++w) {
-        const int32_t* win = tokens.data() + w * ctx;  // (ctx)
+        const int32_t* win = tokens.data() + w * ctx;  // (ctx), the targets
+        std::copy(win, win + ctx, input.begin());
+        if (bos >= 0) input[0] = bos;  // llama.cpp: every window starts with BOS
         session.reset();
-        session.eval(std::span<const int32_t>(win, static_cast<size_t>(ctx)), logits, /*all_logits=*/true);
+        session.eval(input, logits, /*all_logits=*/true);
         for (int64_t i = first; i < ctx - 1; ++i) {
             // -log softmax(logits[i])[win[i+1]], in double with the max subtracted.
             const float* row = logits.data() + i * V;

@@ -4,6 +4,9 @@
 // is dropped); each window is evaluated from an empty cache; only the second
 // half is scored: for positions i in [n_ctx/2, n_ctx - 1) the NLL of token
 // i+1 given logits at i. ppl = exp(mean NLL over all scored tokens).
+// When the tokenizer adds BOS, llama.cpp also overwrites the first token of
+// every window with BOS (so each window starts like a fresh sequence); pass
+// that id as `bos` to do the same (-1: windows are evaluated as cut).
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -27,6 +30,6 @@ struct PerplexityResult {
 // after every window (progress output); may be empty.
 // Throws InputError when fewer than ctx tokens are given or ctx < 4.
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
-                                    const std::function<void(int64_t, double)>& on_window = {});
+                                    const std::function<void(int64_t, double)>& on_window = {}, int32_t bos = -1);
 
 }  // namespace tern::llm
