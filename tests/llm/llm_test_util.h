@@ -346,7 +346,8 @@ inline const TinyModels& tiny_models() {
         auto t = std::make_unique<TinyModels>();
         nlohmann::json manifest, key;
         manifest["cases"] = nlohmann::json::array();
-        std::vector<std::string> hashed = {std::string(TERN_SOURCE_DIR) + "/tests/ref/llm_ref.py"};
+        std::vector<std::string> hashed = {std::string(TERN_SOURCE_DIR) + "/tests/ref/llm_ref.py",
+                                           std::string(TERN_SOURCE_DIR) + "/tests/ref/tensor_bundle.py"};
         for (const TinySpec& s : tiny_specs()) {
             TinyModel m;
             m.spec = s;

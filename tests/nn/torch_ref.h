@@ -124,7 +124,8 @@ inline const TorchRef& torch_ref() {
         // function of (inputs, script), so it is cached under that content hash
         // and python runs once per change rather than once per test.
         const auto cache_dir = std::filesystem::temp_directory_path() / "tern_nn_ref_cache";
-        const auto cached = cache_dir / (content_hash({in_path, script}) + ".bin");
+        const std::string bundle_io = std::string(TERN_SOURCE_DIR) + "/tests/ref/tensor_bundle.py";
+        const auto cached = cache_dir / (content_hash({in_path, script, bundle_io}) + ".bin");
         if (!std::filesystem::exists(cached)) {
             if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
                 r.skip_reason =

@@ -20,6 +20,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from tensor_bundle import write_bundle
+
 DTYPES = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}
 
 
@@ -167,20 +169,6 @@ def perplexity(cfg, w, tokens, ctx):
     return math.exp(nll / count), nll / count
 
 
-def write_bundle(path, tensors):
-    header = {"tensors": []}
-    blobs, off = [], 0
-    for name, t in tensors.items():
-        t = t.detach().to(torch.float32).contiguous()
-        header["tensors"].append({"name": name, "shape": list(t.shape), "offset": off})
-        blobs.append(t.reshape(-1))
-        off += t.numel()
-    h = json.dumps(header).encode()
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        if blobs:
-            f.write(torch.cat(blobs).numpy().tobytes())
 
 
 def main():
