@@ -15,6 +15,7 @@
 #include "io/gguf_writer.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
+#include "quant/gguf_mix.h"
 #include "quant/rtn.h"
 
 namespace tern::cli {
@@ -58,7 +59,9 @@ void run_quantize(const QuantizeCliOptions& o) {
     apply_threads(o.threads);
     if (o.method != "rtn")
         throw UsageError("quantize", "method '" + o.method + "' is not available yet (available: rtn)");
-    const FormatDescriptor& fmt = format_by_name(o.format);
+    // A mixed preset (q4_k_m) quantizes to its base type except where its plan says otherwise.
+    const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
+    const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
     if (!fmt.dtype)
         throw InputError("quantize", "format '" + o.format +
                                          "' is not a tensor storage type; GGUF/safetensors outputs take f32, f16, "
@@ -82,10 +85,16 @@ void run_quantize(const QuantizeCliOptions& o) {
     QuantizeOptions qo;
     qo.format = &fmt;
     qo.measure_error = o.measure;
+    std::optional<GgufMixPlan> plan;
+    if (mix) {
+        plan.emplace(*mix, input);
+        qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
+    }
     std::vector<QuantizeReportRow> report;
     const std::vector<NamedTensor> output = quantize_tensors_rtn(input, qo, report);
 
     if (ends_with(o.output, ".safetensors")) {
+        if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");
         if (!io::safetensors_name_from_dtype(*fmt.dtype))
             throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
         io::write_safetensors(o.output, output, {{"quantized_by", "tern quantize --format " + o.format}});
@@ -98,7 +107,8 @@ void run_quantize(const QuantizeCliOptions& o) {
                 }
             metadata.emplace_back(key, std::move(v));
         };
-        if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
+        if (mix) set("general.file_type", io::GgufValue::of_u32(mix->llama_file_type));
+        else if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
         set("general.quantization_version", io::GgufValue::of_u32(2));
         io::write_gguf(o.output, metadata, output);
     }
@@ -144,7 +154,7 @@ void add_quantize_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
-    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "rtn (round to nearest)");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error");
     cmd->add_flag("--json", o->json, "machine-readable report");

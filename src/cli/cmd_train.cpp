@@ -20,60 +20,20 @@
 #include "core/version.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
+#include "cli/train_report.h"
 
 namespace tern::cli {
 namespace {
 
 using namespace tern::nn::train;
 
-struct TrainCliOptions {
-    std::string recipe;
-    int64_t epochs = 0;
-    std::string out;
-    std::string resume;
-    bool json = false;
-    int threads = 0;
-};
-
-std::string fmt_duration(double s) {
-    char buf[32];
-    if (s < 60) std::snprintf(buf, sizeof buf, "%.0fs", s);
-    else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", static_cast<int>(s) / 60, static_cast<int>(s) % 60);
-    else std::snprintf(buf, sizeof buf, "%dh%02dm", static_cast<int>(s) / 3600, static_cast<int>(s) / 60 % 60);
-    return buf;
-}
-
-void write_text_file(const std::string& path, const std::string& text) {
-    AtomicFileWriter w(path);
-    w.write(text.data(), text.size());
-    w.commit();
-}
-
-void write_plot(const std::string& path, const std::vector<EpochMetrics>& h) {
-    ChartSeries tl{"TRAIN", {}, {}, 0x1f77b4}, vl{"VAL", {}, {}, 0xff7f0e};
-    ChartSeries ta{"TRAIN", {}, {}, 0x1f77b4}, va{"VAL", {}, {}, 0xff7f0e};
-    for (const auto& m : h) {
-        const auto e = static_cast<double>(m.epoch);
-        tl.x.push_back(e), tl.y.push_back(m.train_loss);
-        vl.x.push_back(e), vl.y.push_back(m.val_loss);
-        ta.x.push_back(e), ta.y.push_back(100 * m.train_accuracy);
-        va.x.push_back(e), va.y.push_back(100 * m.val_accuracy);
-    }
-    write_png(path, render_line_charts({{"LOSS", {tl, vl}}, {"ACCURACY %", {ta, va}}}));
-}
-
-std::string pct(double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.2f%%", 100 * v);
-    return buf;
-}
-
-void run_train(TrainCliOptions o) {
+void run_train(const TrainCliOptions& o) {
     apply_threads(o.threads);
     Recipe r = load_recipe(o.recipe);
     if (o.epochs > 0) r.epochs = o.epochs;
     if (!o.out.empty()) r.output = o.out;
     if (r.output.empty()) throw InputError(o.recipe, "key 'output': missing (or give --out)");
+    if (is_language_model(r)) return run_train_lm(r, o);
     const std::string resume_path = r.output + ".resume.safetensors";
     const std::string csv_path = r.output + ".metrics.csv";
     const std::string png_path = r.output + ".metrics.png";

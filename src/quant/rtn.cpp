@@ -50,12 +50,13 @@ Tensor quantize_tensor_rtn(const Tensor& src, const FormatDescriptor& fmt, const
 std::vector<NamedTensor> quantize_tensors_rtn(const std::vector<NamedTensor>& in, const QuantizeOptions& opts,
                                               std::vector<QuantizeReportRow>& report) {
     if (!opts.format) throw UsageError("quantize", "no target format");
-    const FormatDescriptor& fmt = *opts.format;
     std::vector<NamedTensor> out;
     out.reserve(in.size());
     Progress progress("quantize", static_cast<int64_t>(in.size()));
     for (size_t i = 0; i < in.size(); ++i) {
         const NamedTensor& nt = in[i];
+        const FormatDescriptor* chosen = opts.format_for ? opts.format_for(nt) : nullptr;
+        const FormatDescriptor& fmt = chosen ? *chosen : *opts.format;
         QuantizeReportRow row;
         row.name = nt.name;
         row.from_dtype = std::string(dtype_name(nt.tensor.dtype()));

@@ -2,6 +2,7 @@
 // Round-to-nearest (RTN) quantization of whole tensors into any storage format:
 // rows (the last dimension) are decoded to f32 and re-encoded block by block
 // with the format's reference quantizer, in parallel over rows.
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct QuantizeOptions {
     bool measure_error = false;
     // Tensors of rank < 2 (norms, biases) stay as they are, like llama.cpp does.
     int min_rank = 2;
+    // Per-tensor choice (mixed presets such as Q4_K_M); null, or returning
+    // null, means `format`.
+    std::function<const FormatDescriptor*(const NamedTensor&)> format_for;
 };
 
 // Quantizes every eligible tensor; others are copied. Returns the new tensors

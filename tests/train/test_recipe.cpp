@@ -113,5 +113,35 @@ TEST(Recipe, CommittedRecipesParse) {
         const Recipe r = load_recipe(path);
         EXPECT_EQ(r.output, std::string("models/") + name + ".safetensors");
     }
+    const Recipe lm = load_recipe(std::string(TERN_SOURCE_DIR) + "/models/recipes/tinylm.json");
+    EXPECT_TRUE(is_language_model(lm));
+    EXPECT_EQ(lm.output, "models/tinylm.gguf");
     EXPECT_THROW(load_recipe("/nonexistent/recipe.json"), IoError);
+}
+
+TEST(Recipe, LanguageModelKeys) {
+    const std::string good = R"({"model": "llama", "data": "text", "epochs": 2, "batch_size": 8,
+      "optimizer": {"name": "adamw", "lr": 0.001},
+      "lm": {"vocab_size": 1024, "dim": 64, "layers": 2, "heads": 4, "kv_heads": 2, "ffn": 128, "context": 64,
+             "sources": ["sotu", "austen"], "train_tokens": 5000, "gguf_type": "q8_0"}})";
+    const Recipe r = parse_recipe_json(good, "lm.json");
+    EXPECT_EQ(r.lm.vocab_size, 1024);
+    EXPECT_EQ(r.lm.kv_heads, 2);
+    EXPECT_EQ(r.lm.sources, (std::vector<std::string>{"sotu", "austen"}));
+    EXPECT_EQ(r.lm.gguf_type, "q8_0");
+    EXPECT_EQ(parse_recipe_json(recipe_to_json(r).dump(), "again").lm.train_tokens, 5000);  // round trip
+    auto err = [&](const std::string& from, const std::string& to) {
+        std::string s = good;
+        s.replace(s.find(from), from.size(), to);
+        return error_of(s);
+    };
+    EXPECT_NE(err("\"llama\"", "\"lenet5\"").find("'model'"), std::string::npos);
+    EXPECT_NE(err("\"kv_heads\": 2", "\"kv_heads\": 3").find("lm.kv_heads"), std::string::npos);
+    EXPECT_NE(err("\"heads\": 4", "\"heads\": 3").find("lm.heads"), std::string::npos);
+    EXPECT_NE(err("\"austen\"", "\"wikipedia\"").find("lm.sources"), std::string::npos);
+    EXPECT_NE(err("\"ffn\"", "\"fnn\"").find("lm.fnn"), std::string::npos);
+    EXPECT_NE(err("\"context\": 64", "\"context\": 2").find("lm.context"), std::string::npos);
+    // "lm" belongs to text recipes only.
+    EXPECT_NE(error_of(std::string(kGood).replace(std::string(kGood).find("\"seed\""), 0, "\"lm\": {}, ")).find("'lm'"),
+              std::string::npos);
 }

@@ -106,13 +106,15 @@ Recipe parse_recipe_json(const std::string& text, const std::string& where) {
     rc.source = where;
     Reader r(j, "", where);
     r.string("model", rc.model, true);
-    if (!models::has_model(rc.model)) {
+    r.string("data", rc.data);
+    one_of(r, "data", rc.data, {"fashion-mnist", "text"});
+    if (is_language_model(rc)) {
+        if (rc.model != "llama") r.fail("model", "data 'text' trains model 'llama', not '" + rc.model + "'");
+    } else if (!models::has_model(rc.model)) {
         std::string known;
         for (const auto& m : models::model_list()) known += (known.empty() ? "" : ", ") + m.name;
         r.fail("model", "unknown model '" + rc.model + "' (known: " + known + ")");
     }
-    r.string("data", rc.data);
-    one_of(r, "data", rc.data, {"fashion-mnist"});
     r.string("data_dir", rc.data_dir);
     r.integer("epochs", rc.epochs, 1, 100000, true);
     r.integer("batch_size", rc.batch_size, 1, 65536, true);
@@ -163,6 +165,39 @@ Recipe parse_recipe_json(const std::string& text, const std::string& where) {
     a.boolean("flip", rc.augment.flip);
     a.check_unknown();
 
+    if (is_language_model(rc)) {
+        Reader l(r.object("lm"), "lm.", where);
+        LmRecipe& lm = rc.lm;
+        l.integer("vocab_size", lm.vocab_size, 260, 65536);
+        l.integer("dim", lm.dim, 8, 8192);
+        l.integer("layers", lm.layers, 1, 256);
+        l.integer("heads", lm.heads, 1, 256);
+        l.integer("kv_heads", lm.kv_heads, 1, 256);
+        l.integer("ffn", lm.ffn, 1, 65536);
+        l.integer("context", lm.context, 4, 65536);
+        l.number("rope_theta", lm.rope_theta, 1.0, 1e9);
+        l.boolean("tied_embeddings", lm.tied_embeddings);
+        l.integer("train_tokens", lm.train_tokens, 0, INT64_MAX);
+        l.integer("eval_tokens", lm.eval_tokens, 0, INT64_MAX);
+        l.string("gguf_type", lm.gguf_type);
+        if (const Json* src = l.find("sources", false)) {
+            if (!src->is_array() || src->empty()) l.fail("sources", "must be a non-empty array of corpus names");
+            lm.sources.clear();
+            for (const auto& e : *src) {
+                if (!e.is_string()) l.fail("sources", "must be a non-empty array of corpus names");
+                const std::string name = e.get<std::string>();
+                one_of(l, "sources", name, {"sotu", "austen", "gutenberg", "moby-dick"});
+                lm.sources.push_back(name);
+            }
+        }
+        if (lm.dim % lm.heads) l.fail("heads", "must divide dim (" + std::to_string(lm.dim) + ")");
+        if (lm.heads % lm.kv_heads) l.fail("kv_heads", "must divide heads (" + std::to_string(lm.heads) + ")");
+        if ((lm.dim / lm.heads) % 2) l.fail("heads", "dim / heads must be even (RoPE rotates pairs)");
+        l.check_unknown();
+    } else if (j.contains("lm")) {
+        r.fail("lm", "only for data 'text'");
+    }
+
     r.check_unknown();
     return rc;
 }
@@ -203,6 +238,14 @@ Json recipe_to_json(const Recipe& rc) {
     }
     j["schedule"] = sj;
     j["augment"] = {{"crop_pad", rc.augment.crop_pad}, {"flip", rc.augment.flip}};
+    if (is_language_model(rc)) {
+        const LmRecipe& lm = rc.lm;
+        j["lm"] = {{"vocab_size", lm.vocab_size}, {"dim", lm.dim},           {"layers", lm.layers},
+                   {"heads", lm.heads},           {"kv_heads", lm.kv_heads}, {"ffn", lm.ffn},
+                   {"context", lm.context},       {"rope_theta", lm.rope_theta},
+                   {"tied_embeddings", lm.tied_embeddings}, {"sources", lm.sources},
+                   {"train_tokens", lm.train_tokens}, {"eval_tokens", lm.eval_tokens}, {"gguf_type", lm.gguf_type}};
+    }
     j["validation"] = rc.validation;
     if (rc.train_subset > 0) j["train_subset"] = rc.train_subset;
     j["seed"] = rc.seed;

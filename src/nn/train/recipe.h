@@ -5,6 +5,7 @@
 // ("optimizer.lr"), so a typo never silently falls back to a default.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/json_out.h"
 
@@ -33,21 +34,38 @@ struct AugmentRecipe {
     bool flip = false;
 };
 
+// Language-model recipes (data "text", model "llama"): the architecture, the
+// tokenizer trained on the training split, and how much of the corpus to use.
+struct LmRecipe {
+    int64_t vocab_size = 4096;  // BPE vocabulary including the one special token
+    int64_t dim = 256, layers = 4, heads = 4, kv_heads = 4, ffn = 768;
+    int64_t context = 256;       // training window in tokens (BOS + context - 1 text tokens)
+    float rope_theta = 10000.0f;
+    bool tied_embeddings = true;
+    std::vector<std::string> sources = {"sotu", "austen", "gutenberg", "moby-dick"};
+    int64_t train_tokens = 0;    // use only the first N training tokens (0 = all); for quick runs
+    int64_t eval_tokens = 0;     // validate on the first N validation tokens (0 = all)
+    std::string gguf_type = "f16";  // weight type of the exported GGUF (f32, f16, bf16, q8_0, ...)
+};
+
 struct Recipe {
     std::string model;
-    std::string data = "fashion-mnist";
+    std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
     std::string data_dir;  // empty: the dataset's default location
     int64_t epochs = 0;
     int64_t batch_size = 64;
     OptimizerRecipe optimizer;
     ScheduleRecipe schedule;
     AugmentRecipe augment;
+    LmRecipe lm;                 // data "text" only
     int64_t validation = 5000;   // training images held out for validation (0 = none)
     int64_t train_subset = 0;    // use only the first N training images (0 = all); for quick runs
     uint64_t seed = 1;
     std::string output;          // checkpoint path
     std::string source;          // where the recipe came from (file path), for messages
 };
+
+inline bool is_language_model(const Recipe& r) { return r.data == "text"; }
 
 // Parses and validates; `where` names the source in errors.
 Recipe parse_recipe_json(const std::string& text, const std::string& where);

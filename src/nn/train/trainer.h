@@ -20,16 +20,9 @@
 #include "nn/modules/module.h"
 #include "nn/optim/optimizer.h"
 #include "nn/train/recipe.h"
+#include "nn/train/training_run.h"
 
 namespace tern::nn::train {
-
-struct EpochMetrics {
-    int64_t epoch = 0;  // 1-based
-    double lr = 0;      // at the epoch's last step
-    double train_loss = 0, train_accuracy = 0;  // running over the epoch, training mode, augmented
-    double val_loss = 0, val_accuracy = 0;      // NaN when there is no validation split
-    double seconds = 0;
-};
 
 struct EvalResult {
     double loss = 0;      // mean cross-entropy
@@ -86,10 +79,5 @@ private:
     std::unique_ptr<data::BatchLoader> loader_;
     std::vector<EpochMetrics> history_;
 };
-
-// History as CSV (epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds) and JSON.
-std::string history_csv(const std::vector<EpochMetrics>& h);
-Json history_json(const std::vector<EpochMetrics>& h);
-std::vector<EpochMetrics> history_from_json(const Json& j);
 
 }  // namespace tern::nn::train

@@ -1,0 +1,58 @@
+// The embedded language model (models/tinylm.gguf, trained by `tern train
+// models/recipes/tinylm.json`) through tern and through llama.cpp: the same
+// tokens from both tokenizers, and the same next-token predictions and
+// perplexity in f16 and in the q8_0 / q4_0 / q4_k_m files `tern quantize`
+// makes from it. The long suite repeats this over the whole test split.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/cli_runner.h"
+#include "io/io_test_util.h"
+#include "llm/text_tokenizer.h"
+#include "llm/tinylm_agreement.h"
+
+namespace tern::llm::test {
+namespace {
+
+#define SKIP_WITHOUT_REFERENCES(text)                                                       \
+    if (!std::filesystem::exists(tinylm_path())) GTEST_SKIP() << tinylm_path() << " missing"; \
+    if (!testref::LlamaCpp::available()) GTEST_SKIP() << testref::LlamaCpp::missing_reason(); \
+    if ((text).empty()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)"
+
+TEST(TinyLm, TokenizerMatchesLlamaCpp) {
+    const std::string text = corpus_test_text();
+    SKIP_WITHOUT_REFERENCES(text);
+    const auto mine = load_text_tokenizer(tinylm_path())->encode(text, true);
+    const auto theirs = testref::LlamaCpp(tinylm_path()).tokenize(text, true);
+    ASSERT_EQ(mine.size(), theirs.size());
+    size_t differing = 0;
+    for (size_t i = 0; i < mine.size(); ++i) differing += mine[i] != theirs[i];
+    EXPECT_EQ(differing, 0u);
+    std::printf("[ tinylm   ] test split: %zu bytes -> %zu tokens, identical in tern and llama.cpp\n", text.size(),
+                mine.size());
+}
+
+TEST(TinyLm, AgreesWithLlamaCppInEveryFormat) {
+    const std::string text = corpus_test_text();
+    SKIP_WITHOUT_REFERENCES(text);
+    const auto tokens = load_text_tokenizer(tinylm_path())->encode(text, true);
+    testio::TempDir dir;
+    for (const char* format : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
+        std::string path = tinylm_path();
+        if (std::string(format) != "f16") {
+            path = dir.file(std::string("tinylm-") + format + ".gguf");
+            const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + path + " --format " + format);
+            ASSERT_EQ(r.code, 0) << r.all();
+        }
+        const Agreement a = compare_with_llama_cpp(path, tokens, 256, 4);
+        EXPECT_GE(a.argmax_rate(), 0.99) << format;
+        EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama()) << format;
+        std::printf("[ tinylm   ] %-6s %lld positions: argmax agreement %.2f%%, ppl tern %.3f llama.cpp %.3f\n", format,
+                    static_cast<long long>(a.positions), 100 * a.argmax_rate(), a.ppl_tern(), a.ppl_llama());
+    }
+}
+
+}  // namespace
+}  // namespace tern::llm::test

@@ -1,0 +1,75 @@
+#pragma once
+// tern's LLM runtime and llama.cpp on the same GGUF file and the same token
+// windows: next-token argmax agreement at every position, and perplexity in
+// llama.cpp's definition (BOS overwrites each window's first token; the second
+// half of each window is scored) from each side's own logits.
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "io/text_corpus.h"
+#include "llm/forward.h"
+#include "llm/model_loader.h"
+#include "ref/llama_ref.h"
+
+namespace tern::llm::test {
+
+inline std::string tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+
+// The test split of the corpus the model was trained on ("" when not installed).
+inline std::string corpus_test_text() {
+    const TextCorpus c = load_text_corpus();
+    if (!c.missing_sources.empty()) return "";
+    return split_corpus(c.documents).test;
+}
+
+struct Agreement {
+    int64_t positions = 0, argmax_equal = 0, scored = 0;
+    double nll_tern = 0, nll_llama = 0;
+    double argmax_rate() const { return positions ? double(argmax_equal) / double(positions) : 0; }
+    double ppl_tern() const { return std::exp(nll_tern / double(scored)); }
+    double ppl_llama() const { return std::exp(nll_llama / double(scored)); }
+};
+
+inline double nll_of(const float* row, int64_t n, int32_t target) {
+    const float mx = *std::max_element(row, row + n);
+    double s = 0;
+    for (int64_t j = 0; j < n; ++j) s += std::exp(double(row[j]) - mx);
+    return std::log(s) + mx - row[target];
+}
+
+inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vector<int32_t>& tokens, int64_t ctx,
+                                        int64_t max_windows) {
+    const auto model = load_model(gguf);
+    SessionOptions so;
+    so.n_ctx = ctx;
+    so.kv_type = KvType::f16;  // llama.cpp's default cache type
+    Session session(*model, so);
+    testref::LlamaCpp ref(gguf);
+    const int64_t V = session.n_vocab();
+    Agreement a;
+    std::vector<float> mine;
+    const int64_t windows = std::min<int64_t>(max_windows, static_cast<int64_t>(tokens.size()) / ctx);
+    for (int64_t w = 0; w < windows; ++w) {
+        std::vector<int32_t> win(tokens.begin() + w * ctx, tokens.begin() + (w + 1) * ctx);
+        win[0] = ref.bos();
+        session.reset();
+        session.eval(win, mine, true);
+        const std::vector<float> theirs = ref.logits(win);
+        for (int64_t i = 0; i + 1 < ctx; ++i) {
+            const float* m = mine.data() + i * V;
+            const float* t = theirs.data() + i * V;
+            a.argmax_equal += (std::max_element(m, m + V) - m) == (std::max_element(t, t + V) - t);
+            ++a.positions;
+            if (i >= ctx / 2) {
+                a.nll_tern += nll_of(m, V, win[static_cast<size_t>(i + 1)]);
+                a.nll_llama += nll_of(t, V, win[static_cast<size_t>(i + 1)]);
+                ++a.scored;
+            }
+        }
+    }
+    return a;
+}
+
+}  // namespace tern::llm::test
