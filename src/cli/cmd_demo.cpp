@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/demo_lm.h"
 #include "cli/kernel_bench.h"
 #include "core/cpu_features.h"
 #include "core/table.h"
@@ -65,7 +66,7 @@ void run_demo(int threads) {
     }));
 
     const std::string models = std::string(TERN_SOURCE_DIR) + "/models/";
-    for (const char* name : {"fmnist-lenet300", "fmnist-lenet5"}) {
+    for (const char* name : {"fmnist-lenet300", "fmnist-lenet5", "fmnist-mobilenetv2_tiny"}) {
         rows.push_back(timed(std::string("eval ") + name, [&] {
             namespace train = nn::train;
             const std::string path = models + name + ".safetensors";
@@ -89,6 +90,15 @@ void run_demo(int threads) {
             return out;
         }));
     }
+
+    std::string lm_sample;
+    rows.push_back(timed("language model", [&] {
+        const std::string path = models + "tinylm.gguf";
+        if (!std::filesystem::exists(path)) return "not found: " + path;
+        LmDemoResult r = demo_language_model(path);
+        lm_sample = std::move(r.sample);
+        return "tinylm.gguf (trained by tern): " + r.summary;
+    }));
 
     rows.push_back(timed("quantize a model", [] {
         // A llama-block-shaped set of weights (random, like llama.cpp's speed
@@ -141,6 +151,7 @@ void run_demo(int threads) {
     TextTable table({"step", "result", "seconds"});
     for (const auto& r : rows) table.add_row({r.step, r.result, fmt_fixed(r.seconds, 3)});
     table.print();
+    if (!lm_sample.empty()) std::printf("\ntinylm sample (temperature 0.7, seed 42):\n%s\n", lm_sample.c_str());
 }
 
 }  // namespace

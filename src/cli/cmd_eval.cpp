@@ -1,6 +1,11 @@
 // tern eval MODEL.safetensors --data fashion-mnist [--data-dir DIR] [-t N] [--json]
-// Test-set loss, accuracy and per-class accuracy of a classifier written by
-// `tern train` (the model is rebuilt from the zoo by its tern.model name).
+// tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--json]
+// Classifiers written by `tern train`: test-set loss, accuracy and per-class
+// accuracy (the model is rebuilt from the zoo by its tern.model name).
+// Language models (any model the LLM runtime loads, e.g. models/tinylm.gguf):
+// perplexity in llama.cpp's definition on a split of the text corpus the
+// embedded model was trained on (split by document, see io/text_corpus.h) or
+// on a text file.
 #include <cstdio>
 #include <string>
 
@@ -9,6 +14,13 @@
 #include "core/table.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
+#include "core/error.h"
+#include "io/text_corpus.h"
+#include "llm/forward.h"
+#include "llm/perplexity.h"
+#include "llm/text_tokenizer.h"
+#include <fstream>
+#include <sstream>
 
 namespace tern::cli {
 namespace {
@@ -21,7 +33,57 @@ struct EvalCliOptions {
     std::string data_dir;
     bool json = false;
     int threads = 0;
+    int64_t ctx = 0;     // language models: window (0: the model's context, at most 512)
+    int64_t chunks = 0;  // language models: at most this many windows (0: all)
 };
+
+bool is_language_model_file(const std::string& path) { return path.ends_with(".gguf"); }
+
+// The text a language model is evaluated on: "text:<split>" of the corpus, or a file.
+std::string eval_text(const std::string& data) {
+    if (data.rfind("text", 0) == 0 && (data.size() == 4 || data[4] == ':')) {
+        const std::string split = data.size() == 4 ? "test" : data.substr(5);
+        const TextCorpus c = load_text_corpus();
+        if (!c.missing_sources.empty())
+            throw InputError("--data", "the text corpus is not installed (run scripts/setup.sh)");
+        const CorpusSplits s = split_corpus(c.documents);
+        if (split == "test") return s.test;
+        if (split == "validation") return s.validation;
+        if (split == "train") return s.train;
+        throw InputError("--data", "unknown split '" + split + "' (test, validation, train)");
+    }
+    std::ifstream in(data, std::ios::binary);
+    if (!in) throw IoError(data, "cannot open text file (or use --data text:test)");
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+void run_eval_lm(const EvalCliOptions& o) {
+    const std::string data = o.data == "fashion-mnist" ? "text:test" : o.data;
+    const auto model = llm::load_model(o.model);
+    const auto tok = llm::load_text_tokenizer(o.model);
+    if (!tok) throw InputError(o.model, "the model has no tokenizer; use tern perplexity --tokens-file");
+    const std::vector<int32_t> ids = tok->encode(eval_text(data), true);
+    const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(512, model->config.n_ctx_train > 0 ? model->config.n_ctx_train : 512);
+    std::vector<int32_t> used = ids;
+    if (o.chunks > 0 && static_cast<int64_t>(used.size()) > o.chunks * ctx) used.resize(static_cast<size_t>(o.chunks * ctx));
+    llm::SessionOptions so;
+    so.n_ctx = ctx;
+    so.kv_type = llm::KvType::f16;
+    llm::Session session(*model, so);
+    const int32_t bos = !ids.empty() && ids.front() == model->config.bos_token ? model->config.bos_token : -1;
+    const llm::PerplexityResult r = llm::compute_perplexity(session, used, ctx, {}, bos);
+    if (o.json) {
+        const Json j = {{"model", o.model}, {"data", data}, {"ppl", r.ppl}, {"tokens", r.n_tokens},
+                        {"scored", r.n_scored}, {"windows", r.n_windows}, {"ctx", ctx}, {"seconds", r.seconds}};
+        print_json(j);
+        return;
+    }
+    std::printf("%s on %s: ppl %.4f over %lld scored tokens (%lld windows of %lld, llama.cpp's definition), %.2fs\n",
+                o.model.c_str(), data.c_str(), r.ppl, static_cast<long long>(r.n_scored),
+                static_cast<long long>(r.n_windows), static_cast<long long>(ctx), r.seconds);
+}
 
 // Fashion-MNIST's class names, in label order.
 const char* fashion_class_name(size_t k) {
@@ -32,6 +94,7 @@ const char* fashion_class_name(size_t k) {
 
 void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
+    if (is_language_model_file(o.model)) return run_eval_lm(o);
     const ClassifierFile c = load_classifier(o.model);
     const data::ImageDataset test = load_test_data(o.data, o.data_dir);
     const EvalResult r = evaluate(*c.model, test);
@@ -66,9 +129,14 @@ void run_eval(const EvalCliOptions& o) {
 
 void add_eval_command(CLI::App& app) {
     auto o = std::make_shared<EvalCliOptions>();
-    auto* cmd = app.add_subcommand("eval", "Test-set accuracy of a classifier trained by tern train");
-    cmd->add_option("model", o->model, "classifier checkpoint (.safetensors from tern train)")->required();
-    cmd->add_option("--data", o->data, "dataset: fashion-mnist");
+    auto* cmd = app.add_subcommand("eval", "Test-set accuracy of a classifier, or perplexity of a language model");
+    cmd->add_option("model", o->model, "classifier checkpoint (.safetensors from tern train) or language model (.gguf)")
+        ->required();
+    cmd->add_option("--data", o->data,
+                    "fashion-mnist (classifiers); text[:test|:validation|:train] or a text file (language models)");
+    cmd->add_option("-c,--ctx", o->ctx, "language models: window length (default: model context, at most 512)")
+        ->check(CLI::Range(4, 1 << 20));
+    cmd->add_option("--chunks", o->chunks, "language models: score at most this many windows")->check(CLI::Range(1, 1 << 30));
     cmd->add_option("--data-dir", o->data_dir, "dataset folder (default: /usr/share/datasets/fashion-mnist)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

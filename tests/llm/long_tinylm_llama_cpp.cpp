@@ -1,0 +1,50 @@
+// The embedded language model against llama.cpp over the whole test split of
+// the corpus (every 256-token window; every 8th when TERN_LONG_SCALE=small):
+// next-token argmax agreement >= 99 % and perplexity within 0.5 %, in f16 and
+// in the q8_0 / q4_0 / q4_k_m files `tern quantize` makes from it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cli/cli_runner.h"
+#include "io/io_test_util.h"
+#include "llm/text_tokenizer.h"
+#include "llm/tinylm_agreement.h"
+#include "long_scale.h"
+
+namespace tern::llm::test {
+namespace {
+
+TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
+    const std::string text = corpus_test_text();
+    if (!std::filesystem::exists(tinylm_path())) GTEST_SKIP() << tinylm_path() << " missing";
+    if (!testref::LlamaCpp::available()) GTEST_SKIP() << testref::LlamaCpp::missing_reason();
+    if (text.empty()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)";
+    const auto all = load_text_tokenizer(tinylm_path())->encode(text, true);
+    constexpr int64_t ctx = 256;
+    // Small scale: every 8th window, still spread over the whole split.
+    std::vector<int32_t> tokens;
+    const int64_t stride = testscale::long_scale_small() ? 8 : 1;
+    for (int64_t w = 0; (w + 1) * ctx <= static_cast<int64_t>(all.size()); w += stride)
+        tokens.insert(tokens.end(), all.begin() + w * ctx, all.begin() + (w + 1) * ctx);
+    testio::TempDir dir;
+    for (const char* format : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
+        std::string path = tinylm_path();
+        if (std::string(format) != "f16") {
+            path = dir.file(std::string("tinylm-") + format + ".gguf");
+            const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + path + " --format " + format);
+            ASSERT_EQ(r.code, 0) << r.all();
+        }
+        const Agreement a = compare_with_llama_cpp(path, tokens, ctx, 1 << 30);
+        EXPECT_GE(a.argmax_rate(), 0.99) << format;
+        EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama()) << format;
+        std::printf("[ tinylm   ] %-6s %lld windows, %lld positions: argmax agreement %.3f%%, ppl tern %.4f llama.cpp %.4f "
+                    "(%+.3f%%)\n",
+                    format, static_cast<long long>(tokens.size() / ctx), static_cast<long long>(a.positions),
+                    100 * a.argmax_rate(), a.ppl_tern(), a.ppl_llama(), 100 * (a.ppl_tern() / a.ppl_llama() - 1));
+    }
+}
+
+}  // namespace
+}  // namespace tern::llm::test
