@@ -216,6 +216,15 @@ std::vector<uint8_t> inflate_record(const uint8_t* p, size_t n, const std::strin
 
 }  // namespace
 
+std::vector<std::string> parse_r_serialized_strings(const std::vector<uint8_t>& bytes, const std::string& where) {
+    const RValue v = XdrReader(bytes, where).read_top();
+    std::vector<std::string> out;
+    if (v.type != kStrSxp) return out;
+    out.reserve(v.strs.size());
+    for (const auto& s : v.strs) out.push_back(s.value_or(""));
+    return out;
+}
+
 std::vector<RStringVariable> read_r_lazyload_strings(const std::string& base_path) {
     const std::string rdx_path = base_path + ".rdx", rdb_path = base_path + ".rdb";
     const RValue index = XdrReader(read_file_maybe_gzip(rdx_path, 64 << 20), rdx_path).read_top();

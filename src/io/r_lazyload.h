@@ -10,6 +10,7 @@
 // object. Only the types data sets of strings need are understood (vectors,
 // pairlists for attributes, symbols, references); anything else is an
 // InputError naming the file.
+#include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,5 +24,10 @@ struct RStringVariable {
 
 // Every variable of the database that is a character vector, in index order.
 std::vector<RStringVariable> read_r_lazyload_strings(const std::string& base_path);
+
+// One serialized R object (the XDR stream a record holds once inflated): its
+// elements when it is a character vector, else nothing. InputError(where, ...)
+// when the bytes are not a valid serialization. (Fuzz target entry.)
+std::vector<std::string> parse_r_serialized_strings(const std::vector<uint8_t>& bytes, const std::string& where);
 
 }  // namespace tern

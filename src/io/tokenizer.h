@@ -97,6 +97,8 @@ private:
 // present, supplies bos/eos/pad/unk names and add_bos_token / add_eos_token.
 // Throws InputError naming the file and the problem.
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path);
+// The same from the file's text (no tokenizer_config.json); `where` names it in errors.
+std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view text, const std::string& where);
 
 // OpenAI's GPT-2 files: encoder.json (token -> id) and vocab.bpe (merges).
 std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const std::string& vocab_bpe);

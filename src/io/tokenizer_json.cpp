@@ -114,8 +114,11 @@ void set_token_id(Tokenizer::Vocab& vocab, const TextToId& ids, const std::strin
 
 }  // namespace
 
-std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
-    const json j = parse_json_file(path);
+namespace {
+
+// The tokenizer a parsed tokenizer.json describes; `cfg` is the parsed
+// tokenizer_config.json beside it, if any. `path` names the source in errors.
+std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string& path, const json* cfg_json) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
         throw InputError(path, "no 'model' section: not a tokenizer.json");
     const json& model = j["model"];
@@ -196,9 +199,8 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
         }
     }
 
-    const fs::path cfg_path = fs::path(path).parent_path() / "tokenizer_config.json";
-    if (std::error_code ec; fs::is_regular_file(cfg_path, ec)) {
-        const json cfg = parse_json_file(cfg_path.string());
+    if (cfg_json && cfg_json->is_object()) {
+        const json& cfg = *cfg_json;
         set_token_id(v, ids, config_token(cfg, "bos_token"), v.special.bos);
         set_token_id(v, ids, config_token(cfg, "eos_token"), v.special.eos);
         set_token_id(v, ids, config_token(cfg, "pad_token"), v.special.pad);
@@ -210,6 +212,28 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
         }
     }
     return make_byte_level_bpe(std::move(spec));
+}
+
+}  // namespace
+
+std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view text, const std::string& where) {
+    json j;
+    try {
+        j = json::parse(text);
+    } catch (const json::exception& e) {
+        throw InputError(where, std::string("not valid JSON: ") + e.what());
+    }
+    return tokenizer_from_json(j, where, nullptr);
+}
+
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
+    const json j = parse_json_file(path);
+    const fs::path cfg_path = fs::path(path).parent_path() / "tokenizer_config.json";
+    if (std::error_code ec; fs::is_regular_file(cfg_path, ec)) {
+        const json cfg = parse_json_file(cfg_path.string());
+        return tokenizer_from_json(j, path, &cfg);
+    }
+    return tokenizer_from_json(j, path, nullptr);
 }
 
 std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const std::string& vocab_bpe) {

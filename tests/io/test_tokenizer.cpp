@@ -184,6 +184,20 @@ TEST(TokenizerJson, BadInputIsOneInputErrorNamingTheFile) {
     EXPECT_THROW(load_tokenizer(::testing::TempDir()), InputError);  // a directory with no tokenizer files
 }
 
+TEST(TokenizerJson, ParsesFromMemoryLikeFromAFile) {
+    const std::string text = tiny_tokenizer_json().dump();
+    const auto from_memory = parse_tokenizer_json(text, "mem.json");
+    const auto from_file = load_tokenizer_json(write_temp("tern_tiny_mem.json", text));
+    for (const char* s : {"abc<|end|>ab", "x y z", ""})
+        EXPECT_EQ(from_memory->encode(s, true), from_file->encode(s, true)) << s;
+    try {
+        parse_tokenizer_json("{\"model\": 3", "mem.json");
+        ADD_FAILURE() << "no error";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("mem.json"), std::string::npos) << e.what();
+    }
+}
+
 TEST(TokenizerJson, MergesAsPairs) {
     nlohmann::json j = tiny_tokenizer_json();
     j["model"]["merges"] = nlohmann::json::array({nlohmann::json::array({"a", "b"})});
