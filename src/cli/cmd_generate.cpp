@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/llm_options.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "llm/forward.h"
@@ -20,11 +21,10 @@ namespace tern::cli {
 namespace {
 
 struct GenerateOptions {
-    std::string model, prompt, tokens, tokens_file, kv = "f16";
-    int64_t n_predict = 64, ctx = 0;
-    llm::SamplerParams sp;
+    LlmRunOptions run;  // model, sampling, --ctx, --kv, -t
+    std::string prompt, tokens, tokens_file;
+    int64_t n_predict = 64;
     bool ignore_eos = false, json = false;
-    int threads = 0;
 };
 
 std::string read_text_file(const std::string& path) {
@@ -33,23 +33,17 @@ std::string read_text_file(const std::string& path) {
     return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
-double ms_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
 void run_generate(const GenerateOptions& o) {
-    apply_threads(o.threads);
     const int sources = !o.prompt.empty() + !o.tokens.empty() + !o.tokens_file.empty();
     if (sources != 1) throw UsageError("generate", "give exactly one of -p TEXT, --tokens IDS, --tokens-file FILE");
     if (o.n_predict < 0) throw UsageError("-n", "must be >= 0");
-    if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
-    llm::validate_sampler_params(o.sp);
+    const llm::SessionOptions so = prepare_llm_run(o.run);
 
-    const auto model = llm::load_model(o.model);
-    const auto tok = llm::load_text_tokenizer(o.model);
+    const auto model = llm::load_model(o.run.model);
+    const auto tok = llm::load_text_tokenizer(o.run.model);
     std::vector<int32_t> prompt;
     if (!o.prompt.empty()) {
-        if (!tok) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens or --tokens-file");
+        if (!tok) throw InputError(o.run.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens or --tokens-file");
         prompt = tok->encode(o.prompt, /*add_bos=*/true);
     } else if (!o.tokens.empty()) {
         prompt = llm::parse_token_ids(o.tokens, "--tokens");
@@ -58,14 +52,11 @@ void run_generate(const GenerateOptions& o) {
     }
     if (prompt.empty()) throw InputError("generate", "the prompt has no tokens");
 
-    llm::SessionOptions so;
-    so.n_ctx = o.ctx;
-    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
     llm::Session session(*model, so);
     if (static_cast<int64_t>(prompt.size()) > session.n_ctx())
         throw InputError("generate", format("the prompt has %zu tokens, more than the context of %lld", prompt.size(),
                                             (long long)session.n_ctx()));
-    llm::Sampler sampler(o.sp);
+    llm::Sampler sampler(o.run.sp);
     auto emit = [&](int32_t id, bool first) {
         if (o.json) return;
         if (tok)
@@ -107,7 +98,7 @@ void run_generate(const GenerateOptions& o) {
 
     if (o.json) {
         Json j;
-        j["model"] = o.model;
+        j["model"] = o.run.model;
         j["architecture"] = llm::arch_name(model->config.arch);
         j["prompt_tokens"] = prompt;
         j["tokens"] = generated;
@@ -118,7 +109,7 @@ void run_generate(const GenerateOptions& o) {
         }
         j["stop"] = stop;
         j["n_ctx"] = session.n_ctx();
-        j["seed"] = o.sp.seed;
+        j["seed"] = o.run.sp.seed;
         j["prefill_ms"] = prefill_ms;
         j["decode_ms"] = decode_ms;
         j["prefill_tokens_per_s"] = prefill_tps;
@@ -136,23 +127,13 @@ void run_generate(const GenerateOptions& o) {
 void add_generate_command(CLI::App& app) {
     auto o = std::make_shared<GenerateOptions>();
     auto* cmd = app.add_subcommand("generate", "Generate tokens from a prompt (llama, qwen2, gpt2; GGUF or safetensors)");
-    cmd->add_option("model", o->model, "model (.gguf, .safetensors, index json or HF folder)")->required();
+    add_llm_run_options(*cmd, o->run);
     cmd->add_option("-p,--prompt", o->prompt, "prompt text (needs the model's tokenizer)");
     cmd->add_option("--tokens", o->tokens, "prompt as token ids, e.g. \"1 2 3\"");
     cmd->add_option("--tokens-file", o->tokens_file, "file of prompt token ids (whitespace or comma separated)");
     cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (default 64)");
-    cmd->add_option("--temp", o->sp.temperature, "temperature; 0 = greedy (default 0.8)");
-    cmd->add_option("--top-k", o->sp.top_k, "keep the k most likely tokens; 0 = off (default 40)");
-    cmd->add_option("--top-p", o->sp.top_p, "nucleus: smallest set with this much mass, in (0, 1] (default 0.95)");
-    cmd->add_option("--min-p", o->sp.min_p, "drop tokens below min-p x the top probability, [0, 1] (default 0.05)");
-    cmd->add_option("--repeat-penalty", o->sp.repeat_penalty, "penalise recent tokens; 1 = off (default 1)");
-    cmd->add_option("--repeat-last-n", o->sp.repeat_last_n, "history the penalty looks at (default 64)");
-    cmd->add_option("--seed", o->sp.seed, "random seed (default 0)");
-    cmd->add_option("-c,--ctx", o->ctx, "context length (default: the model's, at most 4096)");
-    cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after end-of-sequence");
     cmd->add_flag("--json", o->json, "print one JSON object at the end instead of streaming");
-    add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_generate(*o); });
 }
 

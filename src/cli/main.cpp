@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
     tern::cli::add_formats_command(app);
     tern::cli::add_quantize_command(app);
     tern::cli::add_generate_command(app);
+    tern::cli::add_chat_command(app);
     tern::cli::add_perplexity_command(app);
     tern::cli::add_train_command(app);
     tern::cli::add_eval_command(app);

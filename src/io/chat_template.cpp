@@ -43,6 +43,22 @@ std::string llama2(const std::vector<ChatMessage>& msgs) {
     return out;
 }
 
+// Role-prefixed lines. The generation prompt ends at "Assistant:" with no
+// space, so the model's first token carries it, and the content is stripped
+// on the way back in: a reply re-renders to the text the model was fed.
+std::string plain(const std::vector<ChatMessage>& msgs, bool add_generation_prompt) {
+    std::string out;
+    for (const ChatMessage& m : msgs) {
+        const char* label = m.role == "system" ? "System:" : m.role == "user" ? "User:" : "Assistant:";
+        const std::string content = strip(m.content);
+        out += label;
+        if (!content.empty()) out += " " + content;
+        out += "\n";
+    }
+    if (add_generation_prompt) out += "Assistant:";
+    return out;
+}
+
 }  // namespace
 
 ChatFamily chat_family_from_name(std::string_view name) {
@@ -50,8 +66,9 @@ ChatFamily chat_family_from_name(std::string_view name) {
     if (name == "llama3" || name == "llama-3") return ChatFamily::llama3;
     if (name == "chatml" || name == "qwen" || name == "qwen2" || name == "qwen3") return ChatFamily::chatml;
     if (name == "zephyr" || name == "tinyllama") return ChatFamily::zephyr;
+    if (name == "plain") return ChatFamily::plain;
     throw UsageError("chat", "unknown chat template '" + std::string(name) +
-                                 "' (llama2, llama3, chatml/qwen, zephyr/tinyllama)");
+                                 "' (llama2, llama3, chatml/qwen, zephyr/tinyllama, plain)");
 }
 
 const char* chat_family_name(ChatFamily f) {
@@ -60,8 +77,20 @@ const char* chat_family_name(ChatFamily f) {
         case ChatFamily::llama3: return "llama3";
         case ChatFamily::chatml: return "chatml";
         case ChatFamily::zephyr: return "zephyr";
+        case ChatFamily::plain: return "plain";
     }
     return "?";
+}
+
+std::vector<std::string> chat_end_of_turn_tokens(ChatFamily f) {
+    switch (f) {
+        case ChatFamily::llama2: return {"</s>"};
+        case ChatFamily::llama3: return {"<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"};
+        case ChatFamily::chatml: return {"<|im_end|>", "<|endoftext|>"};
+        case ChatFamily::zephyr: return {"</s>"};
+        case ChatFamily::plain: return {};
+    }
+    return {};
 }
 
 bool chat_family_from_template(std::string_view jinja, ChatFamily& family) {
@@ -94,6 +123,8 @@ std::string apply_chat_template(ChatFamily family, const std::vector<ChatMessage
             for (const ChatMessage& m : messages) out += "<|" + m.role + "|>\n" + m.content + "</s>\n";
             if (add_generation_prompt) out += "<|assistant|>\n";
             return out;
+        case ChatFamily::plain:
+            return plain(messages, add_generation_prompt);
     }
     return out;
 }

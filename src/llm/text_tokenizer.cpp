@@ -1,10 +1,13 @@
 // The LLM commands' tokenizer: from a GGUF file's tokenizer.ggml.* metadata,
 // or from the tokenizer.json (or GPT-2 encoder.json + vocab.bpe) beside a
-// Hugging Face checkpoint. Also token-id parsing for --tokens.
+// Hugging Face checkpoint. Also the model's chat template text and token-id
+// parsing for --tokens.
 #include "llm/text_tokenizer.h"
 
 #include <cctype>
 #include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/error.h"
 #include "core/mapped_file.h"
@@ -32,6 +35,7 @@ public:
         if (type == TokenType::control || type == TokenType::unknown) return "";
         return t_->token_to_piece(id);
     }
+    std::optional<int32_t> token_id(std::string_view text) const override { return t_->token_id(text); }
 
 private:
     std::unique_ptr<Tokenizer> t_;
@@ -94,7 +98,39 @@ std::unique_ptr<Tokenizer> from_folder(const fs::path& dir) {
     return nullptr;
 }
 
+bool is_gguf_file(const std::string& path) {
+    const auto file = MappedFile::open(path);
+    const std::span<const uint8_t> head(file->data(), std::min<size_t>(file->size(), 16));
+    return io::looks_like_gguf(head);
+}
+
+// tokenizer_config.json's chat_template: one string, or a list of
+// {"name", "template"} entries (transformers' named templates).
+std::string template_from_tokenizer_config(const fs::path& cfg_path) {
+    if (!fs::exists(cfg_path)) return {};
+    std::ifstream in(cfg_path);
+    const auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("chat_template")) return {};
+    const auto& t = j["chat_template"];
+    if (t.is_string()) return t.get<std::string>();
+    if (!t.is_array()) return {};
+    std::string first;
+    for (const auto& e : t) {
+        if (!e.is_object() || !e.contains("template") || !e["template"].is_string()) continue;
+        if (e.value("name", "") == "default") return e["template"].get<std::string>();
+        if (first.empty()) first = e["template"].get<std::string>();
+    }
+    return first;
+}
+
 }  // namespace
+
+std::string load_chat_template_text(const std::string& model_path) {
+    const fs::path p(model_path);
+    if (fs::is_directory(p)) return template_from_tokenizer_config(p / "tokenizer_config.json");
+    if (!is_gguf_file(model_path)) return template_from_tokenizer_config(p.parent_path() / "tokenizer_config.json");
+    return metadata_string(io::read_gguf(model_path).info.metadata, "tokenizer.chat_template");
+}
 
 std::unique_ptr<TextTokenizer> load_text_tokenizer(const std::string& model_path) {
     std::unique_ptr<Tokenizer> t;
@@ -102,9 +138,7 @@ std::unique_ptr<TextTokenizer> load_text_tokenizer(const std::string& model_path
     if (fs::is_directory(p)) {
         t = from_folder(p);
     } else {
-        const auto file = MappedFile::open(model_path);
-        const std::span<const uint8_t> head(file->data(), std::min<size_t>(file->size(), 16));
-        t = io::looks_like_gguf(head) ? from_gguf(model_path) : from_folder(p.parent_path());
+        t = is_gguf_file(model_path) ? from_gguf(model_path) : from_folder(p.parent_path());
     }
     if (!t) return nullptr;
     return std::make_unique<WrappedTokenizer>(std::move(t));

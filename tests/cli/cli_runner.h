@@ -37,4 +37,16 @@ inline RunResult run_tern(const std::string& args) {
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
 
+// The same with `input` as the program's stdin (a file, so stdin is not a TTY).
+inline RunResult run_tern_stdin(const std::string& args, const std::string& input) {
+    char in_tmpl[] = "/tmp/tern-cli-stdin-XXXXXX";
+    const int fd = ::mkstemp(in_tmpl);
+    if (fd < 0) return {-1, "", "cannot create a stdin file"};
+    const bool written = ::write(fd, input.data(), input.size()) == static_cast<ssize_t>(input.size());
+    ::close(fd);
+    RunResult r = written ? run_tern(args + " <" + in_tmpl) : RunResult{-1, "", "cannot write the stdin file"};
+    ::unlink(in_tmpl);
+    return r;
+}
+
 }  // namespace tern::testcli

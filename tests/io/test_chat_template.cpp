@@ -37,6 +37,18 @@ TEST(ChatTemplate, ChatMlAndZephyr) {
               "<|assistant|>\n");
 }
 
+TEST(ChatTemplate, PlainLinesAndEndOfTurnTokens) {
+    EXPECT_EQ(apply_chat_template(ChatFamily::plain, kChat),
+              "System: You are terse.\nUser: Hi!\nAssistant: Hello.\nUser: 2+2?\nAssistant:");
+    // A reply as sampled (leading space) re-renders to the text the model was fed.
+    EXPECT_EQ(apply_chat_template(ChatFamily::plain, {{"user", "Hi!"}, {"assistant", " Yo"}}, false),
+              "User: Hi!\nAssistant: Yo\n");
+    EXPECT_EQ(chat_family_from_name("plain"), ChatFamily::plain);
+    EXPECT_TRUE(chat_end_of_turn_tokens(ChatFamily::plain).empty());
+    EXPECT_EQ(chat_end_of_turn_tokens(ChatFamily::chatml).front(), "<|im_end|>");
+    EXPECT_EQ(chat_end_of_turn_tokens(ChatFamily::llama3).front(), "<|eot_id|>");
+}
+
 TEST(ChatTemplate, NamesAndErrors) {
     EXPECT_EQ(chat_family_from_name("qwen"), ChatFamily::chatml);
     EXPECT_EQ(chat_family_from_name("tinyllama"), ChatFamily::zephyr);

@@ -1,0 +1,33 @@
+#include "cli/llm_options.h"
+
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace tern::cli {
+
+void add_llm_run_options(CLI::App& cmd, LlmRunOptions& o) {
+    cmd.add_option("model", o.model, "model (.gguf, .safetensors, index json or HF folder)")->required();
+    cmd.add_option("--temp", o.sp.temperature, "temperature; 0 = greedy (default 0.8)");
+    cmd.add_option("--top-k", o.sp.top_k, "keep the k most likely tokens; 0 = off (default 40)");
+    cmd.add_option("--top-p", o.sp.top_p, "nucleus: smallest set with this much mass, in (0, 1] (default 0.95)");
+    cmd.add_option("--min-p", o.sp.min_p, "drop tokens below min-p x the top probability, [0, 1] (default 0.05)");
+    cmd.add_option("--repeat-penalty", o.sp.repeat_penalty, "penalise recent tokens; 1 = off (default 1)");
+    cmd.add_option("--repeat-last-n", o.sp.repeat_last_n, "history the penalty looks at (default 64)");
+    cmd.add_option("--seed", o.sp.seed, "random seed (default 0)");
+    cmd.add_option("-c,--ctx", o.ctx, "context length (default: the model's, at most 4096)");
+    cmd.add_option("--kv", o.kv, "KV cache type: f16 (default, as llama.cpp) or f32");
+    add_threads_option(cmd, o.threads);
+}
+
+llm::SessionOptions prepare_llm_run(const LlmRunOptions& o) {
+    apply_threads(o.threads);
+    if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
+    if (o.ctx < 0) throw UsageError("--ctx", "must be >= 0");
+    llm::validate_sampler_params(o.sp);
+    llm::SessionOptions so;
+    so.n_ctx = o.ctx;
+    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    return so;
+}
+
+}  // namespace tern::cli
