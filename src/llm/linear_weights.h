@@ -9,10 +9,11 @@
 // Paths today:
 //   f32           -> gemm_f32 on B packed once
 //   f16           -> kept in f16, repacked once into gemv_f16's NR-row panels
-//                    (half the bytes of f32): F16C/AVX-512 GEMV for M <= 4,
-//                    gemm_f32 micro-kernels on panels converted on the fly for
-//                    larger M. Exact widening, so only the f32 summation order
-//                    differs from widening W to f32.
+//                    (half the bytes of f32): vcvtph2ps + FMA on 4 rows of x
+//                    per panel pass (decode streams W once), or, above the
+//                    kernel's gemv_max_rows, gemm_f32 micro-kernels on panels
+//                    converted on the fly. The widening is exact, so only the
+//                    f32 summation order differs from f32 weights.
 //   bf16          -> gemm_bf16 on packed bf16 B; activations rounded to bf16
 //                    per call (what llama.cpp does for bf16 weights)
 //   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call

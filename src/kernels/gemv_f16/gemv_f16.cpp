@@ -17,12 +17,13 @@ namespace {
 constexpr int64_t kAllRows = int64_t{1} << 40;
 
 // Best first; NR of each row = NR of gemm_f32's first kernel of that ISA.
-// gemv_max_rows from bench_gemv_f16's gemm/ rows at K 2048, N 5632 (Zen 5,
-// 2026-11-22): AVX-512 GEMV 1.3-1.5x gemm_f32 at M = 16 ... 512; AVX2 GEMV equal
-// at M = 16, 0.9x from M = 64; the scalar GEMV converts with integer code.
+// gemv_max_rows from bench_gemv_f16's gemm/ rows at K 2048, N 5632, 1 thread,
+// interleaved repetitions (Zen 5, loaded, 2026-11-22): AVX-512 GEMV 1.8x / 1.2x /
+// 1.1x gemm_f32 at M = 16 / 128 / 512; AVX2 GEMV 2x at M = 8 but 0.75x the
+// converting GEMM at M = 16; the scalar GEMV widens with integer code per row group.
 constexpr GemvF16Kernel kTable[] = {
     {"gemv_f16_32col_avx512", Isa::avx512, 32, kAllRows, gemv_f16_32col_avx512, f16_to_f32_avx512},
-    {"gemv_f16_16col_avx2", Isa::avx2, 16, 16, gemv_f16_16col_avx2, f16_to_f32_avx2},
+    {"gemv_f16_16col_avx2", Isa::avx2, 16, 8, gemv_f16_16col_avx2, f16_to_f32_avx2},
     {"gemv_f16_8col_scalar", Isa::scalar, 8, kGemvF16PassRows, gemv_f16_8col_scalar, f16_to_f32_scalar},
 };
 

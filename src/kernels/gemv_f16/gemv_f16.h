@@ -10,7 +10,7 @@
 // prefill GEMM turns a (KC, NR) slice of a panel into exactly the f32 micro-panel
 // that kernel reads with one contiguous f16 -> f32 conversion.
 //
-//   GEMV: F16C / AVX-512 vcvtph2ps + FMA on 4 rows of x x one panel, threads
+//   GEMV: F16C / AVX-512 vcvtph2ps + FMA, 4 rows of x against one panel; threads
 //         split the panels. More rows go in groups of 4, every group on a panel
 //         before the next panel, so W comes from DRAM once and from L2 after.
 //         At decode (M = 1..4) this streams W at memory bandwidth.
@@ -18,7 +18,8 @@
 //         on the fly (per MC rows of x) instead of read from a prepacked f32 copy.
 // matmul_f16 takes the GEMV up to the kernel's `gemv_max_rows` (all M on
 // AVX-512, where the 4 x 32 f16 tile out-ran gemm_f32's 12 x 32 even at M = 512;
-// 16 on AVX2, where gemm_f32's 6 x 16 wins from M = 64), the GEMM above.
+// 8 on AVX2, where the converting GEMM on gemm_f32's 6 x 16 wins from M = 16),
+// the GEMM above.
 // f16 -> f32 is exact, so every path differs from the f64 reference only by the
 // order of the f32 additions.
 #include <cstdint>
