@@ -64,48 +64,62 @@ Data make_data(int64_t m, int64_t n, int64_t k, bool exact, uint64_t seed) {
     return d;
 }
 
-// Checks y (m, n) for the columns `cols` (all when empty) and that nothing past
-// m * n was written. Reference and bound only for the checked columns.
-// `d` holds at least m rows of x.
-void check_data(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, const Data& d,
-                bool exact, bool use_bias, Activation act, int col_stride = 1) {
-    SCOPED_TRACE(std::string(kern.name) + " " + path_name(path) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
-                 " k=" + std::to_string(k) + (exact ? " exact" : " random") + (use_bias ? " bias" : "") + " act=" +
-                 std::string(activation_name(act)) + " threads=" + std::to_string(pool.size()));
-    const GemvF16Weights w(kern, d.w.data(), k, n, k, &pool);
-    std::vector<float> y(static_cast<size_t>(m * n + 16), 777.0f);
-    const float* bias = use_bias ? d.bias.data() : nullptr;
-    run(path, w, d.x.data(), m, y.data(), bias, act, pool);
-    for (int64_t i = m * n; i < m * n + 16; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], 777.0f) << "wrote past y";
-
+// The truth on the checked columns (every col_stride-th and always the last,
+// which sits in the ragged last panel): f64 reference and budget per element.
+struct Expected {
     std::vector<int64_t> cols;
-    for (int64_t j = 0; j < n; j += col_stride) cols.push_back(j);
-    if (cols.back() != n - 1) cols.push_back(n - 1);  // always the ragged last panel
-    // Reference on the checked columns only (one (1, k) row of W at a time).
-    int bad = 0;
-    for (int64_t j : cols) {
-        const uint16_t* wrow = d.w.data() + j * k;
-        std::vector<double> want(static_cast<size_t>(m));
+    std::vector<double> want, tol;  // (m, cols.size())
+};
+
+Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, const float* bias, Activation act,
+                int col_stride = 1) {
+    Expected e;
+    for (int64_t j = 0; j < n; j += col_stride) e.cols.push_back(j);
+    if (e.cols.back() != n - 1) e.cols.push_back(n - 1);
+    const size_t nc = e.cols.size();
+    e.want.resize(static_cast<size_t>(m) * nc);
+    e.tol.resize(e.want.size());
+    std::vector<double> want(static_cast<size_t>(m));
+    for (size_t c = 0; c < nc; ++c) {
+        const int64_t j = e.cols[c];
+        const uint16_t* wrow = d.w.data() + j * k;  // one (1, k) row of W
         gemv_f16_reference(wrow, 1, k, d.x.data(), m, bias ? bias + j : nullptr, act, want.data());
         for (int64_t i = 0; i < m; ++i) {
-            const double got = y[static_cast<size_t>(i * n + j)], ref = want[static_cast<size_t>(i)];
             double mag = bias ? std::fabs(bias[j]) : 0.0;
             for (int64_t p = 0; p < k; ++p)
                 mag += std::fabs(static_cast<double>(fp16_to_fp32(wrow[p])) * d.x[static_cast<size_t>(i * k + p)]);
-            const double tol = exact && act == Activation::none
-                                   ? 0.0
-                                   : (static_cast<double>(k) + 2.0) * kU * mag + 4e-6 * std::fabs(ref) + 1e-30;
-            if (!(std::fabs(got - ref) <= tol) && ++bad <= 5)
-                ADD_FAILURE() << "y[" << i << "," << j << "] = " << got << ", want " << ref << " (tol " << tol << ")";
+            const double ref = want[static_cast<size_t>(i)];
+            e.want[static_cast<size_t>(i) * nc + c] = ref;
+            e.tol[static_cast<size_t>(i) * nc + c] =
+                exact && act == Activation::none ? 0.0
+                                                 : (static_cast<double>(k) + 2.0) * kU * mag + 4e-6 * std::fabs(ref) + 1e-30;
         }
     }
-    ASSERT_EQ(bad, 0);
+    return e;
 }
 
-void check(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, bool exact,
-           bool use_bias, Activation act) {
-    const Data d = make_data(m, n, k, exact, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
-    check_data(kern, path, pool, m, n, k, d, exact, use_bias, act);
+// Runs one variant on one path and checks y against `e`, and that nothing past
+// m * n was written. `d` holds at least m rows of x.
+void verify(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, const Data& d,
+            const float* bias, Activation act, const Expected& e) {
+    SCOPED_TRACE(std::string(kern.name) + " " + path_name(path) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                 " k=" + std::to_string(k) + (bias ? " bias" : "") + " act=" + std::string(activation_name(act)) +
+                 " threads=" + std::to_string(pool.size()));
+    const GemvF16Weights w(kern, d.w.data(), k, n, k, &pool);
+    std::vector<float> y(static_cast<size_t>(m * n + 16), 777.0f);
+    run(path, w, d.x.data(), m, y.data(), bias, act, pool);
+    for (int64_t i = m * n; i < m * n + 16; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], 777.0f) << "wrote past y";
+    int bad = 0;
+    const size_t nc = e.cols.size();
+    for (int64_t i = 0; i < m; ++i)
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t j = e.cols[c];
+            const double got = y[static_cast<size_t>(i * n + j)];
+            const double want = e.want[static_cast<size_t>(i) * nc + c], tol = e.tol[static_cast<size_t>(i) * nc + c];
+            if (!(std::fabs(got - want) <= tol) && ++bad <= 5)
+                ADD_FAILURE() << "y[" << i << "," << j << "] = " << got << ", want " << want << " (tol " << tol << ")";
+        }
+    ASSERT_EQ(bad, 0);
 }
 
 TEST(GemvF16, RepackHoldsEveryWeightAndZeroPadsTheLastPanel) {
@@ -142,30 +156,36 @@ TEST(GemvF16, EveryVariantHasAGemmPartnerOfItsPanelWidth) {
 TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
     ThreadPool pool(2);
     const int64_t sizes[] = {1, 3, 17, 33, 255, 4097};
-    for (const GemvF16Kernel* kern : gemv_f16_variants())
-        for (int64_t m : {1, 2, 3, 4, 5, 17})
-            for (int64_t n : sizes)
-                for (int64_t k : sizes) {
-                    if (n * k > 255 * 4097 || (m > 4 && n * k > 33 * 4097)) continue;  // keeps the suite quick
+    for (int64_t m : {1, 2, 3, 4, 5, 17})
+        for (int64_t n : sizes)
+            for (int64_t k : sizes) {
+                if (n * k > 255 * 4097 || (m > 4 && n * k > 33 * 4097)) continue;  // keeps the suite quick
+                const Data d = make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+                const float* bias = n % 2 == 1 ? d.bias.data() : nullptr;
+                const Expected e = expect(d, m, n, k, /*exact=*/true, bias, Activation::none);
+                for (const GemvF16Kernel* kern : gemv_f16_variants())
                     for (Path path : {Path::dispatch, Path::gemv, Path::gemm}) {
                         if (m <= kern->gemv_max_rows && path == Path::dispatch) continue;  // == gemv
-                        check(*kern, path, pool, m, n, k, /*exact=*/true, /*bias=*/n % 2 == 1, Activation::none);
+                        verify(*kern, path, pool, m, n, k, d, bias, Activation::none, e);
                         if (HasFatalFailure()) return;
                     }
-                }
+            }
 }
 
 TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
-    for (int threads : {1, 2}) {
-        ThreadPool pool(threads);
-        for (const GemvF16Kernel* kern : gemv_f16_variants())
-            for (Activation act : {Activation::none, Activation::relu, Activation::silu, Activation::gelu_tanh})
-                for (Path path : {Path::gemv, Path::gemm})
-                    for (auto [m, n, k] : {std::array<int64_t, 3>{1, 33, 4097}, {3, 255, 17}, {4, 4097, 33},
-                                           {2, 17, 255}, {17, 33, 255}, {150, 70, 520}}) {
-                        check(*kern, path, pool, m, n, k, /*exact=*/false, /*bias=*/true, act);
+    ThreadPool pool1(1), pool2(2);
+    for (auto [m, n, k] : {std::array<int64_t, 3>{1, 33, 4097}, {3, 255, 17}, {4, 4097, 33}, {2, 17, 255},
+                           {17, 33, 255}, {150, 70, 520}}) {
+        const Data d = make_data(m, n, k, /*exact=*/false, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+        for (Activation act : {Activation::none, Activation::relu, Activation::silu, Activation::gelu_tanh}) {
+            const Expected e = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act);
+            for (ThreadPool* pool : {&pool1, &pool2})
+                for (const GemvF16Kernel* kern : gemv_f16_variants())
+                    for (Path path : {Path::gemv, Path::gemm}) {
+                        verify(*kern, path, *pool, m, n, k, d, d.bias.data(), act, e);
                         if (HasFatalFailure()) return;
                     }
+        }
     }
 }
 
@@ -176,16 +196,17 @@ TEST(GemvF16, LlmShapes) {
     ThreadPool pool(2);
     for (auto [k, n] : {std::array<int64_t, 2>{2048, 2048}, {2048, 5632}, {5632, 2048}}) {
         const Data d = make_data(128, n, k, /*exact=*/false, static_cast<uint64_t>(n + k));
-        for (const GemvF16Kernel* kern : gemv_f16_variants())
-            for (int64_t m : {1, 4, 16, 128})
+        for (int64_t m : {1, 4, 16, 128}) {
+            const Expected e = expect(d, m, n, k, /*exact=*/false, nullptr, Activation::none, m >= 16 ? 29 : 7);
+            for (const GemvF16Kernel* kern : gemv_f16_variants())
                 for (Path path : {Path::gemv, Path::gemm}) {
                     // The GEMV where dispatch would take it (always at decode), the GEMM from M = 16.
                     if (path == Path::gemv && m > kGemvF16PassRows && m > kern->gemv_max_rows) continue;
                     if (path == Path::gemm && m <= kGemvF16PassRows) continue;
-                    check_data(*kern, path, pool, m, n, k, d, /*exact=*/false, /*bias=*/false, Activation::none,
-                               m >= 16 ? 29 : 7);
+                    verify(*kern, path, pool, m, n, k, d, nullptr, Activation::none, e);
                     if (HasFatalFailure()) return;
                 }
+        }
     }
 }
 
