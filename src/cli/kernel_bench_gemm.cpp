@@ -1,4 +1,4 @@
-// GEMM rows of `tern bench --kernels`: f32, bf16 and u8s8 at 2048^3 and the LLM
+// GEMM rows of `tern bench --kernels`: f32, f16 weights, bf16 and u8s8 at 2048^3 and the LLM
 // shapes of the kernel issue (M in {1,16,128,512}; KxN in {2048x2048,
 // 2048x5632, 5632x2048, 2048x32000}), weights prepacked once as inference does.
 #include <memory>
@@ -11,6 +11,7 @@
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemm_q8/gemm_q8.h"
+#include "kernels/gemv_f16/gemv_f16.h"
 
 namespace tern::cli {
 namespace {
@@ -52,6 +53,17 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             const double sec = median_seconds([&] { gemm_f32(args); }, budget);
             const double g = ops / sec / 1e9;
             rows.push_back({kern.name, isa, "f32", s.m, s.n, s.k, threads, g, 0, g / peaks.f32_gflops});
+        }
+        {
+            // f16 weights, f32 activations (gemv_f16: what LinearWeight runs for f16 files).
+            const auto a = filled<float>(s.m * s.k, 0.5f);
+            const auto b = filled<uint16_t>(s.k * s.n, 0x3400);  // 0.25
+            auto c = filled<float>(s.m * s.n, 0.0f);
+            const GemvF16Weights w(gemv_f16_kernel(), b.data(), s.k, s.n, s.k, &default_pool());
+            const double sec = median_seconds(
+                [&] { matmul_f16(w, a.data(), s.m, c.data(), nullptr, Activation::none, default_pool()); }, budget);
+            const double g = ops / sec / 1e9;
+            rows.push_back({w.kernel().name, isa, "f16", s.m, s.n, s.k, threads, g, 0, g / peaks.f32_gflops});
         }
         if (peaks.bf16_gflops > 0) {
             const auto a = filled<uint16_t>(s.m * s.k, 0x3f00), b = filled<uint16_t>(s.k * s.n, 0x3e80);

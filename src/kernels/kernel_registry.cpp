@@ -4,6 +4,7 @@
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemm_q8/gemm_q8.h"
+#include "kernels/gemv_f16/gemv_f16.h"
 #include "kernels/quant_matmul/quant_matmul.h"
 #include "kernels/stream/stream.h"
 
@@ -27,6 +28,7 @@ std::vector<KernelFamilyInfo> kernel_families() {
         describe("gemm_bf16", gemm_bf16_kernel(), gemm_bf16_supported_kernels()),
         describe("gemm_q8", gemm_q8_kernel(), gemm_q8_supported_kernels()),
         describe("quant_matmul", quant_matmul_kernels(), quant_matmul_variants()),
+        describe("gemv_f16", gemv_f16_kernel(), gemv_f16_variants()),
     };
 }
 

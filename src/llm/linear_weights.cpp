@@ -8,6 +8,7 @@
 #include "core/thread_pool.h"
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
+#include "kernels/gemv_f16/gemv_f16.h"
 #include "quant/rtn.h"
 
 namespace tern::llm {
@@ -15,6 +16,7 @@ namespace tern::llm {
 const char* linear_path_name(LinearPath p) {
     switch (p) {
         case LinearPath::f32_packed: return "f32";
+        case LinearPath::f16_panels: return "f16";
         case LinearPath::bf16_packed: return "bf16";
         case LinearPath::quantized_int8: return "quantized-int8";
         case LinearPath::dequantized_f32: return "dequantized-f32";
@@ -55,6 +57,10 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
         path_ = LinearPath::f32_packed;
         packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wc.data<float>(), k_, /*trans_b=*/true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_f32_kernel().blocking, k_, n_) * sizeof(float);
+    } else if (source_dtype_ == DType::f16) {
+        path_ = LinearPath::f16_panels;
+        packed_f16_ = std::make_unique<GemvF16Weights>(gemv_f16_kernel(), wc.data<uint16_t>(), k_, n_, k_, &default_pool());
+        prepared_bytes_ = packed_f16_->bytes();
     } else if (source_dtype_ == DType::bf16) {
         path_ = LinearPath::bf16_packed;
         packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wc.data<uint16_t>(), k_, true, k_, n_);
@@ -65,8 +71,8 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
         quant_scratch_ = std::make_unique<QuantScratch>();
         prepared_bytes_ = packed_quant_->packed_bytes();
     } else {
-        // f16 widens exactly; q8_1/q8_k (activation formats) decode once.
-        path_ = source_dtype_ == DType::f16 ? LinearPath::f32_packed : LinearPath::dequantized_f32;
+        // q8_1/q8_k (activation formats) decode once.
+        path_ = LinearPath::dequantized_f32;
         const std::vector<float> wf = tensor_to_f32(wc, name);  // (N, K)
         packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wf.data(), k_, true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_f32_kernel().blocking, k_, n_) * sizeof(float);
@@ -88,6 +94,10 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
                 }
             });
         }
+        return;
+    }
+    if (packed_f16_) {
+        matmul_f16(*packed_f16_, x, M, y, bias_.empty() ? nullptr : bias_.data(), act_, default_pool());
         return;
     }
     if (packed_f32_) {

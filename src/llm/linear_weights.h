@@ -8,7 +8,12 @@
 //
 // Paths today:
 //   f32           -> gemm_f32 on B packed once
-//   f16           -> widened to f32 at load, then gemm_f32 (exact: f16 ⊂ f32)
+//   f16           -> kept in f16, repacked once into gemv_f16's NR-row panels
+//                    (half the bytes of f32): vcvtph2ps + FMA on 4 rows of x
+//                    per panel pass (decode streams W once), or, above the
+//                    kernel's gemv_max_rows, gemm_f32 micro-kernels on panels
+//                    converted on the fly. The widening is exact, so only the
+//                    f32 summation order differs from f32 weights.
 //   bf16          -> gemm_bf16 on packed bf16 B; activations rounded to bf16
 //                    per call (what llama.cpp does for bf16 weights)
 //   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call
@@ -27,13 +32,14 @@
 namespace tern {
 class GemmF32PackedB;
 class GemmBf16PackedB;
+class GemvF16Weights;
 struct QuantMatrix;
 class QuantScratch;
 }  // namespace tern
 
 namespace tern::llm {
 
-enum class LinearPath { f32_packed, bf16_packed, quantized_int8, dequantized_f32 };
+enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32 };
 const char* linear_path_name(LinearPath p);
 
 class LinearWeight {
@@ -64,6 +70,7 @@ private:
     std::vector<float> bias_;  // (N) or empty
     std::unique_ptr<GemmF32PackedB> packed_f32_;
     std::unique_ptr<GemmBf16PackedB> packed_bf16_;
+    std::unique_ptr<GemvF16Weights> packed_f16_;
     std::unique_ptr<QuantMatrix> packed_quant_;
     std::unique_ptr<QuantScratch> quant_scratch_;  // activation codes; forward runs on one thread at a time
     uint64_t prepared_bytes_ = 0;

@@ -1,0 +1,214 @@
+// gemv_f16: the panel repack keeps every weight; every variant this CPU runs,
+// through both the GEMV (any M, in groups of 4 rows) and the converting-GEMM path, against the f64
+// reference on awkward sizes (1, 3, 17, 33, 255, 4097) and the TinyLlama shapes.
+//
+// Error budget. f16 -> f32 is exact and x is f32, so a variant differs from the
+// f64 reference only by the rounding of its f32 multiply-adds, in whatever order
+// it sums K: at most (K + 2) u sum_i |x_i w_i| (+ u |bias|) with u = 2^-24 for any
+// order (Higham, Thm 3.1), plus a few ulps of the vector exp when an activation is
+// fused. Two tests make that budget sharp:
+//  - integer-valued data (w = a/8, x = b/4 with small integers a, b): every product
+//    and partial sum is exact in f32, so every variant must equal the reference
+//    bit for bit, whatever its order: no tolerance hides a dropped or doubled term;
+//  - random normal data with bias and activations, checked against the bound.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/half.h"
+#include "core/thread_pool.h"
+#include "kernels/gemm_f32/gemm_f32.h"
+#include "kernels/gemv_f16/gemv_f16.h"
+
+namespace tern {
+namespace {
+
+constexpr double kU = 1.0 / 16777216.0;  // 2^-24
+
+enum class Path { dispatch, gemv, gemm };
+const char* path_name(Path p) { return p == Path::gemv ? "gemv" : p == Path::gemm ? "gemm" : "dispatch"; }
+
+void run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
+         ThreadPool& pool) {
+    switch (path) {
+        case Path::dispatch: return matmul_f16(w, x, m, y, bias, act, pool);
+        case Path::gemv: return gemv_f16(w, x, m, y, bias, act, pool);
+        case Path::gemm: return gemm_f16(w, x, m, y, bias, act, pool);
+    }
+}
+
+struct Data {
+    std::vector<uint16_t> w;  // (n, k) f16
+    std::vector<float> x;     // (m, k)
+    std::vector<float> bias;  // (n)
+};
+
+// exact: small integers scaled by powers of two (every f32 sum exact);
+// otherwise N(0, 0.02) weights and N(0, 1) activations, like an LLM layer.
+Data make_data(int64_t m, int64_t n, int64_t k, bool exact, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<int> small(-8, 8);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    Data d;
+    d.w.resize(static_cast<size_t>(n * k));
+    d.x.resize(static_cast<size_t>(m * k));
+    d.bias.resize(static_cast<size_t>(n));
+    for (auto& v : d.w) v = fp32_to_fp16(exact ? static_cast<float>(small(rng)) / 8.0f : 0.02f * nd(rng));
+    for (auto& v : d.x) v = exact ? static_cast<float>(small(rng)) / 4.0f : nd(rng);
+    for (auto& v : d.bias) v = exact ? static_cast<float>(small(rng)) / 32.0f : 0.1f * nd(rng);
+    return d;
+}
+
+// The truth on the checked columns (every col_stride-th and always the last,
+// which sits in the ragged last panel): f64 reference and budget per element.
+struct Expected {
+    std::vector<int64_t> cols;
+    std::vector<double> want, tol;  // (m, cols.size())
+};
+
+Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, const float* bias, Activation act,
+                int col_stride = 1) {
+    Expected e;
+    for (int64_t j = 0; j < n; j += col_stride) e.cols.push_back(j);
+    if (e.cols.back() != n - 1) e.cols.push_back(n - 1);
+    const size_t nc = e.cols.size();
+    e.want.resize(static_cast<size_t>(m) * nc);
+    e.tol.resize(e.want.size());
+    std::vector<double> want(static_cast<size_t>(m));
+    for (size_t c = 0; c < nc; ++c) {
+        const int64_t j = e.cols[c];
+        const uint16_t* wrow = d.w.data() + j * k;  // one (1, k) row of W
+        gemv_f16_reference(wrow, 1, k, d.x.data(), m, bias ? bias + j : nullptr, act, want.data());
+        for (int64_t i = 0; i < m; ++i) {
+            double mag = bias ? std::fabs(bias[j]) : 0.0;
+            for (int64_t p = 0; p < k; ++p)
+                mag += std::fabs(static_cast<double>(fp16_to_fp32(wrow[p])) * d.x[static_cast<size_t>(i * k + p)]);
+            const double ref = want[static_cast<size_t>(i)];
+            e.want[static_cast<size_t>(i) * nc + c] = ref;
+            e.tol[static_cast<size_t>(i) * nc + c] =
+                exact && act == Activation::none ? 0.0
+                                                 : (static_cast<double>(k) + 2.0) * kU * mag + 4e-6 * std::fabs(ref) + 1e-30;
+        }
+    }
+    return e;
+}
+
+// Runs one variant on one path and checks y against `e`, and that nothing past
+// m * n was written. `d` holds at least m rows of x.
+void verify(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, const Data& d,
+            const float* bias, Activation act, const Expected& e) {
+    SCOPED_TRACE(std::string(kern.name) + " " + path_name(path) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
+                 " k=" + std::to_string(k) + (bias ? " bias" : "") + " act=" + std::string(activation_name(act)) +
+                 " threads=" + std::to_string(pool.size()));
+    const GemvF16Weights w(kern, d.w.data(), k, n, k, &pool);
+    std::vector<float> y(static_cast<size_t>(m * n + 16), 777.0f);
+    run(path, w, d.x.data(), m, y.data(), bias, act, pool);
+    for (int64_t i = m * n; i < m * n + 16; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], 777.0f) << "wrote past y";
+    int bad = 0;
+    const size_t nc = e.cols.size();
+    for (int64_t i = 0; i < m; ++i)
+        for (size_t c = 0; c < nc; ++c) {
+            const int64_t j = e.cols[c];
+            const double got = y[static_cast<size_t>(i * n + j)];
+            const double want = e.want[static_cast<size_t>(i) * nc + c], tol = e.tol[static_cast<size_t>(i) * nc + c];
+            if (!(std::fabs(got - want) <= tol) && ++bad <= 5)
+                ADD_FAILURE() << "y[" << i << "," << j << "] = " << got << ", want " << want << " (tol " << tol << ")";
+        }
+    ASSERT_EQ(bad, 0);
+}
+
+TEST(GemvF16, RepackHoldsEveryWeightAndZeroPadsTheLastPanel) {
+    ThreadPool pool(2);
+    for (const GemvF16Kernel* kern : gemv_f16_variants()) {
+        SCOPED_TRACE(kern->name);
+        const int64_t n = 3 * kern->nr + 5, k = 131;
+        const Data d = make_data(1, n, k, false, 5);
+        const GemvF16Weights w(*kern, d.w.data(), k, n, k, &pool);
+        ASSERT_EQ(w.panels(), 4);
+        ASSERT_EQ(w.bytes(), static_cast<uint64_t>(4 * kern->nr * k * 2));
+        for (int64_t p = 0; p < w.panels(); ++p)
+            for (int64_t kk = 0; kk < k; ++kk)
+                for (int c = 0; c < kern->nr; ++c) {
+                    const int64_t row = p * kern->nr + c;
+                    const uint16_t want = row < n ? d.w[static_cast<size_t>(row * k + kk)] : uint16_t{0};
+                    ASSERT_EQ(w.panel(p)[kk * kern->nr + c], want) << "panel " << p << " k " << kk << " col " << c;
+                }
+    }
+}
+
+TEST(GemvF16, EveryVariantHasAGemmPartnerOfItsPanelWidth) {
+    for (const GemvF16Kernel& kern : gemv_f16_kernels()) {
+        const GemmF32Kernel& g = gemv_f16_gemm_partner(kern);
+        EXPECT_EQ(g.blocking.nr, kern.nr) << kern.name;
+        EXPECT_EQ(g.blocking.kg, 1) << kern.name;
+        EXPECT_EQ(g.isa, kern.isa) << kern.name;
+    }
+    // The dispatched pair is the one gemm_f32 itself runs at this ISA level.
+    EXPECT_EQ(&gemv_f16_gemm_partner(gemv_f16_kernel()), &gemm_f32_kernel());
+}
+
+// Integer-valued data: bit-exact against the reference on every path.
+TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
+    ThreadPool pool(2);
+    const int64_t sizes[] = {1, 3, 17, 33, 255, 4097};
+    for (int64_t m : {1, 2, 3, 4, 5, 17})
+        for (int64_t n : sizes)
+            for (int64_t k : sizes) {
+                if (n * k > 255 * 4097 || (m > 4 && n * k > 33 * 4097)) continue;  // keeps the suite quick
+                const Data d = make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+                const float* bias = n % 2 == 1 ? d.bias.data() : nullptr;
+                const Expected e = expect(d, m, n, k, /*exact=*/true, bias, Activation::none);
+                for (const GemvF16Kernel* kern : gemv_f16_variants())
+                    for (Path path : {Path::dispatch, Path::gemv, Path::gemm}) {
+                        if (m <= kern->gemv_max_rows && path == Path::dispatch) continue;  // == gemv
+                        verify(*kern, path, pool, m, n, k, d, bias, Activation::none, e);
+                        if (HasFatalFailure()) return;
+                    }
+            }
+}
+
+TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
+    ThreadPool pool1(1), pool2(2);
+    for (auto [m, n, k] : {std::array<int64_t, 3>{1, 33, 4097}, {3, 255, 17}, {4, 4097, 33}, {2, 17, 255},
+                           {17, 33, 255}, {150, 70, 520}}) {
+        const Data d = make_data(m, n, k, /*exact=*/false, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+        for (Activation act : {Activation::none, Activation::relu, Activation::silu, Activation::gelu_tanh}) {
+            const Expected e = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act);
+            for (ThreadPool* pool : {&pool1, &pool2})
+                for (const GemvF16Kernel* kern : gemv_f16_variants())
+                    for (Path path : {Path::gemv, Path::gemm}) {
+                        verify(*kern, path, *pool, m, n, k, d, d.bias.data(), act, e);
+                        if (HasFatalFailure()) return;
+                    }
+        }
+    }
+}
+
+// TinyLlama's matrices (K x N = 2048 x 2048 attention, 2048 x 5632 gate/up,
+// 5632 x 2048 down) at decode (1, 4) and prefill (16, 128) batch sizes; the
+// reference checks every 7th column at decode, every 29th at prefill (and the last).
+TEST(GemvF16, LlmShapes) {
+    ThreadPool pool(2);
+    for (auto [k, n] : {std::array<int64_t, 2>{2048, 2048}, {2048, 5632}, {5632, 2048}}) {
+        const Data d = make_data(128, n, k, /*exact=*/false, static_cast<uint64_t>(n + k));
+        for (int64_t m : {1, 4, 16, 128}) {
+            const Expected e = expect(d, m, n, k, /*exact=*/false, nullptr, Activation::none, m >= 16 ? 29 : 7);
+            for (const GemvF16Kernel* kern : gemv_f16_variants())
+                for (Path path : {Path::gemv, Path::gemm}) {
+                    // The GEMV where dispatch would take it (always at decode), the GEMM from M = 16.
+                    if (path == Path::gemv && m > kGemvF16PassRows && m > kern->gemv_max_rows) continue;
+                    if (path == Path::gemm && m <= kGemvF16PassRows) continue;
+                    verify(*kern, path, pool, m, n, k, d, nullptr, Activation::none, e);
+                    if (HasFatalFailure()) return;
+                }
+        }
+    }
+}
+
+}  // namespace
+}  // namespace tern
