@@ -6,6 +6,7 @@
 #include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
+#include "nn/row_reduce.h"
 
 namespace tern::nn {
 
@@ -27,17 +28,14 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
                 double s = 0, ss = 0;
-                for (int64_t n = 0; n < N; ++n) {
-                    const float* xc = px + (n * C + c) * S;
-                    for (int64_t i = 0; i < S; ++i) s += xc[i];
-                }
+                for (int64_t n = 0; n < N; ++n) s += row_sum(px + (n * C + c) * S, S);
                 const double m = s / static_cast<double>(count);
-                for (int64_t n = 0; n < N; ++n) {
-                    const float* xc = px + (n * C + c) * S;
-                    for (int64_t i = 0; i < S; ++i) ss += (xc[i] - m) * (xc[i] - m);
-                }
+                const float mf = static_cast<float>(m);
+                // Deviations from the float mean: the offset from the exact mean
+                // adds count * (m - mf)^2, far below float resolution.
+                for (int64_t n = 0; n < N; ++n) ss += row_sum_sq_dev(px + (n * C + c) * S, mf, S);
                 const double var = ss / static_cast<double>(count);
-                mean[c] = static_cast<float>(m);
+                mean[c] = mf;
                 rstd[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
                 if (running_mean.defined()) {
                     float* rm = running_mean.data<float>();
@@ -68,7 +66,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     if (gamma.defined()) parents.push_back(gamma);
     if (beta.defined()) parents.push_back(beta);
     return make_result(y, parents, [x, gamma, beta, mean_t, rstd_t, training, N, C, S, count](const Tensor& gy) {
-        float* gx = grad_ptr(x);
+        const GradSink gx = grad_sink(x);
         float* gg = grad_ptr(gamma);
         float* gb = grad_ptr(beta);
         const float* d = gy.data<float>();
@@ -78,13 +76,13 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
                 // sum(dy) and sum(dy * xhat) over the channel's N*S values
-                double sd = 0, sdx = 0;
-                for (int64_t n = 0; n < N; ++n)
-                    for (int64_t i = 0; i < S; ++i) {
-                        const int64_t j = (n * C + c) * S + i;
-                        sd += d[j];
-                        sdx += d[j] * (px[j] - mean[c]) * rstd[c];
-                    }
+                double sd = 0, sdxm = 0;  // sdxm: sum(dy * (x - mean))
+                for (int64_t n = 0; n < N; ++n) {
+                    const int64_t j = (n * C + c) * S;
+                    sd += row_sum(d + j, S);
+                    sdxm += row_dot_dev(d + j, px + j, mean[c], S);
+                }
+                const double sdx = sdxm * rstd[c];
                 if (gg) gg[c] += static_cast<float>(sdx);
                 if (gb) gb[c] += static_cast<float>(sd);
                 if (!gx) continue;
@@ -93,12 +91,17 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
                 // Training: the batch statistics depend on x too.
                 const float m_d = training ? static_cast<float>(sd / count) : 0.0f;
                 const float m_dx = training ? static_cast<float>(sdx / count) : 0.0f;
-                for (int64_t n = 0; n < N; ++n)
-                    for (int64_t i = 0; i < S; ++i) {
-                        const int64_t j = (n * C + c) * S + i;
-                        const float xhat = (px[j] - mean[c]) * rstd[c];
-                        gx[j] += k * (d[j] - m_d - xhat * m_dx);
-                    }
+                const float mc = mean[c], rc = rstd[c];
+                for (int64_t n = 0; n < N; ++n) {
+                    const int64_t j = (n * C + c) * S;
+                    const float* dj = d + j;
+                    const float* xj = px + j;
+                    float* out = gx.data + j;
+                    if (gx.fresh)
+                        for (int64_t i = 0; i < S; ++i) out[i] = k * (dj[i] - m_d - (xj[i] - mc) * rc * m_dx);
+                    else
+                        for (int64_t i = 0; i < S; ++i) out[i] += k * (dj[i] - m_d - (xj[i] - mc) * rc * m_dx);
+                }
             }
         });
     });

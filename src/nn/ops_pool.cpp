@@ -1,5 +1,6 @@
 // 2-D pooling on NCHW: max (argmax saved for backward), average, global average.
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "core/error.h"
@@ -31,6 +32,66 @@ PoolGeom pool_geom(const Var& x, const Pool2dParams& p, const char* op) {
 
 }  // namespace
 
+namespace {
+
+// One plane of max pooling, any window: argmax (OH, OW) indexes the plane's
+// H*W. First maximum wins; the first NaN wins and sticks, as in PyTorch.
+// Branch-free updates: which tap wins is data-dependent and unpredictable.
+void max_pool_plane(const PoolGeom& g, const float* xp, float* yp, int32_t* ap) {
+    const Pool2dParams& p = g.p;
+    for (int64_t oy = 0; oy < g.OH; ++oy)
+        for (int64_t ox = 0; ox < g.OW; ++ox) {
+            float best = 0.0f;
+            int32_t best_i = -1;
+            for (int64_t ky = 0; ky < p.kernel_h; ++ky) {
+                const int64_t iy = oy * p.stride_h - p.pad_h + ky;
+                if (iy < 0 || iy >= g.H) continue;
+                for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
+                    const int64_t ix = ox * p.stride_w - p.pad_w + kx;
+                    if (ix < 0 || ix >= g.W) continue;
+                    const float v = xp[iy * g.W + ix];
+                    const bool take = (best_i < 0) | (v > best) | ((v != v) & (best == best));
+                    best = take ? v : best;
+                    best_i = take ? static_cast<int32_t>(iy * g.W + ix) : best_i;
+                }
+            }
+            yp[oy * g.OW + ox] = best;
+            ap[oy * g.OW + ox] = best_i;
+        }
+}
+
+// The common 2x2 / stride 2 / no padding case, written so the compiler can
+// vectorise along a row (same tap order and tie rule as max_pool_plane).
+void max_pool_plane_2x2(const PoolGeom& g, const float* xp, float* yp, int32_t* ap) {
+    for (int64_t oy = 0; oy < g.OH; ++oy) {
+        const float* r0 = xp + 2 * oy * g.W;  // input rows 2*oy, 2*oy + 1
+        const float* r1 = r0 + g.W;
+        float* y = yp + oy * g.OW;
+        int32_t* a = ap + oy * g.OW;
+        const int32_t base = static_cast<int32_t>(2 * oy * g.W);
+        const int32_t w = static_cast<int32_t>(g.W);
+        for (int64_t ox = 0; ox < g.OW; ++ox) {
+            const int32_t i0 = base + 2 * static_cast<int32_t>(ox);
+            float best = r0[2 * ox];
+            int32_t bi = i0;
+            const float v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
+            bool t = (v1 > best) | ((v1 != v1) & (best == best));
+            best = t ? v1 : best;
+            bi = t ? i0 + 1 : bi;
+            t = (v2 > best) | ((v2 != v2) & (best == best));
+            best = t ? v2 : best;
+            bi = t ? i0 + w : bi;
+            t = (v3 > best) | ((v3 != v3) & (best == best));
+            best = t ? v3 : best;
+            bi = t ? i0 + w + 1 : bi;
+            y[ox] = best;
+            a[ox] = bi;
+        }
+    }
+}
+
+}  // namespace
+
 Var max_pool2d(const Var& x, const Pool2dParams& p) {
     const PoolGeom g = pool_geom(x, p, "max_pool2d");
     Tensor y = Tensor::empty({x.dim(0), x.dim(1), g.OH, g.OW});
@@ -38,44 +99,30 @@ Var max_pool2d(const Var& x, const Pool2dParams& p) {
     auto argmax = std::make_shared<std::vector<int32_t>>(g.planes * g.OH * g.OW);
     const float* px = x.data();
     float* py = y.data<float>();
-    parallel_items(g.planes, g.OH * g.OW * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
+    int32_t* pa = argmax->data();
+    const bool two_by_two = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 &&
+                            p.pad_h == 0 && p.pad_w == 0;
+    const int64_t plane_out = g.OH * g.OW;
+    parallel_items(g.planes, plane_out * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
-            const float* xp = px + c * g.H * g.W;
-            for (int64_t oy = 0; oy < g.OH; ++oy)
-                for (int64_t ox = 0; ox < g.OW; ++ox) {
-                    float best = -INFINITY;
-                    int32_t best_i = -1;
-                    for (int64_t ky = 0; ky < p.kernel_h; ++ky) {
-                        const int64_t iy = oy * p.stride_h - p.pad_h + ky;
-                        if (iy < 0 || iy >= g.H) continue;
-                        for (int64_t kx = 0; kx < p.kernel_w; ++kx) {
-                            const int64_t ix = ox * p.stride_w - p.pad_w + kx;
-                            if (ix < 0 || ix >= g.W) continue;
-                            const float v = xp[iy * g.W + ix];
-                            // First maximum wins; NaN propagates like PyTorch.
-                            if (v > best || best_i < 0 || std::isnan(v)) {
-                                best = v;
-                                best_i = static_cast<int32_t>(iy * g.W + ix);
-                                if (std::isnan(v)) goto done;
-                            }
-                        }
-                    }
-                done:
-                    const int64_t o = (c * g.OH + oy) * g.OW + ox;
-                    py[o] = best;
-                    (*argmax)[o] = best_i;
-                }
+            if (two_by_two)
+                max_pool_plane_2x2(g, px + c * g.H * g.W, py + c * plane_out, pa + c * plane_out);
+            else
+                max_pool_plane(g, px + c * g.H * g.W, py + c * plane_out, pa + c * plane_out);
         }
     });
     return make_result(y, {x}, [x, g, argmax](const Tensor& gy) {
-        float* gx = grad_ptr(x);
+        const GradSink gx = grad_sink(x);
         const float* d = gy.data<float>();
-        parallel_items(g.planes, g.OH * g.OW * g.p.kernel_h * g.p.kernel_w, [&](int64_t c0, int64_t c1) {
-            for (int64_t c = c0; c < c1; ++c)
-                for (int64_t i = 0; i < g.OH * g.OW; ++i) {
-                    const int64_t o = c * g.OH * g.OW + i;
-                    gx[c * g.H * g.W + (*argmax)[o]] += d[o];
-                }
+        const int32_t* pa = argmax->data();
+        const int64_t plane_out = g.OH * g.OW, plane_in = g.H * g.W;
+        parallel_items(g.planes, 2 * plane_in, [&](int64_t c0, int64_t c1) {
+            // Inputs no window picked get zero; overlapping windows may pick one twice.
+            if (gx.fresh) std::memset(gx.data + c0 * plane_in, 0, sizeof(float) * (c1 - c0) * plane_in);
+            for (int64_t c = c0; c < c1; ++c) {
+                float* gp = gx.data + c * plane_in;
+                for (int64_t i = 0; i < plane_out; ++i) gp[pa[c * plane_out + i]] += d[c * plane_out + i];
+            }
         });
     });
 }
