@@ -13,6 +13,7 @@ then PyTorch, each for `seconds`), so slow phases of a shared machine hit both.
 Reported: the median round of each, and the median of the per-round ratios.
 """
 import argparse
+import ctypes
 import json
 import os
 import statistics
@@ -70,8 +71,23 @@ def mobilenetv2_tiny():
 MODELS = {"lenet300": lenet300, "lenet5": lenet5, "mobilenetv2_tiny": mobilenetv2_tiny}
 
 
+def set_blas_threads(threads):
+    """Debian's torch (BLAS_INFO=generic) calls OpenBLAS but never tells it the
+    thread count, so OpenBLAS would run (and spin) on every core whatever
+    torch.set_num_threads says. Give it the same count, as a torch built
+    against OpenBLAS does itself."""
+    for name in ("libopenblas.so.0", "libopenblas.so"):
+        try:
+            ctypes.CDLL(name).openblas_set_num_threads(threads)
+            return True
+        except (OSError, AttributeError):
+            continue
+    return False
+
+
 def torch_images_per_s(model, threads, seconds, batch=64):
     torch.set_num_threads(threads)
+    set_blas_threads(threads)
     torch.manual_seed(7)
     net = MODELS[model]()
     net.train()

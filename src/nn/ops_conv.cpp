@@ -1,6 +1,7 @@
 // conv2d: im2col + sgemm for dense/grouped convolutions (1x1 stride 1 skips
-// im2col); depthwise (one input channel per group) is a direct loop in
-// ops_conv_depthwise.cpp, where im2col would be pure overhead.
+// im2col). Two direct paths where im2col would be mostly overhead: depthwise
+// (one input channel per group, ops_conv_depthwise.cpp) and stride-1 dense
+// convolutions with few channels (ops_conv_direct.cpp).
 #include <algorithm>
 #include <cstring>
 
@@ -72,21 +73,7 @@ void col2im_add(const ConvGeom& g, const float* cols, float* dx) {
             }
 }
 
-// Runs body(thread_index, n_parts, image_begin, image_end) over the batch:
-// one part per thread (serial sgemm inside) when the batch can feed every
-// thread, otherwise a single part whose sgemm calls use the pool.
-template <class F>
-int for_image_parts(int64_t N, int64_t work_per_image, F&& body) {
-    ThreadPool& pool = default_pool();
-    const bool big = N * work_per_image >= 16 * kMinParallelWork;
-    const int parts = big && N >= pool.size() ? pool.size() : 1;
-    if (parts == 1) {
-        body(0, 1, int64_t{0}, N);
-        return 1;
-    }
-    pool.run([&](int i, int n) { body(i, n, N * i / n, N * (i + 1) / n); });
-    return parts;
-}
+using detail::for_image_parts;
 
 Tensor conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
@@ -190,17 +177,21 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dParams&
     if (g.OH < 1 || g.OW < 1) throw Error("conv2d", "kernel larger than the padded input");
     if (bias.defined() && bias.numel() != g.O) throw Error("conv2d", "bias size differs from out channels");
     const bool depthwise = g.Cg == 1 && g.G > 1;
+    const bool direct = !depthwise && detail::conv_direct_applies(g);
     const float* b = bias.defined() ? bias.data() : nullptr;
     Tensor y = depthwise ? detail::conv_depthwise_forward(g, x.data(), weight.data(), b)
+               : direct  ? detail::conv_direct_forward(g, x.data(), weight.data(), b)
                          : conv_im2col_forward(g, x.data(), weight.data(), b);
     std::vector<Var> parents{x, weight};
     if (bias.defined()) parents.push_back(bias);
-    return make_result(y, parents, [x, weight, bias, g, depthwise](const Tensor& gy) {
+    return make_result(y, parents, [x, weight, bias, g, depthwise, direct](const Tensor& gy) {
         const GradSink gx = grad_sink(x);
         float* gw = grad_ptr(weight);
         float* gb = grad_ptr(bias);
         if (depthwise)
             detail::conv_depthwise_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
+        else if (direct)
+            detail::conv_direct_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
         else
             conv_im2col_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
     });

@@ -1,10 +1,12 @@
-// Depthwise conv2d (one input channel per group, Og = O / C outputs each),
-// forward and backward as direct loops over zero-padded planes: with the
-// padding materialised, every tap is a whole-row multiply-add with no bounds
-// checks, which the compiler vectorises along the row.
+// Depthwise conv2d (one input channel per group, Og = O / C outputs each).
+// 3x3 kernels at stride 1 or 2 (MobileNet's) run the SIMD kernels in
+// kernels/conv, which pad implicitly. Other shapes run the portable loops
+// below over zero-padded copies of each plane: with the padding materialised
+// every tap is a whole-row multiply-add the compiler vectorises.
 #include <cstring>
 #include <vector>
 
+#include "kernels/conv/conv.h"
 #include "nn/conv_geom.h"
 #include "nn/parallel.h"
 #include "nn/row_reduce.h"
@@ -97,13 +99,36 @@ void backward_data_plane(const ConvGeom& g, int64_t Wp, const float* w, const fl
     }
 }
 
+// 3x3, dilation 1, equal strides of 1 or 2: the kernels' shape.
+bool fast3x3(const ConvGeom& g) {
+    return g.KH == 3 && g.KW == 3 && g.p.dilation_h == 1 && g.p.dilation_w == 1 && g.p.stride_h == g.p.stride_w &&
+           (g.p.stride_h == 1 || g.p.stride_h == 2);
+}
+
+// Stride-1 input gradient as a forward pass: dx = flip(w) * pad(dy, 2 - p).
+bool fast3x3_data(const ConvGeom& g) { return fast3x3(g) && g.p.stride_h == 1 && g.p.pad_h <= 2 && g.p.pad_w <= 2; }
+
+Dw3x3Geom dw_geom(const ConvGeom& g) {
+    return {g.H, g.W, g.p.pad_h, g.p.pad_w, static_cast<int>(g.p.stride_h), g.OH, g.OW};
+}
+
 }  // namespace
 
 Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
     float* py = y.data<float>();
+    const ConvKernels& k = conv_kernels();
+    const bool fast = fast3x3(g);
     // One task per (image, output channel) plane.
+    const Dw3x3Geom dg = dw_geom(g);
     parallel_items(g.N * g.O, 2 * g.ohw() * g.KH * g.KW, [&](int64_t i0, int64_t i1) {
+        if (fast) {
+            for (int64_t i = i0; i < i1; ++i) {
+                const int64_t n = i / g.O, o = i % g.O;
+                k.dw3x3(dg, x + (n * g.C + o / g.Og) * g.H * g.W, w + o * 9, b ? b[o] : 0.0f, py + i * g.ohw(), false);
+            }
+            return;
+        }
         PaddedPlane xp(g);
         int64_t loaded = -1;  // input plane now in xp (consecutive outputs of a group share it)
         for (int64_t i = i0; i < i1; ++i) {
@@ -122,51 +147,76 @@ Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w,
 void conv_depthwise_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx,
                              bool gx_fresh, float* gw, float* gb) {
     const int64_t taps = g.KH * g.KW;
-    // Parallel over input channels: each task owns dx of its channel and the
-    // weight/bias gradients of the Og output channels reading it, so the sums
-    // over the batch run in a fixed order whatever the thread count.
-    parallel_items(g.C, 6 * g.N * g.Og * g.ohw() * taps, [&](int64_t c0, int64_t c1) {
-        PaddedPlane xp(g);
-        std::vector<float> dxp(gx ? xp.data.size() : 0);  // (Hp, Wp) padded dx of one plane
-        std::vector<double> gw_acc(static_cast<size_t>(g.Og * taps)), gb_acc(static_cast<size_t>(g.Og));
-        for (int64_t c = c0; c < c1; ++c) {
-            std::fill(gw_acc.begin(), gw_acc.end(), 0.0);
-            std::fill(gb_acc.begin(), gb_acc.end(), 0.0);
-            for (int64_t n = 0; n < g.N; ++n) {
-                const int64_t plane = n * g.C + c;
-                if (gw) xp.load(g, x + plane * g.H * g.W);
-                if (gx) std::fill(dxp.begin(), dxp.end(), 0.0f);
-                for (int64_t j = 0; j < g.Og; ++j) {
-                    const int64_t o = c * g.Og + j;
-                    const float* dy = gy + (n * g.O + o) * g.ohw();
-                    if (gw)
-                        for (int64_t ky = 0; ky < g.KH; ++ky)
-                            for (int64_t kx = 0; kx < g.KW; ++kx)
-                                gw_acc[j * taps + ky * g.KW + kx] += tap_dot(g, xp, dy, ky, kx);
-                    if (gb) gb_acc[j] += row_sum(dy, g.ohw());
-                    if (gx) backward_data_plane(g, xp.Wp, w + o * taps, dy, dxp.data());
-                }
-                if (gx) {
-                    // Crop the padded gradient back onto the image.
-                    float* dst = gx + plane * g.H * g.W;
-                    for (int64_t yy = 0; yy < g.H; ++yy) {
-                        const float* src = dxp.data() + (yy + g.p.pad_h) * xp.Wp + g.p.pad_w;
-                        float* d = dst + yy * g.W;
-                        if (gx_fresh)
-                            std::memcpy(d, src, sizeof(float) * g.W);
-                        else
-                            for (int64_t xx = 0; xx < g.W; ++xx) d[xx] += src[xx];
-                    }
-                }
-            }
+    const ConvKernels& k = conv_kernels();
+    const bool fast = fast3x3(g), fast_data = fast3x3_data(g);
+    // Flipped kernels for the stride-1 input gradient.
+    std::vector<float> wflip(fast_data ? static_cast<size_t>(g.O * 9) : 0);
+    for (int64_t o = 0; fast_data && o < g.O; ++o)
+        for (int t = 0; t < 9; ++t) wflip[o * 9 + t] = w[o * 9 + (8 - t)];
+    const Dw3x3Geom dg = dw_geom(g);
+    // dx as a stride-1 forward pass over dy (oh, ow) padded by 2 - p: output (H, W).
+    const Dw3x3Geom dgx{g.OH, g.OW, 2 - g.p.pad_h, 2 - g.p.pad_w, 1, g.H, g.W};
+    // Per-plane weight and bias sums, (N, O, taps) and (N, O), reduced over the
+    // batch afterwards in image order: the result does not depend on the
+    // thread count, and the planes are walked in memory order (a channel-major
+    // walk jumps a whole image between planes and misses cache on every one).
+    std::vector<float> w_part(gw ? static_cast<size_t>(g.N * g.O * taps) : 0);
+    std::vector<double> b_part(gb ? static_cast<size_t>(g.N * g.O) : 0);
+    parallel_items(g.N * g.C, 6 * g.Og * g.ohw() * taps, [&](int64_t p0, int64_t p1) {
+        // Only the portable paths need padded copies.
+        PaddedPlane xp(fast && fast_data ? ConvGeom{} : g);
+        std::vector<float> dxp(gx && !fast_data ? xp.data.size() : 0);  // (Hp, Wp) padded dx of one plane
+        for (int64_t plane = p0; plane < p1; ++plane) {  // plane = n * C + c
+            const int64_t n = plane / g.C, c = plane % g.C;
+            const float* xc = x + plane * g.H * g.W;
+            float* dx = gx ? gx + plane * g.H * g.W : nullptr;
+            if (gw && !fast) xp.load(g, xc);
+            if (dx && !fast_data) std::fill(dxp.begin(), dxp.end(), 0.0f);
             for (int64_t j = 0; j < g.Og; ++j) {
                 const int64_t o = c * g.Og + j;
-                if (gw)
-                    for (int64_t t = 0; t < taps; ++t) gw[o * taps + t] += static_cast<float>(gw_acc[j * taps + t]);
-                if (gb) gb[o] += static_cast<float>(gb_acc[j]);
+                const float* dy = gy + (n * g.O + o) * g.ohw();
+                if (gw) {
+                    float* part = w_part.data() + (n * g.O + o) * taps;
+                    if (fast) {
+                        std::fill(part, part + 9, 0.0f);
+                        k.dw3x3_wgrad(dg, xc, dy, part);
+                    } else {
+                        for (int64_t ky = 0; ky < g.KH; ++ky)
+                            for (int64_t kx = 0; kx < g.KW; ++kx) part[ky * g.KW + kx] = tap_dot(g, xp, dy, ky, kx);
+                    }
+                }
+                if (gb) b_part[n * g.O + o] = row_sum(dy, g.ohw());
+                if (!dx) continue;
+                if (fast_data)  // the first contribution to a fresh plane overwrites it
+                    k.dw3x3(dgx, dy, wflip.data() + o * 9, 0.0f, dx, !(gx_fresh && j == 0));
+                else
+                    backward_data_plane(g, xp.Wp, w + o * taps, dy, dxp.data());
+            }
+            if (dx && !fast_data) {
+                // Crop the padded gradient back onto the image.
+                for (int64_t yy = 0; yy < g.H; ++yy) {
+                    const float* src = dxp.data() + (yy + g.p.pad_h) * xp.Wp + g.p.pad_w;
+                    float* d = dx + yy * g.W;
+                    if (gx_fresh)
+                        std::memcpy(d, src, sizeof(float) * g.W);
+                    else
+                        for (int64_t xx = 0; xx < g.W; ++xx) d[xx] += src[xx];
+                }
             }
         }
     });
+    if (gw) {
+        std::vector<double> acc(static_cast<size_t>(g.O * taps), 0.0);
+        for (int64_t n = 0; n < g.N; ++n)
+            for (int64_t i = 0; i < g.O * taps; ++i) acc[i] += w_part[n * g.O * taps + i];
+        for (int64_t i = 0; i < g.O * taps; ++i) gw[i] += static_cast<float>(acc[i]);
+    }
+    if (gb)
+        for (int64_t o = 0; o < g.O; ++o) {
+            double s = 0;
+            for (int64_t n = 0; n < g.N; ++n) s += b_part[n * g.O + o];
+            gb[o] += static_cast<float>(s);
+        }
 }
 
 }  // namespace tern::nn::detail

@@ -1,10 +1,12 @@
 // 2-D pooling on NCHW: max (argmax saved for backward), average, global average.
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <memory>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "kernels/conv/conv.h"
 #include "nn/parallel.h"
 #include "nn/ops.h"
 
@@ -60,34 +62,10 @@ void max_pool_plane(const PoolGeom& g, const float* xp, float* yp, int32_t* ap) 
         }
 }
 
-// The common 2x2 / stride 2 / no padding case, written so the compiler can
-// vectorise along a row (same tap order and tie rule as max_pool_plane).
-void max_pool_plane_2x2(const PoolGeom& g, const float* xp, float* yp, int32_t* ap) {
-    for (int64_t oy = 0; oy < g.OH; ++oy) {
-        const float* r0 = xp + 2 * oy * g.W;  // input rows 2*oy, 2*oy + 1
-        const float* r1 = r0 + g.W;
-        float* y = yp + oy * g.OW;
-        int32_t* a = ap + oy * g.OW;
-        const int32_t base = static_cast<int32_t>(2 * oy * g.W);
-        const int32_t w = static_cast<int32_t>(g.W);
-        for (int64_t ox = 0; ox < g.OW; ++ox) {
-            const int32_t i0 = base + 2 * static_cast<int32_t>(ox);
-            float best = r0[2 * ox];
-            int32_t bi = i0;
-            const float v1 = r0[2 * ox + 1], v2 = r1[2 * ox], v3 = r1[2 * ox + 1];
-            bool t = (v1 > best) | ((v1 != v1) & (best == best));
-            best = t ? v1 : best;
-            bi = t ? i0 + 1 : bi;
-            t = (v2 > best) | ((v2 != v2) & (best == best));
-            best = t ? v2 : best;
-            bi = t ? i0 + w : bi;
-            t = (v3 > best) | ((v3 != v3) & (best == best));
-            best = t ? v3 : best;
-            bi = t ? i0 + w + 1 : bi;
-            y[ox] = best;
-            a[ox] = bi;
-        }
-    }
+// v where keep, else +0, by masking bits: the winning tap is random, so a
+// select the compiler turns into a branch would mispredict 3 times in 4.
+inline float keep_if(float v, bool keep) {
+    return std::bit_cast<float>(std::bit_cast<uint32_t>(v) & (0u - static_cast<uint32_t>(keep)));
 }
 
 }  // namespace
@@ -95,33 +73,60 @@ void max_pool_plane_2x2(const PoolGeom& g, const float* xp, float* yp, int32_t* 
 Var max_pool2d(const Var& x, const Pool2dParams& p) {
     const PoolGeom g = pool_geom(x, p, "max_pool2d");
     Tensor y = Tensor::empty({x.dim(0), x.dim(1), g.OH, g.OW});
-    // argmax: (planes, OH, OW), index into the plane's H*W
-    auto argmax = std::make_shared<std::vector<int32_t>>(g.planes * g.OH * g.OW);
+    // The common 2x2 / stride-2 / unpadded case runs the SIMD kernel and keeps
+    // the winning tap (2*ky + kx); other windows keep the index into the plane.
+    const bool two_by_two = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 &&
+                            p.pad_h == 0 && p.pad_w == 0;
+    auto argmax = std::make_shared<std::vector<int32_t>>(g.planes * g.OH * g.OW);  // (planes, OH, OW)
     const float* px = x.data();
     float* py = y.data<float>();
     int32_t* pa = argmax->data();
-    const bool two_by_two = p.kernel_h == 2 && p.kernel_w == 2 && p.stride_h == 2 && p.stride_w == 2 &&
-                            p.pad_h == 0 && p.pad_w == 0;
-    const int64_t plane_out = g.OH * g.OW;
+    const int64_t plane_out = g.OH * g.OW, plane_in = g.H * g.W;
+    const ConvKernels& k = conv_kernels();
     parallel_items(g.planes, plane_out * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             if (two_by_two)
-                max_pool_plane_2x2(g, px + c * g.H * g.W, py + c * plane_out, pa + c * plane_out);
+                k.maxpool2x2(px + c * plane_in, g.W, py + c * plane_out, pa + c * plane_out, g.OH, g.OW);
             else
-                max_pool_plane(g, px + c * g.H * g.W, py + c * plane_out, pa + c * plane_out);
+                max_pool_plane(g, px + c * plane_in, py + c * plane_out, pa + c * plane_out);
         }
     });
-    return make_result(y, {x}, [x, g, argmax](const Tensor& gy) {
+    return make_result(y, {x}, [x, g, argmax, two_by_two](const Tensor& gy) {
         const GradSink gx = grad_sink(x);
         const float* d = gy.data<float>();
         const int32_t* pa = argmax->data();
         const int64_t plane_out = g.OH * g.OW, plane_in = g.H * g.W;
         parallel_items(g.planes, 2 * plane_in, [&](int64_t c0, int64_t c1) {
-            // Inputs no window picked get zero; overlapping windows may pick one twice.
-            if (gx.fresh) std::memset(gx.data + c0 * plane_in, 0, sizeof(float) * (c1 - c0) * plane_in);
             for (int64_t c = c0; c < c1; ++c) {
                 float* gp = gx.data + c * plane_in;
-                for (int64_t i = 0; i < plane_out; ++i) gp[pa[c * plane_out + i]] += d[c * plane_out + i];
+                const float* dp = d + c * plane_out;
+                const int32_t* ap = pa + c * plane_out;
+                if (two_by_two && gx.fresh && g.H == 2 * g.OH && g.W == 2 * g.OW) {
+                    // Windows tile the plane: write every input once, no zero-fill.
+                    for (int64_t oy = 0; oy < g.OH; ++oy) {
+                        float* r0 = gp + 2 * oy * g.W;
+                        float* r1 = r0 + g.W;
+                        for (int64_t ox = 0; ox < g.OW; ++ox) {
+                            const float v = dp[oy * g.OW + ox];
+                            const int32_t t = ap[oy * g.OW + ox];
+                            r0[2 * ox] = keep_if(v, t == 0);
+                            r0[2 * ox + 1] = keep_if(v, t == 1);
+                            r1[2 * ox] = keep_if(v, t == 2);
+                            r1[2 * ox + 1] = keep_if(v, t == 3);
+                        }
+                    }
+                    continue;
+                }
+                // Inputs no window picked get zero; overlapping windows may pick one twice.
+                if (gx.fresh) std::memset(gp, 0, sizeof(float) * plane_in);
+                if (two_by_two)
+                    for (int64_t oy = 0; oy < g.OH; ++oy)
+                        for (int64_t ox = 0; ox < g.OW; ++ox) {
+                            const int32_t t = ap[oy * g.OW + ox];
+                            gp[(2 * oy + t / 2) * g.W + 2 * ox + t % 2] += dp[oy * g.OW + ox];
+                        }
+                else
+                    for (int64_t i = 0; i < plane_out; ++i) gp[ap[i]] += dp[i];
             }
         });
     });
