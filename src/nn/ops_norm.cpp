@@ -1,4 +1,5 @@
 // Normalisation: batch norm (train/eval), layer norm, RMS norm.
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -6,9 +7,14 @@
 #include "nn/parallel.h"
 #include "kernels/elementwise/elementwise.h"
 #include "nn/ops.h"
-#include "nn/row_reduce.h"
 
 namespace tern::nn {
+
+namespace {
+// Rows are summed in float SIMD lanes by the kernels, at most this many values
+// at a time, and the blocks in double: the error stays that of short sums.
+constexpr int64_t kRowBlock = 4096;
+}  // namespace
 
 Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
                bool training, float momentum, float eps) {
@@ -24,16 +30,26 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     float* mean = mean_t.data<float>();
     float* rstd = rstd_t.data<float>();
     const float* px = x.data();
+    const ElementwiseKernels& ew = elementwise();
     if (training) {
         parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
             for (int64_t c = c0; c < c1; ++c) {
+                // One pass: sums shifted by one of the channel's values, which
+                // lies a few standard deviations from the mean at most, so
+                // sum((x-k)^2) - sum(x-k)^2/n cancels little.
+                const float k = px[c * S];
                 double s = 0, ss = 0;
-                for (int64_t n = 0; n < N; ++n) s += row_sum(px + (n * C + c) * S, S);
-                const double m = s / static_cast<double>(count);
+                for (int64_t n = 0; n < N; ++n)
+                    for (int64_t i = 0; i < S; i += kRowBlock) {
+                        float bs, bss;
+                        ew.sum_sumsq_shifted(px + (n * C + c) * S + i, std::min(kRowBlock, S - i), k, &bs, &bss);
+                        s += bs;
+                        ss += bss;
+                    }
+                const double d = s / static_cast<double>(count);
+                const double m = k + d;
                 const float mf = static_cast<float>(m);
-                // Deviations from the float mean: the offset from the exact mean
-                // adds count * (m - mf)^2, far below float resolution.
-                for (int64_t n = 0; n < N; ++n) ss += row_sum_sq_dev(px + (n * C + c) * S, mf, S);
+                ss = std::max(0.0, ss - s * d);  // sum((x - m)^2)
                 const double var = ss / static_cast<double>(count);
                 mean[c] = mf;
                 rstd[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
@@ -69,6 +85,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         const GradSink gx = grad_sink(x);
         float* gg = grad_ptr(gamma);
         float* gb = grad_ptr(beta);
+        const ElementwiseKernels& ew = elementwise();
         const float* d = gy.data<float>();
         const float* px = x.data();
         const float* mean = mean_t.data<float>();
@@ -77,11 +94,14 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
             for (int64_t c = c0; c < c1; ++c) {
                 // sum(dy) and sum(dy * xhat) over the channel's N*S values
                 double sd = 0, sdxm = 0;  // sdxm: sum(dy * (x - mean))
-                for (int64_t n = 0; n < N; ++n) {
-                    const int64_t j = (n * C + c) * S;
-                    sd += row_sum(d + j, S);
-                    sdxm += row_dot_dev(d + j, px + j, mean[c], S);
-                }
+                for (int64_t n = 0; n < N; ++n)
+                    for (int64_t i = 0; i < S; i += kRowBlock) {
+                        const int64_t j = (n * C + c) * S + i;
+                        float bd, bdx;
+                        ew.sum_dot_centered(d + j, px + j, std::min(kRowBlock, S - i), mean[c], &bd, &bdx);
+                        sd += bd;
+                        sdxm += bdx;
+                    }
                 const double sdx = sdxm * rstd[c];
                 if (gg) gg[c] += static_cast<float>(sdx);
                 if (gb) gb[c] += static_cast<float>(sd);

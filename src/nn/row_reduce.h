@@ -1,6 +1,5 @@
 #pragma once
-// Sums over rows of floats for the ops' reductions (batch-norm statistics,
-// bias gradients, pooling). A plain `double s; s += x[i]` loop is one serial
+// Sums over rows of floats for the ops' reductions (bias gradients). A plain `double s; s += x[i]` loop is one serial
 // dependency chain (the compiler may not reorder float adds), ~4 cycles per
 // element; these keep 8 float lanes the compiler vectorises and fold them
 // into a double every block, so the error stays that of 64-term float sums.
@@ -35,19 +34,6 @@ double block_sum(int64_t n, Term term) {
 // sum(x[0..n))
 inline double row_sum(const float* x, int64_t n) {
     return row_reduce_detail::block_sum(n, [x](int64_t i) { return x[i]; });
-}
-
-// sum((x - m)^2)
-inline double row_sum_sq_dev(const float* x, float m, int64_t n) {
-    return row_reduce_detail::block_sum(n, [x, m](int64_t i) {
-        const float d = x[i] - m;
-        return d * d;
-    });
-}
-
-// sum(d * (x - m))
-inline double row_dot_dev(const float* d, const float* x, float m, int64_t n) {
-    return row_reduce_detail::block_sum(n, [d, x, m](int64_t i) { return d[i] * (x[i] - m); });
 }
 
 }  // namespace tern::nn
