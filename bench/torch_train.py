@@ -7,10 +7,12 @@ inputs, cross-entropy, SGD (lr 0.05, momentum 0.9, Nesterov, weight decay 5e-4),
 one step = zero_grad + forward + backward + step.
 
 Usage: /usr/bin/python3 bench/torch_train.py [--tern build/release/bench/bench_nn_train]
-         [--models lenet300 lenet5 mobilenetv2_tiny] [--threads 1 2] [--seconds 2] [--rounds 5]
-For each (model, threads) the two programs alternate `rounds` times (tern first,
-then PyTorch, each for `seconds`), so slow phases of a shared machine hit both.
-Reported: the median round of each, and the median of the per-round ratios.
+         [--baseline OLD_bench_nn_train] [--models lenet300 lenet5 mobilenetv2_tiny]
+         [--threads 1 2] [--seconds 2] [--rounds 5]
+For each (model, threads) the programs alternate `rounds` times (tern, then the
+optional baseline build of tern, then PyTorch, each for `seconds`), so slow
+phases of a shared machine hit all of them. Reported: the median round of
+each, and the median of the per-round tern/PyTorch ratios.
 """
 import argparse
 import ctypes
@@ -122,6 +124,7 @@ def tern_images_per_s(binary, model, threads, seconds):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tern", default="build/release/bench/bench_nn_train")
+    ap.add_argument("--baseline", help="another bench_nn_train (e.g. an older build) measured in the same rounds")
     ap.add_argument("--models", nargs="+", default=list(MODELS))
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--seconds", type=float, default=2.0)
@@ -130,18 +133,22 @@ def main():
     have_tern = os.path.exists(a.tern)
     print(f"torch {torch.__version__}, batch 64, 28x28x1, {a.rounds} alternating rounds of {a.seconds}s; "
           f"load average {os.getloadavg()[0]:.1f}")
-    print(f"{'model':<17} {'threads':>7} {'tern img/s':>11} {'torch img/s':>12} {'ratio of medians':>17} "
+    base_col = f" {'baseline img/s':>15}" if a.baseline else ""
+    print(f"{'model':<17} {'threads':>7} {'tern img/s':>11}{base_col} {'torch img/s':>12} {'ratio of medians':>17} "
           f"{'median ratio':>13}")
     for model in a.models:
         for t in a.threads:
-            tern, ref = [], []
+            tern, base, ref = [], [], []
             for _ in range(a.rounds):
                 if have_tern:
                     tern.append(tern_images_per_s(a.tern, model, t, a.seconds))
+                if a.baseline:
+                    base.append(tern_images_per_s(a.baseline, model, t, a.seconds))
                 ref.append(torch_images_per_s(model, t, a.seconds))
             tm, rm = (statistics.median(tern) if tern else 0.0), statistics.median(ref)
+            bm = f" {statistics.median(base):>15.0f}" if base else ""
             ratios = f"{tm / rm:17.2f} {statistics.median(x / y for x, y in zip(tern, ref)):13.2f}" if tern else ""
-            print(f"{model:<17} {t:>7} {tm:>11.0f} {rm:>12.0f} {ratios}", flush=True)
+            print(f"{model:<17} {t:>7} {tm:>11.0f}{bm} {rm:>12.0f} {ratios}", flush=True)
     print(f"load average {os.getloadavg()[0]:.1f}")
 
 
