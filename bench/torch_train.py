@@ -13,6 +13,11 @@ For each (model, threads) the programs alternate `rounds` times (tern, then the
 optional baseline build of tern, then PyTorch, each for `seconds`), so slow
 phases of a shared machine hit all of them. Reported: the median round of
 each, and the median of the per-round tern/PyTorch ratios.
+
+On a machine whose cores are busy with other work, PyTorch's OpenMP threads
+spin at every barrier waiting for a descheduled peer and 2-thread steps
+collapse (10-50x); OMP_WAIT_POLICY=passive in the environment (read when torch
+loads libgomp) makes them sleep instead, which is the fairer 2-thread figure.
 """
 import argparse
 import ctypes
