@@ -6,6 +6,7 @@
 #include <cstring>
 #include <limits>
 
+#include "core/block_cache.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/mapped_file.h"
@@ -56,7 +57,8 @@ void aligned_free_bytes(void* p) { std::free(p); }
 
 std::shared_ptr<Storage> Storage::allocate(size_t bytes, bool zero) {
     std::shared_ptr<Storage> s(new Storage());
-    s->data_ = static_cast<uint8_t*>(aligned_alloc_bytes(bytes));
+    void* cached = block_cache_take(bytes);
+    s->data_ = static_cast<uint8_t*>(cached ? cached : aligned_alloc_bytes(bytes));
     s->bytes_ = bytes;
     s->owned_ = true;
     if (zero) std::memset(s->data_, 0, bytes);
@@ -75,7 +77,7 @@ std::shared_ptr<Storage> Storage::view(std::shared_ptr<const MappedFile> file, s
 }
 
 Storage::~Storage() {
-    if (owned_) aligned_free_bytes(data_);
+    if (owned_ && !block_cache_give(data_, bytes_)) aligned_free_bytes(data_);
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {

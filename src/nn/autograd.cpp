@@ -149,4 +149,27 @@ float* grad_ptr(const Var& v) {
     return const_cast<Var&>(v).grad_buffer().data<float>();
 }
 
+GradSink grad_sink(const Var& v) {
+    GradSink s;
+    if (!v.defined() || !v.requires_grad()) return s;
+    VarImpl* impl = v.impl();
+    s.fresh = !impl->grad.defined();
+    if (s.fresh) impl->grad = Tensor::empty(impl->value.shape());
+    s.data = impl->grad.data<float>();
+    return s;
+}
+
+void give_grad(const Var& v, const Tensor& g) {
+    if (!v.defined() || !v.requires_grad()) return;
+    VarImpl* impl = v.impl();
+    if (!impl->grad.defined()) {
+        impl->grad = g.reshape(impl->value.shape());
+        return;
+    }
+    float* dst = impl->grad.data<float>();
+    const float* src = g.data<float>();
+    const int64_t n = g.numel();
+    for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+}
+
 }  // namespace tern::nn

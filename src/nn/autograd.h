@@ -98,4 +98,21 @@ Var make_result(Tensor value, std::vector<Var> parents, BackwardFn fn);
 // else nullptr (the op skips that input's gradient).
 float* grad_ptr(const Var& v);
 
+// Where a backward closure puts v's gradient without a zero-fill: when v has
+// no gradient buffer yet, one is allocated uninitialised and `fresh` is true;
+// the op must then write every element (y = ...) instead of accumulating
+// (y += ...). Saves a memset and a read of the buffer per op on the usual
+// path, where each intermediate feeds exactly one consumer.
+struct GradSink {
+    float* data = nullptr;  // null: v needs no gradient
+    bool fresh = false;
+    explicit operator bool() const { return data != nullptr; }
+};
+GradSink grad_sink(const Var& v);
+
+// Hands `g` (v's shape, contiguous) to v as its gradient: adopted without a
+// copy when v has none yet, else added. `g` must be storage nobody else will
+// read or write afterwards (the gradient the calling closure is consuming).
+void give_grad(const Var& v, const Tensor& g);
+
 }  // namespace tern::nn

@@ -58,7 +58,29 @@ void for_each_row(const Shape& out, const Shape& sa, const Shape& sb, F&& fn) {
 
 enum class BinOp { add, sub, mul };
 
+void add_rows(const float* a, const float* b, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+// a + b on equal shapes (residual connections): vectorised loops, and the
+// gradient handed to a and copied into b (or added where either has one).
+Var add_same_shape(const Var& a, const Var& b) {
+    const int64_t n = a.numel();
+    Tensor y = Tensor::empty(a.shape());
+    add_rows(a.data(), b.data(), y.data<float>(), n);
+    return make_result(y, {a, b}, [a, b, n](const Tensor& gy) {
+        const float* g = gy.data<float>();
+        // b first: once a adopts gy's buffer, a later add into a writes it.
+        if (const GradSink gb = grad_sink(b)) {
+            if (gb.fresh) std::memcpy(gb.data, g, sizeof(float) * n);
+            else add_rows(gb.data, g, gb.data, n);
+        }
+        give_grad(a, gy);
+    });
+}
+
 Var binary(const Var& a, const Var& b, BinOp kind, const char* name) {
+    if (kind == BinOp::add && a.shape() == b.shape()) return add_same_shape(a, b);
     const Shape out_shape = broadcast_shape(a.shape(), b.shape(), name);
     const Shape sa = broadcast_strides(a.shape(), out_shape);
     const Shape sb = broadcast_strides(b.shape(), out_shape);

@@ -1,34 +1,37 @@
-// conv2d: im2col + sgemm for dense/grouped convolutions, a direct loop for
-// depthwise (one input channel per group), where im2col would be pure overhead.
+// conv2d: im2col + sgemm for dense/grouped convolutions (1x1 stride 1 skips
+// im2col). Two direct paths where im2col would be mostly overhead: depthwise
+// (one input channel per group, ops_conv_depthwise.cpp) and stride-1 dense
+// convolutions with few channels (ops_conv_direct.cpp).
 #include <algorithm>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "nn/parallel.h"
+#include "nn/conv_geom.h"
 #include "nn/matmul_backend.h"
 #include "nn/ops.h"
+#include "nn/parallel.h"
+#include "nn/row_reduce.h"
 
 namespace tern::nn {
 
+using detail::ConvGeom;
+
 namespace {
 
-struct ConvGeom {
-    int64_t N, C, H, W, O, KH, KW, OH, OW, G, Cg, Og;
-    Conv2dParams p;
-    int64_t ckk() const { return Cg * KH * KW; }
-    int64_t ohw() const { return OH * OW; }
-    bool pointwise() const {
-        return KH == 1 && KW == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
-    }
-};
-
 // x_g: (Cg, H, W) -> cols: (Cg*KH*KW, OH*OW); out-of-image taps are zero.
+// Each cols row is one tap; along a row only the edges need zeros, so the
+// middle is a block copy (stride 1) or a strided gather, without per-element
+// bounds checks.
 void im2col(const ConvGeom& g, const float* x, float* cols) {
+    const int64_t sw = g.p.stride_w;
     for (int64_t c = 0; c < g.Cg; ++c)
         for (int64_t ky = 0; ky < g.KH; ++ky)
             for (int64_t kx = 0; kx < g.KW; ++kx) {
                 float* row = cols + ((c * g.KH + ky) * g.KW + kx) * g.ohw();
+                const int64_t off = kx * g.p.dilation_w - g.p.pad_w;  // ix = ox*sw + off
+                int64_t lo, hi;
+                detail::valid_range(g.W, sw, off, g.OW, lo, hi);
                 for (int64_t oy = 0; oy < g.OH; ++oy) {
                     const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dilation_h;
                     float* r = row + oy * g.OW;
@@ -37,48 +40,40 @@ void im2col(const ConvGeom& g, const float* x, float* cols) {
                         continue;
                     }
                     const float* xr = x + (c * g.H + iy) * g.W;
-                    for (int64_t ox = 0; ox < g.OW; ++ox) {
-                        const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dilation_w;
-                        r[ox] = (ix >= 0 && ix < g.W) ? xr[ix] : 0.0f;
-                    }
+                    std::memset(r, 0, sizeof(float) * lo);
+                    if (sw == 1)
+                        std::memcpy(r + lo, xr + lo + off, sizeof(float) * (hi - lo));
+                    else
+                        for (int64_t ox = lo; ox < hi; ++ox) r[ox] = xr[ox * sw + off];
+                    std::memset(r + hi, 0, sizeof(float) * (g.OW - hi));
                 }
             }
 }
 
 // The transpose of im2col: dx_g (Cg, H, W) += scatter of dcols.
 void col2im_add(const ConvGeom& g, const float* cols, float* dx) {
+    const int64_t sw = g.p.stride_w;
     for (int64_t c = 0; c < g.Cg; ++c)
         for (int64_t ky = 0; ky < g.KH; ++ky)
             for (int64_t kx = 0; kx < g.KW; ++kx) {
                 const float* row = cols + ((c * g.KH + ky) * g.KW + kx) * g.ohw();
+                const int64_t off = kx * g.p.dilation_w - g.p.pad_w;
+                int64_t lo, hi;
+                detail::valid_range(g.W, sw, off, g.OW, lo, hi);
                 for (int64_t oy = 0; oy < g.OH; ++oy) {
                     const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dilation_h;
                     if (iy < 0 || iy >= g.H) continue;
                     float* xr = dx + (c * g.H + iy) * g.W;
                     const float* r = row + oy * g.OW;
-                    for (int64_t ox = 0; ox < g.OW; ++ox) {
-                        const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dilation_w;
-                        if (ix >= 0 && ix < g.W) xr[ix] += r[ox];
-                    }
+                    if (sw == 1)
+                        for (int64_t ox = lo; ox < hi; ++ox) xr[ox + off] += r[ox];
+                    else
+                        for (int64_t ox = lo; ox < hi; ++ox) xr[ox * sw + off] += r[ox];
                 }
             }
 }
 
-// Runs body(thread_index, n_parts, image_begin, image_end) over the batch:
-// one part per thread (serial sgemm inside) when the batch can feed every
-// thread, otherwise a single part whose sgemm calls use the pool.
-template <class F>
-int for_image_parts(int64_t N, int64_t work_per_image, F&& body) {
-    ThreadPool& pool = default_pool();
-    const bool big = N * work_per_image >= 16 * kMinParallelWork;
-    const int parts = big && N >= pool.size() ? pool.size() : 1;
-    if (parts == 1) {
-        body(0, 1, int64_t{0}, N);
-        return 1;
-    }
-    pool.run([&](int i, int n) { body(i, n, N * i / n, N * (i + 1) / n); });
-    return parts;
-}
+using detail::for_image_parts;
 
 Tensor conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
@@ -106,8 +101,8 @@ Tensor conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, co
     return y;
 }
 
-void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,
-                          float* gb) {
+void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, bool gx_fresh,
+                          float* gw, float* gb) {
     const int64_t w_size = g.O * g.ckk();
     // Per-part weight/bias gradient partials, summed in part order afterwards:
     // deterministic for a given thread count.
@@ -118,6 +113,10 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
         std::vector<float> dcols(g.pointwise() ? 0 : g.ckk() * g.ohw());  // (Cg*KH*KW, OH*OW)
         if (gw) gw_part[part].assign(w_size, 0.0f);
         if (gb) gb_part[part].assign(g.O, 0.0f);
+        // A fresh gx has no history to add to: 1x1 products overwrite it (beta 0),
+        // col2im scatters into a zeroed image.
+        if (gx && gx_fresh && !g.pointwise())
+            std::memset(gx + n0 * g.C * g.H * g.W, 0, sizeof(float) * (n1 - n0) * g.C * g.H * g.W);
         for (int64_t n = n0; n < n1; ++n)
             for (int64_t grp = 0; grp < g.G; ++grp) {
                 const float* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
@@ -135,7 +134,8 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
                 if (gx) {
                     float* dxg = gx + (n * g.C + grp * g.Cg) * g.H * g.W;
                     if (g.pointwise()) {
-                        sgemm(true, false, g.ckk(), g.ohw(), g.Og, 1.0f, wg, g.ckk(), dyg, g.ohw(), 1.0f, dxg, g.ohw());
+                        sgemm(true, false, g.ckk(), g.ohw(), g.Og, 1.0f, wg, g.ckk(), dyg, g.ohw(), gx_fresh ? 0.0f : 1.0f,
+                              dxg, g.ohw());
                     } else {
                         sgemm(true, false, g.ckk(), g.ohw(), g.Og, 1.0f, wg, g.ckk(), dyg, g.ohw(), 0.0f,
                               dcols.data(), g.ohw());
@@ -143,11 +143,8 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
                     }
                 }
                 if (gb)
-                    for (int64_t o = 0; o < g.Og; ++o) {
-                        double s = 0;
-                        for (int64_t i = 0; i < g.ohw(); ++i) s += dyg[o * g.ohw() + i];
-                        gb_part[part][grp * g.Og + o] += static_cast<float>(s);
-                    }
+                    for (int64_t o = 0; o < g.Og; ++o)
+                        gb_part[part][grp * g.Og + o] += static_cast<float>(row_sum(dyg + o * g.ohw(), g.ohw()));
             }
     });
     for (int p = 0; p < parts; ++p) {
@@ -156,67 +153,6 @@ void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, con
         if (gb)
             for (int64_t i = 0; i < g.O; ++i) gb[i] += gb_part[p][i];
     }
-}
-
-// Depthwise: output channel o reads input channel o / Og only.
-Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
-    Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
-    float* py = y.data<float>();
-    parallel_items(g.N * g.O, 2 * g.ohw() * g.KH * g.KW, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t n = i / g.O, o = i % g.O;
-            const float* xc = x + (n * g.C + o / g.Og) * g.H * g.W;
-            const float* wo = w + o * g.KH * g.KW;
-            float* yo = py + i * g.ohw();
-            const float bo = b ? b[o] : 0.0f;
-            for (int64_t oy = 0; oy < g.OH; ++oy)
-                for (int64_t ox = 0; ox < g.OW; ++ox) {
-                    float s = bo;
-                    for (int64_t ky = 0; ky < g.KH; ++ky) {
-                        const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dilation_h;
-                        if (iy < 0 || iy >= g.H) continue;
-                        for (int64_t kx = 0; kx < g.KW; ++kx) {
-                            const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dilation_w;
-                            if (ix >= 0 && ix < g.W) s += wo[ky * g.KW + kx] * xc[iy * g.W + ix];
-                        }
-                    }
-                    yo[oy * g.OW + ox] = s;
-                }
-        }
-    });
-    return y;
-}
-
-void conv_depthwise_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, float* gw,
-                             float* gb) {
-    // Parallel over input channels: each task owns dx of its channel and the
-    // weight/bias gradients of the Og output channels reading it.
-    parallel_items(g.C, 4 * g.N * g.Og * g.ohw() * g.KH * g.KW, [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c)
-            for (int64_t o = c * g.Og; o < (c + 1) * g.Og; ++o) {
-                const float* wo = w + o * g.KH * g.KW;
-                for (int64_t n = 0; n < g.N; ++n) {
-                    const float* xc = x + (n * g.C + c) * g.H * g.W;
-                    float* dxc = gx ? gx + (n * g.C + c) * g.H * g.W : nullptr;
-                    const float* dyo = gy + (n * g.O + o) * g.ohw();
-                    for (int64_t oy = 0; oy < g.OH; ++oy)
-                        for (int64_t ox = 0; ox < g.OW; ++ox) {
-                            const float d = dyo[oy * g.OW + ox];
-                            if (gb) gb[o] += d;
-                            for (int64_t ky = 0; ky < g.KH; ++ky) {
-                                const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dilation_h;
-                                if (iy < 0 || iy >= g.H) continue;
-                                for (int64_t kx = 0; kx < g.KW; ++kx) {
-                                    const int64_t ix = ox * g.p.stride_w - g.p.pad_w + kx * g.p.dilation_w;
-                                    if (ix < 0 || ix >= g.W) continue;
-                                    if (gw) gw[o * g.KH * g.KW + ky * g.KW + kx] += d * xc[iy * g.W + ix];
-                                    if (dxc) dxc[iy * g.W + ix] += d * wo[ky * g.KW + kx];
-                                }
-                            }
-                        }
-                }
-            }
-    });
 }
 
 }  // namespace
@@ -241,19 +177,23 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dParams&
     if (g.OH < 1 || g.OW < 1) throw Error("conv2d", "kernel larger than the padded input");
     if (bias.defined() && bias.numel() != g.O) throw Error("conv2d", "bias size differs from out channels");
     const bool depthwise = g.Cg == 1 && g.G > 1;
+    const bool direct = !depthwise && detail::conv_direct_applies(g);
     const float* b = bias.defined() ? bias.data() : nullptr;
-    Tensor y = depthwise ? conv_depthwise_forward(g, x.data(), weight.data(), b)
+    Tensor y = depthwise ? detail::conv_depthwise_forward(g, x.data(), weight.data(), b)
+               : direct  ? detail::conv_direct_forward(g, x.data(), weight.data(), b)
                          : conv_im2col_forward(g, x.data(), weight.data(), b);
     std::vector<Var> parents{x, weight};
     if (bias.defined()) parents.push_back(bias);
-    return make_result(y, parents, [x, weight, bias, g, depthwise](const Tensor& gy) {
-        float* gx = grad_ptr(x);
+    return make_result(y, parents, [x, weight, bias, g, depthwise, direct](const Tensor& gy) {
+        const GradSink gx = grad_sink(x);
         float* gw = grad_ptr(weight);
         float* gb = grad_ptr(bias);
         if (depthwise)
-            conv_depthwise_backward(g, x.data(), weight.data(), gy.data<float>(), gx, gw, gb);
+            detail::conv_depthwise_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
+        else if (direct)
+            detail::conv_direct_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
         else
-            conv_im2col_backward(g, x.data(), weight.data(), gy.data<float>(), gx, gw, gb);
+            conv_im2col_backward(g, x.data(), weight.data(), gy.data<float>(), gx.data, gx.fresh, gw, gb);
     });
 }
 

@@ -59,17 +59,15 @@ Var linear(const Var& x, const Var& weight, const Var& bias) {
     out_shape.back() = out;
     Tensor y = Tensor::empty(out_shape);
     float* py = y.data<float>();  // (rows, out)
-    sgemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 0.0f, py, out);
-    if (bias.defined()) {
-        const float* pb = bias.data();
-        for (int64_t r = 0; r < rows; ++r)
-            for (int64_t j = 0; j < out; ++j) py[r * out + j] += pb[j];
-    }
+    // The bias rides in the GEMM's epilogue: no second pass over y.
+    sgemm(false, true, rows, out, in, 1.0f, x.data(), in, weight.data(), in, 0.0f, py, out,
+          bias.defined() ? bias.data() : nullptr);
     std::vector<Var> parents{x, weight};
     if (bias.defined()) parents.push_back(bias);
     return make_result(y, parents, [x, weight, bias, rows, in, out](const Tensor& gy) {
         const float* g = gy.data<float>();  // (rows, out)
-        if (float* gx = grad_ptr(x)) sgemm(false, false, rows, in, out, 1.0f, g, out, weight.data(), in, 1.0f, gx, in);
+        if (const GradSink gx = grad_sink(x))  // a fresh gradient is written (beta 0), not zero-filled and added
+            sgemm(false, false, rows, in, out, 1.0f, g, out, weight.data(), in, gx.fresh ? 0.0f : 1.0f, gx.data, in);
         if (float* gw = grad_ptr(weight)) sgemm(true, false, out, in, rows, 1.0f, g, out, x.data(), in, 1.0f, gw, in);
         if (float* gb = grad_ptr(bias)) {
             for (int64_t r = 0; r < rows; ++r)

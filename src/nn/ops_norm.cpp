@@ -1,4 +1,4 @@
-// Normalisation: batch norm (train/eval), layer norm, RMS norm.
+// Normalisation over the last dim: layer norm, RMS norm (batch norm: ops_batch_norm.cpp).
 #include <cmath>
 
 #include "core/error.h"
@@ -8,101 +8,6 @@
 #include "nn/ops.h"
 
 namespace tern::nn {
-
-Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_mean, Tensor& running_var,
-               bool training, float momentum, float eps) {
-    if (x.rank() < 2) throw Error("batch_norm", "need (N, C, ...), got " + shape_to_string(x.shape()));
-    const int64_t N = x.dim(0), C = x.dim(1), S = x.numel() / (N * C);  // S: spatial size
-    const int64_t count = N * S;
-    if (gamma.defined() && gamma.numel() != C) throw Error("batch_norm", "gamma size differs from channels");
-    if (beta.defined() && beta.numel() != C) throw Error("batch_norm", "beta size differs from channels");
-    if (!training && (!running_mean.defined() || !running_var.defined()))
-        throw Error("batch_norm", "eval mode needs running statistics");
-    if (training && count < 2) throw Error("batch_norm", "training needs more than one value per channel");
-    Tensor mean_t = Tensor::empty({C}), rstd_t = Tensor::empty({C});  // per channel
-    float* mean = mean_t.data<float>();
-    float* rstd = rstd_t.data<float>();
-    const float* px = x.data();
-    if (training) {
-        parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
-            for (int64_t c = c0; c < c1; ++c) {
-                double s = 0, ss = 0;
-                for (int64_t n = 0; n < N; ++n) {
-                    const float* xc = px + (n * C + c) * S;
-                    for (int64_t i = 0; i < S; ++i) s += xc[i];
-                }
-                const double m = s / static_cast<double>(count);
-                for (int64_t n = 0; n < N; ++n) {
-                    const float* xc = px + (n * C + c) * S;
-                    for (int64_t i = 0; i < S; ++i) ss += (xc[i] - m) * (xc[i] - m);
-                }
-                const double var = ss / static_cast<double>(count);
-                mean[c] = static_cast<float>(m);
-                rstd[c] = static_cast<float>(1.0 / std::sqrt(var + eps));
-                if (running_mean.defined()) {
-                    float* rm = running_mean.data<float>();
-                    float* rv = running_var.data<float>();
-                    const double unbiased = ss / static_cast<double>(count - 1);
-                    rm[c] = static_cast<float>((1.0 - momentum) * rm[c] + momentum * m);
-                    rv[c] = static_cast<float>((1.0 - momentum) * rv[c] + momentum * unbiased);
-                }
-            }
-        });
-    } else {
-        for (int64_t c = 0; c < C; ++c) {
-            mean[c] = running_mean.data<float>()[c];
-            rstd[c] = 1.0f / std::sqrt(running_var.data<float>()[c] + eps);
-        }
-    }
-    Tensor y = Tensor::empty(x.shape());
-    float* py = y.data<float>();
-    parallel_items(N * C, 2 * S, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t c = i % C;
-            const float a = rstd[c] * (gamma.defined() ? gamma.data()[c] : 1.0f);
-            const float b = (beta.defined() ? beta.data()[c] : 0.0f) - mean[c] * a;
-            for (int64_t s = 0; s < S; ++s) py[i * S + s] = px[i * S + s] * a + b;
-        }
-    });
-    std::vector<Var> parents{x};
-    if (gamma.defined()) parents.push_back(gamma);
-    if (beta.defined()) parents.push_back(beta);
-    return make_result(y, parents, [x, gamma, beta, mean_t, rstd_t, training, N, C, S, count](const Tensor& gy) {
-        float* gx = grad_ptr(x);
-        float* gg = grad_ptr(gamma);
-        float* gb = grad_ptr(beta);
-        const float* d = gy.data<float>();
-        const float* px = x.data();
-        const float* mean = mean_t.data<float>();
-        const float* rstd = rstd_t.data<float>();
-        parallel_items(C, 6 * N * S, [&](int64_t c0, int64_t c1) {
-            for (int64_t c = c0; c < c1; ++c) {
-                // sum(dy) and sum(dy * xhat) over the channel's N*S values
-                double sd = 0, sdx = 0;
-                for (int64_t n = 0; n < N; ++n)
-                    for (int64_t i = 0; i < S; ++i) {
-                        const int64_t j = (n * C + c) * S + i;
-                        sd += d[j];
-                        sdx += d[j] * (px[j] - mean[c]) * rstd[c];
-                    }
-                if (gg) gg[c] += static_cast<float>(sdx);
-                if (gb) gb[c] += static_cast<float>(sd);
-                if (!gx) continue;
-                const float g = gamma.defined() ? gamma.data()[c] : 1.0f;
-                const float k = g * rstd[c];
-                // Training: the batch statistics depend on x too.
-                const float m_d = training ? static_cast<float>(sd / count) : 0.0f;
-                const float m_dx = training ? static_cast<float>(sdx / count) : 0.0f;
-                for (int64_t n = 0; n < N; ++n)
-                    for (int64_t i = 0; i < S; ++i) {
-                        const int64_t j = (n * C + c) * S + i;
-                        const float xhat = (px[j] - mean[c]) * rstd[c];
-                        gx[j] += k * (d[j] - m_d - xhat * m_dx);
-                    }
-            }
-        });
-    });
-}
 
 Var layer_norm(const Var& x, const Var& weight, const Var& bias, float eps) {
     const int64_t C = x.dim(-1), rows = x.numel() / C;

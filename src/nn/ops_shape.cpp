@@ -43,9 +43,8 @@ Var reshape(const Var& a, const Shape& shape_in) {
     if (infer >= 0) shape[infer] = known == 0 ? 0 : a.numel() / known;
     if (shape_numel(shape) != a.numel())
         throw Error("reshape", "cannot reshape " + shape_to_string(a.shape()) + " to " + shape_to_string(shape_in));
-    return make_result(a.value().reshape(shape), {a}, [a](const Tensor& gy) {
-        accumulate(grad_ptr(a), gy.data<float>(), gy.numel());
-    });
+    // The gradient is the same numbers in a's shape: handed over, not copied.
+    return make_result(a.value().reshape(shape), {a}, [a](const Tensor& gy) { give_grad(a, gy); });
 }
 
 Var flatten(const Var& a, int start_dim) {

@@ -81,6 +81,26 @@ TEST(Elementwise, AllVariantsMatchReference) {
             for (int64_t i = 0; i < n; ++i) mag += std::fabs(x[static_cast<size_t>(i)] * w[static_cast<size_t>(i)]);
             EXPECT_NEAR(dk, dr, 1e-6 * mag + 1e-6) << "dot n=" << n;
 
+            // Batch-norm row sums; data offset from zero as activations are.
+            std::vector<float> xs(x);
+            for (auto& v : xs) v += 2.5f;
+            float rs, rq, ks, kq;
+            ref.sum_sumsq_shifted(xs.data(), n, 2.4f, &rs, &rq);
+            k->sum_sumsq_shifted(xs.data(), n, 2.4f, &ks, &kq);
+            double abs_sum = 0, sq = 0;
+            for (float v : xs) abs_sum += std::fabs(v - 2.4f), sq += (v - 2.4) * (v - 2.4);
+            EXPECT_NEAR(ks, rs, 1e-6 * abs_sum + 1e-6) << "sum_sumsq_shifted s n=" << n;
+            EXPECT_NEAR(kq, rq, 1e-6 * sq + 1e-6) << "sum_sumsq_shifted ss n=" << n;
+            ref.sum_dot_centered(w.data(), xs.data(), n, 2.45f, &rs, &rq);
+            k->sum_dot_centered(w.data(), xs.data(), n, 2.45f, &ks, &kq);
+            double abs_w = 0, abs_dot = 0;
+            for (int64_t i = 0; i < n; ++i) {
+                abs_w += std::fabs(w[static_cast<size_t>(i)]);
+                abs_dot += std::fabs(w[static_cast<size_t>(i)] * (xs[static_cast<size_t>(i)] - 2.45));
+            }
+            EXPECT_NEAR(ks, rs, 1e-6 * abs_w + 1e-6) << "sum_dot_centered sd n=" << n;
+            EXPECT_NEAR(kq, rq, 1e-6 * abs_dot + 1e-6) << "sum_dot_centered sdx n=" << n;
+
             std::copy(x.begin(), x.end(), want.begin());
             std::copy(x.begin(), x.end(), got.data());
             ref.softmax(want.data(), n, 0.125f);

@@ -83,12 +83,28 @@ TEST(NnGrad, Conv) {
                           {random_var({2, 3, 8, 7}, rng), random_var({6, 1, 3, 3}, rng), random_var({6}, rng)});
     expect_grads_match_fd("conv 1x1", [&](auto& in) { return conv2d(in[0], in[1], Var(), Conv2dParams{}); },
                           {random_var({2, 3, 4, 5}, rng), random_var({5, 3, 1, 1}, rng)});
+    // The direct small-channel path (stride 1) and the depthwise 3x3 kernels.
+    Conv2dParams direct;
+    direct.pad_h = 2, direct.pad_w = 1;
+    expect_grads_match_fd("conv direct", [&](auto& in) { return conv2d(in[0], in[1], in[2], direct); },
+                          {random_var({2, 2, 6, 7}, rng), random_var({3, 2, 4, 3}, rng), random_var({3}, rng)});
+    for (int64_t s : {1, 2}) {
+        Conv2dParams dw3;
+        dw3.stride_h = dw3.stride_w = s;
+        dw3.pad_h = dw3.pad_w = 1;
+        dw3.groups = 3;
+        expect_grads_match_fd("depthwise 3x3", [&](auto& in) { return conv2d(in[0], in[1], in[2], dw3); },
+                              {random_var({2, 3, 7, 6}, rng), random_var({3, 1, 3, 3}, rng), random_var({3}, rng)});
+    }
 }
 
 TEST(NnGrad, Pool) {
     Rng rng(5);
     Pool2dParams p{3, 3, 2, 2, 1, 1};
     expect_grads_match_fd("maxpool", [&](auto& in) { return max_pool2d(in[0], p); },
+                          {distinct_values({2, 2, 7, 6}, rng)});
+    const Pool2dParams p2{2, 2, 2, 2, 0, 0};
+    expect_grads_match_fd("maxpool 2x2", [&](auto& in) { return max_pool2d(in[0], p2); },
                           {distinct_values({2, 2, 7, 6}, rng)});
     expect_grads_match_fd("avgpool", [&](auto& in) { return avg_pool2d(in[0], p); }, {random_var({2, 2, 7, 6}, rng)});
     expect_grads_match_fd("gap", [](auto& in) { return global_avg_pool2d(in[0]); }, {random_var({2, 3, 4, 5}, rng)});

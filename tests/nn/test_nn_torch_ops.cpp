@@ -64,17 +64,28 @@ TEST(NnTorch, Linear) {
 struct ConvSpec {
     const char* name;
     int64_t cin, cout, k, stride, pad, dil, groups;
+    int64_t H = 9, W = 8;
 };
+// Each of conv2d's paths: im2col + GEMM (strided, dilated, grouped), the
+// direct small-channel kernels (stride 1: LeNet-like 5x5 with and without
+// padding), depthwise 3x3 at stride 1 and 2 (SIMD kernels, rows wider than one
+// AVX-512 vector) and a depthwise layer with two outputs per channel.
 const ConvSpec kConvs[] = {
     {"conv_s2p1", 3, 4, 3, 2, 1, 1, 1},
     {"conv_depthwise", 4, 4, 3, 1, 1, 1, 4},
     {"conv_dilation2", 3, 5, 3, 1, 2, 2, 1},
     {"conv_groups2", 4, 6, 3, 2, 1, 1, 2},
+    {"conv_direct_5x5p2", 1, 6, 5, 1, 2, 1, 1, 12, 19},
+    {"conv_direct_5x5", 3, 7, 5, 1, 0, 1, 1, 10, 11},
+    {"conv_dw_s1_wide", 3, 3, 3, 1, 1, 1, 3, 6, 21},
+    {"conv_dw_s2_wide", 3, 3, 3, 2, 1, 1, 3, 7, 35},
+    {"conv_dw_mult2", 2, 4, 3, 1, 1, 1, 2, 5, 18},
 };
+constexpr int kConvCount = static_cast<int>(sizeof(kConvs) / sizeof(kConvs[0]));
 RefCase conv_case(int i) {
     const ConvSpec& s = kConvs[i];
     Rng rng(200 + i);
-    const int64_t H = 9, W = 8;
+    const int64_t H = s.H, W = s.W;
     const int64_t OH = (H + 2 * s.pad - s.dil * (s.k - 1) - 1) / s.stride + 1;
     const int64_t OW = (W + 2 * s.pad - s.dil * (s.k - 1) - 1) / s.stride + 1;
     return {s.name,
@@ -85,10 +96,13 @@ RefCase conv_case(int i) {
              {"r", random_tensor({2, s.cout, OH, OW}, rng)}}};
 }
 RegisterRefCase reg_conv0([] { return conv_case(0); }), reg_conv1([] { return conv_case(1); }),
-    reg_conv2([] { return conv_case(2); }), reg_conv3([] { return conv_case(3); });
+    reg_conv2([] { return conv_case(2); }), reg_conv3([] { return conv_case(3); }),
+    reg_conv4([] { return conv_case(4); }), reg_conv5([] { return conv_case(5); }),
+    reg_conv6([] { return conv_case(6); }), reg_conv7([] { return conv_case(7); }),
+    reg_conv8([] { return conv_case(8); });
 TEST(NnTorch, Conv2d) {
     SKIP_WITHOUT_TORCH();
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < kConvCount; ++i) {
         const ConvSpec& s = kConvs[i];
         Conv2dParams p;
         p.stride_h = p.stride_w = s.stride;
@@ -106,14 +120,25 @@ RefCase pool_case(const char* kind) {
             {{"kind", kind}, {"k", 3}, {"s", 2}, {"p", 1}},
             {{"x", random_tensor({2, 3, 9, 8}, rng)}, {"r", random_tensor(gap ? Shape{2, 3} : Shape{2, 3, 5, 4}, rng)}}};
 }
+// 2x2 / stride 2 (the SIMD kernel's case), windows tiling the plane, rows
+// wider than one AVX-512 vector of outputs. (Odd sizes, where a row and a
+// column belong to no window, are covered by the finite-difference test.)
+RefCase maxpool2_case() {
+    Rng rng(301);
+    return {"pool_maxpool2x2",
+            {{"kind", "maxpool"}, {"k", 2}, {"s", 2}, {"p", 0}},
+            {{"x", random_tensor({2, 3, 8, 38}, rng)}, {"r", random_tensor({2, 3, 4, 19}, rng)}}};
+}
 RegisterRefCase reg_maxpool([] { return pool_case("maxpool"); }), reg_avgpool([] { return pool_case("avgpool"); }),
-    reg_gap([] { return pool_case("gap"); });
+    reg_gap([] { return pool_case("gap"); }), reg_maxpool2(maxpool2_case);
 TEST(NnTorch, Pools) {
     SKIP_WITHOUT_TORCH();
     const Pool2dParams p{3, 3, 2, 2, 1, 1};
     check_op(pool_case("maxpool"), {"x"}, [&](auto& v) { return max_pool2d(v["x"], p); });
     check_op(pool_case("avgpool"), {"x"}, [&](auto& v) { return avg_pool2d(v["x"], p); });
     check_op(pool_case("gap"), {"x"}, [&](auto& v) { return global_avg_pool2d(v["x"]); });
+    const Pool2dParams p2{2, 2, 2, 2, 0, 0};
+    check_op(maxpool2_case(), {"x"}, [&](auto& v) { return max_pool2d(v["x"], p2); });
 }
 
 RefCase batchnorm_case() {

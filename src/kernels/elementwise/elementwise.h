@@ -33,6 +33,13 @@ struct ElementwiseKernels {
     void (*axpy)(float alpha, const float* x, float* y, int64_t n);
     // sum(a * b)
     float (*dot)(const float* a, const float* b, int64_t n);
+    // Batch-norm statistics of a row in one pass: s = sum(x - k),
+    // ss = sum((x - k)^2). A shift k near the mean keeps the variance
+    // ss/n - (s/n)^2 free of cancellation.
+    void (*sum_sumsq_shifted)(const float* x, int64_t n, float k, float* s, float* ss);
+    // Batch-norm backward sums of a row in one pass: sd = sum(d),
+    // sdx = sum(d * (x - m)).
+    void (*sum_dot_centered)(const float* d, const float* x, int64_t n, float m, float* sd, float* sdx);
 };
 
 // The variant chosen once from active_isa().

@@ -81,11 +81,32 @@ float dot_ref(const float* a, const float* b, int64_t n) {
     return static_cast<float>(s);
 }
 
+void sum_sumsq_shifted_ref(const float* x, int64_t n, float k, float* s, float* ss) {
+    double a = 0, b = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        const double d = static_cast<double>(x[i]) - k;
+        a += d;
+        b += d * d;
+    }
+    *s = static_cast<float>(a);
+    *ss = static_cast<float>(b);
+}
+
+void sum_dot_centered_ref(const float* d, const float* x, int64_t n, float m, float* sd, float* sdx) {
+    double a = 0, b = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        a += d[i];
+        b += static_cast<double>(d[i]) * (static_cast<double>(x[i]) - m);
+    }
+    *sd = static_cast<float>(a);
+    *sdx = static_cast<float>(b);
+}
+
 }  // namespace
 
 const ElementwiseKernels kElementwiseScalar = {
     "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
-    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref,
+    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref,
 };
 
 }  // namespace tern

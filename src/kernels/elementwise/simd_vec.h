@@ -39,6 +39,35 @@ struct VecAvx512 {
     }
     static float reduce_add(T v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(T v) { return _mm512_reduce_max_ps(v); }
+
+    // Lane masks (compare results) and selects.
+    using M = __mmask16;
+    static M gt(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+    static M is_nan(T a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+    static M not_nan(T a) { return _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q); }
+    static M mask_or(M a, M b) { return static_cast<M>(a | b); }
+    static M mask_and(M a, M b) { return static_cast<M>(a & b); }
+    static T select(M m, T a, T b) { return _mm512_mask_blend_ps(m, b, a); }  // m ? a : b
+    // Even / odd elements of the 2W-float sequence (a, b): stride-2 access.
+    static T even(T a, T b) {
+        return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+    }
+    static T odd(T a, T b) {
+        return _mm512_permutex2var_ps(a, _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+    }
+    // Rounds the (integral) lanes to int32 and stores the first n.
+    static void store_i32_partial(int32_t* p, T v, int64_t n) { _mm512_mask_storeu_epi32(p, mask(n), _mm512_cvtps_epi32(v)); }
+    static T keep_first(T v, int64_t n) { return _mm512_maskz_mov_ps(mask(n), v); }  // lanes >= n zeroed
+    // Lanes [lo, hi) from p, the rest zero; only those lanes are read (masked
+    // lanes never touch memory), so p may point before or past valid data.
+    using LM = __mmask16;  // a load mask, computed once and reused
+    static LM range_mask(int64_t lo, int64_t hi) {
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > kWidth ? kWidth : hi;
+        return hi <= lo ? LM{0} : static_cast<LM>(mask(hi) & ~mask(lo));
+    }
+    static T load_masked(const float* p, LM m) { return _mm512_maskz_loadu_ps(m, p); }
+    static T load_range(const float* p, int64_t lo, int64_t hi) { return load_masked(p, range_mask(lo, hi)); }
 };
 #endif
 
@@ -83,6 +112,32 @@ struct VecAvx2 {
         s = _mm_max_ss(s, _mm_movehdup_ps(s));
         return _mm_cvtss_f32(s);
     }
+
+    // Lane masks (all-ones lanes) and selects.
+    using M = __m256;
+    static M gt(T a, T b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+    static M is_nan(T a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+    static M not_nan(T a) { return _mm256_cmp_ps(a, a, _CMP_ORD_Q); }
+    static M mask_or(M a, M b) { return _mm256_or_ps(a, b); }
+    static M mask_and(M a, M b) { return _mm256_and_ps(a, b); }
+    static T select(M m, T a, T b) { return _mm256_blendv_ps(b, a, m); }  // m ? a : b
+    // Even / odd elements of the 16-float sequence (a, b): the in-lane shuffle
+    // gives (a0 a2 b0 b2 | a4 a6 b4 b6), the 64-bit permute restores the order.
+    static T even(T a, T b) {
+        const __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    static T odd(T a, T b) {
+        const __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
+        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+    static void store_i32_partial(int32_t* p, T v, int64_t n) { _mm256_maskstore_epi32(p, mask(n), _mm256_cvtps_epi32(v)); }
+    static T keep_first(T v, int64_t n) { return _mm256_and_ps(v, _mm256_castsi256_ps(mask(n))); }  // lanes >= n zeroed
+    // Lanes [lo, hi) from p, the rest zero; masked lanes never touch memory.
+    using LM = __m256i;  // a load mask, computed once and reused
+    static LM range_mask(int64_t lo, int64_t hi) { return _mm256_andnot_si256(mask(lo), mask(hi)); }
+    static T load_masked(const float* p, LM m) { return _mm256_maskload_ps(p, m); }
+    static T load_range(const float* p, int64_t lo, int64_t hi) { return load_masked(p, range_mask(lo, hi)); }
 };
 #endif
 

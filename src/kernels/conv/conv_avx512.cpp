@@ -1,0 +1,13 @@
+// avx512 conv kernels (compiled with this ISA's flags only).
+#include "kernels/conv/conv_simd.inc"
+
+namespace tern {
+
+using ConvImplavx512 = simd::ConvSimd<simd::VecAvx512>;
+
+const ConvKernels kConvAvx512 = {
+    "conv_f32_avx512", Isa::avx512, ConvImplavx512::direct_s1, ConvImplavx512::direct_s1_wgrad, ConvImplavx512::dw3x3,
+    ConvImplavx512::dw3x3_wgrad, ConvImplavx512::maxpool2x2,
+};
+
+}  // namespace tern
