@@ -25,4 +25,25 @@ const Kernel* choose_kernel_of(std::span<const Kernel> table) {
     return &table.back();
 }
 
+// Families with one kernel set per ISA level (scalar reference, AVX2,
+// AVX-512): the sets this CPU supports, reference first, and the set the
+// active level (TERN_ISA or the CPU) selects.
+template <class Kernels>
+std::vector<const Kernels*> isa_variants(const Kernels& scalar, const Kernels& avx2, const Kernels& avx512) {
+    std::vector<const Kernels*> v{&scalar};
+    if (isa_supported(Isa::avx2)) v.push_back(&avx2);
+    if (isa_supported(Isa::avx512)) v.push_back(&avx512);
+    return v;
+}
+
+template <class Kernels>
+const Kernels& active_isa_variant(const Kernels& scalar, const Kernels& avx2, const Kernels& avx512) {
+    switch (active_isa()) {
+        case Isa::avx512: return avx512;
+        case Isa::avx2: return avx2;
+        case Isa::scalar: break;
+    }
+    return scalar;
+}
+
 }  // namespace tern

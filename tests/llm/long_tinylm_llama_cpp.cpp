@@ -30,12 +30,9 @@ TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
         tokens.insert(tokens.end(), all.begin() + w * ctx, all.begin() + (w + 1) * ctx);
     testio::TempDir dir;
     for (const char* format : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
-        std::string path = tinylm_path();
-        if (std::string(format) != "f16") {
-            path = dir.file(std::string("tinylm-") + format + ".gguf");
-            const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + path + " --format " + format);
-            ASSERT_EQ(r.code, 0) << r.all();
-        }
+        std::string error;
+        const std::string path = tinylm_variant(format, dir.path(), error);
+        ASSERT_FALSE(path.empty()) << error;
         const Agreement a = compare_with_llama_cpp(path, tokens, ctx, 1 << 30);
         EXPECT_GE(a.argmax_rate(), 0.99) << format;
         EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama()) << format;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/cli_runner.h"
 #include "io/text_corpus.h"
 #include "llm/forward.h"
 #include "llm/model_loader.h"
@@ -70,6 +71,20 @@ inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vect
         }
     }
     return a;
+}
+
+// The model file for `format`: the committed f16 file itself, or a copy made
+// by `tern quantize` into `dir` (q8_0, q4_0, q4_k_m, ...). Empty on failure,
+// with the command's output in `error`.
+inline std::string tinylm_variant(const std::string& format, const std::string& dir, std::string& error) {
+    if (format == "f16") return tinylm_path();
+    const std::string path = dir + "/tinylm-" + format + ".gguf";
+    const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + path + " --format " + format);
+    if (r.code != 0) {
+        error = r.all();
+        return "";
+    }
+    return path;
 }
 
 }  // namespace tern::llm::test

@@ -2,28 +2,19 @@
 
 #include <vector>
 
+#include "kernels/kernel_table.h"
+
 namespace tern {
 
 std::span<const ElementwiseKernels* const> elementwise_variants() {
-    static const std::vector<const ElementwiseKernels*> variants = [] {
-        std::vector<const ElementwiseKernels*> v{&kElementwiseScalar};
-        if (isa_supported(Isa::avx2)) v.push_back(&kElementwiseAvx2);
-        if (isa_supported(Isa::avx512)) v.push_back(&kElementwiseAvx512);
-        return v;
-    }();
+    static const std::vector<const ElementwiseKernels*> variants =
+        isa_variants(kElementwiseScalar, kElementwiseAvx2, kElementwiseAvx512);
     return variants;
 }
 
 const ElementwiseKernels& elementwise() {
-    static const ElementwiseKernels* chosen = [] {
-        switch (active_isa()) {
-            case Isa::avx512: return &kElementwiseAvx512;
-            case Isa::avx2: return &kElementwiseAvx2;
-            case Isa::scalar: break;
-        }
-        return &kElementwiseScalar;
-    }();
-    return *chosen;
+    static const ElementwiseKernels& chosen = active_isa_variant(kElementwiseScalar, kElementwiseAvx2, kElementwiseAvx512);
+    return chosen;
 }
 
 }  // namespace tern

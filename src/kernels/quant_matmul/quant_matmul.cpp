@@ -4,31 +4,23 @@
 #include "kernels/quant_matmul/quant_matmul.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "core/thread_pool.h"
+#include "kernels/kernel_table.h"
 
 namespace tern {
 
 std::span<const QuantMatmulKernels* const> quant_matmul_variants() {
-    static const std::vector<const QuantMatmulKernels*> variants = [] {
-        std::vector<const QuantMatmulKernels*> v{&kQuantMatmulScalar};
-        if (isa_supported(Isa::avx2)) v.push_back(&kQuantMatmulAvx2);
-        if (isa_supported(Isa::avx512)) v.push_back(&kQuantMatmulAvx512);
-        return v;
-    }();
+    static const std::vector<const QuantMatmulKernels*> variants =
+        isa_variants(kQuantMatmulScalar, kQuantMatmulAvx2, kQuantMatmulAvx512);
     return variants;
 }
 
 const QuantMatmulKernels& quant_matmul_kernels() {
-    static const QuantMatmulKernels* chosen = [] {
-        switch (active_isa()) {
-            case Isa::avx512: return &kQuantMatmulAvx512;
-            case Isa::avx2: return &kQuantMatmulAvx2;
-            case Isa::scalar: break;
-        }
-        return &kQuantMatmulScalar;
-    }();
-    return *chosen;
+    static const QuantMatmulKernels& chosen =
+        active_isa_variant(kQuantMatmulScalar, kQuantMatmulAvx2, kQuantMatmulAvx512);
+    return chosen;
 }
 
 QuantActs QuantScratch::acts(int64_t m, int64_t k, int block) {

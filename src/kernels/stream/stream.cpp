@@ -2,25 +2,17 @@
 
 #include <vector>
 
+#include "kernels/kernel_table.h"
+
 namespace tern {
 
 std::span<const StreamKernels* const> stream_variants() {
-    static const std::vector<const StreamKernels*> v = [] {
-        std::vector<const StreamKernels*> out{&kStreamScalar};
-        if (isa_supported(Isa::avx2)) out.push_back(&kStreamAvx2);
-        if (isa_supported(Isa::avx512)) out.push_back(&kStreamAvx512);
-        return out;
-    }();
-    return v;
+    static const std::vector<const StreamKernels*> variants = isa_variants(kStreamScalar, kStreamAvx2, kStreamAvx512);
+    return variants;
 }
 
 const StreamKernels& stream_kernels() {
-    switch (active_isa()) {
-        case Isa::avx512: return kStreamAvx512;
-        case Isa::avx2: return kStreamAvx2;
-        case Isa::scalar: break;
-    }
-    return kStreamScalar;
+    return active_isa_variant(kStreamScalar, kStreamAvx2, kStreamAvx512);
 }
 
 }  // namespace tern
