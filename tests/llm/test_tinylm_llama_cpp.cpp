@@ -44,7 +44,10 @@ TEST(TinyLm, AgreesWithLlamaCppInEveryFormat) {
         const std::string path = tinylm_variant(format, dir.path(), error);
         ASSERT_FALSE(path.empty()) << error;
         const Agreement a = compare_with_llama_cpp(path, tokens, 256, 4);
-        EXPECT_GE(a.argmax_rate(), 0.99) << format;
+        // Four windows (1020 positions) only: the standard error of the rate is
+        // ~0.3 %, so this bound is looser than the >= 99 % the long suite
+        // enforces over the whole test split.
+        EXPECT_GE(a.argmax_rate(), 0.98) << format;
         EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama()) << format;
         std::printf("[ tinylm   ] %-6s %lld positions: argmax agreement %.2f%%, ppl tern %.3f llama.cpp %.3f\n", format,
                     static_cast<long long>(a.positions), 100 * a.argmax_rate(), a.ppl_tern(), a.ppl_llama());

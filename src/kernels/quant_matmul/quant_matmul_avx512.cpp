@@ -6,7 +6,8 @@
 #include <cstring>
 #include <type_traits>
 
-#include "kernels/quant_matmul/layout.h"
+#include "core/half.h"
+#include "kernels//quant_matmul/layout.h"
 #include "kernels/quant_matmul/quant_matmul.h"
 
 namespace tern {

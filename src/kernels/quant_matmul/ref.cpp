@@ -62,7 +62,9 @@ void quantize_acts_scalar(const float* x, QuantActs& a) {
             for (int i = 0; i < a.block; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
             const float d = amax / 127.0f;
             const float id = d != 0.0f ? 1.0f / d : 0.0f;
-            a.d[r * nb + b] = d;
+            // Q8_0 blocks (32) store their scale as fp16, exactly as llama.cpp's
+            // activation blocks do; Q8_K (256) keeps f32. Codes use the f32 scale.
+            a.d[r * nb + b] = a.block == 32 ? fp16_to_fp32(fp32_to_fp16(d)) : d;
             for (int i = 0; i < a.block; ++i) q[i] = static_cast<int8_t>(nearest_int_rne(xb[i] * id));
         }
         if (a.block == 32) {
