@@ -214,6 +214,16 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string&
     return make_byte_level_bpe(std::move(spec));
 }
 
+// A field of the wrong JSON type (null where a string belongs, ...) makes the
+// JSON library throw; that is bad input, reported with the file's name.
+std::unique_ptr<Tokenizer> tokenizer_from_json_checked(const json& j, const std::string& path, const json* cfg) {
+    try {
+        return tokenizer_from_json(j, path, cfg);
+    } catch (const json::exception& e) {
+        throw InputError(path, std::string("malformed tokenizer.json: ") + e.what());
+    }
+}
+
 }  // namespace
 
 std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view text, const std::string& where) {
@@ -223,7 +233,7 @@ std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view text, const std
     } catch (const json::exception& e) {
         throw InputError(where, std::string("not valid JSON: ") + e.what());
     }
-    return tokenizer_from_json(j, where, nullptr);
+    return tokenizer_from_json_checked(j, where, nullptr);
 }
 
 std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
@@ -231,9 +241,9 @@ std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
     const fs::path cfg_path = fs::path(path).parent_path() / "tokenizer_config.json";
     if (std::error_code ec; fs::is_regular_file(cfg_path, ec)) {
         const json cfg = parse_json_file(cfg_path.string());
-        return tokenizer_from_json(j, path, &cfg);
+        return tokenizer_from_json_checked(j, path, &cfg);
     }
-    return tokenizer_from_json(j, path, nullptr);
+    return tokenizer_from_json_checked(j, path, nullptr);
 }
 
 std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const std::string& vocab_bpe) {

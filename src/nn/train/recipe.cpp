@@ -94,7 +94,22 @@ void one_of(Reader& r, const std::string& key, const std::string& value, std::in
 
 }  // namespace
 
+namespace {
+Recipe parse_recipe_checked(const std::string& text, const std::string& where);
+}  // namespace
+
 Recipe parse_recipe_json(const std::string& text, const std::string& where) {
+    // Anything the JSON library rejects (syntax, numbers out of range, wrong
+    // value types) is bad input too, reported like the recipe's own checks.
+    try {
+        return parse_recipe_checked(text, where);
+    } catch (const Json::exception& e) {
+        throw InputError(where, std::string("not a valid recipe: ") + e.what());
+    }
+}
+
+namespace {
+Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
     Json j;
     try {
         j = Json::parse(text);
@@ -201,6 +216,7 @@ Recipe parse_recipe_json(const std::string& text, const std::string& where) {
     r.check_unknown();
     return rc;
 }
+}  // namespace
 
 Recipe load_recipe(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
