@@ -56,24 +56,16 @@ void run_train(const TrainCliOptions& o) {
                  static_cast<long long>(data.validation ? data.validation->size() : 0),
                  static_cast<long long>(trainer.model().parameter_count()), static_cast<long long>(r.epochs),
                  static_cast<long long>(trainer.batches_per_epoch()), default_thread_count());
-    if (trainer.epochs_done() > 0)
-        std::fprintf(log, "resumed from %s after epoch %lld\n", o.resume.c_str(),
-                     static_cast<long long>(trainer.epochs_done()));
-    std::fflush(log);
+    log_resume(log, o.resume, trainer.epochs_done());
 
-    const auto t0 = std::chrono::steady_clock::now();
-    const int64_t first_epoch = trainer.epochs_done();
+    const RunEta eta(trainer.epochs_done(), r.epochs);
     while (!trainer.finished()) {
         const int64_t e = trainer.epochs_done() + 1;
         Progress bar("epoch " + std::to_string(e) + "/" + std::to_string(r.epochs), trainer.batches_per_epoch());
         const EpochMetrics m = trainer.train_epoch([&](const StepReport& s) {
-            // Whole-run ETA from the pace so far (epochs of this process only).
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double epochs_run = static_cast<double>(e - 1 - first_epoch) + static_cast<double>(s.batch) / s.batches;
-            const double left = static_cast<double>(r.epochs - first_epoch) - epochs_run;
             char status[128];
             std::snprintf(status, sizeof status, "loss %.4f acc %.2f%% | run eta %s", s.loss, 100 * s.accuracy,
-                          fmt_duration(elapsed / epochs_run * left).c_str());
+                          eta.left(e, s.batch, s.batches).c_str());
             bar.update(s.batch, status);
         });
         bar.finish();

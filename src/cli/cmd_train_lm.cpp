@@ -50,24 +50,17 @@ void run_train_lm(const Recipe& r, const TrainCliOptions& o) {
                  static_cast<long long>(trainer.model().parameter_count()), static_cast<long long>(r.lm.context),
                  static_cast<long long>(r.batch_size), static_cast<long long>(r.epochs),
                  static_cast<long long>(trainer.batches_per_epoch()), default_thread_count());
-    if (trainer.epochs_done() > 0)
-        std::fprintf(log, "resumed from %s after epoch %lld\n", o.resume.c_str(),
-                     static_cast<long long>(trainer.epochs_done()));
-    std::fflush(log);
+    log_resume(log, o.resume, trainer.epochs_done());
 
-    const auto t0 = std::chrono::steady_clock::now();
-    const int64_t first_epoch = trainer.epochs_done();
+    const RunEta eta(trainer.epochs_done(), r.epochs);
     while (!trainer.finished()) {
         const int64_t e = trainer.epochs_done() + 1;
         Progress bar("epoch " + std::to_string(e) + "/" + std::to_string(r.epochs), trainer.batches_per_epoch());
         const EpochMetrics m = trainer.train_epoch([&](const LmStepReport& s) {
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            const double epochs_run = static_cast<double>(e - 1 - first_epoch) + static_cast<double>(s.batch) / s.batches;
-            const double left = static_cast<double>(r.epochs - first_epoch) - epochs_run;
             char status[160];
             std::snprintf(status, sizeof status, "loss %.3f ppl %.1f acc %.1f%% %.0f tok/s | run eta %s", s.loss,
                           std::exp(s.loss), 100 * s.accuracy, s.tokens_per_second,
-                          fmt_duration(elapsed / epochs_run * left).c_str());
+                          eta.left(e, s.batch, s.batches).c_str());
             bar.update(s.batch, status);
         });
         bar.finish();
