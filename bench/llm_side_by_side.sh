@@ -20,23 +20,25 @@ REPS=${REPS:-3}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
-printf '%-28s %3s | %9s %9s %6s | %9s %9s %6s | %8s %8s\n' model t \
-    "tern pp" "llama pp" "ratio" "tern tg" "llama tg" "ratio" "ttft ms" "rss MB"
+printf '%-28s %3s | %9s %9s %6s | %9s %9s %6s | %7s %10s %10s | %8s %8s\n' model t \
+    "tern pp" "llama pp" "ratio" "tern tg" "llama tg" "ratio" "read" "tern roof" "llama roof" "ttft ms" "rss MB"
 for m in "$@"; do
     name=$(basename "$m" .gguf)
     echo "# $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)  $name" >&2
     "$LLAMA_BENCH" -m "$m" -p "$PROMPT" -n "$GEN" -t "$THREADS" -r "$REPS" -o json >"$OUT/$name.llama.json" 2>"$OUT/$name.llama.err"
-    "$TERN" bench "$m" --prompt "$PROMPT" --gen "$GEN" -t "$THREADS" --reps "$REPS" --json >"$OUT/$name.tern.json" 2>"$OUT/$name.tern.err"
+    "$TERN" bench "$m" --roofline --prompt "$PROMPT" --gen "$GEN" -t "$THREADS" --reps "$REPS" --json >"$OUT/$name.tern.json" 2>"$OUT/$name.tern.err"
     for t in ${THREADS//,/ }; do
         # Medians on both sides: llama-bench's samples_ts (pp: n_gen==0, tg: n_prompt==0), tern's *_tps.
         med='(.samples_ts | sort | .[length/2|floor])'
         lpp=$(jq -r --argjson t "$t" "[.[] | select(.n_threads==\$t and .n_prompt>0 and .n_gen==0)][0] | $med" "$OUT/$name.llama.json")
         ltg=$(jq -r --argjson t "$t" "[.[] | select(.n_threads==\$t and .n_gen>0 and .n_prompt==0)][0] | $med" "$OUT/$name.llama.json")
-        read -r tpp ttg ttft rss < <(jq -r --argjson t "$t" \
-            '(if type=="array" then . else [.] end) | [.[] | select(.threads==$t)][0] | "\(.prefill_tps) \(.decode_tps) \(.ttft_ms) \(.peak_rss_mb)"' \
+        read -r tpp ttg ttft rss wb bw roof < <(jq -r --argjson t "$t" \
+            '(if type=="array" then . else [.] end) | [.[] | select(.threads==$t)][0] | "\(.prefill_tps) \(.decode_tps) \(.ttft_ms) \(.peak_rss_mb) \(.decode_weight_bytes) \(.read_gbps) \(.decode_roofline)"' \
             "$OUT/$name.tern.json")
+        # llama.cpp's fraction uses the bandwidth tern probed minutes later: indicative only.
         awk -v n="$name" -v t="$t" -v tpp="$tpp" -v lpp="$lpp" -v ttg="$ttg" -v ltg="$ltg" -v ttft="$ttft" -v rss="$rss" \
-            'BEGIN { printf "%-28s %3d | %9.2f %9.2f %5.2fx | %9.2f %9.2f %5.2fx | %8.1f %8.0f\n", n, t, tpp, lpp, tpp/lpp, ttg, ltg, ttg/ltg, ttft, rss }'
+            -v wb="$wb" -v bw="$bw" -v roof="$roof" \
+            'BEGIN { printf "%-28s %3d | %9.2f %9.2f %5.2fx | %9.2f %9.2f %5.2fx | %7.1f %9.1f%% %9.1f%% | %8.1f %8.0f\n", n, t, tpp, lpp, tpp/lpp, ttg, ltg, ttg/ltg, bw, 100*roof, 100*wb*ltg/1e9/bw, ttft, rss }'
     done
 done
 echo "# raw JSON in $OUT" >&2

@@ -4,10 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/thread_pool.h"
+#include "hw/bandwidth.h"
 #include "llm/forward.h"
 #include "llm/model_loader.h"
 
@@ -45,6 +47,8 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<int32_t>((i * 7919 + 1) % vocab);
 
     std::vector<LlmBenchResult> results;
+    double model_rss_mb = 0;
+    bool probed = false;  // ru_maxrss is a high-water mark: read it only before any probe existed
     for (int t : threads) {
         set_default_threads(t);
         llm::Session session(*model, so);
@@ -54,7 +58,10 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
         r.threads = t;
         r.prompt = o.prompt;
         r.gen = o.gen;
-        std::vector<double> ttft;
+        r.decode_weight_bytes = model->decode_weight_bytes();
+        std::vector<double> ttft, roofline;
+        // 256 MiB: 8x the L3 of a large desktop part, small beside the models.
+        std::unique_ptr<BandwidthProbe> probe;
         Progress progress("bench t=" + std::to_string(t), o.reps + 1);
         for (int rep = -1; rep < o.reps; ++rep) {  // rep -1 warms caches and page-ins
             session.reset();
@@ -71,10 +78,22 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
                 next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
             }
             const double decode_s = seconds_since(t0);
-            if (rep >= 0) {
+            if (rep < 0) {
+                // Peak RSS of the model and session, before the probe adds its buffer.
+                if (!probed) model_rss_mb = std::max(model_rss_mb, peak_rss_mb());
+                if (o.roofline && !probe) {
+                    probe = std::make_unique<BandwidthProbe>(uint64_t{256} << 20);
+                    probed = true;
+                }
+            } else {
                 r.prefill_runs.push_back(o.prompt / prefill_s);
                 r.decode_runs.push_back(o.gen / decode_s);
                 ttft.push_back(first_token_s * 1e3);
+                if (probe) {
+                    const double gbps = probe->measure(3).median_gbps;
+                    r.read_gbps_runs.push_back(gbps);
+                    roofline.push_back(static_cast<double>(r.decode_weight_bytes) * r.decode_runs.back() / 1e9 / gbps);
+                }
             }
             progress.update(rep + 2);
         }
@@ -82,7 +101,9 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
         r.prefill_tps = median(r.prefill_runs);
         r.decode_tps = median(r.decode_runs);
         r.ttft_ms = median(ttft);
-        r.peak_rss_mb = peak_rss_mb();
+        r.peak_rss_mb = model_rss_mb;
+        r.read_gbps = median(r.read_gbps_runs);
+        r.decode_roofline = median(roofline);
         results.push_back(r);
     }
     return results;
@@ -100,6 +121,13 @@ Json llm_bench_json(const LlmBenchResult& r) {
     j["peak_rss_mb"] = r.peak_rss_mb;
     j["prefill_runs"] = r.prefill_runs;
     j["decode_runs"] = r.decode_runs;
+    j["decode_weight_bytes"] = r.decode_weight_bytes;
+    j["decode_weight_gbps"] = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / 1e9;
+    if (!r.read_gbps_runs.empty()) {
+        j["read_gbps"] = r.read_gbps;
+        j["read_gbps_runs"] = r.read_gbps_runs;
+        j["decode_roofline"] = r.decode_roofline;
+    }
     return j;
 }
 

@@ -15,6 +15,9 @@ struct LlmBenchOptions {
     int gen = 128;
     int reps = 3;
     std::string kv = "f16";
+    // Probe the read bandwidth after every decode repetition and report the
+    // decode speed as a fraction of that roofline.
+    bool roofline = false;
 };
 
 struct LlmBenchResult {
@@ -24,8 +27,14 @@ struct LlmBenchResult {
     double prefill_tps = 0;   // median over reps
     double decode_tps = 0;    // median over reps
     double ttft_ms = 0;       // prefill of the prompt + the first sampled token, median
-    double peak_rss_mb = 0;
+    double peak_rss_mb = 0;   // the model's, before any bandwidth probe
     std::vector<double> prefill_runs, decode_runs;
+    // --roofline: weight bytes per decoded token, bandwidth probed right after
+    // each decode repetition, and the median of (bytes · tok/s) / bandwidth.
+    uint64_t decode_weight_bytes = 0;
+    double read_gbps = 0;
+    double decode_roofline = 0;
+    std::vector<double> read_gbps_runs;
 };
 
 // Runs at each thread count (the default pool is resized between them).

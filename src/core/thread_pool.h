@@ -33,26 +33,31 @@ public:
     }
 
     // Splits [0, n) into contiguous chunks of at least `grain` items and calls
-    // fn(begin, end) on them in parallel.
+    // fn(begin, end) on them in parallel. Chunks are claimed, up to a few per
+    // thread: when one core is slowed (another process, a hypervisor) the other
+    // threads take over its remaining chunks instead of idling at the barrier.
     template <class F>
     void parallel_for(int64_t n, int64_t grain, F&& fn) {
         if (n <= 0) return;
         grain = std::max<int64_t>(grain, 1);
-        const int64_t max_parts = (n + grain - 1) / grain;
-        const int parts = static_cast<int>(std::min<int64_t>(max_parts, n_threads_));
-        if (parts <= 1) {
+        const int64_t max_chunks = (n + grain - 1) / grain;
+        if (max_chunks <= 1 || n_threads_ == 1) {
             fn(int64_t{0}, n);
             return;
         }
-        run([&](int i, int) {
-            if (i >= parts) return;
-            const int64_t begin = n * i / parts;
-            const int64_t end = n * (i + 1) / parts;
-            if (begin < end) fn(begin, end);
+        const int64_t chunks = std::min<int64_t>(max_chunks, int64_t{kChunksPerThread} * n_threads_);
+        std::atomic<int64_t> next{0};
+        run([&](int, int) {
+            for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) {
+                const int64_t begin = n * c / chunks;
+                const int64_t end = n * (c + 1) / chunks;
+                if (begin < end) fn(begin, end);
+            }
         });
     }
 
 private:
+    static constexpr int kChunksPerThread = 4;
     using RawFn = void (*)(void*, int, int);
     void run_raw(RawFn fn, void* ctx);
     void worker_loop(int index);

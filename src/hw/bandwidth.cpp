@@ -10,17 +10,21 @@
 
 namespace tern {
 
-BandwidthResult measure_read_bandwidth(uint64_t bytes, int reps) {
-    bytes = (bytes + 4095) / 4096 * 4096;
-    const int64_t n = static_cast<int64_t>(bytes / sizeof(float));
-    auto* buf = static_cast<float*>(aligned_alloc_bytes(bytes));  // huge pages when large
+BandwidthProbe::BandwidthProbe(uint64_t bytes) : bytes_((bytes + 4095) / 4096 * 4096) {
+    const int64_t n = static_cast<int64_t>(bytes_ / sizeof(float));
+    buf_ = static_cast<float*>(aligned_alloc_bytes(bytes_));  // huge pages when large
     // Touch every page so the timing measures reads, not page faults.
-    for (int64_t i = 0; i < n; i += 1024) buf[i] = 1.0f;
-    for (int64_t i = 0; i < n; ++i) buf[i] = static_cast<float>(i & 7);
+    for (int64_t i = 0; i < n; ++i) buf_[i] = static_cast<float>(i & 7);
+}
+
+BandwidthProbe::~BandwidthProbe() { aligned_free_bytes(buf_); }
+
+BandwidthResult BandwidthProbe::measure(int reps) {
+    const int64_t n = static_cast<int64_t>(bytes_ / sizeof(float));
     ThreadPool& pool = default_pool();
     const auto& k = stream_kernels();
     BandwidthResult r;
-    r.bytes = bytes;
+    r.bytes = bytes_;
     r.threads = pool.size();
     volatile float sink = 0;
     for (int rep = -1; rep < reps; ++rep) {
@@ -30,13 +34,12 @@ BandwidthResult measure_read_bandwidth(uint64_t bytes, int reps) {
             // 64-float aligned slices so every thread streams whole cache lines.
             const int64_t chunks = n / 64;
             const int64_t b = chunks * t / nt * 64, e = chunks * (t + 1) / nt * 64;
-            partial[static_cast<size_t>(t)] = k.read_sum(buf + b, e - b);
+            partial[static_cast<size_t>(t)] = k.read_sum(buf_ + b, e - b);
         });
         const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         for (float p : partial) sink = sink + p;
-        if (rep >= 0) r.runs_gbps.push_back(static_cast<double>(bytes) / s / 1e9);
+        if (rep >= 0) r.runs_gbps.push_back(static_cast<double>(bytes_) / s / 1e9);
     }
-    aligned_free_bytes(buf);
     std::vector<double> sorted = r.runs_gbps;
     std::sort(sorted.begin(), sorted.end());
     if (!sorted.empty()) {
@@ -45,5 +48,7 @@ BandwidthResult measure_read_bandwidth(uint64_t bytes, int reps) {
     }
     return r;
 }
+
+BandwidthResult measure_read_bandwidth(uint64_t bytes, int reps) { return BandwidthProbe(bytes).measure(reps); }
 
 }  // namespace tern

@@ -15,6 +15,23 @@ struct BandwidthResult {
     int threads = 1;
 };
 
+// A buffer allocated and touched once, read again on every measure(): for
+// benchmarks that interleave bandwidth probes with their own runs, because on a
+// shared machine the bandwidth moves from minute to minute.
+class BandwidthProbe {
+public:
+    explicit BandwidthProbe(uint64_t bytes);  // rounded to 4 KiB
+    ~BandwidthProbe();
+    BandwidthProbe(const BandwidthProbe&) = delete;
+    BandwidthProbe& operator=(const BandwidthProbe&) = delete;
+    // reps timed passes after one warm-up, all threads of the default pool.
+    BandwidthResult measure(int reps);
+
+private:
+    float* buf_ = nullptr;
+    uint64_t bytes_ = 0;
+};
+
 // bytes: buffer size (rounded to 4 KiB); reps: timed passes after one warm-up.
 BandwidthResult measure_read_bandwidth(uint64_t bytes, int reps);
 

@@ -15,59 +15,75 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
     const int64_t hd = a.head_dim;
     const int64_t group = a.n_head / a.n_head_kv;  // query heads per kv head
     const int64_t n_qblocks = (a.T + kAttnQueryBlock - 1) / kAttnQueryBlock;
-    const int64_t units = a.n_head * n_qblocks;
+    // A unit is (kv head, query block, slice of that kv head's query heads):
+    // every key/value tile is widened from the cache once and used by all the
+    // slice's heads (GQA: 8 heads per kv head in TinyLlama). The group is only
+    // sliced when there would otherwise be too few units for the threads.
+    const int64_t want = 2 * pool.size();
+    const int64_t slices = std::clamp<int64_t>((want + a.n_head_kv * n_qblocks - 1) / (a.n_head_kv * n_qblocks), 1, group);
+    const int64_t slice_heads = (group + slices - 1) / slices;
+    const int64_t units = a.n_head_kv * n_qblocks * slices;
     const ElementwiseKernels& ew = elementwise();
     pool.parallel_for(units, 1, [&](int64_t ub, int64_t ue) {
         // Per-thread scratch, O(tile) regardless of context length.
         std::vector<float> k_buf(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd) f16 -> f32
         std::vector<float> v_buf(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd)
-        std::vector<float> acc(static_cast<size_t>(kAttnQueryBlock * hd)); // (BQ, hd) running P·V
-        float s[kAttnKeyTile];                                             // (BK) scores of one row
-        float m[kAttnQueryBlock], l[kAttnQueryBlock];                      // running max, sum
+        const int64_t slots = slice_heads * kAttnQueryBlock;                // (head, row) pairs of a unit
+        std::vector<float> acc(static_cast<size_t>(slots * hd));            // running P·V per slot
+        std::vector<float> m(static_cast<size_t>(slots)), l(static_cast<size_t>(slots));  // running max, sum
+        float s[kAttnKeyTile];                                               // scores of one row
         for (int64_t u = ub; u < ue; ++u) {
-            const int64_t h = u / n_qblocks, qb = u % n_qblocks;
-            const int64_t kvh = h / group;
+            const int64_t kvh = u / (n_qblocks * slices);
+            const int64_t qb = (u / slices) % n_qblocks, sl = u % slices;
+            const int64_t h0 = kvh * group + sl * slice_heads;
+            const int64_t h1 = std::min(kvh * group + group, h0 + slice_heads);
+            if (h0 >= h1) continue;
             const int64_t i0 = qb * kAttnQueryBlock, i1 = std::min(a.T, i0 + kAttnQueryBlock);
             const int64_t rows = i1 - i0;
-            std::fill(acc.begin(), acc.begin() + rows * hd, 0.0f);
-            std::fill(m, m + rows, -std::numeric_limits<float>::infinity());
-            std::fill(l, l + rows, 0.0f);
+            const int64_t used = (h1 - h0) * rows;  // slot = (h - h0) * rows + r
+            std::fill(acc.begin(), acc.begin() + used * hd, 0.0f);
+            std::fill(m.begin(), m.begin() + used, -std::numeric_limits<float>::infinity());
+            std::fill(l.begin(), l.begin() + used, 0.0f);
             const int64_t n_keys = a.pos0 + i1;  // the block's last row sees keys [0, pos0 + i1)
             for (int64_t j0 = 0; j0 < n_keys; j0 += kAttnKeyTile) {
                 const int64_t nk = std::min(kAttnKeyTile, n_keys - j0);
                 const float* K = a.cache->keys(a.layer, kvh, j0, nk, k_buf.data());    // (nk, hd)
                 const float* V = a.cache->values(a.layer, kvh, j0, nk, v_buf.data());  // (nk, hd)
+                for (int64_t h = h0; h < h1; ++h)
+                    for (int64_t r = 0; r < rows; ++r) {
+                        const int64_t qpos = a.pos0 + i0 + r;
+                        const int64_t live = std::min(nk, qpos - j0 + 1);  // causal: keys <= qpos
+                        if (live <= 0) continue;
+                        const int64_t slot = (h - h0) * rows + r;
+                        const float* qr = a.q + (i0 + r) * a.n_head * hd + h * hd;  // (hd)
+                        float tile_max = -std::numeric_limits<float>::infinity();
+                        for (int64_t j = 0; j < live; ++j) {
+                            s[j] = ew.dot(qr, K + j * hd, hd) * a.scale;
+                            tile_max = std::max(tile_max, s[j]);
+                        }
+                        const float m_new = std::max(m[slot], tile_max);
+                        float* o = acc.data() + slot * hd;  // (hd)
+                        if (m[slot] != -std::numeric_limits<float>::infinity() && m[slot] != m_new) {
+                            const float corr = std::exp(m[slot] - m_new);  // rescale what earlier tiles summed
+                            l[slot] *= corr;
+                            for (int64_t i = 0; i < hd; ++i) o[i] *= corr;
+                        }
+                        m[slot] = m_new;
+                        for (int64_t j = 0; j < live; ++j) {
+                            const float p = std::exp(s[j] - m_new);
+                            l[slot] += p;
+                            ew.axpy(p, V + j * hd, o, hd);
+                        }
+                    }
+            }
+            for (int64_t h = h0; h < h1; ++h)
                 for (int64_t r = 0; r < rows; ++r) {
-                    const int64_t qpos = a.pos0 + i0 + r;
-                    const int64_t live = std::min(nk, qpos - j0 + 1);  // causal: keys <= qpos
-                    if (live <= 0) continue;
-                    const float* qr = a.q + (i0 + r) * a.n_head * hd + h * hd;  // (hd)
-                    float tile_max = -std::numeric_limits<float>::infinity();
-                    for (int64_t j = 0; j < live; ++j) {
-                        s[j] = ew.dot(qr, K + j * hd, hd) * a.scale;
-                        tile_max = std::max(tile_max, s[j]);
-                    }
-                    const float m_new = std::max(m[r], tile_max);
-                    float* o = acc.data() + r * hd;  // (hd)
-                    if (m[r] != -std::numeric_limits<float>::infinity() && m[r] != m_new) {
-                        const float corr = std::exp(m[r] - m_new);  // rescale what earlier tiles summed
-                        l[r] *= corr;
-                        for (int64_t i = 0; i < hd; ++i) o[i] *= corr;
-                    }
-                    m[r] = m_new;
-                    for (int64_t j = 0; j < live; ++j) {
-                        const float p = std::exp(s[j] - m_new);
-                        l[r] += p;
-                        ew.axpy(p, V + j * hd, o, hd);
-                    }
+                    const int64_t slot = (h - h0) * rows + r;
+                    float* dst = a.out + (i0 + r) * a.n_head * hd + h * hd;
+                    const float inv = 1.0f / l[slot];
+                    const float* o = acc.data() + slot * hd;
+                    for (int64_t i = 0; i < hd; ++i) dst[i] = o[i] * inv;
                 }
-            }
-            for (int64_t r = 0; r < rows; ++r) {
-                float* dst = a.out + (i0 + r) * a.n_head * hd + h * hd;
-                const float inv = 1.0f / l[r];
-                const float* o = acc.data() + r * hd;
-                for (int64_t i = 0; i < hd; ++i) dst[i] = o[i] * inv;
-            }
         }
     });
 }

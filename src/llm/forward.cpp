@@ -155,9 +155,11 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
         norm_rows(x, s.xn.data(), L.attn_norm_w, L.attn_norm_b, 0, T);
-        L.wq->forward(s.xn.data(), s.q.data(), T);  // (T, qd)
-        L.wk->forward(s.xn.data(), s.k.data(), T);  // (T, kvd)
-        L.wv->forward(s.xn.data(), s.v.data(), T);  // (T, kvd)
+        {
+            const LinearWeight* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
+            float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
+            LinearWeight::forward_many(qkv, s.xn.data(), out, T);
+        }
         if (c.uses_rope()) {
             pool.parallel_for(T, row_grain, [&](int64_t rb, int64_t re) {
                 for (int64_t t = rb; t < re; ++t) {
@@ -181,8 +183,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
         if (gpt2) {
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
         } else {
-            L.ffn_gate->forward(s.xn.data(), s.gate.data(), T);  // (T, ff)
-            L.ffn_up->forward(s.xn.data(), s.up.data(), T);      // (T, ff)
+            const LinearWeight* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
+            float* out[] = {s.gate.data(), s.up.data()};  // (T, ff) each
+            LinearWeight::forward_many(gate_up, s.xn.data(), out, T);
             pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
                 ew.silu_mul(s.gate.data() + rb * ff, s.up.data() + rb * ff, s.up.data() + rb * ff, (re - rb) * ff);
             });

@@ -81,19 +81,44 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
 
 LinearWeight::~LinearWeight() = default;
 
+uint64_t LinearWeight::source_bytes() const {
+    return dtype_bytes_for(source_dtype_, static_cast<uint64_t>(n_) * static_cast<uint64_t>(k_));
+}
+
+void LinearWeight::apply_bias_act(float* y, int64_t M) const {
+    if (bias_.empty() && act_ == Activation::none) return;
+    parallel_for(M, 1, [&](int64_t b, int64_t e) {
+        for (int64_t r = b; r < e; ++r) {
+            float* row = y + r * n_;
+            for (int64_t j = 0; j < n_; ++j)
+                row[j] = gemm::activate(bias_.empty() ? row[j] : row[j] + bias_[static_cast<size_t>(j)], act_);
+        }
+    });
+}
+
+void LinearWeight::forward_many(std::span<const LinearWeight* const> ws, const float* x, std::span<float* const> ys,
+                                int64_t M) {
+    if (M <= 0 || ws.empty()) return;
+    bool together = ws.size() > 1;
+    for (const LinearWeight* w : ws)
+        together = together && w->packed_quant_ && w->k_ == ws[0]->k_ &&
+                   is_k_quant(w->packed_quant_->type) == is_k_quant(ws[0]->packed_quant_->type);
+    if (!together) {
+        for (size_t i = 0; i < ws.size(); ++i) ws[i]->forward(x, ys[i], M);
+        return;
+    }
+    std::vector<const QuantMatrix*> mats;
+    for (const LinearWeight* w : ws) mats.push_back(w->packed_quant_.get());
+    // The first weight's scratch holds the shared activation codes.
+    quant_matmul_many(mats, x, M, ys, ActMode::int8, *ws[0]->quant_scratch_, default_pool());
+    for (size_t i = 0; i < ws.size(); ++i) ws[i]->apply_bias_act(ys[i], M);
+}
+
 void LinearWeight::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
     if (packed_quant_) {
         quant_matmul(*packed_quant_, x, M, y, ActMode::int8, *quant_scratch_, default_pool());
-        if (!bias_.empty() || act_ != Activation::none) {
-            parallel_for(M, 1, [&](int64_t b, int64_t e) {
-                for (int64_t r = b; r < e; ++r) {
-                    float* row = y + r * n_;
-                    for (int64_t j = 0; j < n_; ++j)
-                        row[j] = gemm::activate(bias_.empty() ? row[j] : row[j] + bias_[static_cast<size_t>(j)], act_);
-                }
-            });
-        }
+        apply_bias_act(y, M);
         return;
     }
     if (packed_f16_) {

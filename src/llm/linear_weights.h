@@ -23,6 +23,7 @@
 //                    dequantized to f32 once instead.
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,10 +56,20 @@ public:
     // x: (M, K) row-major, y: (M, N) row-major (overwritten).
     void forward(const float* x, float* y, int64_t M) const;
 
+    // ys[i] = x @ ws[i]^T (+ bias, act) for weights that share x (q/k/v,
+    // gate/up). Quantized weights with the same activation blocking run as one
+    // threaded call (activations quantized once, one barrier); anything else
+    // runs one forward() per weight.
+    static void forward_many(std::span<const LinearWeight* const> ws, const float* x, std::span<float* const> ys,
+                             int64_t M);
+
     int64_t in_features() const { return k_; }   // K
     int64_t out_features() const { return n_; }  // N
     DType source_dtype() const { return source_dtype_; }
     LinearPath path() const { return path_; }
+    // Bytes of the stored weight (GGUF / safetensors dtype): what one decode
+    // step must stream, the numerator of the roofline.
+    uint64_t source_bytes() const;
     // Bytes the prepared weights occupy (packed panels), for memory reports.
     uint64_t prepared_bytes() const { return prepared_bytes_; }
 
@@ -74,6 +85,8 @@ private:
     std::unique_ptr<QuantMatrix> packed_quant_;
     std::unique_ptr<QuantScratch> quant_scratch_;  // activation codes; forward runs on one thread at a time
     uint64_t prepared_bytes_ = 0;
+
+    void apply_bias_act(float* y, int64_t M) const;
 };
 
 }  // namespace tern::llm

@@ -253,4 +253,13 @@ std::unique_ptr<Model> load_model(const std::string& path) {
     return m;
 }
 
+uint64_t Model::decode_weight_bytes() const {
+    uint64_t bytes = output ? output->source_bytes() : 0;
+    for (const LayerWeights& L : layers)
+        for (const auto* w : {L.wq.get(), L.wk.get(), L.wv.get(), L.wo.get(), L.ffn_gate.get(), L.ffn_up.get(),
+                              L.ffn_down.get()})
+            if (w) bytes += w->source_bytes();
+    return bytes;
+}
+
 }  // namespace tern::llm

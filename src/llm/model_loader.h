@@ -41,6 +41,9 @@ struct Model {
 
     // out: (d) = row `token` of the embedding, decoded to f32.
     void embed(int32_t token, float* out) const;
+    // Weight bytes one decode step streams: every layer matrix and the output
+    // head in their stored dtypes (one embedding row is negligible).
+    uint64_t decode_weight_bytes() const;
     // Parameters and bytes of the stored weights (for reports / bench).
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;

@@ -44,6 +44,8 @@ TEST(LlmAttention, FlashEqualsNaiveAcrossTilesAndGroups) {
         flash_vs_naive(kv, 6, 2, 8, 70, 33);                         // GQA, prefix already cached
         flash_vs_naive(kv, 3, 1, 32, 2 * kAttnKeyTile + 5, 1);       // MQA decode past two tiles
         flash_vs_naive(kv, 2, 1, 64, 0, kAttnQueryBlock * 3 + 1);    // query block edge
+        flash_vs_naive(kv, 6, 1, 16, 9, 1);                          // decode: group sliced unevenly over units
+        flash_vs_naive(kv, 16, 2, 16, 40, 20);                       // GQA 8:1, two query blocks
     }
 }
 

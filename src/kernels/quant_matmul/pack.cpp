@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "core/tensor.h"
 #include "core/half.h"
 #include "formats/gguf_blocks.h"
 #include "kernels/quant_matmul/int4_asym.h"
@@ -181,7 +182,7 @@ void write_unit(const Layout& l, int group, const Unit& o, int n, uint8_t* dst) 
 
 }  // namespace
 
-void QuantMatrix::Free::operator()(uint8_t* p) const { ::operator delete[](p, std::align_val_t{64}); }
+void QuantMatrix::Free::operator()(uint8_t* p) const { aligned_free_bytes(p); }
 
 const char* quant_type_name(QuantType t) {
     static const char* names[] = {"q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q2_k",
@@ -231,7 +232,7 @@ QuantMatrix pack_quant_matrix(QuantType type, const void* blocks, int64_t n, int
     const int64_t ub = unit_bytes(l, group);
     w.tile_bytes = units * ub;
     const size_t total = static_cast<size_t>(w.tiles * w.tile_bytes);
-    w.data.reset(static_cast<uint8_t*>(::operator new[](total, std::align_val_t{64})));
+    w.data.reset(static_cast<uint8_t*>(aligned_alloc_bytes(total)));  // huge pages when large
     std::memset(w.data.get(), 0, total);
     const int bb = quant_block_bytes(type, group);
     const auto* src = static_cast<const uint8_t*>(blocks);
@@ -254,7 +255,7 @@ QuantMatrix clone_quant_matrix(const QuantMatrix& w) {
     c.k = w.k;
     c.tiles = w.tiles;
     c.tile_bytes = w.tile_bytes;
-    c.data.reset(static_cast<uint8_t*>(::operator new[](w.packed_bytes(), std::align_val_t{64})));
+    c.data.reset(static_cast<uint8_t*>(aligned_alloc_bytes(w.packed_bytes())));
     std::memcpy(c.data.get(), w.data.get(), w.packed_bytes());
     return c;
 }

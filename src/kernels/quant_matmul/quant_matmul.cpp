@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/error.h"
 #include "core/thread_pool.h"
 #include "kernels/kernel_table.h"
 
@@ -46,11 +47,35 @@ float* QuantScratch::xsum16(int64_t m, int64_t k) {
 
 void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, ActMode mode, QuantScratch& scratch,
                   ThreadPool& pool, const QuantMatmulKernels& kern) {
-    if (m <= 0) return;
+    const QuantMatrix* ws[] = {&w};
+    float* ys[] = {y};
+    quant_matmul_many(ws, x, m, ys, mode, scratch, pool, kern);
+}
+
+void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, int64_t m, std::span<float* const> ys,
+                       ActMode mode, QuantScratch& scratch, ThreadPool& pool, const QuantMatmulKernels& kern) {
+    if (m <= 0 || ws.empty()) return;
+    if (ys.size() != ws.size()) throw Error("quant_matmul", "one output per weight matrix is required");
+    const int64_t k = ws[0]->k;
+    const bool k_quant = is_k_quant(ws[0]->type);
+    // Tile t of the concatenation belongs to matrix `which` at local tile t - first[which].
+    std::vector<int64_t> first(ws.size() + 1, 0);
+    for (size_t i = 0; i < ws.size(); ++i) {
+        if (ws[i]->k != k || is_k_quant(ws[i]->type) != k_quant)
+            throw Error("quant_matmul", "matrices run together need the same k and activation block size");
+        first[i + 1] = first[i] + ws[i]->tiles;
+    }
+    const int64_t tiles = first.back();
+    auto for_tiles = [&](int64_t t0, int64_t t1, auto&& run_one) {
+        for (size_t i = 0; i < ws.size() && t0 < t1; ++i) {
+            const int64_t lo = std::max(t0, first[i]), hi = std::min(t1, first[i + 1]);
+            if (lo < hi) run_one(*ws[i], ys[i], lo - first[i], hi - first[i]);
+        }
+    };
     // Few tiles per thread starve nobody; fewer than ~4 would unbalance the split.
-    const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, w.tiles / (4 * pool.size()) + 1));
+    const int64_t grain = std::max<int64_t>(1, std::min<int64_t>(8, tiles / (4 * pool.size()) + 1));
     if (mode == ActMode::int8) {
-        QuantActs a = scratch.acts(m, w.k, is_k_quant(w.type) ? 256 : 32);
+        QuantActs a = scratch.acts(m, k, k_quant ? 256 : 32);
         pool.parallel_for(m, 1, [&](int64_t r0, int64_t r1) {
             QuantActs part = a;
             part.m = r1 - r0;
@@ -60,15 +85,19 @@ void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, Act
             part.sum16 += r0 * (a.k / 16);
             kern.quantize_acts(x + r0 * a.k, part);
         });
-        pool.parallel_for(w.tiles, grain, [&](int64_t t0, int64_t t1) { kern.matmul_q8(w, a, y, t0, t1); });
+        pool.parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+            for_tiles(t0, t1, [&](const QuantMatrix& w, float* y, int64_t b, int64_t e) { kern.matmul_q8(w, a, y, b, e); });
+        });
     } else {
-        float* xs = scratch.xsum16(m, w.k);
-        for (int64_t i = 0; i < m * (w.k / 16); ++i) {
+        float* xs = scratch.xsum16(m, k);
+        for (int64_t i = 0; i < m * (k / 16); ++i) {
             float s = 0;
             for (int j = 0; j < 16; ++j) s += x[i * 16 + j];
             xs[i] = s;
         }
-        pool.parallel_for(w.tiles, grain, [&](int64_t t0, int64_t t1) { kern.matmul_f32(w, x, xs, m, y, t0, t1); });
+        pool.parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+            for_tiles(t0, t1, [&](const QuantMatrix& w, float* y, int64_t b, int64_t e) { kern.matmul_f32(w, x, xs, m, y, b, e); });
+        });
     }
 }
 

@@ -116,6 +116,14 @@ extern const QuantMatmulKernels kQuantMatmulAvx512;
 void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, ActMode mode, QuantScratch& scratch,
                   ThreadPool& pool, const QuantMatmulKernels& kern = quant_matmul_kernels());
 
+// Several matrices with the same k (and activation block size) applied to the
+// same x: ys[i] (m, ws[i]->n) = x · ws[i]^T. The activations are quantized
+// once and the threads split the tiles of all matrices together, one barrier
+// instead of one per matrix (decode runs q/k/v and gate/up this way).
+void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, int64_t m, std::span<float* const> ys,
+                       ActMode mode, QuantScratch& scratch, ThreadPool& pool,
+                       const QuantMatmulKernels& kern = quant_matmul_kernels());
+
 // Truth for tests (ref.cpp): rows dequantized with the formats reference, dot in
 // fp64. `blocks` in source layout. y: (m, n).
 void quant_matmul_reference(QuantType type, int group, const void* blocks, int64_t n, int64_t k, const float* x,
