@@ -20,10 +20,7 @@ struct Ops512 {
     using F = __m512;
     static constexpr int kLanes = 16, kBytes = 64, kVecPerTile = 1;
     static constexpr int kMR = 4;      // activation rows per GEMM micro-tile (× 2 tiles)
-#ifndef QMM_NT
-#define QMM_NT 2
-#endif
-    static constexpr int kGemvNT = QMM_NT;  // tiles per GEMV step
+    static constexpr int kGemvNT = 2;  // tiles per GEMV step
     static constexpr bool kSignedQ8 = false;
 
     static I load(const void* p) { return _mm512_loadu_si512(p); }
