@@ -70,6 +70,9 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
             const double prefill_s = seconds_since(t0);
             const auto first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
             const double first_token_s = seconds_since(t0);
+            // tg starts from an empty cache, as llama-bench's tg test does, so the
+            // two programs decode at the same context lengths.
+            session.reset();
             int32_t next = first;
             t0 = std::chrono::steady_clock::now();
             for (int g = 0; g < o.gen; ++g) {

@@ -1,7 +1,8 @@
 #pragma once
 // `tern bench MODEL`: prefill and decode speed of the LLM runtime, measured the
 // way llama-bench does (pp N: one batch of N prompt tokens; tg N: N single-token
-// decode steps), plus time to first token and peak resident memory.
+// decode steps from an empty cache), plus time to first token and peak resident
+// memory.
 #include <string>
 #include <vector>
 

@@ -19,6 +19,11 @@ public:
     const uint8_t* data() const { return data_; }
     size_t size() const { return size_; }
     const std::string& path() const { return path_; }
+    // Drops the whole pages of [p, p + n) from this process's resident set
+    // (madvise DONTNEED). The mapping stays valid: a later read faults the page
+    // back in from the page cache. For data that was copied into another
+    // layout, so a loaded model is not counted twice.
+    void release(const uint8_t* p, size_t n) const;
 
 private:
     MappedFile() = default;

@@ -80,6 +80,10 @@ std::shared_ptr<Storage> Storage::view(std::shared_ptr<const MappedFile> file, s
     return s;
 }
 
+void Storage::release_file_pages() const {
+    if (file_) file_->release(data_, bytes_);
+}
+
 Storage::~Storage() {
     if (owned_ && !block_cache_give(data_, bytes_)) aligned_free_bytes(data_);
 }

@@ -38,6 +38,8 @@ public:
     const uint8_t* data() const { return data_; }
     size_t bytes() const { return bytes_; }
     bool read_only() const { return file_ != nullptr; }
+    // File views: drop the mapped pages from the resident set (MappedFile::release).
+    void release_file_pages() const;
 
 private:
     Storage() = default;
@@ -68,6 +70,11 @@ public:
     size_t nbytes() const;  // bytes of the elements this tensor spans (contiguous)
     bool is_contiguous() const;
     bool read_only() const { return storage_ && storage_->read_only(); }
+    // A view of a mapped file whose data has been copied elsewhere (packed
+    // weights): drop its pages from the resident set; reads still work.
+    void release_file_pages() const {
+        if (storage_) storage_->release_file_pages();
+    }
 
     template <class T>
     T* data() {

@@ -56,24 +56,7 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
                         if (live <= 0) continue;
                         const int64_t slot = (h - h0) * rows + r;
                         const float* qr = a.q + (i0 + r) * a.n_head * hd + h * hd;  // (hd)
-                        float tile_max = -std::numeric_limits<float>::infinity();
-                        for (int64_t j = 0; j < live; ++j) {
-                            s[j] = ew.dot(qr, K + j * hd, hd) * a.scale;
-                            tile_max = std::max(tile_max, s[j]);
-                        }
-                        const float m_new = std::max(m[slot], tile_max);
-                        float* o = acc.data() + slot * hd;  // (hd)
-                        if (m[slot] != -std::numeric_limits<float>::infinity() && m[slot] != m_new) {
-                            const float corr = std::exp(m[slot] - m_new);  // rescale what earlier tiles summed
-                            l[slot] *= corr;
-                            for (int64_t i = 0; i < hd; ++i) o[i] *= corr;
-                        }
-                        m[slot] = m_new;
-                        for (int64_t j = 0; j < live; ++j) {
-                            const float p = std::exp(s[j] - m_new);
-                            l[slot] += p;
-                            ew.axpy(p, V + j * hd, o, hd);
-                        }
+                        ew.attend_tile(qr, K, V, live, hd, a.scale, &m[slot], &l[slot], acc.data() + slot * hd, s);
                     }
             }
             for (int64_t h = h0; h < h1; ++h)

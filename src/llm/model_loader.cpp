@@ -143,7 +143,9 @@ public:
                                          Activation act = Activation::none) {
         const Tensor* w = get(base + ".weight", {out, in});
         std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
-        return std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act);
+        auto lw = std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act);
+        w->release_file_pages();  // every path copied it into its own layout
+        return lw;
     }
 
     void build() {
@@ -188,6 +190,8 @@ public:
             out = &m_.token_embd;
         }
         m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{}, out == &m_.token_embd ? "token_embd.weight" : "output.weight");
+        // Packed now; a tied embedding's rows fault back in when a token needs one.
+        out->release_file_pages();
         if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
         if (!m_.layers.empty()) m_.weight_dtype = std::string(dtype_name(m_.layers[0].wo->source_dtype()));
     }

@@ -2,6 +2,8 @@
 // naming the problem, 2 on bad usage.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
 #include <string>
 
 #include "cli/cli_runner.h"
@@ -52,6 +54,26 @@ TEST(Cli, BenchKernelsJsonHasTheDocumentedKeys) {
     for (const char* key : {"\"kernel\"", "\"isa\"", "\"dtype\"", "\"threads\"", "\"gbps\"", "\"gops\"", "\"peak_fraction\""})
         EXPECT_NE(r.out.find(key), std::string::npos) << key;
     EXPECT_EQ(run_tern("bench --kernels -t 0").code, 2);
+}
+
+// tern bench MODEL --json on the embedded language model: the documented keys,
+// and with --roofline a probed bandwidth and a decode fraction of it.
+TEST(Cli, BenchModelJsonReportsSpeedAndRoofline) {
+    const std::string model = std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf";
+    const auto r = run_tern("bench " + model + " --prompt 8 --gen 4 --reps 1 -t 1 --roofline --json");
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto j = nlohmann::json::parse(r.out);
+    for (const char* key : {"model", "threads", "prompt", "gen", "prefill_tps", "decode_tps", "ttft_ms", "peak_rss_mb",
+                            "decode_weight_bytes", "read_gbps", "decode_roofline"})
+        EXPECT_TRUE(j.contains(key)) << key;
+    EXPECT_GT(j["decode_tps"].get<double>(), 0);
+    EXPECT_GT(j["read_gbps"].get<double>(), 0);
+    // 4 layers of 256 x (256 + 128 + 128 + 256 + 3 x 768) plus the tied 4096 x 256 head, all f16.
+    EXPECT_EQ(j["decode_weight_bytes"].get<uint64_t>(), uint64_t{2} * (4 * 256 * (768 + 3 * 768) + 4096 * 256));
+    const double roof = j["decode_roofline"].get<double>();
+    EXPECT_GT(roof, 0.0);
+    EXPECT_LT(roof, 5.0);  // a 4 MB model runs from cache: above 1 is possible, not wildly so
+    EXPECT_EQ(run_tern("bench " + model + " --reps 0").code, 2);
 }
 
 }  // namespace

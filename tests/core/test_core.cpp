@@ -8,8 +8,10 @@
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
+#include "io/io_test_util.h"
 
 namespace tern {
 namespace {
@@ -41,6 +43,33 @@ TEST(Tensor, ShapeStridesTransposeClone) {
     EXPECT_THROW(shape_numel({-1, 2}), InputError);
     EXPECT_THROW(shape_numel({int64_t{1} << 40, int64_t{1} << 40}), InputError);
     EXPECT_THROW(Tensor::empty({3, 33}, DType::q8_0), InputError);
+}
+
+// Released pages leave the resident set but not the mapping: reads fault them
+// back in from the file and see the same bytes (what a loaded model relies on
+// after its weights were repacked).
+TEST(MappedFile, ReleasedPagesReadBackTheFile) {
+    testio::TempDir dir;
+    const std::string path = dir.file("pages.bin");
+    std::vector<uint8_t> bytes(5 * 4096 + 123);
+    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<uint8_t>(i * 31 + 7);
+    {
+        AtomicFileWriter w(path);
+        w.write(bytes.data(), bytes.size());
+        w.commit();
+    }
+    const auto file = MappedFile::open(path);
+    const Tensor t = Tensor::view_of_file(file, 100, {static_cast<int64_t>(bytes.size() - 200)}, DType::i8);
+    uint64_t before = 0;
+    for (size_t i = 0; i < file->size(); ++i) before += file->data()[i];
+    t.release_file_pages();
+    file->release(file->data(), file->size());
+    uint64_t after = 0;
+    for (size_t i = 0; i < file->size(); ++i) {
+        after += file->data()[i];
+        ASSERT_EQ(file->data()[i], bytes[i]) << "byte " << i;
+    }
+    EXPECT_EQ(before, after);
 }
 
 TEST(Arena, AlignsAndResets) {

@@ -2,6 +2,7 @@
 // awkward sizes, with explicit error budgets.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -107,6 +108,44 @@ TEST(Elementwise, AllVariantsMatchReference) {
             k->softmax(got.data(), n, 0.125f);
             expect_close(got.data(), want.data(), n, 3e-6f, 1e-9f, "softmax");
             EXPECT_TRUE(got.intact()) << "wrote past n=" << n;
+        }
+    }
+}
+
+// Flash-attention tile updates chained over several tiles equal one softmax
+// over all keys, for every variant, head sizes with and without vector tails.
+TEST(Elementwise, AttendTileChainsToFullSoftmaxAttention) {
+    for (const ElementwiseKernels* k : elementwise_variants()) {
+        SCOPED_TRACE(k->name);
+        for (int64_t hd : {8, 17, 64, 128}) {
+            for (int64_t n_keys : {1, 5, 64, 131}) {
+                const auto q = randn(hd, 10 + hd, 1.5f), K = randn(n_keys * hd, 20 + n_keys), V = randn(n_keys * hd, 30 + n_keys);
+                const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                // Truth in double: softmax over all scores, weighted sum of V.
+                std::vector<double> sc(static_cast<size_t>(n_keys));
+                double mx = -1e300, sum = 0;
+                for (int64_t j = 0; j < n_keys; ++j) {
+                    double d = 0;
+                    for (int64_t i = 0; i < hd; ++i) d += double(q[size_t(i)]) * K[size_t(j * hd + i)];
+                    sc[size_t(j)] = d * scale;
+                    mx = std::max(mx, sc[size_t(j)]);
+                }
+                for (auto& v : sc) sum += (v = std::exp(v - mx));
+                float m = -INFINITY, l = 0;
+                Guarded o(hd);
+                std::fill(o.data(), o.data() + hd, 0.0f);
+                std::vector<float> s(64);
+                for (int64_t j0 = 0; j0 < n_keys; j0 += 64) {
+                    const int64_t nk = std::min<int64_t>(64, n_keys - j0);
+                    k->attend_tile(q.data(), K.data() + j0 * hd, V.data() + j0 * hd, nk, hd, scale, &m, &l, o.data(), s.data());
+                }
+                for (int64_t i = 0; i < hd; ++i) {
+                    double want = 0;
+                    for (int64_t j = 0; j < n_keys; ++j) want += sc[size_t(j)] / sum * V[size_t(j * hd + i)];
+                    ASSERT_NEAR(o.data()[i] / l, want, 2e-6 + 2e-6 * std::fabs(want)) << "hd " << hd << " keys " << n_keys;
+                }
+                EXPECT_TRUE(o.intact()) << "wrote past hd=" << hd;
+            }
         }
     }
 }

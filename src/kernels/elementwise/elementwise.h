@@ -40,6 +40,14 @@ struct ElementwiseKernels {
     // Batch-norm backward sums of a row in one pass: sd = sum(d),
     // sdx = sum(d * (x - m)).
     void (*sum_dot_centered)(const float* d, const float* x, int64_t n, float m, float* sd, float* sdx);
+    // One query row against a tile of nk keys, online softmax (flash attention):
+    //   s_j = scale · q·K_j,  m' = max(m, max_j s_j),  c = exp(m − m'),
+    //   l = l·c + Σ_j exp(s_j − m'),  o = o·c + Σ_j exp(s_j − m') · V_j,  m = m'.
+    // q, o: (hd); K, V: (nk, hd) row-major; m = −inf and l = 0 start a row;
+    // s: nk floats of scratch. One call per (row, tile) instead of a dot and an
+    // axpy call per key, with the tile's exponentials vectorised.
+    void (*attend_tile)(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale,
+                        float* m, float* l, float* o, float* s);
 };
 
 // The variant chosen once from active_isa().

@@ -102,11 +102,35 @@ void sum_dot_centered_ref(const float* d, const float* x, int64_t n, float m, fl
     *sdx = static_cast<float>(b);
 }
 
+void attend_tile_ref(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale, float* m,
+                     float* l, float* o, float* s) {
+    if (nk <= 0) return;
+    float tile_max = -INFINITY;
+    for (int64_t j = 0; j < nk; ++j) {
+        s[j] = dot_ref(q, K + j * hd, hd) * scale;
+        tile_max = std::fmax(tile_max, s[j]);
+    }
+    const float m_new = std::fmax(*m, tile_max);
+    const float corr = *m == -INFINITY ? 0.0f : std::exp(*m - m_new);  // rescale what earlier tiles summed
+    float sum = 0;
+    for (int64_t j = 0; j < nk; ++j) {
+        s[j] = std::exp(s[j] - m_new);
+        sum += s[j];
+    }
+    for (int64_t i = 0; i < hd; ++i) {
+        double acc = static_cast<double>(o[i]) * corr;
+        for (int64_t j = 0; j < nk; ++j) acc += static_cast<double>(s[j]) * V[j * hd + i];
+        o[i] = static_cast<float>(acc);
+    }
+    *l = *l * corr + sum;
+    *m = m_new;
+}
+
 }  // namespace
 
 const ElementwiseKernels kElementwiseScalar = {
     "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
-    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref,
+    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref, attend_tile_ref,
 };
 
 }  // namespace tern
