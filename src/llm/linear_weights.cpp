@@ -43,6 +43,14 @@ std::optional<QuantType> quant_type_for_dtype(DType t) {
     }
 }
 
+// The int8 activation codes of one matmul call. One buffer per calling thread,
+// shared by every weight: a buffer per weight would hold M × K bytes for each
+// of a model's ~150 matrices after a prefill (~200 MB at M = 512 on TinyLlama).
+QuantScratch& activation_scratch() {
+    thread_local QuantScratch scratch;
+    return scratch;
+}
+
 }  // namespace
 
 LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act)
@@ -68,7 +76,6 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
     } else if (const auto qt = quant_type_for_dtype(source_dtype_)) {
         path_ = LinearPath::quantized_int8;
         packed_quant_ = std::make_unique<QuantMatrix>(pack_quant_matrix(*qt, wc.data<uint8_t>(), n_, k_));
-        quant_scratch_ = std::make_unique<QuantScratch>();
         prepared_bytes_ = packed_quant_->packed_bytes();
     } else {
         // q8_1/q8_k (activation formats) decode once.
@@ -110,14 +117,14 @@ void LinearWeight::forward_many(std::span<const LinearWeight* const> ws, const f
     std::vector<const QuantMatrix*> mats;
     for (const LinearWeight* w : ws) mats.push_back(w->packed_quant_.get());
     // The first weight's scratch holds the shared activation codes.
-    quant_matmul_many(mats, x, M, ys, ActMode::int8, *ws[0]->quant_scratch_, default_pool());
+    quant_matmul_many(mats, x, M, ys, ActMode::int8, activation_scratch(), default_pool());
     for (size_t i = 0; i < ws.size(); ++i) ws[i]->apply_bias_act(ys[i], M);
 }
 
 void LinearWeight::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
     if (packed_quant_) {
-        quant_matmul(*packed_quant_, x, M, y, ActMode::int8, *quant_scratch_, default_pool());
+        quant_matmul(*packed_quant_, x, M, y, ActMode::int8, activation_scratch(), default_pool());
         apply_bias_act(y, M);
         return;
     }

@@ -35,7 +35,6 @@ class GemmF32PackedB;
 class GemmBf16PackedB;
 class GemvF16Weights;
 struct QuantMatrix;
-class QuantScratch;
 }  // namespace tern
 
 namespace tern::llm {
@@ -83,7 +82,6 @@ private:
     std::unique_ptr<GemmBf16PackedB> packed_bf16_;
     std::unique_ptr<GemvF16Weights> packed_f16_;
     std::unique_ptr<QuantMatrix> packed_quant_;
-    std::unique_ptr<QuantScratch> quant_scratch_;  // activation codes; forward runs on one thread at a time
     uint64_t prepared_bytes_ = 0;
 
     void apply_bias_act(float* y, int64_t M) const;

@@ -1,13 +1,15 @@
 // Load-time repack of GGUF / int4 rows into 16-row tiles (layout.h), and the
 // inverse for tests. Runs once per weight matrix, so it is plain scalar code.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
 #include "core/error.h"
-#include "core/tensor.h"
 #include "core/half.h"
+#include "core/tensor.h"
+#include "core/thread_pool.h"
 #include "formats/gguf_blocks.h"
 #include "kernels/quant_matmul/int4_asym.h"
 #include "kernels/quant_matmul/layout.h"
@@ -236,14 +238,17 @@ QuantMatrix pack_quant_matrix(QuantType type, const void* blocks, int64_t n, int
     std::memset(w.data.get(), 0, total);
     const int bb = quant_block_bytes(type, group);
     const auto* src = static_cast<const uint8_t*>(blocks);
-    Unit u;
-    for (int64_t row = 0; row < n; ++row) {
-        uint8_t* tile = w.data.get() + (row / kQuantTileRows) * w.tile_bytes;
-        for (int64_t b = 0; b < units; ++b) {
-            read_unit(type, src + (row * units + b) * bb, group, u);
-            write_unit(l, group, u, static_cast<int>(row % kQuantTileRows), tile + b * ub);
+    // Tiles are disjoint bytes: the load-time repack of a model runs on every core.
+    parallel_for(w.tiles, 4, [&](int64_t t0, int64_t t1) {
+        Unit u;
+        for (int64_t row = t0 * kQuantTileRows; row < std::min(n, t1 * kQuantTileRows); ++row) {
+            uint8_t* tile = w.data.get() + (row / kQuantTileRows) * w.tile_bytes;
+            for (int64_t b = 0; b < units; ++b) {
+                read_unit(type, src + (row * units + b) * bb, group, u);
+                write_unit(l, group, u, static_cast<int>(row % kQuantTileRows), tile + b * ub);
+            }
         }
-    }
+    });
     return w;
 }
 
