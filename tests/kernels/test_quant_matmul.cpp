@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../ref/ggml_ref.h"
+#include "core/error.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
 #include "formats/gguf_blocks.h"
@@ -185,6 +186,52 @@ TEST(QuantMatmul, LlmLikeShapes) {
         check_matmul(c, 21, 48, 1024, pool);  // prefill GEMM with a row remainder
         if (HasFatalFailure()) return;
     }
+}
+
+// Several matrices run as one call (q/k/v, gate/up in decode) give exactly what
+// separate calls give: the same kernel on the same tiles, only split differently
+// between threads. Mixed K-quant types share the 256-block activations.
+TEST(QuantMatmul, ManyMatricesInOneCallEqualSeparateCalls) {
+    ThreadPool pool(2);
+    const int64_t k = 512;
+    const auto x = randn(3 * k, 77);
+    for (const std::vector<QuantType>& types : {std::vector<QuantType>{QuantType::q4_0, QuantType::q8_0, QuantType::q4_0},
+                                                std::vector<QuantType>{QuantType::q4_k, QuantType::q6_k}}) {
+        const int64_t ns[] = {40, 16, 75};
+        std::vector<QuantMatrix> mats;
+        for (size_t i = 0; i < types.size(); ++i) {
+            const auto w = weights(ns[i], k, 100 + i);
+            const auto src = quantize_source_rows(types[i], 32, w.data(), ns[i], k);
+            mats.push_back(pack_quant_matrix(types[i], src.data(), ns[i], k));
+        }
+        for (int64_t m : {1, 3}) {
+            std::vector<const QuantMatrix*> ws;
+            std::vector<std::vector<float>> together, apart;
+            std::vector<float*> ys;
+            for (size_t i = 0; i < mats.size(); ++i) {
+                ws.push_back(&mats[i]);
+                together.emplace_back(static_cast<size_t>(m * ns[i]), -1.0f);
+                apart.emplace_back(static_cast<size_t>(m * ns[i]), -2.0f);
+            }
+            for (auto& y : together) ys.push_back(y.data());
+            QuantScratch scratch;
+            quant_matmul_many(ws, x.data(), m, ys, ActMode::int8, scratch, pool);
+            for (size_t i = 0; i < mats.size(); ++i) {
+                quant_matmul(mats[i], x.data(), m, apart[i].data(), ActMode::int8, scratch, pool);
+                EXPECT_EQ(together[i], apart[i]) << quant_type_name(mats[i].type) << " matrix " << i << " m " << m;
+            }
+        }
+    }
+    // Matrices that cannot share activations are refused, not mixed up.
+    const auto w = weights(16, 256, 5);
+    const auto a = quantize_source_rows(QuantType::q4_0, 32, w.data(), 16, 256);
+    const auto b = quantize_source_rows(QuantType::q4_k, 32, w.data(), 16, 256);
+    QuantMatrix qa = pack_quant_matrix(QuantType::q4_0, a.data(), 16, 256), qb = pack_quant_matrix(QuantType::q4_k, b.data(), 16, 256);
+    const QuantMatrix* mixed[] = {&qa, &qb};
+    std::vector<float> y0(16), y1(16);
+    float* ys[] = {y0.data(), y1.data()};
+    QuantScratch scratch;
+    EXPECT_THROW(quant_matmul_many(mixed, x.data(), 1, ys, ActMode::int8, scratch, pool), Error);
 }
 
 // ------------------------------------------------------------ llama.cpp vec_dot
