@@ -20,10 +20,10 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
-#include "hw/bandwidth.h"
-#include "hw/peak.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemv_f16/gemv_f16.h"
+
+#include "bench_roofs.h"
 
 namespace {
 
@@ -31,23 +31,8 @@ using namespace tern;
 
 constexpr uint64_t kRotateBytes = uint64_t{320} << 20;
 
-struct Roofs {
-    double bw[3] = {0, 0, 0};   // GB/s by thread count
-    double fma[3] = {0, 0, 0};  // GFLOP/s by thread count
-};
-
-const Roofs& roofs() {
-    static Roofs r = [] {
-        Roofs x;
-        for (int t : {1, 2}) {
-            set_default_threads(t);
-            x.bw[t] = measure_read_bandwidth(uint64_t{1} << 30, 5).median_gbps;
-            x.fma[t] = measure_compute_peaks(0.1).f32_gflops;
-        }
-        return x;
-    }();
-    return r;
-}
+using benchutil::Roofs;
+using benchutil::roofs;
 
 // W (n, k): N(0, 0.02) f16 bits, 64 distinct rows repeated (speed does not
 // depend on the values), and the same rows widened to f32.
@@ -145,8 +130,8 @@ void gemm(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int 
     }
     const double gf = 2.0 * static_cast<double>(m * n * k) / 1e9 * static_cast<double>(st.iterations());
     st.counters["GFLOPs"] = benchmark::Counter(gf, benchmark::Counter::kIsRate);
-    st.counters["peak"] = benchmark::Counter(gf / rf.fma[threads], benchmark::Counter::kIsRate);
-    st.counters["fma_GFLOPs"] = rf.fma[threads];
+    st.counters["peak"] = benchmark::Counter(gf / rf.peaks[threads].f32_gflops, benchmark::Counter::kIsRate);
+    st.counters["fma_GFLOPs"] = rf.peaks[threads].f32_gflops;
 }
 
 const char* impl_name(Impl impl) {
@@ -193,7 +178,7 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const Roofs& r = roofs();
     std::printf("kernels: %s + %s; read bandwidth %.1f GB/s (1 thread), %.1f GB/s (2); FMA peak %.0f GFLOP/s (1), %.0f (2)\n",
-                gemv_f16_kernel().name, gemm_f32_kernel().name, r.bw[1], r.bw[2], r.fma[1], r.fma[2]);
+                gemv_f16_kernel().name, gemm_f32_kernel().name, r.bw[1], r.bw[2], r.peaks[1].f32_gflops, r.peaks[2].f32_gflops);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -19,10 +19,10 @@
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
 #include "formats/gguf_blocks.h"
-#include "hw/bandwidth.h"
-#include "hw/peak.h"
 #include "kernels/quant_matmul/int4_asym.h"
 #include "kernels/quant_matmul/quant_matmul.h"
+
+#include "bench_roofs.h"
 
 namespace {
 
@@ -30,23 +30,8 @@ using namespace tern;
 
 constexpr uint64_t kRotateBytes = uint64_t{320} << 20;
 
-struct Roofs {
-    double bw[3] = {0, 0, 0};    // GB/s by thread count
-    double vnni[3] = {0, 0, 0};  // GOP/s by thread count
-};
-
-const Roofs& roofs() {
-    static Roofs r = [] {
-        Roofs x;
-        for (int t : {1, 2}) {
-            set_default_threads(t);
-            x.bw[t] = measure_read_bandwidth(uint64_t{1} << 30, 5).median_gbps;
-            x.vnni[t] = measure_compute_peaks(0.1).int8_gops;
-        }
-        return x;
-    }();
-    return r;
-}
+using benchutil::Roofs;
+using benchutil::roofs;
 
 // Source blocks for `rows` rows: 64 distinct quantized rows repeated.
 std::vector<uint8_t> source_blocks(QuantType t, int group, int64_t rows, int64_t k) {
@@ -130,8 +115,8 @@ void gemm(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, in
     }
     const double gop = 2.0 * static_cast<double>(m * n * k) / 1e9 * static_cast<double>(st.iterations());
     st.counters["GOPs"] = benchmark::Counter(gop, benchmark::Counter::kIsRate);
-    st.counters["peak"] = benchmark::Counter(gop / rf.vnni[threads], benchmark::Counter::kIsRate);
-    st.counters["vnni_GOPs"] = rf.vnni[threads];
+    st.counters["peak"] = benchmark::Counter(gop / rf.peaks[threads].int8_gops, benchmark::Counter::kIsRate);
+    st.counters["vnni_GOPs"] = rf.peaks[threads].int8_gops;
 }
 
 // ---- llama.cpp's vec_dot on the same source blocks (libggml-cpu-zen4.so)
@@ -205,7 +190,7 @@ void llama_vec_dot(benchmark::State& st, QuantType t, int64_t k, int64_t n, int6
     st.counters["roofline"] = benchmark::Counter(gb / rf.bw[threads], benchmark::Counter::kIsRate);
     const double gop = 2.0 * static_cast<double>(m * n * k) / 1e9 * static_cast<double>(st.iterations());
     st.counters["GOPs"] = benchmark::Counter(gop, benchmark::Counter::kIsRate);
-    st.counters["peak"] = benchmark::Counter(gop / rf.vnni[threads], benchmark::Counter::kIsRate);
+    st.counters["peak"] = benchmark::Counter(gop / rf.peaks[threads].int8_gops, benchmark::Counter::kIsRate);
 }
 
 struct Shape {
@@ -258,7 +243,7 @@ int main(int argc, char** argv) {
     benchmark::Initialize(&argc, argv);
     const Roofs& r = roofs();
     std::printf("read bandwidth: %.1f GB/s (1 thread), %.1f GB/s (2 threads); vpdpbusd peak: %.0f GOP/s (1), %.0f GOP/s (2)\n",
-                r.bw[1], r.bw[2], r.vnni[1], r.vnni[2]);
+                r.bw[1], r.bw[2], r.peaks[1].int8_gops, r.peaks[2].int8_gops);
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;
