@@ -45,9 +45,8 @@ void run_bench(const BenchOptions& o) {
         for (const auto& r : results) {
             table.add_row({r.model, std::to_string(r.threads), "pp" + std::to_string(r.prompt), fmt_fixed(r.prefill_tps, 2),
                            "", "", fmt_fixed(r.ttft_ms, 1), fmt_fixed(r.peak_rss_mb, 0) + " MB"});
-            const double gbps = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / 1e9;
             table.add_row({r.model, std::to_string(r.threads), "tg" + std::to_string(r.gen), fmt_fixed(r.decode_tps, 2),
-                           fmt_fixed(gbps, 1),
+                           fmt_fixed(r.decode_weight_gbps, 1),
                            r.read_gbps > 0 ? fmt_fixed(100 * r.decode_roofline, 1) + " % of " + fmt_fixed(r.read_gbps, 1)
                                            : "",
                            "", ""});

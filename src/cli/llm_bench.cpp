@@ -103,6 +103,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
         progress.finish();
         r.prefill_tps = median(r.prefill_runs);
         r.decode_tps = median(r.decode_runs);
+        r.decode_weight_gbps = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / 1e9;
         r.ttft_ms = median(ttft);
         r.peak_rss_mb = model_rss_mb;
         r.read_gbps = median(r.read_gbps_runs);
@@ -125,7 +126,7 @@ Json llm_bench_json(const LlmBenchResult& r) {
     j["prefill_runs"] = r.prefill_runs;
     j["decode_runs"] = r.decode_runs;
     j["decode_weight_bytes"] = r.decode_weight_bytes;
-    j["decode_weight_gbps"] = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / 1e9;
+    j["decode_weight_gbps"] = r.decode_weight_gbps;
     if (!r.read_gbps_runs.empty()) {
         j["read_gbps"] = r.read_gbps;
         j["read_gbps_runs"] = r.read_gbps_runs;

@@ -33,6 +33,7 @@ struct LlmBenchResult {
     // --roofline: weight bytes per decoded token, bandwidth probed right after
     // each decode repetition, and the median of (bytes · tok/s) / bandwidth.
     uint64_t decode_weight_bytes = 0;
+    double decode_weight_gbps = 0;  // decode_weight_bytes × decode_tps
     double read_gbps = 0;
     double decode_roofline = 0;
     std::vector<double> read_gbps_runs;

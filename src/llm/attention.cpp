@@ -25,12 +25,15 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
     const int64_t units = a.n_head_kv * n_qblocks * slices;
     const ElementwiseKernels& ew = elementwise();
     pool.parallel_for(units, 1, [&](int64_t ub, int64_t ue) {
-        // Per-thread scratch, O(tile) regardless of context length.
-        std::vector<float> k_buf(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd) f16 -> f32
-        std::vector<float> v_buf(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd)
-        const int64_t slots = slice_heads * kAttnQueryBlock;                // (head, row) pairs of a unit
-        std::vector<float> acc(static_cast<size_t>(slots * hd));            // running P·V per slot
-        std::vector<float> m(static_cast<size_t>(slots)), l(static_cast<size_t>(slots));  // running max, sum
+        // Per-thread scratch, O(tile) regardless of context length; thread-local so
+        // decode (every layer, every token) does not allocate it per chunk.
+        thread_local std::vector<float> k_buf, v_buf, acc, m, l;
+        const int64_t slots = slice_heads * kAttnQueryBlock;  // (head, row) pairs of a unit
+        k_buf.resize(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd) f16 -> f32
+        v_buf.resize(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd)
+        acc.resize(static_cast<size_t>(slots * hd));           // running P·V per slot
+        m.resize(static_cast<size_t>(slots));                  // running max
+        l.resize(static_cast<size_t>(slots));                  // running sum
         float s[kAttnKeyTile];                                               // scores of one row
         for (int64_t u = ub; u < ue; ++u) {
             const int64_t kvh = u / (n_qblocks * slices);

@@ -1,6 +1,8 @@
 // LinearWeight: weights prepared once, one forward() for every matmul.
 #include "llm/linear_weights.h"
 
+#include <array>
+
 #include "kernels/quant_matmul/quant_matmul.h"
 
 #include "core/error.h"
@@ -114,10 +116,13 @@ void LinearWeight::forward_many(std::span<const LinearWeight* const> ws, const f
         for (size_t i = 0; i < ws.size(); ++i) ws[i]->forward(x, ys[i], M);
         return;
     }
-    std::vector<const QuantMatrix*> mats;
-    for (const LinearWeight* w : ws) mats.push_back(w->packed_quant_.get());
-    // The first weight's scratch holds the shared activation codes.
-    quant_matmul_many(mats, x, M, ys, ActMode::int8, activation_scratch(), default_pool());
+    if (ws.size() > kMaxMatricesTogether) {
+        for (size_t i = 0; i < ws.size(); ++i) ws[i]->forward(x, ys[i], M);
+        return;
+    }
+    std::array<const QuantMatrix*, kMaxMatricesTogether> mats{};
+    for (size_t i = 0; i < ws.size(); ++i) mats[i] = ws[i]->packed_quant_.get();
+    quant_matmul_many(std::span(mats.data(), ws.size()), x, M, ys, ActMode::int8, activation_scratch(), default_pool());
     for (size_t i = 0; i < ws.size(); ++i) ws[i]->apply_bias_act(ys[i], M);
 }
 

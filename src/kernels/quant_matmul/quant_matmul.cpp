@@ -4,6 +4,7 @@
 #include "kernels/quant_matmul/quant_matmul.h"
 
 #include <algorithm>
+#include <array>
 #include <vector>
 
 #include "core/error.h"
@@ -58,14 +59,16 @@ void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, i
     if (ys.size() != ws.size()) throw Error("quant_matmul", "one output per weight matrix is required");
     const int64_t k = ws[0]->k;
     const bool k_quant = is_k_quant(ws[0]->type);
-    // Tile t of the concatenation belongs to matrix `which` at local tile t - first[which].
-    std::vector<int64_t> first(ws.size() + 1, 0);
+    // Tile t of the concatenation belongs to matrix i at local tile t - first[i].
+    // A fixed array: this runs for every matmul of every decoded token.
+    if (ws.size() > kMaxMatricesTogether) throw Error("quant_matmul", "too many matrices in one call");
+    std::array<int64_t, kMaxMatricesTogether + 1> first{};
     for (size_t i = 0; i < ws.size(); ++i) {
         if (ws[i]->k != k || is_k_quant(ws[i]->type) != k_quant)
             throw Error("quant_matmul", "matrices run together need the same k and activation block size");
         first[i + 1] = first[i] + ws[i]->tiles;
     }
-    const int64_t tiles = first.back();
+    const int64_t tiles = first[ws.size()];
     auto for_tiles = [&](int64_t t0, int64_t t1, auto&& run_one) {
         for (size_t i = 0; i < ws.size() && t0 < t1; ++i) {
             const int64_t lo = std::max(t0, first[i]), hi = std::min(t1, first[i + 1]);

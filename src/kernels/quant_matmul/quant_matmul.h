@@ -120,6 +120,7 @@ void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, Act
 // same x: ys[i] (m, ws[i]->n) = x · ws[i]^T. The activations are quantized
 // once and the threads split the tiles of all matrices together, one barrier
 // instead of one per matrix (decode runs q/k/v and gate/up this way).
+inline constexpr size_t kMaxMatricesTogether = 8;
 void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, int64_t m, std::span<float* const> ys,
                        ActMode mode, QuantScratch& scratch, ThreadPool& pool,
                        const QuantMatmulKernels& kern = quant_matmul_kernels());
