@@ -115,7 +115,9 @@ TEST(GemmBf16, AlphaBetaBiasActivations) {
     uint32_t seed = 100;
     const Activation acts[] = {Activation::none, Activation::relu, Activation::gelu_tanh, Activation::silu};
     for (const GemmBf16Kernel* kernel : gemm_bf16_supported_kernels()) {
-        for (const auto& s : {gemm_test::Shape3{7, 33, 300}, gemm_test::Shape3{33, 45, 17}, gemm_test::Shape3{1, 5, 1}}) {
+        // K = 4200 spans several K blocks of every variant: beta must apply on the first block only.
+        for (const auto& s : {gemm_test::Shape3{7, 33, 300}, gemm_test::Shape3{33, 45, 17}, gemm_test::Shape3{1, 5, 1},
+                              gemm_test::Shape3{14, 40, 4200}}) {
             for (Activation act : acts) {
                 check_case(*kernel, pool, {s, false, true, 0.75f, -1.5f, true, act, false}, seed++);
                 check_case(*kernel, pool, {s, true, false, -2.0f, 1.0f, false, act, false}, seed++);
@@ -129,7 +131,7 @@ TEST(GemmBf16, PrepackedBAndTwoThreads) {
     uint32_t seed = 200;
     for (const GemmBf16Kernel* kernel : gemm_bf16_supported_kernels()) {
         for (const auto& s : {gemm_test::Shape3{200, 300, 64}, gemm_test::Shape3{40, 1100, 300},
-                              gemm_test::Shape3{1, 2100, 1100}, gemm_test::Shape3{9, 7, 5}}) {
+                              gemm_test::Shape3{1, 2100, 1100}, gemm_test::Shape3{9, 7, 5}, gemm_test::Shape3{13, 70, 4200}}) {
             for (bool prepack : {false, true}) {
                 check_case(*kernel, pool, {s, false, false, 1.0f, 0.5f, true, Activation::silu, prepack}, seed++);
                 check_case(*kernel, pool, {s, true, true, 1.0f, 0.0f, false, Activation::none, prepack}, seed++);

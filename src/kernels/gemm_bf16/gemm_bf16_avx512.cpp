@@ -34,12 +34,13 @@ void gemm_bf16_ukr_12x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+    prefetch_c_tile<MR, 2>(c, ldc);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; p += 2) {
         const __m512bh b0 = (__m512bh)_mm512_load_si512(b);
         const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 32);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 64 * 8), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 64 * 32), _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
             const __m512bh av = (__m512bh)_mm512_set1_epi32(load_pair(a + 2 * r));

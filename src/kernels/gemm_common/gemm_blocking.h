@@ -38,10 +38,25 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
         T* panel = dst + ib * kcp;  // (kcp/KG, mr, KG)
         if (live < mr || kcp != kc) std::memset(panel, 0, sizeof(T) * static_cast<size_t>(kcp * mr));
         if (!trans) {
-            for (int r = 0; r < live; ++r) {
-                const T* src = a + (i0 + ib + r) * lda + p0;
-                T* out = panel + r * KG;
-                for (int64_t kk = 0; kk < kc; ++kk) out[(kk / KG) * mr * KG + kk % KG] = src[kk];
+            if constexpr (KG == 1) {
+                // Contiguous writes, `live` sequential read streams: measured faster than
+                // row by row (strided writes) for the 12-row f32 panels.
+                const T* src = a + (i0 + ib) * lda + p0;
+                for (int64_t kk = 0; kk < kc; ++kk) {
+                    T* out = panel + kk * mr;
+                    for (int r = 0; r < live; ++r) out[r] = src[r * lda + kk];
+                }
+            } else {
+                // Whole KG groups move as one unit (4 bytes for bf16 pairs and int8
+                // quads), again with contiguous writes; a ragged K tail goes element-wise.
+                const T* src = a + (i0 + ib) * lda + p0;
+                const int64_t full = kc / KG;
+                for (int64_t g = 0; g < full; ++g) {
+                    T* out = panel + g * mr * KG;
+                    for (int r = 0; r < live; ++r) std::memcpy(out + r * KG, src + r * lda + g * KG, sizeof(T) * KG);
+                }
+                for (int r = 0; r < live; ++r)
+                    for (int64_t kk = full * KG; kk < kc; ++kk) panel[full * mr * KG + r * KG + kk % KG] = src[r * lda + kk];
             }
         } else {
             for (int64_t kk = 0; kk < kc; ++kk) {

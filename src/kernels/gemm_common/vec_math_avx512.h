@@ -3,6 +3,8 @@
 // (they are the only ones compiled with AVX-512 enabled).
 #include <immintrin.h>
 
+#include <cstdint>
+
 // GCC 12's AVX-512 intrinsics seed results with _mm512_undefined_ps() and then
 // warn about it wherever they inline (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -50,6 +52,20 @@ inline __m512 activate_ps(__m512 x, Activation act) {
 // Lane mask for the first `cols` (0..16) lanes.
 inline __mmask16 lane_mask(int cols) {
     return cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (cols > 0 ? cols : 0)) - 1u);
+}
+
+// Prefetches a micro-kernel's C tile (MR rows of NV vectors, `row_stride` and
+// `vec_stride` in elements) into L2 before the K loop. C is read (beta) and
+// written once per K block and by then has usually left L2, so without this the
+// epilogue stalls on 2*MR misses; L1 would be too near (the K loop's A and B
+// panels evict it).
+template <int MR, int NV, class T>
+inline void prefetch_c_tile(const T* c, int64_t row_stride, int64_t vec_stride = 16) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v)
+            _mm_prefetch(reinterpret_cast<const char*>(c + r * row_stride + v * vec_stride), _MM_HINT_T1);
 }
 
 }  // namespace tern::gemm::avx512

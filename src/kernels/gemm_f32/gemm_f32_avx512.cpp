@@ -29,13 +29,14 @@ void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    prefetch_c_tile<MR, NV>(c, ldc);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; ++p) {
         __m512 bv[NV];
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 16 * NV * 8), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 16 * NV * 32), _MM_HINT_T0);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; ++r) {
             const __m512 av = _mm512_set1_ps(a[r]);

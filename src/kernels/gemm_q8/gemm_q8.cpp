@@ -17,7 +17,7 @@ namespace {
 constexpr int kAnyK = 1 << 30;
 
 constexpr GemmQ8Kernel kTable[] = {
-    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 192, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni},
+    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni},
     {"gemm_q8_u8s8_6x8_avx2", Isa::avx2, {6, 8, 4, 96, kAnyK, 512}, gemm_q8_ukr_6x8_avx2},
     {"gemm_q8_u8s8_4x8_scalar", Isa::scalar, {4, 8, 4, 64, kAnyK, 512}, gemm_q8_ukr_4x8_scalar},
 };

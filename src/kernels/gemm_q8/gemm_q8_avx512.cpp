@@ -14,6 +14,7 @@ namespace tern {
 namespace {
 
 using gemm::avx512::lane_mask;
+using gemm::avx512::prefetch_c_tile;
 
 // Finishes 16 columns of one row starting at column offset j0 of the tile.
 inline void store16(__m512i acc, const GemmQ8TileEpilogue& ep, int j0, __mmask16 mask, void* c_row) {
@@ -53,12 +54,14 @@ void gemm_q8_ukr_12x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b
     __m512i acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
+    const size_t elem = ep.mode == Q8Output::requant_s8 ? 1 : 4;
+    prefetch_c_tile<MR, 2>(static_cast<const char*>(c), ldc * elem, 64 * elem / 4);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; p += 4) {
         const __m512i b0 = _mm512_load_si512(b);
         const __m512i b1 = _mm512_load_si512(b + 64);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 128 * 8), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 128 * 32), _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
             const __m512i av = _mm512_set1_epi32(load_quad(a + 4 * r));
@@ -70,7 +73,6 @@ void gemm_q8_ukr_12x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b
     }
 
     const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
-    const size_t elem = ep.mode == Q8Output::requant_s8 ? 1 : 4;
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
         if (r >= rows) break;
