@@ -3,6 +3,7 @@
 // activations, one and two threads, raw and prepacked B.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
 #include <memory>
 
@@ -144,6 +145,32 @@ TEST(GemmF32, RejectsBadLeadingDimension) {
     g.a = a.data(), g.lda = 2;  // < K
     g.b = b.data(), g.ldb = 2, g.c = c.data(), g.ldc = 2;
     EXPECT_THROW(gemm_f32(g), InputError);
+}
+
+// Short M picks a shorter micro-tile (M = 16 would pad to 24 rows with 12-row
+// tiles, M = 1 to 12); long M keeps the main one. The awkward shapes above
+// (M = 1, 3, 7, 13, 17) run through the short tiles and check them against the reference.
+TEST(GemmF32, ShortMChoosesShorterTile) {
+    using Fn = GemmF32MicroKernel;
+    const std::array<gemm::ShortTile<Fn>, 2> tiles{{{8, gemm_f32_ukr_4x8_scalar}, {4, gemm_f32_ukr_4x8_scalar}}};
+    auto mr_for = [&](int64_t m) {
+        gemm::Blocking bl{12, 32, 1, 48, 1024, 4096};
+        Fn fn = nullptr;
+        gemm::choose_row_tile(m, tiles, &bl, &fn);
+        return bl.mr;
+    };
+    EXPECT_EQ(mr_for(1), 4);
+    EXPECT_EQ(mr_for(4), 4);
+    EXPECT_EQ(mr_for(8), 8);
+    EXPECT_EQ(mr_for(16), 8);
+    EXPECT_EQ(mr_for(17), 4);   // 5 x 4 rows beat 2 x 12
+    EXPECT_EQ(mr_for(12), 12);
+    EXPECT_EQ(mr_for(128), 12);  // 132 vs 128 padded rows: under 5 %, keep 12
+    EXPECT_EQ(mr_for(512), 12);
+    gemm::Blocking odd{12, 32, 1, 36, 1024, 4096};  // MC not a multiple of 8: only 4 fits
+    Fn fn = nullptr;
+    gemm::choose_row_tile(16, tiles, &odd, &fn);
+    EXPECT_EQ(odd.mr, 4);
 }
 
 }  // namespace

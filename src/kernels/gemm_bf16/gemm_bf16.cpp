@@ -13,7 +13,8 @@ namespace {
 // Blocking: as gemm_f32 but half the bytes per element, so KC doubles for the
 // same L1/L2 footprint (KC counts K elements, a multiple of the pair size).
 constexpr GemmBf16Kernel kTable[] = {
-    {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 48, 2048, 4096}, gemm_bf16_ukr_12x32_avx512bf16},
+    {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 48, 2048, 4096}, gemm_bf16_ukr_12x32_avx512bf16,
+     {{{8, gemm_bf16_ukr_8x32_avx512bf16}, {4, gemm_bf16_ukr_4x32_avx512bf16}}}},
     {"gemm_bf16_4x16_avx2", Isa::avx2, {4, 16, 2, 128, 512, 1024}, gemm_bf16_ukr_4x16_avx2},
     {"gemm_bf16_4x8_scalar", Isa::scalar, {4, 8, 2, 64, 256, 512}, gemm_bf16_ukr_4x8_scalar},
 };
@@ -69,8 +70,9 @@ void gemm_bf16(const GemmBf16Args& args) {
 void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& g, ThreadPool& pool) {
     check_args(kernel, g);
     if (g.m == 0 || g.n == 0) return;
-    const gemm::Blocking& bl = kernel.blocking;
-    const GemmBf16MicroKernel ukr = kernel.micro_kernel;
+    gemm::Blocking bl = kernel.blocking;
+    GemmBf16MicroKernel ukr = kernel.micro_kernel;
+    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const uint16_t* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
     gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
         gemm::run_blocked<uint16_t, uint16_t, 2>(

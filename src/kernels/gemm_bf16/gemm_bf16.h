@@ -4,6 +4,7 @@
 // pairs (KG = 2) so AVX-512 BF16 `vdpbf16ps` consumes two K steps per lane; the
 // AVX2 kernel widens the same pairs to fp32 with shifts. Same driver, epilogue
 // and argument conventions as gemm_f32.
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -26,6 +27,7 @@ struct GemmBf16Kernel {
     Isa isa;
     gemm::Blocking blocking;
     GemmBf16MicroKernel micro_kernel;
+    std::array<gemm::ShortTile<GemmBf16MicroKernel>, 2> short_tiles{};  // for small M (gemm::choose_row_tile)
 };
 
 class GemmBf16PackedB;
@@ -77,6 +79,10 @@ void gemm_bf16_ukr_4x8_scalar(int64_t, const uint16_t*, const uint16_t*, float*,
                               const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_4x16_avx2(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                              const GemmF32TileEpilogue&);
+void gemm_bf16_ukr_8x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
+                                   const GemmF32TileEpilogue&);
+void gemm_bf16_ukr_4x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
+                                   const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_12x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                                     const GemmF32TileEpilogue&);
 

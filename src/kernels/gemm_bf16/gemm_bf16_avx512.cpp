@@ -26,11 +26,10 @@ inline int32_t load_pair(const uint16_t* p) {
     return v;
 }
 
-}  // namespace
-
-void gemm_bf16_ukr_12x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
-                                    int cols, const GemmF32TileEpilogue& ep) {
-    constexpr int MR = 12;
+// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay in registers.
+template <int MR>
+void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows, int cols,
+         const GemmF32TileEpilogue& ep) {
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
@@ -60,6 +59,23 @@ void gemm_bf16_ukr_12x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16
         _mm512_mask_storeu_ps(crow, m0, finish(acc0[r], crow, m0, ep, ep.bias));
         if (m1) _mm512_mask_storeu_ps(crow + 16, m1, finish(acc1[r], crow + 16, m1, ep, bias1));
     }
+}
+
+}  // namespace
+
+void gemm_bf16_ukr_12x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
+                                    int cols, const GemmF32TileEpilogue& ep) {
+    ukr<12>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_bf16_ukr_8x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
+                                   int cols, const GemmF32TileEpilogue& ep) {
+    ukr<8>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_bf16_ukr_4x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
+                                   int cols, const GemmF32TileEpilogue& ep) {
+    ukr<4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern

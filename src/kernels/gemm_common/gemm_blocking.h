@@ -11,6 +11,7 @@
 // Every panel is zero-padded to full MR/NR and KCp, so micro-kernels never
 // branch on edges while accumulating; only their stores are masked.
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -26,6 +27,34 @@ struct Blocking {
 };
 
 inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+// A micro-kernel for short M: the family's NR, KG and packed-B layout, fewer
+// rows, so M = 16 is not padded to 24 rows and M = 1 not to 12.
+template <class MicroKernel>
+struct ShortTile {
+    int mr = 0;  // 0: unused slot
+    MicroKernel micro_kernel = nullptr;
+};
+
+// Picks the micro-tile height for an M-row product. An mr-row tile costs about
+// max(mr, 4) cycles per K step (2*mr vector multiply-adds at two per cycle, but
+// never faster than the ~4-cycle latency of one accumulator chain), so the cost of
+// M rows is ceil(M / mr) * max(mr, 4). A short tile replaces the main one only
+// when that saves over 5 % (ties keep the taller tile: fewer B panel passes).
+template <class MicroKernel, size_t N>
+void choose_row_tile(int64_t m, const std::array<ShortTile<MicroKernel>, N>& tiles, Blocking* bl, MicroKernel* ukr) {
+    auto cost = [m](int mr) { return static_cast<double>((m + mr - 1) / mr) * std::max(mr, 4); };
+    const double main_cost = cost(bl->mr);
+    double best = main_cost * 0.95;
+    for (const auto& t : tiles) {
+        if (t.mr <= 0 || !t.micro_kernel || bl->mc % t.mr != 0) continue;
+        if (cost(t.mr) < best) {
+            best = cost(t.mr);
+            bl->mr = t.mr;
+            *ukr = t.micro_kernel;
+        }
+    }
+}
 
 // Packs rows [i0, i0+rows) and K range [p0, p0+kc) of op(A) into MR-row panels.
 // op(A) is (M, K): A is (M, lda) row-major, or (K, lda) when trans.

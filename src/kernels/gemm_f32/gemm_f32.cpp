@@ -17,7 +17,8 @@ namespace {
 // from L2, which the kernel's B prefetch (4 KiB ahead) and the hardware
 // prefetchers keep up with; KC x NC of B sits in L3.
 constexpr GemmF32Kernel kTable[] = {
-    {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 48, 1024, 4096}, gemm_f32_ukr_12x32_avx512},
+    {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 48, 1024, 4096}, gemm_f32_ukr_12x32_avx512,
+     {{{8, gemm_f32_ukr_8x32_avx512}, {4, gemm_f32_ukr_4x32_avx512}}}},
     // Fewer broadcasts per FMA, but measured slower than 12x32 here (its 48 KiB B micro-panel fills L1).
     {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 48, 768, 4096}, gemm_f32_ukr_6x64_avx512},
     {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 144, 256, 1024}, gemm_f32_ukr_6x16_avx2},
@@ -75,8 +76,9 @@ void gemm_f32(const GemmF32Args& args) {
 void gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g, ThreadPool& pool) {
     check_args(kernel, g);
     if (g.m == 0 || g.n == 0) return;
-    const gemm::Blocking& bl = kernel.blocking;
-    const GemmF32MicroKernel ukr = kernel.micro_kernel;
+    gemm::Blocking bl = kernel.blocking;
+    GemmF32MicroKernel ukr = kernel.micro_kernel;
+    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const float* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
     gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
         gemm::run_blocked<float, float, 1>(

@@ -3,6 +3,7 @@
 // row-major with leading dimensions. op(A) is (M, K), op(B) is (K, N); either
 // may be given transposed. Packed Goto/BLIS blocking around register-blocked
 // micro-kernels; one kernel table, dispatch chosen once from active_isa().
+#include <array>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -33,6 +34,7 @@ struct GemmF32Kernel {
     Isa isa;
     gemm::Blocking blocking;
     GemmF32MicroKernel micro_kernel;
+    std::array<gemm::ShortTile<GemmF32MicroKernel>, 2> short_tiles{};  // for small M (gemm::choose_row_tile)
 };
 
 class GemmF32PackedB;
@@ -88,6 +90,8 @@ void gemm_f32_reference(const GemmF32Args& args);
 void gemm_f32_ukr_4x8_scalar(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_6x64_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
+void gemm_f32_ukr_8x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
+void gemm_f32_ukr_4x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_12x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int,
                                const GemmF32TileEpilogue&);
 

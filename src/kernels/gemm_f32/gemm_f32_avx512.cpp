@@ -70,6 +70,16 @@ void gemm_f32_ukr_12x32_avx512(int64_t kcp, const float* a, const float* b, floa
     ukr<12, 2>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
+void gemm_f32_ukr_8x32_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                              const GemmF32TileEpilogue& ep) {
+    ukr<8, 2>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_f32_ukr_4x32_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                              const GemmF32TileEpilogue& ep) {
+    ukr<4, 2>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
 void gemm_f32_ukr_6x64_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
                               const GemmF32TileEpilogue& ep) {
     ukr<6, 4>(kcp, a, b, c, ldc, rows, cols, ep);

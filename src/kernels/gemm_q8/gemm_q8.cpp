@@ -17,7 +17,8 @@ namespace {
 constexpr int kAnyK = 1 << 30;
 
 constexpr GemmQ8Kernel kTable[] = {
-    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni},
+    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni,
+     {{{8, gemm_q8_ukr_8x32_avx512vnni}, {4, gemm_q8_ukr_4x32_avx512vnni}}}},
     {"gemm_q8_u8s8_6x8_avx2", Isa::avx2, {6, 8, 4, 96, kAnyK, 512}, gemm_q8_ukr_6x8_avx2},
     {"gemm_q8_u8s8_4x8_scalar", Isa::scalar, {4, 8, 4, 64, kAnyK, 512}, gemm_q8_ukr_4x8_scalar},
 };
@@ -75,8 +76,9 @@ void gemm_q8(const GemmQ8Args& g, ThreadPool& pool) {
     check_args(g);
     if (g.m == 0 || g.n == 0) return;
     const GemmQ8Kernel& kernel = g.b->kernel();
-    const gemm::Blocking& bl = kernel.blocking;
-    const GemmQ8MicroKernel ukr = kernel.micro_kernel;
+    gemm::Blocking bl = kernel.blocking;
+    GemmQ8MicroKernel ukr = kernel.micro_kernel;
+    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const size_t elem = output_bytes(g.output);
     auto* c = static_cast<uint8_t*>(g.c);
     gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {

@@ -46,11 +46,10 @@ inline int32_t load_quad(const uint8_t* p) {
     return v;
 }
 
-}  // namespace
-
-void gemm_q8_ukr_12x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
-                                  int cols, const GemmQ8TileEpilogue& ep) {
-    constexpr int MR = 12;
+// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay in registers.
+template <int MR>
+void ukr(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows, int cols,
+         const GemmQ8TileEpilogue& ep) {
     __m512i acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
@@ -80,6 +79,23 @@ void gemm_q8_ukr_12x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b
         store16(acc0[r], ep, 0, m0, crow);
         if (m1) store16(acc1[r], ep, 16, m1, crow);
     }
+}
+
+}  // namespace
+
+void gemm_q8_ukr_12x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
+                                  int cols, const GemmQ8TileEpilogue& ep) {
+    ukr<12>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_q8_ukr_8x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
+                                 int cols, const GemmQ8TileEpilogue& ep) {
+    ukr<8>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_q8_ukr_4x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
+                                 int cols, const GemmQ8TileEpilogue& ep) {
+    ukr<4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern
