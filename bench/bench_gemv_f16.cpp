@@ -1,7 +1,7 @@
 // f16-weight matmul speed (gemv_f16), against what tern did before: gemm_f32 on
 // weights widened to f32 at load.
 //   gemv/…     decode, M = 1 and 4: GB/s of weight bytes (f16: 2 per weight) and
-//              `roofline` = GBps / measured read bandwidth at the same thread
+//              `roofline` = GBps / read bandwidth probed right after the run at the same thread
 //              count. Calls rotate over copies of W totalling > 320 MB, so every
 //              call streams its weights from DRAM, as decode does.
 //   f32_gemv/… the same shapes through gemm_f32 on prepacked f32 weights (the old
@@ -33,6 +33,7 @@ constexpr uint64_t kRotateBytes = uint64_t{320} << 20;
 
 using benchutil::Roofs;
 using benchutil::roofs;
+using benchutil::report_stream;
 
 // W (n, k): N(0, 0.02) f16 bits, 64 distinct rows repeated (speed does not
 // depend on the values), and the same rows widened to f32.
@@ -98,7 +99,7 @@ void call(Impl impl, WeightSet& ws, size_t i, const float* x, int64_t m, float* 
 }
 
 void gemv(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int threads) {
-    const Roofs& rf = roofs();
+    roofs();  // the start-up probes run once, before any timing
     WeightSet& ws = weight_set(n, k, true);
     ThreadPool pool(threads);
     std::vector<float> x(static_cast<size_t>(m * k), 0.5f), y(static_cast<size_t>(m * n));
@@ -109,9 +110,7 @@ void gemv(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int 
     }
     const double bytes_per_weight = impl == Impl::f32 ? 4.0 : 2.0;
     const double gb = bytes_per_weight * static_cast<double>(n * k) / 1e9 * static_cast<double>(st.iterations());
-    st.counters["GBps"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
-    st.counters["roofline"] = benchmark::Counter(gb / rf.bw[threads], benchmark::Counter::kIsRate);
-    st.counters["bw_GBps"] = rf.bw[threads];
+    report_stream(st, gb, threads);
 }
 
 void gemm(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int threads) {

@@ -3,7 +3,8 @@
 // vpdpbusd peak), and llama.cpp's own vec_dot on identical blocks.
 // GEMV rotates over copies of the weights totalling > 256 MB so every call
 // streams from DRAM. Counters: GBps, roofline (= GBps / read bandwidth at the
-// same thread count), GOPs, peak (= GOPs / VNNI peak).
+// same thread count, probed right after the benchmark's own timing loop), GOPs,
+// peak (= GOPs / VNNI peak).
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -32,6 +33,7 @@ constexpr uint64_t kRotateBytes = uint64_t{320} << 20;
 
 using benchutil::Roofs;
 using benchutil::roofs;
+using benchutil::report_stream;
 
 // Source blocks for `rows` rows: 64 distinct quantized rows repeated.
 std::vector<uint8_t> source_blocks(QuantType t, int group, int64_t rows, int64_t k) {
@@ -81,7 +83,7 @@ std::string type_label(QuantType t, int group) {
 }
 
 void gemv(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, int threads) {
-    const Roofs& rf = roofs();
+    roofs();  // the start-up probes run once, before any timing
     WeightSet& ws = weight_set(t, group, n, k, true);
     ThreadPool pool(threads);
     QuantScratch scratch;
@@ -93,9 +95,7 @@ void gemv(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, in
         i = (i + 1) % ws.packed.size();
     }
     const double gb = static_cast<double>(ws.packed[0].source_bytes()) / 1e9 * static_cast<double>(st.iterations());
-    st.counters["GBps"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
-    st.counters["roofline"] = benchmark::Counter(gb / rf.bw[threads], benchmark::Counter::kIsRate);
-    st.counters["bw_GBps"] = rf.bw[threads];
+    report_stream(st, gb, threads);
     st.counters["packed_over_src"] =
         static_cast<double>(ws.packed[0].packed_bytes()) / static_cast<double>(ws.packed[0].source_bytes());
 }
@@ -186,8 +186,10 @@ void llama_vec_dot(benchmark::State& st, QuantType t, int64_t k, int64_t n, int6
         i = (i + 1) % ws.source.size();
     }
     const double gb = static_cast<double>(n * row_bytes) / 1e9 * static_cast<double>(st.iterations());
-    st.counters["GBps"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
-    st.counters["roofline"] = benchmark::Counter(gb / rf.bw[threads], benchmark::Counter::kIsRate);
+    if (m == 1)
+        report_stream(st, gb, threads);
+    else
+        st.counters["GBps"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
     const double gop = 2.0 * static_cast<double>(m * n * k) / 1e9 * static_cast<double>(st.iterations());
     st.counters["GOPs"] = benchmark::Counter(gop, benchmark::Counter::kIsRate);
     st.counters["peak"] = benchmark::Counter(gop / rf.peaks[threads].int8_gops, benchmark::Counter::kIsRate);
