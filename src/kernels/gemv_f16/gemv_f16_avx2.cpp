@@ -30,6 +30,9 @@ void gemv_panels(const GemvF16Params& p, int64_t panel0, int64_t panel1) {
 
         const auto step = [&](int u, int64_t kk) __attribute__((always_inline)) {
             const uint16_t* line = wp + kk * NR;
+            // 4 KiB ahead of the sequential panel stream (see gemv_f16_avx512.cpp); a
+            // 32-byte step prefetches each 64-byte line twice, which costs little.
+            _mm_prefetch(reinterpret_cast<const char*>(line) + 4096, _MM_HINT_T0);
             __m256 wv[NV];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; ++v)

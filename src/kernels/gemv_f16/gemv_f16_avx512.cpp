@@ -30,6 +30,10 @@ void gemv_panels(const GemvF16Params& p, int64_t panel0, int64_t panel1) {
 
         const auto step = [&](int u, int64_t kk) __attribute__((always_inline)) {
             const uint16_t* line = wp + kk * NR;
+            // One line per k step, 4 KiB ahead: the thread's panels are one sequential
+            // stream, and without this the hardware prefetcher alone falls short of
+            // the DRAM bandwidth (as in quant_matmul's GEMV).
+            _mm_prefetch(reinterpret_cast<const char*>(line) + 4096, _MM_HINT_T0);
             __m512 wv[NV];
 #pragma GCC unroll 2
             for (int v = 0; v < NV; ++v)
