@@ -33,7 +33,7 @@ void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ld
     __m512 acc0[MR], acc1[MR];
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
-    prefetch_c_tile<MR, 2>(c, ldc);
+    prefetch_c_tile<MR, 2>(c, rows, ldc);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; p += 2) {

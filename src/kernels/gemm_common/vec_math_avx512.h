@@ -60,12 +60,14 @@ inline __mmask16 lane_mask(int cols) {
 // epilogue stalls on 2*MR misses; L1 would be too near (the K loop's A and B
 // panels evict it).
 template <int MR, int NV, class T>
-inline void prefetch_c_tile(const T* c, int64_t row_stride, int64_t vec_stride = 16) {
+inline void prefetch_c_tile(const T* c, int rows, int64_t row_stride, int64_t vec_stride = 16) {
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
+    for (int r = 0; r < MR; ++r) {
+        if (r >= rows) break;  // rows past M do not exist: no pointer past the end of C
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v)
             _mm_prefetch(reinterpret_cast<const char*>(c + r * row_stride + v * vec_stride), _MM_HINT_T1);
+    }
 }
 
 }  // namespace tern::gemm::avx512

@@ -29,7 +29,7 @@ void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int
     for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
-    prefetch_c_tile<MR, NV>(c, ldc);
+    prefetch_c_tile<MR, NV>(c, rows, ldc);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; ++p) {

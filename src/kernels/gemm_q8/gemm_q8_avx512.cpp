@@ -54,7 +54,7 @@ void ukr(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, i
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
     const size_t elem = ep.mode == Q8Output::requant_s8 ? 1 : 4;
-    prefetch_c_tile<MR, 2>(static_cast<const char*>(c), ldc * elem, 64 * elem / 4);
+    prefetch_c_tile<MR, 2>(static_cast<const char*>(c), rows, ldc * elem, 64 * elem / 4);
 
 #pragma GCC unroll 2
     for (int64_t p = 0; p < kcp; p += 4) {
