@@ -21,7 +21,6 @@ struct Ops256 {
     using F = __m256;
     static constexpr int kLanes = 8, kBytes = 32, kVecPerTile = 2;
     static constexpr int kMR = 3;
-    static constexpr int kGemvNT = 1;
     static constexpr bool kSignedQ8 = true;
 
     static I load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }

@@ -20,11 +20,6 @@ struct Ops512 {
     using F = __m512;
     static constexpr int kLanes = 16, kBytes = 64, kVecPerTile = 1;
     static constexpr int kMR = 4;      // activation rows per GEMM micro-tile (× 2 tiles)
-    // Tiles per GEMV step: one, so each thread's weight bytes are one sequential
-    // stream that the prefetch in quant_matmul_simd.inc can run ahead of (two
-    // tiles side by side were two streams, and the prefetch of the first ran into
-    // the second tile: 27-29 GB/s from DRAM on one thread, one tile ~36-37).
-    static constexpr int kGemvNT = 1;
     static constexpr bool kSignedQ8 = false;
 
     static I load(const void* p) { return _mm512_loadu_si512(p); }
