@@ -148,7 +148,7 @@ TEST(GemmF32, RejectsBadLeadingDimension) {
 }
 
 // Short M picks a shorter micro-tile (M = 16 would pad to 24 rows with 12-row
-// tiles, M = 1 to 12); long M keeps the main one. The awkward shapes above
+// tiles, M = 1 to 12); long M keeps the main one; M = 1 takes a 1-row tile if there is one. The awkward shapes above
 // (M = 1, 3, 7, 13, 17) run through the short tiles and check them against the reference.
 TEST(GemmF32, ShortMChoosesShorterTile) {
     using Fn = GemmF32MicroKernel;
@@ -171,6 +171,16 @@ TEST(GemmF32, ShortMChoosesShorterTile) {
     Fn fn = nullptr;
     gemm::choose_row_tile(16, tiles, &odd, &fn);
     EXPECT_EQ(odd.mr, 4);
+
+    // With a 1-row (GEMV) tile in the table, M = 1 takes it and nothing else does.
+    const std::array<gemm::ShortTile<Fn>, 3> with_row{
+        {{8, gemm_f32_ukr_4x8_scalar}, {4, gemm_f32_ukr_4x8_scalar}, {1, gemm_f32_ukr_4x8_scalar}}};
+    for (int64_t m : {1, 2, 3, 16}) {
+        gemm::Blocking bl{12, 32, 1, 48, 1024, 4096};
+        Fn f = nullptr;
+        gemm::choose_row_tile(m, with_row, &bl, &f);
+        EXPECT_EQ(bl.mr, m == 1 ? 1 : (m == 16 ? 8 : 4)) << "m " << m;
+    }
 }
 
 }  // namespace

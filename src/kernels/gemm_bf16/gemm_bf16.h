@@ -27,7 +27,7 @@ struct GemmBf16Kernel {
     Isa isa;
     gemm::Blocking blocking;
     GemmBf16MicroKernel micro_kernel;
-    std::array<gemm::ShortTile<GemmBf16MicroKernel>, 2> short_tiles{};  // for small M (gemm::choose_row_tile)
+    std::array<gemm::ShortTile<GemmBf16MicroKernel>, 3> short_tiles{};  // for small M (gemm::choose_row_tile)
 };
 
 class GemmBf16PackedB;
@@ -80,6 +80,8 @@ void gemm_bf16_ukr_4x8_scalar(int64_t, const uint16_t*, const uint16_t*, float*,
 void gemm_bf16_ukr_4x16_avx2(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                              const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_8x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
+                                   const GemmF32TileEpilogue&);
+void gemm_bf16_ukr_1x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                                    const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_4x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                                    const GemmF32TileEpilogue&);

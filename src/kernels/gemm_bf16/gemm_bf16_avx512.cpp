@@ -26,29 +26,51 @@ inline int32_t load_pair(const uint16_t* p) {
     return v;
 }
 
-// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay in registers.
-template <int MR>
+// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay
+// in registers. S > 1 (the 1-row GEMV tile) interleaves S K pairs into S
+// accumulator sets, summed at the end: one row alone is a single dependency
+// chain per vector, latency- rather than load-bound.
+template <int MR, int S = 1>
 void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows, int cols,
          const GemmF32TileEpilogue& ep) {
-    __m512 acc0[MR], acc1[MR];
+    __m512 acc0[S][MR], acc1[S][MR];
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s)
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_ps();
+        for (int r = 0; r < MR; ++r) acc0[s][r] = acc1[s][r] = _mm512_setzero_ps();
     prefetch_c_tile<MR, 2>(c, rows, ldc);
 
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kcp; p += 2) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512(b);
-        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 32);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 64 * 32), _MM_HINT_T0);
+    auto step = [&](int s) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512(b + 64 * s);
+        const __m512bh b1 = (__m512bh)_mm512_load_si512(b + 64 * s + 32);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 64 * s + 64 * 32), _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32(load_pair(a + 2 * r));
-            acc0[r] = _mm512_dpbf16_ps(acc0[r], av, b0);
-            acc1[r] = _mm512_dpbf16_ps(acc1[r], av, b1);
+            const __m512bh av = (__m512bh)_mm512_set1_epi32(load_pair(a + 2 * (s * MR + r)));
+            acc0[s][r] = _mm512_dpbf16_ps(acc0[s][r], av, b0);
+            acc1[s][r] = _mm512_dpbf16_ps(acc1[s][r], av, b1);
         }
+    };
+    int64_t p = 0;
+#pragma GCC unroll 2
+    for (; p + 2 * S <= kcp; p += 2 * S) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; ++s) step(s);
+        a += 2 * MR * S;
+        b += 64 * S;
+    }
+    for (; p < kcp; p += 2) {
+        step(0);
         a += 2 * MR;
         b += 64;
     }
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s)
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; ++r) {
+            acc0[0][r] = _mm512_add_ps(acc0[0][r], acc0[s][r]);
+            acc1[0][r] = _mm512_add_ps(acc1[0][r], acc1[s][r]);
+        }
 
     const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
     const float* bias1 = ep.bias ? ep.bias + 16 : nullptr;
@@ -56,8 +78,8 @@ void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ld
     for (int r = 0; r < MR; ++r) {
         if (r >= rows) break;
         float* crow = c + r * ldc;
-        _mm512_mask_storeu_ps(crow, m0, finish(acc0[r], crow, m0, ep, ep.bias));
-        if (m1) _mm512_mask_storeu_ps(crow + 16, m1, finish(acc1[r], crow + 16, m1, ep, bias1));
+        _mm512_mask_storeu_ps(crow, m0, finish(acc0[0][r], crow, m0, ep, ep.bias));
+        if (m1) _mm512_mask_storeu_ps(crow + 16, m1, finish(acc1[0][r], crow + 16, m1, ep, bias1));
     }
 }
 
@@ -76,6 +98,11 @@ void gemm_bf16_ukr_8x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_
 void gemm_bf16_ukr_4x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
                                    int cols, const GemmF32TileEpilogue& ep) {
     ukr<4>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_bf16_ukr_1x32_avx512bf16(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ldc, int rows,
+                                   int cols, const GemmF32TileEpilogue& ep) {
+    ukr<1, 4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern

@@ -41,13 +41,22 @@ struct ShortTile {
 // never faster than the ~4-cycle latency of one accumulator chain), so the cost of
 // M rows is ceil(M / mr) * max(mr, 4). A short tile replaces the main one only
 // when that saves over 5 % (ties keep the taller tile: fewer B panel passes).
+// A 1-row tile is the GEMV case: it splits K over several accumulator sets, so it
+// is not latency-bound and at M = 1 does a quarter of the 4-row tile's multiply-
+// adds (which matters where B streams from L3: bf16 M = 1 ran at 0.7-0.8 of
+// oneDNN); for M > 1 it would stream B once per row, so it is used at M = 1 only.
 template <class MicroKernel, size_t N>
 void choose_row_tile(int64_t m, const std::array<ShortTile<MicroKernel>, N>& tiles, Blocking* bl, MicroKernel* ukr) {
     auto cost = [m](int mr) { return static_cast<double>((m + mr - 1) / mr) * std::max(mr, 4); };
     const double main_cost = cost(bl->mr);
     double best = main_cost * 0.95;
     for (const auto& t : tiles) {
-        if (t.mr <= 0 || !t.micro_kernel || bl->mc % t.mr != 0) continue;
+        if (t.mr == 1 && t.micro_kernel && m == 1) {
+            bl->mr = 1;
+            *ukr = t.micro_kernel;
+            return;
+        }
+        if (t.mr <= 1 || !t.micro_kernel || bl->mc % t.mr != 0) continue;
         if (cost(t.mr) < best) {
             best = cost(t.mr);
             bl->mr = t.mr;

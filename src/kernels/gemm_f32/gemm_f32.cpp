@@ -18,7 +18,7 @@ namespace {
 // prefetchers keep up with; KC x NC of B sits in L3.
 constexpr GemmF32Kernel kTable[] = {
     {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 48, 1024, 4096}, gemm_f32_ukr_12x32_avx512,
-     {{{8, gemm_f32_ukr_8x32_avx512}, {4, gemm_f32_ukr_4x32_avx512}}}},
+     {{{8, gemm_f32_ukr_8x32_avx512}, {4, gemm_f32_ukr_4x32_avx512}, {1, gemm_f32_ukr_1x32_avx512}}}},
     // Fewer broadcasts per FMA, but no faster than 12x32 here (2048^3: ~225 vs ~229 GFLOP/s).
     {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 48, 768, 4096}, gemm_f32_ukr_6x64_avx512},
     {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 144, 256, 1024}, gemm_f32_ukr_6x16_avx2},

@@ -34,7 +34,7 @@ struct GemmF32Kernel {
     Isa isa;
     gemm::Blocking blocking;
     GemmF32MicroKernel micro_kernel;
-    std::array<gemm::ShortTile<GemmF32MicroKernel>, 2> short_tiles{};  // for small M (gemm::choose_row_tile)
+    std::array<gemm::ShortTile<GemmF32MicroKernel>, 3> short_tiles{};  // for small M (gemm::choose_row_tile)
 };
 
 class GemmF32PackedB;
@@ -91,6 +91,7 @@ void gemm_f32_ukr_4x8_scalar(int64_t, const float*, const float*, float*, int64_
 void gemm_f32_ukr_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_6x64_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_8x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
+void gemm_f32_ukr_1x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_4x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_12x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int,
                                const GemmF32TileEpilogue&);

@@ -20,32 +20,52 @@ inline __m512 finish(__m512 acc, const float* c, __mmask16 mask, const GemmF32Ti
 }
 
 // MR rows x NV 16-float vectors of columns; all loops over MR/NV unroll fully
-// so the MR*NV accumulators live in registers.
-template <int MR, int NV>
+// so the MR*NV accumulators live in registers. S > 1 (the 1-row GEMV tile)
+// interleaves S K steps into S accumulator sets, summed at the end: one row
+// alone is a single FMA chain per vector, latency- rather than load-bound.
+template <int MR, int NV, int S = 1>
 void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
          const GemmF32TileEpilogue& ep) {
-    __m512 acc[MR][NV];
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
+    __m512 acc[S][MR][NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_setzero_ps();
+    for (int s = 0; s < S; ++s)
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[s][r][v] = _mm512_setzero_ps();
     prefetch_c_tile<MR, NV>(c, rows, ldc);
 
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kcp; ++p) {
+    auto step = [&](int s) {
         __m512 bv[NV];
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 16 * NV * 32), _MM_HINT_T0);
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * (NV * s + v));
+        _mm_prefetch(reinterpret_cast<const char*>(b + 16 * NV * (s + 32)), _MM_HINT_T0);
 #pragma GCC unroll 16
         for (int r = 0; r < MR; ++r) {
-            const __m512 av = _mm512_set1_ps(a[r]);
+            const __m512 av = _mm512_set1_ps(a[s * MR + r]);
 #pragma GCC unroll 4
-            for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+            for (int v = 0; v < NV; ++v) acc[s][r][v] = _mm512_fmadd_ps(av, bv[v], acc[s][r][v]);
         }
+    };
+    int64_t p = 0;
+#pragma GCC unroll 2
+    for (; p + S <= kcp; p += S) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; ++s) step(s);
+        a += MR * S;
+        b += 16 * NV * S;
+    }
+    for (; p < kcp; ++p) {
+        step(0);
         a += MR;
         b += 16 * NV;
     }
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s)
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; ++v) acc[0][r][v] = _mm512_add_ps(acc[0][r][v], acc[s][r][v]);
 
     __mmask16 mask[NV];
 #pragma GCC unroll 4
@@ -58,7 +78,7 @@ void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int
         for (int v = 0; v < NV; ++v) {
             if (!mask[v]) break;
             _mm512_mask_storeu_ps(crow + 16 * v, mask[v],
-                                  finish(acc[r][v], crow + 16 * v, mask[v], ep, ep.bias ? ep.bias + 16 * v : nullptr));
+                                  finish(acc[0][r][v], crow + 16 * v, mask[v], ep, ep.bias ? ep.bias + 16 * v : nullptr));
         }
     }
 }
@@ -83,6 +103,11 @@ void gemm_f32_ukr_4x32_avx512(int64_t kcp, const float* a, const float* b, float
 void gemm_f32_ukr_6x64_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
                               const GemmF32TileEpilogue& ep) {
     ukr<6, 4>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_f32_ukr_1x32_avx512(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
+                              const GemmF32TileEpilogue& ep) {
+    ukr<1, 2, 4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern

@@ -18,7 +18,7 @@ constexpr int kAnyK = 1 << 30;
 
 constexpr GemmQ8Kernel kTable[] = {
     {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni,
-     {{{8, gemm_q8_ukr_8x32_avx512vnni}, {4, gemm_q8_ukr_4x32_avx512vnni}}}},
+     {{{8, gemm_q8_ukr_8x32_avx512vnni}, {4, gemm_q8_ukr_4x32_avx512vnni}, {1, gemm_q8_ukr_1x32_avx512vnni}}}},
     {"gemm_q8_u8s8_6x8_avx2", Isa::avx2, {6, 8, 4, 96, kAnyK, 512}, gemm_q8_ukr_6x8_avx2},
     {"gemm_q8_u8s8_4x8_scalar", Isa::scalar, {4, 8, 4, 64, kAnyK, 512}, gemm_q8_ukr_4x8_scalar},
 };

@@ -46,7 +46,7 @@ struct GemmQ8Kernel {
     Isa isa;
     gemm::Blocking blocking;  // kc covers any K (not blocked)
     GemmQ8MicroKernel micro_kernel;
-    std::array<gemm::ShortTile<GemmQ8MicroKernel>, 2> short_tiles{};  // for small M (gemm::choose_row_tile)
+    std::array<gemm::ShortTile<GemmQ8MicroKernel>, 3> short_tiles{};  // for small M (gemm::choose_row_tile)
 };
 
 // s8 weights op(B) (K, N) packed for one kernel, with their column sums.
@@ -129,6 +129,8 @@ void q8_store_row(const int32_t* acc, int cols, const GemmQ8TileEpilogue& ep, vo
 void gemm_q8_ukr_4x8_scalar(int64_t, const uint8_t*, const int8_t*, void*, int64_t, int, int, const GemmQ8TileEpilogue&);
 void gemm_q8_ukr_6x8_avx2(int64_t, const uint8_t*, const int8_t*, void*, int64_t, int, int, const GemmQ8TileEpilogue&);
 void gemm_q8_ukr_8x32_avx512vnni(int64_t, const uint8_t*, const int8_t*, void*, int64_t, int, int,
+                                 const GemmQ8TileEpilogue&);
+void gemm_q8_ukr_1x32_avx512vnni(int64_t, const uint8_t*, const int8_t*, void*, int64_t, int, int,
                                  const GemmQ8TileEpilogue&);
 void gemm_q8_ukr_4x32_avx512vnni(int64_t, const uint8_t*, const int8_t*, void*, int64_t, int, int,
                                  const GemmQ8TileEpilogue&);

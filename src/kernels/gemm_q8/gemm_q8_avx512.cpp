@@ -46,38 +46,60 @@ inline int32_t load_quad(const uint8_t* p) {
     return v;
 }
 
-// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay in registers.
-template <int MR>
+// MR rows x 32 columns; the MR loops unroll fully so the 2*MR accumulators stay
+// in registers. S > 1 (the 1-row GEMV tile) interleaves S K quads into S
+// accumulator sets, summed at the end: one row alone is a single dependency
+// chain per vector, latency- rather than load-bound.
+template <int MR, int S = 1>
 void ukr(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows, int cols,
          const GemmQ8TileEpilogue& ep) {
-    __m512i acc0[MR], acc1[MR];
+    __m512i acc0[S][MR], acc1[S][MR];
+#pragma GCC unroll 4
+    for (int s = 0; s < S; ++s)
 #pragma GCC unroll 12
-    for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm512_setzero_si512();
+        for (int r = 0; r < MR; ++r) acc0[s][r] = acc1[s][r] = _mm512_setzero_si512();
     const size_t elem = ep.mode == Q8Output::requant_s8 ? 1 : 4;
     prefetch_c_tile<MR, 2>(static_cast<const char*>(c), rows, ldc * elem, 64 * elem / 4);
 
-#pragma GCC unroll 2
-    for (int64_t p = 0; p < kcp; p += 4) {
-        const __m512i b0 = _mm512_load_si512(b);
-        const __m512i b1 = _mm512_load_si512(b + 64);
-        _mm_prefetch(reinterpret_cast<const char*>(b + 128 * 32), _MM_HINT_T0);
+    auto step = [&](int s) {
+        const __m512i b0 = _mm512_load_si512(b + 128 * s);
+        const __m512i b1 = _mm512_load_si512(b + 128 * s + 64);
+        _mm_prefetch(reinterpret_cast<const char*>(b + 128 * s + 128 * 32), _MM_HINT_T0);
 #pragma GCC unroll 12
         for (int r = 0; r < MR; ++r) {
-            const __m512i av = _mm512_set1_epi32(load_quad(a + 4 * r));
-            acc0[r] = _mm512_dpbusd_epi32(acc0[r], av, b0);
-            acc1[r] = _mm512_dpbusd_epi32(acc1[r], av, b1);
+            const __m512i av = _mm512_set1_epi32(load_quad(a + 4 * (s * MR + r)));
+            acc0[s][r] = _mm512_dpbusd_epi32(acc0[s][r], av, b0);
+            acc1[s][r] = _mm512_dpbusd_epi32(acc1[s][r], av, b1);
         }
+    };
+    int64_t p = 0;
+#pragma GCC unroll 2
+    for (; p + 4 * S <= kcp; p += 4 * S) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; ++s) step(s);
+        a += 4 * MR * S;
+        b += 128 * S;
+    }
+    for (; p < kcp; p += 4) {
+        step(0);
         a += 4 * MR;
         b += 128;
     }
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s)
+#pragma GCC unroll 12
+        for (int r = 0; r < MR; ++r) {
+            acc0[0][r] = _mm512_add_epi32(acc0[0][r], acc0[s][r]);
+            acc1[0][r] = _mm512_add_epi32(acc1[0][r], acc1[s][r]);
+        }
 
     const __mmask16 m0 = lane_mask(cols), m1 = lane_mask(cols - 16);
 #pragma GCC unroll 12
     for (int r = 0; r < MR; ++r) {
         if (r >= rows) break;
         void* crow = static_cast<uint8_t*>(c) + r * ldc * elem;
-        store16(acc0[r], ep, 0, m0, crow);
-        if (m1) store16(acc1[r], ep, 16, m1, crow);
+        store16(acc0[0][r], ep, 0, m0, crow);
+        if (m1) store16(acc1[0][r], ep, 16, m1, crow);
     }
 }
 
@@ -96,6 +118,11 @@ void gemm_q8_ukr_8x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b,
 void gemm_q8_ukr_4x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
                                  int cols, const GemmQ8TileEpilogue& ep) {
     ukr<4>(kcp, a, b, c, ldc, rows, cols, ep);
+}
+
+void gemm_q8_ukr_1x32_avx512vnni(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, int rows,
+                                 int cols, const GemmQ8TileEpilogue& ep) {
+    ukr<1, 4>(kcp, a, b, c, ldc, rows, cols, ep);
 }
 
 }  // namespace tern
