@@ -105,10 +105,12 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
                 kern->quantize_acts(x.data(), got);
                 ASSERT_EQ(0, std::memcmp(want.q, got.q, static_cast<size_t>(m * k)));
                 ASSERT_EQ(0, std::memcmp(want.d, got.d, sizeof(float) * static_cast<size_t>(m * (k / block))));
-                if (block == 32)
+                if (block == 32) {
                     ASSERT_EQ(0, std::memcmp(want.sum32, got.sum32, 4 * static_cast<size_t>(m * (k / 32))));
-                else
+                    ASSERT_EQ(0, std::memcmp(want.dsum32, got.dsum32, 4 * static_cast<size_t>(m * (k / 32))));
+                } else {
                     ASSERT_EQ(0, std::memcmp(want.sum16, got.sum16, 2 * static_cast<size_t>(m * (k / 16))));
+                }
             }
         }
     }
@@ -316,6 +318,7 @@ TEST(QuantMatmul, MatchesLlamaCppVecDot) {
                 int s = 0;
                 for (int i = 0; i < 32; ++i) s += a.q[b * 32 + i];
                 a.sum32[b] = s;
+                a.dsum32[b] = a.d[b] * static_cast<float>(s);
                 s_mag[static_cast<size_t>(b)] = std::fabs(static_cast<double>(a.d[b]) * s) * (1.0 / 2048);
             }
         }

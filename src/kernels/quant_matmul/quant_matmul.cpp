@@ -37,6 +37,7 @@ QuantActs QuantScratch::acts(int64_t m, int64_t k, int block) {
     a.q = need(q_, m * k + 64);
     a.d = need(d_, m * (k / 32));
     a.sum32 = need(s32_, m * (k / 32));
+    a.dsum32 = need(ds32_, m * (k / 32));
     a.sum16 = need(s16_, m * (k / 16));
     return a;
 }
@@ -85,6 +86,7 @@ void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, i
             part.q += r0 * a.k;
             part.d += r0 * (a.k / a.block);
             part.sum32 += r0 * (a.k / 32);
+            part.dsum32 += r0 * (a.k / 32);
             part.sum16 += r0 * (a.k / 16);
             kern.quantize_acts(x + r0 * a.k, part);
         });

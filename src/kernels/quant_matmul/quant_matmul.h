@@ -75,6 +75,7 @@ struct QuantActs {
     int8_t* q;        // (m, k)
     float* d;         // (m, k / block)
     int32_t* sum32;   // (m, k / 32)   legacy: sum of the 32 codes
+    float* dsum32;    // (m, k / 32)   legacy: d · sum32 in fp32 (the min term's factor: q4_1, q5_1)
     int16_t* sum16;   // (m, k / 16)   K-quants: sum of every 16 codes
 };
 
@@ -87,6 +88,7 @@ private:
     std::vector<int8_t> q_;
     std::vector<float> d_, xs_;
     std::vector<int32_t> s32_;
+    std::vector<float> ds32_;
     std::vector<int16_t> s16_;
 };
 

@@ -72,6 +72,7 @@ void quantize_acts_scalar(const float* x, QuantActs& a) {
                 int s = 0;
                 for (int i = 0; i < 32; ++i) s += a.q[r * a.k + b * 32 + i];
                 a.sum32[r * nb + b] = s;
+                a.dsum32[r * nb + b] = a.d[r * nb + b] * static_cast<float>(s);
             }
         } else {
             for (int64_t b = 0; b < a.k / 16; ++b) {
