@@ -110,6 +110,7 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
                     ASSERT_EQ(0, std::memcmp(want.dsum32, got.dsum32, 4 * static_cast<size_t>(m * (k / 32))));
                 } else {
                     ASSERT_EQ(0, std::memcmp(want.sum16, got.sum16, 2 * static_cast<size_t>(m * (k / 16))));
+                    ASSERT_EQ(0, std::memcmp(want.qu, got.qu, static_cast<size_t>(m * k)));
                 }
             }
         }
@@ -307,6 +308,7 @@ TEST(QuantMatmul, MatchesLlamaCppVecDot) {
                 std::memcpy(&blk, act.data() + b * sizeof(BlockQ8_K), sizeof(blk));
                 a.d[b] = blk.d;
                 std::memcpy(a.q + b * 256, blk.qs, 256);
+                for (int i = 0; i < 256; ++i) a.qu[b * 256 + i] = static_cast<uint8_t>(blk.qs[i] + 128);
                 for (int i = 0; i < 16; ++i) a.sum16[b * 16 + i] = blk.bsums[i];
             } else {
                 const size_t bb = p.act[3] == '1' ? 36 : 34;

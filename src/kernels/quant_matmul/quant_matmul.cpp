@@ -35,6 +35,7 @@ QuantActs QuantScratch::acts(int64_t m, int64_t k, int block) {
     a.k = k;
     a.block = block;
     a.q = need(q_, m * k + 64);
+    a.qu = need(qu_, m * k + 64);
     a.d = need(d_, m * (k / 32));
     a.sum32 = need(s32_, m * (k / 32));
     a.dsum32 = need(ds32_, m * (k / 32));
@@ -84,6 +85,7 @@ void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, i
             QuantActs part = a;
             part.m = r1 - r0;
             part.q += r0 * a.k;
+            part.qu += r0 * a.k;
             part.d += r0 * (a.k / a.block);
             part.sum32 += r0 * (a.k / 32);
             part.dsum32 += r0 * (a.k / 32);

@@ -73,6 +73,7 @@ struct QuantActs {
     int64_t m = 0, k = 0;
     int block = 32;   // 32 (legacy) or 256 (K-quants)
     int8_t* q;        // (m, k)
+    uint8_t* qu;      // (m, k)        K-quants: q + 128 as u8 (the unsigned operand against signed weights)
     float* d;         // (m, k / block)
     int32_t* sum32;   // (m, k / 32)   legacy: sum of the 32 codes
     float* dsum32;    // (m, k / 32)   legacy: d · sum32 in fp32 (the min term's factor: q4_1, q5_1)
@@ -87,6 +88,7 @@ public:
 private:
     std::vector<int8_t> q_;
     std::vector<float> d_, xs_;
+    std::vector<uint8_t> qu_;
     std::vector<int32_t> s32_;
     std::vector<float> ds32_;
     std::vector<int16_t> s16_;

@@ -28,6 +28,7 @@ struct Ops256 {
     static void store_i(void* p, I x) { _mm256_storeu_si256(static_cast<__m256i*>(p), x); }
     static I zero_i() { return _mm256_setzero_si256(); }
     static F zero_f() { return _mm256_setzero_ps(); }
+    static I sub8(I x, int v) { return _mm256_sub_epi8(x, _mm256_set1_epi8(static_cast<char>(v))); }
     static I and8(I x, int m) { return _mm256_and_si256(x, _mm256_set1_epi8(static_cast<char>(m))); }
     static I and32(I x, int m) { return _mm256_and_si256(x, _mm256_set1_epi32(m)); }
     static I or_(I a, I b) { return _mm256_or_si256(a, b); }
@@ -94,6 +95,13 @@ struct Ops256 {
             const __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(ab, cd), perm);
             _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), b);
         }
+    }
+    // u[i] = q[i] + 128 as u8 (flip the sign bit); n is a multiple of 32.
+    static void offset_u8(const int8_t* q, uint8_t* u, int64_t n) {
+        for (int64_t i = 0; i < n; i += 32)
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + i),
+                                _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + i)),
+                                                 _mm256_set1_epi8(static_cast<char>(0x80))));
     }
     static int32_t sum_s8(const int8_t* q, int n) {
         __m256i s = _mm256_setzero_si256();

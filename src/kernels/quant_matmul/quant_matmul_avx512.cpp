@@ -27,6 +27,7 @@ struct Ops512 {
     static void store_i(void* p, I x) { _mm512_storeu_si512(p, x); }
     static I zero_i() { return _mm512_setzero_si512(); }
     static F zero_f() { return _mm512_setzero_ps(); }
+    static I sub8(I x, int v) { return _mm512_sub_epi8(x, _mm512_set1_epi8(static_cast<char>(v))); }
     static I and8(I x, int m) { return _mm512_and_si512(x, _mm512_set1_epi8(static_cast<char>(m))); }
     static I and32(I x, int m) { return _mm512_and_si512(x, _mm512_set1_epi32(m)); }
     static I or_(I a, I b) { return _mm512_or_si512(a, b); }
@@ -75,6 +76,11 @@ struct Ops512 {
             const __m512i v = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(x + i), vid));
             _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtsepi32_epi8(v));
         }
+    }
+    // u[i] = q[i] + 128 as u8 (flip the sign bit); n is a multiple of 64.
+    static void offset_u8(const int8_t* q, uint8_t* u, int64_t n) {
+        for (int64_t i = 0; i < n; i += 64)
+            _mm512_storeu_si512(u + i, _mm512_xor_si512(_mm512_loadu_si512(q + i), _mm512_set1_epi8(static_cast<char>(0x80))));
     }
     static int32_t sum_s8(const int8_t* q, int n) {
         __m512i s = _mm512_setzero_si512();

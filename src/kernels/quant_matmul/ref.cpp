@@ -75,6 +75,7 @@ void quantize_acts_scalar(const float* x, QuantActs& a) {
                 a.dsum32[r * nb + b] = a.d[r * nb + b] * static_cast<float>(s);
             }
         } else {
+            for (int64_t i = 0; i < a.k; ++i) a.qu[r * a.k + i] = static_cast<uint8_t>(a.q[r * a.k + i] + 128);
             for (int64_t b = 0; b < a.k / 16; ++b) {
                 int s = 0;
                 for (int i = 0; i < 16; ++i) s += a.q[r * a.k + b * 16 + i];
