@@ -65,6 +65,16 @@ void choose_row_tile(int64_t m, const std::array<ShortTile<MicroKernel>, N>& til
     }
 }
 
+// Asks for the line 1 KiB ahead in each of `rows` rows of A. Packing reads MR
+// rows side by side, a few bytes of each per step; when A comes from DRAM (a
+// large M, or C's stream has pushed A out of L3) the hardware prefetcher does not
+// keep that many streams ahead: u8 2048³, 1 thread, medians of six interleaved
+// runs 876 -> 897-904 GOP/s (M = 48, where A stays cached: 967).
+template <class T>
+inline void prefetch_rows(const T* p, int64_t ld, int rows) {
+    for (int r = 0; r < rows; ++r) __builtin_prefetch(reinterpret_cast<const char*>(p + r * ld) + 1024);
+}
+
 // Packs rows [i0, i0+rows) and K range [p0, p0+kc) of op(A) into MR-row panels.
 // op(A) is (M, K): A is (M, lda) row-major, or (K, lda) when trans.
 template <class T, int KG>
@@ -81,6 +91,7 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
                 // row by row (strided writes) for the 12-row f32 panels.
                 const T* src = a + (i0 + ib) * lda + p0;
                 for (int64_t kk = 0; kk < kc; ++kk) {
+                    if (kk % (64 / sizeof(T)) == 0) prefetch_rows(src + kk, lda, live);
                     T* out = panel + kk * mr;
                     for (int r = 0; r < live; ++r) out[r] = src[r * lda + kk];
                 }
@@ -90,6 +101,7 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
                 const T* src = a + (i0 + ib) * lda + p0;
                 const int64_t full = kc / KG;
                 for (int64_t g = 0; g < full; ++g) {
+                    if (g % (64 / (KG * sizeof(T))) == 0) prefetch_rows(src + g * KG, lda, live);
                     T* out = panel + g * mr * KG;
                     for (int r = 0; r < live; ++r) std::memcpy(out + r * KG, src + r * lda + g * KG, sizeof(T) * KG);
                 }
