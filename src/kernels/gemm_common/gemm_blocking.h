@@ -196,7 +196,15 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
     const int64_t m_rows = r.i1 - r.i0;
     if (m_rows <= 0 || r.j1 <= r.j0) return;
     const int64_t kc_max = std::min<int64_t>(bl.kc, round_up(std::max<int64_t>(k, 1), KG));
-    const int64_t mc_max = std::min<int64_t>(bl.mc, round_up(m_rows, bl.mr));
+    // A short M (a prefill chunk of ~128 rows) is one MC block when all of its packed
+    // A fits half of L2, so every B panel streams from memory once instead of once
+    // per 48 rows (A/B at M = 128, 1 thread: u8s8 N = 32000 837-865 -> 896-915
+    // GOP/s; the other M = 128 shapes within noise). Larger M keeps MC: raising it
+    // to 128-256 rows did not help 2048³ and may have cost f32 a few percent.
+    const int64_t kc_rows = std::min<int64_t>(bl.kc, round_up(std::max<int64_t>(k, 1), KG));
+    const int64_t a_rows_fit = (int64_t{512} << 10) / (kc_rows * static_cast<int64_t>(sizeof(TA)));
+    const int64_t mc_step = round_up(m_rows, bl.mr) <= a_rows_fit ? std::max<int64_t>(bl.mc, round_up(m_rows, bl.mr)) : bl.mc;
+    const int64_t mc_max = std::min<int64_t>(mc_step, round_up(m_rows, bl.mr));
     const int64_t nc_max = std::min<int64_t>(bl.nc, round_up(r.j1 - r.j0, bl.nr));
     const size_t a_bytes = static_cast<size_t>(round_up(mc_max * kc_max * sizeof(TA), 64));
     const size_t b_bytes = prepacked ? 0 : static_cast<size_t>(nc_max * kc_max * sizeof(TB));
@@ -219,8 +227,8 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
                 bp = b_pack;
             }
             const bool first = pc == 0, last = pc + bl.kc >= k_steps;
-            for (int64_t ic = r.i0; ic < r.i1; ic += bl.mc) {
-                const int64_t mc = std::min<int64_t>(bl.mc, r.i1 - ic);
+            for (int64_t ic = r.i0; ic < r.i1; ic += mc_step) {
+                const int64_t mc = std::min<int64_t>(mc_step, r.i1 - ic);
                 pack_a<TA, KG>(a, lda, trans_a, ic, mc, pc, kc, bl.mr, a_pack);
                 for (int64_t jr = 0; jr < nc; jr += bl.nr) {
                     const int cols = static_cast<int>(std::min<int64_t>(bl.nr, nc - jr));
