@@ -51,19 +51,10 @@ void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ld
             acc1[s][r] = _mm512_dpbf16_ps(acc1[s][r], av, b1);
         }
     };
-    int64_t p = 0;
-#pragma GCC unroll 2
-    for (; p + 2 * S <= kcp; p += 2 * S) {
-#pragma GCC unroll 4
-        for (int s = 0; s < S; ++s) step(s);
-        a += 2 * MR * S;
-        b += 64 * S;
-    }
-    for (; p < kcp; p += 2) {
-        step(0);
-        a += 2 * MR;
-        b += 64;
-    }
+    interleaved_k_loop<S, 2>(kcp, step, [&](int n) {
+        a += 2 * MR * n;
+        b += 64 * n;
+    });
 #pragma GCC unroll 4
     for (int s = 1; s < S; ++s)
 #pragma GCC unroll 12

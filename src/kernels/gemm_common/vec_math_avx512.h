@@ -49,6 +49,26 @@ inline __m512 activate_ps(__m512 x, Activation act) {
     return x;
 }
 
+// The K loop of a micro-kernel whose accumulators come in S interleaved sets (S > 1
+// for the 1-row GEMV tile, otherwise one dependency chain per vector): step(s) runs
+// one K step into set s, s steps past the current panel positions; advance(n)
+// moves the panel pointers n steps on. kcp counts K elements, KG per step; a
+// remainder of fewer than S steps goes to set 0.
+template <int S, int KG, class Step, class Advance>
+inline __attribute__((always_inline)) void interleaved_k_loop(int64_t kcp, Step&& step, Advance&& advance) {
+    int64_t p = 0;
+#pragma GCC unroll 2
+    for (; p + KG * S <= kcp; p += KG * S) {
+#pragma GCC unroll 4
+        for (int s = 0; s < S; ++s) step(s);
+        advance(S);
+    }
+    for (; p < kcp; p += KG) {
+        step(0);
+        advance(1);
+    }
+}
+
 // Lane mask for the first `cols` (0..16) lanes.
 inline __mmask16 lane_mask(int cols) {
     return cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (cols > 0 ? cols : 0)) - 1u);

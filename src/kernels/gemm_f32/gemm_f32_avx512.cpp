@@ -47,19 +47,10 @@ void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int
             for (int v = 0; v < NV; ++v) acc[s][r][v] = _mm512_fmadd_ps(av, bv[v], acc[s][r][v]);
         }
     };
-    int64_t p = 0;
-#pragma GCC unroll 2
-    for (; p + S <= kcp; p += S) {
-#pragma GCC unroll 4
-        for (int s = 0; s < S; ++s) step(s);
-        a += MR * S;
-        b += 16 * NV * S;
-    }
-    for (; p < kcp; ++p) {
-        step(0);
-        a += MR;
-        b += 16 * NV;
-    }
+    interleaved_k_loop<S, 1>(kcp, step, [&](int n) {
+        a += MR * n;
+        b += 16 * NV * n;
+    });
 #pragma GCC unroll 4
     for (int s = 1; s < S; ++s)
 #pragma GCC unroll 16

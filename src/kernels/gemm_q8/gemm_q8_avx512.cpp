@@ -13,6 +13,7 @@
 namespace tern {
 namespace {
 
+using gemm::avx512::interleaved_k_loop;
 using gemm::avx512::lane_mask;
 using gemm::avx512::prefetch_c_tile;
 
@@ -72,19 +73,10 @@ void ukr(int64_t kcp, const uint8_t* a, const int8_t* b, void* c, int64_t ldc, i
             acc1[s][r] = _mm512_dpbusd_epi32(acc1[s][r], av, b1);
         }
     };
-    int64_t p = 0;
-#pragma GCC unroll 2
-    for (; p + 4 * S <= kcp; p += 4 * S) {
-#pragma GCC unroll 4
-        for (int s = 0; s < S; ++s) step(s);
-        a += 4 * MR * S;
-        b += 128 * S;
-    }
-    for (; p < kcp; p += 4) {
-        step(0);
-        a += 4 * MR;
-        b += 128;
-    }
+    interleaved_k_loop<S, 4>(kcp, step, [&](int n) {
+        a += 4 * MR * n;
+        b += 128 * n;
+    });
 #pragma GCC unroll 4
     for (int s = 1; s < S; ++s)
 #pragma GCC unroll 12
