@@ -9,7 +9,8 @@
 //   gemm/…     prefill, M = 4 … 512 at K 2048, N 5632: GFLOP/s and `peak` (=
 //              GFLOPs / measured FMA peak) for gemm_f16 (panels converted on the
 //              fly), gemv_f16 (M <= 64: where the GEMV/GEMM switch belongs) and
-//              f32 (gemm_f32 on prepacked f32 weights); M <= 64 rotates W
+//              f16_bf16 (the opt-in bf16 prefill, `peak` against the bf16
+//              dot-product peak) and f32 (gemm_f32 on prepacked f32 weights); M <= 64 rotates W
 //              copies like decode, larger M reuses one copy.
 #include <benchmark/benchmark.h>
 
@@ -78,7 +79,7 @@ WeightSet& weight_set(int64_t n, int64_t k, bool rotate) {
     return ws;
 }
 
-enum class Impl { f16_dispatch, f16_gemv, f16_gemm, f32 };
+enum class Impl { f16_dispatch, f16_gemv, f16_gemm, f16_bf16, f32 };
 
 // One call of `impl` on copy `i` of the weights.
 void call(Impl impl, WeightSet& ws, size_t i, const float* x, int64_t m, float* y, ThreadPool& pool) {
@@ -96,6 +97,7 @@ void call(Impl impl, WeightSet& ws, size_t i, const float* x, int64_t m, float* 
     if (impl == Impl::f16_dispatch) matmul_f16(w, x, m, y, nullptr, Activation::none, pool);
     if (impl == Impl::f16_gemv) gemv_f16(w, x, m, y, nullptr, Activation::none, pool);
     if (impl == Impl::f16_gemm) gemm_f16(w, x, m, y, nullptr, Activation::none, pool);
+    if (impl == Impl::f16_bf16) gemm_f16_bf16(w, x, m, y, nullptr, Activation::none, pool);
 }
 
 void gemv(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int threads) {
@@ -129,8 +131,10 @@ void gemm(benchmark::State& st, Impl impl, int64_t m, int64_t k, int64_t n, int 
     }
     const double gf = 2.0 * static_cast<double>(m * n * k) / 1e9 * static_cast<double>(st.iterations());
     st.counters["GFLOPs"] = benchmark::Counter(gf, benchmark::Counter::kIsRate);
-    st.counters["peak"] = benchmark::Counter(gf / rf.peaks[threads].f32_gflops, benchmark::Counter::kIsRate);
-    st.counters["fma_GFLOPs"] = rf.peaks[threads].f32_gflops;
+    // The bf16 prefill against the bf16 dot-product peak, the others against FMA's.
+    const double peak = impl == Impl::f16_bf16 ? rf.peaks[threads].bf16_gflops : rf.peaks[threads].f32_gflops;
+    st.counters["peak"] = benchmark::Counter(gf / peak, benchmark::Counter::kIsRate);
+    st.counters["peak_GFLOPs"] = peak;
 }
 
 const char* impl_name(Impl impl) {
@@ -138,6 +142,7 @@ const char* impl_name(Impl impl) {
         case Impl::f16_dispatch: return "f16";
         case Impl::f16_gemv: return "f16_gemv";
         case Impl::f16_gemm: return "f16_gemm";
+        case Impl::f16_bf16: return "f16_bf16";
         case Impl::f32: return "f32";
     }
     return "?";
@@ -159,7 +164,7 @@ void register_all() {
                         ->UseRealTime()->MinTime(0.3);
                 }
     for (int64_t m : {4, 8, 16, 32, 64, 128, 512})
-        for (Impl impl : {Impl::f16_gemm, Impl::f16_gemv, Impl::f32}) {
+        for (Impl impl : {Impl::f16_gemm, Impl::f16_gemv, Impl::f16_bf16, Impl::f32}) {
             if (impl == Impl::f16_gemv && m > 512) continue;
             for (int th : {1, 2}) {
                 const std::string name = std::string("gemm/") + impl_name(impl) + "/m" + std::to_string(m) +

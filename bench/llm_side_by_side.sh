@@ -5,9 +5,10 @@
 #
 #   bench/llm_side_by_side.sh LLAMA_BENCH TERN MODEL.gguf [MODEL.gguf ...]
 #   env: THREADS=1,2  PROMPT=512  GEN=128  REPS=3  OUT=dir (raw JSON kept there)
+#        TERN_ARGS="--fpmath bf16" (extra options for tern bench)
 set -euo pipefail
 if [[ $# -lt 3 ]]; then
-    sed -n '2,7p' "$0" >&2
+    sed -n '2,8p' "$0" >&2
     exit 2
 fi
 LLAMA_BENCH=$1
@@ -26,7 +27,8 @@ for m in "$@"; do
     name=$(basename "$m" .gguf)
     echo "# $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)  $name" >&2
     "$LLAMA_BENCH" -m "$m" -p "$PROMPT" -n "$GEN" -t "$THREADS" -r "$REPS" -o json >"$OUT/$name.llama.json" 2>"$OUT/$name.llama.err"
-    "$TERN" bench "$m" --roofline --prompt "$PROMPT" --gen "$GEN" -t "$THREADS" --reps "$REPS" --json >"$OUT/$name.tern.json" 2>"$OUT/$name.tern.err"
+    # shellcheck disable=SC2086 # TERN_ARGS is a list of options
+    "$TERN" bench "$m" ${TERN_ARGS:-} --roofline --prompt "$PROMPT" --gen "$GEN" -t "$THREADS" --reps "$REPS" --json >"$OUT/$name.tern.json" 2>"$OUT/$name.tern.err"
     for t in ${THREADS//,/ }; do
         # Medians on both sides: llama-bench's samples_ts (pp: n_gen==0, tg: n_prompt==0), tern's *_tps.
         med='(.samples_ts | sort | .[length/2|floor])'

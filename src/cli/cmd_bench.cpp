@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/kernel_bench.h"
 #include "cli/llm_bench.h"
+#include "cli/llm_options.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
@@ -91,6 +92,7 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--gen", o->llm.gen, "MODEL: decoded tokens for the generation test (tg)");
     cmd->add_option("--reps", o->llm.reps, "MODEL: repetitions (median reported)");
     cmd->add_option("--kv", o->llm.kv, "MODEL: KV cache type f16|f32");
+    add_fpmath_option(*cmd, o->llm.fpmath);
     cmd->add_flag("--roofline", o->llm.roofline,
                   "MODEL: probe the read bandwidth after each decode run and report decode as a fraction of it");
     cmd->add_flag("--json", o->json, "machine-readable output");

@@ -70,7 +70,7 @@ void run_chat(const ChatCliOptions& o) {
     // A bad --template name is a usage error: report it before loading anything.
     if (!o.template_name.empty()) chat_family_from_name(o.template_name);
 
-    const auto model = llm::load_model(o.run.model);
+    const auto model = llm::load_model(o.run.model, load_options_for(o.run.fpmath));
     const auto tok = llm::load_text_tokenizer(o.run.model);
     if (!tok)
         throw InputError(o.run.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); "

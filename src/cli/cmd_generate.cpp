@@ -39,7 +39,7 @@ void run_generate(const GenerateOptions& o) {
     if (o.n_predict < 0) throw UsageError("-n", "must be >= 0");
     const llm::SessionOptions so = prepare_llm_run(o.run);
 
-    const auto model = llm::load_model(o.run.model);
+    const auto model = llm::load_model(o.run.model, load_options_for(o.run.fpmath));
     const auto tok = llm::load_text_tokenizer(o.run.model);
     std::vector<int32_t> prompt;
     if (!o.prompt.empty()) {

@@ -1,4 +1,4 @@
-// tern perplexity MODEL (--text FILE | --tokens-file F) [--ctx N] [--chunks N] [--kv] [-t] [--json]
+// tern perplexity MODEL (--text FILE | --tokens-file F) [--ctx N] [--chunks N] [--kv] [--fpmath] [-t] [--json]
 // llama.cpp's definition (see llm/perplexity.h): windows of --ctx tokens,
 // second half of each scored.
 #include <cstdio>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/llm_options.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "llm/perplexity.h"
@@ -16,7 +17,7 @@ namespace tern::cli {
 namespace {
 
 struct PerplexityOptions {
-    std::string model, text, tokens_file, kv = "f16";
+    std::string model, text, tokens_file, kv = "f16", fpmath = "exact";
     int64_t ctx = 512;
     int64_t chunks = -1;  // at most this many windows (llama.cpp --chunks); -1: all
     bool json = false;
@@ -34,7 +35,7 @@ void run_perplexity(const PerplexityOptions& o) {
     if (o.text.empty() == o.tokens_file.empty()) throw UsageError("perplexity", "give exactly one of --text FILE, --tokens-file FILE");
     if (o.ctx < 4) throw UsageError("--ctx", "must be >= 4");
     if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
-    const auto model = llm::load_model(o.model);
+    const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     std::vector<int32_t> tokens;
     int32_t window_bos = -1;  // BOS the tokenizer added: llama.cpp starts every window with it
     if (!o.text.empty()) {
@@ -72,6 +73,7 @@ void run_perplexity(const PerplexityOptions& o) {
         j["scored"] = r.n_scored;
         j["windows"] = r.n_windows;
         j["ctx"] = o.ctx;
+        j["fpmath"] = o.fpmath;
         j["seconds"] = r.seconds;
         j["tokens_per_s"] = r.seconds > 0 ? double(r.n_windows * o.ctx) / r.seconds : 0.0;
         print_json(j);
@@ -92,6 +94,7 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)");
     cmd->add_option("--chunks", o->chunks, "score at most this many windows (as llama-perplexity --chunks)");
     cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
+    add_fpmath_option(*cmd, o->fpmath);
     cmd->add_flag("--json", o->json, "machine-readable result");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_perplexity(*o); });

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "cli/llm_options.h"
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/thread_pool.h"
@@ -37,7 +38,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     if (o.prompt < 1 || o.gen < 1) throw UsageError("bench", "--prompt and --gen must be >= 1");
     if (o.reps < 1) throw UsageError("bench", "--reps must be >= 1");
     if (o.kv != "f16" && o.kv != "f32") throw UsageError("--kv", "must be f32 or f16");
-    const auto model = llm::load_model(o.model);
+    const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     llm::SessionOptions so;
     so.n_ctx = o.prompt + o.gen + 1;
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
@@ -55,6 +56,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
         std::vector<float> logits;
         LlmBenchResult r;
         r.model = o.model;
+        r.fpmath = o.fpmath;
         r.threads = t;
         r.prompt = o.prompt;
         r.gen = o.gen;
@@ -116,6 +118,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
 Json llm_bench_json(const LlmBenchResult& r) {
     Json j;
     j["model"] = r.model;
+    j["fpmath"] = r.fpmath;
     j["threads"] = r.threads;
     j["prompt"] = r.prompt;
     j["gen"] = r.gen;

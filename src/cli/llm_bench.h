@@ -16,6 +16,7 @@ struct LlmBenchOptions {
     int gen = 128;
     int reps = 3;
     std::string kv = "f16";
+    std::string fpmath = "exact";  // --fpmath
     // Probe the read bandwidth after every decode repetition and report the
     // decode speed as a fraction of that roofline.
     bool roofline = false;
@@ -23,6 +24,7 @@ struct LlmBenchOptions {
 
 struct LlmBenchResult {
     std::string model;
+    std::string fpmath;
     int threads = 1;
     int prompt = 0, gen = 0;
     double prefill_tps = 0;   // median over reps

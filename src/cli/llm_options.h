@@ -8,6 +8,7 @@
 #include <string>
 
 #include "llm/forward.h"
+#include "llm/model_loader.h"
 #include "llm/sampling.h"
 
 namespace tern::cli {
@@ -17,14 +18,21 @@ struct LlmRunOptions {
     llm::SamplerParams sp;
     int64_t ctx = 0;         // 0: the model's, at most llm::kDefaultMaxCtx
     std::string kv = "f16";  // as llama.cpp
+    std::string fpmath = "exact";
     int threads = 0;
 };
 
+// --fpmath exact|bf16 (generate, chat, perplexity, bench): how f32 / f16 weights
+// are multiplied, see llm/linear_weights.h.
+void add_fpmath_option(CLI::App& cmd, std::string& fpmath);
+// The load options for --fpmath's value; UsageError naming the option otherwise.
+llm::LoadOptions load_options_for(const std::string& fpmath);
+
 // Adds the required MODEL positional, --temp --top-k --top-p --min-p
-// --repeat-penalty --repeat-last-n --seed, -c/--ctx, --kv and -t/--threads.
+// --repeat-penalty --repeat-last-n --seed, -c/--ctx, --kv, --fpmath and -t/--threads.
 void add_llm_run_options(CLI::App& cmd, LlmRunOptions& o);
 
-// Applies -t and checks --kv and the sampling values (UsageError naming the
+// Applies -t and checks --kv, --fpmath and the sampling values (UsageError naming the
 // option, before any model is loaded); returns the session options.
 llm::SessionOptions prepare_llm_run(const LlmRunOptions& o);
 

@@ -26,6 +26,14 @@ const char* linear_path_name(LinearPath p) {
     return "?";
 }
 
+const char* float_math_name(FloatMath m) { return m == FloatMath::bf16 ? "bf16" : "exact"; }
+
+std::optional<FloatMath> parse_float_math(const std::string& s) {
+    if (s == "exact") return FloatMath::exact;
+    if (s == "bf16") return FloatMath::bf16;
+    return std::nullopt;
+}
+
 namespace {
 
 // The GGUF weight types quant_matmul runs directly.
@@ -55,15 +63,22 @@ QuantScratch& activation_scratch() {
 
 }  // namespace
 
-LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act)
-    : source_dtype_(w.dtype()), act_(act), bias_(std::move(bias)) {
+LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act,
+                           FloatMath math)
+    : source_dtype_(w.dtype()), act_(act), math_(math), bias_(std::move(bias)) {
     if (w.rank() != 2) throw InputError(name, "a linear weight must be 2-D, got shape " + shape_to_string(w.shape()));
     n_ = w.dim(0);
     k_ = w.dim(1);
     if (!bias_.empty() && static_cast<int64_t>(bias_.size()) != n_)
         throw InputError(name, format("bias has %zu values for %lld outputs", bias_.size(), (long long)n_));
     const Tensor wc = w.contiguous();
-    if (source_dtype_ == DType::f32) {
+    if (source_dtype_ == DType::f32 && math == FloatMath::bf16) {
+        path_ = LinearPath::bf16_packed;
+        std::vector<uint16_t> wb(static_cast<size_t>(n_ * k_));
+        round_to_bf16(wc.data<float>(), n_ * k_, wb.data(), default_pool());
+        packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wb.data(), k_, true, k_, n_);
+        prepared_bytes_ = gemm::prepacked_b_elements(gemm_bf16_kernel().blocking, k_, n_) * sizeof(uint16_t);
+    } else if (source_dtype_ == DType::f32) {
         path_ = LinearPath::f32_packed;
         packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wc.data<float>(), k_, /*trans_b=*/true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_f32_kernel().blocking, k_, n_) * sizeof(float);
@@ -134,6 +149,10 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
         return;
     }
     if (packed_f16_) {
+        if (math_ == FloatMath::bf16 && M >= kBf16PrefillMinRows) {
+            gemm_f16_bf16(*packed_f16_, x, M, y, bias_.empty() ? nullptr : bias_.data(), act_, default_pool());
+            return;
+        }
         matmul_f16(*packed_f16_, x, M, y, bias_.empty() ? nullptr : bias_.data(), act_, default_pool());
         return;
     }
@@ -155,9 +174,7 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
     // bf16 weights multiply bf16 activations (vdpbf16ps); round x once here.
     thread_local std::vector<uint16_t> xb;  // (M, K) bf16
     xb.resize(static_cast<size_t>(M * k_));
-    parallel_for(M * k_, 1 << 14, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) xb[i] = fp32_to_bf16(x[i]);
-    });
+    round_to_bf16(x, M * k_, xb.data(), default_pool());
     GemmBf16Args a;
     a.m = M;
     a.n = n_;

@@ -16,6 +16,13 @@
 //                    f32 summation order differs from f32 weights.
 //   bf16          -> gemm_bf16 on packed bf16 B; activations rounded to bf16
 //                    per call (what llama.cpp does for bf16 weights)
+//   FloatMath::bf16 (opt-in, `--fpmath bf16`): f16 weights keep the exact GEMV
+//                    for decode but run prefill (M >= kBf16PrefillMinRows)
+//                    through gemm_f16_bf16; f32 weights are stored as bf16
+//                    (the bf16 path above). Twice the multiply-adds per cycle
+//                    of f32 FMA, operands rounded to bf16 (8 significant bits),
+//                    sums in f32: oneDNN's fpmath_mode=bf16, PyTorch's
+//                    float32_matmul_precision("medium").
 //   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call
 //                    quantizes the activations to int8 per block (Q8_0 / Q8_K
 //                    style, as llama.cpp does) and runs the VNNI GEMV (M = 1)
@@ -23,6 +30,7 @@
 //                    dequantized to f32 once instead.
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -42,12 +50,24 @@ namespace tern::llm {
 enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32 };
 const char* linear_path_name(LinearPath p);
 
+// How f32 / f16 weights may be multiplied (see the top of this file).
+enum class FloatMath { exact, bf16 };
+const char* float_math_name(FloatMath m);
+// "exact" / "bf16"; nullopt for anything else.
+std::optional<FloatMath> parse_float_math(const std::string& s);
+
+// Rows from which f16 weights take the bf16 prefill under FloatMath::bf16: at
+// K 2048, N 5632 gemm_f16_bf16 beats the f16 GEMV from M = 32 (1 thread 303 vs
+// 232 GFLOP/s, 2 threads 494 vs 434) but not at M = 16 with 2 threads (336 vs
+// 392), where the GEMV still streams W at the bandwidth (bench_gemv_f16).
+inline constexpr int64_t kBf16PrefillMinRows = 32;
+
 class LinearWeight {
 public:
     // w: (N, K) in any dtype tern can decode; bias: empty or N floats.
     // `name` is used in error messages. Throws InputError on a bad shape.
     LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name,
-                 Activation act = Activation::none);
+                 Activation act = Activation::none, FloatMath math = FloatMath::exact);
     ~LinearWeight();
     LinearWeight(const LinearWeight&) = delete;
     LinearWeight& operator=(const LinearWeight&) = delete;
@@ -66,6 +86,7 @@ public:
     int64_t out_features() const { return n_; }  // N
     DType source_dtype() const { return source_dtype_; }
     LinearPath path() const { return path_; }
+    FloatMath float_math() const { return math_; }
     // Bytes of the stored weight (GGUF / safetensors dtype): what one decode
     // step must stream, the numerator of the roofline.
     uint64_t source_bytes() const;
@@ -77,6 +98,7 @@ private:
     DType source_dtype_ = DType::f32;
     LinearPath path_ = LinearPath::f32_packed;
     Activation act_ = Activation::none;
+    FloatMath math_ = FloatMath::exact;
     std::vector<float> bias_;  // (N) or empty
     std::unique_ptr<GemmF32PackedB> packed_f32_;
     std::unique_ptr<GemmBf16PackedB> packed_bf16_;

@@ -143,7 +143,7 @@ public:
                                          Activation act = Activation::none) {
         const Tensor* w = get(base + ".weight", {out, in});
         std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
-        auto lw = std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act);
+        auto lw = std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act, m_.float_math);
         w->release_file_pages();  // every path copied it into its own layout
         return lw;
     }
@@ -189,7 +189,9 @@ public:
             m_.config.tied_embeddings = true;
             out = &m_.token_embd;
         }
-        m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{}, out == &m_.token_embd ? "token_embd.weight" : "output.weight");
+        m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{},
+                                                   out == &m_.token_embd ? "token_embd.weight" : "output.weight",
+                                                   Activation::none, m_.float_math);
         // Packed now; a tied embedding's rows fault back in when a token needs one.
         out->release_file_pages();
         if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
@@ -209,7 +211,8 @@ private:
             Tensor s = Tensor::empty({d, d}, wc.dtype());
             std::memcpy(s.raw_data(), wc.raw_data() + static_cast<size_t>(i * d) * row_bytes, static_cast<size_t>(d) * row_bytes);
             std::vector<float> bi(b.begin() + i * d, b.begin() + (i + 1) * d);
-            return std::make_unique<LinearWeight>(s, std::move(bi), p + "attn_qkv.weight");
+            return std::make_unique<LinearWeight>(s, std::move(bi), p + "attn_qkv.weight", Activation::none,
+                                                  m_.float_math);
         };
         L.wq = part(0);
         L.wk = part(1);
@@ -223,9 +226,10 @@ private:
 
 }  // namespace
 
-std::unique_ptr<Model> load_model(const std::string& path) {
+std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options) {
     auto m = std::make_unique<Model>();
     m->path = path;
+    m->float_math = options.float_math;
     Sources src;
     bool is_gguf = false;
     if (!is_dir(path)) {

@@ -48,8 +48,14 @@ struct Model {
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;
     std::string weight_dtype;  // dtype of the first layer's q weight ("f32", "q4_0", ...)
+    FloatMath float_math = FloatMath::exact;  // as loaded (LoadOptions)
 };
 
-std::unique_ptr<Model> load_model(const std::string& path);
+struct LoadOptions {
+    // How f32 / f16 weights are multiplied (linear_weights.h); exact by default.
+    FloatMath float_math = FloatMath::exact;
+};
+
+std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace tern::llm

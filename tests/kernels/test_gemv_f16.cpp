@@ -11,6 +11,10 @@
 //    and partial sum is exact in f32, so every variant must equal the reference
 //    bit for bit, whatever its order: no tolerance hides a dropped or doubled term;
 //  - random normal data with bias and activations, checked against the bound.
+// The opt-in bf16 prefill (gemm_f16_bf16) rounds x and W to bf16 first; its truth
+// is gemm_f16_bf16_reference (the same rounding, then f64), and bf16 products are
+// exact in f32, so the same budget applies to the rounded operands. The integer
+// data are exact in bf16 too, so there it must match bit for bit as well.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,6 +26,7 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemv_f16/gemv_f16.h"
 
@@ -30,8 +35,10 @@ namespace {
 
 constexpr double kU = 1.0 / 16777216.0;  // 2^-24
 
-enum class Path { dispatch, gemv, gemm };
-const char* path_name(Path p) { return p == Path::gemv ? "gemv" : p == Path::gemm ? "gemm" : "dispatch"; }
+enum class Path { dispatch, gemv, gemm, bf16 };
+const char* path_name(Path p) {
+    return p == Path::gemv ? "gemv" : p == Path::gemm ? "gemm" : p == Path::bf16 ? "bf16" : "dispatch";
+}
 
 void run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
          ThreadPool& pool) {
@@ -39,6 +46,7 @@ void run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y
         case Path::dispatch: return matmul_f16(w, x, m, y, bias, act, pool);
         case Path::gemv: return gemv_f16(w, x, m, y, bias, act, pool);
         case Path::gemm: return gemm_f16(w, x, m, y, bias, act, pool);
+        case Path::bf16: return gemm_f16_bf16(w, x, m, y, bias, act, pool);
     }
 }
 
@@ -71,8 +79,10 @@ struct Expected {
     std::vector<double> want, tol;  // (m, cols.size())
 };
 
+// bf16: the truth of the bf16 prefill (operands rounded to bf16 first).
 Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, const float* bias, Activation act,
-                int col_stride = 1) {
+                int col_stride = 1, bool bf16 = false) {
+    const auto round = [bf16](float v) { return bf16 ? bf16_to_fp32(fp32_to_bf16(v)) : v; };
     Expected e;
     for (int64_t j = 0; j < n; j += col_stride) e.cols.push_back(j);
     if (e.cols.back() != n - 1) e.cols.push_back(n - 1);
@@ -83,11 +93,15 @@ Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, cons
     for (size_t c = 0; c < nc; ++c) {
         const int64_t j = e.cols[c];
         const uint16_t* wrow = d.w.data() + j * k;  // one (1, k) row of W
-        gemv_f16_reference(wrow, 1, k, d.x.data(), m, bias ? bias + j : nullptr, act, want.data());
+        if (bf16)
+            gemm_f16_bf16_reference(wrow, 1, k, d.x.data(), m, bias ? bias + j : nullptr, act, want.data());
+        else
+            gemv_f16_reference(wrow, 1, k, d.x.data(), m, bias ? bias + j : nullptr, act, want.data());
         for (int64_t i = 0; i < m; ++i) {
             double mag = bias ? std::fabs(bias[j]) : 0.0;
             for (int64_t p = 0; p < k; ++p)
-                mag += std::fabs(static_cast<double>(fp16_to_fp32(wrow[p])) * d.x[static_cast<size_t>(i * k + p)]);
+                mag += std::fabs(static_cast<double>(round(fp16_to_fp32(wrow[p]))) *
+                                 round(d.x[static_cast<size_t>(i * k + p)]));
             const double ref = want[static_cast<size_t>(i)];
             e.want[static_cast<size_t>(i) * nc + c] = ref;
             e.tol[static_cast<size_t>(i) * nc + c] =
@@ -152,6 +166,35 @@ TEST(GemvF16, EveryVariantHasAGemmPartnerOfItsPanelWidth) {
     EXPECT_EQ(&gemv_f16_gemm_partner(gemv_f16_kernel()), &gemm_f32_kernel());
 }
 
+TEST(GemvF16, Bf16PairPackingOfEveryVariantMatchesScalarRounding) {
+    // Every f16 bit pattern (NaNs, infinities, subnormals included) passes
+    // through each variant's (kc, NR) -> (kc/2, NR, 2) packing; odd kc pads zero.
+    for (const GemvF16Kernel* kern : gemv_f16_variants()) {
+        SCOPED_TRACE(kern->name);
+        const int nr = kern->nr;
+        const int64_t kc = 65536 / nr + 1;  // odd for NR = 8, 16, 32
+        std::vector<uint16_t> src(static_cast<size_t>(kc * nr));
+        for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint16_t>(i);
+        std::vector<uint16_t> dst(static_cast<size_t>((kc + 1) * nr), 0xdead);
+        kern->to_bf16_pairs(src.data(), kc, dst.data());
+        for (int64_t kk = 0; kk < kc + 1; ++kk)
+            for (int c = 0; c < nr; ++c) {
+                const uint16_t got = dst[static_cast<size_t>((kk / 2) * nr * 2 + c * 2 + kk % 2)];
+                const uint16_t want = kk < kc ? fp32_to_bf16(fp16_to_fp32(src[static_cast<size_t>(kk * nr + c)])) : 0;
+                ASSERT_EQ(got, want) << "k " << kk << " col " << c;
+            }
+    }
+}
+
+TEST(GemvF16, EveryVariantHasABf16PartnerOfItsPanelWidth) {
+    for (const GemvF16Kernel& kern : gemv_f16_kernels()) {
+        const GemmBf16Kernel& g = gemv_f16_bf16_partner(kern);
+        EXPECT_EQ(g.blocking.nr, kern.nr) << kern.name;
+        EXPECT_EQ(g.blocking.kg, 2) << kern.name;
+        EXPECT_EQ(g.isa, kern.isa) << kern.name;
+    }
+}
+
 // Integer-valued data: bit-exact against the reference on every path.
 TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
     ThreadPool pool(2);
@@ -164,7 +207,7 @@ TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
                 const float* bias = n % 2 == 1 ? d.bias.data() : nullptr;
                 const Expected e = expect(d, m, n, k, /*exact=*/true, bias, Activation::none);
                 for (const GemvF16Kernel* kern : gemv_f16_variants())
-                    for (Path path : {Path::dispatch, Path::gemv, Path::gemm}) {
+                    for (Path path : {Path::dispatch, Path::gemv, Path::gemm, Path::bf16}) {
                         if (m <= kern->gemv_max_rows && path == Path::dispatch) continue;  // == gemv
                         verify(*kern, path, pool, m, n, k, d, bias, Activation::none, e);
                         if (HasFatalFailure()) return;
@@ -179,10 +222,11 @@ TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
         const Data d = make_data(m, n, k, /*exact=*/false, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
         for (Activation act : {Activation::none, Activation::relu, Activation::silu, Activation::gelu_tanh}) {
             const Expected e = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act);
+            const Expected e_bf16 = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act, 1, /*bf16=*/true);
             for (ThreadPool* pool : {&pool1, &pool2})
                 for (const GemvF16Kernel* kern : gemv_f16_variants())
-                    for (Path path : {Path::gemv, Path::gemm}) {
-                        verify(*kern, path, *pool, m, n, k, d, d.bias.data(), act, e);
+                    for (Path path : {Path::gemv, Path::gemm, Path::bf16}) {
+                        verify(*kern, path, *pool, m, n, k, d, d.bias.data(), act, path == Path::bf16 ? e_bf16 : e);
                         if (HasFatalFailure()) return;
                     }
         }
@@ -198,12 +242,14 @@ TEST(GemvF16, LlmShapes) {
         const Data d = make_data(128, n, k, /*exact=*/false, static_cast<uint64_t>(n + k));
         for (int64_t m : {1, 4, 16, 128}) {
             const Expected e = expect(d, m, n, k, /*exact=*/false, nullptr, Activation::none, m >= 16 ? 29 : 7);
+            const Expected e_bf16 =
+                m >= 16 ? expect(d, m, n, k, /*exact=*/false, nullptr, Activation::none, 29, /*bf16=*/true) : Expected{};
             for (const GemvF16Kernel* kern : gemv_f16_variants())
-                for (Path path : {Path::gemv, Path::gemm}) {
-                    // The GEMV where dispatch would take it (always at decode), the GEMM from M = 16.
+                for (Path path : {Path::gemv, Path::gemm, Path::bf16}) {
+                    // The GEMV where dispatch would take it (always at decode), the GEMMs from M = 16.
                     if (path == Path::gemv && m > kGemvF16PassRows && m > kern->gemv_max_rows) continue;
-                    if (path == Path::gemm && m <= kGemvF16PassRows) continue;
-                    verify(*kern, path, pool, m, n, k, d, nullptr, Activation::none, e);
+                    if (path != Path::gemv && m <= kGemvF16PassRows) continue;
+                    verify(*kern, path, pool, m, n, k, d, nullptr, Activation::none, path == Path::bf16 ? e_bf16 : e);
                     if (HasFatalFailure()) return;
                 }
         }

@@ -90,7 +90,8 @@ TEST(LlmCli, PromptLongerThanTheContextIsOneLineExit1) {
 
 TEST(LlmCli, BadOptionValuesAreUsageErrors) {
     const TinyModel& m = tiny_models().get("llama_gqa");
-    for (const char* opt : {"--temp -1", "--top-p 0", "--top-p 1.5", "--min-p 2", "--repeat-penalty 0", "--top-k -3"}) {
+    for (const char* opt : {"--temp -1", "--top-p 0", "--top-p 1.5", "--min-p 2", "--repeat-penalty 0", "--top-k -3",
+                            "--fpmath fast"}) {
         const auto r = run_tern("generate " + m.gguf_path + " --tokens 1 " + opt);
         EXPECT_EQ(r.code, 2) << opt << ": " << r.err;
         EXPECT_EQ(lines(r.err), 1) << r.err;

@@ -3,6 +3,7 @@
 // for every tiny architecture, from both the GGUF and the HF safetensors copy.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "llm/forward.h"
@@ -101,6 +102,51 @@ TEST(LlmForward, F16WeightsStayF16) {
     EXPECT_GE(wq.prepared_bytes(), static_cast<uint64_t>(wq.out_features() * wq.in_features() * 2));
     EXPECT_LT(wq.prepared_bytes(), static_cast<uint64_t>((wq.out_features() + 32) * wq.in_features() * 2));
     EXPECT_EQ(model->output->path(), LinearPath::f16_panels);
+}
+
+// --fpmath bf16: f32 weights are stored as bf16 (every path), f16 weights keep the
+// exact GEMV for decode and take the bf16 prefill from kBf16PrefillMinRows rows.
+// Against the exact load of the same file: prefill logits within the bf16 budget
+// but not identical (the bf16 path really ran), f16 decode bit-identical.
+TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
+    LoadOptions bf16;
+    bf16.float_math = FloatMath::bf16;
+    for (const char* name : {"llama_gqa", "llama_f16"}) {
+        SCOPED_TRACE(name);
+        const TinyModel& m = tiny_models().get(name);
+        const auto exact = load_model(m.gguf_path);
+        const auto fast = load_model(m.gguf_path, bf16);
+        const bool f16 = exact->layers[0].wq->source_dtype() == DType::f16;
+        EXPECT_EQ(fast->float_math, FloatMath::bf16);
+        EXPECT_EQ(fast->layers[0].wq->path(), f16 ? LinearPath::f16_panels : LinearPath::bf16_packed);
+        EXPECT_EQ(fast->layers[0].wq->float_math(), FloatMath::bf16);
+
+        std::vector<int32_t> tokens;  // a prompt long enough for the bf16 prefill
+        for (int64_t i = 0; i < 2 * kBf16PrefillMinRows; ++i)
+            tokens.push_back(static_cast<int32_t>((i * 37 + 5) % exact->config.n_vocab));
+        const int64_t T = static_cast<int64_t>(tokens.size()), V = exact->config.n_vocab;
+        std::vector<float> want, got;
+        Session se(*exact, {}), sf(*fast, {});
+        se.eval(tokens, want, /*all_logits=*/true);
+        sf.eval(tokens, got, /*all_logits=*/true);
+        const double e = rel_err(got.data(), want.data(), T * V);
+        std::printf("[ fpmath   ] %-9s bf16 prefill vs exact: rel err %.2e\n", name, e);
+        EXPECT_LT(e, 3e-2);
+        EXPECT_GT(e, 0.0) << "the bf16 prefill did not change any logit";
+
+        // Decode, one token at a time from a fresh cache.
+        Session de(*exact, {}), df(*fast, {});
+        double e_decode = 0;
+        for (int64_t t = 0; t < 8; ++t) {
+            de.eval({&tokens[static_cast<size_t>(t)], 1}, want);
+            df.eval({&tokens[static_cast<size_t>(t)], 1}, got);
+            e_decode = std::max(e_decode, rel_err(got.data(), want.data(), V));
+        }
+        if (f16)
+            EXPECT_EQ(e_decode, 0.0) << "f16 decode must stay on the exact GEMV";
+        else
+            EXPECT_LT(e_decode, 3e-2);
+    }
 }
 
 }  // namespace

@@ -54,6 +54,15 @@ TEST(LlmPerplexity, CliJsonMatchesTheReference) {
     EXPECT_NEAR(j["ppl"].get<double>(), want, 1e-4 * want);
     EXPECT_EQ(j["tokens"].get<int>(), 40);
     EXPECT_EQ(j["windows"].get<int>(), 2);
+    EXPECT_EQ(j["fpmath"], "exact");
+    // --fpmath bf16 (f32 weights stored as bf16): within the bf16 budget of torch's f32 answer.
+    const auto fast = testcli::run_tern("perplexity " + m.hf_dir + " --tokens-file " + ids +
+                                        " --ctx 16 --kv f32 --fpmath bf16 --json -t 2");
+    ASSERT_EQ(fast.code, 0) << fast.err;
+    const auto jf = nlohmann::json::parse(fast.out);
+    EXPECT_EQ(jf["fpmath"], "bf16");
+    EXPECT_NEAR(jf["ppl"].get<double>(), want, 1e-2 * want);
+    EXPECT_NE(jf["ppl"].get<double>(), j["ppl"].get<double>()) << "--fpmath bf16 changed nothing";
     // Fewer tokens than one window: one line, exit 1.
     const auto bad = testcli::run_tern("perplexity " + m.hf_dir + " --tokens-file " + ids + " --ctx 64");
     EXPECT_EQ(bad.code, 1);

@@ -4,6 +4,7 @@
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
+#include "core/half.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
 
@@ -48,6 +49,12 @@ std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() { return suppor
 const GemmBf16Kernel& gemm_bf16_kernel() {
     static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kTable);
     return *chosen;
+}
+
+void round_to_bf16(const float* x, int64_t count, uint16_t* dst, ThreadPool& pool) {
+    pool.parallel_for(count, 1 << 14, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) dst[i] = fp32_to_bf16(x[i]);
+    });
 }
 
 GemmBf16PackedB::GemmBf16PackedB(const GemmBf16Kernel& kernel, const uint16_t* b, int64_t ldb, bool trans_b, int64_t k,

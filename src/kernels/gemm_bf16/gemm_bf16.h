@@ -72,6 +72,10 @@ const GemmBf16Kernel& gemm_bf16_kernel();
 void gemm_bf16(const GemmBf16Args& args);
 void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& args, ThreadPool& pool);
 
+// dst[i] = fp32_to_bf16(x[i]) (nearest even, NaN kept quiet) for i < count,
+// split over `pool`: the operand rounding in front of every bf16 product of f32 data.
+void round_to_bf16(const float* x, int64_t count, uint16_t* dst, ThreadPool& pool);
+
 // Scalar reference, exact bf16 -> double products, double accumulation (ref.cpp).
 void gemm_bf16_reference(const GemmBf16Args& args);
 

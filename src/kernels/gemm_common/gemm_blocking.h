@@ -189,10 +189,12 @@ constexpr int64_t kMinParallelMacs = int64_t{1} << 18;
 // b_panel, i, j, rows, cols, first_k, last_k)` runs one micro-kernel call on the
 // (rows x cols) tile at (i, j); first_k/last_k say whether this is the first/last
 // K block (epilogues apply beta on the first, bias/activation on the last).
-// With `prepacked` non-null B is read from a prepack_b() buffer of width n_total.
-template <class TA, class TB, int KG, class Tile>
-void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int64_t lda, bool trans_a, const TB* b,
-                 int64_t ldb, bool trans_b, const TB* prepacked, int64_t n_total, Tile&& tile) {
+// `b_block(jc, nc, pc, kc, workspace)` returns the packed (KC, NC) block of B at
+// columns jc and depth pc: packed into `workspace` (NC x KC elements of TB, only
+// when `b_workspace` is true) or found in a prepacked buffer.
+template <class TA, class TB, int KG, class BBlock, class Tile>
+void run_blocked_with(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int64_t lda, bool trans_a,
+                      bool b_workspace, BBlock&& b_block, Tile&& tile) {
     const int64_t m_rows = r.i1 - r.i0;
     if (m_rows <= 0 || r.j1 <= r.j0) return;
     const int64_t kc_max = std::min<int64_t>(bl.kc, round_up(std::max<int64_t>(k, 1), KG));
@@ -201,17 +203,15 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
     // per 48 rows (A/B at M = 128, 1 thread: u8s8 N = 32000 837-865 -> 896-915
     // GOP/s; the other M = 128 shapes within noise). Larger M keeps MC: raising it
     // to 128-256 rows did not help 2048³ and may have cost f32 a few percent.
-    const int64_t kc_rows = std::min<int64_t>(bl.kc, round_up(std::max<int64_t>(k, 1), KG));
-    const int64_t a_rows_fit = (int64_t{512} << 10) / (kc_rows * static_cast<int64_t>(sizeof(TA)));
+    const int64_t a_rows_fit = (int64_t{512} << 10) / (kc_max * static_cast<int64_t>(sizeof(TA)));
     const int64_t mc_step = round_up(m_rows, bl.mr) <= a_rows_fit ? std::max<int64_t>(bl.mc, round_up(m_rows, bl.mr)) : bl.mc;
     const int64_t mc_max = std::min<int64_t>(mc_step, round_up(m_rows, bl.mr));
     const int64_t nc_max = std::min<int64_t>(bl.nc, round_up(r.j1 - r.j0, bl.nr));
     const size_t a_bytes = static_cast<size_t>(round_up(mc_max * kc_max * sizeof(TA), 64));
-    const size_t b_bytes = prepacked ? 0 : static_cast<size_t>(nc_max * kc_max * sizeof(TB));
+    const size_t b_bytes = b_workspace ? static_cast<size_t>(nc_max * kc_max * sizeof(TB)) : 0;
     auto* ws = static_cast<uint8_t*>(thread_workspace(a_bytes + b_bytes));
     TA* a_pack = reinterpret_cast<TA*>(ws);              // (MC, KC) in MR-row panels
     TB* b_pack = reinterpret_cast<TB*>(ws + a_bytes);    // (KC, NC) in NR-column panels
-    const int64_t n_pad_total = round_up(n_total, bl.nr);
     const int64_t k_steps = std::max<int64_t>(k, 1);  // k == 0 still runs the epilogue once
 
     for (int64_t jc = r.j0; jc < r.j1; jc += bl.nc) {
@@ -219,13 +219,7 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
         for (int64_t pc = 0; pc < k_steps; pc += bl.kc) {
             const int64_t kc = std::min<int64_t>(bl.kc, k - pc);  // 0 when k == 0
             const int64_t kcp = round_up(kc, KG);
-            const TB* bp;
-            if (prepacked) {
-                bp = prepacked + (pc / bl.kc) * bl.kc * n_pad_total + jc * kcp;
-            } else {
-                pack_b<TB, KG>(b, ldb, trans_b, jc, nc, pc, kc, bl.nr, b_pack);
-                bp = b_pack;
-            }
+            const TB* bp = b_block(jc, nc, pc, kc, b_pack);
             const bool first = pc == 0, last = pc + bl.kc >= k_steps;
             for (int64_t ic = r.i0; ic < r.i1; ic += mc_step) {
                 const int64_t mc = std::min<int64_t>(mc_step, r.i1 - ic);
@@ -240,6 +234,22 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
             }
         }
     }
+}
+
+// run_blocked_with for a B in memory: packed per block from op(B) (K, N), or
+// read from a prepack_b() buffer of width n_total when `prepacked` is non-null.
+template <class TA, class TB, int KG, class Tile>
+void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int64_t lda, bool trans_a, const TB* b,
+                 int64_t ldb, bool trans_b, const TB* prepacked, int64_t n_total, Tile&& tile) {
+    const int64_t n_pad_total = round_up(n_total, bl.nr);
+    run_blocked_with<TA, TB, KG>(
+        bl, r, k, a, lda, trans_a, prepacked == nullptr,
+        [&](int64_t jc, int64_t nc, int64_t pc, int64_t kc, TB* workspace) -> const TB* {
+            if (prepacked) return prepacked + (pc / bl.kc) * bl.kc * n_pad_total + jc * round_up(kc, KG);
+            pack_b<TB, KG>(b, ldb, trans_b, jc, nc, pc, kc, bl.nr, workspace);
+            return workspace;
+        },
+        tile);
 }
 
 // Runs `body(rect)` for every thread's share of an (m, n) output.

@@ -22,9 +22,12 @@ constexpr int64_t kAllRows = int64_t{1} << 40;
 // 1.1x gemm_f32 at M = 16 / 128 / 512; AVX2 GEMV 2x at M = 8 but 0.75x the
 // converting GEMM at M = 16; the scalar GEMV widens with integer code per row group.
 constexpr GemvF16Kernel kTable[] = {
-    {"gemv_f16_32col_avx512", Isa::avx512, 32, kAllRows, gemv_f16_32col_avx512, f16_to_f32_avx512},
-    {"gemv_f16_16col_avx2", Isa::avx2, 16, 8, gemv_f16_16col_avx2, f16_to_f32_avx2},
-    {"gemv_f16_8col_scalar", Isa::scalar, 8, kGemvF16PassRows, gemv_f16_8col_scalar, f16_to_f32_scalar},
+    {"gemv_f16_32col_avx512", Isa::avx512, 32, kAllRows, gemv_f16_32col_avx512, f16_to_f32_avx512,
+     f16_to_bf16_pairs_32col_avx512},
+    {"gemv_f16_16col_avx2", Isa::avx2, 16, 8, gemv_f16_16col_avx2, f16_to_f32_avx2,
+     f16_to_bf16_pairs_16col_avx2},
+    {"gemv_f16_8col_scalar", Isa::scalar, 8, kGemvF16PassRows, gemv_f16_8col_scalar, f16_to_f32_scalar,
+     f16_to_bf16_pairs_8col_scalar},
 };
 
 // Panels `[p0, p1)` of the repack: for each k block of 64 the NR source rows are

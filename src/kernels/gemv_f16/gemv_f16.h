@@ -33,6 +33,7 @@ namespace tern {
 
 class ThreadPool;
 struct GemmF32Kernel;
+struct GemmBf16Kernel;
 
 // Rows of x one GEMV kernel call multiplies against one read of a panel.
 inline constexpr int kGemvF16PassRows = 4;
@@ -60,6 +61,10 @@ struct GemvF16Kernel {
     void (*gemv)(const GemvF16Params& p, int64_t panel0, int64_t panel1);
     // dst[i] = (float)src[i], i < count: the prefill's micro-panel conversion.
     void (*to_f32)(const uint16_t* src, int64_t count, float* dst);
+    // The bf16 prefill's B packing (gemm_f16_bf16): a (kc, NR) slice of a panel
+    // rounded to bf16 (nearest even) in gemm_bf16's pair layout
+    // (ceil(kc/2), NR, 2), an odd kc's last pair zero-padded.
+    void (*to_bf16_pairs)(const uint16_t* src, int64_t kc, uint16_t* dst);
 };
 
 // W (N, K) f16 repacked into NR-row panels for one kernel (see top).
@@ -106,6 +111,23 @@ void gemv_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, cons
 void gemm_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
               ThreadPool& pool);
 
+// The bf16 prefill (opt-in, llm --fpmath bf16): x rounded to bf16, each (KC, NC)
+// block of W rounded f16 -> bf16 as it is packed, gemm_bf16's micro-kernels
+// (vdpbf16ps: twice the multiply-adds per cycle of f32 FMA). Rounding W costs 3 of
+// its 11 significand bits (relative error <= 2^-9 per weight), so results differ
+// from matmul_f16 by more than summation order: the caller chooses this. Decode
+// (a few rows) stays on the exact GEMV, which is bound by the bytes of W, not
+// by arithmetic. x is rounded into a per-thread buffer on every call.
+void gemm_f16_bf16(const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
+                   ThreadPool& pool);
+// The gemm_bf16 kernel gemm_f16_bf16 runs with w's kernel: same ISA and NR.
+const GemmBf16Kernel& gemv_f16_bf16_partner(const GemvF16Kernel& kernel);
+
+// Truth of gemm_f16_bf16 (ref.cpp): x and W rounded to bf16 as the kernel does,
+// products and sums in f64.
+void gemm_f16_bf16_reference(const uint16_t* w, int64_t n, int64_t k, const float* x, int64_t m, const float* bias,
+                             Activation act, double* y /* (m, n) */);
+
 // Truth (ref.cpp): W in its source layout (n, k) f16, products and sums in f64.
 void gemv_f16_reference(const uint16_t* w, int64_t n, int64_t k, const float* x, int64_t m, const float* bias,
                         Activation act, double* y /* (m, n) */);
@@ -113,6 +135,9 @@ void gemv_f16_reference(const uint16_t* w, int64_t n, int64_t k, const float* x,
 // Table rows (ref.cpp, gemv_f16_avx2.cpp, gemv_f16_avx512.cpp).
 void gemv_f16_8col_scalar(const GemvF16Params& p, int64_t panel0, int64_t panel1);
 void f16_to_f32_scalar(const uint16_t* src, int64_t count, float* dst);
+void f16_to_bf16_pairs_8col_scalar(const uint16_t* src, int64_t kc, uint16_t* dst);
+void f16_to_bf16_pairs_16col_avx2(const uint16_t* src, int64_t kc, uint16_t* dst);
+void f16_to_bf16_pairs_32col_avx512(const uint16_t* src, int64_t kc, uint16_t* dst);
 void gemv_f16_16col_avx2(const GemvF16Params& p, int64_t panel0, int64_t panel1);
 void f16_to_f32_avx2(const uint16_t* src, int64_t count, float* dst);
 void gemv_f16_32col_avx512(const GemvF16Params& p, int64_t panel0, int64_t panel1);

@@ -97,4 +97,32 @@ void f16_to_f32_avx2(const uint16_t* src, int64_t count, float* dst) {
     for (; i < count; ++i) dst[i] = _cvtsh_ss(src[i]);
 }
 
+// AVX2 has no bf16 conversion: round f32 bits to nearest even in integer code,
+// NaN kept quiet (fp32_to_bf16's rule), two k rows into one 32-bit pair word.
+namespace {
+inline __m256i to_bf16_bits(__m256 v) {
+    const __m256i x = _mm256_castps_si256(v);
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(1));
+    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff))), 16);
+    const __m256i quiet_nan = _mm256_or_si256(_mm256_srli_epi32(x, 16), _mm256_set1_epi32(0x40));
+    const __m256i is_nan =
+        _mm256_cmpgt_epi32(_mm256_and_si256(x, _mm256_set1_epi32(0x7fffffff)), _mm256_set1_epi32(0x7f800000));
+    return _mm256_blendv_epi8(rounded, quiet_nan, is_nan);
+}
+}  // namespace
+
+void f16_to_bf16_pairs_16col_avx2(const uint16_t* src, int64_t kc, uint16_t* dst) {
+    for (int64_t kk = 0; kk < kc; kk += 2) {
+        const uint16_t* lo = src + kk * NR;
+        for (int v = 0; v < 2; ++v) {
+            const __m256i a = to_bf16_bits(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + 8 * v))));
+            const __m256i b = kk + 1 < kc ? to_bf16_bits(_mm256_cvtph_ps(
+                                                _mm_loadu_si128(reinterpret_cast<const __m128i*>(lo + NR + 8 * v))))
+                                          : _mm256_setzero_si256();
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + (kk / 2) * NR * 2 + 16 * v),
+                                _mm256_or_si256(a, _mm256_slli_epi32(b, 16)));
+        }
+    }
+}
+
 }  // namespace tern

@@ -89,4 +89,23 @@ void f16_to_f32_avx512(const uint16_t* src, int64_t count, float* dst) {
     for (; i < count; ++i) dst[i] = _cvtsh_ss(src[i]);
 }
 
+// vcvtneps2bf16 rounds to nearest even (NaN quiet, as fp32_to_bf16; f16 values
+// are never f32 denormals, which it would flush); the two k rows of a pair are
+// widened to 32-bit words and merged, row k in the low half.
+void f16_to_bf16_pairs_32col_avx512(const uint16_t* src, int64_t kc, uint16_t* dst) {
+    const auto bf16_words = [](const uint16_t* p) {
+        const __m256bh h = _mm512_cvtneps_pbh(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+        return _mm512_cvtepu16_epi32(reinterpret_cast<const __m256i&>(h));
+    };
+    for (int64_t kk = 0; kk < kc; kk += 2) {
+        const uint16_t* lo = src + kk * NR;
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; ++v) {
+            const __m512i a = bf16_words(lo + 16 * v);
+            const __m512i b = kk + 1 < kc ? bf16_words(lo + NR + 16 * v) : _mm512_setzero_si512();
+            _mm512_storeu_si512(dst + (kk / 2) * NR * 2 + 32 * v, _mm512_or_si512(a, _mm512_slli_epi32(b, 16)));
+        }
+    }
+}
+
 }  // namespace tern

@@ -17,6 +17,28 @@ void gemv_f16_reference(const uint16_t* w, int64_t n, int64_t k, const float* x,
         }
 }
 
+void gemm_f16_bf16_reference(const uint16_t* w, int64_t n, int64_t k, const float* x, int64_t m, const float* bias,
+                             Activation act, double* y) {
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+            double acc = 0.0;
+            for (int64_t p = 0; p < k; ++p) {
+                const float wv = bf16_to_fp32(fp32_to_bf16(fp16_to_fp32(w[j * k + p])));
+                const float xv = bf16_to_fp32(fp32_to_bf16(x[i * k + p]));
+                acc += static_cast<double>(wv) * static_cast<double>(xv);
+            }
+            if (bias) acc += bias[j];
+            y[i * n + j] = gemm::activate_ref(acc, act);
+        }
+}
+
+void f16_to_bf16_pairs_8col_scalar(const uint16_t* src, int64_t kc, uint16_t* dst) {
+    constexpr int NR = 8;
+    for (int64_t kk = 0; kk < kc + (kc & 1); ++kk)
+        for (int c = 0; c < NR; ++c)
+            dst[(kk / 2) * NR * 2 + c * 2 + kk % 2] = kk < kc ? fp32_to_bf16(fp16_to_fp32(src[kk * NR + c])) : 0;
+}
+
 void f16_to_f32_scalar(const uint16_t* src, int64_t count, float* dst) {
     for (int64_t i = 0; i < count; ++i) dst[i] = fp16_to_fp32(src[i]);
 }
