@@ -1,4 +1,5 @@
-// GEMM rows of `tern bench --kernels`: f32, f16 weights, bf16 and u8s8 at 2048^3 and the LLM
+// GEMM rows of `tern bench --kernels`: f32, f16 weights (exact, and the opt-in
+// bf16 prefill), bf16 and u8s8 at 2048^3 and the LLM
 // shapes of the kernel issue (M in {1,16,128,512}; KxN in {2048x2048,
 // 2048x5632, 5632x2048, 2048x32000}), weights prepacked once as inference does.
 #include <memory>
@@ -64,6 +65,14 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
                 [&] { matmul_f16(w, a.data(), s.m, c.data(), nullptr, Activation::none, default_pool()); }, budget);
             const double g = ops / sec / 1e9;
             rows.push_back({w.kernel().name, isa, "f16", s.m, s.n, s.k, threads, g, 0, g / peaks.f32_gflops});
+            if (s.m > 1 && peaks.bf16_gflops > 0) {
+                // The opt-in bf16 prefill on the same panels (--fpmath bf16), against the bf16 peak.
+                const double sec_bf16 = median_seconds(
+                    [&] { gemm_f16_bf16(w, a.data(), s.m, c.data(), nullptr, Activation::none, default_pool()); },
+                    budget);
+                const double gb = ops / sec_bf16 / 1e9;
+                rows.push_back({"gemm_f16_bf16", isa, "f16_bf16", s.m, s.n, s.k, threads, gb, 0, gb / peaks.bf16_gflops});
+            }
         }
         if (peaks.bf16_gflops > 0) {
             const auto a = filled<uint16_t>(s.m * s.k, 0x3f00), b = filled<uint16_t>(s.k * s.n, 0x3e80);
