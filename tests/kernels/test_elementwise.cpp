@@ -117,7 +117,7 @@ TEST(Elementwise, AllVariantsMatchReference) {
 TEST(Elementwise, AttendTileChainsToFullSoftmaxAttention) {
     for (const ElementwiseKernels* k : elementwise_variants()) {
         SCOPED_TRACE(k->name);
-        for (int64_t hd : {8, 17, 64, 128}) {
+        for (int64_t hd : {8, 17, 64, 80, 128}) {
             for (int64_t n_keys : {1, 5, 64, 131}) {
                 const auto q = randn(hd, 10 + hd, 1.5f), K = randn(n_keys * hd, 20 + n_keys), V = randn(n_keys * hd, 30 + n_keys);
                 const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
