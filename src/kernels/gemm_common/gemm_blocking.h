@@ -199,11 +199,14 @@ void run_blocked_with(const Blocking& bl, const Rect& r, int64_t k, const TA* a,
     if (m_rows <= 0 || r.j1 <= r.j0) return;
     const int64_t kc_max = std::min<int64_t>(bl.kc, round_up(std::max<int64_t>(k, 1), KG));
     // A short M (a prefill chunk of ~128 rows) is one MC block when all of its packed
-    // A fits half of L2, so every B panel streams from memory once instead of once
-    // per 48 rows (A/B at M = 128, 1 thread: u8s8 N = 32000 837-865 -> 896-915
-    // GOP/s; the other M = 128 shapes within noise). Larger M keeps MC: raising it
+    // A fits 3/4 of this machine's 1 MiB L2 (with one B micro-panel beside it), so
+    // every B panel streams from memory once instead of once per 48 rows: where B
+    // does not fit L3 the first tile over each panel waits on DRAM. Interleaved A/B
+    // at M = 128 (1 and 2 threads, 2 runs each): f32 199-205 -> 216-228 GFLOP/s,
+    // bf16 402-438 -> 442-458 on the three shapes whose A (132 x KC) was just over the
+    // old 512 KiB bound; u8s8 (A = 270 KB) unchanged. Larger M keeps MC: raising it
     // to 128-256 rows did not help 2048³ and may have cost f32 a few percent.
-    const int64_t a_rows_fit = (int64_t{512} << 10) / (kc_max * static_cast<int64_t>(sizeof(TA)));
+    const int64_t a_rows_fit = (int64_t{768} << 10) / (kc_max * static_cast<int64_t>(sizeof(TA)));
     const int64_t mc_step = round_up(m_rows, bl.mr) <= a_rows_fit ? std::max<int64_t>(bl.mc, round_up(m_rows, bl.mr)) : bl.mc;
     const int64_t mc_max = std::min<int64_t>(mc_step, round_up(m_rows, bl.mr));
     const int64_t nc_max = std::min<int64_t>(bl.nc, round_up(r.j1 - r.j0, bl.nr));
