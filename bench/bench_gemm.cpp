@@ -1,8 +1,8 @@
 // GEMM throughput: tern (gemm_f32 / gemm_bf16 / gemm_q8) against oneDNN and
 // OpenBLAS at 2048^3 and LLM projection shapes, 1 and 2 threads. Counters:
 // GFLOPS (2*M*N*K per second / 1e9; integer ops for u8s8) and peak_frac (share of
-// this machine's per-core peak times threads: f32 FMA 117, bf16 vdpbf16ps 233,
-// int8 vpdpbusd 464 GFLOP/s per core at ~3.66 GHz on Zen 4).
+// the compute peak measured on this machine at the same thread count: f32 FMA,
+// bf16 vdpbf16ps or int8 vpdpbusd, hw/peak.h, probed once per thread count).
 //
 // Names: <dtype>/<library>/M/N/K/threads:<t>. tern_packed runs with B packed once
 // outside the timed loop (the inference path); oneDNN's matmul primitive gets
@@ -18,6 +18,7 @@
 
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "hw/peak.h"
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemm_q8/gemm_q8.h"
@@ -33,7 +34,15 @@
 
 namespace {
 
-constexpr double kPeakF32 = 117.0, kPeakBf16 = 233.0, kPeakI8 = 464.0;  // GFLOP/s per core
+enum class Peak { f32, bf16, int8 };
+
+// The measured peak (all `threads` threads) of one datatype; the probe runs on
+// the default pool, which the tern benchmarks size to `threads` anyway.
+double measured_peak(Peak kind, int threads) {
+    tern::set_default_threads(threads);
+    const tern::ComputePeaks p = tern::measure_compute_peaks(0.1);
+    return kind == Peak::f32 ? p.f32_gflops : kind == Peak::bf16 ? p.bf16_gflops : p.int8_gops;
+}
 
 struct Shape {
     int64_t m, n, k;
@@ -57,11 +66,11 @@ void set_threads(int t) {
 #endif
 }
 
-void set_counters(benchmark::State& st, const Shape& s, int threads, double peak) {
+void set_counters(benchmark::State& st, const Shape& s, int threads, Peak kind) {
     const double gflop = 2.0 * s.m * s.n * s.k * 1e-9;
     st.counters["GFLOPS"] = benchmark::Counter(gflop, benchmark::Counter::kIsIterationInvariantRate);
     st.counters["peak_frac"] =
-        benchmark::Counter(gflop / (peak * threads), benchmark::Counter::kIsIterationInvariantRate);
+        benchmark::Counter(gflop / measured_peak(kind, threads), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 template <class T>
@@ -100,7 +109,7 @@ void tern_f32(benchmark::State& st, Shape s, int t, const tern::GemmF32Kernel* k
         tern::gemm_f32(kn, g, tern::default_pool());
         benchmark::ClobberMemory();
     }
-    set_counters(st, s, t, kPeakF32);
+    set_counters(st, s, t, Peak::f32);
 }
 
 void tern_bf16(benchmark::State& st, Shape s, int t, const tern::GemmBf16Kernel* kernel) {
@@ -115,7 +124,7 @@ void tern_bf16(benchmark::State& st, Shape s, int t, const tern::GemmBf16Kernel*
         tern::gemm_bf16(kn, g, tern::default_pool());
         benchmark::ClobberMemory();
     }
-    set_counters(st, s, t, kPeakBf16);
+    set_counters(st, s, t, Peak::bf16);
 }
 
 void tern_q8(benchmark::State& st, Shape s, int t, const tern::GemmQ8Kernel* kernel) {
@@ -131,7 +140,7 @@ void tern_q8(benchmark::State& st, Shape s, int t, const tern::GemmQ8Kernel* ker
         tern::gemm_q8(g, tern::default_pool());
         benchmark::ClobberMemory();
     }
-    set_counters(st, s, t, kPeakI8);
+    set_counters(st, s, t, Peak::int8);
 }
 
 #ifdef TERN_BENCH_DNNL
@@ -143,12 +152,12 @@ void dnnl_sgemm_bench(benchmark::State& st, Shape s, int t) {
         dnnl_sgemm('N', 'N', s.m, s.n, s.k, 1.0f, a.data(), s.k, b.data(), s.n, 0.0f, c.data(), s.n);
         benchmark::ClobberMemory();
     }
-    set_counters(st, s, t, kPeakF32);
+    set_counters(st, s, t, Peak::f32);
 }
 
 // oneDNN matmul primitive, weights reordered once into the layout it prefers.
 void dnnl_matmul_bench(benchmark::State& st, Shape s, int t, dnnl::memory::data_type src, dnnl::memory::data_type wei,
-                       dnnl::memory::data_type dst, double peak) {
+                       dnnl::memory::data_type dst, Peak peak) {
     using namespace dnnl;
     set_threads(t);
     engine eng(engine::kind::cpu, 0);
@@ -181,7 +190,7 @@ void openblas_sgemm_bench(benchmark::State& st, Shape s, int t) {
                     c.data(), s.n);
         benchmark::ClobberMemory();
     }
-    set_counters(st, s, t, kPeakF32);
+    set_counters(st, s, t, Peak::f32);
 }
 #endif
 
@@ -210,9 +219,9 @@ void register_all() {
 #ifdef TERN_BENCH_DNNL
             using dt = dnnl::memory::data_type;
             reg(name_of("bf16", "onednn_matmul", s, t),
-                [=](benchmark::State& st) { dnnl_matmul_bench(st, s, t, dt::bf16, dt::bf16, dt::f32, kPeakBf16); });
+                [=](benchmark::State& st) { dnnl_matmul_bench(st, s, t, dt::bf16, dt::bf16, dt::f32, Peak::bf16); });
             reg(name_of("u8s8", "onednn_matmul", s, t),
-                [=](benchmark::State& st) { dnnl_matmul_bench(st, s, t, dt::u8, dt::s8, dt::s32, kPeakI8); });
+                [=](benchmark::State& st) { dnnl_matmul_bench(st, s, t, dt::u8, dt::s8, dt::s32, Peak::int8); });
 #endif
         }
         // Every variant this CPU supports, at 2048^3 (named by its table row).

@@ -155,12 +155,17 @@ TEST(GemvF16, RepackHoldsEveryWeightAndZeroPadsTheLastPanel) {
     }
 }
 
-TEST(GemvF16, EveryVariantHasAGemmPartnerOfItsPanelWidth) {
+// The prefill partners of every variant: gemm_f32 (exact) and gemm_bf16 (the
+// opt-in bf16 prefill) kernels with the variant's ISA and panel width.
+TEST(GemvF16, EveryVariantHasGemmPartnersOfItsPanelWidth) {
+    const auto check = [](const GemvF16Kernel& kern, const auto& g, int kg) {
+        EXPECT_EQ(g.blocking.nr, kern.nr) << kern.name << " / " << g.name;
+        EXPECT_EQ(g.blocking.kg, kg) << kern.name << " / " << g.name;
+        EXPECT_EQ(g.isa, kern.isa) << kern.name << " / " << g.name;
+    };
     for (const GemvF16Kernel& kern : gemv_f16_kernels()) {
-        const GemmF32Kernel& g = gemv_f16_gemm_partner(kern);
-        EXPECT_EQ(g.blocking.nr, kern.nr) << kern.name;
-        EXPECT_EQ(g.blocking.kg, 1) << kern.name;
-        EXPECT_EQ(g.isa, kern.isa) << kern.name;
+        check(kern, gemv_f16_gemm_partner(kern), 1);
+        check(kern, gemv_f16_bf16_partner(kern), 2);
     }
     // The dispatched pair is the one gemm_f32 itself runs at this ISA level.
     EXPECT_EQ(&gemv_f16_gemm_partner(gemv_f16_kernel()), &gemm_f32_kernel());
@@ -183,15 +188,6 @@ TEST(GemvF16, Bf16PairPackingOfEveryVariantMatchesScalarRounding) {
                 const uint16_t want = kk < kc ? fp32_to_bf16(fp16_to_fp32(src[static_cast<size_t>(kk * nr + c)])) : 0;
                 ASSERT_EQ(got, want) << "k " << kk << " col " << c;
             }
-    }
-}
-
-TEST(GemvF16, EveryVariantHasABf16PartnerOfItsPanelWidth) {
-    for (const GemvF16Kernel& kern : gemv_f16_kernels()) {
-        const GemmBf16Kernel& g = gemv_f16_bf16_partner(kern);
-        EXPECT_EQ(g.blocking.nr, kern.nr) << kern.name;
-        EXPECT_EQ(g.blocking.kg, 2) << kern.name;
-        EXPECT_EQ(g.isa, kern.isa) << kern.name;
     }
 }
 
