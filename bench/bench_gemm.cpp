@@ -22,6 +22,7 @@
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemm_q8/gemm_q8.h"
+#include "kernels/pack/pack.h"
 
 #ifdef TERN_BENCH_DNNL
 #include <omp.h>
@@ -194,6 +195,21 @@ void openblas_sgemm_bench(benchmark::State& st, Shape s, int t) {
 }
 #endif
 
+// Packing one (MC = 48 rows, KC = 512 units of 4 bytes) block of A, the shape
+// gemm_q8 packs per K block at 2048³: bytes moved per second, per variant.
+void pack_bench(benchmark::State& st, const tern::PackKernels* k) {
+    constexpr int kRows = 48, kMr = 12;
+    constexpr int64_t kUnits = 512, kLd = 2048;
+    std::vector<uint8_t> src(static_cast<size_t>(kRows * kLd), 3), out(static_cast<size_t>(kRows * kUnits * 4));
+    for (auto _ : st) {
+        for (int r0 = 0; r0 < kRows; r0 += kMr) k->rows_u32(src.data() + r0 * kLd, kLd, kMr, kUnits, kMr, out.data() + r0 * kUnits * 4);
+        benchmark::DoNotOptimize(out.data());
+        benchmark::ClobberMemory();
+    }
+    st.counters["GBps"] = benchmark::Counter(static_cast<double>(out.size()) * static_cast<double>(st.iterations()) / 1e9,
+                                             benchmark::Counter::kIsRate);
+}
+
 std::string name_of(const char* dtype, const std::string& lib, const Shape& s, int t) {
     return std::string(dtype) + "/" + lib + "/" + std::to_string(s.m) + "/" + std::to_string(s.n) + "/" +
            std::to_string(s.k) + "/threads:" + std::to_string(t);
@@ -233,6 +249,10 @@ void register_all() {
         for (const auto* k : tern::gemm_q8_supported_kernels())
             reg(name_of("variant", k->name, sq, t), [=](benchmark::State& st) { tern_q8(st, sq, t, k); });
     }
+    for (const auto* k : tern::pack_variants())
+        benchmark::RegisterBenchmark((std::string("pack_a/") + k->name + "/48x512x4").c_str(),
+                                     [=](benchmark::State& st) { pack_bench(st, k); })
+            ->UseRealTime();
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "core/thread_pool.h"
+#include "kernels/pack/pack.h"
 
 namespace tern::gemm {
 
@@ -65,16 +66,6 @@ void choose_row_tile(int64_t m, const std::array<ShortTile<MicroKernel>, N>& til
     }
 }
 
-// Asks for the line 1 KiB ahead in each of `rows` rows of A. Packing reads MR
-// rows side by side, a few bytes of each per step; when A comes from DRAM (a
-// large M, or C's stream has pushed A out of L3) the hardware prefetcher does not
-// keep that many streams ahead: u8 2048³, 1 thread, medians of six interleaved
-// runs 876 -> 897-904 GOP/s (M = 48, where A stays cached: 967).
-template <class T>
-inline void prefetch_rows(const T* p, int64_t ld, int rows) {
-    for (int r = 0; r < rows; ++r) __builtin_prefetch(reinterpret_cast<const char*>(p + r * ld) + 1024);
-}
-
 // Packs rows [i0, i0+rows) and K range [p0, p0+kc) of op(A) into MR-row panels.
 // op(A) is (M, K): A is (M, lda) row-major, or (K, lda) when trans.
 template <class T, int KG>
@@ -86,28 +77,15 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
         T* panel = dst + ib * kcp;  // (kcp/KG, mr, KG)
         if (live < mr || kcp != kc) std::memset(panel, 0, sizeof(T) * static_cast<size_t>(kcp * mr));
         if (!trans) {
-            if constexpr (KG == 1) {
-                // Contiguous writes, `live` sequential read streams: measured faster than
-                // row by row (strided writes) for the 12-row f32 panels.
-                const T* src = a + (i0 + ib) * lda + p0;
-                for (int64_t kk = 0; kk < kc; ++kk) {
-                    if (kk % (64 / sizeof(T)) == 0) prefetch_rows(src + kk, lda, live);
-                    T* out = panel + kk * mr;
-                    for (int r = 0; r < live; ++r) out[r] = src[r * lda + kk];
-                }
-            } else {
-                // Whole KG groups move as one unit (4 bytes for bf16 pairs and int8
-                // quads), again with contiguous writes; a ragged K tail goes element-wise.
-                const T* src = a + (i0 + ib) * lda + p0;
-                const int64_t full = kc / KG;
-                for (int64_t g = 0; g < full; ++g) {
-                    if (g % (64 / (KG * sizeof(T))) == 0) prefetch_rows(src + g * KG, lda, live);
-                    T* out = panel + g * mr * KG;
-                    for (int r = 0; r < live; ++r) std::memcpy(out + r * KG, src + r * lda + g * KG, sizeof(T) * KG);
-                }
-                for (int r = 0; r < live; ++r)
-                    for (int64_t kk = full * KG; kk < kc; ++kk) panel[full * mr * KG + r * KG + kk % KG] = src[r * lda + kk];
-            }
+            // Whole KG groups of 4 bytes (an f32, a bf16 pair, an int8 quad) move as one
+            // unit through the per-ISA pack kernel; a ragged K tail goes element-wise.
+            static_assert(sizeof(T) * KG == 4, "pack_a moves 4-byte units");
+            const T* src = a + (i0 + ib) * lda + p0;
+            const int64_t full = kc / KG;
+            pack_kernels().rows_u32(reinterpret_cast<const uint8_t*>(src), lda * static_cast<int64_t>(sizeof(T)), live, full, mr,
+                                    reinterpret_cast<uint8_t*>(panel));
+            for (int r = 0; r < live; ++r)
+                for (int64_t kk = full * KG; kk < kc; ++kk) panel[full * mr * KG + r * KG + kk % KG] = src[r * lda + kk];
         } else {
             for (int64_t kk = 0; kk < kc; ++kk) {
                 const T* src = a + (p0 + kk) * lda + i0 + ib;
