@@ -82,6 +82,10 @@ void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gb
         {"rmsnorm", 2 * fb, [&] { row_loop([&](int64_t o) { k.rmsnorm(x.data() + o, w.data(), y.data() + o, dim, 1e-5f); }); }},
         {"softmax", 2 * fb, [&] { row_loop([&](int64_t o) { k.softmax(y.data() + o, dim, 1.0f); }); }},
         {"silu_mul", 3 * fb, [&] { row_loop([&](int64_t o) { k.silu_mul(g.data() + o, x.data() + o, y.data() + o, dim); }); }},
+        // f16 -> f32 (the KV cache's widening): reads the f16 image of x kept in g's storage.
+        {"f16_to_f32", 1.5 * fb, [&] {
+             row_loop([&](int64_t o) { k.f16_to_f32(reinterpret_cast<const uint16_t*>(g.data()) + o, y.data() + o, dim); });
+         }},
     };
     for (const auto& c : cases) {
         const double s = median_seconds(c.fn, quick ? 0.05 : 0.2);

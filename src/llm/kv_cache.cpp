@@ -3,30 +3,10 @@
 
 #include <cstring>
 
-#include "core/cpu_features.h"
 #include "core/error.h"
-#include "core/half.h"
+#include "kernels/elementwise/elementwise.h"
 
 namespace tern::llm {
-
-void kv_f16_to_f32_avx2(const uint16_t* src, float* dst, int64_t n);  // kv_convert_avx2.cpp
-void kv_f32_to_f16_avx2(const float* src, uint16_t* dst, int64_t n);
-
-namespace {
-
-void f16_to_f32_row(const uint16_t* src, float* dst, int64_t n) {
-    static const bool simd = active_isa() >= Isa::avx2;  // F16C comes with tern's avx2 level
-    if (simd) return kv_f16_to_f32_avx2(src, dst, n);
-    for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_fp32(src[i]);
-}
-
-void f32_to_f16_row(const float* src, uint16_t* dst, int64_t n) {
-    static const bool simd = active_isa() >= Isa::avx2;
-    if (simd) return kv_f32_to_f16_avx2(src, dst, n);
-    for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(src[i]);
-}
-
-}  // namespace
 
 const char* kv_type_name(KvType t) { return t == KvType::f32 ? "f32" : "f16"; }
 
@@ -49,7 +29,7 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t T, const float* k, const
                 if (type_ == KvType::f32) {
                     std::memcpy(data_.data<float>() + o, s, static_cast<size_t>(head_dim_) * sizeof(float));
                 } else {
-                    f32_to_f16_row(s, data_.data<uint16_t>() + o, head_dim_);
+                    elementwise().f32_to_f16(s, data_.data<uint16_t>() + o, head_dim_);
                 }
             }
     }
@@ -58,7 +38,7 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t T, const float* k, const
 const float* KvCache::rows(int kind, int64_t layer, int64_t head, int64_t p0, int64_t n, float* out) const {
     const int64_t o = offset(layer, kind, head, p0);
     if (type_ == KvType::f32) return data_.data<float>() + o;
-    f16_to_f32_row(data_.data<uint16_t>() + o, out, n * head_dim_);
+    elementwise().f16_to_f32(data_.data<uint16_t>() + o, out, n * head_dim_);
     return out;
 }
 

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
+#include "core/half.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace tern {
@@ -191,6 +194,53 @@ TEST(Elementwise, RopeReferenceRotatesPairs) {
     EXPECT_FLOAT_EQ(x[1], std::sin(0.5f));
     EXPECT_FLOAT_EQ(x[2], -std::sin(0.25f));
     EXPECT_FLOAT_EQ(x[3], std::cos(0.25f));
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+// Every f16 bit pattern, then floats around every f16 rounding boundary: each
+// variant widens exactly and narrows bit-identically to core/half.h (NaNs only
+// need to stay NaN). Lengths cover the vector body and the scalar tail.
+TEST(Elementwise, HalfConversionsAreBitIdenticalToCoreHalf) {
+    std::vector<uint16_t> all(65536);
+    for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<uint16_t>(i);
+    std::vector<float> floats;
+    for (uint32_t h = 0; h < 0x7c00; h += 7) {  // f16 values, the midpoints to the next, and a hair either side
+        const float a = fp16_to_fp32(static_cast<uint16_t>(h)), b = fp16_to_fp32(static_cast<uint16_t>(h + 1));
+        const float mid = 0.5f * (a + b);
+        for (float v : {a, mid, std::nextafter(mid, 0.0f), std::nextafter(mid, 1e9f), 70000.0f, 1e-9f}) {
+            floats.push_back(v);
+            floats.push_back(-v);
+        }
+    }
+    floats.push_back(std::numeric_limits<float>::infinity());
+    floats.push_back(std::numeric_limits<float>::quiet_NaN());
+    for (const auto* k : elementwise_variants())
+        for (int64_t n : {int64_t{1}, int64_t{15}, int64_t{17}, static_cast<int64_t>(all.size())}) {
+            std::vector<float> wide(static_cast<size_t>(n));
+            k->f16_to_f32(all.data() + all.size() - n, wide.data(), n);
+            for (int64_t i = 0; i < n; ++i) {
+                const float want = fp16_to_fp32(all[all.size() - n + i]);
+                if (std::isnan(want))
+                    ASSERT_TRUE(std::isnan(wide[i])) << k->name;
+                else
+                    ASSERT_EQ(std::memcmp(&wide[i], &want, 4), 0) << k->name << " f16 " << all[all.size() - n + i];
+            }
+            const int64_t m = std::min<int64_t>(n + 3, static_cast<int64_t>(floats.size()));
+            std::vector<uint16_t> narrow(static_cast<size_t>(m));
+            k->f32_to_f16(floats.data(), narrow.data(), m);
+            for (int64_t i = 0; i < m; ++i) {
+                const uint16_t want = fp32_to_fp16(floats[i]);
+                if ((want & 0x7c00) == 0x7c00 && (want & 0x3ff))
+                    ASSERT_TRUE((narrow[i] & 0x7c00) == 0x7c00 && (narrow[i] & 0x3ff)) << k->name;
+                else
+                    ASSERT_EQ(narrow[i], want) << k->name << " f32 " << floats[i];
+            }
+        }
 }
 
 }  // namespace

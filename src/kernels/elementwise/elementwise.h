@@ -48,6 +48,10 @@ struct ElementwiseKernels {
     // axpy call per key, with the tile's exponentials vectorised.
     void (*attend_tile)(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale,
                         float* m, float* l, float* o, float* s);
+    // IEEE half <-> float rows (the f16 KV cache): exact widening; narrowing
+    // rounds to nearest even, bit-identical to fp32_to_fp16.
+    void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);
+    void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
 };
 
 // The variant chosen once from active_isa().

@@ -2,6 +2,7 @@
 // a normalisation. These are the test truth for the SIMD variants.
 #include <cmath>
 
+#include "core/half.h"
 #include "kernels/elementwise/elementwise.h"
 
 namespace tern {
@@ -126,11 +127,20 @@ void attend_tile_ref(const float* q, const float* K, const float* V, int64_t nk,
     *m = m_new;
 }
 
+void f16_to_f32_ref(const uint16_t* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_fp32(x[i]);
+}
+
+void f32_to_f16_ref(const float* x, uint16_t* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = fp32_to_fp16(x[i]);
+}
+
 }  // namespace
 
 const ElementwiseKernels kElementwiseScalar = {
     "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
     gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref, attend_tile_ref,
+    f16_to_f32_ref, f32_to_f16_ref,
 };
 
 }  // namespace tern

@@ -18,6 +18,10 @@ struct VecAvx512 {
     static T zero() { return _mm512_setzero_ps(); }
     static T set1(float v) { return _mm512_set1_ps(v); }
     static T load(const float* p) { return _mm512_loadu_ps(p); }
+    static T load_f16(const uint16_t* p) { return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))); }
+    static void store_f16(uint16_t* p, T v) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
     static void store(float* p, T v) { _mm512_storeu_ps(p, v); }
     static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
     // Lanes past n read as `fill` and are never touched in memory.
@@ -78,6 +82,10 @@ struct VecAvx2 {
     static T zero() { return _mm256_setzero_ps(); }
     static T set1(float v) { return _mm256_set1_ps(v); }
     static T load(const float* p) { return _mm256_loadu_ps(p); }
+    static T load_f16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+    static void store_f16(uint16_t* p, T v) {
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(p), _mm256_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
     static void store(float* p, T v) { _mm256_storeu_ps(p, v); }
     static __m256i mask(int64_t n) {
         const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
