@@ -56,6 +56,33 @@ public:
         });
     }
 
+    // Like parallel_for, but chunks shrink as the range runs out (guided
+    // scheduling): each claim takes 1/(2·threads) of what is left, at least
+    // `grain`. The first chunks are long contiguous runs (a decode GEMV's weight
+    // stream restarts at every chunk), the last ones short, so the threads finish
+    // within about `grain` items of each other instead of one fixed chunk.
+    template <class F>
+    void parallel_for_guided(int64_t n, int64_t grain, F&& fn) {
+        if (n <= 0) return;
+        grain = std::max<int64_t>(grain, 1);
+        if (n <= grain || n_threads_ == 1) {
+            fn(int64_t{0}, n);
+            return;
+        }
+        std::atomic<int64_t> next{0};
+        const int64_t div = 2 * int64_t{n_threads_};
+        run([&](int, int) {
+            int64_t begin = next.load(std::memory_order_relaxed);
+            while (begin < n) {
+                const int64_t size = std::min(n - begin, std::max(grain, (n - begin) / div));
+                if (next.compare_exchange_weak(begin, begin + size, std::memory_order_relaxed)) {
+                    fn(begin, begin + size);
+                    begin = next.load(std::memory_order_relaxed);
+                }
+            }
+        });
+    }
+
 private:
     static constexpr int kChunksPerThread = 4;
     using RawFn = void (*)(void*, int, int);

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <numeric>
+#include <utility>
 #include <vector>
 
 #include "core/arena.h"
@@ -94,6 +97,39 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
             for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
         });
         for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+    }
+}
+
+TEST(ThreadPool, GuidedCoversRangeExactlyOnceInShrinkingChunks) {
+    for (int threads : {1, 2, 4}) {
+        ThreadPool pool(threads);
+        for (int64_t grain : {1, 5})
+            for (int64_t n : {0, 1, 3, 5, 17, 1000, 4097}) {
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                std::mutex mu;
+                std::vector<std::pair<int64_t, int64_t>> chunks;
+                pool.parallel_for_guided(n, grain, [&](int64_t b, int64_t e) {
+                    for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+                    std::lock_guard<std::mutex> lock(mu);
+                    chunks.emplace_back(b, e);
+                });
+                for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+                std::sort(chunks.begin(), chunks.end());
+                for (size_t c = 0; c < chunks.size(); ++c) {
+                    const int64_t size = chunks[c].second - chunks[c].first;
+                    // Every chunk but the last holds at least `grain` items, and none is
+                    // longer than the one before it (what is left only shrinks).
+                    if (c + 1 < chunks.size()) {
+                        EXPECT_GE(size, grain);
+                    }
+                    if (c > 0) {
+                        EXPECT_LE(size, chunks[c - 1].second - chunks[c - 1].first);
+                    }
+                }
+                if (threads > 1 && n >= 1000) {
+                    EXPECT_GT(chunks.size(), static_cast<size_t>(2 * threads));
+                }
+            }
     }
 }
 

@@ -107,11 +107,12 @@ void gemv_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, cons
         p.act = act;
         return p;
     };
-    // Each part streams at least ~64 KiB of weights, so a thread wake-up (~1 us)
-    // stays small against the ~2 us that many bytes take from DRAM.
+    // Guided chunks (long first, short last, as quant_matmul's decode) of at least
+    // ~64 KiB of weights each, so a claim stays small against the ~2 us that many
+    // bytes take from DRAM.
     const int64_t panel_bytes = std::max<int64_t>(1, w.k() * w.nr() * 2);
     const int64_t grain = std::max<int64_t>(1, (int64_t{64} << 10) / panel_bytes);
-    pool.parallel_for(w.panels(), grain, [&](int64_t p0, int64_t p1) {
+    pool.parallel_for_guided(w.panels(), grain, [&](int64_t p0, int64_t p1) {
         if (groups == 1) return kern.gemv(group(0), p0, p1);
         // Panel by panel, every row group: the panel comes from DRAM for the
         // first group and from L2 (K x NR x 2 bytes, 352 KiB at K = 5632) after.

@@ -92,9 +92,17 @@ void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, i
             part.sum16 += r0 * (a.k / 16);
             kern.quantize_acts(x + r0 * a.k, part);
         });
-        pool.parallel_for(tiles, grain, [&](int64_t t0, int64_t t1) {
+        auto body = [&](int64_t t0, int64_t t1) {
             for_tiles(t0, t1, [&](const QuantMatrix& w, float* y, int64_t b, int64_t e) { kern.matmul_q8(w, a, y, b, e); });
-        });
+        };
+        // Decode: guided chunks, so the threads reach the barrier within a tile of each
+        // other. Fixed chunks (8 for 2 threads) left one thread idle for up to a chunk
+        // at the end of every matmul: TinyLlama q4_0, 2 threads, alternating runs in
+        // the VM's ~80 GB/s regime, median 116.8 -> 124.4 tok/s (unchanged at ~45 GB/s).
+        if (m == 1)
+            pool.parallel_for_guided(tiles, 1, body);
+        else
+            pool.parallel_for(tiles, grain, body);
     } else {
         float* xs = scratch.xsum16(m, k);
         for (int64_t i = 0; i < m * (k / 16); ++i) {
