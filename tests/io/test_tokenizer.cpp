@@ -181,6 +181,14 @@ TEST(TokenizerJson, BadInputIsOneInputErrorNamingTheFile) {
     j["model"].erase("merges");
     EXPECT_NE(load_error(write_temp("tern_nomerges.json", j.dump())).find("model.merges"), std::string::npos);
 
+    // An id far past the entry count would size the dense token table in gigabytes
+    // (fuzz_tokenizer_json's out-of-memory input): refused before any allocation.
+    j = tiny_tokenizer_json();
+    j["added_tokens"] = {{{"id", 1000000000}, {"content", "<|huge|>"}, {"special", true}}};
+    const std::string huge_id = write_temp("tern_huge_id.json", j.dump());
+    EXPECT_NE(load_error(huge_id).find("far past"), std::string::npos) << load_error(huge_id);
+    EXPECT_NE(load_error(huge_id).find(huge_id), std::string::npos);
+
     EXPECT_THROW(load_tokenizer(::testing::TempDir()), InputError);  // a directory with no tokenizer files
 }
 
