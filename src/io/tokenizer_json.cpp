@@ -117,6 +117,18 @@ void set_token_id(Tokenizer::Vocab& vocab, const TextToId& ids, const std::strin
 namespace {
 
 // The tokenizer a parsed tokenizer.json describes; `cfg` is the parsed
+// A token id from the file, checked before it sizes the dense token table: one id
+// far past the number of entries would make a small file allocate gigabytes (found
+// by fuzz_tokenizer_json). Real vocabularies are dense; some gaps are allowed.
+size_t checked_token_id(const json& id_json, size_t n_entries, const std::string& path, const std::string& text) {
+    if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0)
+        throw InputError(path, "token '" + text + "' has an invalid id " + id_json.dump());
+    if (id_json.get<int64_t>() >= static_cast<int64_t>(n_entries) + (int64_t{1} << 16))
+        throw InputError(path, "token '" + text + "' has id " + id_json.dump() + ", far past the " +
+                                   std::to_string(n_entries) + " tokens the file defines");
+    return id_json.get<size_t>();
+}
+
 // tokenizer_config.json beside it, if any. `path` names the source in errors.
 std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string& path, const json* cfg_json) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
@@ -139,18 +151,9 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string&
     spec.vocab.where = path;
     Tokenizer::Vocab& v = spec.vocab;
     TextToId ids;
-    // Ids index a dense table, so one id far past the number of entries would make a
-    // small file allocate gigabytes (found by fuzz_tokenizer_json). Real vocabularies
-    // are dense; allow some gaps past the entry count, no more.
     const size_t n_entries = model["vocab"].size() + (j.contains("added_tokens") && j["added_tokens"].is_array() ? j["added_tokens"].size() : 0);
-    const int64_t max_id = static_cast<int64_t>(n_entries) + (int64_t{1} << 16);
     auto place = [&](const std::string& text, const json& id_json, TokenType t) {
-        if (!id_json.is_number_integer() || id_json.get<int64_t>() < 0)
-            throw InputError(path, "token '" + text + "' has an invalid id " + id_json.dump());
-        if (id_json.get<int64_t>() >= max_id)
-            throw InputError(path, "token '" + text + "' has id " + id_json.dump() + ", far past the " +
-                                       std::to_string(n_entries) + " tokens the file defines");
-        const size_t id = id_json.get<size_t>();
+        const size_t id = checked_token_id(id_json, n_entries, path, text);
         if (id >= v.texts.size()) {
             v.texts.resize(id + 1);
             v.types.resize(id + 1, TokenType::unused);
@@ -261,9 +264,7 @@ std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const 
     spec.vocab.where = encoder_json;
     Tokenizer::Vocab& v = spec.vocab;
     for (auto it = enc.begin(); it != enc.end(); ++it) {
-        if (!it.value().is_number_integer() || it.value().get<int64_t>() < 0 || it.value().get<int64_t>() > (1 << 30))
-            throw InputError(encoder_json, "token '" + it.key() + "' has an invalid id " + it.value().dump());
-        const size_t id = it.value().get<size_t>();
+        const size_t id = checked_token_id(it.value(), enc.size(), encoder_json, it.key());
         if (id >= v.texts.size()) v.texts.resize(id + 1);
         v.texts[id] = it.key();
     }

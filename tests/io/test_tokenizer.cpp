@@ -190,6 +190,17 @@ TEST(TokenizerJson, BadInputIsOneInputErrorNamingTheFile) {
     EXPECT_NE(load_error(huge_id).find(huge_id), std::string::npos);
 
     EXPECT_THROW(load_tokenizer(::testing::TempDir()), InputError);  // a directory with no tokenizer files
+
+    // The same bound for GPT-2's encoder.json.
+    const std::string enc = write_temp("tern_huge_encoder.json", "{\"a\": 0, \"b\": 1000000000}");
+    const std::string bpe = write_temp("tern_huge_vocab.bpe", "#version: 0.2\n");
+    try {
+        load_gpt2_bpe(enc, bpe);
+        ADD_FAILURE() << "no error for a huge id";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find("far past"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find(enc), std::string::npos) << e.what();
+    }
 }
 
 TEST(TokenizerJson, ParsesFromMemoryLikeFromAFile) {
