@@ -116,7 +116,6 @@ void set_token_id(Tokenizer::Vocab& vocab, const TextToId& ids, const std::strin
 
 namespace {
 
-// The tokenizer a parsed tokenizer.json describes; `cfg` is the parsed
 // A token id from the file, checked before it sizes the dense token table: one id
 // far past the number of entries would make a small file allocate gigabytes (found
 // by fuzz_tokenizer_json). Real vocabularies are dense; some gaps are allowed.
@@ -129,6 +128,7 @@ size_t checked_token_id(const json& id_json, size_t n_entries, const std::string
     return id_json.get<size_t>();
 }
 
+// The tokenizer a parsed tokenizer.json describes; `cfg` is the parsed
 // tokenizer_config.json beside it, if any. `path` names the source in errors.
 std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string& path, const json* cfg_json) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
