@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <random>
 #include <string>
@@ -119,10 +120,9 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
 
 // |got - want| <= rel · sum_i |x_i| |w_i| per output, where the sum uses the
 // dequantized weights and the (possibly int8-quantized) activations.
-void check_matmul(const TypeCase& c, int64_t m, int64_t n, int64_t k, ThreadPool& pool) {
-    const auto w = weights(n, k, 100 + n + k);
+void check_matmul_blocks(const TypeCase& c, int64_t m, int64_t n, int64_t k, const std::vector<uint8_t>& blocks,
+                         ThreadPool& pool) {
     const auto x = randn(m * k, 200 + m + k);
-    const auto blocks = quantize_rows(c, w.data(), n, k);
     const QuantMatrix pm = pack_quant_matrix(c.type, blocks.data(), n, k, c.group);
     std::vector<float> wd(static_cast<size_t>(n * k));
     for (int64_t r = 0; r < n; ++r) unpack_quant_row(pm, r, wd.data() + r * k);
@@ -163,6 +163,64 @@ void check_matmul(const TypeCase& c, int64_t m, int64_t n, int64_t k, ThreadPool
                 ASSERT_NEAR(y[static_cast<size_t>(i)], want[static_cast<size_t>(i)], budget * mag[static_cast<size_t>(i)] + 1e-30)
                     << (mode == ActMode::int8 ? "int8" : "f32") << " at " << i;
             for (int64_t i = m * n; i < m * n + 16; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], 777.0f) << "wrote past y";
+        }
+    }
+}
+
+void check_matmul(const TypeCase& c, int64_t m, int64_t n, int64_t k, ThreadPool& pool) {
+    const auto w = weights(n, k, 100 + n + k);
+    check_matmul_blocks(c, m, n, k, quantize_rows(c, w.data(), n, k), pool);
+}
+
+// K-quant blocks of random bytes (every scale / min bit pattern the format can
+// hold, not only those the quantizer writes), with finite d and dmin: the
+// repack keeps every field (q4_K / q5_K pack their 6-bit scales and mins at 6
+// bits, see layout.h) and every variant still matches the reference.
+TEST(QuantMatmul, KQuantFieldsSurviveRandomBlockBytes) {
+    ThreadPool pool(2);
+    const int64_t n = 37, k = 512;
+    for (QuantType t : {QuantType::q2_k, QuantType::q3_k, QuantType::q4_k, QuantType::q5_k, QuantType::q6_k}) {
+        const TypeCase c{t, 32};
+        SCOPED_TRACE(case_name(c));
+        const int bb = quant_block_bytes(t, 32);
+        std::vector<uint8_t> blocks(static_cast<size_t>(n * k / 256 * bb));
+        std::mt19937_64 rng(static_cast<uint64_t>(t) + 5);
+        for (auto& b : blocks) b = static_cast<uint8_t>(rng());
+        // d (and dmin) in [2^-10, 2^-9): finite, and small enough for fp32 sums.
+        size_t d_at = 0, dmin_at = 2;
+        bool has_min = true;
+        switch (t) {
+            case QuantType::q2_k: d_at = offsetof(BlockQ2_K, d), dmin_at = offsetof(BlockQ2_K, dmin); break;
+            case QuantType::q3_k: d_at = offsetof(BlockQ3_K, d), has_min = false; break;
+            case QuantType::q6_k: d_at = offsetof(BlockQ6_K, d), has_min = false; break;
+            default: break;
+        }
+        for (size_t o = 0; o < blocks.size(); o += static_cast<size_t>(bb)) {
+            const uint16_t d = static_cast<uint16_t>(0x1400 | (rng() & 0x3ff));
+            std::memcpy(&blocks[o + d_at], &d, 2);
+            if (has_min) {
+                const uint16_t dm = static_cast<uint16_t>(0x1400 | (rng() & 0x3ff));
+                std::memcpy(&blocks[o + dmin_at], &dm, 2);
+            }
+        }
+        const QuantMatrix pm = pack_quant_matrix(t, blocks.data(), n, k);
+        if (t == QuantType::q4_k || t == QuantType::q5_k)
+            EXPECT_EQ(pm.packed_bytes(), pm.tiles * kQuantTileRows * (k / 256) * static_cast<uint64_t>(bb))
+                << "a tile should be exactly its 16 rows' GGUF bytes";
+        std::vector<float> got(static_cast<size_t>(k)), e(static_cast<size_t>(k), 0.0f);
+        for (int64_t r = 0; r < n; ++r) {
+            unpack_quant_row(pm, r, got.data());
+            for (int64_t i = 0; i < k; i += 3) {
+                e[static_cast<size_t>(i)] = 1.0f;
+                double yi;
+                quant_matmul_reference(t, 32, blocks.data() + r * (k / 256) * bb, 1, k, e.data(), 1, &yi);
+                e[static_cast<size_t>(i)] = 0.0f;
+                ASSERT_EQ(static_cast<float>(yi), got[static_cast<size_t>(i)]) << "row " << r << " elem " << i;
+            }
+        }
+        for (int64_t m : {1, 5}) {
+            check_matmul_blocks(c, m, n, k, blocks, pool);
+            if (HasFatalFailure()) return;
         }
     }
 }

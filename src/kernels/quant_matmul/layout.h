@@ -21,6 +21,12 @@
 //   mn   s8[nsub/2][16][2]   (asym) sub-block mins, same pair layout
 //   8 chunks
 //   asym: x = D·sc·u − Dmin·mn;  sym: x = D·sc·(u − off) (q3_K off 4, q6_K off 32).
+// q4_K and q5_K (asym, S = 32) keep their 6-bit scales and mins at 6 bits, as
+// GGUF does, so a tile streams no more bytes than the GGUF rows (decode is
+// bound by those bytes; 8-bit fields made q4_K 2.8 % larger). Instead of sc, mn:
+//   lo   u8[4][16][2]   pair layout; bits 0-3 the scale's low 4 bits, 4-7 the min's
+//   hi   u8[2][16][2]   pair layout for pairs 2h, 2h+1: bits 0-1 scale and 2-3 min
+//                        high bits of pair 2h, bits 4-5 and 6-7 of pair 2h+1
 #include <cstdint>
 
 #include "kernels/quant_matmul/quant_matmul.h"
@@ -61,6 +67,8 @@ constexpr Layout layout_of(QuantType t) {
 }
 
 constexpr bool is_k(Corr c) { return c == Corr::k_asym || c == Corr::k_sym; }
+// Scales and mins stored at 6 bits (see the top of this file).
+constexpr bool six_bit_scales(const Layout& l) { return l.corr == Corr::k_asym && l.sub == 32; }
 constexpr int chunk_bytes(const Layout& l) { return (l.lo + l.hi) * 64; }
 
 // Header bytes of one legacy group or one K super-block (tile of 16 rows).
@@ -69,7 +77,7 @@ constexpr int header_bytes(const Layout& l) {
         case Corr::offset: return 32;
         case Corr::zero_point: return 32 + 16;
         case Corr::min_f16: return 64;
-        case Corr::k_asym: return 64 + 2 * (256 / l.sub) * 16;
+        case Corr::k_asym: return six_bit_scales(l) ? 64 + 128 + 64 : 64 + 2 * (256 / l.sub) * 16;
         case Corr::k_sym: return 32 + (256 / l.sub) * 16;
     }
     return 0;
@@ -79,6 +87,42 @@ constexpr int header_bytes(const Layout& l) {
 constexpr int64_t unit_bytes(const Layout& l, int group) {
     const int elems = is_k(l.corr) ? 256 : group;
     return header_bytes(l) + static_cast<int64_t>(elems / 32) * chunk_bytes(l);
+}
+
+// Offset of the first scale byte in a K unit (after D, and Dmin if asym).
+constexpr int k_scales_offset(const Layout& l) { return l.corr == Corr::k_asym ? 64 : 32; }
+// Byte of sub-block s, row n in a pair-layout array.
+constexpr int pair_index(int n, int s) { return (s / 2) * 32 + n * 2 + (s & 1); }
+
+// Sub-block s's scale and min of row n in a K unit (min 0 for sym types).
+inline int k_scale(const Layout& l, const uint8_t* unit, int n, int s) {
+    const uint8_t* p = unit + k_scales_offset(l);
+    if (six_bit_scales(l)) {
+        const int hi = p[128 + pair_index(n, (s / 4) * 2 + (s & 1))] >> ((s / 2) % 2 * 4);
+        return (p[pair_index(n, s)] & 15) | ((hi & 3) << 4);
+    }
+    return static_cast<int8_t>(p[pair_index(n, s)]);
+}
+inline int k_min(const Layout& l, const uint8_t* unit, int n, int s) {
+    if (l.corr != Corr::k_asym) return 0;
+    const uint8_t* p = unit + k_scales_offset(l);
+    if (six_bit_scales(l)) {
+        const int hi = p[128 + pair_index(n, (s / 4) * 2 + (s & 1))] >> ((s / 2) % 2 * 4 + 2);
+        return (p[pair_index(n, s)] >> 4) | ((hi & 3) << 4);
+    }
+    return static_cast<int8_t>(p[pair_index(n, s) + (256 / l.sub) * 16]);
+}
+// Stores them (the unit's scale bytes must start zeroed).
+inline void put_k_scale_min(const Layout& l, uint8_t* unit, int n, int s, int sc, int mn) {
+    uint8_t* p = unit + k_scales_offset(l);
+    if (six_bit_scales(l)) {
+        p[pair_index(n, s)] = static_cast<uint8_t>((sc & 15) | ((mn & 15) << 4));
+        p[128 + pair_index(n, (s / 4) * 2 + (s & 1))] |=
+            static_cast<uint8_t>((((sc >> 4) & 3) | (((mn >> 4) & 3) << 2)) << ((s / 2) % 2 * 4));
+        return;
+    }
+    p[pair_index(n, s)] = static_cast<uint8_t>(sc);
+    if (l.corr == Corr::k_asym) p[pair_index(n, s) + (256 / l.sub) * 16] = static_cast<uint8_t>(mn);
 }
 
 // Byte offset and bit position of code (row n, k-in-chunk kk) inside a chunk.

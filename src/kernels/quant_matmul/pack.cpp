@@ -162,13 +162,8 @@ void write_unit(const Layout& l, int group, const Unit& o, int n, uint8_t* dst) 
         h += 32;
     }
     if (is_k(l.corr)) {
-        const int nsub = 256 / l.sub;
-        for (int s = 0; s < nsub; ++s) dst[h + (s / 2) * 32 + n * 2 + (s & 1)] = static_cast<uint8_t>(o.sc[s]);
-        h += nsub * 16;
-        if (l.corr == Corr::k_asym) {
-            for (int s = 0; s < nsub; ++s) dst[h + (s / 2) * 32 + n * 2 + (s & 1)] = static_cast<uint8_t>(o.mn[s]);
-            h += nsub * 16;
-        }
+        for (int s = 0; s < 256 / l.sub; ++s) put_k_scale_min(l, dst, n, s, o.sc[s], o.mn[s]);
+        h = header_bytes(l);
     }
     for (int e = 0; e < elems; ++e) {
         uint8_t* chunk = dst + h + (e / 32) * chunk_bytes(l);
@@ -310,10 +305,7 @@ void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y) {
             dmin = fp16_to_fp32(get_u16(p + h, n));
             h += 32;
         }
-        const int nsub = k ? 256 / l.sub : 0;
-        const uint8_t* sc = p + h;
-        const uint8_t* mn = p + h + nsub * 16;
-        if (k) h += (l.corr == Corr::k_asym ? 2 : 1) * nsub * 16;
+        if (k) h = header_bytes(l);
         for (int e = 0; e < elems; ++e) {
             const uint8_t* chunk = p + h + (e / 32) * chunk_bytes(l);
             const CodePos lp = low_pos(l, n, e % 32);
@@ -324,18 +316,17 @@ void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y) {
             }
             float& out = y[b * elems + e];
             const int s = e / (l.sub ? l.sub : 1);
-            const int sidx = (s / 2) * 32 + n * 2 + (s & 1);
             // Same operation order as the formats reference dequantizers.
             switch (l.corr) {
                 case Corr::offset: out = static_cast<float>(u - l.off) * d; break;
                 case Corr::zero_point: out = static_cast<float>(u - z) * d; break;
                 case Corr::min_f16: out = static_cast<float>(u) * d + dmin; break;
                 case Corr::k_asym:
-                    out = d * static_cast<float>(static_cast<int8_t>(sc[sidx])) * static_cast<float>(u) -
-                          dmin * static_cast<float>(static_cast<int8_t>(mn[sidx]));
+                    out = d * static_cast<float>(k_scale(l, p, n, s)) * static_cast<float>(u) -
+                          dmin * static_cast<float>(k_min(l, p, n, s));
                     break;
                 case Corr::k_sym:
-                    out = d * static_cast<float>(static_cast<int8_t>(sc[sidx])) * static_cast<float>(u - l.off);
+                    out = d * static_cast<float>(k_scale(l, p, n, s)) * static_cast<float>(u - l.off);
                     break;
             }
         }

@@ -108,7 +108,8 @@ struct TileReader {
         return fp16_to_fp32(static_cast<uint16_t>(unit[32 + 2 * n] | (unit[32 + 2 * n + 1] << 8)));
     }
     int zero() const { return unit[32 + n]; }
-    int pair(int base, int s) const { return static_cast<int8_t>(unit[base + (s / 2) * 32 + n * 2 + (s & 1)]); }
+    int scale(int s) const { return k_scale(l, unit, n, s); }
+    int min(int s) const { return k_min(l, unit, n, s); }
 };
 
 void matmul_q8_scalar(const QuantMatrix& w, const QuantActs& a, float* y, int64_t t0, int64_t t1) {
@@ -118,7 +119,6 @@ void matmul_q8_scalar(const QuantMatrix& w, const QuantActs& a, float* y, int64_
     const int64_t ub = unit_bytes(l, w.group);
     const int64_t units = w.k / elems;
     const int nsub = kq ? 256 / l.sub : 0;
-    const int sc_base = l.corr == Corr::k_asym ? 64 : 32;
     for (int64_t t = t0; t < t1; ++t) {
         for (int n = 0; n < kQuantTileRows; ++n) {
             const int64_t col = t * kQuantTileRows + n;
@@ -147,12 +147,12 @@ void matmul_q8_scalar(const QuantMatrix& w, const QuantActs& a, float* y, int64_
                         for (int s = 0; s < nsub; ++s) {
                             int isum = 0;
                             for (int i = 0; i < l.sub; ++i) isum += rd.code(s * l.sub + i) * q[e0 + s * l.sub + i];
-                            acc_i += rd.pair(sc_base, s) * isum;
+                            acc_i += rd.scale(s) * isum;
                         }
-                        const int mn_base = l.corr == Corr::k_asym ? sc_base + nsub * 16 : sc_base;
+                        // asym: Σ mn·Σa; sym: Σ sc·Σa, the constant offset's term.
                         for (int s16 = 0; s16 < 16; ++s16) {
                             const int s = s16 * 16 / l.sub;
-                            msum += rd.pair(mn_base, s) * a.sum16[r * (a.k / 16) + e0 / 16 + s16];
+                            msum += (l.corr == Corr::k_asym ? rd.min(s) : rd.scale(s)) * a.sum16[r * (a.k / 16) + e0 / 16 + s16];
                         }
                         const float da = a.d[r * units + b];
                         if (l.corr == Corr::k_sym)
