@@ -1,5 +1,5 @@
 // tern eval MODEL.safetensors --data fashion-mnist [--data-dir DIR] [-t N] [--json]
-// tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--json]
+// tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--fpmath M] [--json]
 // Classifiers written by `tern train`: test-set loss, accuracy and per-class
 // accuracy (the model is rebuilt from the zoo by its tern.model name).
 // Language models (any model the LLM runtime loads, e.g. models/tinylm.gguf):
@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/llm_options.h"
 #include "core/json_out.h"
 #include "core/table.h"
 #include "nn/train/model_file.h"
@@ -35,6 +36,7 @@ struct EvalCliOptions {
     int threads = 0;
     int64_t ctx = 0;     // language models: window (0: the model's context, at most 512)
     int64_t chunks = 0;  // language models: at most this many windows (0: all)
+    std::string fpmath = "auto";  // language models: --fpmath
 };
 
 bool is_language_model_file(const std::string& path) { return path.ends_with(".gguf"); }
@@ -61,7 +63,7 @@ std::string eval_text(const std::string& data) {
 
 void run_eval_lm(const EvalCliOptions& o) {
     const std::string data = o.data == "fashion-mnist" ? "text:test" : o.data;
-    const auto model = llm::load_model(o.model);
+    const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     const auto tok = llm::load_text_tokenizer(o.model);
     if (!tok) throw InputError(o.model, "the model has no tokenizer; use tern perplexity --tokens-file");
     const std::vector<int32_t> ids = tok->encode(eval_text(data), true);
@@ -76,7 +78,7 @@ void run_eval_lm(const EvalCliOptions& o) {
     const llm::PerplexityResult r = llm::compute_perplexity(session, used, ctx, {}, bos);
     if (o.json) {
         const Json j = {{"model", o.model}, {"data", data}, {"ppl", r.ppl}, {"tokens", r.n_tokens},
-                        {"scored", r.n_scored}, {"windows", r.n_windows}, {"ctx", ctx}, {"seconds", r.seconds}};
+                        {"scored", r.n_scored}, {"windows", r.n_windows}, {"ctx", ctx}, {"fpmath", o.fpmath}, {"seconds", r.seconds}};
         print_json(j);
         return;
     }
@@ -94,6 +96,7 @@ const char* fashion_class_name(size_t k) {
 
 void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
+    load_options_for(o.fpmath);  // a bad --fpmath is a usage error before anything loads
     if (is_language_model_file(o.model)) return run_eval_lm(o);
     const ClassifierFile c = load_classifier(o.model);
     const data::ImageDataset test = load_test_data(o.data, o.data_dir);
@@ -137,6 +140,7 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("-c,--ctx", o->ctx, "language models: window length (default: model context, at most 512)")
         ->check(CLI::Range(4, 1 << 20));
     cmd->add_option("--chunks", o->chunks, "language models: score at most this many windows")->check(CLI::Range(1, 1 << 30));
+    add_fpmath_option(*cmd, o->fpmath);
     cmd->add_option("--data-dir", o->data_dir, "dataset folder (default: /usr/share/datasets/fashion-mnist)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

@@ -17,7 +17,7 @@ namespace tern::cli {
 namespace {
 
 struct PerplexityOptions {
-    std::string model, text, tokens_file, kv = "f16", fpmath = "exact";
+    std::string model, text, tokens_file, kv = "f16", fpmath = "auto";
     int64_t ctx = 512;
     int64_t chunks = -1;  // at most this many windows (llama.cpp --chunks); -1: all
     bool json = false;

@@ -16,7 +16,7 @@ struct LlmBenchOptions {
     int gen = 128;
     int reps = 3;
     std::string kv = "f16";
-    std::string fpmath = "exact";  // --fpmath
+    std::string fpmath = "auto";  // --fpmath
     // Probe the read bandwidth after every decode repetition and report the
     // decode speed as a fraction of that roofline.
     bool roofline = false;

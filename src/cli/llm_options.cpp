@@ -22,12 +22,13 @@ void add_llm_run_options(CLI::App& cmd, LlmRunOptions& o) {
 
 void add_fpmath_option(CLI::App& cmd, std::string& fpmath) {
     cmd.add_option("--fpmath", fpmath,
-                   "f32/f16 weights: exact (default) or bf16 (operands rounded to bf16, about 2x faster prefill)");
+                   "f32/f16 weight products: auto (default: bf16 prefill for 16-bit weights, exact for f32), "
+                   "exact, or bf16 (operands rounded to bf16, about 2x faster prefill)");
 }
 
 llm::LoadOptions load_options_for(const std::string& fpmath) {
     const auto m = llm::parse_float_math(fpmath);
-    if (!m) throw UsageError("--fpmath", "must be exact or bf16, got '" + fpmath + "'");
+    if (!m) throw UsageError("--fpmath", "must be auto, exact or bf16, got '" + fpmath + "'");
     llm::LoadOptions lo;
     lo.float_math = *m;
     return lo;

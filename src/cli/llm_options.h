@@ -18,11 +18,11 @@ struct LlmRunOptions {
     llm::SamplerParams sp;
     int64_t ctx = 0;         // 0: the model's, at most llm::kDefaultMaxCtx
     std::string kv = "f16";  // as llama.cpp
-    std::string fpmath = "exact";
+    std::string fpmath = "auto";
     int threads = 0;
 };
 
-// --fpmath exact|bf16 (generate, chat, perplexity, bench): how f32 / f16 weights
+// --fpmath auto|exact|bf16 (generate, chat, perplexity, eval, bench): how f32 / f16 weights
 // are multiplied, see llm/linear_weights.h.
 void add_fpmath_option(CLI::App& cmd, std::string& fpmath);
 // The load options for --fpmath's value; UsageError naming the option otherwise.

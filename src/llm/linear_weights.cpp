@@ -26,11 +26,19 @@ const char* linear_path_name(LinearPath p) {
     return "?";
 }
 
-const char* float_math_name(FloatMath m) { return m == FloatMath::bf16 ? "bf16" : "exact"; }
+const char* float_math_name(FloatMath m) {
+    switch (m) {
+        case FloatMath::exact: return "exact";
+        case FloatMath::bf16: return "bf16";
+        case FloatMath::auto_: return "auto";
+    }
+    return "?";
+}
 
 std::optional<FloatMath> parse_float_math(const std::string& s) {
     if (s == "exact") return FloatMath::exact;
     if (s == "bf16") return FloatMath::bf16;
+    if (s == "auto") return FloatMath::auto_;
     return std::nullopt;
 }
 
@@ -149,7 +157,7 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
         return;
     }
     if (packed_f16_) {
-        if (math_ == FloatMath::bf16 && M >= kBf16PrefillMinRows) {
+        if (math_ != FloatMath::exact && M >= kBf16PrefillMinRows) {  // bf16 or auto
             gemm_f16_bf16(*packed_f16_, x, M, y, bias_.empty() ? nullptr : bias_.data(), act_, default_pool());
             return;
         }

@@ -52,8 +52,9 @@ struct Model {
 };
 
 struct LoadOptions {
-    // How f32 / f16 weights are multiplied (linear_weights.h); exact by default.
-    FloatMath float_math = FloatMath::exact;
+    // How f32 / f16 weights are multiplied (linear_weights.h); auto by default
+    // (bf16 prefill for 16-bit weights, exact for f32).
+    FloatMath float_math = FloatMath::auto_;
 };
 
 std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options = {});

@@ -29,11 +29,12 @@ TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
     for (int64_t w = 0; (w + 1) * ctx <= static_cast<int64_t>(all.size()); w += stride)
         tokens.insert(tokens.end(), all.begin() + w * ctx, all.begin() + (w + 1) * ctx);
     testio::TempDir dir;
-    for (const char* format : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
+    for (const TinyLmVariant& variant : kTinyLmVariants) {
+        const char* format = variant.label;
         std::string error;
-        const std::string path = tinylm_variant(format, dir.path(), error);
+        const std::string path = tinylm_variant(variant.format, dir.path(), error);
         ASSERT_FALSE(path.empty()) << error;
-        const Agreement a = compare_with_llama_cpp(path, tokens, ctx, 1 << 30);
+        const Agreement a = compare_with_llama_cpp(path, tokens, ctx, 1 << 30, {variant.math});
         // >= 99 % over the whole split. At small scale (~48k positions) the
         // rate's standard error is ~0.05 %, and the quantized formats measure
         // ~99.0-99.6 % on this machine (int8 activations rounded independently

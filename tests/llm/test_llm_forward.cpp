@@ -3,6 +3,8 @@
 // for every tiny architecture, from both the GGUF and the HF safetensors copy.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <algorithm>
 #include <cstdio>
 
@@ -114,7 +116,7 @@ TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
     for (const char* name : {"llama_gqa", "llama_f16"}) {
         SCOPED_TRACE(name);
         const TinyModel& m = tiny_models().get(name);
-        const auto exact = load_model(m.gguf_path);
+        const auto exact = load_model(m.gguf_path, LoadOptions{FloatMath::exact});
         const auto fast = load_model(m.gguf_path, bf16);
         const bool f16 = exact->layers[0].wq->source_dtype() == DType::f16;
         EXPECT_EQ(fast->float_math, FloatMath::bf16);
@@ -146,6 +148,30 @@ TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
             EXPECT_EQ(e_decode, 0.0) << "f16 decode must stay on the exact GEMV";
         else
             EXPECT_LT(e_decode, 3e-2);
+    }
+}
+
+// The default, --fpmath auto: f16 weights prefill exactly as under bf16, f32
+// weights exactly as under exact (bit for bit: the same kernels run).
+TEST(LlmForward, AutoFpmathIsBf16ForF16WeightsAndExactForF32) {
+    EXPECT_EQ(LoadOptions{}.float_math, FloatMath::auto_);
+    for (const char* name : {"llama_gqa", "llama_f16"}) {
+        SCOPED_TRACE(name);
+        const TinyModel& m = tiny_models().get(name);
+        const auto automatic = load_model(m.gguf_path);
+        const bool f16 = automatic->layers[0].wq->source_dtype() == DType::f16;
+        const auto same = load_model(m.gguf_path, LoadOptions{f16 ? FloatMath::bf16 : FloatMath::exact});
+        EXPECT_EQ(automatic->float_math, FloatMath::auto_);
+        EXPECT_EQ(automatic->layers[0].wq->path(), f16 ? LinearPath::f16_panels : LinearPath::f32_packed);
+        std::vector<int32_t> tokens;
+        for (int64_t i = 0; i < 2 * kBf16PrefillMinRows; ++i)
+            tokens.push_back(static_cast<int32_t>((i * 41 + 3) % automatic->config.n_vocab));
+        std::vector<float> want, got;
+        Session sa(*automatic, {}), ss(*same, {});
+        sa.eval(tokens, got, /*all_logits=*/true);
+        ss.eval(tokens, want, /*all_logits=*/true);
+        ASSERT_EQ(got.size(), want.size());
+        EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
     }
 }
 

@@ -54,7 +54,7 @@ TEST(LlmPerplexity, CliJsonMatchesTheReference) {
     EXPECT_NEAR(j["ppl"].get<double>(), want, 1e-4 * want);
     EXPECT_EQ(j["tokens"].get<int>(), 40);
     EXPECT_EQ(j["windows"].get<int>(), 2);
-    EXPECT_EQ(j["fpmath"], "exact");
+    EXPECT_EQ(j["fpmath"], "auto");  // the default: exact for these f32 weights
     // --fpmath bf16 (f32 weights stored as bf16): within the bf16 budget of torch's f32 answer.
     const auto fast = testcli::run_tern("perplexity " + m.hf_dir + " --tokens-file " + ids +
                                         " --ctx 16 --kv f32 --fpmath bf16 --json -t 2");

@@ -39,11 +39,12 @@ TEST(TinyLm, AgreesWithLlamaCppInEveryFormat) {
     SKIP_WITHOUT_REFERENCES(text);
     const auto tokens = load_text_tokenizer(tinylm_path())->encode(text, true);
     testio::TempDir dir;
-    for (const char* format : {"f16", "q8_0", "q4_0", "q4_k_m"}) {
+    for (const TinyLmVariant& variant : kTinyLmVariants) {
+        const char* format = variant.label;
         std::string error;
-        const std::string path = tinylm_variant(format, dir.path(), error);
+        const std::string path = tinylm_variant(variant.format, dir.path(), error);
         ASSERT_FALSE(path.empty()) << error;
-        const Agreement a = compare_with_llama_cpp(path, tokens, 256, 4);
+        const Agreement a = compare_with_llama_cpp(path, tokens, 256, 4, {variant.math});
         // Four windows (1020 positions) only: the standard error of the rate is
         // ~0.3 %, so this bound is looser than the >= 99 % the long suite
         // enforces over the whole test split.

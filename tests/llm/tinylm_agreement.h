@@ -41,8 +41,8 @@ inline double nll_of(const float* row, int64_t n, int32_t target) {
 }
 
 inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vector<int32_t>& tokens, int64_t ctx,
-                                        int64_t max_windows) {
-    const auto model = load_model(gguf);
+                                        int64_t max_windows, const LoadOptions& load = {}) {
+    const auto model = load_model(gguf, load);
     SessionOptions so;
     so.n_ctx = ctx;
     so.kv_type = KvType::f16;  // llama.cpp's default cache type
@@ -72,6 +72,19 @@ inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vect
     }
     return a;
 }
+
+// The files and arithmetic the agreement tests run: each GGUF format, and the
+// f16 file once more with --fpmath bf16 (prefill GEMMs on bf16-rounded operands).
+struct TinyLmVariant {
+    const char* label;
+    const char* format;
+    FloatMath math;
+};
+inline constexpr TinyLmVariant kTinyLmVariants[] = {{"f16", "f16", FloatMath::exact},
+                                                    {"f16+bf16", "f16", FloatMath::bf16},
+                                                    {"q8_0", "q8_0", FloatMath::exact},
+                                                    {"q4_0", "q4_0", FloatMath::exact},
+                                                    {"q4_k_m", "q4_k_m", FloatMath::exact}};
 
 // The model file for `format`: the committed f16 file itself, or a copy made
 // by `tern quantize` into `dir` (q8_0, q4_0, q4_k_m, ...). Empty on failure,
