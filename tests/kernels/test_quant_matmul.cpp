@@ -65,6 +65,25 @@ std::vector<float> weights(int64_t n, int64_t k, uint64_t seed) {
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
+// Every `step`-th element of every row of pm, unpacked, equals the formats
+// reference dequantization of `blocks` (one-hot x: exactly one nonzero product).
+void expect_unpack_matches_reference(const TypeCase& c, const QuantMatrix& pm, const std::vector<uint8_t>& blocks,
+                                     int64_t step) {
+    const int64_t n = pm.n, k = pm.k;
+    const int64_t row_bytes = k / quant_block_elems(c.type, c.group) * quant_block_bytes(c.type, c.group);
+    std::vector<float> got(static_cast<size_t>(k)), e(static_cast<size_t>(k), 0.0f);
+    for (int64_t r = 0; r < n; ++r) {
+        unpack_quant_row(pm, r, got.data());
+        for (int64_t i = 0; i < k; i += step) {
+            e[static_cast<size_t>(i)] = 1.0f;
+            double yi;
+            quant_matmul_reference(c.type, c.group, blocks.data() + r * row_bytes, 1, k, e.data(), 1, &yi);
+            e[static_cast<size_t>(i)] = 0.0f;
+            ASSERT_EQ(static_cast<float>(yi), got[static_cast<size_t>(i)]) << "row " << r << " elem " << i;
+        }
+    }
+}
+
 // unpack(pack(blocks)) must equal the formats reference dequantization bit for
 // bit: every code, scale and min survived the repack. The reference values come
 // from quant_matmul_reference with one-hot x (exact: one nonzero product).
@@ -76,18 +95,8 @@ TEST(QuantMatmul, RepackIsLossless) {
         const auto w = weights(n, k, 11);
         const auto blocks = quantize_rows(c, w.data(), n, k);
         const QuantMatrix pm = pack_quant_matrix(c.type, blocks.data(), n, k, c.group);
-        const int64_t row_bytes = k / be * quant_block_bytes(c.type, c.group);
-        std::vector<float> got(static_cast<size_t>(k)), e(static_cast<size_t>(k), 0.0f);
-        for (int64_t r = 0; r < n; ++r) {
-            unpack_quant_row(pm, r, got.data());
-            for (int64_t i = 0; i < k; i += 7) {
-                e[static_cast<size_t>(i)] = 1.0f;
-                double yi;
-                quant_matmul_reference(c.type, c.group, blocks.data() + r * row_bytes, 1, k, e.data(), 1, &yi);
-                e[static_cast<size_t>(i)] = 0.0f;
-                ASSERT_EQ(static_cast<float>(yi), got[static_cast<size_t>(i)]) << "row " << r << " elem " << i;
-            }
-        }
+        expect_unpack_matches_reference(c, pm, blocks, 7);
+        if (HasFatalFailure()) return;
     }
 }
 
@@ -204,20 +213,12 @@ TEST(QuantMatmul, KQuantFieldsSurviveRandomBlockBytes) {
             }
         }
         const QuantMatrix pm = pack_quant_matrix(t, blocks.data(), n, k);
-        if (t == QuantType::q4_k || t == QuantType::q5_k)
+        if (t == QuantType::q4_k || t == QuantType::q5_k) {
             EXPECT_EQ(pm.packed_bytes(), pm.tiles * kQuantTileRows * (k / 256) * static_cast<uint64_t>(bb))
                 << "a tile should be exactly its 16 rows' GGUF bytes";
-        std::vector<float> got(static_cast<size_t>(k)), e(static_cast<size_t>(k), 0.0f);
-        for (int64_t r = 0; r < n; ++r) {
-            unpack_quant_row(pm, r, got.data());
-            for (int64_t i = 0; i < k; i += 3) {
-                e[static_cast<size_t>(i)] = 1.0f;
-                double yi;
-                quant_matmul_reference(t, 32, blocks.data() + r * (k / 256) * bb, 1, k, e.data(), 1, &yi);
-                e[static_cast<size_t>(i)] = 0.0f;
-                ASSERT_EQ(static_cast<float>(yi), got[static_cast<size_t>(i)]) << "row " << r << " elem " << i;
-            }
         }
+        expect_unpack_matches_reference(c, pm, blocks, 3);
+        if (HasFatalFailure()) return;
         for (int64_t m : {1, 5}) {
             check_matmul_blocks(c, m, n, k, blocks, pool);
             if (HasFatalFailure()) return;
