@@ -16,7 +16,7 @@ APT_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   nlohmann-json3-dev libcli11-dev
   python3 python3-numpy python3-torch     # PyTorch reference scripts (tests/ref)
-  libdnnl-dev libopenblas-dev             # GEMM peers for benchmarks
+  libdnnl-dev ocl-icd-opencl-dev libopenblas-dev  # GEMM peers for benchmarks (dnnl's CMake config needs OpenCL)
   dataset-fashion-mnist                   # real images for training and tests
   zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
   python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
