@@ -138,6 +138,7 @@ void run_demo(int threads) {
             if (r.kernel == "stream_read") out += "read " + fmt_fixed(r.gbps, 1) + " GB/s; ";
             if (r.kernel == "peak_fma") out += "fp32 FMA peak " + fmt_fixed(r.gops, 0) + " GFLOP/s; ";
             if (r.kernel == "peak_dpbusd") out += "int8 VNNI peak " + fmt_fixed(r.gops, 0) + " GOP/s; ";
+            if (r.kernel == "peak_maddubs") out += "int8 (maddubs) peak " + fmt_fixed(r.gops, 0) + " GOP/s; ";
             if (r.kernel.find("rmsnorm") != std::string::npos)
                 out += "rmsnorm " + fmt_fixed(100 * r.peak_fraction, 0) + "% of bandwidth; ";
             if (r.dtype == "u8s8" && r.m == 512 && r.n == 2048 && r.k == 2048)

@@ -49,7 +49,10 @@ namespace {
 void add_peak_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& p, const std::string& isa) {
     rows.push_back({"peak_fma", isa, "f32", 0, 0, 0, p.threads, p.f32_gflops, 0, 1.0});
     if (p.bf16_gflops > 0) rows.push_back({"peak_dpbf16", isa, "bf16", 0, 0, 0, p.threads, p.bf16_gflops, 0, 1.0});
-    if (p.int8_gops > 0) rows.push_back({"peak_dpbusd", isa, "u8s8", 0, 0, 0, p.threads, p.int8_gops, 0, 1.0});
+    // AVX-512 VNNI's vpdpbusd, or AVX2's vpmaddubsw + i16 add (hw/peak.h).
+    if (p.int8_gops > 0)
+        rows.push_back({isa == "avx512" ? "peak_dpbusd" : "peak_maddubs", isa, "u8s8", 0, 0, 0, p.threads, p.int8_gops,
+                        0, 1.0});
 }
 
 // Row-wise elementwise kernels over a (rows, dim) activation block split across

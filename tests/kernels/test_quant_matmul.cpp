@@ -129,9 +129,10 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
 
 // |got - want| <= rel · sum_i |x_i| |w_i| per output, where the sum uses the
 // dequantized weights and the (possibly int8-quantized) activations.
+// x: m × k activations (empty: random normal ones).
 void check_matmul_blocks(const TypeCase& c, int64_t m, int64_t n, int64_t k, const std::vector<uint8_t>& blocks,
-                         ThreadPool& pool) {
-    const auto x = randn(m * k, 200 + m + k);
+                         ThreadPool& pool, std::vector<float> x = {}) {
+    if (x.empty()) x = randn(m * k, 200 + m + k);
     const QuantMatrix pm = pack_quant_matrix(c.type, blocks.data(), n, k, c.group);
     std::vector<float> wd(static_cast<size_t>(n * k));
     for (int64_t r = 0; r < n; ++r) unpack_quant_row(pm, r, wd.data() + r * k);
@@ -221,6 +222,51 @@ TEST(QuantMatmul, KQuantFieldsSurviveRandomBlockBytes) {
         if (HasFatalFailure()) return;
         for (int64_t m : {1, 5}) {
             check_matmul_blocks(c, m, n, k, blocks, pool);
+            if (HasFatalFailure()) return;
+        }
+    }
+}
+
+// Every code byte at one extreme (0x00, 0xFF; 0x80 gives q8_0 its -128) and
+// activations at ±127 after quantization: the largest products each format can
+// produce. Catches overflow in kernels that sum several products in 16 bits
+// before widening (AVX2's i16 runs of maddubs results) or saturate in maddubs.
+TEST(QuantMatmul, ExtremeCodesAndActivationsDoNotOverflow) {
+    ThreadPool pool(2);
+    const int64_t n = 33, k = 512;
+    std::vector<float> plus(k, 1.0f), minus(k, -1.0f), alternating(k), mixed;
+    for (int64_t i = 0; i < k; ++i) alternating[static_cast<size_t>(i)] = i % 2 ? -1.0f : 1.0f;
+    for (const auto* row : {&plus, &minus, &alternating}) mixed.insert(mixed.end(), row->begin(), row->end());
+    const auto noise = randn(k, 99);
+    mixed.insert(mixed.end(), noise.begin(), noise.end());
+    for (const TypeCase& c : all_types()) {
+        const int bb = quant_block_bytes(c.type, c.group);
+        // Where each block's fp16 scale (and second scale / zero point) sits.
+        std::vector<size_t> f16_at{0};
+        int64_t zero_at = -1;
+        switch (c.type) {
+            case QuantType::q4_1: case QuantType::q5_1: f16_at = {0, 2}; break;
+            case QuantType::q2_k: f16_at = {offsetof(BlockQ2_K, d), offsetof(BlockQ2_K, dmin)}; break;
+            case QuantType::q3_k: f16_at = {offsetof(BlockQ3_K, d)}; break;
+            case QuantType::q4_k: f16_at = {offsetof(BlockQ4_K, d), offsetof(BlockQ4_K, dmin)}; break;
+            case QuantType::q5_k: f16_at = {offsetof(BlockQ5_K, d), offsetof(BlockQ5_K, dmin)}; break;
+            case QuantType::q6_k: f16_at = {offsetof(BlockQ6_K, d)}; break;
+            case QuantType::int4_asym: zero_at = offsetof(BlockInt4Asym<32>, zero); break;
+            default: break;
+        }
+        for (uint8_t fill : {uint8_t{0x00}, uint8_t{0xFF}, uint8_t{0x80}}) {
+            SCOPED_TRACE(case_name(c) + " fill " + std::to_string(fill));
+            std::vector<uint8_t> blocks(static_cast<size_t>(n * k / quant_block_elems(c.type, c.group) * bb), fill);
+            for (size_t o = 0; o < blocks.size(); o += static_cast<size_t>(bb)) {
+                const uint16_t d = 0x1400;  // 2^-10: finite, keeps fp32 sums small
+                for (size_t at : f16_at) std::memcpy(&blocks[o + at], &d, 2);
+                if (zero_at >= 0) blocks[o + static_cast<size_t>(zero_at)] = fill & 15;
+            }
+            for (const auto* x : {&plus, &minus}) {
+                check_matmul_blocks(c, 1, n, k, blocks, pool, *x);
+                if (HasFatalFailure()) return;
+            }
+            check_matmul_blocks(c, 4, n, k, blocks, pool, mixed);
             if (HasFatalFailure()) return;
         }
     }

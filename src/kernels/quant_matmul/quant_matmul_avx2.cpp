@@ -55,6 +55,11 @@ struct Ops256 {
         return _mm256_add_epi32(acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)));
     }
     static I dot_i16(I acc, I a, I b) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b)); }
+    // i16 runs of maddubs results (pair16_run in quant_matmul_simd.inc).
+    static constexpr bool kPairSum16 = true;
+    static I pair16(I u, I s) { return _mm256_maddubs_epi16(u, s); }
+    static I add16(I a, I b) { return _mm256_add_epi16(a, b); }
+    static I widen16(I acc, I s16) { return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi16(1))); }
     static I set1_i(int v) { return _mm256_set1_epi32(v); }
     static F set1_f(float v) { return _mm256_set1_ps(v); }
     static I add32(I a, I b) { return _mm256_add_epi32(a, b); }

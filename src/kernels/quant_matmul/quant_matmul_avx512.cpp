@@ -45,6 +45,11 @@ struct Ops512 {
     template <bool kSigned>
     static I dot(I acc, I u, I s) { return _mm512_dpbusd_epi32(acc, u, s); }
     static I dot_i16(I acc, I a, I b) { return _mm512_dpwssd_epi32(acc, a, b); }
+    // VNNI's vpdpbusd is one instruction: no i16 runs (pair16_run).
+    static constexpr bool kPairSum16 = false;
+    static I pair16(I u, I s) { return _mm512_maddubs_epi16(u, s); }
+    static I add16(I a, I b) { return _mm512_add_epi16(a, b); }
+    static I widen16(I acc, I s16) { return _mm512_add_epi32(acc, _mm512_madd_epi16(s16, _mm512_set1_epi16(1))); }
     static I set1_i(int v) { return _mm512_set1_epi32(v); }
     static F set1_f(float v) { return _mm512_set1_ps(v); }
     static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
