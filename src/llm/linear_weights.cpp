@@ -42,6 +42,11 @@ std::optional<FloatMath> parse_float_math(const std::string& s) {
     return std::nullopt;
 }
 
+FloatMath resolve_float_math(FloatMath m) {
+    if (m != FloatMath::auto_) return m;
+    return gemm_bf16_kernel().isa == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact;
+}
+
 namespace {
 
 // The GGUF weight types quant_matmul runs directly.
@@ -73,7 +78,7 @@ QuantScratch& activation_scratch() {
 
 LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act,
                            FloatMath math)
-    : source_dtype_(w.dtype()), act_(act), math_(math), bias_(std::move(bias)) {
+    : source_dtype_(w.dtype()), act_(act), math_(resolve_float_math(math)), bias_(std::move(bias)) {
     if (w.rank() != 2) throw InputError(name, "a linear weight must be 2-D, got shape " + shape_to_string(w.shape()));
     n_ = w.dim(0);
     k_ = w.dim(1);
@@ -157,7 +162,7 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
         return;
     }
     if (packed_f16_) {
-        if (math_ != FloatMath::exact && M >= kBf16PrefillMinRows) {  // bf16 or auto
+        if (math_ == FloatMath::bf16 && M >= kBf16PrefillMinRows) {
             gemm_f16_bf16(*packed_f16_, x, M, y, bias_.empty() ? nullptr : bias_.data(), act_, default_pool());
             return;
         }

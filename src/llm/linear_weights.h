@@ -31,6 +31,10 @@
 //                    perplexity moves 36.9152 -> 36.9179 (+0.007 %); against
 //                    llama.cpp over 48,195 positions the next-token argmax
 //                    agrees at 99.72 % (exact: 99.96 %; q8_0: 99.36 %).
+//                    Only where the CPU multiplies bf16 natively (AVX-512
+//                    BF16): elsewhere gemm_bf16 widens to f32 and runs the
+//                    same FMAs, so auto is exact there (faster too: TinyLlama
+//                    f16 pp256 on a Zen 3, 2 threads, 57.0 exact vs 50.6 tok/s).
 //   FloatMath::exact (`--fpmath exact`): f16 weights widened exactly to f32.
 //   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call
 //                    quantizes the activations to int8 per block (Q8_0 / Q8_K
@@ -64,6 +68,9 @@ enum class FloatMath { exact, bf16, auto_ };
 const char* float_math_name(FloatMath m);
 // "exact" / "bf16" / "auto"; nullopt for anything else.
 std::optional<FloatMath> parse_float_math(const std::string& s);
+// What auto_ means on this CPU: bf16 where gemm_bf16 runs native bf16 dot
+// products, exact elsewhere; exact and bf16 stay as they are.
+FloatMath resolve_float_math(FloatMath m);
 
 // Rows from which f16 weights take the bf16 prefill under FloatMath::bf16: at
 // K 2048, N 5632 gemm_f16_bf16 beats the f16 GEMV from M = 32 (1 thread 303 vs

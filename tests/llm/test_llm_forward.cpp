@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/cpu_features.h"
 #include "llm/forward.h"
 #include "llm/llm_test_util.h"
 
@@ -151,16 +152,22 @@ TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
     }
 }
 
-// The default, --fpmath auto: f16 weights prefill exactly as under bf16, f32
-// weights exactly as under exact (bit for bit: the same kernels run).
-TEST(LlmForward, AutoFpmathIsBf16ForF16WeightsAndExactForF32) {
+// The default, --fpmath auto: f16 weights prefill exactly as under bf16 where
+// the CPU has native bf16 dot products (AVX-512 BF16) and as under exact
+// elsewhere, f32 weights exactly as under exact (bit for bit: the same kernels
+// run).
+TEST(LlmForward, AutoFpmathIsBf16ForF16WeightsWithNativeBf16AndExactOtherwise) {
     EXPECT_EQ(LoadOptions{}.float_math, FloatMath::auto_);
     for (const char* name : {"llama_gqa", "llama_f16"}) {
         SCOPED_TRACE(name);
         const TinyModel& m = tiny_models().get(name);
         const auto automatic = load_model(m.gguf_path);
         const bool f16 = automatic->layers[0].wq->source_dtype() == DType::f16;
-        const auto same = load_model(m.gguf_path, LoadOptions{f16 ? FloatMath::bf16 : FloatMath::exact});
+        // f16: bf16 where the CPU has native bf16 dot products, exact elsewhere.
+        const FloatMath want_math = f16 ? resolve_float_math(FloatMath::auto_) : FloatMath::exact;
+        EXPECT_EQ(want_math, f16 && active_isa() == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact);
+        EXPECT_EQ(automatic->layers[0].wq->float_math(), want_math);
+        const auto same = load_model(m.gguf_path, LoadOptions{want_math});
         EXPECT_EQ(automatic->float_math, FloatMath::auto_);
         EXPECT_EQ(automatic->layers[0].wq->path(), f16 ? LinearPath::f16_panels : LinearPath::f32_packed);
         std::vector<int32_t> tokens;
