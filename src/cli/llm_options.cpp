@@ -22,8 +22,9 @@ void add_llm_run_options(CLI::App& cmd, LlmRunOptions& o) {
 
 void add_fpmath_option(CLI::App& cmd, std::string& fpmath) {
     cmd.add_option("--fpmath", fpmath,
-                   "f32/f16 weight products: auto (default: bf16 prefill for 16-bit weights, exact for f32), "
-                   "exact, or bf16 (operands rounded to bf16, about 2x faster prefill)");
+                   "f32/f16 weight products: auto (default: bf16 prefill for 16-bit weights on CPUs with AVX-512 "
+                   "BF16, exact elsewhere and for f32), exact, or bf16 (operands rounded to bf16, about 2x faster "
+                   "prefill where bf16 is native)");
 }
 
 llm::LoadOptions load_options_for(const std::string& fpmath) {

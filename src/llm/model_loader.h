@@ -53,7 +53,8 @@ struct Model {
 
 struct LoadOptions {
     // How f32 / f16 weights are multiplied (linear_weights.h); auto by default
-    // (bf16 prefill for 16-bit weights, exact for f32).
+    // (bf16 prefill for 16-bit weights where the CPU multiplies bf16 natively,
+    // exact elsewhere and for f32: resolve_float_math).
     FloatMath float_math = FloatMath::auto_;
 };
 

@@ -22,7 +22,20 @@ struct Ops256 {
     using I = __m256i;
     using F = __m256;
     static constexpr int kLanes = 8, kBytes = 32, kVecPerTile = 2;
-    static constexpr int kMR = 3;
+    // 4 activation rows × 1 tile (2 vectors) per micro-tile: with 16 ymm registers
+    // the 8 i16 runs, 2 weight vectors and a broadcast fit (q8_0: 8 int32 sums, 2
+    // |w|, 2 w), where 3 rows × 2 tiles (12 runs + 12 sums) spilled. With the
+    // pinned sums below, M = 512 k 2048 n 5632, 1 thread, Zen 3, min of 4-7 runs
+    // (ms; 3 × 2 unpinned → 3 × 2 pinned → 4 × 1 pinned): q4_0 116 → 83 → 71, q4_K
+    // 121 → 93 → 69, int4-g128 146 → 88 → 80, q8_0 113 → 131 → 120 (medians 172 →
+    // 149 → 123), q6_K 90 → 90 → 87.
+    static constexpr int kNT = 1;
+    static constexpr int kMR = 4;
+    // GCC (12, -O3) computed every product of a fully unrolled micro-tile first,
+    // parked them on the stack and summed them afterwards (130-250 ymm spill
+    // stores per micro-tile); an empty asm that "rewrites" each running sum after
+    // its add keeps the sums in registers and the products next to their adds.
+    static constexpr bool kPinSums = true;
     static constexpr bool kSignedQ8 = true;
 
     static I load(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }

@@ -21,6 +21,8 @@ struct Ops512 {
     using I = __m512i;
     using F = __m512;
     static constexpr int kLanes = 16, kBytes = 64, kVecPerTile = 1;
+    static constexpr int kNT = 2;      // tiles per micro-tile
+    static constexpr bool kPinSums = false;  // see quant_matmul_avx2.cpp (not measured on AVX-512)
     static constexpr int kMR = 4;      // activation rows per GEMM micro-tile (× 2 tiles)
     static constexpr bool kSignedQ8 = false;
 
