@@ -1,6 +1,7 @@
 #include "core/cpu_features.h"
 
 #include <cpuid.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
@@ -95,6 +96,7 @@ CpuFeatures detect() {
     f.logical_cores = static_cast<int>(std::thread::hardware_concurrency());
     if (f.logical_cores < 1) f.logical_cores = 1;
     f.physical_cores = count_physical_cores();
+    if (const long l2 = ::sysconf(_SC_LEVEL2_CACHE_SIZE); l2 > 0) f.l2_cache_bytes = l2;
     return f;
 }
 

