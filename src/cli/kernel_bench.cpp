@@ -98,41 +98,53 @@ void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gb
     }
 }
 
-// Decode attention: one query per head against a 1024-key cache (head_dim 64,
-// 8 query heads per kv head as in TinyLlama), in 64-key tiles as attention_flash
-// runs it; K and V (512 KiB) stay in L2. GOP/s counts q·k and p·v multiply-adds
-// (4 · head_dim per key and head), against the FMA peak. Threads take kv heads.
+// Attention in 64-key tiles as attention_flash runs it (head_dim 64, 8 query
+// heads per kv head as in TinyLlama; K and V, 256 KiB per kv head, stay in L2):
+// decode (one query per head, 8 rows per call) and a prefill query block (16
+// positions x 8 heads = 128 rows per call, keys up to the block's end). GOP/s
+// counts q·k and p·v multiply-adds (4 · head_dim per key and row), against the
+// FMA peak. Threads take kv heads.
 void add_attention_rows(std::vector<KernelBenchRow>& rows, double f32_gflops, bool quick) {
     const ElementwiseKernels& k = elementwise();
     ThreadPool& pool = default_pool();
     constexpr int64_t hd = 64, keys = 1024, heads = 8, tile = 64;
     const int64_t kv_heads = pool.size();
-    std::vector<float> K(static_cast<size_t>(kv_heads * keys * hd)), V(K.size()), q(static_cast<size_t>(heads * hd));
+    std::vector<float> K(static_cast<size_t>(kv_heads * keys * hd)), V(K.size());
     for (size_t i = 0; i < K.size(); ++i) {
         K[i] = static_cast<float>(static_cast<int64_t>((i * 7919) % 2001) - 1000) * 1e-3f;
         V[i] = static_cast<float>(static_cast<int64_t>((i * 104729) % 2001) - 1000) * 1e-3f;
     }
-    for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>(static_cast<int64_t>(i % 17) - 8) * 0.1f;
-    const auto run = [&] {
-        pool.parallel_for(kv_heads, 1, [&](int64_t b, int64_t e) {
-            float m[heads], l[heads], s[tile];
-            std::vector<float> o(static_cast<size_t>(heads * hd));
-            for (int64_t kvh = b; kvh < e; ++kvh) {
-                std::fill(o.begin(), o.end(), 0.0f);
-                for (int64_t h = 0; h < heads; ++h) m[h] = -INFINITY, l[h] = 0;
-                const float* Kh = K.data() + kvh * keys * hd;
-                const float* Vh = V.data() + kvh * keys * hd;
-                for (int64_t j0 = 0; j0 < keys; j0 += tile)
-                    for (int64_t h = 0; h < heads; ++h)
-                        k.attend_tile(q.data() + h * hd, Kh + j0 * hd, Vh + j0 * hd, tile, hd, 0.125f, &m[h], &l[h],
-                                      o.data() + h * hd, s);
-            }
-        });
-    };
-    const double s = median_seconds(run, quick ? 0.05 : 0.2);
-    const double gops = 4.0 * hd * keys * heads * static_cast<double>(kv_heads) / s / 1e9;
-    rows.push_back({std::string(k.name) + ":attend_tile", std::string(isa_name(k.isa)), "f32", heads * kv_heads, keys, hd,
-                    pool.size(), gops, 0, f32_gflops > 0 ? gops / f32_gflops : 0});
+    for (const int64_t positions : {int64_t{1}, int64_t{16}}) {
+        const int64_t n = heads * positions;  // query rows per call
+        std::vector<float> q(static_cast<size_t>(n * hd));
+        for (size_t i = 0; i < q.size(); ++i) q[i] = static_cast<float>(static_cast<int64_t>(i % 17) - 8) * 0.1f;
+        const auto run = [&] {
+            pool.parallel_for(kv_heads, 1, [&](int64_t b, int64_t e) {
+                std::vector<float> o(static_cast<size_t>(n * hd)), m(static_cast<size_t>(n)), l(m.size());
+                std::vector<float> s(static_cast<size_t>(n * (tile + 1)));
+                std::vector<int64_t> live(static_cast<size_t>(n));
+                for (int64_t kvh = b; kvh < e; ++kvh) {
+                    std::fill(o.begin(), o.end(), 0.0f);
+                    std::fill(m.begin(), m.end(), -INFINITY);
+                    std::fill(l.begin(), l.end(), 0.0f);
+                    const float* Kh = K.data() + kvh * keys * hd;
+                    const float* Vh = V.data() + kvh * keys * hd;
+                    for (int64_t j0 = 0; j0 < keys; j0 += tile) {
+                        // Rows are (head, position); the block's positions end at the last key.
+                        for (int64_t r = 0; r < n; ++r)
+                            live[static_cast<size_t>(r)] = std::min(tile, keys - positions + r % positions + 1 - j0);
+                        k.attend_block(q.data(), hd, n, live.data(), Kh + j0 * hd, Vh + j0 * hd, tile, hd, 0.125f,
+                                       m.data(), l.data(), o.data(), s.data());
+                    }
+                }
+            });
+        };
+        const double sec = median_seconds(run, quick ? 0.05 : 0.2);
+        const double gops = 4.0 * hd * keys * static_cast<double>(n * kv_heads) / sec / 1e9;
+        rows.push_back({std::string(k.name) + (positions == 1 ? ":attend_block_decode" : ":attend_block_prefill"),
+                        std::string(isa_name(k.isa)), "f32", n * kv_heads, keys, hd, pool.size(), gops, 0,
+                        f32_gflops > 0 ? gops / f32_gflops : 0});
+    }
 }
 
 // Quantized-weight decode GEMV at K=2048, N=5632 (GB/s of source weight bytes,

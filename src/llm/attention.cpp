@@ -27,14 +27,17 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
     pool.parallel_for(units, 1, [&](int64_t ub, int64_t ue) {
         // Per-thread scratch, O(tile) regardless of context length; thread-local so
         // decode (every layer, every token) does not allocate it per chunk.
-        thread_local std::vector<float> k_buf, v_buf, acc, m, l;
+        thread_local std::vector<float> k_buf, v_buf, q_rows, acc, m, l, s;
+        thread_local std::vector<int64_t> live;
         const int64_t slots = slice_heads * kAttnQueryBlock;  // (head, row) pairs of a unit
         k_buf.resize(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd) f16 -> f32
         v_buf.resize(static_cast<size_t>(kAttnKeyTile * hd));  // (BK, hd)
+        q_rows.resize(static_cast<size_t>(slots * hd));        // the unit's query rows, slot-major
         acc.resize(static_cast<size_t>(slots * hd));           // running P·V per slot
         m.resize(static_cast<size_t>(slots));                  // running max
         l.resize(static_cast<size_t>(slots));                  // running sum
-        float s[kAttnKeyTile];                                               // scores of one row
+        s.resize(static_cast<size_t>(slots * (kAttnKeyTile + 1)));  // attend_block's scratch
+        live.resize(static_cast<size_t>(slots));
         for (int64_t u = ub; u < ue; ++u) {
             const int64_t kvh = u / (n_qblocks * slices);
             const int64_t qb = (u / slices) % n_qblocks, sl = u % slices;
@@ -44,6 +47,11 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
             const int64_t i0 = qb * kAttnQueryBlock, i1 = std::min(a.T, i0 + kAttnQueryBlock);
             const int64_t rows = i1 - i0;
             const int64_t used = (h1 - h0) * rows;  // slot = (h - h0) * rows + r
+            // Gather the unit's query rows (heads of one KV head x block positions)
+            // so one attend_block call scores all of them against each tile.
+            for (int64_t h = h0; h < h1; ++h)
+                for (int64_t r = 0; r < rows; ++r)
+                    std::copy_n(a.q + (i0 + r) * a.n_head * hd + h * hd, hd, q_rows.data() + ((h - h0) * rows + r) * hd);
             std::fill(acc.begin(), acc.begin() + used * hd, 0.0f);
             std::fill(m.begin(), m.begin() + used, -std::numeric_limits<float>::infinity());
             std::fill(l.begin(), l.begin() + used, 0.0f);
@@ -52,21 +60,18 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
                 const int64_t nk = std::min(kAttnKeyTile, n_keys - j0);
                 const float* K = a.cache->keys(a.layer, kvh, j0, nk, k_buf.data());    // (nk, hd)
                 const float* V = a.cache->values(a.layer, kvh, j0, nk, v_buf.data());  // (nk, hd)
-                for (int64_t h = h0; h < h1; ++h)
-                    for (int64_t r = 0; r < rows; ++r) {
-                        const int64_t qpos = a.pos0 + i0 + r;
-                        const int64_t live = std::min(nk, qpos - j0 + 1);  // causal: keys <= qpos
-                        if (live <= 0) continue;
-                        const int64_t slot = (h - h0) * rows + r;
-                        const float* qr = a.q + (i0 + r) * a.n_head * hd + h * hd;  // (hd)
-                        ew.attend_tile(qr, K, V, live, hd, a.scale, &m[slot], &l[slot], acc.data() + slot * hd, s);
-                    }
+                for (int64_t slot = 0; slot < used; ++slot) {
+                    const int64_t qpos = a.pos0 + i0 + slot % rows;
+                    live[static_cast<size_t>(slot)] = std::clamp<int64_t>(qpos - j0 + 1, 0, nk);  // causal: keys <= qpos
+                }
+                ew.attend_block(q_rows.data(), hd, used, live.data(), K, V, nk, hd, a.scale, m.data(), l.data(),
+                                acc.data(), s.data());
             }
             for (int64_t h = h0; h < h1; ++h)
                 for (int64_t r = 0; r < rows; ++r) {
                     const int64_t slot = (h - h0) * rows + r;
                     float* dst = a.out + (i0 + r) * a.n_head * hd + h * hd;
-                    const float inv = 1.0f / l[slot];
+                    const float inv = 1.0f / l[static_cast<size_t>(slot)];
                     const float* o = acc.data() + slot * hd;
                     for (int64_t i = 0; i < hd; ++i) dst[i] = o[i] * inv;
                 }

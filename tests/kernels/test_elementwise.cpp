@@ -117,37 +117,53 @@ TEST(Elementwise, AllVariantsMatchReference) {
 
 // Flash-attention tile updates chained over several tiles equal one softmax
 // over all keys, for every variant, head sizes with and without vector tails.
-TEST(Elementwise, AttendTileChainsToFullSoftmaxAttention) {
+// attend_block over a context in 64-key tiles must equal full softmax attention
+// over each row's live keys (causal: row r of a block ending at the last key
+// sees all keys but the last rows - 1 - r), computed in double.
+TEST(Elementwise, AttendBlockChainsToFullSoftmaxAttention) {
     for (const ElementwiseKernels* k : elementwise_variants()) {
         SCOPED_TRACE(k->name);
         for (int64_t hd : {8, 17, 64, 80, 128}) {
             for (int64_t n_keys : {1, 5, 64, 131}) {
-                const auto q = randn(hd, 10 + hd, 1.5f), K = randn(n_keys * hd, 20 + n_keys), V = randn(n_keys * hd, 30 + n_keys);
-                const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-                // Truth in double: softmax over all scores, weighted sum of V.
-                std::vector<double> sc(static_cast<size_t>(n_keys));
-                double mx = -1e300, sum = 0;
-                for (int64_t j = 0; j < n_keys; ++j) {
-                    double d = 0;
-                    for (int64_t i = 0; i < hd; ++i) d += double(q[size_t(i)]) * K[size_t(j * hd + i)];
-                    sc[size_t(j)] = d * scale;
-                    mx = std::max(mx, sc[size_t(j)]);
+                for (int64_t rows : {1, 2, 3, 8}) {
+                    if (rows > n_keys) continue;
+                    const int64_t ldq = hd + 3;  // rows are strided, as heads in a token's q
+                    const auto q = randn(rows * ldq, 10 + hd + rows, 1.5f);
+                    const auto K = randn(n_keys * hd, 20 + n_keys), V = randn(n_keys * hd, 30 + n_keys);
+                    const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+                    std::vector<float> m(static_cast<size_t>(rows), -INFINITY), l(static_cast<size_t>(rows), 0.0f);
+                    Guarded o(rows * hd);
+                    std::fill(o.data(), o.data() + rows * hd, 0.0f);
+                    std::vector<float> s(static_cast<size_t>(rows * 65));
+                    std::vector<int64_t> live(static_cast<size_t>(rows));
+                    const auto sees = [&](int64_t r) { return n_keys - (rows - 1 - r); };  // keys row r attends to
+                    for (int64_t j0 = 0; j0 < n_keys; j0 += 64) {
+                        const int64_t nk = std::min<int64_t>(64, n_keys - j0);
+                        for (int64_t r = 0; r < rows; ++r) live[size_t(r)] = std::clamp<int64_t>(sees(r) - j0, 0, nk);
+                        k->attend_block(q.data(), ldq, rows, live.data(), K.data() + j0 * hd, V.data() + j0 * hd, nk,
+                                        hd, scale, m.data(), l.data(), o.data(), s.data());
+                    }
+                    for (int64_t r = 0; r < rows; ++r) {
+                        // Truth in double: softmax over the row's scores, weighted sum of V.
+                        const int64_t n = sees(r);
+                        std::vector<double> sc(static_cast<size_t>(n));
+                        double mx = -1e300, sum = 0;
+                        for (int64_t j = 0; j < n; ++j) {
+                            double d = 0;
+                            for (int64_t i = 0; i < hd; ++i) d += double(q[size_t(r * ldq + i)]) * K[size_t(j * hd + i)];
+                            sc[size_t(j)] = d * scale;
+                            mx = std::max(mx, sc[size_t(j)]);
+                        }
+                        for (auto& v : sc) sum += (v = std::exp(v - mx));
+                        for (int64_t i = 0; i < hd; ++i) {
+                            double want = 0;
+                            for (int64_t j = 0; j < n; ++j) want += sc[size_t(j)] / sum * V[size_t(j * hd + i)];
+                            ASSERT_NEAR(o.data()[r * hd + i] / l[size_t(r)], want, 2e-6 + 2e-6 * std::fabs(want))
+                                << "hd " << hd << " keys " << n_keys << " rows " << rows << " row " << r;
+                        }
+                    }
+                    EXPECT_TRUE(o.intact()) << "wrote past rows x hd, hd=" << hd;
                 }
-                for (auto& v : sc) sum += (v = std::exp(v - mx));
-                float m = -INFINITY, l = 0;
-                Guarded o(hd);
-                std::fill(o.data(), o.data() + hd, 0.0f);
-                std::vector<float> s(64);
-                for (int64_t j0 = 0; j0 < n_keys; j0 += 64) {
-                    const int64_t nk = std::min<int64_t>(64, n_keys - j0);
-                    k->attend_tile(q.data(), K.data() + j0 * hd, V.data() + j0 * hd, nk, hd, scale, &m, &l, o.data(), s.data());
-                }
-                for (int64_t i = 0; i < hd; ++i) {
-                    double want = 0;
-                    for (int64_t j = 0; j < n_keys; ++j) want += sc[size_t(j)] / sum * V[size_t(j * hd + i)];
-                    ASSERT_NEAR(o.data()[i] / l, want, 2e-6 + 2e-6 * std::fabs(want)) << "hd " << hd << " keys " << n_keys;
-                }
-                EXPECT_TRUE(o.intact()) << "wrote past hd=" << hd;
             }
         }
     }

@@ -40,14 +40,17 @@ struct ElementwiseKernels {
     // Batch-norm backward sums of a row in one pass: sd = sum(d),
     // sdx = sum(d * (x - m)).
     void (*sum_dot_centered)(const float* d, const float* x, int64_t n, float m, float* sd, float* sdx);
-    // One query row against a tile of nk keys, online softmax (flash attention):
-    //   s_j = scale · q·K_j,  m' = max(m, max_j s_j),  c = exp(m − m'),
-    //   l = l·c + Σ_j exp(s_j − m'),  o = o·c + Σ_j exp(s_j − m') · V_j,  m = m'.
-    // q, o: (hd); K, V: (nk, hd) row-major; m = −inf and l = 0 start a row;
-    // s: nk floats of scratch. One call per (row, tile) instead of a dot and an
-    // axpy call per key, with the tile's exponentials vectorised.
-    void (*attend_tile)(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale,
-                        float* m, float* l, float* o, float* s);
+    // A block of query rows against a tile of nk keys, online softmax (flash
+    // attention). For each row r (q_r = q + r·ldq) and its live keys j < live[r]:
+    //   s_j = scale · q_r·K_j,  m' = max(m_r, max_j s_j),  c = exp(m_r − m'),
+    //   l_r = l_r·c + Σ_j exp(s_j − m'),  o_r = o_r·c + Σ_j exp(s_j − m') · V_j,  m_r = m'.
+    // K, V: (nk, hd) row-major; o: (rows, hd); m, l: (rows), m = −inf and l = 0
+    // start a row; live[r] = 0 leaves row r untouched (a causal edge: live[r] =
+    // keys at or before the row's position). s: rows · (nk + 1) floats of scratch.
+    // Rows share each K and V chunk they load (GQA heads of one KV head, the
+    // positions of a query block), so the tile is a small matrix product.
+    void (*attend_block)(const float* q, int64_t ldq, int64_t rows, const int64_t* live, const float* K,
+                         const float* V, int64_t nk, int64_t hd, float scale, float* m, float* l, float* o, float* s);
     // IEEE half <-> float rows (the f16 KV cache): exact widening; narrowing
     // rounds to nearest even, bit-identical to fp32_to_fp16.
     void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);

@@ -1,5 +1,6 @@
 // Scalar references: obviously correct, accumulate in double where a sum feeds
 // a normalisation. These are the test truth for the SIMD variants.
+#include <algorithm>
 #include <cmath>
 
 #include "core/half.h"
@@ -103,7 +104,8 @@ void sum_dot_centered_ref(const float* d, const float* x, int64_t n, float m, fl
     *sdx = static_cast<float>(b);
 }
 
-void attend_tile_ref(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale, float* m,
+// One row of attend_block.
+void attend_row_ref(const float* q, const float* K, const float* V, int64_t nk, int64_t hd, float scale, float* m,
                      float* l, float* o, float* s) {
     if (nk <= 0) return;
     float tile_max = -INFINITY;
@@ -127,6 +129,12 @@ void attend_tile_ref(const float* q, const float* K, const float* V, int64_t nk,
     *m = m_new;
 }
 
+void attend_block_ref(const float* q, int64_t ldq, int64_t rows, const int64_t* live, const float* K, const float* V,
+                      int64_t nk, int64_t hd, float scale, float* m, float* l, float* o, float* s) {
+    for (int64_t r = 0; r < rows; ++r)
+        attend_row_ref(q + r * ldq, K, V, std::clamp<int64_t>(live[r], 0, nk), hd, scale, m + r, l + r, o + r * hd, s);
+}
+
 void f16_to_f32_ref(const uint16_t* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = fp16_to_fp32(x[i]);
 }
@@ -139,7 +147,7 @@ void f32_to_f16_ref(const float* x, uint16_t* y, int64_t n) {
 
 const ElementwiseKernels kElementwiseScalar = {
     "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
-    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref, attend_tile_ref,
+    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref, attend_block_ref,
     f16_to_f32_ref, f32_to_f16_ref,
 };
 

@@ -43,6 +43,12 @@ struct VecAvx512 {
     }
     static float reduce_add(T v) { return _mm512_reduce_add_ps(v); }
     static float reduce_max(T v) { return _mm512_reduce_max_ps(v); }
+    // (Σa, Σb, Σc, Σd): halves added, then VecAvx2's hadd tree.
+    static __m128 reduce_add4(T a, T b, T c, T d) {
+        const auto half = [](T v) { return _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)); };
+        const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(half(a), half(b)), _mm256_hadd_ps(half(c), half(d)));
+        return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    }
 
     // Lane masks (compare results) and selects.
     using M = __mmask16;
@@ -113,6 +119,12 @@ struct VecAvx2 {
         s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         s = _mm_add_ss(s, _mm_movehdup_ps(s));
         return _mm_cvtss_f32(s);
+    }
+    // (Σa, Σb, Σc, Σd): two hadd levels leave (a b c d) per 128-bit half, one add
+    // folds the halves (4 instructions for 4 sums).
+    static __m128 reduce_add4(T a, T b, T c, T d) {
+        const __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+        return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
     }
     static float reduce_max(T v) {
         __m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
