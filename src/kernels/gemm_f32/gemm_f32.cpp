@@ -23,7 +23,10 @@ constexpr GemmF32Kernel kTable[] = {
     {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 48, 768, 4096}, gemm_f32_ukr_6x64_avx512},
     // AVX2 (Zen 3, 512 KiB L2): KC 512 / MC 192 over 256 / 144, with the C prefetch:
     // 2048^3 medians 82.0 -> 82.3 (1 thread), 146 -> 156 GFLOP/s (2 threads).
-    {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 192, 512, 1024}, gemm_f32_ukr_6x16_avx2},
+    // Short tiles as on AVX-512; without them M = 1 ran a 6-row tile (0.48x oneDNN
+    // at 1 x 2048 x 2048) and M = 16 padded to 18 rows.
+    {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 192, 512, 1024}, gemm_f32_ukr_6x16_avx2,
+     {{{4, gemm_f32_ukr_4x16_avx2}, {1, gemm_f32_ukr_1x16_avx2}}}},
     {"gemm_f32_4x8_scalar", Isa::scalar, {4, 8, 1, 64, 256, 512}, gemm_f32_ukr_4x8_scalar},
 };
 

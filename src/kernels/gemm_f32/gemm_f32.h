@@ -89,6 +89,8 @@ void gemm_f32_reference(const GemmF32Args& args);
 // Micro-kernels of the table (ref.cpp, gemm_f32_avx2.cpp, gemm_f32_avx512.cpp).
 void gemm_f32_ukr_4x8_scalar(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_6x16_avx2(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
+void gemm_f32_ukr_4x16_avx2(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
+void gemm_f32_ukr_1x16_avx2(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_6x64_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_8x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
 void gemm_f32_ukr_1x32_avx512(int64_t, const float*, const float*, float*, int64_t, int, int, const GemmF32TileEpilogue&);
