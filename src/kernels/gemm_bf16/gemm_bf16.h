@@ -83,6 +83,8 @@ void gemm_bf16_ukr_4x8_scalar(int64_t, const uint16_t*, const uint16_t*, float*,
                               const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_4x16_avx2(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                              const GemmF32TileEpilogue&);
+void gemm_bf16_ukr_1x16_avx2(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
+                             const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_8x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
                                    const GemmF32TileEpilogue&);
 void gemm_bf16_ukr_1x32_avx512bf16(int64_t, const uint16_t*, const uint16_t*, float*, int64_t, int, int,
