@@ -65,13 +65,7 @@ void ukr(int64_t kcp, const uint16_t* a, const uint16_t* b, float* c, int64_t ld
         b += 2 * NR * S;
     }
     for (; p < kcp; p += 2, a += 2 * MR, b += 2 * NR) step(0, a, b);
-#pragma GCC unroll 4
-    for (int s = 1; s < S; ++s)
-#pragma GCC unroll 4
-        for (int r = 0; r < MR; ++r) {
-            acc0[0][r] = _mm256_add_ps(acc0[0][r], acc0[s][r]);
-            acc1[0][r] = _mm256_add_ps(acc1[0][r], acc1[s][r]);
-        }
+    gemm::avx2::fold_accumulator_sets(acc0, acc1);
     alignas(32) float tile[NR] = {}, bias_tile[NR] = {};
     if (ep.bias)
         for (int j = 0; j < cols; ++j) bias_tile[j] = ep.bias[j];

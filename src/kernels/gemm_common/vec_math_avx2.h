@@ -6,6 +6,19 @@
 
 namespace tern::gemm::avx2 {
 
+// A GEMV tile's S interleaved accumulator sets (MR rows x 2 vectors each) folded
+// into set 0.
+template <int S, int MR>
+inline void fold_accumulator_sets(__m256 (&acc0)[S][MR], __m256 (&acc1)[S][MR]) {
+#pragma GCC unroll 4
+    for (int s = 1; s < S; ++s)
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; ++r) {
+            acc0[0][r] = _mm256_add_ps(acc0[0][r], acc0[s][r]);
+            acc1[0][r] = _mm256_add_ps(acc1[0][r], acc1[s][r]);
+        }
+}
+
 // e^x, relative error ~2 ulp on [-87, 88]; flushes to 0 below, +inf above.
 inline __m256 exp_ps(__m256 x) {
     const __m256 lo = _mm256_set1_ps(-87.3f);

@@ -55,13 +55,7 @@ void ukr(int64_t kcp, const float* a, const float* b, float* c, int64_t ldc, int
         b += S * NR;
     }
     for (; p < kcp; ++p, a += MR, b += NR) step(0, a, b);
-#pragma GCC unroll 4
-    for (int s = 1; s < S; ++s)
-#pragma GCC unroll 6
-        for (int r = 0; r < MR; ++r) {
-            acc0[0][r] = _mm256_add_ps(acc0[0][r], acc0[s][r]);
-            acc1[0][r] = _mm256_add_ps(acc1[0][r], acc1[s][r]);
-        }
+    gemm::avx2::fold_accumulator_sets(acc0, acc1);
     // Loops over r stay fully unrolled so the accumulators never need an address.
     if (cols == NR) {
 #pragma GCC unroll 6
