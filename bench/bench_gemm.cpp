@@ -167,7 +167,7 @@ void dnnl_matmul_bench(benchmark::State& st, Shape s, int t, dnnl::memory::data_
     const memory::desc b_plain({s.k, s.n}, wei, memory::format_tag::ab);
     const memory::desc b_any({s.k, s.n}, wei, memory::format_tag::any);
     const memory::desc c_md({s.m, s.n}, dst, memory::format_tag::ab);
-    // oneDNN 2.7 has no bf16 matmul on CPUs without AVX-512 (it throws here): the
+    // oneDNN 2.6 has no bf16 matmul on CPUs without AVX-512 (it throws here): the
     // row is skipped with the reason instead of aborting the whole run.
     matmul::primitive_desc pd;
     try {

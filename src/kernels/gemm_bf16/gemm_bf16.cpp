@@ -16,8 +16,8 @@ namespace {
 constexpr GemmBf16Kernel kTable[] = {
     {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 48, 2048, 4096}, gemm_bf16_ukr_12x32_avx512bf16,
      {{{8, gemm_bf16_ukr_8x32_avx512bf16}, {4, gemm_bf16_ukr_4x32_avx512bf16}, {1, gemm_bf16_ukr_1x32_avx512bf16}}}},
-    // The 1-row tile: bf16 checkpoints decode through M = 1 (2 x 2048 x 5632 bf16
-    // streamed at ~9 GB/s on the 4-row tile on Zen 3).
+    // The 1-row tile: bf16 checkpoints decode through M = 1 (a 5632 x 2048 bf16
+    // matrix streamed at 9-13 GB/s on the 4-row tile on Zen 3, 25 with it).
     {"gemm_bf16_4x16_avx2", Isa::avx2, {4, 16, 2, 128, 512, 1024}, gemm_bf16_ukr_4x16_avx2,
      {{{1, gemm_bf16_ukr_1x16_avx2}}}},
     {"gemm_bf16_4x8_scalar", Isa::scalar, {4, 8, 2, 64, 256, 512}, gemm_bf16_ukr_4x8_scalar},
