@@ -211,6 +211,22 @@ TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
             }
 }
 
+// The converting GEMM's chunking: several row blocks (M > MC) of unequal size,
+// many column strips, a ragged last panel, and M so long that A is packed in
+// two passes (K = 4097: ~1020 rows per 16 MiB pass); bit-exact, 1 and 2 threads.
+TEST(GemvF16, GemmChunksRowBlocksStripsAndPasses) {
+    ThreadPool pool1(1), pool2(2);
+    for (auto [m, n, k] : {std::array<int64_t, 3>{400, 255, 520}, {193, 1000, 33}, {1030, 17, 4097}}) {
+        const Data d = make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 7 + n * 5 + k));
+        const Expected e = expect(d, m, n, k, /*exact=*/true, d.bias.data(), Activation::none, n > 100 ? 3 : 1);
+        for (ThreadPool* pool : {&pool1, &pool2})
+            for (const GemvF16Kernel* kern : gemv_f16_variants()) {
+                verify(*kern, Path::gemm, *pool, m, n, k, d, d.bias.data(), Activation::none, e);
+                if (HasFatalFailure()) return;
+            }
+    }
+}
+
 TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
     ThreadPool pool1(1), pool2(2);
     for (auto [m, n, k] : {std::array<int64_t, 3>{1, 33, 4097}, {3, 255, 17}, {4, 4097, 33}, {2, 17, 255},

@@ -2,7 +2,9 @@
 #include "kernels/gemv_f16/gemv_f16.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/tensor.h"
@@ -121,50 +123,94 @@ void gemv_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, cons
     });
 }
 
-// gemm_f32's loop nest (gemm::run_blocked) with B read from the f16 panels: the
-// (KC, NR) slice of a panel is converted into an L1 buffer right before the MR-row
-// tiles of one MC block use it. Re-converting per MC block costs 1 conversion
-// per 2*MC flops (< 5 % at MC = 144), and f16 B streams half the bytes.
+// gemm_f32's micro-kernel with B read from the f16 panels: the (KC, NR) slice of a
+// panel is converted into an L1 buffer right before the MR-row tiles of one row
+// block use it (1 conversion per 2 * rows-per-block flops, < 5 % at ~170 rows),
+// and f16 B streams half the bytes.
+//
+// Threads claim chunks of C — a row block of at most MC rows by a strip of whole
+// NR panels — one at a time instead of taking a fixed half each: on a shared
+// 2-vCPU VM a fixed split left the caller spinning at the barrier for ~5 % of an
+// f16 pp512 (the other vCPU descheduled or slower for a while), and every thread
+// converted all of B once per row block of its half. A is packed once per pass
+// (up to kMaxPackedAFloats) into a buffer all threads read, so a chunk only
+// converts its strip's B slices and runs tiles.
 void gemm_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
               ThreadPool& pool) {
     if (m <= 0 || w.n() == 0) return;
     const GemvF16Kernel& kern = w.kernel();
     const GemmF32Kernel& gk = gemv_f16_gemm_partner(kern);
     const gemm::Blocking& bl = gk.blocking;  // bl.nr == w.nr(), bl.kg == 1
-    const int64_t n = w.n(), k = w.k();
-    gemm::run_parallel(pool, m, n, k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
-        const int64_t m_rows = r.i1 - r.i0;
-        if (m_rows <= 0 || r.j1 <= r.j0) return;
-        const int64_t kc_max = std::min<int64_t>(bl.kc, std::max<int64_t>(k, 1));
-        const int64_t mc_max = std::min<int64_t>(bl.mc, gemm::round_up(m_rows, bl.mr));
-        const size_t a_bytes = static_cast<size_t>(gemm::round_up(mc_max * kc_max * 4, 64));
-        auto* ws = static_cast<uint8_t*>(gemm::thread_workspace(a_bytes + static_cast<size_t>(kc_max * bl.nr * 4)));
-        float* a_pack = reinterpret_cast<float*>(ws);            // (MC, KC) in MR-row panels
-        float* b_panel = reinterpret_cast<float*>(ws + a_bytes);  // (KC, NR) f32
-        const int64_t k_steps = std::max<int64_t>(k, 1);          // k == 0 still runs the epilogue
-        for (int64_t jc = r.j0; jc < r.j1; jc += bl.nc) {
-            const int64_t nc = std::min<int64_t>(bl.nc, r.j1 - jc);
-            for (int64_t pc = 0; pc < k_steps; pc += bl.kc) {
+    const int64_t n = w.n(), k = w.k(), mr = bl.mr, nr = bl.nr;
+    const int64_t k_steps = std::max<int64_t>(k, 1);  // k == 0 still runs the epilogue
+    const int64_t kc_max = std::min<int64_t>(bl.kc, k_steps);
+    const int threads = m * n * k_steps < gemm::kMinParallelMacs ? 1 : pool.size();
+    constexpr int64_t kMaxPackedAFloats = int64_t{4} << 20;  // 16 MiB: 512 rows at K = 8192
+    const int64_t pass_rows = std::max(mr, kMaxPackedAFloats / k_steps / mr * mr);
+    const int64_t panels = (n + nr - 1) / nr;
+    thread_local std::vector<float> a_packed;  // the caller's; workers only read it
+
+    for (int64_t r0 = 0; r0 < m; r0 += pass_rows) {
+        const int64_t rows = std::min(pass_rows, m - r0);
+        const int64_t rows_pad = gemm::round_up(rows, mr);
+        // Block b of K (depth pc = b * KC) at a_packed + pc * rows_pad, MR-row panels
+        // inside it, so rows [i, i + MR) of that block start at + i * kc.
+        a_packed.resize(static_cast<size_t>(std::max<int64_t>(rows_pad * std::max<int64_t>(k, 1), 1)));
+        float* ap = a_packed.data();
+        const int64_t row_panels = rows_pad / mr;
+        const auto pack = [&](int64_t q0, int64_t q1) {
+            const int64_t i0 = q0 * mr, n_rows = std::min(q1 * mr, rows) - i0;
+            for (int64_t pc = 0; pc < k; pc += bl.kc) {
                 const int64_t kc = std::min<int64_t>(bl.kc, k - pc);
+                gemm::pack_a<float, 1>(x + r0 * k, k, false, i0, n_rows, pc, kc, bl.mr, ap + pc * rows_pad + i0 * kc);
+            }
+        };
+        if (threads > 1)
+            pool.parallel_for(row_panels, 8, pack);
+        else
+            pack(0, row_panels);
+
+        // Row blocks of near-equal size (512 rows: 174 + 174 + 164, not 192 + 192 +
+        // 128); strips narrow enough for ~16 chunks per thread, at most NC wide.
+        const int64_t row_blocks = (rows + bl.mc - 1) / bl.mc;
+        const int64_t block_rows = gemm::round_up((rows + row_blocks - 1) / row_blocks, mr);
+        const int64_t want_chunks = int64_t{16} * threads;
+        const int64_t strip_panels =
+            std::clamp<int64_t>((panels * row_blocks + want_chunks - 1) / want_chunks, 1, std::max<int64_t>(1, bl.nc / nr));
+        const int64_t strips = (panels + strip_panels - 1) / strip_panels;
+        const int64_t chunks = strips * row_blocks;
+        const auto run_chunk = [&](int64_t c, float* b_panel) {
+            const int64_t i0 = (c % row_blocks) * block_rows, i1 = std::min(rows, i0 + block_rows);
+            const int64_t p0 = (c / row_blocks) * strip_panels, p1 = std::min(panels, p0 + strip_panels);
+            for (int64_t pc = 0; pc < k_steps; pc += bl.kc) {
+                const int64_t kc = std::min<int64_t>(bl.kc, k - pc);  // 0 when k == 0
                 const bool first = pc == 0, last = pc + bl.kc >= k_steps;
-                for (int64_t ic = r.i0; ic < r.i1; ic += bl.mc) {
-                    const int64_t mc = std::min<int64_t>(bl.mc, r.i1 - ic);
-                    gemm::pack_a<float, 1>(x, k, false, ic, mc, pc, kc, bl.mr, a_pack);
-                    for (int64_t jr = 0; jr < nc; jr += bl.nr) {
-                        const int64_t j = jc + jr;
-                        const int cols = static_cast<int>(std::min<int64_t>(bl.nr, nc - jr));
-                        kern.to_f32(w.panel(j / bl.nr) + pc * bl.nr, kc * bl.nr, b_panel);
-                        const GemmF32TileEpilogue ep{1.0f, first ? 0.0f : 1.0f, last && bias ? bias + j : nullptr,
-                                                     last ? act : Activation::none};
-                        for (int64_t ir = 0; ir < mc; ir += bl.mr) {
-                            const int rows = static_cast<int>(std::min<int64_t>(bl.mr, mc - ir));
-                            gk.micro_kernel(kc, a_pack + ir * kc, b_panel, y + (ic + ir) * n + j, n, rows, cols, ep);
-                        }
+                const float* a_block = ap + pc * rows_pad;
+                for (int64_t p = p0; p < p1; ++p) {
+                    const int64_t j = p * nr;
+                    const int cols = static_cast<int>(std::min<int64_t>(nr, n - j));
+                    kern.to_f32(w.panel(p) + pc * nr, kc * nr, b_panel);
+                    const GemmF32TileEpilogue ep{1.0f, first ? 0.0f : 1.0f, last && bias ? bias + j : nullptr,
+                                                 last ? act : Activation::none};
+                    for (int64_t i = i0; i < i1; i += mr) {
+                        const int tile_rows = static_cast<int>(std::min<int64_t>(mr, i1 - i));
+                        gk.micro_kernel(kc, a_block + i * kc, b_panel, y + (r0 + i) * n + j, n, tile_rows, cols, ep);
                     }
                 }
             }
+        };
+        const size_t b_bytes = static_cast<size_t>(kc_max * nr) * sizeof(float);
+        if (threads <= 1) {
+            float* b_panel = static_cast<float*>(gemm::thread_workspace(b_bytes));
+            for (int64_t c = 0; c < chunks; ++c) run_chunk(c, b_panel);
+            continue;
         }
-    });
+        std::atomic<int64_t> next{0};
+        pool.run([&](int, int) {
+            float* b_panel = static_cast<float*>(gemm::thread_workspace(b_bytes));
+            for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) run_chunk(c, b_panel);
+        });
+    }
 }
 
 void matmul_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
