@@ -56,6 +56,27 @@ public:
         });
     }
 
+    // Calls fn(begin, end) on [c * size, (c + 1) * size) ∩ [0, n) for every c,
+    // the chunks claimed one at a time in order; no cap on their number, unlike
+    // parallel_for. For equal-cost items where a small chunk also keeps a
+    // working set in cache (prefill weight tiles): one thread runs the chunks
+    // in order too.
+    template <class F>
+    void parallel_for_each_chunk(int64_t n, int64_t size, F&& fn) {
+        if (n <= 0) return;
+        size = std::max<int64_t>(size, 1);
+        const int64_t chunks = (n + size - 1) / size;
+        if (chunks <= 1 || n_threads_ == 1) {
+            for (int64_t c = 0; c < chunks; ++c) fn(c * size, std::min(n, (c + 1) * size));
+            return;
+        }
+        std::atomic<int64_t> next{0};
+        run([&](int, int) {
+            for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+                fn(c * size, std::min(n, (c + 1) * size));
+        });
+    }
+
     // Like parallel_for, but chunks shrink as the range runs out (guided
     // scheduling): each claim takes 1/(2·threads) of what is left, at least
     // `grain`. The first chunks are long contiguous runs (a decode GEMV's weight

@@ -100,6 +100,32 @@ TEST(ThreadPool, CoversRangeExactlyOnce) {
     }
 }
 
+TEST(ThreadPool, EachChunkIsOneFixedSizeClaim) {
+    for (int threads : {1, 2, 4})
+        for (int64_t size : {0, 1, 2, 7})
+            for (int64_t n : {0, 1, 3, 17, 1000}) {
+                ThreadPool pool(threads);
+                std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+                std::mutex mu;
+                std::vector<std::pair<int64_t, int64_t>> chunks;
+                pool.parallel_for_each_chunk(n, size, [&](int64_t b, int64_t e) {
+                    for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+                    std::lock_guard<std::mutex> lock(mu);
+                    chunks.emplace_back(b, e);
+                });
+                for (auto& h : hits) ASSERT_EQ(h.load(), 1);
+                // Exactly the chunks [c * size, (c + 1) * size) clipped to n, one call
+                // each, however many there are (no cap as in parallel_for).
+                const int64_t s = std::max<int64_t>(size, 1);
+                std::sort(chunks.begin(), chunks.end());
+                ASSERT_EQ(static_cast<int64_t>(chunks.size()), (n + s - 1) / s);
+                for (size_t c = 0; c < chunks.size(); ++c) {
+                    EXPECT_EQ(chunks[c].first, static_cast<int64_t>(c) * s);
+                    EXPECT_EQ(chunks[c].second, std::min(n, static_cast<int64_t>(c + 1) * s));
+                }
+            }
+}
+
 TEST(ThreadPool, GuidedCoversRangeExactlyOnceInShrinkingChunks) {
     for (int threads : {1, 2, 4}) {
         ThreadPool pool(threads);
