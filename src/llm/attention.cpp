@@ -24,7 +24,11 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
     const int64_t slice_heads = (group + slices - 1) / slices;
     const int64_t units = a.n_head_kv * n_qblocks * slices;
     const ElementwiseKernels& ew = elementwise();
-    pool.parallel_for(units, 1, [&](int64_t ub, int64_t ue) {
+    // Units are claimed one at a time, the latest query blocks (the most causal
+    // keys, the longest work) first, so the threads end within one short unit of
+    // each other; contiguous runs of units in kv-head order alternated cheap and
+    // dear runs (a pp512 left the caller waiting ~0.3 % of the run).
+    pool.parallel_for_each_chunk(units, 1, [&](int64_t ub, int64_t ue) {
         // Per-thread scratch, O(tile) regardless of context length; thread-local so
         // decode (every layer, every token) does not allocate it per chunk.
         thread_local std::vector<float> k_buf, v_buf, q_rows, acc, m, l, s;
@@ -39,8 +43,8 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
         s.resize(static_cast<size_t>(slots * (kAttnKeyTile + 1)));  // attend_block's scratch
         live.resize(static_cast<size_t>(slots));
         for (int64_t u = ub; u < ue; ++u) {
-            const int64_t kvh = u / (n_qblocks * slices);
-            const int64_t qb = (u / slices) % n_qblocks, sl = u % slices;
+            const int64_t qb = n_qblocks - 1 - u / (a.n_head_kv * slices);
+            const int64_t kvh = (u / slices) % a.n_head_kv, sl = u % slices;
             const int64_t h0 = kvh * group + sl * slice_heads;
             const int64_t h1 = std::min(kvh * group + group, h0 + slice_heads);
             if (h0 >= h1) continue;
