@@ -2,7 +2,6 @@
 #include "kernels/gemv_f16/gemv_f16.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -199,17 +198,14 @@ void gemm_f16(const GemvF16Weights& w, const float* x, int64_t m, float* y, cons
                 }
             }
         };
-        const size_t b_bytes = static_cast<size_t>(kc_max * nr) * sizeof(float);
-        if (threads <= 1) {
-            float* b_panel = static_cast<float*>(gemm::thread_workspace(b_bytes));
-            for (int64_t c = 0; c < chunks; ++c) run_chunk(c, b_panel);
-            continue;
-        }
-        std::atomic<int64_t> next{0};
-        pool.run([&](int, int) {
-            float* b_panel = static_cast<float*>(gemm::thread_workspace(b_bytes));
-            for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) run_chunk(c, b_panel);
-        });
+        const auto run_chunks = [&](int64_t c0, int64_t c1) {
+            auto* b_panel = static_cast<float*>(gemm::thread_workspace(static_cast<size_t>(kc_max * nr) * sizeof(float)));
+            for (int64_t c = c0; c < c1; ++c) run_chunk(c, b_panel);
+        };
+        if (threads > 1)
+            pool.parallel_for_each_chunk(chunks, 1, run_chunks);
+        else
+            run_chunks(0, chunks);
     }
 }
 
