@@ -84,7 +84,7 @@ void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& g, ThreadPool& 
     GemmBf16MicroKernel ukr = kernel.micro_kernel;
     gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const uint16_t* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, prepacked == nullptr, [&](const gemm::Rect& r) {
         gemm::run_blocked<uint16_t, uint16_t, 2>(
             bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
             [&](int64_t kcp, const uint16_t* ap, const uint16_t* bp, int64_t i, int64_t j, int rows, int cols, bool first,

@@ -155,9 +155,10 @@ struct Rect {
 };
 
 // Splits an (m, n) output over `threads` workers as a tm x tn grid that keeps
-// every share a whole number of micro-tiles and balances padded work.
-// Returns the grid (tm, tn).
-void choose_grid(int64_t m, int64_t n, int mr, int nr, int threads, int* tm, int* tn);
+// every share a whole number of micro-tiles and balances padded work, charging
+// the operands each extra row / column group packs again (B only when it is
+// packed per thread, not prepacked). Returns the grid (tm, tn).
+void choose_grid(int64_t m, int64_t n, int mr, int nr, int threads, bool b_packed_per_thread, int* tm, int* tn);
 Rect grid_share(int64_t m, int64_t n, int mr, int nr, int tm, int tn, int index);
 
 // Below this many multiply-adds a GEMM runs on the calling thread: waking the
@@ -239,14 +240,15 @@ void run_blocked(const Blocking& bl, const Rect& r, int64_t k, const TA* a, int6
 
 // Runs `body(rect)` for every thread's share of an (m, n) output.
 template <class Body>
-void run_parallel(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int mr, int nr, Body&& body) {
+void run_parallel(ThreadPool& pool, int64_t m, int64_t n, int64_t k, int mr, int nr, bool b_packed_per_thread,
+                  Body&& body) {
     const int threads = (m * n * std::max<int64_t>(k, 1) < kMinParallelMacs) ? 1 : pool.size();
     if (threads <= 1) {
         body(Rect{0, m, 0, n});
         return;
     }
     int tm = 1, tn = 1;
-    choose_grid(m, n, mr, nr, threads, &tm, &tn);
+    choose_grid(m, n, mr, nr, threads, b_packed_per_thread, &tm, &tn);
     pool.run([&](int index, int) {
         if (index >= tm * tn) return;
         body(grid_share(m, n, mr, nr, tm, tn, index));

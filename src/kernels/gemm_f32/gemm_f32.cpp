@@ -85,7 +85,7 @@ void gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g, ThreadPool& poo
     GemmF32MicroKernel ukr = kernel.micro_kernel;
     gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const float* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, prepacked == nullptr, [&](const gemm::Rect& r) {
         gemm::run_blocked<float, float, 1>(
             bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
             [&](int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows, int cols, bool first,

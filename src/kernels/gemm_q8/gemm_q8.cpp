@@ -81,7 +81,7 @@ void gemm_q8(const GemmQ8Args& g, ThreadPool& pool) {
     gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const size_t elem = output_bytes(g.output);
     auto* c = static_cast<uint8_t*>(g.c);
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, /*b_packed_per_thread=*/false, [&](const gemm::Rect& r) {
         gemm::run_blocked<uint8_t, int8_t, 4>(
             bl, r, g.k, g.a, g.lda, false, nullptr, 0, false, g.b->data(), g.n,
             [&](int64_t kcp, const uint8_t* ap, const int8_t* bp, int64_t i, int64_t j, int rows, int cols, bool,

@@ -34,7 +34,7 @@ void gemm_f16_bf16(const GemvF16Weights& w, const float* x, int64_t m, float* y,
     GemmBf16MicroKernel ukr = bk.micro_kernel;
     gemm::choose_row_tile(m, bk.short_tiles, &bl, &ukr);
     const int64_t n = w.n();
-    gemm::run_parallel(pool, m, n, k, bl.mr, bl.nr, [&](const gemm::Rect& r) {
+    gemm::run_parallel(pool, m, n, k, bl.mr, bl.nr, /*b_packed_per_thread=*/true, [&](const gemm::Rect& r) {
         gemm::run_blocked_with<uint16_t, uint16_t, 2>(
             bl, r, k, x_bf16, k, /*trans_a=*/false, /*b_workspace=*/true,
             [&](int64_t jc, int64_t nc, int64_t pc, int64_t kc, uint16_t* block) -> const uint16_t* {
