@@ -6,6 +6,9 @@
 // streams from DRAM. Counters: GBps, roofline (= GBps / read bandwidth at the
 // same thread count, probed right after the benchmark's own timing loop), GOPs,
 // peak (= GOPs / int8 peak).
+// gemv_l2 runs the decode kernel (kern.matmul_q8, M = 1) on one 64-row matrix
+// that stays in L2, one thread: its own ceiling in GB/s of source bytes, to set
+// beside the DRAM stream one decode thread draws (over_dram_1t = that ratio).
 #include <benchmark/benchmark.h>
 #include <dlfcn.h>
 
@@ -99,6 +102,25 @@ void gemv(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, in
     report_stream(st, gb, threads);
     st.counters["packed_over_src"] =
         static_cast<double>(ws.packed[0].packed_bytes()) / static_cast<double>(ws.packed[0].source_bytes());
+}
+
+void gemv_l2(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n) {
+    WeightSet& ws = weight_set(t, group, n, k, false);
+    const QuantMatrix& w = ws.packed[0];
+    const QuantMatmulKernels& kern = quant_matmul_kernels();
+    // Activations quantized once: only the kernel's loop is timed (a 64-row call
+    // takes a few microseconds, where quantize_acts and the driver would show).
+    QuantScratch scratch;
+    std::vector<float> x(static_cast<size_t>(k), 0.5f), y(static_cast<size_t>(n));
+    QuantActs a = scratch.acts(1, k, is_k_quant(t) ? 256 : 32);
+    kern.quantize_acts(x.data(), a);
+    for (auto _ : st) {
+        kern.matmul_q8(w, a, y.data(), 0, w.tiles);
+        benchmark::DoNotOptimize(y.data());
+    }
+    const double gb = static_cast<double>(w.source_bytes()) / 1e9 * static_cast<double>(st.iterations());
+    st.counters["GBps"] = benchmark::Counter(gb, benchmark::Counter::kIsRate);
+    st.counters["over_dram_1t"] = benchmark::Counter(gb / roofs().bw[1], benchmark::Counter::kIsRate);
 }
 
 void gemm(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, int64_t m, int threads) {
@@ -227,6 +249,10 @@ void register_all() {
                         ->UseRealTime()->MinTime(0.3);
             }
         }
+    for (const TC& c : types)
+        benchmark::RegisterBenchmark(("gemv_l2/" + type_label(c.t, c.group) + "/k2048_n64/t1").c_str(),
+                                     [=](benchmark::State& st) { gemv_l2(st, c.t, c.group, 2048, 64); })
+            ->UseRealTime()->MinTime(0.2);
     for (const TC& c : types)
         for (int th : {1, 2}) {
             benchmark::RegisterBenchmark(("gemm/" + type_label(c.t, c.group) + "/m512_k2048_n5632/t" + std::to_string(th)).c_str(),
