@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <type_traits>
 #include <utility>
@@ -73,6 +74,30 @@ struct Ops256 {
     static I pair16(I u, I s) { return _mm256_maddubs_epi16(u, s); }
     static I add16(I a, I b) { return _mm256_add_epi16(a, b); }
     static I widen16(I acc, I s16) { return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, _mm256_set1_epi16(1))); }
+    static I widen16_by(I acc, I s16, I mul) { return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, mul)); }
+    // K-quant sub-block scales ride the run's widening vpmaddwd (kScaleInMadd in
+    // quant_matmul_simd.inc), so they are wanted as i16 lanes 2n, 2n+1 = row n's.
+    // From 8 rows' (even, odd) byte pairs at p: byte `odd` of row n in both i16
+    // lanes of int32 lane n, sign-extended (kSigned) or zero-extended. One
+    // broadcast load serves both bytes; vpshufb stays inside 128-bit lanes, so
+    // the low lane reads rows 0-3 and the high lane rows 4-7 of the same copy.
+    static constexpr bool kScaleInMadd = true;
+    template <bool kSigned>
+    static I pair_byte_dup16(const uint8_t* p, int odd) {
+        alignas(32) static constexpr auto kCtrl = [] {
+            std::array<std::array<int8_t, 32>, 2> c{};
+            for (int o = 0; o < 2; ++o)
+                for (int b = 0; b < 32; ++b) {
+                    const int row = (b / 16) * 4 + (b % 16) / 4;  // int32 lane = row
+                    const bool data_byte = kSigned ? (b % 2 == 1) : (b % 2 == 0);
+                    c[o][b] = static_cast<int8_t>(data_byte ? 2 * row + o : -128);  // -128: zero
+                }
+            return c;
+        }();
+        const __m256i pairs = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        const __m256i x = _mm256_shuffle_epi8(pairs, _mm256_load_si256(reinterpret_cast<const __m256i*>(kCtrl[odd].data())));
+        return kSigned ? _mm256_srai_epi16(x, 8) : x;
+    }
     static I set1_i(int v) { return _mm256_set1_epi32(v); }
     static F set1_f(float v) { return _mm256_set1_ps(v); }
     static I add32(I a, I b) { return _mm256_add_epi32(a, b); }

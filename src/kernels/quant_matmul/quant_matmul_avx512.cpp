@@ -55,6 +55,9 @@ struct Ops512 {
     static I pair16(I u, I s) { return _mm512_maddubs_epi16(u, s); }
     static I add16(I a, I b) { return _mm512_add_epi16(a, b); }
     static I widen16(I acc, I s16) { return _mm512_add_epi32(acc, _mm512_madd_epi16(s16, _mm512_set1_epi16(1))); }
+    static I widen16_by(I acc, I s16, I mul) { return _mm512_add_epi32(acc, _mm512_madd_epi16(s16, mul)); }
+    // vpdpbusd sums straight into int32: no widening madd for a scale to ride.
+    static constexpr bool kScaleInMadd = false;
     static I set1_i(int v) { return _mm512_set1_epi32(v); }
     static F set1_f(float v) { return _mm512_set1_ps(v); }
     static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
