@@ -50,6 +50,20 @@ void or_bits_of_bytes(const uint8_t* in, uint8_t* out, int n, int shift, uint8_t
     for (int j = 0; j < n; j += 8) st64(out + j, ld64(out + j) | (((ld64(in + j) >> shift) & bytes_of(mask)) << to));
 }
 
+// Byte i of the result = bit i of `bits` (0 or 1).
+uint64_t bits_to_bytes(uint8_t bits) {
+    // Byte i keeps bit i of its copy; adding 0x7F carries into bit 7 exactly when
+    // that bit was set (a byte's value is at most 0x80, so nothing crosses bytes).
+    const uint64_t x = (bits * bytes_of(1)) & 0x8040201008040201ull;
+    return ((x + bytes_of(0x7F)) >> 7) & bytes_of(1);
+}
+// Bytes 0..3 of x to bytes 0, 2, 4, 6 of the result (the others zero).
+uint64_t bytes_to_even_bytes(uint32_t x) {
+    uint64_t y = x;
+    y = (y | (y << 16)) & 0x0000FFFF0000FFFFull;
+    return (y | (y << 8)) & 0x00FF00FF00FF00FFull;
+}
+
 struct Unit {
     uint8_t u[256];
     uint16_t d = 0, dmin = 0;  // fp16 bits: d, and m (q4_1/q5_1) or Dmin (K asym)
@@ -88,7 +102,8 @@ void read_unit(const uint8_t* p, int group, Unit& o) {
             bits_of_bytes(qs, o.u, 16, 0, 15);
             bits_of_bytes(qs, o.u + 16, 16, 4, 15);
             const uint32_t h = ld32(qh);  // bit j: code j's fifth bit
-            for (int j = 0; j < 32; ++j) o.u[j] = static_cast<uint8_t>(o.u[j] | (((h >> j) & 1) << 4));
+            for (int j = 0; j < 32; j += 8)
+                st64(o.u + j, ld64(o.u + j) | (bits_to_bytes(static_cast<uint8_t>(h >> j)) << 4));
             return;
         }
         case QuantType::q8_0: {
@@ -102,7 +117,11 @@ void read_unit(const uint8_t* p, int group, Unit& o) {
         case QuantType::int4_asym: {
             std::memcpy(&o.d, p, 2);
             o.z = p[2];
-            for (int j = 0; j < group; ++j) o.u[j] = (p[3 + j / 2] >> (4 * (j & 1))) & 15;
+            // Code j is nibble j % 2 of byte j / 2: low and high nibbles interleaved.
+            for (int j = 0; j < group; j += 8) {
+                const uint32_t b = ld32(p + 3 + j / 2);
+                st64(o.u + j, bytes_to_even_bytes(b & 0x0F0F0F0Fu) | (bytes_to_even_bytes((b >> 4) & 0x0F0F0F0Fu) << 8));
+            }
             return;
         }
         case QuantType::q2_k: {
