@@ -82,6 +82,17 @@ struct Ops256 {
     // broadcast load serves both bytes; vpshufb stays inside 128-bit lanes, so
     // the low lane reads rows 0-3 and the high lane rows 4-7 of the same copy.
     static constexpr bool kScaleInMadd = true;
+    // A 16-row pair array (32 bytes, row n's (even, odd) bytes at 2n) loaded with its
+    // 64-bit quarters as rows 0-3, 8-11 | 4-7, 12-15, so that the in-lane unpacks
+    // below give rows 0-7 (tile vector 0) and rows 8-15 (vector 1) in row order.
+    static I load_pairs_rows16(const uint8_t* p) { return _mm256_permute4x64_epi64(load(p), 0xD8); }
+    // i16 lane n (row n) of such a vector into both i16 lanes of int32 lane n.
+    static I dup16_rows_lo(I x) { return _mm256_unpacklo_epi16(x, x); }
+    static I dup16_rows_hi(I x) { return _mm256_unpackhi_epi16(x, x); }
+    // Byte pairs of rows 0-7 / 8-15 zero-extended to i16 lanes 2n, 2n+1.
+    static I zext8_rows_lo(I x) { return _mm256_unpacklo_epi8(x, _mm256_setzero_si256()); }
+    static I zext8_rows_hi(I x) { return _mm256_unpackhi_epi8(x, _mm256_setzero_si256()); }
+    static I and16(I x, int m) { return _mm256_and_si256(x, _mm256_set1_epi16(static_cast<short>(m))); }
     template <bool kSigned>
     static I pair_byte_dup16(const uint8_t* p, int odd) {
         alignas(32) static constexpr auto kCtrl = [] {
