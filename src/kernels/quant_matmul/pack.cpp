@@ -25,8 +25,6 @@ using namespace qmm;
 
 namespace {
 
-// One source unit (legacy group / int4 group / K super-block) of one row,
-// decoded to unsigned codes and scale fields.
 // Every byte of a word equal to b.
 constexpr uint64_t bytes_of(uint8_t b) { return 0x0101010101010101ull * b; }
 uint64_t ld64(const uint8_t* p) {
@@ -64,6 +62,8 @@ uint64_t bytes_to_even_bytes(uint32_t x) {
     return (y | (y << 8)) & 0x00FF00FF00FF00FFull;
 }
 
+// One source unit (legacy group / int4 group / K super-block) of one row,
+// decoded to unsigned codes and scale fields.
 struct Unit {
     uint8_t u[256];
     uint16_t d = 0, dmin = 0;  // fp16 bits: d, and m (q4_1/q5_1) or Dmin (K asym)
