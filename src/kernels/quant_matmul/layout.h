@@ -7,6 +7,11 @@
 // [f·lo, f·lo + lo), and field q / hi of high plane q % hi, giving code bits
 // [lo, lo + hi). One plane load + shift + mask is then 16 rows × 4 k of u8, the
 // operand of vpdpbusd, and AVX2 reads the two 32-byte halves (rows 0-7, 8-15).
+// q6_K (`whole6`) places its 6-bit codes differently, so that half the quads
+// decode with one mask instead of two loads, two shifts, two masks and an or:
+// plane p < 4 holds quad p whole in bits 0-5 and bits 4-5 of quad p + 4 in bits
+// 6-7; plane 4 + m holds bits 0-3 of quad 4 + m (low nibble) and of quad 6 + m
+// (high nibble). Same six planes, same bytes.
 //
 // Legacy types and int4, per group of G = 32 (int4: 32/64/128):
 //   d    fp16[16]                      scale per row
@@ -46,6 +51,7 @@ struct Layout {
     Corr corr;
     int off;      // constant code offset (offset, k_sym)
     int sub;      // K-quants: sub-block size (16 or 32)
+    bool whole6 = false;  // q6_K's placement (top of this file); lo = 4, hi = 2
 };
 
 constexpr Layout layout_of(QuantType t) {
@@ -59,7 +65,7 @@ constexpr Layout layout_of(QuantType t) {
         case QuantType::q3_k: return {2, 1, Corr::k_sym, 4, 16};
         case QuantType::q4_k: return {4, 0, Corr::k_asym, 0, 32};
         case QuantType::q5_k: return {4, 1, Corr::k_asym, 0, 32};
-        case QuantType::q6_k: return {4, 2, Corr::k_sym, 32, 16};
+        case QuantType::q6_k: return {4, 2, Corr::k_sym, 32, 16, true};
         case QuantType::int4_asym: return {4, 0, Corr::zero_point, 0, 0};
         case QuantType::count_: break;
     }
@@ -136,6 +142,23 @@ constexpr CodePos low_pos(const Layout& l, int n, int kk) {
 constexpr CodePos high_pos(const Layout& l, int n, int kk) {
     const int q = kk / 4, i = kk % 4;
     return {(l.lo + q % l.hi) * 64 + n * 4 + i, (q / l.hi) * l.hi};
+}
+
+// The unsigned code of row n, k-in-chunk kk: the scalar reader of every layout.
+inline int code_at(const Layout& l, const uint8_t* chunk, int n, int kk) {
+    const int q = kk / 4, i = kk % 4;
+    if (l.whole6) {
+        if (q < 4) return chunk[q * 64 + n * 4 + i] & 63;
+        const int nib = (chunk[(4 + q % 2) * 64 + n * 4 + i] >> (4 * ((q - 4) / 2))) & 15;
+        return nib | ((chunk[(q - 4) * 64 + n * 4 + i] >> 6) << 4);
+    }
+    const CodePos lp = low_pos(l, n, kk);
+    int u = (chunk[lp.byte] >> lp.shift) & ((1 << l.lo) - 1);
+    if (l.hi) {
+        const CodePos hp = high_pos(l, n, kk);
+        u |= ((chunk[hp.byte] >> hp.shift) & ((1 << l.hi) - 1)) << l.lo;
+    }
+    return u;
 }
 
 }  // namespace tern::qmm

@@ -225,6 +225,13 @@ void write_unit(int group, const Unit& o, int n, uint8_t* dst) {
     for (int e0 = 0; e0 < elems; e0 += 32) {
         uint8_t* chunk = dst + h + (e0 / 32) * chunk_bytes(l) + n * 4;
         const uint8_t* u = o.u + e0;
+        if constexpr (l.whole6) {  // layout.h: quads 0-3 whole, 4-7 split
+            for (int p = 0; p < 4; ++p)
+                st32(chunk + p * 64, (ld32(u + 4 * p) & 0x3F3F3F3Fu) | (((ld32(u + 4 * (p + 4)) >> 4) & 0x03030303u) << 6));
+            for (int m = 0; m < 2; ++m)
+                st32(chunk + (4 + m) * 64, (ld32(u + 4 * (4 + m)) & 0x0F0F0F0Fu) | ((ld32(u + 4 * (6 + m)) & 0x0F0F0F0Fu) << 4));
+            continue;
+        }
         for (int p = 0; p < l.lo; ++p) {
             uint32_t word = 0;
             for (int f = 0; f * l.lo < 8; ++f) word |= (ld32(u + 4 * (p + f * l.lo)) & lo_mask) << (f * l.lo);
@@ -382,13 +389,7 @@ void unpack_quant_row(const QuantMatrix& w, int64_t row, float* y) {
         }
         if (k) h = header_bytes(l);
         for (int e = 0; e < elems; ++e) {
-            const uint8_t* chunk = p + h + (e / 32) * chunk_bytes(l);
-            const CodePos lp = low_pos(l, n, e % 32);
-            int u = (chunk[lp.byte] >> lp.shift) & ((1 << l.lo) - 1);
-            if (l.hi) {
-                const CodePos hp = high_pos(l, n, e % 32);
-                u |= ((chunk[hp.byte] >> hp.shift) & ((1 << l.hi) - 1)) << l.lo;
-            }
+            const int u = code_at(l, p + h + (e / 32) * chunk_bytes(l), n, e % 32);
             float& out = y[b * elems + e];
             const int s = e / (l.sub ? l.sub : 1);
             // Same operation order as the formats reference dequantizers.

@@ -94,14 +94,7 @@ struct TileReader {
     int hdr;              // header bytes before chunk 0
 
     int code(int e) const {
-        const uint8_t* chunk = unit + hdr + (e / 32) * chunk_bytes(l);
-        const CodePos lp = low_pos(l, n, e % 32);
-        int u = (chunk[lp.byte] >> lp.shift) & ((1 << l.lo) - 1);
-        if (l.hi) {
-            const CodePos hp = high_pos(l, n, e % 32);
-            u |= ((chunk[hp.byte] >> hp.shift) & ((1 << l.hi) - 1)) << l.lo;
-        }
-        return u;
+        return code_at(l, unit + hdr + (e / 32) * chunk_bytes(l), n, e % 32);
     }
     float d() const { return fp16_to_fp32(static_cast<uint16_t>(unit[2 * n] | (unit[2 * n + 1] << 8))); }
     float second_f16() const {  // m (q4_1/q5_1) or Dmin (K asym)
