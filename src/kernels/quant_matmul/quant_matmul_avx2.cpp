@@ -77,10 +77,6 @@ struct Ops256 {
     static I widen16_by(I acc, I s16, I mul) { return _mm256_add_epi32(acc, _mm256_madd_epi16(s16, mul)); }
     // K-quant sub-block scales ride the run's widening vpmaddwd (kScaleInMadd in
     // quant_matmul_simd.inc), so they are wanted as i16 lanes 2n, 2n+1 = row n's.
-    // From 8 rows' (even, odd) byte pairs at p: byte `odd` of row n in both i16
-    // lanes of int32 lane n, sign-extended (kSigned) or zero-extended. One
-    // broadcast load serves both bytes; vpshufb stays inside 128-bit lanes, so
-    // the low lane reads rows 0-3 and the high lane rows 4-7 of the same copy.
     static constexpr bool kScaleInMadd = true;
     // A 16-row pair array (32 bytes, row n's (even, odd) bytes at 2n) loaded with its
     // 64-bit quarters as rows 0-3, 8-11 | 4-7, 12-15, so that the in-lane unpacks
@@ -93,6 +89,10 @@ struct Ops256 {
     static I zext8_rows_lo(I x) { return _mm256_unpacklo_epi8(x, _mm256_setzero_si256()); }
     static I zext8_rows_hi(I x) { return _mm256_unpackhi_epi8(x, _mm256_setzero_si256()); }
     static I and16(I x, int m) { return _mm256_and_si256(x, _mm256_set1_epi16(static_cast<short>(m))); }
+    // From 8 rows' (even, odd) byte pairs at p: byte `odd` of row n in both i16
+    // lanes of int32 lane n, sign-extended (kSigned) or zero-extended. One
+    // broadcast load serves both bytes; vpshufb stays inside 128-bit lanes, so
+    // the low lane reads rows 0-3 and the high lane rows 4-7 of the same copy.
     template <bool kSigned>
     static I pair_byte_dup16(const uint8_t* p, int odd) {
         alignas(32) static constexpr auto kCtrl = [] {
