@@ -42,9 +42,10 @@ std::optional<FloatMath> parse_float_math(const std::string& s) {
     return std::nullopt;
 }
 
-FloatMath resolve_float_math(FloatMath m) {
+FloatMath resolve_float_math(FloatMath m, DType weight) {
     if (m != FloatMath::auto_) return m;
-    return gemm_bf16_kernel().isa == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact;
+    const bool sixteen_bit = weight == DType::f16 || weight == DType::bf16;
+    return sixteen_bit && gemm_bf16_kernel().isa == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact;
 }
 
 namespace {
@@ -78,7 +79,7 @@ QuantScratch& activation_scratch() {
 
 LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act,
                            FloatMath math)
-    : source_dtype_(w.dtype()), act_(act), math_(resolve_float_math(math)), bias_(std::move(bias)) {
+    : source_dtype_(w.dtype()), act_(act), math_(resolve_float_math(math, w.dtype())), bias_(std::move(bias)) {
     if (w.rank() != 2) throw InputError(name, "a linear weight must be 2-D, got shape " + shape_to_string(w.shape()));
     n_ = w.dim(0);
     k_ = w.dim(1);

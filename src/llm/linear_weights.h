@@ -68,9 +68,11 @@ enum class FloatMath { exact, bf16, auto_ };
 const char* float_math_name(FloatMath m);
 // "exact" / "bf16" / "auto"; nullopt for anything else.
 std::optional<FloatMath> parse_float_math(const std::string& s);
-// What auto_ means on this CPU: bf16 where gemm_bf16 runs native bf16 dot
-// products, exact elsewhere; exact and bf16 stay as they are.
-FloatMath resolve_float_math(FloatMath m);
+// What auto_ means for weights stored as `weight` on this CPU: bf16 for 16-bit
+// float weights (f16, bf16) where gemm_bf16 runs native bf16 dot products,
+// exact for everything else (f32 weights keep their precision); exact and bf16
+// stay as they are.
+FloatMath resolve_float_math(FloatMath m, DType weight);
 
 // Rows from which f16 weights take the bf16 prefill under FloatMath::bf16: at
 // K 2048, N 5632 gemm_f16_bf16 beats the f16 GEMV from M = 32 (1 thread 303 vs

@@ -164,7 +164,7 @@ TEST(LlmForward, AutoFpmathIsBf16ForF16WeightsWithNativeBf16AndExactOtherwise) {
         const auto automatic = load_model(m.gguf_path);
         const bool f16 = automatic->layers[0].wq->source_dtype() == DType::f16;
         // f16: bf16 where the CPU has native bf16 dot products, exact elsewhere.
-        const FloatMath want_math = f16 ? resolve_float_math(FloatMath::auto_) : FloatMath::exact;
+        const FloatMath want_math = resolve_float_math(FloatMath::auto_, automatic->layers[0].wq->source_dtype());
         EXPECT_EQ(want_math, f16 && active_isa() == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact);
         EXPECT_EQ(automatic->layers[0].wq->float_math(), want_math);
         const auto same = load_model(m.gguf_path, LoadOptions{want_math});
