@@ -42,11 +42,13 @@ void run_bench(const BenchOptions& o) {
             print_json(results.size() == 1 ? arr[0] : arr);
             return;
         }
-        TextTable table({"model", "threads", "test", "tokens/s", "weights GB/s", "roofline", "ttft ms", "peak RSS"});
+        TextTable table({"model", "threads", "seqs", "test", "tokens/s", "weights GB/s", "roofline", "ttft ms", "peak RSS"});
         for (const auto& r : results) {
-            table.add_row({r.model, std::to_string(r.threads), "pp" + std::to_string(r.prompt), fmt_fixed(r.prefill_tps, 2),
-                           "", "", fmt_fixed(r.ttft_ms, 1), fmt_fixed(r.peak_rss_mb, 0) + " MB"});
-            table.add_row({r.model, std::to_string(r.threads), "tg" + std::to_string(r.gen), fmt_fixed(r.decode_tps, 2),
+            const std::string seqs = std::to_string(r.parallel);
+            table.add_row({r.model, std::to_string(r.threads), seqs, "pp" + std::to_string(r.prompt),
+                           fmt_fixed(r.prefill_tps, 2), "", "", fmt_fixed(r.ttft_ms, 1),
+                           fmt_fixed(r.peak_rss_mb, 0) + " MB"});
+            table.add_row({r.model, std::to_string(r.threads), seqs, "tg" + std::to_string(r.gen), fmt_fixed(r.decode_tps, 2),
                            fmt_fixed(r.decode_weight_gbps, 1),
                            r.read_gbps > 0 ? fmt_fixed(100 * r.decode_roofline, 1) + " % of " + fmt_fixed(r.read_gbps, 1)
                                            : "",
@@ -92,6 +94,9 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--gen", o->llm.gen, "MODEL: decoded tokens for the generation test (tg)");
     cmd->add_option("--reps", o->llm.reps, "MODEL: repetitions (median reported)");
     cmd->add_option("--kv", o->llm.kv, "MODEL: KV cache type f16|f32");
+    cmd->add_option("--parallel", o->llm.parallel,
+                    "MODEL: sequences decoded together, e.g. --parallel 1,8 (tokens/s summed over them)")
+        ->delimiter(',');
     add_fpmath_option(*cmd, o->llm.fpmath);
     cmd->add_flag("--roofline", o->llm.roofline,
                   "MODEL: probe the read bandwidth after each decode run and report decode as a fraction of it");

@@ -73,6 +73,7 @@ void run_eval_lm(const EvalCliOptions& o) {
     llm::SessionOptions so;
     so.n_ctx = ctx;
     so.kv_type = llm::KvType::f16;
+    so.n_seq = llm::perplexity_windows_per_pass(ctx, static_cast<int64_t>(used.size()));
     llm::Session session(*model, so);
     const int32_t bos = !ids.empty() && ids.front() == model->config.bos_token ? model->config.bos_token : -1;
     const llm::PerplexityResult r = llm::compute_perplexity(session, used, ctx, {}, bos);

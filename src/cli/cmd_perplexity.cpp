@@ -56,6 +56,7 @@ void run_perplexity(const PerplexityOptions& o) {
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    so.n_seq = llm::perplexity_windows_per_pass(o.ctx, static_cast<int64_t>(tokens.size()));
     llm::Session session(*model, so);
     const auto r = llm::compute_perplexity(session, tokens, o.ctx, [&](int64_t w, double running) {
         if (!o.json) {

@@ -38,6 +38,8 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     if (o.prompt < 1 || o.gen < 1) throw UsageError("bench", "--prompt and --gen must be >= 1");
     if (o.reps < 1) throw UsageError("bench", "--reps must be >= 1");
     if (o.kv != "f16" && o.kv != "f32") throw UsageError("--kv", "must be f32 or f16");
+    for (int P : o.parallel)
+        if (P < 1 || P > 256) throw UsageError("--parallel", format("%d sequences: allowed 1..256", P));
     const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     llm::SessionOptions so;
     so.n_ctx = o.prompt + o.gen + 1;
@@ -50,68 +52,82 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     std::vector<LlmBenchResult> results;
     double model_rss_mb = 0;
     bool probed = false;  // ru_maxrss is a high-water mark: read it only before any probe existed
-    for (int t : threads) {
-        set_default_threads(t);
-        llm::Session session(*model, so);
-        std::vector<float> logits;
-        LlmBenchResult r;
-        r.model = o.model;
-        r.fpmath = o.fpmath;
-        r.threads = t;
-        r.prompt = o.prompt;
-        r.gen = o.gen;
-        r.decode_weight_bytes = model->decode_weight_bytes();
-        std::vector<double> ttft, roofline;
-        // 256 MiB: 8x the L3 of a large desktop part, small beside the models.
-        std::unique_ptr<BandwidthProbe> probe;
-        Progress progress("bench t=" + std::to_string(t), o.reps + 1);
-        for (int rep = -1; rep < o.reps; ++rep) {  // rep -1 warms caches and page-ins
-            session.reset();
-            auto t0 = std::chrono::steady_clock::now();
-            session.eval(prompt, logits);
-            const double prefill_s = seconds_since(t0);
-            const auto first = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-            const double first_token_s = seconds_since(t0);
-            // tg starts from an empty cache, as llama-bench's tg test does, so the
-            // two programs decode at the same context lengths.
-            session.reset();
-            int32_t next = first;
-            t0 = std::chrono::steady_clock::now();
-            for (int g = 0; g < o.gen; ++g) {
-                const int32_t tok = next;
-                session.eval(std::span<const int32_t>(&tok, 1), logits);
-                next = static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
-            }
-            const double decode_s = seconds_since(t0);
-            if (rep < 0) {
-                // Peak RSS of the model and session, before the probe adds its buffer.
-                if (!probed) model_rss_mb = std::max(model_rss_mb, peak_rss_mb());
-                if (o.roofline && !probe) {
-                    probe = std::make_unique<BandwidthProbe>(uint64_t{256} << 20);
-                    probed = true;
+    for (int t : threads)
+        for (int P : o.parallel) {
+            set_default_threads(t);
+            so.n_seq = P;
+            llm::Session session(*model, so);
+            std::vector<float> logits;
+            LlmBenchResult r;
+            r.model = o.model;
+            r.fpmath = o.fpmath;
+            r.threads = t;
+            r.parallel = P;
+            r.prompt = o.prompt;
+            r.gen = o.gen;
+            r.decode_weight_bytes = model->decode_weight_bytes();
+            std::vector<double> ttft, roofline;
+            // 256 MiB: 8x the L3 of a large desktop part, small beside the models.
+            std::unique_ptr<BandwidthProbe> probe;
+            Progress progress("bench t=" + std::to_string(t) + (P > 1 ? " parallel=" + std::to_string(P) : ""), o.reps + 1);
+            std::vector<llm::SeqTokens> items(static_cast<size_t>(P));
+            std::vector<int32_t> next(static_cast<size_t>(P));
+            const int64_t V = model->config.n_vocab;
+            auto argmax_rows = [&] {
+                for (int i = 0; i < P; ++i) {
+                    const float* row = logits.data() + static_cast<int64_t>(i) * V;
+                    next[static_cast<size_t>(i)] = static_cast<int32_t>(std::max_element(row, row + V) - row);
                 }
-            } else {
-                r.prefill_runs.push_back(o.prompt / prefill_s);
-                r.decode_runs.push_back(o.gen / decode_s);
-                ttft.push_back(first_token_s * 1e3);
-                if (probe) {
-                    const double gbps = probe->measure(3).median_gbps;
-                    r.read_gbps_runs.push_back(gbps);
-                    roofline.push_back(static_cast<double>(r.decode_weight_bytes) * r.decode_runs.back() / 1e9 / gbps);
+            };
+            for (int rep = -1; rep < o.reps; ++rep) {  // rep -1 warms caches and page-ins
+                session.reset();
+                for (int i = 0; i < P; ++i) items[static_cast<size_t>(i)] = {i, prompt, 1};
+                auto t0 = std::chrono::steady_clock::now();
+                session.eval_many(items, logits);
+                const double prefill_s = seconds_since(t0);
+                argmax_rows();
+                const double first_token_s = seconds_since(t0);
+                // tg starts from an empty cache, as llama-bench's tg test does, so the
+                // two programs decode at the same context lengths.
+                session.reset();
+                t0 = std::chrono::steady_clock::now();
+                for (int g = 0; g < o.gen; ++g) {
+                    for (int i = 0; i < P; ++i)
+                        items[static_cast<size_t>(i)] = {i, std::span<const int32_t>(&next[static_cast<size_t>(i)], 1), 1};
+                    session.eval_many(items, logits);
+                    argmax_rows();
                 }
+                const double decode_s = seconds_since(t0);
+                if (rep < 0) {
+                    // Peak RSS of the model and session, before the probe adds its buffer.
+                    if (!probed) model_rss_mb = std::max(model_rss_mb, peak_rss_mb());
+                    if (o.roofline && !probe) {
+                        probe = std::make_unique<BandwidthProbe>(uint64_t{256} << 20);
+                        probed = true;
+                    }
+                } else {
+                    r.prefill_runs.push_back(double(P) * o.prompt / prefill_s);
+                    r.decode_runs.push_back(double(P) * o.gen / decode_s);
+                    ttft.push_back(first_token_s * 1e3);
+                    if (probe) {
+                        const double gbps = probe->measure(3).median_gbps;
+                        r.read_gbps_runs.push_back(gbps);
+                        // One weight read per decode step serves all P sequences.
+                        roofline.push_back(static_cast<double>(r.decode_weight_bytes) * r.decode_runs.back() / P / 1e9 / gbps);
+                    }
+                }
+                progress.update(rep + 2);
             }
-            progress.update(rep + 2);
+            progress.finish();
+            r.prefill_tps = median(r.prefill_runs);
+            r.decode_tps = median(r.decode_runs);
+            r.decode_weight_gbps = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / P / 1e9;
+            r.ttft_ms = median(ttft);
+            r.peak_rss_mb = model_rss_mb;
+            r.read_gbps = median(r.read_gbps_runs);
+            r.decode_roofline = median(roofline);
+            results.push_back(r);
         }
-        progress.finish();
-        r.prefill_tps = median(r.prefill_runs);
-        r.decode_tps = median(r.decode_runs);
-        r.decode_weight_gbps = static_cast<double>(r.decode_weight_bytes) * r.decode_tps / 1e9;
-        r.ttft_ms = median(ttft);
-        r.peak_rss_mb = model_rss_mb;
-        r.read_gbps = median(r.read_gbps_runs);
-        r.decode_roofline = median(roofline);
-        results.push_back(r);
-    }
     return results;
 }
 
@@ -120,6 +136,7 @@ Json llm_bench_json(const LlmBenchResult& r) {
     j["model"] = r.model;
     j["fpmath"] = r.fpmath;
     j["threads"] = r.threads;
+    j["parallel"] = r.parallel;
     j["prompt"] = r.prompt;
     j["gen"] = r.gen;
     j["prefill_tps"] = r.prefill_tps;

@@ -20,12 +20,17 @@ struct LlmBenchOptions {
     // Probe the read bandwidth after every decode repetition and report the
     // decode speed as a fraction of that roofline.
     bool roofline = false;
+    // Independent sequences decoded together (llama-batched-bench's -npl): each
+    // gets the prompt, then every decode step evaluates one token of each in
+    // one forward pass. Tokens/s are aggregate over the sequences.
+    std::vector<int> parallel{1};
 };
 
 struct LlmBenchResult {
     std::string model;
     std::string fpmath;
     int threads = 1;
+    int parallel = 1;         // sequences per forward pass (tokens/s are their sum)
     int prompt = 0, gen = 0;
     double prefill_tps = 0;   // median over reps
     double decode_tps = 0;    // median over reps
@@ -41,7 +46,8 @@ struct LlmBenchResult {
     std::vector<double> read_gbps_runs;
 };
 
-// Runs at each thread count (the default pool is resized between them).
+// Runs at each thread count (the default pool is resized between them) and
+// each --parallel count.
 std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::vector<int>& threads);
 Json llm_bench_json(const LlmBenchResult& r);
 

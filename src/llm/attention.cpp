@@ -11,18 +11,26 @@
 
 namespace tern::llm {
 
-void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
-    const int64_t hd = a.head_dim;
-    const int64_t group = a.n_head / a.n_head_kv;  // query heads per kv head
-    const int64_t n_qblocks = (a.T + kAttnQueryBlock - 1) / kAttnQueryBlock;
-    // A unit is (kv head, query block, slice of that kv head's query heads):
-    // every key/value tile is widened from the cache once and used by all the
-    // slice's heads (GQA: 8 heads per kv head in TinyLlama). The group is only
-    // sliced when there would otherwise be too few units for the threads.
+void attention_flash(const AttentionArgs& a, ThreadPool& pool) { attention_flash_many(std::span(&a, 1), pool); }
+
+void attention_flash_many(std::span<const AttentionArgs> as, ThreadPool& pool) {
+    if (as.empty()) return;
+    const AttentionArgs& a0 = as[0];  // head shapes, scale and layer are the same for every sequence
+    const int64_t hd = a0.head_dim;
+    const int64_t group = a0.n_head / a0.n_head_kv;  // query heads per kv head
+    // A unit is (sequence, kv head, query block, slice of that kv head's query
+    // heads): every key/value tile is widened from the cache once and used by
+    // all the slice's heads (GQA: 8 heads per kv head in TinyLlama). The group
+    // is only sliced when there would otherwise be too few units for the threads.
+    std::vector<int64_t> first_unit(as.size() + 1, 0);  // (n_seq + 1) prefix sums of units
+    int64_t base_units = 0;
+    for (const AttentionArgs& a : as) base_units += a.n_head_kv * ((a.T + kAttnQueryBlock - 1) / kAttnQueryBlock);
     const int64_t want = 2 * pool.size();
-    const int64_t slices = std::clamp<int64_t>((want + a.n_head_kv * n_qblocks - 1) / (a.n_head_kv * n_qblocks), 1, group);
+    const int64_t slices = std::clamp<int64_t>((want + base_units - 1) / std::max<int64_t>(base_units, 1), 1, group);
     const int64_t slice_heads = (group + slices - 1) / slices;
-    const int64_t units = a.n_head_kv * n_qblocks * slices;
+    for (size_t i = 0; i < as.size(); ++i)
+        first_unit[i + 1] = first_unit[i] + as[i].n_head_kv * ((as[i].T + kAttnQueryBlock - 1) / kAttnQueryBlock) * slices;
+    const int64_t units = first_unit.back();
     const ElementwiseKernels& ew = elementwise();
     // Units are claimed one at a time, the latest query blocks (the most causal
     // keys, the longest work) first, so the threads end within one short unit of
@@ -42,7 +50,11 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
         l.resize(static_cast<size_t>(slots));                  // running sum
         s.resize(static_cast<size_t>(slots * (kAttnKeyTile + 1)));  // attend_block's scratch
         live.resize(static_cast<size_t>(slots));
-        for (int64_t u = ub; u < ue; ++u) {
+        for (int64_t gu = ub; gu < ue; ++gu) {
+            const size_t seq = static_cast<size_t>(std::upper_bound(first_unit.begin(), first_unit.end(), gu) - first_unit.begin() - 1);
+            const AttentionArgs& a = as[seq];
+            const int64_t u = gu - first_unit[seq];
+            const int64_t n_qblocks = (a.T + kAttnQueryBlock - 1) / kAttnQueryBlock;
             const int64_t qb = n_qblocks - 1 - u / (a.n_head_kv * slices);
             const int64_t kvh = (u / slices) % a.n_head_kv, sl = u % slices;
             const int64_t h0 = kvh * group + sl * slice_heads;

@@ -4,6 +4,7 @@
 // sum per query row), so its memory is O(tile) however long the context;
 // attention_naive builds every score row in full and is the test truth.
 #include <cstdint>
+#include <span>
 
 #include "llm/kv_cache.h"
 
@@ -25,6 +26,10 @@ struct AttentionArgs {
 
 // Heads and query blocks in parallel on `pool`.
 void attention_flash(const AttentionArgs& a, ThreadPool& pool);
+// Several independent sequences (each its own q, cache, positions and out; the
+// same head shapes and layer) in one parallel region, so batched decode does
+// not pay a barrier per sequence.
+void attention_flash_many(std::span<const AttentionArgs> as, ThreadPool& pool);
 // Single-threaded, whole score rows; for tests.
 void attention_naive(const AttentionArgs& a);
 

@@ -22,6 +22,10 @@ struct Session::Scratch {
     std::vector<float> proj;  // (T, d) wo / ffn_down output
     std::vector<float> gate;  // (T, ff)
     std::vector<float> up;    // (T, ff)
+    std::vector<int64_t> row_pos;        // (T) each row's position in its sequence
+    std::vector<int64_t> logit_row;      // (n) rows of the pass whose logits are wanted
+    std::vector<int32_t> chunk_tokens;   // (T) the pass's tokens, segments in order
+    std::vector<AttentionArgs> attn;     // (segments) one attention call per sequence
     void grow(int64_t T, const ModelConfig& c) {
         auto g = [](std::vector<float>& b, int64_t n) {
             if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
@@ -38,9 +42,13 @@ Session::Session(const Model& model, SessionOptions opts)
     : model_(model),
       opts_(opts),
       n_ctx_(opts.n_ctx > 0 ? opts.n_ctx : std::min(model.config.n_ctx_train, kDefaultMaxCtx)),
-      cache_(model.config.n_layer, model.config.n_head_kv, model.config.head_dim, n_ctx_, opts.kv_type),
       scratch_(std::make_unique<Scratch>()) {
     if (opts_.max_batch <= 0) opts_.max_batch = 512;
+    if (opts_.n_seq < 1) throw InputError("session", format("%lld sequences: need at least 1", (long long)opts_.n_seq));
+    n_past_.assign(static_cast<size_t>(opts_.n_seq), 0);
+    caches_.reserve(static_cast<size_t>(opts_.n_seq));
+    for (int64_t i = 0; i < opts_.n_seq; ++i)
+        caches_.emplace_back(model.config.n_layer, model.config.n_head_kv, model.config.head_dim, n_ctx_, opts.kv_type);
     // gpt2 has learned positions: none exist past its trained context.
     if (model.config.arch == Arch::gpt2 && n_ctx_ > model.config.n_ctx_train)
         throw InputError(model.path, format("context %lld exceeds GPT-2's %lld learned positions", (long long)n_ctx_,
@@ -50,9 +58,9 @@ Session::Session(const Model& model, SessionOptions opts)
 
 Session::~Session() = default;
 
-void Session::truncate(int64_t n) {
-    if (n < 0 || n > n_past_) throw InputError("session", "truncate past the evaluated tokens");
-    n_past_ = n;
+void Session::truncate(int32_t seq, int64_t n) {
+    if (n < 0 || n > n_past(seq)) throw InputError("session", "truncate past the evaluated tokens");
+    n_past_[static_cast<size_t>(seq)] = n;
 }
 
 // cos/sin of (pos * inv_freq[i]) in double, for every position of the context.
@@ -92,27 +100,68 @@ void Session::build_rope_tables() {
 }
 
 void Session::eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits) {
-    const int64_t T = static_cast<int64_t>(tokens.size());
+    const SeqTokens item{0, tokens, all_logits ? static_cast<int64_t>(tokens.size()) : 1};
+    eval_many(std::span(&item, 1), logits);
+}
+
+void Session::eval_many(std::span<const SeqTokens> items, std::vector<float>& logits) {
     const int64_t V = model_.config.n_vocab;
-    if (T == 0) throw InputError("session", "no tokens to evaluate");
-    if (n_past_ + T > n_ctx_)
-        throw InputError("session", format("%lld tokens after %lld already evaluated exceed the context of %lld",
-                                           (long long)T, (long long)n_past_, (long long)n_ctx_));
-    for (int32_t t : tokens)
-        if (t < 0 || t >= V)
-            throw InputError("session", format("token id %d is outside the vocabulary [0, %lld)", t, (long long)V));
-    logits.resize(static_cast<size_t>((all_logits ? T : 1) * V));
-    for (int64_t c0 = 0; c0 < T; c0 += opts_.max_batch) {
-        const int64_t n = std::min(opts_.max_batch, T - c0);
-        const bool last_chunk = c0 + n == T;
-        // Only the rows whose logits are wanted go through the output head.
-        float* out = all_logits ? logits.data() + c0 * V : (last_chunk ? logits.data() : nullptr);
-        run_chunk(tokens.data() + c0, n, n_past_, out, all_logits);
-        n_past_ += n;
+    if (items.empty()) throw InputError("session", "no tokens to evaluate");
+    std::vector<bool> seen(static_cast<size_t>(n_seq()), false);
+    int64_t out_rows = 0;
+    for (const SeqTokens& it : items) {
+        const int64_t T = static_cast<int64_t>(it.tokens.size());
+        if (it.seq < 0 || it.seq >= n_seq())
+            throw InputError("session", format("sequence %d is outside [0, %lld)", it.seq, (long long)n_seq()));
+        if (seen[static_cast<size_t>(it.seq)])
+            throw InputError("session", format("sequence %d appears twice in one batch", it.seq));
+        seen[static_cast<size_t>(it.seq)] = true;
+        if (T == 0) throw InputError("session", "no tokens to evaluate");
+        if (it.logit_rows < 0 || it.logit_rows > T)
+            throw InputError("session", format("%lld logit rows for %lld tokens", (long long)it.logit_rows, (long long)T));
+        const int64_t past = n_past(it.seq);
+        if (past + T > n_ctx_)
+            throw InputError("session", format("%lld tokens after %lld already evaluated exceed the context of %lld",
+                                               (long long)T, (long long)past, (long long)n_ctx_));
+        for (int32_t t : it.tokens)
+            if (t < 0 || t >= V)
+                throw InputError("session", format("token id %d is outside the vocabulary [0, %lld)", t, (long long)V));
+        out_rows += it.logit_rows;
+    }
+    logits.resize(static_cast<size_t>(out_rows * V));
+    // Passes of at most max_batch rows: items are packed in order, a long one
+    // continues in the next pass. Each item's logit rows are contiguous in the
+    // output and consecutive items' follow each other, so a pass's logit rows
+    // are one contiguous block.
+    Scratch& s = *scratch_;
+    std::vector<Segment> segs;
+    size_t item = 0;
+    int64_t done = 0;      // tokens of items[item] already evaluated
+    int64_t out_row = 0;   // next logits row to write
+    while (item < items.size()) {
+        segs.clear();
+        s.chunk_tokens.clear();
+        int64_t T = 0, pass_logits = 0;
+        while (item < items.size() && T < opts_.max_batch) {
+            const SeqTokens& it = items[item];
+            const int64_t n_tok = static_cast<int64_t>(it.tokens.size());
+            const int64_t rows = std::min(opts_.max_batch - T, n_tok - done);
+            // This piece holds tokens [done, done + rows); logits go to tokens >= n_tok - logit_rows.
+            const int64_t lr = std::max<int64_t>(0, done + rows - std::max(done, n_tok - it.logit_rows));
+            segs.push_back({it.seq, T, rows, n_past(it.seq), lr});
+            s.chunk_tokens.insert(s.chunk_tokens.end(), it.tokens.begin() + done, it.tokens.begin() + done + rows);
+            T += rows;
+            pass_logits += lr;
+            done += rows;
+            if (done == n_tok) ++item, done = 0;
+        }
+        run_chunk(s.chunk_tokens.data(), T, segs, pass_logits > 0 ? logits.data() + out_row * V : nullptr);
+        for (const Segment& g : segs) n_past_[static_cast<size_t>(g.seq)] += g.rows;
+        out_row += pass_logits;
     }
 }
 
-void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* logits, bool all_logits) {
+void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segment> segs, float* logits) {
     const ModelConfig& c = model_.config;
     const int64_t d = c.n_embd, qd = c.q_dim(), kvd = c.kv_dim(), ff = c.n_ff;
     const bool gpt2 = c.arch == Arch::gpt2;
@@ -121,10 +170,18 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
     Scratch& s = *scratch_;
     s.grow(T, c);
     float* x = s.x.data();  // (T, d)
+    s.row_pos.resize(static_cast<size_t>(T));
+    s.logit_row.clear();
+    for (const Segment& g : segs)
+        for (int64_t r = 0; r < g.rows; ++r) {
+            s.row_pos[static_cast<size_t>(g.row0 + r)] = g.pos0 + r;
+            if (r >= g.rows - g.logit_rows) s.logit_row.push_back(g.row0 + r);
+        }
+    const int64_t* row_pos = s.row_pos.data();  // (T)
 
     for (int64_t t = 0; t < T; ++t) {
         model_.embed(tokens[t], x + t * d);
-        if (gpt2) ew.add(x + t * d, model_.position_embd.data() + (pos0 + t) * d, x + t * d, d);
+        if (gpt2) ew.add(x + t * d, model_.position_embd.data() + row_pos[t] * d, x + t * d, d);
     }
     // Per-row work (norms, rope) is tiny for decode; only thread it for batches.
     const int64_t row_grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1));
@@ -140,16 +197,19 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
         });
     };
 
-    AttentionArgs aa;
-    aa.T = T;
-    aa.pos0 = pos0;
-    aa.n_head = c.n_head;
-    aa.n_head_kv = c.n_head_kv;
-    aa.head_dim = c.head_dim;
-    aa.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-    aa.cache = &cache_;
-    aa.q = s.q.data();
-    aa.out = s.att.data();
+    s.attn.resize(segs.size());
+    for (size_t i = 0; i < segs.size(); ++i) {
+        AttentionArgs& aa = s.attn[i];
+        aa.T = segs[i].rows;
+        aa.pos0 = segs[i].pos0;
+        aa.n_head = c.n_head;
+        aa.n_head_kv = c.n_head_kv;
+        aa.head_dim = c.head_dim;
+        aa.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+        aa.cache = &caches_[static_cast<size_t>(segs[i].seq)];
+        aa.q = s.q.data() + segs[i].row0 * qd;    // (rows, qd)
+        aa.out = s.att.data() + segs[i].row0 * qd;
+    }
     const int64_t half = c.rope_dim / 2;
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -163,19 +223,21 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
         if (c.uses_rope()) {
             pool.parallel_for(T, row_grain, [&](int64_t rb, int64_t re) {
                 for (int64_t t = rb; t < re; ++t) {
-                    const float* cs = rope_cos_.data() + (pos0 + t) * half;  // (half)
-                    const float* sn = rope_sin_.data() + (pos0 + t) * half;
+                    const float* cs = rope_cos_.data() + row_pos[t] * half;  // (half)
+                    const float* sn = rope_sin_.data() + row_pos[t] * half;
                     ew.rope(s.q.data() + t * qd, cs, sn, c.n_head, c.head_dim, c.rope_neox);
                     ew.rope(s.k.data() + t * kvd, cs, sn, c.n_head_kv, c.head_dim, c.rope_neox);
                 }
             });
         }
-        cache_.store(l, pos0, T, s.k.data(), s.v.data());
-        aa.layer = l;
+        for (const Segment& g : segs)
+            caches_[static_cast<size_t>(g.seq)].store(l, g.pos0, g.rows, s.k.data() + g.row0 * kvd,
+                                                      s.v.data() + g.row0 * kvd);
+        for (AttentionArgs& aa : s.attn) aa.layer = l;
         if (opts_.naive_attention)
-            attention_naive(aa);
+            for (const AttentionArgs& aa : s.attn) attention_naive(aa);
         else
-            attention_flash(aa, pool);
+            attention_flash_many(s.attn, pool);
         L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
         ew.add(x, s.proj.data(), x, T * d);
 
@@ -194,11 +256,20 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
         ew.add(x, s.proj.data(), x, T * d);
     }
 
-    if (!logits) return;
-    // Final norm and head on the rows whose logits are wanted.
-    const int64_t r0 = all_logits ? 0 : T - 1, n = all_logits ? T : 1;
-    norm_rows(x, s.xn.data(), model_.output_norm_w, model_.output_norm_b, r0, n);
-    model_.output->forward(s.xn.data() + r0 * d, logits, n);  // (n, V)
+    if (!logits || s.logit_row.empty()) return;
+    // Final norm and head on the rows whose logits are wanted, gathered into
+    // the first n rows of xn.
+    const int64_t n = static_cast<int64_t>(s.logit_row.size());
+    pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
+        for (int64_t i = rb; i < re; ++i) {
+            const float* in = x + s.logit_row[static_cast<size_t>(i)] * d;
+            if (gpt2)
+                ew.layernorm(in, model_.output_norm_w.data(), model_.output_norm_b.data(), s.xn.data() + i * d, d, c.norm_eps);
+            else
+                ew.rmsnorm(in, model_.output_norm_w.data(), s.xn.data() + i * d, d, c.norm_eps);
+        }
+    });
+    model_.output->forward(s.xn.data(), logits, n);  // (n, V)
 }
 
 }  // namespace tern::llm

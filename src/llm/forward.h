@@ -1,12 +1,18 @@
 #pragma once
-// Session: one model, one KV cache, one position. eval() runs a batch of
-// tokens through every layer at once (prefill: each weight matmul is one GEMM
-// over all T rows) or a single token (decode, M = 1), appending their keys and
-// values to the cache. Benchmarks time eval() directly:
+// Session: one model and n_seq independent sequences, each with its own KV
+// cache and position. eval() runs a batch of tokens of sequence 0 through every
+// layer at once (prefill: each weight matmul is one GEMM over all T rows) or a
+// single token (decode, M = 1), appending their keys and values to the cache.
+// eval_many() runs tokens of several sequences in one forward pass: the rows
+// of all of them share every weight matmul (one read of the weights serves
+// every sequence, which is what makes batched decode cheaper than sequential
+// decode), and each sequence's rows attend only to its own cache.
+// Benchmarks time eval() directly:
 //     Session s(model, {});
 //     s.eval(prompt, logits);            // prefill tokens/s
 //     s.eval({{next}}, logits);          // decode tokens/s
 #include <cstdint>
+#include <algorithm>
 #include <memory>
 #include <span>
 #include <vector>
@@ -21,6 +27,16 @@ struct SessionOptions {
     KvType kv_type = KvType::f32;
     int64_t max_batch = 512;    // prefill rows per GEMM chunk (bounds activation memory)
     bool naive_attention = false;  // tests: full score rows instead of the tiled kernel
+    int64_t n_seq = 1;          // independent sequences, each with its own cache of n_ctx positions
+};
+
+// One sequence's part of an eval_many() call: `tokens` continue sequence `seq`
+// at its current position; the last `logit_rows` of them (1: the next-token
+// logits; tokens.size(): every position) get logits.
+struct SeqTokens {
+    int32_t seq = 0;
+    std::span<const int32_t> tokens;
+    int64_t logit_rows = 1;
 };
 constexpr int64_t kDefaultMaxCtx = 4096;
 
@@ -34,27 +50,43 @@ public:
     // last token. Throws InputError when the context would overflow or a token
     // id is outside the vocabulary.
     void eval(std::span<const int32_t> tokens, std::vector<float>& logits, bool all_logits = false);
+    // Runs every item's tokens (distinct sequences) in one forward pass and
+    // advances each sequence. logits: resized to (Σ logit_rows, n_vocab), the
+    // items' rows in order. Throws InputError for a bad sequence id, a repeated
+    // sequence, an empty item, a context overflow or an id outside the vocabulary.
+    void eval_many(std::span<const SeqTokens> items, std::vector<float>& logits);
 
-    int64_t n_past() const { return n_past_; }
+    int64_t n_past(int32_t seq = 0) const { return n_past_.at(static_cast<size_t>(seq)); }
     int64_t n_ctx() const { return n_ctx_; }
+    int64_t n_seq() const { return static_cast<int64_t>(caches_.size()); }
     int64_t n_vocab() const { return model_.config.n_vocab; }
-    // Forget everything (the cache is overwritten as positions are reused).
-    void reset() { n_past_ = 0; }
-    // Drop positions >= n (n <= n_past): rewind for re-evaluation.
-    void truncate(int64_t n);
+    // Forget everything (the caches are overwritten as positions are reused).
+    void reset() { std::fill(n_past_.begin(), n_past_.end(), 0); }
+    void reset(int32_t seq) { n_past_.at(static_cast<size_t>(seq)) = 0; }
+    // Drop positions >= n (n <= n_past) of sequence 0 / seq: rewind for re-evaluation.
+    void truncate(int64_t n) { truncate(0, n); }
+    void truncate(int32_t seq, int64_t n);
     const Model& model() const { return model_; }
-    const KvCache& cache() const { return cache_; }
+    const KvCache& cache(int32_t seq = 0) const { return caches_.at(static_cast<size_t>(seq)); }
 
 private:
-    // Rows [0, T) of x hold the hidden states of positions [pos0, pos0 + T).
-    void run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* logits, bool all_logits);
+    // A run of rows of one forward pass that belong to one sequence.
+    struct Segment {
+        int32_t seq;
+        int64_t row0, rows;    // rows [row0, row0 + rows) of the pass
+        int64_t pos0;          // the sequence's position of row0
+        int64_t logit_rows;    // the segment's last logit_rows rows get logits
+    };
+    // Rows [0, T) of x hold the segments' hidden states, in order; logits gets
+    // (Σ logit_rows, V) rows.
+    void run_chunk(const int32_t* tokens, int64_t T, std::span<const Segment> segs, float* logits);
     void build_rope_tables();
 
     const Model& model_;
     SessionOptions opts_;
     int64_t n_ctx_;
-    int64_t n_past_ = 0;
-    KvCache cache_;
+    std::vector<int64_t> n_past_;  // (n_seq)
+    std::vector<KvCache> caches_;  // (n_seq)
     std::vector<float> rope_cos_, rope_sin_;  // (n_ctx, rope_dim/2)
     struct Scratch;
     std::unique_ptr<Scratch> scratch_;  // activation buffers, grown to the largest chunk

@@ -9,6 +9,11 @@
 
 namespace tern::llm {
 
+int64_t perplexity_windows_per_pass(int64_t ctx, int64_t n_tokens) {
+    if (ctx <= 0) return 1;
+    return std::clamp<int64_t>(kPerplexityPassRows / ctx, 1, std::max<int64_t>(1, n_tokens / ctx));
+}
+
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
                                     const std::function<void(int64_t, double)>& on_window, int32_t bos) {
     if (ctx < 4) throw InputError("perplexity", format("context %lld is too small (need >= 4)", (long long)ctx));
@@ -24,27 +29,41 @@ PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> t
     const int64_t V = session.n_vocab();
     const int64_t first = ctx / 2;
     double nll_sum = 0;
-    std::vector<float> logits;  // (ctx, V)
-    std::vector<int32_t> input(static_cast<size_t>(ctx));  // the window as evaluated
-    for (int64_t w = 0; w < r.n_windows; ++w) {
-        const int32_t* win = tokens.data() + w * ctx;  // (ctx), the targets
-        std::copy(win, win + ctx, input.begin());
-        if (bos >= 0) input[0] = bos;  // llama.cpp: every window starts with BOS
-        session.reset();
-        session.eval(input, logits, /*all_logits=*/true);
-        for (int64_t i = first; i < ctx - 1; ++i) {
-            // -log softmax(logits[i])[win[i+1]], in double with the max subtracted.
-            const float* row = logits.data() + i * V;
-            double mx = row[0];
-            for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(row[j]));
-            double sum = 0;
-            for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j]) - mx);
-            nll_sum += std::log(sum) + mx - double(row[win[i + 1]]);
-            ++r.n_scored;
+    // Windows are independent sequences: up to session.n_seq() of them share
+    // one forward pass (every weight matmul runs over all their rows). Only
+    // the scored half of each window goes through the output head.
+    const int64_t per_pass = std::max<int64_t>(1, session.n_seq());
+    const int64_t scored_rows = ctx - first;  // logits of positions [first, ctx)
+    std::vector<float> logits;                // (per_pass * scored_rows, V)
+    std::vector<int32_t> input(static_cast<size_t>(per_pass * ctx));  // the windows as evaluated
+    std::vector<SeqTokens> items;
+    for (int64_t w0 = 0; w0 < r.n_windows; w0 += per_pass) {
+        const int64_t nw = std::min(per_pass, r.n_windows - w0);
+        items.clear();
+        for (int64_t i = 0; i < nw; ++i) {
+            int32_t* in = input.data() + i * ctx;
+            std::copy_n(tokens.data() + (w0 + i) * ctx, ctx, in);
+            if (bos >= 0) in[0] = bos;  // llama.cpp: every window starts with BOS
+            session.reset(static_cast<int32_t>(i));
+            items.push_back({static_cast<int32_t>(i), std::span<const int32_t>(in, static_cast<size_t>(ctx)), scored_rows});
         }
-        const double running = std::exp(nll_sum / double(r.n_scored));
-        r.window_ppl.push_back(running);
-        if (on_window) on_window(w, running);
+        session.eval_many(items, logits);
+        for (int64_t i = 0; i < nw; ++i) {
+            const int32_t* win = tokens.data() + (w0 + i) * ctx;  // (ctx), the targets
+            for (int64_t p = first; p < ctx - 1; ++p) {
+                // -log softmax(logits[p])[win[p+1]], in double with the max subtracted.
+                const float* row = logits.data() + (i * scored_rows + p - first) * V;
+                double mx = row[0];
+                for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(row[j]));
+                double sum = 0;
+                for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j]) - mx);
+                nll_sum += std::log(sum) + mx - double(row[win[p + 1]]);
+                ++r.n_scored;
+            }
+            const double running = std::exp(nll_sum / double(r.n_scored));
+            r.window_ppl.push_back(running);
+            if (on_window) on_window(w0 + i, running);
+        }
     }
     r.mean_nll = nll_sum / double(r.n_scored);
     r.ppl = std::exp(r.mean_nll);

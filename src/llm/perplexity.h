@@ -26,10 +26,17 @@ struct PerplexityResult {
     double seconds = 0;
 };
 
-// session: a session whose n_ctx >= ctx. on_window(i, running_ppl) is called
+// session: a session whose n_ctx >= ctx; windows are evaluated session.n_seq()
+// at a time (one forward pass), which gives the same result as one by one. on_window(i, running_ppl) is called
 // after every window (progress output); may be empty.
 // Throws InputError when fewer than ctx tokens are given or ctx < 4.
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
                                     const std::function<void(int64_t, double)>& on_window = {}, int32_t bos = -1);
+
+// How many windows of `ctx` tokens a perplexity pass should evaluate at once
+// (SessionOptions::n_seq): enough to fill kPerplexityPassRows rows of every
+// weight matmul, never more than there are windows.
+constexpr int64_t kPerplexityPassRows = 512;
+int64_t perplexity_windows_per_pass(int64_t ctx, int64_t n_tokens);
 
 }  // namespace tern::llm
