@@ -1,6 +1,7 @@
 // libFuzzer target: the `tern` command line, parsed in-process. The input is
-// split at NUL bytes into arguments; every subcommand's callback is replaced
-// by a no-op, so only option parsing and validation run (nothing is loaded).
+// split at NUL bytes into arguments. Once parsing and validation are complete,
+// the top-level parse-complete callback (which CLI11 runs before any
+// subcommand's callback) throws, so no command runs and nothing is loaded.
 // Rejection must be a CLI11 error or a tern::Error, whose message printable()
 // must keep on one line; anything else is a finding.
 #include <cstdint>
@@ -13,12 +14,9 @@
 
 namespace {
 
-void disarm(CLI::App& app) {
-    for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
-        sub->callback([] {});
-        disarm(*sub);
-    }
-}
+// Thrown where the chosen command would start. (Replacing the subcommands'
+// callbacks instead would free the option structs their lambdas own.)
+struct ParsedWithoutRunning {};
 
 void check_one_line(const std::string& message) {
     for (unsigned char c : tern::printable(message))
@@ -44,9 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
     CLI::App app{"tern"};
     tern::cli::build_app(app);
-    disarm(app);
+    app.parse_complete_callback([] { throw ParsedWithoutRunning{}; });
     try {
         app.parse(static_cast<int>(argv.size()), argv.data());
+    } catch (const ParsedWithoutRunning&) {
     } catch (const CLI::Error& e) {
         check_one_line(e.what());
     } catch (const tern::Error& e) {
