@@ -68,8 +68,118 @@ def safetensors(entries, metadata=None):
 
 def write(sub, name, blob):
     assert len(blob) < 10 * 1024, name
+    os.makedirs(os.path.join(HERE, "corpus", sub), exist_ok=True)
     with open(os.path.join(HERE, "corpus", sub, name), "wb") as f:
         f.write(blob)
+
+
+def pattern_f32(n, seed=1):
+    """n small finite floats (so a seed model computes real numbers)."""
+    return b"".join(struct.pack("<f", ((k * 7 + seed * 13) % 17 - 8) / 64.0) for k in range(n))
+
+
+def q8_0_rows(rows, cols):
+    """rows x cols weights in ggml's q8_0 blocks: f16 scale, then 32 int8."""
+    out = b""
+    for r in range(rows):
+        for b in range(cols // 32):
+            out += struct.pack("<H", 0x2c00) + bytes(((r * 5 + b * 3 + k * 7) % 31 + 240) % 256 for k in range(32))
+    return out
+
+
+def tiny_lm(arch, d=8, n_ff=16, n_head=2, n_head_kv=1, vocab=16, ctx=8, q8=False, tokens=False):
+    """A one-layer decoder-only LM in llama.cpp's GGUF names. Matrices (out, in)
+    are stored innermost-first as [in, out]."""
+    hd = d // n_head
+    q_dim, kv_dim = n_head * hd, n_head_kv * hd
+    kvs = [kv_string("general.architecture", arch), kv_scalar(arch + ".embedding_length", "u32", d),
+           kv_scalar(arch + ".block_count", "u32", 1), kv_scalar(arch + ".feed_forward_length", "u32", n_ff),
+           kv_scalar(arch + ".attention.head_count", "u32", n_head), kv_scalar(arch + ".context_length", "u32", ctx)]
+    if arch == "gpt2":
+        kvs.append(kv_scalar("gpt2.attention.layer_norm_epsilon", "f32", 1e-5))
+    else:
+        kvs += [kv_scalar(arch + ".attention.head_count_kv", "u32", n_head_kv),
+                kv_scalar(arch + ".attention.layer_norm_rms_epsilon", "f32", 1e-5)]
+    if tokens:
+        kvs.append(kv_array("tokenizer.ggml.tokens", "string", ["<s>", "</s>"] + ["\u0120t%d" % k for k in range(vocab - 2)]))
+        kvs += [kv_scalar("tokenizer.ggml.bos_token_id", "u32", 0), kv_scalar("tokenizer.ggml.eos_token_id", "u32", 1)]
+    seed = [0]
+
+    def vec(name, n):
+        seed[0] += 1
+        return (name, [n], 0, pattern_f32(n, seed[0]))
+
+    def mat(name, out_dim, in_dim):
+        seed[0] += 1
+        if q8 and in_dim % 32 == 0:
+            return (name, [in_dim, out_dim], 8, q8_0_rows(out_dim, in_dim))
+        return (name, [in_dim, out_dim], 0, pattern_f32(out_dim * in_dim, seed[0]))
+
+    t = [("token_embd.weight", [d, vocab], 0, pattern_f32(d * vocab))]
+    b = "blk.0."
+    t += [vec(b + "attn_norm.weight", d), vec(b + "ffn_norm.weight", d)]
+    if arch == "gpt2":
+        t += [("position_embd.weight", [d, ctx], 0, pattern_f32(d * ctx, 5)),
+              vec(b + "attn_norm.bias", d), vec(b + "ffn_norm.bias", d),
+              mat(b + "attn_qkv.weight", 3 * d, d), vec(b + "attn_qkv.bias", 3 * d),
+              mat(b + "attn_output.weight", d, d), vec(b + "attn_output.bias", d),
+              mat(b + "ffn_up.weight", n_ff, d), vec(b + "ffn_up.bias", n_ff),
+              mat(b + "ffn_down.weight", d, n_ff), vec(b + "ffn_down.bias", d), vec("output_norm.bias", d)]
+    else:
+        t += [mat(b + "attn_q.weight", q_dim, d), mat(b + "attn_k.weight", kv_dim, d),
+              mat(b + "attn_v.weight", kv_dim, d), mat(b + "attn_output.weight", d, q_dim),
+              mat(b + "ffn_gate.weight", n_ff, d), mat(b + "ffn_up.weight", n_ff, d), mat(b + "ffn_down.weight", d, n_ff)]
+        if arch == "qwen2":
+            t += [vec(b + "attn_q.bias", q_dim), vec(b + "attn_k.bias", kv_dim), vec(b + "attn_v.bias", kv_dim)]
+    t.append(vec("output_norm.weight", d))
+    if arch == "llama" and not q8:
+        t.append(mat("output.weight", vocab, d))
+    return gguf(kvs, t)
+
+
+def classifier_header(path):
+    """The JSON header of a committed classifier, recipe dropped (the fuzz target
+    synthesises the data section), space-padded as safetensors writers do."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    header["__metadata__"] = {k: v for k, v in header["__metadata__"].items() if k != "tern.recipe"}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    return text + b" " * ((-(8 + len(text))) % 8)
+
+
+CLI_SEEDS = {
+    "info.args": ["info", "model.gguf", "--json", "--no-tensors"],
+    "info_cpu.args": ["info", "--cpu"],
+    "generate.args": ["generate", "m.gguf", "-p", "Once upon", "-n", "8", "--temp", "0.7", "--top-k", "40",
+                      "--top-p", "0.9", "--min-p", "0.05", "--repeat-penalty", "1.1", "--repeat-last-n", "64",
+                      "--seed", "3", "-c", "128", "--kv", "f32", "-t", "2", "--ignore-eos"],
+    "generate_tokens.args": ["generate", "m.gguf", "--tokens", "1 2 3", "--json", "--fpmath", "auto"],
+    "chat.args": ["chat", "m.gguf", "--system", "Be brief.", "-n", "16", "--template", "chatml", "-v"],
+    "perplexity.args": ["perplexity", "m.gguf", "--text", "t.txt", "-c", "64", "--chunks", "2", "--kv", "f16"],
+    "bench.args": ["bench", "m.gguf", "--prompt", "32", "--gen", "16", "--reps", "2", "--roofline", "--json"],
+    "bench_kernels.args": ["bench", "--kernels", "--quick", "-t", "1"],
+    "quantize.args": ["quantize", "m.gguf", "-o", "out.gguf", "--format", "q4_0", "--method", "rtn", "--measure"],
+    "formats.args": ["formats", "--synthetic", "gaussian", "--format", "q8_0", "--n", "4096", "--seed", "1"],
+    "eval.args": ["eval", "c.safetensors", "--data", "fashion-mnist", "--data-dir", "d", "--json"],
+    "tokenize.args": ["tokenize", "--tokenizer", "tok.json", "--text", "Hello", "--add-special", "--summary"],
+    "train.args": ["train", "recipe.json", "--epochs", "2", "--out", "o.safetensors", "--resume", "r"],
+    "synth.args": ["synth", "--shape", "tiny", "--type", "q8_0", "-o", "s.gguf", "--seed", "2"],
+    "help.args": ["--help"],
+    "version.args": ["--version"],
+}
+
+
+def write_llm_and_cli_seeds():
+    write("llm_gguf", "llama_f32.gguf", tiny_lm("llama", tokens=True))
+    write("llm_gguf", "qwen2_f32.gguf", tiny_lm("qwen2", n_head_kv=2))
+    write("llm_gguf", "gpt2_f32.gguf", tiny_lm("gpt2"))
+    write("llm_gguf", "llama_q8_0.gguf", tiny_lm("llama", d=32, n_ff=32, vocab=8, q8=True))
+    for name in ("lenet5", "lenet300", "mobilenetv2_tiny"):
+        header = classifier_header(os.path.join(HERE, "..", "models", "fmnist-%s.safetensors" % name))
+        write("classifier", name + ".json", header)
+    for name, args in CLI_SEEDS.items():
+        write("cli", name, b"\0".join(a.encode() for a in args))
 
 
 def main():
@@ -96,6 +206,7 @@ def main():
     write("safetensors", "scalar_empty.safetensors",
           safetensors([("s", "F64", [], struct.pack("<d", 3.5)), ("e", "I32", [0, 4], b"")]))
     write("safetensors", "no_tensors.safetensors", safetensors([], {"k": "v"}))
+    write_llm_and_cli_seeds()
 
 
 if __name__ == "__main__":

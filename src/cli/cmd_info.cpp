@@ -6,6 +6,7 @@
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/json_out.h"
+#include "core/printable.h"
 #include "core/table.h"
 #include "core/thread_pool.h"
 #include "io/model_info.h"
@@ -60,7 +61,8 @@ void print_cpu(bool json) {
         print_json(j);
         return;
     }
-    std::printf("cpu        %s (%s)\n", j["brand"].get<std::string>().c_str(), j["vendor"].get<std::string>().c_str());
+    std::printf("cpu        %s (%s)\n", printable(j["brand"].get<std::string>()).c_str(),
+                printable(j["vendor"].get<std::string>()).c_str());
     std::printf("cores      %d physical, %d logical; default threads %d\n", j["physical_cores"].get<int>(),
                 j["logical_cores"].get<int>(), j["default_threads"].get<int>());
     std::string feats;

@@ -2,40 +2,25 @@
 // 0 success, 1 bad input (one line naming the file and the problem), 2 bad usage.
 #include <cstdio>
 #include <exception>
+#include <string>
 
-#include "cli/commands.h"
+#include "cli/app.h"
 #include "core/error.h"
-#include "core/thread_pool.h"
+#include "core/printable.h"
 
-namespace tern::cli {
+namespace {
 
-void add_threads_option(CLI::App& cmd, int& threads) {
-    cmd.add_option("-t,--threads", threads, "worker threads (default: TERN_THREADS or physical cores)")
-        ->check(CLI::Range(1, 1024));
+// Messages quote file content (tensor names, metadata, tokens): escaped, an
+// error stays one line and cannot drive the terminal.
+void print_error(const char* prefix, const std::string& message, const char* suffix = "") {
+    std::fprintf(stderr, "tern: %s%s%s\n", prefix, tern::printable(message).c_str(), suffix);
 }
 
-void apply_threads(int threads) {
-    if (threads > 0) set_default_threads(threads);
-}
-
-}  // namespace tern::cli
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"tern: compress, search and run neural networks efficiently on CPUs and microcontrollers"};
-    app.require_subcommand(1);
-    app.set_version_flag("--version", "tern 0.1.0");
-    tern::cli::add_info_command(app);
-    tern::cli::add_formats_command(app);
-    tern::cli::add_quantize_command(app);
-    tern::cli::add_generate_command(app);
-    tern::cli::add_chat_command(app);
-    tern::cli::add_perplexity_command(app);
-    tern::cli::add_train_command(app);
-    tern::cli::add_eval_command(app);
-    tern::cli::add_bench_command(app);
-    tern::cli::add_demo_command(app);
-    tern::cli::add_tokenize_command(app);
-    tern::cli::add_synth_command(app);
+    tern::cli::build_app(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -45,19 +30,19 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "tern: %s (see tern --help)\n", e.what());
+        print_error("", e.what(), " (see tern --help)");
         return 2;
     } catch (const tern::UsageError& e) {
-        std::fprintf(stderr, "tern: %s\n", e.what());
+        print_error("", e.what());
         return 2;
     } catch (const tern::Error& e) {
-        std::fprintf(stderr, "tern: %s\n", e.what());
+        print_error("", e.what());
         return 1;
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "tern: out of memory\n");
         return 1;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "tern: internal error: %s\n", e.what());
+        print_error("internal error: ", e.what());
         return 1;
     }
     return 0;

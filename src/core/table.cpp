@@ -5,12 +5,18 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/printable.h"
+
 namespace tern {
 
-TextTable::TextTable(std::vector<std::string> header) : header_(std::move(header)) {}
+// Cells often hold names read from a file: escape what a terminal would act on.
+TextTable::TextTable(std::vector<std::string> header) : header_(std::move(header)) {
+    for (auto& cell : header_) cell = printable(cell);
+}
 
 void TextTable::add_row(std::vector<std::string> row) {
     row.resize(header_.size());
+    for (auto& cell : row) cell = printable(cell);
     rows_.push_back(std::move(row));
 }
 
@@ -29,13 +35,13 @@ static bool looks_numeric(const std::string& s) {
 
 std::string TextTable::render() const {
     std::vector<size_t> width(header_.size());
-    for (size_t c = 0; c < header_.size(); ++c) width[c] = header_[c].size();
+    for (size_t c = 0; c < header_.size(); ++c) width[c] = display_width(header_[c]);
     for (const auto& r : rows_)
-        for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], r[c].size());
+        for (size_t c = 0; c < r.size(); ++c) width[c] = std::max(width[c], display_width(r[c]));
     auto line = [&](const std::vector<std::string>& r, bool header) {
         std::string out;
         for (size_t c = 0; c < r.size(); ++c) {
-            const size_t pad = width[c] - r[c].size();
+            const size_t pad = width[c] - display_width(r[c]);
             if (c) out += "  ";
             if (!header && looks_numeric(r[c])) out += std::string(pad, ' ') + r[c];
             else out += r[c] + (c + 1 < r.size() ? std::string(pad, ' ') : "");

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
+#include "core/printable.h"
 #include "core/table.h"
 #include "io/gguf_reader.h"
 #include "io/safetensors.h"
@@ -212,6 +213,7 @@ Json model_info_json(const ModelFileInfo& info) {
 }
 
 void print_model_info(const ModelFileInfo& info, bool with_tensors) {
+    // Every string here may come from the file: printable() keeps a crafted one on its line.
     std::map<std::string, std::pair<int, uint64_t>> by_dtype;  // dtype -> tensors, bytes
     for (const auto& t : info.tensors) {
         by_dtype[t.dtype].first += 1;
@@ -220,23 +222,31 @@ void print_model_info(const ModelFileInfo& info, bool with_tensors) {
     std::string dtypes;
     for (const auto& [d, cb] : by_dtype)
         dtypes += (dtypes.empty() ? "" : ", ") + d + " x" + std::to_string(cb.first) + " (" + fmt_bytes(cb.second) + ")";
-    std::printf("file          %s (%s)\n", info.path.c_str(), fmt_bytes(static_cast<double>(info.file_bytes)).c_str());
-    std::printf("container     %s\n", info.container.c_str());
-    std::printf("architecture  %s\n", info.architecture.empty() ? "(not stated)" : info.architecture.c_str());
+    std::printf("file          %s (%s)\n", printable(info.path).c_str(),
+                fmt_bytes(static_cast<double>(info.file_bytes)).c_str());
+    std::printf("container     %s\n", printable(info.container).c_str());
+    std::printf("architecture  %s\n", info.architecture.empty() ? "(not stated)" : printable(info.architecture).c_str());
     std::printf("parameters    %s (%llu)\n", fmt_count(static_cast<double>(info.parameters)).c_str(),
                 static_cast<unsigned long long>(info.parameters));
     std::printf("tensors       %zu, %s\n", info.tensors.size(), fmt_bytes(static_cast<double>(info.tensor_bytes)).c_str());
-    std::printf("dtypes        %s\n", dtypes.empty() ? "-" : dtypes.c_str());
+    std::printf("dtypes        %s\n", dtypes.empty() ? "-" : printable(dtypes).c_str());
     if (!info.metadata.empty()) {
         std::printf("\nmetadata (%zu keys)\n", info.metadata.size());
+        std::vector<std::pair<std::string, std::string>> shown;
         size_t width = 0;
-        for (const auto& [k, v] : info.metadata) width = std::max(width, k.size());
+        for (const auto& [k, v] : info.metadata) {
+            shown.emplace_back(printable(k), printable(v));
+            width = std::max(width, display_width(shown.back().first));
+        }
         width = std::min<size_t>(width, 48);
-        for (const auto& [k, v] : info.metadata) std::printf("  %-*s  %s\n", static_cast<int>(width), k.c_str(), v.c_str());
+        for (const auto& [k, v] : shown) {
+            const size_t pad = width > display_width(k) ? width - display_width(k) : 0;
+            std::printf("  %s%*s  %s\n", k.c_str(), static_cast<int>(pad), "", v.c_str());
+        }
     }
     if (!with_tensors || info.tensors.empty()) return;
     std::printf("\n");
-    TextTable table({"tensor", "dtype", "shape", "bytes", "offset"});
+    TextTable table({"tensor", "dtype", "shape", "bytes", "offset"});  // escapes its cells
     for (const auto& t : info.tensors)
         table.add_row({t.name, t.dtype, shape_to_string(t.shape), std::to_string(t.bytes), std::to_string(t.offset)});
     table.print();

@@ -41,6 +41,25 @@ double gguf_required(const io::GgufMetadata& md, const std::string& key, const s
     return *v;
 }
 
+// Sizes may be stored as any numeric type; an f64 past int64 (or NaN) would make
+// the cast undefined, so it is rejected here, naming the key.
+int64_t to_int(double v, const std::string& key, const std::string& where) {
+    if (!(v >= -9.0e18 && v <= 9.0e18)) throw InputError(where, "metadata key '" + key + "' is out of range");
+    return static_cast<int64_t>(v);
+}
+int64_t gguf_required_int(const io::GgufMetadata& md, const std::string& key, const std::string& where) {
+    return to_int(gguf_required(md, key, where), key, where);
+}
+int64_t gguf_int_or(const io::GgufMetadata& md, const std::string& key, int64_t dflt, const std::string& where) {
+    const auto v = gguf_number(md, key);
+    return v ? to_int(*v, key, where) : dflt;
+}
+// A token id, or -1 (unknown) when absent or not an int32.
+int32_t gguf_token_id(const io::GgufMetadata& md, const std::string& key) {
+    const auto v = gguf_number(md, key);
+    return v && *v >= 0 && *v <= 2147483647.0 ? static_cast<int32_t>(*v) : -1;
+}
+
 }  // namespace
 
 ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& where) {
@@ -55,21 +74,21 @@ ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& wher
     else throw InputError(where, "architecture '" + a + "' is not supported (supported: llama, qwen2, gpt2)");
 
     const std::string p = a + ".";
-    c.n_embd = static_cast<int64_t>(gguf_required(md, p + "embedding_length", where));
-    c.n_layer = static_cast<int64_t>(gguf_required(md, p + "block_count", where));
-    c.n_ff = static_cast<int64_t>(gguf_required(md, p + "feed_forward_length", where));
-    c.n_head = static_cast<int64_t>(gguf_required(md, p + "attention.head_count", where));
-    c.n_head_kv = static_cast<int64_t>(gguf_number(md, p + "attention.head_count_kv").value_or(double(c.n_head)));
-    c.n_ctx_train = static_cast<int64_t>(gguf_number(md, p + "context_length").value_or(2048));
+    c.n_embd = gguf_required_int(md, p + "embedding_length", where);
+    c.n_layer = gguf_required_int(md, p + "block_count", where);
+    c.n_ff = gguf_required_int(md, p + "feed_forward_length", where);
+    c.n_head = gguf_required_int(md, p + "attention.head_count", where);
+    c.n_head_kv = gguf_int_or(md, p + "attention.head_count_kv", c.n_head, where);
+    c.n_ctx_train = gguf_int_or(md, p + "context_length", 2048, where);
     c.head_dim = c.n_head > 0 ? c.n_embd / c.n_head : 0;
-    if (auto kl = gguf_number(md, p + "attention.key_length")) c.head_dim = static_cast<int64_t>(*kl);
+    c.head_dim = gguf_int_or(md, p + "attention.key_length", c.head_dim, where);
     if (c.arch == Arch::gpt2) {
         c.norm_eps = static_cast<float>(gguf_number(md, p + "attention.layer_norm_epsilon").value_or(1e-5));
         c.attn_qkv_bias = c.attn_out_bias = true;
     } else {
         c.norm_eps = static_cast<float>(gguf_required(md, p + "attention.layer_norm_rms_epsilon", where));
         c.rope_theta = static_cast<float>(gguf_number(md, p + "rope.freq_base").value_or(10000.0));
-        c.rope_dim = static_cast<int64_t>(gguf_number(md, p + "rope.dimension_count").value_or(double(c.head_dim)));
+        c.rope_dim = gguf_int_or(md, p + "rope.dimension_count", c.head_dim, where);
         // llama.cpp's converter permutes llama q/k rows for adjacent-pair RoPE;
         // qwen2 keeps the HF (NeoX) layout and llama.cpp rotates it that way.
         c.rope_neox = c.arch == Arch::qwen2;
@@ -85,7 +104,7 @@ ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& wher
                 c.rope_factor = static_cast<float>(gguf_required(md, p + "rope.scaling.factor", where));
                 c.rope_low_freq_factor = static_cast<float>(gguf_number(md, p + "rope.scaling.low_freq_factor").value_or(1.0));
                 c.rope_high_freq_factor = static_cast<float>(gguf_number(md, p + "rope.scaling.high_freq_factor").value_or(4.0));
-                c.rope_orig_ctx = static_cast<int64_t>(gguf_number(md, p + "rope.scaling.original_context_length").value_or(8192));
+                c.rope_orig_ctx = gguf_int_or(md, p + "rope.scaling.original_context_length", 8192, where);
             } else if (t != "none" && !t.empty()) {
                 throw InputError(where, "rope scaling '" + t + "' is not supported (supported: none, linear, llama3)");
             }
@@ -97,10 +116,10 @@ ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& wher
     if (const io::GgufValue* toks = io::find_metadata(md, "tokenizer.ggml.tokens"); toks && toks->type == io::GgufType::array)
         c.n_vocab = static_cast<int64_t>(toks->count);
     else if (auto vs = gguf_number(md, p + "vocab_size"))
-        c.n_vocab = static_cast<int64_t>(*vs);
+        c.n_vocab = to_int(*vs, p + "vocab_size", where);
     // else: the loader takes it from token_embd's rows.
-    if (auto b = gguf_number(md, "tokenizer.ggml.bos_token_id")) c.bos_token = static_cast<int32_t>(*b);
-    if (auto e = gguf_number(md, "tokenizer.ggml.eos_token_id")) c.eos_token = static_cast<int32_t>(*e);
+    c.bos_token = gguf_token_id(md, "tokenizer.ggml.bos_token_id");
+    c.eos_token = gguf_token_id(md, "tokenizer.ggml.eos_token_id");
     return c;
 }
 

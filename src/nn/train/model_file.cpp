@@ -19,11 +19,18 @@ ClassifierFile load_classifier(const std::string& path) {
     auto num = [&](const char* key, int64_t def) {
         auto k = c.metadata.find(key);
         if (k == c.metadata.end()) return def;
+        // These size the model before its tensors are checked: bounded, so a
+        // crafted file cannot make it allocate gigabytes first.
+        const int64_t most = std::string(key) == "tern.in_channels" ? 16 : 100000;
+        int64_t v = 0;
         try {
-            return static_cast<int64_t>(std::stoll(k->second));
+            v = static_cast<int64_t>(std::stoll(k->second));
         } catch (const std::exception&) {
-            throw InputError(path, std::string("bad ") + key + " metadata '" + k->second + "'");
         }
+        if (v < 1 || v > most)
+            throw InputError(path, std::string("bad ") + key + " metadata '" + k->second + "' (expected 1.." +
+                                       std::to_string(most) + ")");
+        return v;
     };
     c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
     load_module_state(*c.model, f.tensors, path);
