@@ -23,7 +23,7 @@ void attention_flash(const AttentionArgs& a, ThreadPool& pool) {
     const int64_t slices = std::clamp<int64_t>((want + a.n_head_kv * n_qblocks - 1) / (a.n_head_kv * n_qblocks), 1, group);
     const int64_t slice_heads = (group + slices - 1) / slices;
     const int64_t units = a.n_head_kv * n_qblocks * slices;
-    const ElementwiseKernels& ew = elementwise();
+    const ElementwiseKernels& ew = elementwise_kernel();
     // Units are claimed one at a time, the latest query blocks (the most causal
     // keys, the longest work) first, so the threads end within one short unit of
     // each other; contiguous runs of units in kv-head order alternated cheap and

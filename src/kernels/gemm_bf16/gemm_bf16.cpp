@@ -14,13 +14,24 @@ namespace {
 // Blocking: as gemm_f32 but half the bytes per element, so KC doubles for the
 // same L1/L2 footprint (KC counts K elements, a multiple of the pair size).
 constexpr GemmBf16Kernel kTable[] = {
-    {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 48, 2048, 4096}, gemm_bf16_ukr_12x32_avx512bf16,
-     {{{8, gemm_bf16_ukr_8x32_avx512bf16}, {4, gemm_bf16_ukr_4x32_avx512bf16}, {1, gemm_bf16_ukr_1x32_avx512bf16}}}},
+    {.name = "gemm_bf16_12x32_avx512bf16",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 12, .nr = 32, .kg = 2, .mc = 48, .kc = 2048, .nc = 4096},
+     .micro_kernel = gemm_bf16_ukr_12x32_avx512bf16,
+     .short_tiles = {{{.mr = 8, .micro_kernel = gemm_bf16_ukr_8x32_avx512bf16},
+                      {.mr = 4, .micro_kernel = gemm_bf16_ukr_4x32_avx512bf16},
+                      {.mr = 1, .micro_kernel = gemm_bf16_ukr_1x32_avx512bf16}}}},
     // The 1-row tile: bf16 checkpoints decode through M = 1 (a 5632 x 2048 bf16
     // matrix streamed at 9-13 GB/s on the 4-row tile on Zen 3, 25 with it).
-    {"gemm_bf16_4x16_avx2", Isa::avx2, {4, 16, 2, 128, 512, 1024}, gemm_bf16_ukr_4x16_avx2,
-     {{{1, gemm_bf16_ukr_1x16_avx2}}}},
-    {"gemm_bf16_4x8_scalar", Isa::scalar, {4, 8, 2, 64, 256, 512}, gemm_bf16_ukr_4x8_scalar},
+    {.name = "gemm_bf16_4x16_avx2",
+     .isa = Isa::avx2,
+     .blocking = {.mr = 4, .nr = 16, .kg = 2, .mc = 128, .kc = 512, .nc = 1024},
+     .micro_kernel = gemm_bf16_ukr_4x16_avx2,
+     .short_tiles = {{{.mr = 1, .micro_kernel = gemm_bf16_ukr_1x16_avx2}}}},
+    {.name = "gemm_bf16_4x8_scalar",
+     .isa = Isa::scalar,
+     .blocking = {.mr = 4, .nr = 8, .kg = 2, .mc = 64, .kc = 256, .nc = 512},
+     .micro_kernel = gemm_bf16_ukr_4x8_scalar},
 };
 
 void check_args(const GemmBf16Kernel& kernel, const GemmBf16Args& g) {
@@ -45,9 +56,12 @@ void check_args(const GemmBf16Kernel& kernel, const GemmBf16Args& g) {
 
 }  // namespace
 
-std::span<const GemmBf16Kernel> gemm_bf16_kernels() { return kTable; }
+std::span<const GemmBf16Kernel> gemm_bf16_table() { return kTable; }
 
-std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() { return supported_kernels_of<GemmBf16Kernel>(kTable); }
+std::span<const GemmBf16Kernel* const> gemm_bf16_variants() {
+    static const std::vector<const GemmBf16Kernel*> variants = supported_kernels_of<GemmBf16Kernel>(kTable);
+    return variants;
+}
 
 const GemmBf16Kernel& gemm_bf16_kernel() {
     static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kTable);

@@ -17,10 +17,21 @@ namespace {
 constexpr int kAnyK = 1 << 30;
 
 constexpr GemmQ8Kernel kTable[] = {
-    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni,
-     {{{8, gemm_q8_ukr_8x32_avx512vnni}, {4, gemm_q8_ukr_4x32_avx512vnni}, {1, gemm_q8_ukr_1x32_avx512vnni}}}},
-    {"gemm_q8_u8s8_6x8_avx2", Isa::avx2, {6, 8, 4, 96, kAnyK, 512}, gemm_q8_ukr_6x8_avx2},
-    {"gemm_q8_u8s8_4x8_scalar", Isa::scalar, {4, 8, 4, 64, kAnyK, 512}, gemm_q8_ukr_4x8_scalar},
+    {.name = "gemm_q8_u8s8_12x32_avx512vnni",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 12, .nr = 32, .kg = 4, .mc = 48, .kc = kAnyK, .nc = 4096},
+     .micro_kernel = gemm_q8_ukr_12x32_avx512vnni,
+     .short_tiles = {{{.mr = 8, .micro_kernel = gemm_q8_ukr_8x32_avx512vnni},
+                      {.mr = 4, .micro_kernel = gemm_q8_ukr_4x32_avx512vnni},
+                      {.mr = 1, .micro_kernel = gemm_q8_ukr_1x32_avx512vnni}}}},
+    {.name = "gemm_q8_u8s8_6x8_avx2",
+     .isa = Isa::avx2,
+     .blocking = {.mr = 6, .nr = 8, .kg = 4, .mc = 96, .kc = kAnyK, .nc = 512},
+     .micro_kernel = gemm_q8_ukr_6x8_avx2},
+    {.name = "gemm_q8_u8s8_4x8_scalar",
+     .isa = Isa::scalar,
+     .blocking = {.mr = 4, .nr = 8, .kg = 4, .mc = 64, .kc = kAnyK, .nc = 512},
+     .micro_kernel = gemm_q8_ukr_4x8_scalar},
 };
 
 size_t output_bytes(Q8Output mode) { return mode == Q8Output::requant_s8 ? 1 : 4; }
@@ -43,9 +54,12 @@ void check_args(const GemmQ8Args& g) {
 
 }  // namespace
 
-std::span<const GemmQ8Kernel> gemm_q8_kernels() { return kTable; }
+std::span<const GemmQ8Kernel> gemm_q8_table() { return kTable; }
 
-std::vector<const GemmQ8Kernel*> gemm_q8_supported_kernels() { return supported_kernels_of<GemmQ8Kernel>(kTable); }
+std::span<const GemmQ8Kernel* const> gemm_q8_variants() {
+    static const std::vector<const GemmQ8Kernel*> variants = supported_kernels_of<GemmQ8Kernel>(kTable);
+    return variants;
+}
 
 const GemmQ8Kernel& gemm_q8_kernel() {
     static const GemmQ8Kernel* chosen = choose_kernel_of<GemmQ8Kernel>(kTable);
