@@ -1,6 +1,7 @@
 // gemm_f32 kernel table, dispatch, argument checks and the threaded driver.
 #include "kernels/gemm_f32/gemm_f32.h"
 
+#include "kernels/gemm_common/packed_gemm.h"
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
@@ -45,26 +46,6 @@ constexpr GemmF32Kernel kTable[] = {
      .micro_kernel = gemm_f32_ukr_4x8_scalar},
 };
 
-void check_args(const GemmF32Kernel& kernel, const GemmF32Args& g) {
-    const char* where = "gemm_f32";
-    if (g.m < 0 || g.n < 0 || g.k < 0) throw InputError(where, format("negative shape %lld x %lld x %lld",
-                                                                        (long long)g.m, (long long)g.n, (long long)g.k));
-    if (g.m == 0 || g.n == 0) return;
-    if (!g.c || g.ldc < g.n) throw InputError(where, format("C needs ldc >= N (%lld < %lld)", (long long)g.ldc, (long long)g.n));
-    if (g.k > 0) {
-        if (!g.a || g.lda < (g.trans_a ? g.m : g.k))
-            throw InputError(where, format("A needs lda >= %lld, got %lld", (long long)(g.trans_a ? g.m : g.k), (long long)g.lda));
-        if (g.packed_b) {
-            if (g.packed_b->k() != g.k || g.packed_b->n() != g.n)
-                throw InputError(where, "packed B shape does not match K x N");
-            if (&g.packed_b->kernel() != &kernel && g.packed_b->kernel().micro_kernel != kernel.micro_kernel)
-                throw InputError(where, std::string("B was packed for ") + g.packed_b->kernel().name + ", not " + kernel.name);
-        } else if (!g.b || g.ldb < (g.trans_b ? g.k : g.n)) {
-            throw InputError(where, format("B needs ldb >= %lld, got %lld", (long long)(g.trans_b ? g.k : g.n), (long long)g.ldb));
-        }
-    }
-}
-
 }  // namespace
 
 std::span<const GemmF32Kernel> gemm_f32_table() { return kTable; }
@@ -97,22 +78,17 @@ void gemm_f32(const GemmF32Args& args) {
 }
 
 void gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g, ThreadPool& pool) {
-    check_args(kernel, g);
+    gemm::check_dense_args("gemm_f32", kernel, g);
     if (g.m == 0 || g.n == 0) return;
-    gemm::Blocking bl = kernel.blocking;
-    GemmF32MicroKernel ukr = kernel.micro_kernel;
-    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
-    const float* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, prepacked == nullptr, [&](const gemm::Rect& r) {
-        gemm::run_blocked<float, float, 1>(
-            bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
-            [&](int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows, int cols, bool first,
-                bool last) {
-                const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
-                                             last ? g.act : Activation::none};
-                ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
-            });
-    });
+    gemm::run_packed<float, float, 1>(
+        kernel, pool, g.m, g.n, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b,
+        g.packed_b ? g.packed_b->data() : nullptr,
+        [&](GemmF32MicroKernel ukr, int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows,
+            int cols, bool first, bool last) {
+            const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
+                                         last ? g.act : Activation::none};
+            ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
+        });
 }
 
 }  // namespace tern

@@ -1,6 +1,7 @@
 // gemm_q8 kernel table, dispatch, weight packing and the threaded driver.
 #include "kernels/gemm_q8/gemm_q8.h"
 
+#include "kernels/gemm_common/packed_gemm.h"
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
@@ -89,31 +90,26 @@ void gemm_q8(const GemmQ8Args& args) { gemm_q8(args, default_pool()); }
 void gemm_q8(const GemmQ8Args& g, ThreadPool& pool) {
     check_args(g);
     if (g.m == 0 || g.n == 0) return;
-    const GemmQ8Kernel& kernel = g.b->kernel();
-    gemm::Blocking bl = kernel.blocking;
-    GemmQ8MicroKernel ukr = kernel.micro_kernel;
-    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const size_t elem = output_bytes(g.output);
     auto* c = static_cast<uint8_t*>(g.c);
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, /*b_packed_per_thread=*/false, [&](const gemm::Rect& r) {
-        gemm::run_blocked<uint8_t, int8_t, 4>(
-            bl, r, g.k, g.a, g.lda, false, nullptr, 0, false, g.b->data(), g.n,
-            [&](int64_t kcp, const uint8_t* ap, const int8_t* bp, int64_t i, int64_t j, int rows, int cols, bool,
-                bool) {
-                const GemmQ8TileEpilogue ep{g.output,
-                                            g.a_zero_point,
-                                            g.a_scale,
-                                            g.b->col_sums() + j,
-                                            g.b_scale ? g.b_scale + j : nullptr,
-                                            g.bias_s32 ? g.bias_s32 + j : nullptr,
-                                            g.bias_f32 ? g.bias_f32 + j : nullptr,
-                                            g.out_scale,
-                                            g.out_zero_point,
-                                            g.qmin,
-                                            g.qmax};
-                ukr(kcp, ap, bp, c + (i * g.ldc + j) * elem, g.ldc, rows, cols, ep);
-            });
-    });
+    // K is not blocked, so every tile is its first and last K block.
+    gemm::run_packed<uint8_t, int8_t, 4>(
+        g.b->kernel(), pool, g.m, g.n, g.k, g.a, g.lda, false, nullptr, 0, false, g.b->data(),
+        [&](GemmQ8MicroKernel ukr, int64_t kcp, const uint8_t* ap, const int8_t* bp, int64_t i, int64_t j, int rows,
+            int cols, bool, bool) {
+            const GemmQ8TileEpilogue ep{g.output,
+                                        g.a_zero_point,
+                                        g.a_scale,
+                                        g.b->col_sums() + j,
+                                        g.b_scale ? g.b_scale + j : nullptr,
+                                        g.bias_s32 ? g.bias_s32 + j : nullptr,
+                                        g.bias_f32 ? g.bias_f32 + j : nullptr,
+                                        g.out_scale,
+                                        g.out_zero_point,
+                                        g.qmin,
+                                        g.qmax};
+            ukr(kcp, ap, bp, c + (i * g.ldc + j) * elem, g.ldc, rows, cols, ep);
+        });
 }
 
 }  // namespace tern
