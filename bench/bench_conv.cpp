@@ -42,7 +42,7 @@ const DwShape kDw[] = {{"28x28_s1", 28, 1}, {"28x28_s2", 28, 2}, {"14x14_s1", 14
 constexpr int64_t kBatch = 64;
 
 void register_all() {
-    for (const ConvKernels* k : conv_kernel_variants()) {
+    for (const ConvKernels* k : conv_variants()) {
         const std::string isa = k->name;
         for (const DirectShape& s : kDirect) {
             const int64_t Hp = s.H + 2 * s.pad, OH = Hp - s.K + 1;

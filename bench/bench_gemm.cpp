@@ -252,11 +252,11 @@ void register_all() {
         }
         // Every variant this CPU supports, at 2048^3 (named by its table row).
         const Shape sq{2048, 2048, 2048};
-        for (const auto* k : tern::gemm_f32_supported_kernels())
+        for (const auto* k : tern::gemm_f32_variants())
             reg(name_of("variant", k->name, sq, t), [=](benchmark::State& st) { tern_f32(st, sq, t, k, false); });
-        for (const auto* k : tern::gemm_bf16_supported_kernels())
+        for (const auto* k : tern::gemm_bf16_variants())
             reg(name_of("variant", k->name, sq, t), [=](benchmark::State& st) { tern_bf16(st, sq, t, k); });
-        for (const auto* k : tern::gemm_q8_supported_kernels())
+        for (const auto* k : tern::gemm_q8_variants())
             reg(name_of("variant", k->name, sq, t), [=](benchmark::State& st) { tern_q8(st, sq, t, k); });
     }
     for (const auto* k : tern::pack_variants())

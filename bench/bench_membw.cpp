@@ -25,7 +25,7 @@ float* buffer() {
 void BM_ReadBandwidth(benchmark::State& st) {
     const int threads = static_cast<int>(st.range(0));
     tern::ThreadPool pool(threads);
-    const auto& k = tern::stream_kernels();
+    const auto& k = tern::stream_kernel();
     float* buf = buffer();
     const int64_t n = kBytes / 4;
     for (auto _ : st) {

@@ -107,7 +107,7 @@ void gemv(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n, in
 void gemv_l2(benchmark::State& st, QuantType t, int group, int64_t k, int64_t n) {
     WeightSet& ws = weight_set(t, group, n, k, false);
     const QuantMatrix& w = ws.packed[0];
-    const QuantMatmulKernels& kern = quant_matmul_kernels();
+    const QuantMatmulKernels& kern = quant_matmul_kernel();
     // Activations quantized once: only the kernel's loop is timed (a 64-row call
     // takes a few microseconds, where quantize_acts and the driver would show).
     QuantScratch scratch;

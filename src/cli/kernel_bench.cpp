@@ -58,7 +58,7 @@ void add_peak_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& p, con
 // Row-wise elementwise kernels over a (rows, dim) activation block split across
 // threads, sized past the L2 so they stream from memory.
 void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, bool quick) {
-    const ElementwiseKernels& k = elementwise();
+    const ElementwiseKernels& k = elementwise_kernel();
     // 64 MiB per array: twice the L3 of the machines this was tuned on, so the
     // rows stream from memory and the bandwidth fraction is meaningful.
     const int64_t dim = 4096, n_rows = 4096;
@@ -105,7 +105,7 @@ void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gb
 // counts q·k and p·v multiply-adds (4 · head_dim per key and row), against the
 // FMA peak. Threads take kv heads.
 void add_attention_rows(std::vector<KernelBenchRow>& rows, double f32_gflops, bool quick) {
-    const ElementwiseKernels& k = elementwise();
+    const ElementwiseKernels& k = elementwise_kernel();
     ThreadPool& pool = default_pool();
     constexpr int64_t hd = 64, keys = 1024, heads = 8, tile = 64;
     const int64_t kv_heads = pool.size();
@@ -151,7 +151,7 @@ void add_attention_rows(std::vector<KernelBenchRow>& rows, double f32_gflops, bo
 // rotating over copies totalling > 256 MiB so every call streams from DRAM) and
 // prefill GEMM at M=512 (64 with --quick; GOP/s vs the int8 peak), int8 activations.
 void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, double int8_gops, bool quick) {
-    const QuantMatmulKernels& kern = quant_matmul_kernels();
+    const QuantMatmulKernels& kern = quant_matmul_kernel();
     ThreadPool& pool = default_pool();
     const int64_t k = 2048, n = 5632;
     std::vector<float> w(static_cast<size_t>(64 * k));

@@ -22,7 +22,7 @@ BandwidthProbe::~BandwidthProbe() { aligned_free_bytes(buf_); }
 BandwidthResult BandwidthProbe::measure(int reps) {
     const int64_t n = static_cast<int64_t>(bytes_ / sizeof(float));
     ThreadPool& pool = default_pool();
-    const auto& k = stream_kernels();
+    const auto& k = stream_kernel();
     BandwidthResult r;
     r.bytes = bytes_;
     r.threads = pool.size();

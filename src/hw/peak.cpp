@@ -43,7 +43,7 @@ ComputePeaks measure_compute_peaks(double seconds) {
     ThreadPool& pool = default_pool();
     std::lock_guard lock(mu);
     if (auto it = cache.find(pool.size()); it != cache.end()) return it->second;
-    const PeakKernels& k = peak_kernels();
+    const PeakKernels& k = peak_kernel();
     ComputePeaks p;
     p.threads = pool.size();
     p.f32_gflops = run_probe(pool, seconds, [&](int64_t it) {

@@ -1,10 +1,13 @@
 #include "kernels/kernel_registry.h"
 
+#include "kernels/conv/conv.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemm_q8/gemm_q8.h"
 #include "kernels/gemv_f16/gemv_f16.h"
+#include "kernels/pack/pack.h"
+#include "kernels/peak/peak.h"
 #include "kernels/quant_matmul/quant_matmul.h"
 #include "kernels/stream/stream.h"
 
@@ -22,13 +25,16 @@ KernelFamilyInfo describe(const char* family, const Table& chosen, Variants vari
 
 std::vector<KernelFamilyInfo> kernel_families() {
     return {
-        describe("elementwise", elementwise(), elementwise_variants()),
-        describe("stream", stream_kernels(), stream_variants()),
-        describe("gemm_f32", gemm_f32_kernel(), gemm_f32_supported_kernels()),
-        describe("gemm_bf16", gemm_bf16_kernel(), gemm_bf16_supported_kernels()),
-        describe("gemm_q8", gemm_q8_kernel(), gemm_q8_supported_kernels()),
-        describe("quant_matmul", quant_matmul_kernels(), quant_matmul_variants()),
+        describe("elementwise", elementwise_kernel(), elementwise_variants()),
+        describe("stream", stream_kernel(), stream_variants()),
+        describe("gemm_f32", gemm_f32_kernel(), gemm_f32_variants()),
+        describe("gemm_bf16", gemm_bf16_kernel(), gemm_bf16_variants()),
+        describe("gemm_q8", gemm_q8_kernel(), gemm_q8_variants()),
         describe("gemv_f16", gemv_f16_kernel(), gemv_f16_variants()),
+        describe("quant_matmul", quant_matmul_kernel(), quant_matmul_variants()),
+        describe("conv", conv_kernel(), conv_variants()),
+        describe("pack", pack_kernel(), pack_variants()),
+        describe("peak", peak_kernel(), peak_variants()),
     };
 }
 

@@ -9,11 +9,12 @@
 
 namespace tern {
 
+// Scalar reference first (the table's last row), like every family's variant list.
 template <class Kernel>
 std::vector<const Kernel*> supported_kernels_of(std::span<const Kernel> table) {
     std::vector<const Kernel*> out;
-    for (const auto& k : table)
-        if (isa_supported(k.isa)) out.push_back(&k);
+    for (auto it = table.rbegin(); it != table.rend(); ++it)
+        if (isa_supported(it->isa)) out.push_back(&*it);
     return out;
 }
 

@@ -31,7 +31,7 @@ void attention_flash_many(std::span<const AttentionArgs> as, ThreadPool& pool) {
     for (size_t i = 0; i < as.size(); ++i)
         first_unit[i + 1] = first_unit[i] + as[i].n_head_kv * ((as[i].T + kAttnQueryBlock - 1) / kAttnQueryBlock) * slices;
     const int64_t units = first_unit.back();
-    const ElementwiseKernels& ew = elementwise();
+    const ElementwiseKernels& ew = elementwise_kernel();
     // Units are claimed one at a time, the latest query blocks (the most causal
     // keys, the longest work) first, so the threads end within one short unit of
     // each other; contiguous runs of units in kv-head order alternated cheap and

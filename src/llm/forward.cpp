@@ -165,7 +165,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     const ModelConfig& c = model_.config;
     const int64_t d = c.n_embd, qd = c.q_dim(), kvd = c.kv_dim(), ff = c.n_ff;
     const bool gpt2 = c.arch == Arch::gpt2;
-    const ElementwiseKernels& ew = elementwise();
+    const ElementwiseKernels& ew = elementwise_kernel();
     ThreadPool& pool = default_pool();
     Scratch& s = *scratch_;
     s.grow(T, c);

@@ -29,7 +29,7 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t T, const float* k, const
                 if (type_ == KvType::f32) {
                     std::memcpy(data_.data<float>() + o, s, static_cast<size_t>(head_dim_) * sizeof(float));
                 } else {
-                    elementwise().f32_to_f16(s, data_.data<uint16_t>() + o, head_dim_);
+                    elementwise_kernel().f32_to_f16(s, data_.data<uint16_t>() + o, head_dim_);
                 }
             }
     }
@@ -38,7 +38,7 @@ void KvCache::store(int64_t layer, int64_t pos, int64_t T, const float* k, const
 const float* KvCache::rows(int kind, int64_t layer, int64_t head, int64_t p0, int64_t n, float* out) const {
     const int64_t o = offset(layer, kind, head, p0);
     if (type_ == KvType::f32) return data_.data<float>() + o;
-    elementwise().f16_to_f32(data_.data<uint16_t>() + o, out, n * head_dim_);
+    elementwise_kernel().f16_to_f32(data_.data<uint16_t>() + o, out, n * head_dim_);
     return out;
 }
 

@@ -83,7 +83,7 @@ Var gelu_tanh(const Var& x) {
     // derivative is evaluated here.
     const int64_t n = x.numel();
     Tensor y = Tensor::empty(x.shape());
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     const float* px = x.data();
     float* py = y.data<float>();
     parallel_items(n, 8, [&](int64_t i0, int64_t i1) { ew.gelu(px + i0, py + i0, i1 - i0); });

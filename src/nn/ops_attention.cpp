@@ -26,7 +26,7 @@ Var causal_attention(const Var& q, const Var& k, const Var& v, float scale) {
     const int64_t qs = Hq * D, ks = Hkv * D;  // row strides of q and k/v
     Tensor att = Tensor::empty({B, Hq, T, T});  // softmax probabilities, zero above the diagonal
     Tensor y = Tensor::empty(q.shape());        // (B, T, Hq, D)
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     float* pa = att.data<float>();
     float* py = y.data<float>();
     parallel_items(B * Hq, 4 * T * T * D, [&](int64_t i0, int64_t i1) {

@@ -66,7 +66,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
     float* mean = mean_t.data<float>();
     float* rstd = rstd_t.data<float>();
     const float* px = x.data();
-    const ElementwiseKernels& ew = elementwise();
+    const ElementwiseKernels& ew = elementwise_kernel();
     if (training) {
         // One pass: sums shifted by one of the channel's values (its first),
         // which lies a few standard deviations from the mean at most, so
@@ -115,7 +115,7 @@ Var batch_norm(const Var& x, const Var& gamma, const Var& beta, Tensor& running_
         const GradSink gx = grad_sink(x);
         float* gg = grad_ptr(gamma);
         float* gb = grad_ptr(beta);
-        const ElementwiseKernels& ew = elementwise();
+        const ElementwiseKernels& ew = elementwise_kernel();
         const float* d = gy.data<float>();
         const float* px = x.data();
         const float* mean = mean_t.data<float>();

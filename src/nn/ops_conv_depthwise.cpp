@@ -117,7 +117,7 @@ Dw3x3Geom dw_geom(const ConvGeom& g) {
 Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
     float* py = y.data<float>();
-    const ConvKernels& k = conv_kernels();
+    const ConvKernels& k = conv_kernel();
     const bool fast = fast3x3(g);
     // One task per (image, output channel) plane.
     const Dw3x3Geom dg = dw_geom(g);
@@ -147,7 +147,7 @@ Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w,
 void conv_depthwise_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx,
                              bool gx_fresh, float* gw, float* gb) {
     const int64_t taps = g.KH * g.KW;
-    const ConvKernels& k = conv_kernels();
+    const ConvKernels& k = conv_kernel();
     const bool fast = fast3x3(g), fast_data = fast3x3_data(g);
     // Flipped kernels for the stride-1 input gradient.
     std::vector<float> wflip(fast_data ? static_cast<size_t>(g.O * 9) : 0);

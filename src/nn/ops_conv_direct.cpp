@@ -49,7 +49,7 @@ bool conv_direct_applies(const ConvGeom& g) {
 Tensor conv_direct_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
     Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
     float* py = y.data<float>();
-    const ConvKernels& k = conv_kernels();
+    const ConvKernels& k = conv_kernel();
     for_image_parts(g.N, 2 * g.O * g.ckk() * g.ohw(), [&](int, int, int64_t n0, int64_t n1) {
         PaddedImage xp(g.C, g.H, g.W, g.p.pad_h, g.p.pad_w);
         for (int64_t n = n0; n < n1; ++n) {
@@ -65,7 +65,7 @@ Tensor conv_direct_forward(const ConvGeom& g, const float* x, const float* w, co
 
 void conv_direct_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, bool gx_fresh,
                           float* gw, float* gb) {
-    const ConvKernels& k = conv_kernels();
+    const ConvKernels& k = conv_kernel();
     const int64_t w_size = g.O * g.C * g.KH * g.KW;
     // The input gradient is the forward op on dy padded by K-1-p, with the
     // kernel flipped and its channel axes swapped: wt (C, O, KH, KW).

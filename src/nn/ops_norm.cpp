@@ -14,7 +14,7 @@ Var layer_norm(const Var& x, const Var& weight, const Var& bias, float eps) {
     if (weight.numel() != C || (bias.defined() && bias.numel() != C))
         throw Error("layer_norm", "weight/bias size differs from the last dim " + std::to_string(C));
     Tensor y = Tensor::empty(x.shape());
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     const float* px = x.data();
     float* py = y.data<float>();
     const float* pb = bias.defined() ? bias.data() : nullptr;
@@ -71,7 +71,7 @@ Var rms_norm(const Var& x, const Var& weight, float eps) {
     const int64_t C = x.dim(-1), rows = x.numel() / C;
     if (weight.numel() != C) throw Error("rms_norm", "weight size differs from the last dim " + std::to_string(C));
     Tensor y = Tensor::empty(x.shape());
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     const float* px = x.data();
     float* py = y.data<float>();
     parallel_items(rows, 8 * C, [&](int64_t r0, int64_t r1) {

@@ -82,7 +82,7 @@ Var max_pool2d(const Var& x, const Pool2dParams& p) {
     float* py = y.data<float>();
     int32_t* pa = argmax->data();
     const int64_t plane_out = g.OH * g.OW, plane_in = g.H * g.W;
-    const ConvKernels& k = conv_kernels();
+    const ConvKernels& k = conv_kernel();
     parallel_items(g.planes, plane_out * p.kernel_h * p.kernel_w, [&](int64_t c0, int64_t c1) {
         for (int64_t c = c0; c < c1; ++c) {
             if (two_by_two)

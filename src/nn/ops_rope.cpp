@@ -14,7 +14,7 @@ namespace {
 // applies the inverse rotation.
 void rotate(float* x, const std::vector<float>& cos_t, const std::vector<float>& sin_t, int64_t B, int64_t T,
             int64_t H, int64_t D, bool neox, float sin_sign) {
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     const int64_t half = D / 2;
     parallel_items(B * T, 4 * H * D, [&](int64_t i0, int64_t i1) {
         std::vector<float> s(half);

@@ -13,7 +13,7 @@ Var softmax(const Var& x) {
     const int64_t C = x.dim(-1), rows = x.numel() / C;
     Tensor y = x.value().clone();
     float* py = y.data<float>();  // (rows, C)
-    const auto& ew = elementwise();
+    const auto& ew = elementwise_kernel();
     parallel_items(rows, 4 * C, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) ew.softmax(py + r * C, C, 1.0f);
     });

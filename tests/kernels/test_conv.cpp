@@ -49,7 +49,7 @@ TEST(ConvKernels, DirectMatchesReference) {
         int64_t C, O, K;
     };
     const Case cases[] = {{1, 6, 5}, {6, 16, 5}, {3, 7, 3}, {2, 1, 1}, {1, 3, 2}, {4, 9, 4}};
-    for (const ConvKernels* k : conv_kernel_variants()) {
+    for (const ConvKernels* k : conv_variants()) {
         SCOPED_TRACE(k->name);
         for (const Case& cs : cases)
             for (int64_t ow : kWidths) {
@@ -86,7 +86,7 @@ TEST(ConvKernels, DirectMatchesReference) {
 }
 
 TEST(ConvKernels, Depthwise3x3MatchesReference) {
-    for (const ConvKernels* k : conv_kernel_variants()) {
+    for (const ConvKernels* k : conv_variants()) {
         SCOPED_TRACE(k->name);
         for (int stride : {1, 2})
             for (int64_t pad : {0, 1, 2})
@@ -122,7 +122,7 @@ TEST(ConvKernels, Depthwise3x3MatchesReference) {
 }
 
 TEST(ConvKernels, MaxPool2x2MatchesReferenceIncludingTiesAndNaN) {
-    for (const ConvKernels* k : conv_kernel_variants()) {
+    for (const ConvKernels* k : conv_variants()) {
         SCOPED_TRACE(k->name);
         for (int64_t ow : kWidths) {
             const int64_t oh = 3, ldx = 2 * ow + 1;  // an odd input width leaves a column unread

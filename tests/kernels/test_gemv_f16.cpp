@@ -163,7 +163,7 @@ TEST(GemvF16, EveryVariantHasGemmPartnersOfItsPanelWidth) {
         EXPECT_EQ(g.blocking.kg, kg) << kern.name << " / " << g.name;
         EXPECT_EQ(g.isa, kern.isa) << kern.name << " / " << g.name;
     };
-    for (const GemvF16Kernel& kern : gemv_f16_kernels()) {
+    for (const GemvF16Kernel& kern : gemv_f16_table()) {
         check(kern, gemv_f16_gemm_partner(kern), 1);
         check(kern, gemv_f16_bf16_partner(kern), 2);
     }

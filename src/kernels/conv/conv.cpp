@@ -6,12 +6,12 @@
 
 namespace tern {
 
-std::span<const ConvKernels* const> conv_kernel_variants() {
+std::span<const ConvKernels* const> conv_variants() {
     static const std::vector<const ConvKernels*> variants = isa_variants(kConvScalar, kConvAvx2, kConvAvx512);
     return variants;
 }
 
-const ConvKernels& conv_kernels() {
+const ConvKernels& conv_kernel() {
     static const ConvKernels& chosen = active_isa_variant(kConvScalar, kConvAvx2, kConvAvx512);
     return chosen;
 }

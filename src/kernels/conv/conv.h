@@ -2,7 +2,7 @@
 // conv: direct convolution and pooling kernels for CNN training on small
 // images with few channels (LeNet, MobileNet-style depthwise layers), where
 // im2col + GEMM spends more time copying than multiplying. One table per ISA;
-// `conv_kernels()` is the one chosen at start-up. All planes row-major fp32.
+// `conv_kernel()` is the one chosen at start-up. All planes row-major fp32.
 //
 // The dense direct kernels take inputs pre-padded by the caller (zeros around
 // the image): an input plane "xp" is (Hp, Wp) with Hp >= OH + KH - 1 and
@@ -66,10 +66,10 @@ struct ConvKernels {
     void (*maxpool2x2)(const float* x, int64_t ldx, float* y, int32_t* code, int64_t oh, int64_t ow);
 };
 
-// The variant chosen once from active_isa().
-const ConvKernels& conv_kernels();
-// Every variant this CPU supports (scalar first); tests and benchmarks walk these.
-std::span<const ConvKernels* const> conv_kernel_variants();
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const ConvKernels& conv_kernel();
+std::span<const ConvKernels* const> conv_variants();
 
 extern const ConvKernels kConvScalar;
 extern const ConvKernels kConvAvx2;

@@ -6,8 +6,13 @@ namespace tern {
 using ConvImplavx512 = simd::ConvSimd<simd::VecAvx512>;
 
 const ConvKernels kConvAvx512 = {
-    "conv_f32_avx512", Isa::avx512, ConvImplavx512::direct_s1, ConvImplavx512::direct_s1_wgrad, ConvImplavx512::dw3x3,
-    ConvImplavx512::dw3x3_wgrad, ConvImplavx512::maxpool2x2,
+    .name = "conv_f32_avx512",
+    .isa = Isa::avx512,
+    .direct_s1 = ConvImplavx512::direct_s1,
+    .direct_s1_wgrad = ConvImplavx512::direct_s1_wgrad,
+    .dw3x3 = ConvImplavx512::dw3x3,
+    .dw3x3_wgrad = ConvImplavx512::dw3x3_wgrad,
+    .maxpool2x2 = ConvImplavx512::maxpool2x2,
 };
 
 }  // namespace tern

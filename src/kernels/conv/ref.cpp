@@ -87,7 +87,13 @@ void maxpool2x2_ref(const float* x, int64_t ldx, float* y, int32_t* code, int64_
 }  // namespace
 
 const ConvKernels kConvScalar = {
-    "conv_f32_scalar", Isa::scalar, direct_s1_ref, direct_s1_wgrad_ref, dw3x3_ref, dw3x3_wgrad_ref, maxpool2x2_ref,
+    .name = "conv_f32_scalar",
+    .isa = Isa::scalar,
+    .direct_s1 = direct_s1_ref,
+    .direct_s1_wgrad = direct_s1_wgrad_ref,
+    .dw3x3 = dw3x3_ref,
+    .dw3x3_wgrad = dw3x3_wgrad_ref,
+    .maxpool2x2 = maxpool2x2_ref,
 };
 
 }  // namespace tern

@@ -12,7 +12,7 @@ std::span<const ElementwiseKernels* const> elementwise_variants() {
     return variants;
 }
 
-const ElementwiseKernels& elementwise() {
+const ElementwiseKernels& elementwise_kernel() {
     static const ElementwiseKernels& chosen = active_isa_variant(kElementwiseScalar, kElementwiseAvx2, kElementwiseAvx512);
     return chosen;
 }

@@ -2,7 +2,7 @@
 // Elementwise, normalisation, softmax, RoPE and activation kernels on fp32 rows.
 // Fused where it saves a pass over memory: RMSNorm applies its weight in the
 // same pass, SiLU·mul (SwiGLU) reads gate and up once, softmax subtracts the max.
-// One table per ISA; `elementwise()` is the one chosen at start-up.
+// One table per ISA; `elementwise_kernel()` is the one chosen at start-up.
 #include <cstdint>
 #include <span>
 
@@ -57,9 +57,9 @@ struct ElementwiseKernels {
     void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
 };
 
-// The variant chosen once from active_isa().
-const ElementwiseKernels& elementwise();
-// Every variant this CPU supports (scalar first); tests and benchmarks walk these.
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const ElementwiseKernels& elementwise_kernel();
 std::span<const ElementwiseKernels* const> elementwise_variants();
 
 // Per-ISA tables (defined in ref.cpp, elementwise_avx2.cpp, elementwise_avx512.cpp).

@@ -7,10 +7,22 @@ namespace tern {
 using Implavx2 = simd::ElementwiseSimd<simd::VecAvx2>;
 
 const ElementwiseKernels kElementwiseAvx2 = {
-    "elementwise_f32_avx2", Isa::avx2, Implavx2::rmsnorm, Implavx2::layernorm, Implavx2::softmax,
-    Implavx2::silu_mul, Implavx2::gelu, Implavx2::rope, Implavx2::add, Implavx2::axpy, Implavx2::dot,
-    Implavx2::sum_sumsq_shifted, Implavx2::sum_dot_centered, Implavx2::attend_block,
-    Implavx2::f16_to_f32, Implavx2::f32_to_f16,
+    .name = "elementwise_f32_avx2",
+    .isa = Isa::avx2,
+    .rmsnorm = Implavx2::rmsnorm,
+    .layernorm = Implavx2::layernorm,
+    .softmax = Implavx2::softmax,
+    .silu_mul = Implavx2::silu_mul,
+    .gelu = Implavx2::gelu,
+    .rope = Implavx2::rope,
+    .add = Implavx2::add,
+    .axpy = Implavx2::axpy,
+    .dot = Implavx2::dot,
+    .sum_sumsq_shifted = Implavx2::sum_sumsq_shifted,
+    .sum_dot_centered = Implavx2::sum_dot_centered,
+    .attend_block = Implavx2::attend_block,
+    .f16_to_f32 = Implavx2::f16_to_f32,
+    .f32_to_f16 = Implavx2::f32_to_f16,
 };
 
 }  // namespace tern

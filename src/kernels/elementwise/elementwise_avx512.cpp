@@ -7,10 +7,22 @@ namespace tern {
 using Implavx512 = simd::ElementwiseSimd<simd::VecAvx512>;
 
 const ElementwiseKernels kElementwiseAvx512 = {
-    "elementwise_f32_avx512", Isa::avx512, Implavx512::rmsnorm, Implavx512::layernorm, Implavx512::softmax,
-    Implavx512::silu_mul, Implavx512::gelu, Implavx512::rope, Implavx512::add, Implavx512::axpy, Implavx512::dot,
-    Implavx512::sum_sumsq_shifted, Implavx512::sum_dot_centered, Implavx512::attend_block,
-    Implavx512::f16_to_f32, Implavx512::f32_to_f16,
+    .name = "elementwise_f32_avx512",
+    .isa = Isa::avx512,
+    .rmsnorm = Implavx512::rmsnorm,
+    .layernorm = Implavx512::layernorm,
+    .softmax = Implavx512::softmax,
+    .silu_mul = Implavx512::silu_mul,
+    .gelu = Implavx512::gelu,
+    .rope = Implavx512::rope,
+    .add = Implavx512::add,
+    .axpy = Implavx512::axpy,
+    .dot = Implavx512::dot,
+    .sum_sumsq_shifted = Implavx512::sum_sumsq_shifted,
+    .sum_dot_centered = Implavx512::sum_dot_centered,
+    .attend_block = Implavx512::attend_block,
+    .f16_to_f32 = Implavx512::f16_to_f32,
+    .f32_to_f16 = Implavx512::f32_to_f16,
 };
 
 }  // namespace tern

@@ -146,9 +146,22 @@ void f32_to_f16_ref(const float* x, uint16_t* y, int64_t n) {
 }  // namespace
 
 const ElementwiseKernels kElementwiseScalar = {
-    "elementwise_f32_scalar", Isa::scalar, rmsnorm_ref, layernorm_ref, softmax_ref, silu_mul_ref,
-    gelu_ref, rope_ref, add_ref, axpy_ref, dot_ref, sum_sumsq_shifted_ref, sum_dot_centered_ref, attend_block_ref,
-    f16_to_f32_ref, f32_to_f16_ref,
+    .name = "elementwise_f32_scalar",
+    .isa = Isa::scalar,
+    .rmsnorm = rmsnorm_ref,
+    .layernorm = layernorm_ref,
+    .softmax = softmax_ref,
+    .silu_mul = silu_mul_ref,
+    .gelu = gelu_ref,
+    .rope = rope_ref,
+    .add = add_ref,
+    .axpy = axpy_ref,
+    .dot = dot_ref,
+    .sum_sumsq_shifted = sum_sumsq_shifted_ref,
+    .sum_dot_centered = sum_dot_centered_ref,
+    .attend_block = attend_block_ref,
+    .f16_to_f32 = f16_to_f32_ref,
+    .f32_to_f16 = f32_to_f16_ref,
 };
 
 }  // namespace tern

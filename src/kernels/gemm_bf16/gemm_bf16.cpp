@@ -1,6 +1,7 @@
 // gemm_bf16 kernel table, dispatch, argument checks and the threaded driver.
 #include "kernels/gemm_bf16/gemm_bf16.h"
 
+#include "kernels/gemm_common/packed_gemm.h"
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
@@ -14,40 +15,34 @@ namespace {
 // Blocking: as gemm_f32 but half the bytes per element, so KC doubles for the
 // same L1/L2 footprint (KC counts K elements, a multiple of the pair size).
 constexpr GemmBf16Kernel kTable[] = {
-    {"gemm_bf16_12x32_avx512bf16", Isa::avx512, {12, 32, 2, 48, 2048, 4096}, gemm_bf16_ukr_12x32_avx512bf16,
-     {{{8, gemm_bf16_ukr_8x32_avx512bf16}, {4, gemm_bf16_ukr_4x32_avx512bf16}, {1, gemm_bf16_ukr_1x32_avx512bf16}}}},
+    {.name = "gemm_bf16_12x32_avx512bf16",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 12, .nr = 32, .kg = 2, .mc = 48, .kc = 2048, .nc = 4096},
+     .micro_kernel = gemm_bf16_ukr_12x32_avx512bf16,
+     .short_tiles = {{{.mr = 8, .micro_kernel = gemm_bf16_ukr_8x32_avx512bf16},
+                      {.mr = 4, .micro_kernel = gemm_bf16_ukr_4x32_avx512bf16},
+                      {.mr = 1, .micro_kernel = gemm_bf16_ukr_1x32_avx512bf16}}}},
     // The 1-row tile: bf16 checkpoints decode through M = 1 (a 5632 x 2048 bf16
     // matrix streamed at 9-13 GB/s on the 4-row tile on Zen 3, 25 with it).
-    {"gemm_bf16_4x16_avx2", Isa::avx2, {4, 16, 2, 128, 512, 1024}, gemm_bf16_ukr_4x16_avx2,
-     {{{1, gemm_bf16_ukr_1x16_avx2}}}},
-    {"gemm_bf16_4x8_scalar", Isa::scalar, {4, 8, 2, 64, 256, 512}, gemm_bf16_ukr_4x8_scalar},
+    {.name = "gemm_bf16_4x16_avx2",
+     .isa = Isa::avx2,
+     .blocking = {.mr = 4, .nr = 16, .kg = 2, .mc = 128, .kc = 512, .nc = 1024},
+     .micro_kernel = gemm_bf16_ukr_4x16_avx2,
+     .short_tiles = {{{.mr = 1, .micro_kernel = gemm_bf16_ukr_1x16_avx2}}}},
+    {.name = "gemm_bf16_4x8_scalar",
+     .isa = Isa::scalar,
+     .blocking = {.mr = 4, .nr = 8, .kg = 2, .mc = 64, .kc = 256, .nc = 512},
+     .micro_kernel = gemm_bf16_ukr_4x8_scalar},
 };
-
-void check_args(const GemmBf16Kernel& kernel, const GemmBf16Args& g) {
-    const char* where = "gemm_bf16";
-    if (g.m < 0 || g.n < 0 || g.k < 0) throw InputError(where, format("negative shape %lld x %lld x %lld",
-                                                                        (long long)g.m, (long long)g.n, (long long)g.k));
-    if (g.m == 0 || g.n == 0) return;
-    if (!g.c || g.ldc < g.n) throw InputError(where, format("C needs ldc >= N (%lld < %lld)", (long long)g.ldc, (long long)g.n));
-    if (g.k > 0) {
-        if (!g.a || g.lda < (g.trans_a ? g.m : g.k))
-            throw InputError(where, format("A needs lda >= %lld, got %lld", (long long)(g.trans_a ? g.m : g.k), (long long)g.lda));
-        if (g.packed_b) {
-            if (g.packed_b->k() != g.k || g.packed_b->n() != g.n)
-                throw InputError(where, "packed B shape does not match K x N");
-            if (&g.packed_b->kernel() != &kernel && g.packed_b->kernel().micro_kernel != kernel.micro_kernel)
-                throw InputError(where, std::string("B was packed for ") + g.packed_b->kernel().name + ", not " + kernel.name);
-        } else if (!g.b || g.ldb < (g.trans_b ? g.k : g.n)) {
-            throw InputError(where, format("B needs ldb >= %lld, got %lld", (long long)(g.trans_b ? g.k : g.n), (long long)g.ldb));
-        }
-    }
-}
 
 }  // namespace
 
-std::span<const GemmBf16Kernel> gemm_bf16_kernels() { return kTable; }
+std::span<const GemmBf16Kernel> gemm_bf16_table() { return kTable; }
 
-std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels() { return supported_kernels_of<GemmBf16Kernel>(kTable); }
+std::span<const GemmBf16Kernel* const> gemm_bf16_variants() {
+    static const std::vector<const GemmBf16Kernel*> variants = supported_kernels_of<GemmBf16Kernel>(kTable);
+    return variants;
+}
 
 const GemmBf16Kernel& gemm_bf16_kernel() {
     static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kTable);
@@ -78,22 +73,17 @@ void gemm_bf16(const GemmBf16Args& args) {
 }
 
 void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& g, ThreadPool& pool) {
-    check_args(kernel, g);
+    gemm::check_dense_args("gemm_bf16", kernel, g);
     if (g.m == 0 || g.n == 0) return;
-    gemm::Blocking bl = kernel.blocking;
-    GemmBf16MicroKernel ukr = kernel.micro_kernel;
-    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
-    const uint16_t* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, prepacked == nullptr, [&](const gemm::Rect& r) {
-        gemm::run_blocked<uint16_t, uint16_t, 2>(
-            bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
-            [&](int64_t kcp, const uint16_t* ap, const uint16_t* bp, int64_t i, int64_t j, int rows, int cols, bool first,
-                bool last) {
-                const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
-                                             last ? g.act : Activation::none};
-                ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
-            });
-    });
+    gemm::run_packed<uint16_t, uint16_t, 2>(
+        kernel, pool, g.m, g.n, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b,
+        g.packed_b ? g.packed_b->data() : nullptr,
+        [&](GemmBf16MicroKernel ukr, int64_t kcp, const uint16_t* ap, const uint16_t* bp, int64_t i, int64_t j,
+            int rows, int cols, bool first, bool last) {
+            const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
+                                         last ? g.act : Activation::none};
+            ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
+        });
 }
 
 }  // namespace tern

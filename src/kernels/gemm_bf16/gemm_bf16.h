@@ -65,9 +65,12 @@ private:
     uint16_t* data_;  // prepacked_b_elements(blocking, k, n)
 };
 
-std::span<const GemmBf16Kernel> gemm_bf16_kernels();
-std::vector<const GemmBf16Kernel*> gemm_bf16_supported_kernels();
+// Every row compiled in (best first), the variant active_isa() chooses, and every
+// variant this CPU supports (scalar first): tests, benchmarks and `tern info --cpu`
+// walk these (kernel_table.h).
+std::span<const GemmBf16Kernel> gemm_bf16_table();
 const GemmBf16Kernel& gemm_bf16_kernel();
+std::span<const GemmBf16Kernel* const> gemm_bf16_variants();
 
 void gemm_bf16(const GemmBf16Args& args);
 void gemm_bf16(const GemmBf16Kernel& kernel, const GemmBf16Args& args, ThreadPool& pool);

@@ -83,8 +83,8 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
             static_assert(sizeof(T) * KG == 4, "pack_a moves 4-byte units");
             const T* src = a + (i0 + ib) * lda + p0;
             const int64_t full = kc / KG;
-            pack_kernels().rows_u32(reinterpret_cast<const uint8_t*>(src), lda * static_cast<int64_t>(sizeof(T)), live, full, mr,
-                                    reinterpret_cast<uint8_t*>(panel));
+            pack_kernel().rows_u32(reinterpret_cast<const uint8_t*>(src), lda * static_cast<int64_t>(sizeof(T)), live, full, mr,
+                                   reinterpret_cast<uint8_t*>(panel));
             for (int r = 0; r < live; ++r)
                 for (int64_t kk = full * KG; kk < kc; ++kk) panel[full * mr * KG + r * KG + kk % KG] = src[r * lda + kk];
         } else {

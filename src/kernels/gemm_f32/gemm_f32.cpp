@@ -1,6 +1,7 @@
 // gemm_f32 kernel table, dispatch, argument checks and the threaded driver.
 #include "kernels/gemm_f32/gemm_f32.h"
 
+#include "kernels/gemm_common/packed_gemm.h"
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
@@ -17,44 +18,42 @@ namespace {
 // from L2, which the kernel's B prefetch (4 KiB ahead) and the hardware
 // prefetchers keep up with; KC x NC of B sits in L3.
 constexpr GemmF32Kernel kTable[] = {
-    {"gemm_f32_12x32_avx512", Isa::avx512, {12, 32, 1, 48, 1024, 4096}, gemm_f32_ukr_12x32_avx512,
-     {{{8, gemm_f32_ukr_8x32_avx512}, {4, gemm_f32_ukr_4x32_avx512}, {1, gemm_f32_ukr_1x32_avx512}}}},
+    {.name = "gemm_f32_12x32_avx512",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 12, .nr = 32, .kg = 1, .mc = 48, .kc = 1024, .nc = 4096},
+     .micro_kernel = gemm_f32_ukr_12x32_avx512,
+     .short_tiles = {{{.mr = 8, .micro_kernel = gemm_f32_ukr_8x32_avx512},
+                      {.mr = 4, .micro_kernel = gemm_f32_ukr_4x32_avx512},
+                      {.mr = 1, .micro_kernel = gemm_f32_ukr_1x32_avx512}}}},
     // Fewer broadcasts per FMA, but no faster than 12x32 here (2048^3: ~225 vs ~229 GFLOP/s).
-    {"gemm_f32_6x64_avx512", Isa::avx512, {6, 64, 1, 48, 768, 4096}, gemm_f32_ukr_6x64_avx512},
+    {.name = "gemm_f32_6x64_avx512",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 6, .nr = 64, .kg = 1, .mc = 48, .kc = 768, .nc = 4096},
+     .micro_kernel = gemm_f32_ukr_6x64_avx512},
     // AVX2 (Zen 3, 512 KiB L2): KC 512 / MC 192 over 256 / 144, with the C prefetch:
     // 2048^3 medians 82.0 -> 82.3 (1 thread), 146 -> 156 GFLOP/s (2 threads).
     // Short tiles as on AVX-512; without them M = 1 ran a 6-row tile (0.48x oneDNN
     // at 1 x 2048 x 2048) and M = 16 padded to 18 rows.
-    {"gemm_f32_6x16_avx2", Isa::avx2, {6, 16, 1, 192, 512, 1024}, gemm_f32_ukr_6x16_avx2,
-     {{{4, gemm_f32_ukr_4x16_avx2}, {1, gemm_f32_ukr_1x16_avx2}}}},
-    {"gemm_f32_4x8_scalar", Isa::scalar, {4, 8, 1, 64, 256, 512}, gemm_f32_ukr_4x8_scalar},
+    {.name = "gemm_f32_6x16_avx2",
+     .isa = Isa::avx2,
+     .blocking = {.mr = 6, .nr = 16, .kg = 1, .mc = 192, .kc = 512, .nc = 1024},
+     .micro_kernel = gemm_f32_ukr_6x16_avx2,
+     .short_tiles = {{{.mr = 4, .micro_kernel = gemm_f32_ukr_4x16_avx2},
+                      {.mr = 1, .micro_kernel = gemm_f32_ukr_1x16_avx2}}}},
+    {.name = "gemm_f32_4x8_scalar",
+     .isa = Isa::scalar,
+     .blocking = {.mr = 4, .nr = 8, .kg = 1, .mc = 64, .kc = 256, .nc = 512},
+     .micro_kernel = gemm_f32_ukr_4x8_scalar},
 };
-
-void check_args(const GemmF32Kernel& kernel, const GemmF32Args& g) {
-    const char* where = "gemm_f32";
-    if (g.m < 0 || g.n < 0 || g.k < 0) throw InputError(where, format("negative shape %lld x %lld x %lld",
-                                                                        (long long)g.m, (long long)g.n, (long long)g.k));
-    if (g.m == 0 || g.n == 0) return;
-    if (!g.c || g.ldc < g.n) throw InputError(where, format("C needs ldc >= N (%lld < %lld)", (long long)g.ldc, (long long)g.n));
-    if (g.k > 0) {
-        if (!g.a || g.lda < (g.trans_a ? g.m : g.k))
-            throw InputError(where, format("A needs lda >= %lld, got %lld", (long long)(g.trans_a ? g.m : g.k), (long long)g.lda));
-        if (g.packed_b) {
-            if (g.packed_b->k() != g.k || g.packed_b->n() != g.n)
-                throw InputError(where, "packed B shape does not match K x N");
-            if (&g.packed_b->kernel() != &kernel && g.packed_b->kernel().micro_kernel != kernel.micro_kernel)
-                throw InputError(where, std::string("B was packed for ") + g.packed_b->kernel().name + ", not " + kernel.name);
-        } else if (!g.b || g.ldb < (g.trans_b ? g.k : g.n)) {
-            throw InputError(where, format("B needs ldb >= %lld, got %lld", (long long)(g.trans_b ? g.k : g.n), (long long)g.ldb));
-        }
-    }
-}
 
 }  // namespace
 
-std::span<const GemmF32Kernel> gemm_f32_kernels() { return kTable; }
+std::span<const GemmF32Kernel> gemm_f32_table() { return kTable; }
 
-std::vector<const GemmF32Kernel*> gemm_f32_supported_kernels() { return supported_kernels_of<GemmF32Kernel>(kTable); }
+std::span<const GemmF32Kernel* const> gemm_f32_variants() {
+    static const std::vector<const GemmF32Kernel*> variants = supported_kernels_of<GemmF32Kernel>(kTable);
+    return variants;
+}
 
 const GemmF32Kernel& gemm_f32_kernel() {
     static const GemmF32Kernel* chosen = choose_kernel_of<GemmF32Kernel>(kTable);
@@ -79,22 +78,17 @@ void gemm_f32(const GemmF32Args& args) {
 }
 
 void gemm_f32(const GemmF32Kernel& kernel, const GemmF32Args& g, ThreadPool& pool) {
-    check_args(kernel, g);
+    gemm::check_dense_args("gemm_f32", kernel, g);
     if (g.m == 0 || g.n == 0) return;
-    gemm::Blocking bl = kernel.blocking;
-    GemmF32MicroKernel ukr = kernel.micro_kernel;
-    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
-    const float* prepacked = g.packed_b ? g.packed_b->data() : nullptr;
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, prepacked == nullptr, [&](const gemm::Rect& r) {
-        gemm::run_blocked<float, float, 1>(
-            bl, r, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b, prepacked, g.n,
-            [&](int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows, int cols, bool first,
-                bool last) {
-                const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
-                                             last ? g.act : Activation::none};
-                ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
-            });
-    });
+    gemm::run_packed<float, float, 1>(
+        kernel, pool, g.m, g.n, g.k, g.a, g.lda, g.trans_a, g.b, g.ldb, g.trans_b,
+        g.packed_b ? g.packed_b->data() : nullptr,
+        [&](GemmF32MicroKernel ukr, int64_t kcp, const float* ap, const float* bp, int64_t i, int64_t j, int rows,
+            int cols, bool first, bool last) {
+            const GemmF32TileEpilogue ep{g.alpha, first ? g.beta : 1.0f, last && g.bias ? g.bias + j : nullptr,
+                                         last ? g.act : Activation::none};
+            ukr(kcp, ap, bp, g.c + i * g.ldc + j, g.ldc, rows, cols, ep);
+        });
 }
 
 }  // namespace tern

@@ -73,11 +73,12 @@ private:
     float* data_;  // prepacked_b_elements(blocking, k, n)
 };
 
-// Every kernel compiled in, and the subset this CPU runs (tests and benches iterate these).
-std::span<const GemmF32Kernel> gemm_f32_kernels();
-std::vector<const GemmF32Kernel*> gemm_f32_supported_kernels();
-// The kernel for active_isa(), chosen once.
+// Every row compiled in (best first), the variant active_isa() chooses, and every
+// variant this CPU supports (scalar first): tests, benchmarks and `tern info --cpu`
+// walk these (kernel_table.h).
+std::span<const GemmF32Kernel> gemm_f32_table();
 const GemmF32Kernel& gemm_f32_kernel();
+std::span<const GemmF32Kernel* const> gemm_f32_variants();
 
 // Runs on the default pool with the active kernel. Throws InputError on bad shapes.
 void gemm_f32(const GemmF32Args& args);

@@ -1,6 +1,7 @@
 // gemm_q8 kernel table, dispatch, weight packing and the threaded driver.
 #include "kernels/gemm_q8/gemm_q8.h"
 
+#include "kernels/gemm_common/packed_gemm.h"
 #include "kernels/kernel_table.h"
 
 #include "core/error.h"
@@ -17,10 +18,21 @@ namespace {
 constexpr int kAnyK = 1 << 30;
 
 constexpr GemmQ8Kernel kTable[] = {
-    {"gemm_q8_u8s8_12x32_avx512vnni", Isa::avx512, {12, 32, 4, 48, kAnyK, 4096}, gemm_q8_ukr_12x32_avx512vnni,
-     {{{8, gemm_q8_ukr_8x32_avx512vnni}, {4, gemm_q8_ukr_4x32_avx512vnni}, {1, gemm_q8_ukr_1x32_avx512vnni}}}},
-    {"gemm_q8_u8s8_6x8_avx2", Isa::avx2, {6, 8, 4, 96, kAnyK, 512}, gemm_q8_ukr_6x8_avx2},
-    {"gemm_q8_u8s8_4x8_scalar", Isa::scalar, {4, 8, 4, 64, kAnyK, 512}, gemm_q8_ukr_4x8_scalar},
+    {.name = "gemm_q8_u8s8_12x32_avx512vnni",
+     .isa = Isa::avx512,
+     .blocking = {.mr = 12, .nr = 32, .kg = 4, .mc = 48, .kc = kAnyK, .nc = 4096},
+     .micro_kernel = gemm_q8_ukr_12x32_avx512vnni,
+     .short_tiles = {{{.mr = 8, .micro_kernel = gemm_q8_ukr_8x32_avx512vnni},
+                      {.mr = 4, .micro_kernel = gemm_q8_ukr_4x32_avx512vnni},
+                      {.mr = 1, .micro_kernel = gemm_q8_ukr_1x32_avx512vnni}}}},
+    {.name = "gemm_q8_u8s8_6x8_avx2",
+     .isa = Isa::avx2,
+     .blocking = {.mr = 6, .nr = 8, .kg = 4, .mc = 96, .kc = kAnyK, .nc = 512},
+     .micro_kernel = gemm_q8_ukr_6x8_avx2},
+    {.name = "gemm_q8_u8s8_4x8_scalar",
+     .isa = Isa::scalar,
+     .blocking = {.mr = 4, .nr = 8, .kg = 4, .mc = 64, .kc = kAnyK, .nc = 512},
+     .micro_kernel = gemm_q8_ukr_4x8_scalar},
 };
 
 size_t output_bytes(Q8Output mode) { return mode == Q8Output::requant_s8 ? 1 : 4; }
@@ -43,9 +55,12 @@ void check_args(const GemmQ8Args& g) {
 
 }  // namespace
 
-std::span<const GemmQ8Kernel> gemm_q8_kernels() { return kTable; }
+std::span<const GemmQ8Kernel> gemm_q8_table() { return kTable; }
 
-std::vector<const GemmQ8Kernel*> gemm_q8_supported_kernels() { return supported_kernels_of<GemmQ8Kernel>(kTable); }
+std::span<const GemmQ8Kernel* const> gemm_q8_variants() {
+    static const std::vector<const GemmQ8Kernel*> variants = supported_kernels_of<GemmQ8Kernel>(kTable);
+    return variants;
+}
 
 const GemmQ8Kernel& gemm_q8_kernel() {
     static const GemmQ8Kernel* chosen = choose_kernel_of<GemmQ8Kernel>(kTable);
@@ -75,31 +90,26 @@ void gemm_q8(const GemmQ8Args& args) { gemm_q8(args, default_pool()); }
 void gemm_q8(const GemmQ8Args& g, ThreadPool& pool) {
     check_args(g);
     if (g.m == 0 || g.n == 0) return;
-    const GemmQ8Kernel& kernel = g.b->kernel();
-    gemm::Blocking bl = kernel.blocking;
-    GemmQ8MicroKernel ukr = kernel.micro_kernel;
-    gemm::choose_row_tile(g.m, kernel.short_tiles, &bl, &ukr);
     const size_t elem = output_bytes(g.output);
     auto* c = static_cast<uint8_t*>(g.c);
-    gemm::run_parallel(pool, g.m, g.n, g.k, bl.mr, bl.nr, /*b_packed_per_thread=*/false, [&](const gemm::Rect& r) {
-        gemm::run_blocked<uint8_t, int8_t, 4>(
-            bl, r, g.k, g.a, g.lda, false, nullptr, 0, false, g.b->data(), g.n,
-            [&](int64_t kcp, const uint8_t* ap, const int8_t* bp, int64_t i, int64_t j, int rows, int cols, bool,
-                bool) {
-                const GemmQ8TileEpilogue ep{g.output,
-                                            g.a_zero_point,
-                                            g.a_scale,
-                                            g.b->col_sums() + j,
-                                            g.b_scale ? g.b_scale + j : nullptr,
-                                            g.bias_s32 ? g.bias_s32 + j : nullptr,
-                                            g.bias_f32 ? g.bias_f32 + j : nullptr,
-                                            g.out_scale,
-                                            g.out_zero_point,
-                                            g.qmin,
-                                            g.qmax};
-                ukr(kcp, ap, bp, c + (i * g.ldc + j) * elem, g.ldc, rows, cols, ep);
-            });
-    });
+    // K is not blocked, so every tile is its first and last K block.
+    gemm::run_packed<uint8_t, int8_t, 4>(
+        g.b->kernel(), pool, g.m, g.n, g.k, g.a, g.lda, false, nullptr, 0, false, g.b->data(),
+        [&](GemmQ8MicroKernel ukr, int64_t kcp, const uint8_t* ap, const int8_t* bp, int64_t i, int64_t j, int rows,
+            int cols, bool, bool) {
+            const GemmQ8TileEpilogue ep{g.output,
+                                        g.a_zero_point,
+                                        g.a_scale,
+                                        g.b->col_sums() + j,
+                                        g.b_scale ? g.b_scale + j : nullptr,
+                                        g.bias_s32 ? g.bias_s32 + j : nullptr,
+                                        g.bias_f32 ? g.bias_f32 + j : nullptr,
+                                        g.out_scale,
+                                        g.out_zero_point,
+                                        g.qmin,
+                                        g.qmax};
+            ukr(kcp, ap, bp, c + (i * g.ldc + j) * elem, g.ldc, rows, cols, ep);
+        });
 }
 
 }  // namespace tern

@@ -88,9 +88,12 @@ struct GemmQ8Args {
     int32_t qmin = -128, qmax = 127;    // requant clamp (e.g. qmin = out_zp fuses ReLU)
 };
 
-std::span<const GemmQ8Kernel> gemm_q8_kernels();
-std::vector<const GemmQ8Kernel*> gemm_q8_supported_kernels();
+// Every row compiled in (best first), the variant active_isa() chooses, and every
+// variant this CPU supports (scalar first): tests, benchmarks and `tern info --cpu`
+// walk these (kernel_table.h).
+std::span<const GemmQ8Kernel> gemm_q8_table();
 const GemmQ8Kernel& gemm_q8_kernel();
+std::span<const GemmQ8Kernel* const> gemm_q8_variants();
 
 // Runs with the kernel B was packed for, on the default pool.
 void gemm_q8(const GemmQ8Args& args);

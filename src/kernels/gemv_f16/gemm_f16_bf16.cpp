@@ -14,7 +14,7 @@
 namespace tern {
 
 const GemmBf16Kernel& gemv_f16_bf16_partner(const GemvF16Kernel& kernel) {
-    for (const GemmBf16Kernel& g : gemm_bf16_kernels())
+    for (const GemmBf16Kernel& g : gemm_bf16_table())
         if (g.isa == kernel.isa && g.blocking.nr == kernel.nr) return g;
     // The tables are written against each other; a mismatch is a build bug.
     throw Error("gemv_f16", std::string("no gemm_bf16 kernel with the ISA and NR of ") + kernel.name);

@@ -25,12 +25,27 @@ constexpr int64_t kAllRows = int64_t{1} << 40;
 // 1.1x gemm_f32 at M = 16 / 128 / 512; AVX2 GEMV 2x at M = 8 but 0.75x the
 // converting GEMM at M = 16; the scalar GEMV widens with integer code per row group.
 constexpr GemvF16Kernel kTable[] = {
-    {"gemv_f16_32col_avx512", Isa::avx512, 32, kAllRows, gemv_f16_32col_avx512, f16_to_f32_avx512,
-     f16_to_bf16_pairs_32col_avx512},
-    {"gemv_f16_16col_avx2", Isa::avx2, 16, 8, gemv_f16_16col_avx2, f16_to_f32_avx2,
-     f16_to_bf16_pairs_16col_avx2},
-    {"gemv_f16_8col_scalar", Isa::scalar, 8, kGemvF16PassRows, gemv_f16_8col_scalar, f16_to_f32_scalar,
-     f16_to_bf16_pairs_8col_scalar},
+    {.name = "gemv_f16_32col_avx512",
+     .isa = Isa::avx512,
+     .nr = 32,
+     .gemv_max_rows = kAllRows,
+     .gemv = gemv_f16_32col_avx512,
+     .to_f32 = f16_to_f32_avx512,
+     .to_bf16_pairs = f16_to_bf16_pairs_32col_avx512},
+    {.name = "gemv_f16_16col_avx2",
+     .isa = Isa::avx2,
+     .nr = 16,
+     .gemv_max_rows = 8,
+     .gemv = gemv_f16_16col_avx2,
+     .to_f32 = f16_to_f32_avx2,
+     .to_bf16_pairs = f16_to_bf16_pairs_16col_avx2},
+    {.name = "gemv_f16_8col_scalar",
+     .isa = Isa::scalar,
+     .nr = 8,
+     .gemv_max_rows = kGemvF16PassRows,
+     .gemv = gemv_f16_8col_scalar,
+     .to_f32 = f16_to_f32_scalar,
+     .to_bf16_pairs = f16_to_bf16_pairs_8col_scalar},
 };
 
 // Transposes 8 rows x 8 halves (a[i] = row i) into 8 k steps x 8 rows.
@@ -81,12 +96,11 @@ void pack_panels(const uint16_t* w, int64_t ldw, int64_t n, int64_t k, int nr, i
 
 }  // namespace
 
-std::span<const GemvF16Kernel> gemv_f16_kernels() { return kTable; }
+std::span<const GemvF16Kernel> gemv_f16_table() { return kTable; }
 
-std::vector<const GemvF16Kernel*> gemv_f16_variants() {
-    auto v = supported_kernels_of<GemvF16Kernel>(kTable);
-    std::reverse(v.begin(), v.end());  // scalar first, like the other families' variant lists
-    return v;
+std::span<const GemvF16Kernel* const> gemv_f16_variants() {
+    static const std::vector<const GemvF16Kernel*> variants = supported_kernels_of<GemvF16Kernel>(kTable);
+    return variants;
 }
 
 const GemvF16Kernel& gemv_f16_kernel() {
@@ -95,7 +109,7 @@ const GemvF16Kernel& gemv_f16_kernel() {
 }
 
 const GemmF32Kernel& gemv_f16_gemm_partner(const GemvF16Kernel& kernel) {
-    for (const GemmF32Kernel& g : gemm_f32_kernels())
+    for (const GemmF32Kernel& g : gemm_f32_table())
         if (g.isa == kernel.isa && g.blocking.nr == kernel.nr) return g;
     // The table above is written against gemm_f32's; a mismatch is a build bug.
     throw Error("gemv_f16", std::string("no gemm_f32 kernel with the ISA and NR of ") + kernel.name);

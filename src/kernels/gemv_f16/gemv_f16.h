@@ -92,10 +92,12 @@ private:
     uint16_t* data_;  // (panels, k, nr), 64-byte aligned
 };
 
-// Every kernel compiled in, the ones this CPU runs (scalar first), the chosen one.
-std::span<const GemvF16Kernel> gemv_f16_kernels();
-std::vector<const GemvF16Kernel*> gemv_f16_variants();
+// Every row compiled in (best first), the variant active_isa() chooses, and every
+// variant this CPU supports (scalar first): tests, benchmarks and `tern info --cpu`
+// walk these (kernel_table.h).
+std::span<const GemvF16Kernel> gemv_f16_table();
 const GemvF16Kernel& gemv_f16_kernel();
+std::span<const GemvF16Kernel* const> gemv_f16_variants();
 
 // The gemm_f32 kernel a variant's prefill runs: the first row of gemm_f32's
 // table with the same ISA and NR (the one gemm_f32 itself chooses at that ISA).

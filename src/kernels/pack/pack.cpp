@@ -11,6 +11,6 @@ std::span<const PackKernels* const> pack_variants() {
     return variants;
 }
 
-const PackKernels& pack_kernels() { return active_isa_variant(kPackScalar, kPackAvx2, kPackAvx512); }
+const PackKernels& pack_kernel() { return active_isa_variant(kPackScalar, kPackAvx2, kPackAvx512); }
 
 }  // namespace tern

@@ -19,7 +19,9 @@ struct PackKernels {
     void (*rows_u32)(const uint8_t* src, int64_t ld, int live, int64_t units, int mr, uint8_t* out);
 };
 
-const PackKernels& pack_kernels();
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const PackKernels& pack_kernel();
 std::span<const PackKernels* const> pack_variants();
 
 extern const PackKernels kPackScalar;

@@ -26,6 +26,10 @@ struct P {
 
 }  // namespace
 
-const PackKernels kPackAvx2 = {"pack_avx2", Isa::avx2, rows_u32_simd};
+const PackKernels kPackAvx2 = {
+    .name = "pack_avx2",
+    .isa = Isa::avx2,
+    .rows_u32 = rows_u32_simd,
+};
 
 }  // namespace tern

@@ -32,6 +32,10 @@ struct P {
 
 }  // namespace
 
-const PackKernels kPackAvx512 = {"pack_avx512", Isa::avx512, rows_u32_simd};
+const PackKernels kPackAvx512 = {
+    .name = "pack_avx512",
+    .isa = Isa::avx512,
+    .rows_u32 = rows_u32_simd,
+};
 
 }  // namespace tern

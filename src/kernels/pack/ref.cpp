@@ -16,6 +16,10 @@ void rows_u32_scalar(const uint8_t* src, int64_t ld, int live, int64_t units, in
 
 }  // namespace
 
-const PackKernels kPackScalar = {"pack_scalar", Isa::scalar, rows_u32_scalar};
+const PackKernels kPackScalar = {
+    .name = "pack_scalar",
+    .isa = Isa::scalar,
+    .rows_u32 = rows_u32_scalar,
+};
 
 }  // namespace tern

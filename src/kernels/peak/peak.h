@@ -4,6 +4,7 @@
 // of every "fraction of peak" tern reports, so it is measured on the user's
 // machine rather than assumed from a clock.
 #include <cstdint>
+#include <span>
 
 #include "core/cpu_features.h"
 
@@ -19,7 +20,11 @@ struct PeakKernels {
     double (*dot_u8s8)(int64_t iterations, int32_t* sink);  // nullptr when unsupported
 };
 
-const PeakKernels& peak_kernels();  // for active_isa()
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const PeakKernels& peak_kernel();
+std::span<const PeakKernels* const> peak_variants();
+
 extern const PeakKernels kPeakScalar;
 extern const PeakKernels kPeakAvx2;
 extern const PeakKernels kPeakAvx512;

@@ -37,6 +37,12 @@ double dot_u8s8_avx2(int64_t iterations, int32_t* sink) {
 
 }  // namespace
 
-const PeakKernels kPeakAvx2 = {"peak_avx2", Isa::avx2, fma_f32_avx2, nullptr, dot_u8s8_avx2};
+const PeakKernels kPeakAvx2 = {
+    .name = "peak_avx2",
+    .isa = Isa::avx2,
+    .fma_f32 = fma_f32_avx2,
+    .dot_bf16 = nullptr,
+    .dot_u8s8 = dot_u8s8_avx2,
+};
 
 }  // namespace tern

@@ -46,6 +46,12 @@ double dot_u8s8_avx512(int64_t iterations, int32_t* sink) {
 
 }  // namespace
 
-const PeakKernels kPeakAvx512 = {"peak_avx512", Isa::avx512, fma_f32_avx512, dot_bf16_avx512, dot_u8s8_avx512};
+const PeakKernels kPeakAvx512 = {
+    .name = "peak_avx512",
+    .isa = Isa::avx512,
+    .fma_f32 = fma_f32_avx512,
+    .dot_bf16 = dot_bf16_avx512,
+    .dot_u8s8 = dot_u8s8_avx512,
+};
 
 }  // namespace tern

@@ -16,15 +16,12 @@ double fma_f32_scalar(int64_t iterations, float* sink) {
 
 }  // namespace
 
-const PeakKernels kPeakScalar = {"peak_scalar", Isa::scalar, fma_f32_scalar, nullptr, nullptr};
-
-const PeakKernels& peak_kernels() {
-    switch (active_isa()) {
-        case Isa::avx512: return kPeakAvx512;
-        case Isa::avx2: return kPeakAvx2;
-        case Isa::scalar: break;
-    }
-    return kPeakScalar;
-}
+const PeakKernels kPeakScalar = {
+    .name = "peak_scalar",
+    .isa = Isa::scalar,
+    .fma_f32 = fma_f32_scalar,
+    .dot_bf16 = nullptr,
+    .dot_u8s8 = nullptr,
+};
 
 }  // namespace tern

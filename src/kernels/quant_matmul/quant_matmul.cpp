@@ -19,7 +19,7 @@ std::span<const QuantMatmulKernels* const> quant_matmul_variants() {
     return variants;
 }
 
-const QuantMatmulKernels& quant_matmul_kernels() {
+const QuantMatmulKernels& quant_matmul_kernel() {
     static const QuantMatmulKernels& chosen =
         active_isa_variant(kQuantMatmulScalar, kQuantMatmulAvx2, kQuantMatmulAvx512);
     return chosen;

@@ -109,7 +109,9 @@ struct QuantMatmulKernels {
                        int64_t t1);
 };
 
-const QuantMatmulKernels& quant_matmul_kernels();
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const QuantMatmulKernels& quant_matmul_kernel();
 std::span<const QuantMatmulKernels* const> quant_matmul_variants();
 
 extern const QuantMatmulKernels kQuantMatmulScalar;
@@ -118,7 +120,7 @@ extern const QuantMatmulKernels kQuantMatmulAvx512;
 
 // y(m, w.n) = x(m, k) · W^T, threaded over column tiles on `pool`.
 void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, ActMode mode, QuantScratch& scratch,
-                  ThreadPool& pool, const QuantMatmulKernels& kern = quant_matmul_kernels());
+                  ThreadPool& pool, const QuantMatmulKernels& kern = quant_matmul_kernel());
 
 // Several matrices with the same k (and activation block size) applied to the
 // same x: ys[i] (m, ws[i]->n) = x · ws[i]^T. The activations are quantized
@@ -127,7 +129,7 @@ void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, Act
 inline constexpr size_t kMaxMatricesTogether = 8;
 void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, int64_t m, std::span<float* const> ys,
                        ActMode mode, QuantScratch& scratch, ThreadPool& pool,
-                       const QuantMatmulKernels& kern = quant_matmul_kernels());
+                       const QuantMatmulKernels& kern = quant_matmul_kernel());
 
 // Truth for tests (ref.cpp): rows dequantized with the formats reference, dot in
 // fp64. `blocks` in source layout. y: (m, n).

@@ -175,7 +175,12 @@ using V = Ops256;
 
 }  // namespace
 
-const QuantMatmulKernels kQuantMatmulAvx2 = {"quant_matmul_avx2", Isa::avx2, quantize_acts_simd, matmul_q8_simd,
-                                             matmul_f32_simd};
+const QuantMatmulKernels kQuantMatmulAvx2 = {
+    .name = "quant_matmul_avx2",
+    .isa = Isa::avx2,
+    .quantize_acts = quantize_acts_simd,
+    .matmul_q8 = matmul_q8_simd,
+    .matmul_f32 = matmul_f32_simd,
+};
 
 }  // namespace tern

@@ -108,7 +108,12 @@ using V = Ops512;
 
 }  // namespace
 
-const QuantMatmulKernels kQuantMatmulAvx512 = {"quant_matmul_avx512vnni", Isa::avx512, quantize_acts_simd,
-                                               matmul_q8_simd, matmul_f32_simd};
+const QuantMatmulKernels kQuantMatmulAvx512 = {
+    .name = "quant_matmul_avx512vnni",
+    .isa = Isa::avx512,
+    .quantize_acts = quantize_acts_simd,
+    .matmul_q8 = matmul_q8_simd,
+    .matmul_f32 = matmul_f32_simd,
+};
 
 }  // namespace tern

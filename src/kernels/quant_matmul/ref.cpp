@@ -180,8 +180,13 @@ void matmul_f32_scalar(const QuantMatrix& w, const float* x, const float* xsum16
 
 }  // namespace
 
-const QuantMatmulKernels kQuantMatmulScalar = {"quant_matmul_scalar", Isa::scalar, quantize_acts_scalar,
-                                               matmul_q8_scalar, matmul_f32_scalar};
+const QuantMatmulKernels kQuantMatmulScalar = {
+    .name = "quant_matmul_scalar",
+    .isa = Isa::scalar,
+    .quantize_acts = quantize_acts_scalar,
+    .matmul_q8 = matmul_q8_scalar,
+    .matmul_f32 = matmul_f32_scalar,
+};
 
 void quant_matmul_reference(QuantType type, int group, const void* blocks, int64_t n, int64_t k, const float* x,
                             int64_t m, double* y) {

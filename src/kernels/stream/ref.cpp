@@ -14,6 +14,10 @@ float read_sum_ref(const float* p, int64_t n) {
 
 }  // namespace
 
-const StreamKernels kStreamScalar = {"stream_read_f32_scalar", Isa::scalar, read_sum_ref};
+const StreamKernels kStreamScalar = {
+    .name = "stream_read_f32_scalar",
+    .isa = Isa::scalar,
+    .read_sum = read_sum_ref,
+};
 
 }  // namespace tern

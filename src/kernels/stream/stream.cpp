@@ -11,7 +11,7 @@ std::span<const StreamKernels* const> stream_variants() {
     return variants;
 }
 
-const StreamKernels& stream_kernels() {
+const StreamKernels& stream_kernel() {
     return active_isa_variant(kStreamScalar, kStreamAvx2, kStreamAvx512);
 }
 

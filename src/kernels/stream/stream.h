@@ -17,7 +17,9 @@ struct StreamKernels {
     float (*read_sum)(const float* p, int64_t n);
 };
 
-const StreamKernels& stream_kernels();
+// The variant active_isa() chooses, and every variant this CPU supports (scalar
+// first): tests, benchmarks and `tern info --cpu` walk these (kernel_table.h).
+const StreamKernels& stream_kernel();
 std::span<const StreamKernels* const> stream_variants();
 
 extern const StreamKernels kStreamScalar;

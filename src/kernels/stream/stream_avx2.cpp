@@ -26,6 +26,10 @@ float read_sum_avx2(const float* p, int64_t n) {
 
 }  // namespace
 
-const StreamKernels kStreamAvx2 = {"stream_read_f32_avx2", Isa::avx2, read_sum_avx2};
+const StreamKernels kStreamAvx2 = {
+    .name = "stream_read_f32_avx2",
+    .isa = Isa::avx2,
+    .read_sum = read_sum_avx2,
+};
 
 }  // namespace tern

@@ -18,6 +18,10 @@ float read_sum_avx512(const float* p, int64_t n) {
 
 }  // namespace
 
-const StreamKernels kStreamAvx512 = {"stream_read_f32_avx512", Isa::avx512, read_sum_avx512};
+const StreamKernels kStreamAvx512 = {
+    .name = "stream_read_f32_avx512",
+    .isa = Isa::avx512,
+    .read_sum = read_sum_avx512,
+};
 
 }  // namespace tern
