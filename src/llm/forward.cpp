@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
 #include "llm/attention.h"
 
@@ -110,6 +111,11 @@ void Session::eval(std::span<const int32_t> tokens, std::vector<float>& logits, 
         run_chunk(tokens.data() + c0, n, n_past_, out, all_logits);
         n_past_ += n;
     }
+    // NaN / Inf logits would sample token 0 forever or print "PPL = nan": stop instead.
+    if (count_nonfinite(logits.data(), static_cast<int64_t>(logits.size())) != 0)
+        throw InputError(model_.path, format("the logits at positions [%lld, %lld) are NaN or Inf: the weights or "
+                                             "activations overflow",
+                                             (long long)(n_past_ - T), (long long)n_past_));
 }
 
 void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* logits, bool all_logits) {
