@@ -105,8 +105,8 @@ TEST(IdxSanity, EvalAndTrainRefuseEmptyAndMisshapenData) {
     write_split(dir, "t10k", 20, 28, 28);
     write_split(dir, "train", 0, 28, 28);
     const std::string recipe = dir.file("r.json"), out = dir.file("m.safetensors");
-    std::ofstream(recipe) << R"({"model": "lenet300", "epochs": 1, "batch_size": 8, "validation": 0, "data_dir": ")" +
-                                 dir.path() + R"(", "output": ")" + out + R"("})";
+    std::ofstream(recipe) << R"({"model": "lenet300", "epochs": 1, "batch_size": 8, "validation": 0,
+        "optimizer": {"name": "adamw", "lr": 0.002}, "data_dir": ")" + dir.path() + R"(", "output": ")" + out + R"("})";
     const auto t = run_tern("train " + recipe + " -t 1");
     EXPECT_EQ(t.code, 1) << t.out << t.err;
     EXPECT_EQ(lines(t.err), 1) << t.err;

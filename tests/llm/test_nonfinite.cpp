@@ -118,7 +118,7 @@ TEST(NonfiniteLoad, InfBlockScaleOfAQuantizedTensorIsRefused) {
     testio::TempDir dir;
     const TinySpec s = small_llama();
     const std::string src = write_gguf_model(dir, "ok.gguf", s, make_hf_tensors(s));
-    for (DType t : {DType::q8_0, DType::q4_k}) {
+    for (DType t : {DType::q8_0, DType::q4_0}) {
         const std::string path = edited_gguf(src, dir.file(std::string(dtype_name(t)) + ".gguf"), [&](auto&, auto& ts) {
             for (auto& nt : ts)
                 if (nt.name == "blk.0.ffn_down.weight") {
