@@ -25,6 +25,7 @@
 
 #include "cli/commands.h"
 #include "cli/llm_options.h"
+#include "cli/nonfinite_flag.h"
 #include "core/error.h"
 #include "io/chat_template.h"
 #include "llm/chat.h"
@@ -38,6 +39,7 @@ struct ChatCliOptions {
     std::string system, template_name;
     int64_t n_predict = 256;
     bool verbose = false;
+    bool allow_nonfinite = false;
 };
 
 // The family to render with, and a phrase saying where it came from.
@@ -70,7 +72,9 @@ void run_chat(const ChatCliOptions& o) {
     // A bad --template name is a usage error: report it before loading anything.
     if (!o.template_name.empty()) chat_family_from_name(o.template_name);
 
-    const auto model = llm::load_model(o.run.model, load_options_for(o.run.fpmath));
+    llm::LoadOptions lo = load_options_for(o.run.fpmath);
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const auto model = llm::load_model(o.run.model, lo);
     const auto tok = llm::load_text_tokenizer(o.run.model);
     if (!tok)
         throw InputError(o.run.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); "
@@ -148,6 +152,7 @@ void add_chat_command(CLI::App& app) {
     cmd->add_option("--template", o->template_name,
                     "chat format: llama2, llama3, chatml/qwen, zephyr/tinyllama, plain (default: the model's)");
     cmd->add_flag("-v,--verbose", o->verbose, "per turn on stderr: tokens reused from the cache, prefilled, replied");
+    add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);
     cmd->callback([o] { run_chat(*o); });
 }
 

@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/llm_options.h"
+#include "cli/nonfinite_flag.h"
 #include "core/json_out.h"
 #include "core/table.h"
 #include "nn/train/model_file.h"
@@ -33,6 +34,7 @@ struct EvalCliOptions {
     std::string data = "fashion-mnist";
     std::string data_dir;
     bool json = false;
+    bool allow_nonfinite = false;
     int threads = 0;
     int64_t ctx = 0;     // language models: window (0: the model's context, at most 512)
     int64_t chunks = 0;  // language models: at most this many windows (0: all)
@@ -63,7 +65,9 @@ std::string eval_text(const std::string& data) {
 
 void run_eval_lm(const EvalCliOptions& o) {
     const std::string data = o.data == "fashion-mnist" ? "text:test" : o.data;
-    const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
+    llm::LoadOptions lo = load_options_for(o.fpmath);
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const auto model = llm::load_model(o.model, lo);
     const auto tok = llm::load_text_tokenizer(o.model);
     if (!tok) throw InputError(o.model, "the model has no tokenizer; use tern perplexity --tokens-file");
     const std::vector<int32_t> ids = tok->encode(eval_text(data), true);
@@ -99,9 +103,16 @@ void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
     load_options_for(o.fpmath);  // a bad --fpmath is a usage error before anything loads
     if (is_language_model_file(o.model)) return run_eval_lm(o);
-    const ClassifierFile c = load_classifier(o.model);
+    ClassifierLoadOptions lo;
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const ClassifierFile c = load_classifier(o.model, lo);
     const data::ImageDataset test = load_test_data(o.data, o.data_dir);
-    const EvalResult r = evaluate(*c.model, test);
+    EvalResult r;
+    try {
+        r = evaluate(*c.model, test);
+    } catch (const InputError& e) {
+        throw InputError(o.model, e.detail());  // name the model file, not "evaluate"
+    }
     if (o.json) {
         Json j;
         j["model"] = o.model;
@@ -144,6 +155,7 @@ void add_eval_command(CLI::App& app) {
     add_fpmath_option(*cmd, o->fpmath);
     cmd->add_option("--data-dir", o->data_dir, "dataset folder (default: /usr/share/datasets/fashion-mnist)");
     cmd->add_flag("--json", o->json, "machine-readable report");
+    add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_eval(*o); });
 }

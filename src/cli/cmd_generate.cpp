@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/llm_options.h"
+#include "cli/nonfinite_flag.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "llm/forward.h"
@@ -25,6 +26,7 @@ struct GenerateOptions {
     std::string prompt, tokens, tokens_file;
     int64_t n_predict = 64;
     bool ignore_eos = false, json = false;
+    bool allow_nonfinite = false;
 };
 
 std::string read_text_file(const std::string& path) {
@@ -39,7 +41,9 @@ void run_generate(const GenerateOptions& o) {
     if (o.n_predict < 0) throw UsageError("-n", "must be >= 0");
     const llm::SessionOptions so = prepare_llm_run(o.run);
 
-    const auto model = llm::load_model(o.run.model, load_options_for(o.run.fpmath));
+    llm::LoadOptions lo = load_options_for(o.run.fpmath);
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const auto model = llm::load_model(o.run.model, lo);
     const auto tok = llm::load_text_tokenizer(o.run.model);
     std::vector<int32_t> prompt;
     if (!o.prompt.empty()) {
@@ -134,6 +138,7 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (default 64)");
     cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after end-of-sequence");
     cmd->add_flag("--json", o->json, "print one JSON object at the end instead of streaming");
+    add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);
     cmd->callback([o] { run_generate(*o); });
 }
 

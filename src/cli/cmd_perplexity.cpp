@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/llm_options.h"
+#include "cli/nonfinite_flag.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "llm/perplexity.h"
@@ -21,6 +22,7 @@ struct PerplexityOptions {
     int64_t ctx = 512;
     int64_t chunks = -1;  // at most this many windows (llama.cpp --chunks); -1: all
     bool json = false;
+    bool allow_nonfinite = false;
     int threads = 0;
 };
 
@@ -35,7 +37,9 @@ void run_perplexity(const PerplexityOptions& o) {
     if (o.text.empty() == o.tokens_file.empty()) throw UsageError("perplexity", "give exactly one of --text FILE, --tokens-file FILE");
     if (o.ctx < 4) throw UsageError("--ctx", "must be >= 4");
     if (o.kv != "f32" && o.kv != "f16") throw UsageError("--kv", "must be f32 or f16");
-    const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
+    llm::LoadOptions lo = load_options_for(o.fpmath);
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const auto model = llm::load_model(o.model, lo);
     std::vector<int32_t> tokens;
     int32_t window_bos = -1;  // BOS the tokenizer added: llama.cpp starts every window with it
     if (!o.text.empty()) {
@@ -97,6 +101,7 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     add_fpmath_option(*cmd, o->fpmath);
     cmd->add_flag("--json", o->json, "machine-readable result");
+    add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_perplexity(*o); });
 }

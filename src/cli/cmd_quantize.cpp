@@ -11,6 +11,7 @@
 #include "core/json_out.h"
 #include "core/table.h"
 #include "formats/format.h"
+#include "formats/nonfinite_scan.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "io/model_info.h"
@@ -82,6 +83,8 @@ void run_quantize(const QuantizeCliOptions& o) {
             input = load_tensors(o.model);
         }
     }
+    // Unquantized tensors (norms) are copied as they are: refuse NaN / Inf in any of them.
+    for (const NamedTensor& t : input) require_finite_tensor(t.tensor, o.model, t.name);
     QuantizeOptions qo;
     qo.format = &fmt;
     qo.measure_error = o.measure;

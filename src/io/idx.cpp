@@ -85,6 +85,17 @@ public:
     }
     bool done() const { return done_; }
 
+    // Decompresses and drops up to `limit` more bytes; returns how many there were.
+    uint64_t skip(uint64_t limit) {
+        std::vector<uint8_t> scratch;
+        uint64_t n = 0;
+        while (!done_ && n < limit) {
+            scratch.clear();
+            n += read_into(scratch, static_cast<size_t>(std::min<uint64_t>(limit - n, 1 << 20)));
+        }
+        return n;
+    }
+
 private:
     z_stream zs_;
     size_t rest_in_ = 0;
@@ -112,6 +123,18 @@ std::vector<uint8_t> gunzip_idx(const uint8_t* src, size_t n, const std::string&
     for (size_t i = 0; i < rank; ++i) total *= read_be32(out.data() + 4 + 4 * i);
     const uint64_t want = total > (unsigned __int128)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)total;
     gz.read_into(out, static_cast<size_t>(std::min<uint64_t>(want + 1, SIZE_MAX / 2)));
+    const size_t header = 4 + 4 * rank;
+    if (out.size() > header + want) {
+        // Count what trails (not just the one probe byte), without keeping it;
+        // capped so a decompression bomb behind valid data stays cheap.
+        constexpr uint64_t kCountCap = uint64_t{256} << 20;
+        const uint64_t trailing = out.size() - header - want + gz.skip(kCountCap);
+        Shape shape(rank);
+        for (size_t i = 0; i < rank; ++i) shape[i] = read_be32(out.data() + 4 + 4 * i);
+        throw InputError(name, format("%s%llu trailing bytes after the data declared by dims %s",
+                                      trailing > kCountCap ? "more than " : "", (unsigned long long)std::min(trailing, kCountCap),
+                                      shape_to_string(shape).c_str()));
+    }
     return out;
 }
 

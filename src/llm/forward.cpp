@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
 #include "llm/attention.h"
 
@@ -159,6 +160,11 @@ void Session::eval_many(std::span<const SeqTokens> items, std::vector<float>& lo
         for (const Segment& g : segs) n_past_[static_cast<size_t>(g.seq)] += g.rows;
         out_row += pass_logits;
     }
+    // NaN / Inf logits would sample token 0 forever or print "PPL = nan": stop instead.
+    if (count_nonfinite(logits.data(), static_cast<int64_t>(logits.size())) != 0)
+        throw InputError(model_.path, format("the logits at positions [%lld, %lld) are NaN or Inf: the weights or "
+                                             "activations overflow",
+                                             (long long)(n_past_ - T), (long long)n_past_));
 }
 
 void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segment> segs, float* logits) {

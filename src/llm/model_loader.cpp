@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "formats/format.h"
+#include "formats/nonfinite_scan.h"
 #include "io/gguf_reader.h"
 #include "io/model_info.h"
 #include "quant/rtn.h"
@@ -41,6 +42,7 @@ struct SourceTensor {
     Tensor tensor;
     bool transpose = false;
     std::string file_name;  // the name in the file, for messages
+    bool scanned = false;   // checked for NaN / Inf already
 };
 using Sources = std::map<std::string, SourceTensor>;
 
@@ -107,7 +109,8 @@ std::string hf_config_path(const std::string& path) {
 
 class Builder {
 public:
-    Builder(Model& m, Sources& src) : m_(m), c_(m.config), src_(src) {}
+    Builder(Model& m, Sources& src, bool allow_nonfinite)
+        : m_(m), c_(m.config), src_(src), allow_nonfinite_(allow_nonfinite) {}
 
     // The tensor `name` with exactly `shape`; null when absent and optional.
     const Tensor* get(const std::string& name, const Shape& shape, bool required = true) {
@@ -122,6 +125,9 @@ public:
         if (t != DType::f32 && !format_for_dtype(t))
             throw InputError(m_.path, "tensor '" + shown + "' has dtype " + std::string(dtype_name(t)) +
                                           ", which is not a weight type");
+        if (!s.scanned && !allow_nonfinite_)
+            require_finite_tensor(s.tensor, m_.path, shown, "; --allow-nonfinite loads it anyway");
+        s.scanned = true;
         if (s.transpose) {
             if (s.tensor.rank() != 2 || dtype_info(t).is_block_quantized)
                 throw InputError(m_.path, "tensor '" + shown + "' must be a 2-D float Conv1D weight");
@@ -222,7 +228,24 @@ private:
     Model& m_;
     const ModelConfig& c_;
     Sources& src_;
+    bool allow_nonfinite_;
 };
+
+// A file with more blocks than its metadata declares would silently run fewer
+// layers: refuse tensors of layers past n_layer.
+void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::string& path) {
+    for (const auto& [name, s] : src) {
+        if (!starts_with(name, "blk.")) continue;
+        const size_t dot = name.find('.', 4);
+        const std::string digits = name.substr(4, dot == std::string::npos ? std::string::npos : dot - 4);
+        if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
+        const int64_t layer = std::stoll(digits);
+        if (layer >= n_layer)
+            throw InputError(path, format("tensor '%s' belongs to layer %lld but the model declares a layer count "
+                                          "of %lld (block_count / num_hidden_layers)",
+                                          s.file_name.c_str(), (long long)layer, (long long)n_layer));
+    }
+}
 
 }  // namespace
 
@@ -257,7 +280,8 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
         }
     }
     validate_config(m->config, path);
-    Builder(*m, src).build();
+    check_no_extra_layers(src, m->config.n_layer, path);
+    Builder(*m, src, options.allow_nonfinite).build();
     return m;
 }
 

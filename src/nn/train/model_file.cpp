@@ -1,13 +1,14 @@
 #include "nn/train/model_file.h"
 
 #include "core/error.h"
+#include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "nn/models/zoo.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
 
-ClassifierFile load_classifier(const std::string& path) {
+ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOptions& options) {
     const io::SafetensorsModel f = io::read_safetensors(path);
     ClassifierFile c;
     c.metadata.insert(f.infos.at(0).metadata.begin(), f.infos.at(0).metadata.end());
@@ -32,6 +33,8 @@ ClassifierFile load_classifier(const std::string& path) {
                                        std::to_string(most) + ")");
         return v;
     };
+    if (!options.allow_nonfinite)
+        for (const auto& t : f.tensors) require_finite_tensor(t.tensor, path, t.name, "; --allow-nonfinite loads it anyway");
     c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
     load_module_state(*c.model, f.tensors, path);
     c.model->eval();

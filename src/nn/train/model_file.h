@@ -17,9 +17,14 @@ struct ClassifierFile {
     std::map<std::string, std::string> metadata;
 };
 
-// Throws InputError(path, ...) when the file is not a tern classifier or its
-// tensors do not fit the named model.
-ClassifierFile load_classifier(const std::string& path);
+struct ClassifierLoadOptions {
+    // Tensors holding NaN / Inf are refused by name unless this is set.
+    bool allow_nonfinite = false;
+};
+
+// Throws InputError(path, ...) when the file is not a tern classifier, its
+// tensors do not fit the named model, or one holds NaN / Inf.
+ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOptions& options = {});
 
 // Writes atomically; `metadata` must include "tern.model".
 void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata);

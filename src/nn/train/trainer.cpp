@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/version.h"
+#include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "nn/data/rng.h"
 #include "nn/models/zoo.h"
@@ -43,6 +44,8 @@ uint64_t loader_seed(uint64_t s) { return data::mix_seed(s, 2); }
 }  // namespace
 
 EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t batch_size) {
+    // Accuracy over nothing would print 0.00 % and exit 0.
+    if (ds.size() == 0) throw InputError("evaluate", "the dataset holds no images");
     NoGradGuard no_grad;
     const bool was_training = model.is_training();
     model.eval();
@@ -61,8 +64,13 @@ EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t ba
         if (logits.rank() != 2 || logits.dim(1) != ds.num_classes)
             throw InputError("evaluate", "model gives " + shape_to_string(logits.shape()) + " logits for " +
                                              std::to_string(ds.num_classes) + " classes");
-        loss_sum += static_cast<double>(cross_entropy(logits, to_targets(labels)).item()) * static_cast<double>(n);
         const float* p = logits.data();
+        // NaN logits make every argmax class 0 (10 % accuracy on ten balanced classes), not an error.
+        if (count_nonfinite(p, n * ds.num_classes) != 0)
+            throw InputError("evaluate", format("the model's logits for images [%lld, %lld) are NaN or Inf: its "
+                                                "weights or activations overflow",
+                                                (long long)b0, (long long)(b0 + n)));
+        loss_sum += static_cast<double>(cross_entropy(logits, to_targets(labels)).item()) * static_cast<double>(n);
         for (int64_t i = 0; i < n; ++i) {
             const float* row = p + i * ds.num_classes;
             int64_t best = 0;
@@ -117,6 +125,7 @@ data::ImageDataset load_test_data(const std::string& name, const std::string& di
 
 Trainer::Trainer(Recipe r, TrainData d) : recipe_(std::move(r)), data_(std::move(d)) {
     const auto& ds = *data_.train;
+    if (ds.size() == 0) throw InputError(recipe_.source, "the training set holds no images");
     model_ = models::make_model(recipe_.model, recipe_.seed, ds.channels(), ds.num_classes);
     optimizer_ = make_optimizer(recipe_.optimizer, model_->parameters());
     data::BatchLoaderConfig lc;
