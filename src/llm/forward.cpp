@@ -161,10 +161,20 @@ void Session::eval_many(std::span<const SeqTokens> items, std::vector<float>& lo
         out_row += pass_logits;
     }
     // NaN / Inf logits would sample token 0 forever or print "PPL = nan": stop instead.
-    if (count_nonfinite(logits.data(), static_cast<int64_t>(logits.size())) != 0)
-        throw InputError(model_.path, format("the logits at positions [%lld, %lld) are NaN or Inf: the weights or "
-                                             "activations overflow",
-                                             (long long)(n_past_ - T), (long long)n_past_));
+    if (count_nonfinite(logits.data(), static_cast<int64_t>(logits.size())) != 0) {
+        int64_t row = 0;
+        for (const SeqTokens& it : items) {
+            const int64_t bad = count_nonfinite(logits.data() + row * V, it.logit_rows * V);
+            if (bad != 0) {
+                const int64_t end = n_past(it.seq), T = static_cast<int64_t>(it.tokens.size());
+                throw InputError(model_.path, format("the logits at positions [%lld, %lld)%s are NaN or Inf: the weights "
+                                                     "or activations overflow",
+                                                     (long long)(end - T), (long long)end,
+                                                     n_seq() > 1 ? format(" of sequence %d", it.seq).c_str() : ""));
+            }
+            row += it.logit_rows;
+        }
+    }
 }
 
 void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segment> segs, float* logits) {
