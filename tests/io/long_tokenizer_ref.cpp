@@ -8,10 +8,10 @@ namespace tern::testref {
 namespace {
 
 void check_corpus(const RefModel& m, const std::string& corpus_dir) {
-    if (const std::string why = reference_missing_reason(m.name); !why.empty()) GTEST_SKIP() << why;
+    TERN_REQUIRE_REFERENCE(tokenizer_reference(m.name));
     // TERN_LONG_SCALE=small: every 16th document (the whole corpus otherwise).
     const std::vector<std::string> files = testscale::subset_when_small(corpus_files(corpus_dir), 16);
-    if (files.empty()) GTEST_SKIP() << "no *.txt in " << corpus_dir << " (run scripts/setup.sh)";
+    if (files.empty()) TERN_MISSING_REFERENCE() << "no *.txt in " << corpus_dir << " (run scripts/setup.sh)";
     const std::unique_ptr<Tokenizer> tok = m.load();
     const auto expected = reference_ids_for_files(m.name, files);
     ASSERT_EQ(expected.size(), files.size());

@@ -7,6 +7,7 @@
 #include "io/chat_template.h"
 #include "io/tokenizer.h"
 #include "tokenizer_ref_check.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -63,7 +64,7 @@ TEST(ChatTemplate, NamesAndErrors) {
 
 TEST(ChatTemplate, Llama3PromptTokenizesToHeaderIds) {
     const std::string path = testref::model_path("llama3");
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing (run scripts/setup.sh)";
+    if (!std::filesystem::exists(path)) TERN_MISSING_REFERENCE() << path << " is missing (run scripts/setup.sh)";
     const auto ids = testref::shared_tokenizer("llama3").encode(apply_chat_template(ChatFamily::llama3, {{"user", "Hi!"}}));
     // <|start_header_id|> user <|end_header_id|> \n\n Hi ! <|eot_id|> <|start_header_id|> assistant ...
     ASSERT_GE(ids.size(), 9u);

@@ -14,6 +14,7 @@
 #include "io/model_info.h"
 #include "ggml_gguf_writer.h"
 #include "io_test_util.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -174,7 +175,7 @@ TEST(Gguf, WriterRejectsWhatGgufCannotStore) {
 // ---- llama.cpp compatibility ------------------------------------------------
 
 TEST(GgufLlamaCpp, ReadsFileWrittenByLlamaCpp) {
-    if (!testref::ggml_base_handle()) GTEST_SKIP() << testref::ggml_ref_missing_reason();
+    TERN_REQUIRE_REFERENCE(testref::ggml_reference());
     TempDir dir;
     const std::string path = dir.file("llama.gguf");
     testio::LlamaFileContents written;
@@ -228,7 +229,7 @@ TEST(GgufLlamaCpp, ReadsFileWrittenByLlamaCpp) {
 }
 
 TEST(GgufLlamaCpp, LlamaCppReadsFileWrittenByTern) {
-    if (!testref::ggml_base_handle()) GTEST_SKIP() << testref::ggml_ref_missing_reason();
+    TERN_REQUIRE_REFERENCE(testref::ggml_reference());
     using namespace testref;
     auto init_from_file = ggml_symbol<void* (*)(const char*, testio::GgufInitParams)>("gguf_init_from_file");
     auto gguf_free = ggml_symbol<void (*)(void*)>("gguf_free");

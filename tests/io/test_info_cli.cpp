@@ -13,6 +13,7 @@
 #include "ggml_gguf_writer.h"
 #include "io_test_util.h"
 #include "cli/cli_runner.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -90,7 +91,7 @@ TEST(InfoCli, TruncatedFileExitsOneWithOneLine) {
 }
 
 TEST(InfoCli, LlamaCppWrittenGguf) {
-    if (!testref::ggml_base_handle()) GTEST_SKIP() << testref::ggml_ref_missing_reason();
+    TERN_REQUIRE_REFERENCE(testref::ggml_reference());
     testio::TempDir dir;
     const std::string path = dir.file("llama-written.gguf");
     testio::LlamaFileContents written;

@@ -10,6 +10,7 @@
 #include "io/model_info.h"
 #include "io/safetensors.h"
 #include "io_test_util.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -124,7 +125,6 @@ TEST(Safetensors, ShardedCheckpointThroughIndexAndFolder) {
 
 // ---- PyTorch reference -----------------------------------------------------------
 
-bool torch_available() { return std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") == 0; }
 
 std::vector<double> values_as_double(const Tensor& t) {
     std::vector<double> out;
@@ -146,7 +146,7 @@ std::vector<double> values_as_double(const Tensor& t) {
 }
 
 TEST(SafetensorsTorch, ReadsFilesExportedFromPyTorch) {
-    if (!torch_available()) GTEST_SKIP() << "/usr/bin/python3 with torch not available (apt install python3-torch)";
+    TERN_REQUIRE_REFERENCE(testref::python_module_reference("torch", "Debian python3-torch, run scripts/setup.sh"));
     TempDir dir;
     const std::string cmd = "/usr/bin/python3 " + std::string(TERN_SOURCE_DIR) + "/tests/ref/export_safetensors.py " + dir.path();
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;

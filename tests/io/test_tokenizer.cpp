@@ -10,6 +10,7 @@
 #include "io/tokenizer_internal.h"
 #include "io/unicode_text.h"
 #include "tokenizer_ref_check.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -88,8 +89,7 @@ TEST(Unicode, NfcHandCases) {
 }
 
 TEST(Unicode, NfcMatchesPython) {
-    if (std::system("/usr/bin/python3 -c 'import unicodedata' >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "/usr/bin/python3 is not available for the NFC reference";
+    TERN_REQUIRE_REFERENCE(testref::python_module_reference("unicodedata", "the NFC reference needs Debian's python3"));
     // Random strings over characters that decompose, compose or reorder.
     const std::vector<uint32_t> pool = {'a', 'e', 'o', 'A', 'q', 0xC5, 0xE9, 0x1E0D, 0x300, 0x301, 0x307, 0x308,
                                         0x323, 0x328, 0x345, 0x3B1, 0x1F00, 0x212B, 0x1100, 0x1161, 0x11A8, 0xAC00,
@@ -248,7 +248,7 @@ TEST(TokenizerGguf, Llama3MetadataMatchesTokenizerJson) {
     const std::string path = testref::model_path("llama3");
     const std::string text_path = testref::sotu_dir() + "/1790_george_washington_n.txt";
     if (!std::filesystem::exists(path) || !std::filesystem::exists(text_path))
-        GTEST_SKIP() << path << " is missing (run scripts/setup.sh)";
+        TERN_MISSING_REFERENCE() << path << " is missing (run scripts/setup.sh)";
     const auto j = nlohmann::json::parse(testref::slurp(path));
     GgufTokenizerMetadata m;
     m.model = "gpt2";
@@ -277,7 +277,7 @@ TEST(TokenizerGguf, Llama3MetadataMatchesTokenizerJson) {
 
 TEST(TokenizerSpecials, FromTokenizerConfig) {
     const std::string path = testref::model_path("qwen3");
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " is missing (run scripts/setup.sh)";
+    if (!std::filesystem::exists(path)) TERN_MISSING_REFERENCE() << path << " is missing (run scripts/setup.sh)";
     const Tokenizer* tok = &testref::shared_tokenizer("qwen3");
     EXPECT_EQ(tok->special_ids().eos, 151645);  // <|im_end|>
     EXPECT_EQ(tok->special_ids().pad, 151643);  // <|endoftext|>

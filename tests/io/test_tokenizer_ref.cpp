@@ -25,7 +25,7 @@ class TokenizerRef : public ::testing::TestWithParam<int> {
 protected:
     const RefModel& model() const { return ref_models()[GetParam()]; }
     void SetUp() override {
-        if (const std::string why = reference_missing_reason(model().name); !why.empty()) GTEST_SKIP() << why;
+        TERN_REQUIRE_REFERENCE(tokenizer_reference(model().name));
     }
     bool nfc() const { return std::string(model().name) == "qwen3"; }
 };
@@ -33,7 +33,7 @@ protected:
 TEST_P(TokenizerRef, FullTextsMatchTokenForToken) {
     std::vector<std::string> files = quick_files();
     for (const auto& f : files)
-        if (!std::filesystem::exists(f)) GTEST_SKIP() << f << " is missing (run scripts/setup.sh)";
+        TERN_REQUIRE_REFERENCE(file_reference(f));
     const Tokenizer& tok = cached_tokenizer(model());
     const auto expected = reference_ids_for_files(model().name, files);
     ASSERT_EQ(expected.size(), files.size());

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/tokenizer.h"
 #include "tokenizer_ref_check.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -50,10 +51,9 @@ TEST(SentencePieceBpe, BadVocabulary) {
 
 TEST(SentencePieceBpe, MatchesSentencePieceOnRealText) {
     using namespace testref;
-    if (std::system("/usr/bin/python3 -c 'import sentencepiece' >/dev/null 2>&1") != 0)
-        GTEST_SKIP() << "python3-sentencepiece is not installed (run scripts/setup.sh)";
+    TERN_REQUIRE_REFERENCE(python_module_reference("sentencepiece", "python3-sentencepiece, run scripts/setup.sh"));
     const std::vector<std::string> train_files = corpus_files(moby_dir());
-    if (train_files.size() < 30) GTEST_SKIP() << "Moby Dick text is missing (run scripts/setup.sh)";
+    if (train_files.size() < 30) TERN_MISSING_REFERENCE() << "Moby Dick text is missing (run scripts/setup.sh)";
     const std::string model_dir = tern_cache_dir() + "/spm";
     std::filesystem::create_directories(model_dir);
     const std::string train = model_dir + "/train_moby_1_20.txt";

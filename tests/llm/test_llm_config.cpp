@@ -66,7 +66,7 @@ TEST(LlmConfig, ErrorsNameTheFileAndTheProblem) {
 // f32 reference to within q8_0's rounding.
 TEST(LlmConfig, Q8_0GgufTracksTheReference) {
     const TinyModels& tm = tiny_models();
-    if (!tm.ref.skip_reason.empty()) GTEST_SKIP() << tm.ref.skip_reason;
+    TERN_REQUIRE_REFERENCE(tm.ref.reference);
     const TinyModel& m = tm.get("llama_gqa");
     io::GgufModel g = io::read_gguf(m.gguf_path);
     QuantizeOptions qo;

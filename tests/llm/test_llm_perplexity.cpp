@@ -15,7 +15,7 @@ namespace {
 
 TEST(LlmPerplexity, MatchesTheReferenceForEveryArchitecture) {
     const TinyModels& tm = tiny_models();
-    if (!tm.ref.skip_reason.empty()) GTEST_SKIP() << tm.ref.skip_reason;
+    TERN_REQUIRE_REFERENCE(tm.ref.reference);
     for (const char* name : {"llama_gqa", "qwen2_bias", "gpt2"}) {
         const TinyModel& m = tm.get(name);
         const auto model = load_model(m.gguf_path);
@@ -40,7 +40,7 @@ TEST(LlmPerplexity, TooFewTokensIsAnInputError) {
 
 TEST(LlmPerplexity, CliJsonMatchesTheReference) {
     const TinyModels& tm = tiny_models();
-    if (!tm.ref.skip_reason.empty()) GTEST_SKIP() << tm.ref.skip_reason;
+    TERN_REQUIRE_REFERENCE(tm.ref.reference);
     const TinyModel& m = tm.get("qwen2_bias");
     const std::string ids = tm.dir.file("ppl_ids.txt");
     {

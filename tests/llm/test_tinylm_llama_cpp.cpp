@@ -7,8 +7,10 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <string>
 
 #include "cli/cli_runner.h"
+#include "ref/reference.h"
 #include "io/io_test_util.h"
 #include "llm/text_tokenizer.h"
 #include "llm/tinylm_agreement.h"
@@ -17,9 +19,9 @@ namespace tern::llm::test {
 namespace {
 
 #define SKIP_WITHOUT_REFERENCES(text)                                                       \
-    if (!std::filesystem::exists(tinylm_path())) GTEST_SKIP() << tinylm_path() << " missing"; \
-    if (!testref::LlamaCpp::available()) GTEST_SKIP() << testref::LlamaCpp::missing_reason(); \
-    if ((text).empty()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)"
+    TERN_REQUIRE_REFERENCE(testref::file_reference(tinylm_path(), "run scripts/setup.sh"));    \
+    TERN_REQUIRE_REFERENCE(testref::LlamaCpp::reference());                                     \
+    if ((text).empty()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)"
 
 TEST(TinyLm, TokenizerMatchesLlamaCpp) {
     const std::string text = corpus_test_text();
@@ -47,8 +49,12 @@ TEST(TinyLm, AgreesWithLlamaCppInEveryFormat) {
         const Agreement a = compare_with_llama_cpp(path, tokens, 256, 4, {variant.math});
         // Four windows (1020 positions) only: the standard error of the rate is
         // ~0.3 %, so this bound is looser than the >= 99 % the long suite
-        // enforces over the whole test split.
-        EXPECT_GE(a.argmax_rate(), 0.98) << format;
+        // enforces over the whole test split. The exact f16 path differs from
+        // llama.cpp only in summation order (99.96 % over the whole split, 99.90 %
+        // = 1019 of these 1020 on Zen 5), so it is held to at most two differing
+        // positions (the isa_* reruns sum in other orders).
+        const bool exact_f16 = std::string(format) == "f16";
+        EXPECT_GE(a.argmax_rate(), exact_f16 ? 0.998 : 0.98) << format;
         EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama()) << format;
         std::printf("[ tinylm   ] %-6s %lld positions: argmax agreement %.2f%%, ppl tern %.3f llama.cpp %.3f\n", format,
                     static_cast<long long>(a.positions), 100 * a.argmax_rate(), a.ppl_tern(), a.ppl_llama());

@@ -32,7 +32,7 @@ void expect_close(const std::string& c, const std::string& name, const Tensor& g
 }
 
 #define SKIP_WITHOUT_TORCH()                                                 \
-    if (!torch_ref().skip_reason.empty()) GTEST_SKIP() << torch_ref().skip_reason
+    TERN_REQUIRE_REFERENCE(torch_ref().reference)
 
 // Runs f on the case's inputs (those listed as differentiable get grads),
 // backprops sum(out * r), compares y and g<name> for each.

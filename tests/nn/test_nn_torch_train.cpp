@@ -34,7 +34,7 @@ void expect_close(const std::string& c, const std::string& name, const Tensor& g
 }
 
 #define SKIP_WITHOUT_TORCH()                                                 \
-    if (!torch_ref().skip_reason.empty()) GTEST_SKIP() << torch_ref().skip_reason
+    TERN_REQUIRE_REFERENCE(torch_ref().reference)
 
 Tensor floats_of(const std::vector<int64_t>& v) {
     std::vector<float> f(v.begin(), v.end());

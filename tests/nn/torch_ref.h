@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "ref/reference.h"
 
 namespace tern::nn::test {
 
@@ -44,7 +45,7 @@ struct RegisterRefCase {
 };
 
 struct TorchRef {
-    std::string skip_reason;  // non-empty: torch unavailable
+    testref::Reference reference;  // not usable: torch missing or broken
     std::map<std::string, Tensor> outputs;  // "case/name"
     const Tensor* find(const std::string& c, const std::string& n) const {
         auto it = outputs.find(c + "/" + n);
@@ -104,6 +105,10 @@ inline std::string content_hash(const std::vector<std::string>& paths) {
     return buf;
 }
 
+inline testref::Reference torch_reference() {
+    return testref::python_module_reference("torch", "Debian python3-torch, run scripts/setup.sh");
+}
+
 inline const TorchRef& torch_ref() {
     static const TorchRef ref = [] {
         TorchRef r;
@@ -127,9 +132,8 @@ inline const TorchRef& torch_ref() {
         const std::string bundle_io = std::string(TERN_SOURCE_DIR) + "/tests/ref/tensor_bundle.py";
         const auto cached = cache_dir / (content_hash({in_path, script, bundle_io}) + ".bin");
         if (!std::filesystem::exists(cached)) {
-            if (std::system("/usr/bin/python3 -c 'import torch' >/dev/null 2>&1") != 0) {
-                r.skip_reason =
-                    "PyTorch not installed for /usr/bin/python3 (Debian python3-torch); skipping torch comparison";
+            r.reference = torch_reference();
+            if (!r.reference.usable()) {
                 std::filesystem::remove_all(dir);
                 return r;
             }

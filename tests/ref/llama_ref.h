@@ -17,18 +17,26 @@
 #include <vector>
 
 #include "core/cache_dir.h"
+#include "reference_state.h"
 
 namespace tern::testref {
 
 class LlamaCpp {
 public:
     static std::string lib_dir() { return tern_cache_dir() + "/npm/llama-cpp-linux-x64/package/bins/linux-x64"; }
-    static std::string missing_reason() { return "llama.cpp (libllama) not found under " + lib_dir() + " (run scripts/setup.sh)"; }
-    static bool available() { return api() != nullptr; }
+    // Missing when the libraries are not there; broken when they are and do
+    // not load, or lack a symbol this file declares (an ABI change).
+    static Reference reference() {
+        if (api()) return Reference::present();
+        for (const char* lib : {"/libggml.v0.5.0.so", "/libllama.v0.5.0.so"})
+            if (Reference file = file_reference(lib_dir() + lib); !file.usable())
+                return Reference::missing("llama.cpp (libllama): " + file.why);
+        return Reference::broken("llama.cpp under " + lib_dir() + ": " + load_error());
+    }
 
     explicit LlamaCpp(const std::string& gguf_path) {
         const Api* a = api();
-        if (!a) throw std::runtime_error(missing_reason());
+        if (!a) throw std::runtime_error(reference().message());
         model_ = a->model_load(gguf_path.c_str(), a->model_defaults());
         if (!model_) throw std::runtime_error("llama.cpp could not load " + gguf_path);
         ctx_ = a->init_from_model(model_, a->context_defaults());
@@ -120,16 +128,22 @@ private:
         static const Api* loaded = load();
         return loaded;
     }
+    static std::string& load_error() {
+        static std::string error;
+        return error;
+    }
     static const Api* load() {
         const std::string dir = lib_dir();
         void* ggml = dlopen((dir + "/libggml.v0.5.0.so").c_str(), RTLD_NOW | RTLD_GLOBAL);
-        void* llama = ggml ? dlopen((dir + "/libllama.v0.5.0.so").c_str(), RTLD_NOW | RTLD_GLOBAL) : nullptr;
-        if (!llama) return nullptr;
+        if (!ggml) return load_error() = std::string("dlopen libggml: ") + dlerror(), nullptr;
+        void* llama = dlopen((dir + "/libllama.v0.5.0.so").c_str(), RTLD_NOW | RTLD_GLOBAL);
+        if (!llama) return load_error() = std::string("dlopen libllama: ") + dlerror(), nullptr;
         // The CPU backend is a plug-in (one build per ISA); load the best for this CPU.
         auto load_all = reinterpret_cast<void (*)(const char*)>(dlsym(ggml, "ggml_backend_load_all_from_path"));
         auto backend_init = reinterpret_cast<void (*)()>(dlsym(llama, "llama_backend_init"));
         auto log_set = reinterpret_cast<void (*)(void (*)(int, const char*, void*), void*)>(dlsym(llama, "llama_log_set"));
-        if (!load_all || !backend_init) return nullptr;
+        if (!load_all) return load_error() = "symbol ggml_backend_load_all_from_path missing", nullptr;
+        if (!backend_init) return load_error() = "symbol llama_backend_init missing", nullptr;
         if (log_set) log_set([](int, const char*, void*) {}, nullptr);  // keep test output readable
         load_all(dir.c_str());
         backend_init();
@@ -137,6 +151,7 @@ private:
         bool ok = true;
         auto sym = [&](auto& fn, const char* name) {
             fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(dlsym(llama, name));
+            if (!fn) load_error() += std::string(ok ? "" : ", ") + "symbol " + name + " missing";
             ok = ok && fn != nullptr;
         };
         sym(a.model_defaults, "llama_model_default_params");

@@ -11,13 +11,14 @@
 
 #include "nn/data/image_dataset.h"
 #include "nn/train/trainer.h"
+#include "ref/reference.h"
 
 using namespace tern;
 using namespace tern::nn::train;
 
 TEST(LongTrain, LeNet5RecipeReachesItsTarget) {
     if (!std::filesystem::exists(data::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz"))
-        GTEST_SKIP() << "dataset-fashion-mnist not installed (run scripts/setup.sh)";
+        TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)";
     const char* scale_env = std::getenv("TERN_LONG_SCALE");
     const bool small = scale_env && std::string(scale_env) == "small";
     Recipe r = load_recipe(std::string(TERN_SOURCE_DIR) + "/models/recipes/fmnist-lenet5.json");

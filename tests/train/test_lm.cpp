@@ -14,6 +14,7 @@
 #include "nn/train/lm_export.h"
 #include "nn/train/lm_trainer.h"
 #include "nn/train/checkpoint.h"
+#include "ref/reference.h"
 
 using namespace tern;
 using namespace tern::nn;
@@ -98,7 +99,7 @@ TEST(LanguageModel, TrainingModelMatchesTheRuntimeOnItsExport) {
 }
 
 TEST(LanguageModel, TrainingOnTheCorpusLowersValidationLoss) {
-    if (!corpus_installed()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)";
+    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
     const Recipe r = tiny_lm_recipe(2);
     auto corpus = std::make_shared<LmCorpus>(prepare_lm_corpus(r));
     EXPECT_EQ(corpus->vocab.size(), 512);
@@ -114,7 +115,7 @@ TEST(LanguageModel, TrainingOnTheCorpusLowersValidationLoss) {
 }
 
 TEST(LanguageModel, ResumingContinuesExactly) {
-    if (!corpus_installed()) GTEST_SKIP() << "text corpus not installed (scripts/setup.sh)";
+    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
     const Recipe r = tiny_lm_recipe(2);
     auto corpus = std::make_shared<LmCorpus>(prepare_lm_corpus(r));
     LmTrainer straight(r, corpus);

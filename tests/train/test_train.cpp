@@ -12,6 +12,7 @@
 #include "nn/ops.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
+#include "ref/reference.h"
 
 using namespace tern;
 using namespace tern::nn;
@@ -23,7 +24,7 @@ bool have_fashion() {
     return std::filesystem::exists(data::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
 }
 #define REQUIRE_FASHION() \
-    if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 Recipe small_recipe(const std::string& model, int64_t subset, int64_t validation, int64_t epochs) {
     return parse_recipe_json(R"({"model": ")" + model + R"(", "epochs": )" + std::to_string(epochs) +

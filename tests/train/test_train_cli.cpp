@@ -9,6 +9,7 @@
 
 #include "cli/cli_runner.h"
 #include "nn/data/image_dataset.h"
+#include "ref/reference.h"
 
 using tern::testcli::run_tern;
 
@@ -18,7 +19,7 @@ bool have_fashion() {
     return std::filesystem::exists(tern::data::default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
 }
 #define REQUIRE_FASHION() \
-    if (!have_fashion()) GTEST_SKIP() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
