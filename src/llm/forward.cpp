@@ -151,6 +151,12 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
     aa.q = s.q.data();
     aa.out = s.att.data();
     const int64_t half = c.rope_dim / 2;
+    // One null check per Linear when nothing observes.
+    auto observe = [&](io::TensorRole role, int64_t layer, const LinearWeight& w, const float* in, const float* out,
+                       int64_t rows) {
+        if (observer_)
+            observer_->on_linear({{role, static_cast<int32_t>(layer)}, in, rows, w.in_features(), out, w.out_features()});
+    };
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
@@ -159,6 +165,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
             const LinearWeight* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
             float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
             LinearWeight::forward_many(qkv, s.xn.data(), out, T);
+            observe(io::TensorRole::attn_q, l, *L.wq, s.xn.data(), s.q.data(), T);
+            observe(io::TensorRole::attn_k, l, *L.wk, s.xn.data(), s.k.data(), T);
+            observe(io::TensorRole::attn_v, l, *L.wv, s.xn.data(), s.v.data(), T);
         }
         if (c.uses_rope()) {
             pool.parallel_for(T, row_grain, [&](int64_t rb, int64_t re) {
@@ -177,20 +186,25 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
         else
             attention_flash(aa, pool);
         L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
+        observe(io::TensorRole::attn_output, l, *L.wo, s.att.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
 
         norm_rows(x, s.xn.data(), L.ffn_norm_w, L.ffn_norm_b, 0, T);
         if (gpt2) {
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
+            observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);
         } else {
             const LinearWeight* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
             float* out[] = {s.gate.data(), s.up.data()};  // (T, ff) each
             LinearWeight::forward_many(gate_up, s.xn.data(), out, T);
+            observe(io::TensorRole::ffn_gate, l, *L.ffn_gate, s.xn.data(), s.gate.data(), T);
+            observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);  // before silu_mul overwrites up
             pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
                 ew.silu_mul(s.gate.data() + rb * ff, s.up.data() + rb * ff, s.up.data() + rb * ff, (re - rb) * ff);
             });
         }
         L.ffn_down->forward(s.up.data(), s.proj.data(), T);  // (T, d)
+        observe(io::TensorRole::ffn_down, l, *L.ffn_down, s.up.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
     }
 
@@ -199,6 +213,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, int64_t pos0, float* l
     const int64_t r0 = all_logits ? 0 : T - 1, n = all_logits ? T : 1;
     norm_rows(x, s.xn.data(), model_.output_norm_w, model_.output_norm_b, r0, n);
     model_.output->forward(s.xn.data() + r0 * d, logits, n);  // (n, V)
+    observe(io::TensorRole::output, -1, *model_.output, s.xn.data() + r0 * d, logits, n);
 }
 
 }  // namespace tern::llm

@@ -13,6 +13,7 @@
 
 #include "llm/kv_cache.h"
 #include "llm/model_loader.h"
+#include "ops/observer.h"
 
 namespace tern::llm {
 
@@ -44,6 +45,10 @@ public:
     void truncate(int64_t n);
     const Model& model() const { return model_; }
     const KvCache& cache() const { return cache_; }
+    // Calls observer->on_linear after every weight matmul of eval() (q, k, v
+    // one by one even when they run together; the head only on the rows whose
+    // logits are wanted). Not owned; nullptr (the default) observes nothing.
+    void set_linear_observer(ops::LinearObserver* observer) { observer_ = observer; }
 
 private:
     // Rows [0, T) of x hold the hidden states of positions [pos0, pos0 + T).
@@ -58,6 +63,7 @@ private:
     std::vector<float> rope_cos_, rope_sin_;  // (n_ctx, rope_dim/2)
     struct Scratch;
     std::unique_ptr<Scratch> scratch_;  // activation buffers, grown to the largest chunk
+    ops::LinearObserver* observer_ = nullptr;
 };
 
 }  // namespace tern::llm
