@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     tern::cli::add_perplexity_command(app);
     tern::cli::add_train_command(app);
     tern::cli::add_eval_command(app);
+    tern::cli::add_calibrate_command(app);
     tern::cli::add_bench_command(app);
     tern::cli::add_demo_command(app);
     tern::cli::add_tokenize_command(app);
