@@ -17,6 +17,7 @@ void add_chat_command(CLI::App& app);
 void add_perplexity_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_calibrate_command(CLI::App& app);
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

@@ -227,6 +227,12 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         aa.out = s.att.data() + segs[i].row0 * qd;
     }
     const int64_t half = c.rope_dim / 2;
+    // One null check per Linear when nothing observes.
+    auto observe = [&](io::TensorRole role, int64_t layer, const LinearWeight& w, const float* in, const float* out,
+                       int64_t rows) {
+        if (observer_)
+            observer_->on_linear({{role, static_cast<int32_t>(layer)}, in, rows, w.in_features(), out, w.out_features()});
+    };
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
@@ -235,6 +241,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
             const LinearWeight* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
             float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
             LinearWeight::forward_many(qkv, s.xn.data(), out, T);
+            observe(io::TensorRole::attn_q, l, *L.wq, s.xn.data(), s.q.data(), T);
+            observe(io::TensorRole::attn_k, l, *L.wk, s.xn.data(), s.k.data(), T);
+            observe(io::TensorRole::attn_v, l, *L.wv, s.xn.data(), s.v.data(), T);
         }
         if (c.uses_rope()) {
             pool.parallel_for(T, row_grain, [&](int64_t rb, int64_t re) {
@@ -255,20 +264,25 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         else
             attention_flash_many(s.attn, pool);
         L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
+        observe(io::TensorRole::attn_output, l, *L.wo, s.att.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
 
         norm_rows(x, s.xn.data(), L.ffn_norm_w, L.ffn_norm_b, 0, T);
         if (gpt2) {
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
+            observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);
         } else {
             const LinearWeight* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
             float* out[] = {s.gate.data(), s.up.data()};  // (T, ff) each
             LinearWeight::forward_many(gate_up, s.xn.data(), out, T);
+            observe(io::TensorRole::ffn_gate, l, *L.ffn_gate, s.xn.data(), s.gate.data(), T);
+            observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);  // before silu_mul overwrites up
             pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
                 ew.silu_mul(s.gate.data() + rb * ff, s.up.data() + rb * ff, s.up.data() + rb * ff, (re - rb) * ff);
             });
         }
         L.ffn_down->forward(s.up.data(), s.proj.data(), T);  // (T, d)
+        observe(io::TensorRole::ffn_down, l, *L.ffn_down, s.up.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
     }
 
@@ -286,6 +300,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         }
     });
     model_.output->forward(s.xn.data(), logits, n);  // (n, V)
+    observe(io::TensorRole::output, -1, *model_.output, s.xn.data(), logits, n);
 }
 
 }  // namespace tern::llm

@@ -19,6 +19,7 @@
 
 #include "llm/kv_cache.h"
 #include "llm/model_loader.h"
+#include "ops/observer.h"
 
 namespace tern::llm {
 
@@ -68,6 +69,10 @@ public:
     void truncate(int32_t seq, int64_t n);
     const Model& model() const { return model_; }
     const KvCache& cache(int32_t seq = 0) const { return caches_.at(static_cast<size_t>(seq)); }
+    // Calls observer->on_linear after every weight matmul of eval() (q, k, v
+    // one by one even when they run together; the head only on the rows whose
+    // logits are wanted). Not owned; nullptr (the default) observes nothing.
+    void set_linear_observer(ops::LinearObserver* observer) { observer_ = observer; }
 
 private:
     // A run of rows of one forward pass that belong to one sequence.
@@ -90,6 +95,7 @@ private:
     std::vector<float> rope_cos_, rope_sin_;  // (n_ctx, rope_dim/2)
     struct Scratch;
     std::unique_ptr<Scratch> scratch_;  // activation buffers, grown to the largest chunk
+    ops::LinearObserver* observer_ = nullptr;
 };
 
 }  // namespace tern::llm
