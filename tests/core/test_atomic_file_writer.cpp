@@ -47,7 +47,9 @@ TEST(AtomicFileWriter, CreatesAndReplacesLeavingOnlyTheDestination) {
             AtomicFileWriter w(path, staging);
             EXPECT_EQ(w.staged_unnamed(), staging == Staging::unnamed_if_supported) << "ext4 and tmpfs have O_TMPFILE";
             w.write("first", 5);
-            if (w.staged_unnamed()) EXPECT_TRUE(names_in(dir.path()).empty()) << "unnamed staging is invisible";
+            if (w.staged_unnamed()) {
+                EXPECT_TRUE(names_in(dir.path()).empty()) << "unnamed staging is invisible";
+            }
             w.commit();
         }
         EXPECT_EQ(read_all(path), "first");
@@ -121,7 +123,9 @@ TEST(AtomicFileWriter, KillMidWriteLeavesNothing) {
             EXPECT_EQ(WTERMSIG(status), c.sig) << "the signal still ends the process as it would have";
             EXPECT_EQ(names_in(dir.path()), existing ? std::set<std::string>{"out.bin"} : std::set<std::string>{})
                 << "signal " << c.sig << (c.staging == Staging::named ? " named" : " unnamed");
-            if (existing) EXPECT_EQ(read_all(dir.file("out.bin")), "old");
+            if (existing) {
+                EXPECT_EQ(read_all(dir.file("out.bin")), "old");
+            }
         }
     }
 }
