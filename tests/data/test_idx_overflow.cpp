@@ -32,7 +32,9 @@ TEST(IdxOverflow, ZeroDimWithHugeOthersIsRefusedNamingTheFile) {
         } catch (const InputError& e) {
             const std::string msg = e.what();
             EXPECT_NE(msg.find("zero-dim.idx"), std::string::npos) << msg;
-            EXPECT_NE(msg.find("overflow 64 bits"), std::string::npos) << msg;
+            // Dims multiplied before the zero overflow the count check; after it, the stride check.
+            EXPECT_TRUE(msg.find("overflow 64 bits") != std::string::npos || msg.find("more than 2^64") != std::string::npos)
+                << msg;
         }
     }
     testio::TempDir dir;
