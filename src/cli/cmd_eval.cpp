@@ -16,6 +16,7 @@
 #include "core/table.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
+#include "core/checked.h"
 #include "core/error.h"
 #include "io/text_corpus.h"
 #include "llm/forward.h"
@@ -73,7 +74,10 @@ void run_eval_lm(const EvalCliOptions& o) {
     const std::vector<int32_t> ids = tok->encode(eval_text(data), true);
     const int64_t ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(512, model->config.n_ctx_train > 0 ? model->config.n_ctx_train : 512);
     std::vector<int32_t> used = ids;
-    if (o.chunks > 0 && static_cast<int64_t>(used.size()) > o.chunks * ctx) used.resize(static_cast<size_t>(o.chunks * ctx));
+    if (o.chunks > 0) {
+        const int64_t limit = checked_mul<UsageError>(o.chunks, ctx, "--chunks");  // windows x tokens per window
+        if (static_cast<int64_t>(used.size()) > limit) used.resize(static_cast<size_t>(limit));
+    }
     llm::SessionOptions so;
     so.n_ctx = ctx;
     so.kv_type = llm::KvType::f16;

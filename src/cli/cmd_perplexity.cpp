@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
+#include "core/checked.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "llm/perplexity.h"
@@ -55,8 +56,10 @@ void run_perplexity(const PerplexityOptions& o) {
         throw InputError(o.text.empty() ? o.tokens_file : o.text,
                          format("%zu tokens are fewer than one window of --ctx %lld", tokens.size(), (long long)o.ctx));
     const int64_t n_input_tokens = static_cast<int64_t>(tokens.size());  // before --chunks
-    if (o.chunks > 0 && static_cast<int64_t>(tokens.size()) > o.chunks * o.ctx)
-        tokens.resize(static_cast<size_t>(o.chunks * o.ctx));
+    if (o.chunks > 0) {
+        const int64_t limit = checked_mul<UsageError>(o.chunks, o.ctx, "--chunks");  // windows x tokens per window
+        if (static_cast<int64_t>(tokens.size()) > limit) tokens.resize(static_cast<size_t>(limit));
+    }
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;

@@ -1,7 +1,7 @@
 // tern quantize MODEL -o OUT --format F [--method rtn] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. Tensors of rank < 2 (norms, biases) stay as they
-// are. The output is written atomically (temporary file, then rename).
+// are. The output is written atomically (core/atomic_file_writer.h).
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/json_out.h"
+#include "core/output_path.h"
 #include "core/table.h"
 #include "formats/format.h"
 #include "formats/nonfinite_scan.h"
@@ -67,8 +68,7 @@ void run_quantize(const QuantizeCliOptions& o) {
         throw InputError("quantize", "format '" + o.format +
                                          "' is not a tensor storage type; GGUF/safetensors outputs take f32, f16, "
                                          "bf16, fp8_e4m3, fp8_e5m2 and the GGUF blocks (q4_0 … q8_0, q2_k … q6_k)");
-    if (std::filesystem::weakly_canonical(o.model) == std::filesystem::weakly_canonical(o.output))
-        throw UsageError("quantize", "output would overwrite the input " + o.model);
+    check_output_path(o.output, {o.model});  // before the minutes of quantization, not after
 
     io::GgufMetadata metadata;
     std::vector<NamedTensor> input;

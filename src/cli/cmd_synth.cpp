@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/output_path.h"
 #include "core/table.h"
 #include "llm/synthetic_model.h"
 
@@ -27,6 +28,7 @@ void add_synth_command(CLI::App& app) {
         const auto dtype = dtype_from_name(o->type);
         if (!dtype) throw UsageError("--type", "unknown type '" + o->type + "'");
         const auto& shape = llm::synthetic_shape(o->shape);
+        check_output_path(o->output);
         const uint64_t params = llm::write_synthetic_llama(o->output, shape, *dtype, o->seed);
         std::printf("%s: %s, %s parameters, weights %s\n", o->output.c_str(), shape.name.c_str(),
                     fmt_count(double(params)).c_str(), o->type.c_str());

@@ -15,6 +15,7 @@
 #include "core/json_out.h"
 #include "core/line_chart.h"
 #include "core/mapped_file.h"
+#include "core/output_path.h"
 #include "core/progress.h"
 #include "core/thread_pool.h"
 #include "core/version.h"
@@ -33,12 +34,16 @@ void run_train(const TrainCliOptions& o) {
     if (o.epochs > 0) r.epochs = o.epochs;
     if (!o.out.empty()) r.output = o.out;
     if (r.output.empty()) throw InputError(o.recipe, "key 'output': missing (or give --out)");
+    // Every file the run writes, checked before training: none may be the recipe,
+    // and only the resume checkpoint may be the --resume file (it is its successor).
+    std::vector<std::string> sidecars = {".metrics.csv", ".metrics.png"};
+    if (is_language_model(r)) sidecars.push_back(".tokenizer.json");
+    check_output_path(r.output, {o.recipe, o.resume}, sidecars);
+    check_output_path(r.output + ".resume.safetensors", {o.recipe});
     if (is_language_model(r)) return run_train_lm(r, o);
     const std::string resume_path = r.output + ".resume.safetensors";
     const std::string csv_path = r.output + ".metrics.csv";
     const std::string png_path = r.output + ".metrics.png";
-    if (const auto dir = std::filesystem::path(r.output).parent_path(); !dir.empty() && !std::filesystem::is_directory(dir))
-        throw InputError(r.output, "output folder does not exist");
     // Human progress goes to stdout unless stdout carries the JSON report.
     FILE* log = o.json ? stderr : stdout;
 

@@ -42,7 +42,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
         if (P < 1 || P > 256) throw UsageError("--parallel", format("%d sequences: allowed 1..256", P));
     const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     llm::SessionOptions so;
-    so.n_ctx = o.prompt + o.gen + 1;
+    so.n_ctx = int64_t{o.prompt} + o.gen + 1;  // in 64 bits: two ints near INT_MAX would wrap
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
     // Token ids spread over the vocabulary (speed does not depend on them).
     const int64_t vocab = model->config.n_vocab;

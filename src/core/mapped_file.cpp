@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <vector>
 
 #include "core/error.h"
 
@@ -52,53 +51,6 @@ void MappedFile::release(const uint8_t* p, size_t n) const {
 
 MappedFile::~MappedFile() {
     if (data_) ::munmap(const_cast<uint8_t*>(data_), size_);
-}
-
-AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
-    tmp_path_ = path_ + ".tmp-XXXXXX";
-    std::vector<char> buf(tmp_path_.begin(), tmp_path_.end());
-    buf.push_back('\0');
-    fd_ = ::mkstemp(buf.data());
-    if (fd_ < 0) throw IoError(path_, std::string("cannot create file: ") + std::strerror(errno));
-    tmp_path_ = buf.data();
-    ::fchmod(fd_, 0644);
-}
-
-AtomicFileWriter::~AtomicFileWriter() {
-    if (fd_ >= 0) ::close(fd_);
-    if (!committed_) ::unlink(tmp_path_.c_str());
-}
-
-void AtomicFileWriter::write(const void* data, size_t n) {
-    const auto* p = static_cast<const uint8_t*>(data);
-    while (n > 0) {
-        const ssize_t w = ::write(fd_, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            throw IoError(path_, std::string("write failed: ") + std::strerror(errno));
-        }
-        p += w;
-        n -= static_cast<size_t>(w);
-        written_ += static_cast<uint64_t>(w);
-    }
-}
-
-void AtomicFileWriter::write_zeros(size_t n) {
-    static const uint8_t zeros[256] = {};
-    while (n > 0) {
-        const size_t k = n < sizeof(zeros) ? n : sizeof(zeros);
-        write(zeros, k);
-        n -= k;
-    }
-}
-
-void AtomicFileWriter::commit() {
-    if (::fsync(fd_) != 0) throw IoError(path_, std::string("fsync failed: ") + std::strerror(errno));
-    ::close(fd_);
-    fd_ = -1;
-    if (::rename(tmp_path_.c_str(), path_.c_str()) != 0)
-        throw IoError(path_, std::string("cannot rename temporary file: ") + std::strerror(errno));
-    committed_ = true;
 }
 
 }  // namespace tern

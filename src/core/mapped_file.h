@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "core/atomic_file_writer.h"  // the writing side; its callers include this header
+
 namespace tern {
 
 class MappedFile {
@@ -30,28 +32,6 @@ private:
     std::string path_;
     const uint8_t* data_ = nullptr;
     size_t size_ = 0;
-};
-
-// Writes `bytes` to `path` atomically: a temporary file in the same folder, then
-// rename, so a failure never leaves a half-written file behind.
-class AtomicFileWriter {
-public:
-    explicit AtomicFileWriter(std::string path);
-    ~AtomicFileWriter();  // removes the temporary file unless commit() ran
-    AtomicFileWriter(const AtomicFileWriter&) = delete;
-    AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
-
-    void write(const void* data, size_t n);
-    void write_zeros(size_t n);
-    uint64_t bytes_written() const { return written_; }
-    void commit();
-
-private:
-    std::string path_;
-    std::string tmp_path_;
-    int fd_ = -1;
-    uint64_t written_ = 0;
-    bool committed_ = false;
 };
 
 }  // namespace tern

@@ -38,7 +38,9 @@ Shape contiguous_strides(const Shape& shape) {
     int64_t s = 1;
     for (size_t i = shape.size(); i-- > 0;) {
         strides[i] = s;
-        s *= shape[i];
+        // A zero dim keeps numel at 0 while the strides of the dims before it still grow.
+        if (i > 0 && __builtin_mul_overflow(s, shape[i], &s))
+            throw InputError("tensor", "strides of shape " + shape_to_string(shape) + " overflow 64 bits");
     }
     return strides;
 }

@@ -190,6 +190,11 @@ Tensor parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
                                       (unsigned long long)(available - data_bytes), shape_to_string(shape).c_str()));
     }
 
+    // A zero dim makes the count 0, yet the strides still multiply the other dims.
+    int64_t nonzero_product = 1;
+    for (int64_t d : shape)
+        if (d != 0 && __builtin_mul_overflow(nonzero_product, d, &nonzero_product))
+            throw InputError(name, format("dims %s overflow 64 bits", shape_to_string(shape).c_str()));
     Tensor t = Tensor::empty(shape, type->dtype);
     uint8_t* dst = t.raw_data();
     if (data_bytes) std::memcpy(dst, p + header, data_bytes);
