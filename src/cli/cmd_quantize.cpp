@@ -4,6 +4,7 @@
 // are. The output is written atomically (temporary file, then rename).
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "cli/commands.h"
@@ -70,6 +71,9 @@ void run_quantize(const QuantizeCliOptions& o) {
         throw UsageError("quantize", "output would overwrite the input " + o.model);
 
     io::GgufMetadata metadata;
+    // A safetensors input's __metadata__ (tern.model of a trained classifier, …) goes to a
+    // safetensors output, or `tern eval` could not rebuild the model from it.
+    std::map<std::string, std::string> safetensors_metadata;
     std::vector<NamedTensor> input;
     {
         const auto bytes = MappedFile::open(o.model);
@@ -78,6 +82,10 @@ void run_quantize(const QuantizeCliOptions& o) {
             io::GgufModel m = io::read_gguf(o.model);
             metadata = m.info.metadata;
             input = m.tensors;
+        } else if (io::looks_like_safetensors(std::span<const uint8_t>(bytes->data(), bytes->size()))) {
+            io::SafetensorsModel s = io::read_safetensors(o.model);
+            for (const auto& info : s.infos) safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
+            input = std::move(s.tensors);
         } else {
             input = load_tensors(o.model);
         }
@@ -97,7 +105,8 @@ void run_quantize(const QuantizeCliOptions& o) {
         if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");
         if (!io::safetensors_name_from_dtype(*fmt.dtype))
             throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
-        io::write_safetensors(o.output, output, {{"quantized_by", "tern quantize --format " + o.format}});
+        safetensors_metadata["quantized_by"] = "tern quantize --format " + o.format;
+        io::write_safetensors(o.output, output, safetensors_metadata);
     } else {
         auto set = [&](const std::string& key, io::GgufValue v) {
             for (auto& [k, val] : metadata)

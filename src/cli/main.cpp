@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "cli/commands.h"
+#include "cli/parse_error_text.h"
 #include "core/error.h"
 #include "core/thread_pool.h"
 
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        std::fprintf(stderr, "tern: %s (see tern --help)\n", e.what());
+        std::fprintf(stderr, "tern: %s (see tern --help)\n", tern::cli::parse_error_text(app, e, argc, argv).c_str());
         return 2;
     } catch (const tern::UsageError& e) {
         std::fprintf(stderr, "tern: %s\n", e.what());

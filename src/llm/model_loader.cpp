@@ -13,6 +13,7 @@
 #include "core/mapped_file.h"
 #include "formats/format.h"
 #include "io/gguf_reader.h"
+#include "io/model_container.h"
 #include "io/model_info.h"
 #include "quant/rtn.h"
 
@@ -233,8 +234,9 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
     Sources src;
     bool is_gguf = false;
     if (!is_dir(path)) {
+        // By content first: an empty or foreign file is reported as such, not as a checkpoint without config.json.
         const auto f = MappedFile::open(path);
-        is_gguf = io::looks_like_gguf(std::span<const uint8_t>(f->data(), std::min<size_t>(f->size(), 16)));
+        is_gguf = io::detect_model_container({f->data(), f->size()}, path) == io::ModelContainer::gguf;
     }
     if (is_gguf) {
         io::GgufModel g = io::read_gguf(path);
@@ -256,8 +258,10 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
             src[canon->first] = SourceTensor{t.tensor, canon->second, t.name};
         }
     }
-    validate_config(m->config, path);
-    Builder(*m, src).build();
+    io::naming_model_file(path, [&] {
+        validate_config(m->config, path);
+        Builder(*m, src).build();
+    });
     return m;
 }
 
