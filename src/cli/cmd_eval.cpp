@@ -14,7 +14,9 @@
 #include "cli/option_ranges.h"
 #include "cli/llm_options.h"
 #include "core/json_out.h"
+#include "core/mapped_file.h"
 #include "core/read_file.h"
+#include "io/model_container.h"
 #include "core/table.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
@@ -41,7 +43,13 @@ struct EvalCliOptions {
     std::string fpmath = "auto";  // language models: --fpmath
 };
 
-bool is_language_model_file(const std::string& path) { return path.ends_with(".gguf"); }
+// By content (GGUF: a language model; safetensors: a classifier), so an empty or
+// foreign file is reported as such before either loader reads it.
+bool is_language_model_file(const std::string& path) {
+    if (std::filesystem::is_directory(path)) return false;
+    const auto f = MappedFile::open(path);
+    return io::detect_model_container({f->data(), f->size()}, path) == io::ModelContainer::gguf;
+}
 
 // The image datasets a classifier is evaluated on (see nn/train/trainer.h's load_test_data).
 bool is_image_dataset(const std::string& data) { return data == "fashion-mnist"; }
