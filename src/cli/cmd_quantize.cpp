@@ -14,6 +14,7 @@
 #include "formats/format.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
+#include "io/model_container.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
 #include "quant/gguf_mix.h"
@@ -99,7 +100,9 @@ void run_quantize(const QuantizeCliOptions& o) {
         qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
     }
     std::vector<QuantizeReportRow> report;
-    const std::vector<NamedTensor> output = quantize_tensors_rtn(input, qo, report);
+    // Per-tensor errors name the tensor; naming_model_file puts the input file in front.
+    const std::vector<NamedTensor> output =
+        io::naming_model_file(o.model, [&] { return quantize_tensors_rtn(input, qo, report); });
 
     if (ends_with(o.output, ".safetensors")) {
         if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +18,8 @@
 
 #include "cli/cli_runner.h"
 #include "io/io_test_util.h"
+#include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
 #include "io/safetensors.h"
 
 namespace {
@@ -52,6 +55,33 @@ TEST(CliInputErrors, EmptyOrForeignModelFileIsNamedAsSuch) {
             EXPECT_FALSE(has(r.err, "config.json")) << cmd << ": " << r.err;
         }
     }
+}
+
+TEST(CliInputErrors, TensorLevelErrorsNameTheFile) {
+    // tinylm with a 1-D output weight: the linear-weight check names the tensor; the file comes first.
+    tern::testio::TempDir dir;
+    tern::io::GgufModel g = tern::io::read_gguf(kTinyLm);
+    std::vector<tern::NamedTensor> ts = g.tensors;
+    for (auto& t : ts)
+        if (t.name == "output.weight" || t.name == "blk.0.attn_q.weight") t.tensor = tern::Tensor::zeros({t.tensor.numel()});
+    const std::string path = dir.file("flat.gguf");
+    tern::io::write_gguf(path, g.info.metadata, ts);
+    const RunResult r = run_tern("generate " + path + " --tokens 1");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_TRUE(has(r.err, "tern: [" + path + "] tensor '")) << r.err;
+    // A NaN weight: quantize's per-tensor refusal names the file too.
+    for (auto& t : ts)
+        if (t.name == "blk.0.attn_q.weight") {
+            t.tensor = tern::Tensor::zeros({64, 256});
+            t.tensor.data<float>()[5] = std::nanf("");
+        }
+    const std::string rows = dir.file("rows.gguf");
+    tern::io::write_gguf(rows, g.info.metadata, ts);
+    const RunResult q = run_tern("quantize " + rows + " -o " + dir.file("q.gguf") + " --format q4_0");
+    EXPECT_EQ(q.code, 1) << q.err;
+    EXPECT_EQ(lines(q.err), 1) << q.err;
+    EXPECT_TRUE(has(q.err, "tern: [" + rows + "] tensor 'blk.0.attn_q.weight'")) << q.err;
 }
 
 TEST(CliInputErrors, DirectoryGivenAsAFileIsNamed) {
