@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/option_ranges.h"
 #include "cli/kernel_bench.h"
 #include "cli/llm_bench.h"
 #include "cli/llm_options.h"
@@ -88,11 +89,11 @@ void add_bench_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("bench", "Benchmark an LLM (prefill/decode tokens/s) or the kernels (--kernels)");
     cmd->add_option("model", o->model, "model file (LLM benchmarks)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
-    cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(CLI::Range(1, 1024));
+    cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(int_range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");
-    cmd->add_option("--prompt", o->llm.prompt, "MODEL: prompt tokens for the prefill test (pp)");
-    cmd->add_option("--gen", o->llm.gen, "MODEL: decoded tokens for the generation test (tg)");
-    cmd->add_option("--reps", o->llm.reps, "MODEL: repetitions (median reported)");
+    cmd->add_option("--prompt", o->llm.prompt, "MODEL: prompt tokens for the prefill test (pp)")->check(int_range(1, kMaxCtx));
+    cmd->add_option("--gen", o->llm.gen, "MODEL: decoded tokens for the generation test (tg)")->check(int_range(1, kMaxCtx));
+    cmd->add_option("--reps", o->llm.reps, "MODEL: repetitions (median reported)")->check(int_range(1, 1000));
     cmd->add_option("--kv", o->llm.kv, "MODEL: KV cache type f16|f32");
     cmd->add_option("--parallel", o->llm.parallel,
                     "MODEL: sequences decoded together, e.g. --parallel 1,8 (tokens/s summed over them)")

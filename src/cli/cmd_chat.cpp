@@ -16,7 +16,7 @@
 // The KV cache lives across turns; each turn evaluates only the tokens past
 // what the cache already holds (llm/chat.h). When the context would overflow,
 // the oldest exchanges are dropped (stderr says how many); a message that does
-// not fit on its own is an error (exit 1).
+// not fit on its own is reported on stderr and not sent, and the chat goes on.
 #include <unistd.h>
 
 #include <cstdio>
@@ -24,6 +24,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/context_limits.h"
+#include "cli/option_ranges.h"
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
 #include "core/error.h"
@@ -91,6 +93,7 @@ void run_chat(const ChatCliOptions& o) {
     else if (o.verbose)
         std::fprintf(stderr, "[chat] template %s (from %s)\n", chat_family_name(co.family), source.c_str());
 
+    check_context(*model, so.n_ctx, so.kv_type);
     llm::Session session(*model, so);
     llm::Chat chat(session, *tok, co);
     const bool interactive = ::isatty(STDIN_FILENO) != 0;
@@ -118,7 +121,15 @@ void run_chat(const ChatCliOptions& o) {
             std::fprintf(stderr, "[chat] unknown command %s (/reset, /exit)\n", line.c_str());
             continue;
         }
-        const llm::ChatTurnStats st = chat.send(line, stream);
+        llm::ChatTurnStats st;
+        try {
+            st = chat.send(line, stream);
+        } catch (const InputError& e) {
+            // A line too long for the context is the user's to shorten: the chat goes on without it.
+            if (e.where() != "chat") throw;
+            std::fprintf(stderr, "[chat] %s; the line was not sent\n", e.detail().c_str());
+            continue;
+        }
         std::fputs("\n", stdout);
         std::fflush(stdout);
         if (st.dropped_exchanges > 0)
@@ -148,7 +159,7 @@ void add_chat_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("chat", "Chat with a model: one user turn per stdin line, replies streamed");
     add_llm_run_options(*cmd, o->run);
     cmd->add_option("--system", o->system, "system message that opens the conversation");
-    cmd->add_option("-n,--n-predict", o->n_predict, "most tokens per reply (default 256)");
+    cmd->add_option("-n,--n-predict", o->n_predict, "most tokens per reply (default 256)")->check(int_range(1, kMaxCount));
     cmd->add_option("--template", o->template_name,
                     "chat format: llama2, llama3, chatml/qwen, zephyr/tinyllama, plain (default: the model's)");
     cmd->add_flag("-v,--verbose", o->verbose, "per turn on stderr: tokens reused from the cache, prefilled, replied");

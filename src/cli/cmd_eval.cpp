@@ -10,9 +10,14 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/context_limits.h"
+#include "cli/option_ranges.h"
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
 #include "core/json_out.h"
+#include "core/mapped_file.h"
+#include "core/read_file.h"
+#include "io/model_container.h"
 #include "core/table.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
@@ -22,8 +27,7 @@
 #include "llm/forward.h"
 #include "llm/perplexity.h"
 #include "llm/text_tokenizer.h"
-#include <fstream>
-#include <sstream>
+#include <filesystem>
 
 namespace tern::cli {
 namespace {
@@ -32,7 +36,7 @@ using namespace tern::nn::train;
 
 struct EvalCliOptions {
     std::string model;
-    std::string data = "fashion-mnist";
+    std::string data;  // empty: fashion-mnist for classifiers, text:test for language models
     std::string data_dir;
     bool json = false;
     bool allow_nonfinite = false;
@@ -42,11 +46,21 @@ struct EvalCliOptions {
     std::string fpmath = "auto";  // language models: --fpmath
 };
 
-bool is_language_model_file(const std::string& path) { return path.ends_with(".gguf"); }
+// By content (GGUF: a language model; safetensors: a classifier), so an empty or
+// foreign file is reported as such before either loader reads it.
+bool is_language_model_file(const std::string& path) {
+    if (std::filesystem::is_directory(path)) return false;
+    const auto f = MappedFile::open(path);
+    return io::detect_model_container({f->data(), f->size()}, path) == io::ModelContainer::gguf;
+}
+
+// The image datasets a classifier is evaluated on (see nn/train/trainer.h's load_test_data).
+bool is_image_dataset(const std::string& data) { return data == "fashion-mnist"; }
+bool is_text_corpus(const std::string& data) { return data.rfind("text", 0) == 0 && (data.size() == 4 || data[4] == ':'); }
 
 // The text a language model is evaluated on: "text:<split>" of the corpus, or a file.
 std::string eval_text(const std::string& data) {
-    if (data.rfind("text", 0) == 0 && (data.size() == 4 || data[4] == ':')) {
+    if (is_text_corpus(data)) {
         const std::string split = data.size() == 4 ? "test" : data.substr(5);
         const TextCorpus c = load_text_corpus();
         if (!c.missing_sources.empty())
@@ -57,15 +71,16 @@ std::string eval_text(const std::string& data) {
         if (split == "train") return s.train;
         throw InputError("--data", "unknown split '" + split + "' (test, validation, train)");
     }
-    std::ifstream in(data, std::ios::binary);
-    if (!in) throw IoError(data, "cannot open text file (or use --data text:test)");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
+    if (!std::filesystem::exists(data)) throw IoError(data, "no such text file (or use --data text:test)");
+    return read_whole_file(data);
 }
 
 void run_eval_lm(const EvalCliOptions& o) {
-    const std::string data = o.data == "fashion-mnist" ? "text:test" : o.data;
+    // Evaluating a language model on images would silently measure something else.
+    if (is_image_dataset(o.data))
+        throw UsageError("--data", "a language model needs text data (text[:test|:validation|:train] or a text file), "
+                                   "not the image dataset '" + o.data + "'");
+    const std::string data = o.data.empty() ? "text:test" : o.data;
     llm::LoadOptions lo = load_options_for(o.fpmath);
     lo.allow_nonfinite = o.allow_nonfinite;
     const auto model = llm::load_model(o.model, lo);
@@ -82,6 +97,7 @@ void run_eval_lm(const EvalCliOptions& o) {
     so.n_ctx = ctx;
     so.kv_type = llm::KvType::f16;
     so.n_seq = llm::perplexity_windows_per_pass(ctx, static_cast<int64_t>(used.size()));
+    check_context(*model, so.n_ctx, so.kv_type);
     llm::Session session(*model, so);
     const int32_t bos = !ids.empty() && ids.front() == model->config.bos_token ? model->config.bos_token : -1;
     const llm::PerplexityResult r = llm::compute_perplexity(session, used, ctx, {}, bos);
@@ -107,10 +123,13 @@ void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
     load_options_for(o.fpmath);  // a bad --fpmath is a usage error before anything loads
     if (is_language_model_file(o.model)) return run_eval_lm(o);
+    if (is_text_corpus(o.data))
+        throw UsageError("--data", "a classifier needs image data (fashion-mnist), not the text corpus '" + o.data + "'");
+    const std::string data = o.data.empty() ? "fashion-mnist" : o.data;
     ClassifierLoadOptions lo;
     lo.allow_nonfinite = o.allow_nonfinite;
     const ClassifierFile c = load_classifier(o.model, lo);
-    const data::ImageDataset test = load_test_data(o.data, o.data_dir);
+    const data::ImageDataset test = load_test_data(data, o.data_dir);
     EvalResult r;
     try {
         r = evaluate(*c.model, test);
@@ -121,7 +140,7 @@ void run_eval(const EvalCliOptions& o) {
         Json j;
         j["model"] = o.model;
         j["architecture"] = c.model_name;
-        j["data"] = o.data;
+        j["data"] = data;
         j["images"] = r.count;
         j["accuracy"] = r.accuracy;
         j["loss"] = r.loss;
@@ -141,7 +160,7 @@ void run_eval(const EvalCliOptions& o) {
                    fmt_fixed(r.class_total[k] ? 100.0 * double(r.class_correct[k]) / double(r.class_total[k]) : 0.0, 2) + "%"});
     t.print();
     std::printf("\n%s (%s) on %s test, %lld images: loss %.4f, accuracy %.2f%%\n", o.model.c_str(), c.model_name.c_str(),
-                o.data.c_str(), static_cast<long long>(r.count), r.loss, 100 * r.accuracy);
+                data.c_str(), static_cast<long long>(r.count), r.loss, 100 * r.accuracy);
 }
 
 }  // namespace
@@ -154,8 +173,8 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("--data", o->data,
                     "fashion-mnist (classifiers); text[:test|:validation|:train] or a text file (language models)");
     cmd->add_option("-c,--ctx", o->ctx, "language models: window length (default: model context, at most 512)")
-        ->check(CLI::Range(4, 1 << 20));
-    cmd->add_option("--chunks", o->chunks, "language models: score at most this many windows")->check(CLI::Range(1, 1 << 30));
+        ->check(int_range(4, kMaxCtx));
+    cmd->add_option("--chunks", o->chunks, "language models: score at most this many windows")->check(int_range(1, kMaxCount));
     add_fpmath_option(*cmd, o->fpmath);
     cmd->add_option("--data-dir", o->data_dir, "dataset folder (default: /usr/share/datasets/fashion-mnist)");
     cmd->add_flag("--json", o->json, "machine-readable report");

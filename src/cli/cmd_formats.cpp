@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/option_ranges.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/progress.h"
@@ -109,9 +110,11 @@ void add_formats_command(CLI::App& app) {
     cmd->add_option("--synthetic", o->synthetic, "gaussian | laplace | outliers")
         ->check(CLI::IsMember({"gaussian", "laplace", "outliers"}));
     cmd->add_option("--format", o->only, "only these formats (repeatable)");
-    cmd->add_option("--n", o->n, "synthetic sample size");
-    cmd->add_option("--max-elements", o->max_elements, "elements sampled per tensor (a prefix)");
-    cmd->add_option("--seed", o->seed, "random seed for synthetic data");
+    cmd->add_option("--n", o->n, "synthetic sample size")->check(int_range(1, int64_t{1} << 28));
+    // Samples are whole 256-element blocks, so fewer than 256 would sample nothing.
+    cmd->add_option("--max-elements", o->max_elements, "elements sampled per tensor (a prefix)")
+        ->check(int_range(256, int64_t{1} << 40));
+    cmd->add_option("--seed", o->seed, "random seed for synthetic data")->check(seed_range());
     cmd->add_flag("--json", o->json, "machine-readable output");
     cmd->callback([o] { run_formats(*o); });
 }

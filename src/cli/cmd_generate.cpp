@@ -5,15 +5,16 @@
 // streaming each token (text when a tokenizer is available, else its id).
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/context_limits.h"
+#include "cli/option_ranges.h"
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
 #include "core/error.h"
 #include "core/json_out.h"
+#include "core/read_file.h"
 #include "llm/forward.h"
 #include "llm/sampling.h"
 #include "llm/text_tokenizer.h"
@@ -29,12 +30,6 @@ struct GenerateOptions {
     bool allow_nonfinite = false;
 };
 
-std::string read_text_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path, "cannot open");
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-}
-
 void run_generate(const GenerateOptions& o) {
     const int sources = !o.prompt.empty() + !o.tokens.empty() + !o.tokens_file.empty();
     if (sources != 1) throw UsageError("generate", "give exactly one of -p TEXT, --tokens IDS, --tokens-file FILE");
@@ -44,6 +39,7 @@ void run_generate(const GenerateOptions& o) {
     llm::LoadOptions lo = load_options_for(o.run.fpmath);
     lo.allow_nonfinite = o.allow_nonfinite;
     const auto model = llm::load_model(o.run.model, lo);
+    check_context(*model, so.n_ctx, so.kv_type);
     const auto tok = llm::load_text_tokenizer(o.run.model);
     std::vector<int32_t> prompt;
     if (!o.prompt.empty()) {
@@ -52,7 +48,7 @@ void run_generate(const GenerateOptions& o) {
     } else if (!o.tokens.empty()) {
         prompt = llm::parse_token_ids(o.tokens, "--tokens");
     } else {
-        prompt = llm::parse_token_ids(read_text_file(o.tokens_file), o.tokens_file);
+        prompt = llm::parse_token_ids(read_whole_file(o.tokens_file), o.tokens_file);
     }
     if (prompt.empty()) throw InputError("generate", "the prompt has no tokens");
 
@@ -135,7 +131,7 @@ void add_generate_command(CLI::App& app) {
     cmd->add_option("-p,--prompt", o->prompt, "prompt text (needs the model's tokenizer)");
     cmd->add_option("--tokens", o->tokens, "prompt as token ids, e.g. \"1 2 3\"");
     cmd->add_option("--tokens-file", o->tokens_file, "file of prompt token ids (whitespace or comma separated)");
-    cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (default 64)");
+    cmd->add_option("-n,--n-predict", o->n_predict, "tokens to generate (default 64)")->check(int_range(0, kMaxCount));
     cmd->add_flag("--ignore-eos", o->ignore_eos, "keep going after end-of-sequence");
     cmd->add_flag("--json", o->json, "print one JSON object at the end instead of streaming");
     add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);

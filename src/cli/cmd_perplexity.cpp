@@ -2,16 +2,17 @@
 // llama.cpp's definition (see llm/perplexity.h): windows of --ctx tokens,
 // second half of each scored.
 #include <cstdio>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/context_limits.h"
+#include "cli/option_ranges.h"
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
 #include "core/checked.h"
 #include "core/error.h"
 #include "core/json_out.h"
+#include "core/read_file.h"
 #include "llm/perplexity.h"
 #include "llm/text_tokenizer.h"
 
@@ -24,14 +25,9 @@ struct PerplexityOptions {
     int64_t chunks = -1;  // at most this many windows (llama.cpp --chunks); -1: all
     bool json = false;
     bool allow_nonfinite = false;
+    bool ctx_given = false;  // -c on the command line, not the default
     int threads = 0;
 };
-
-std::string slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path, "cannot open");
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-}
 
 void run_perplexity(const PerplexityOptions& o) {
     apply_threads(o.threads);
@@ -41,16 +37,17 @@ void run_perplexity(const PerplexityOptions& o) {
     llm::LoadOptions lo = load_options_for(o.fpmath);
     lo.allow_nonfinite = o.allow_nonfinite;
     const auto model = llm::load_model(o.model, lo);
+    check_context(*model, o.ctx, o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32, "--ctx", o.ctx_given);
     std::vector<int32_t> tokens;
     int32_t window_bos = -1;  // BOS the tokenizer added: llama.cpp starts every window with it
     if (!o.text.empty()) {
         const auto tok = llm::load_text_tokenizer(o.model);
         if (!tok) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it); pass --tokens-file");
-        tokens = tok->encode(slurp(o.text), /*add_bos=*/true);
+        tokens = tok->encode(read_whole_file(o.text), /*add_bos=*/true);
         if (!tokens.empty() && model->config.bos_token >= 0 && tokens.front() == model->config.bos_token)
             window_bos = tokens.front();
     } else {
-        tokens = llm::parse_token_ids(slurp(o.tokens_file), o.tokens_file);
+        tokens = llm::parse_token_ids(read_whole_file(o.tokens_file), o.tokens_file);
     }
     if (static_cast<int64_t>(tokens.size()) < o.ctx)
         throw InputError(o.text.empty() ? o.tokens_file : o.text,
@@ -99,14 +96,18 @@ void add_perplexity_command(CLI::App& app) {
     cmd->add_option("model", o->model, "model (.gguf, .safetensors, index json or HF folder)")->required();
     cmd->add_option("--text", o->text, "text file (needs the model's tokenizer)");
     cmd->add_option("--tokens-file", o->tokens_file, "file of token ids (whitespace or comma separated)");
-    cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)");
-    cmd->add_option("--chunks", o->chunks, "score at most this many windows (as llama-perplexity --chunks)");
+    cmd->add_option("-c,--ctx", o->ctx, "window length in tokens (default 512)")->check(int_range(4, kMaxCtx));
+    cmd->add_option("--chunks", o->chunks, "score at most this many windows (as llama-perplexity --chunks)")
+        ->check(int_range(1, kMaxCount));
     cmd->add_option("--kv", o->kv, "KV cache type: f16 (default, as llama.cpp) or f32");
     add_fpmath_option(*cmd, o->fpmath);
     cmd->add_flag("--json", o->json, "machine-readable result");
     add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);
     add_threads_option(*cmd, o->threads);
-    cmd->callback([o] { run_perplexity(*o); });
+    cmd->callback([o, cmd] {
+        o->ctx_given = cmd->count("--ctx") > 0;
+        run_perplexity(*o);
+    });
 }
 
 }  // namespace tern::cli

@@ -4,6 +4,7 @@
 // are. The output is written atomically (core/atomic_file_writer.h).
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <string>
 
 #include "cli/commands.h"
@@ -15,6 +16,7 @@
 #include "formats/nonfinite_scan.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
+#include "io/model_container.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
 #include "quant/gguf_mix.h"
@@ -71,6 +73,9 @@ void run_quantize(const QuantizeCliOptions& o) {
     check_output_path(o.output, {o.model});  // before the minutes of quantization, not after
 
     io::GgufMetadata metadata;
+    // A safetensors input's __metadata__ (tern.model of a trained classifier, …) goes to a
+    // safetensors output, or `tern eval` could not rebuild the model from it.
+    std::map<std::string, std::string> safetensors_metadata;
     std::vector<NamedTensor> input;
     {
         const auto bytes = MappedFile::open(o.model);
@@ -79,6 +84,10 @@ void run_quantize(const QuantizeCliOptions& o) {
             io::GgufModel m = io::read_gguf(o.model);
             metadata = m.info.metadata;
             input = m.tensors;
+        } else if (io::looks_like_safetensors(std::span<const uint8_t>(bytes->data(), bytes->size()))) {
+            io::SafetensorsModel s = io::read_safetensors(o.model);
+            for (const auto& info : s.infos) safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
+            input = std::move(s.tensors);
         } else {
             input = load_tensors(o.model);
         }
@@ -94,13 +103,16 @@ void run_quantize(const QuantizeCliOptions& o) {
         qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
     }
     std::vector<QuantizeReportRow> report;
-    const std::vector<NamedTensor> output = quantize_tensors_rtn(input, qo, report);
+    // Per-tensor errors name the tensor; naming_model_file puts the input file in front.
+    const std::vector<NamedTensor> output =
+        io::naming_model_file(o.model, [&] { return quantize_tensors_rtn(input, qo, report); });
 
     if (ends_with(o.output, ".safetensors")) {
         if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");
         if (!io::safetensors_name_from_dtype(*fmt.dtype))
             throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
-        io::write_safetensors(o.output, output, {{"quantized_by", "tern quantize --format " + o.format}});
+        safetensors_metadata["quantized_by"] = "tern quantize --format " + o.format;
+        io::write_safetensors(o.output, output, safetensors_metadata);
     } else {
         auto set = [&](const std::string& key, io::GgufValue v) {
             for (auto& [k, val] : metadata)

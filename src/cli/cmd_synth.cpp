@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/option_ranges.h"
 #include "core/error.h"
 #include "core/output_path.h"
 #include "core/table.h"
@@ -21,7 +22,7 @@ void add_synth_command(CLI::App& app) {
     cmd->add_option("--shape", o->shape, "tinyllama-1.1b | llama-tiny");
     cmd->add_option("--type", o->type, "weight type: f32, f16, bf16, q8_0, q4_0, q4_k, … (GGUF types)");
     cmd->add_option("-o,--output", o->output, "output .gguf")->required();
-    cmd->add_option("--seed", o->seed, "random seed");
+    cmd->add_option("--seed", o->seed, "random seed")->check(seed_range());
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] {
         apply_threads(o->threads);

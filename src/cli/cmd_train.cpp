@@ -21,6 +21,7 @@
 #include "core/version.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
+#include "cli/option_ranges.h"
 #include "cli/train_report.h"
 
 namespace tern::cli {
@@ -137,7 +138,7 @@ void add_train_command(CLI::App& app) {
     auto o = std::make_shared<TrainCliOptions>();
     auto* cmd = app.add_subcommand("train", "Train a zoo model from a recipe (JSON)");
     cmd->add_option("recipe", o->recipe, "recipe file, e.g. models/recipes/fmnist-lenet5.json")->required();
-    cmd->add_option("--epochs", o->epochs, "override the recipe's epochs")->check(CLI::Range(1, 100000));
+    cmd->add_option("--epochs", o->epochs, "override the recipe's epochs")->check(int_range(1, 100000));
     cmd->add_option("--out", o->out, "override the recipe's output path");
     cmd->add_option("--resume", o->resume, "continue from a <out>.resume.safetensors checkpoint");
     cmd->add_flag("--json", o->json, "machine-readable report on stdout (epoch lines go to stderr)");

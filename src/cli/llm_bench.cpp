@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 
+#include "cli/context_limits.h"
 #include "cli/llm_options.h"
 #include "core/error.h"
 #include "core/progress.h"
@@ -44,6 +45,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     llm::SessionOptions so;
     so.n_ctx = int64_t{o.prompt} + o.gen + 1;  // in 64 bits: two ints near INT_MAX would wrap
     so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    check_context(*model, so.n_ctx, so.kv_type, "--prompt + --gen", /*warn_past_training=*/false);
     // Token ids spread over the vocabulary (speed does not depend on them).
     const int64_t vocab = model->config.n_vocab;
     std::vector<int32_t> prompt(static_cast<size_t>(o.prompt));

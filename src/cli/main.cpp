@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/app.h"
+#include "cli/parse_error_text.h"
 #include "core/error.h"
 #include "core/printable.h"
 
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        print_error("", e.what(), " (see tern --help)");
+        print_error("", tern::cli::parse_error_text(app, e, argc, argv), " (see tern --help)");
         return 2;
     } catch (const tern::UsageError& e) {
         print_error("", e.what());

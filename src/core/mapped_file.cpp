@@ -23,7 +23,7 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
     }
     if (!S_ISREG(st.st_mode)) {
         ::close(fd);
-        throw IoError(path, "not a regular file");
+        throw IoError(path, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "not a regular file");
     }
     std::shared_ptr<MappedFile> file(new MappedFile());
     file->path_ = path;

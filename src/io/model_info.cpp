@@ -12,6 +12,7 @@
 #include "core/printable.h"
 #include "core/table.h"
 #include "io/gguf_reader.h"
+#include "io/model_container.h"
 #include "io/safetensors.h"
 
 namespace tern {
@@ -19,23 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-enum class Container { gguf, safetensors, safetensors_index };
+using Container = io::ModelContainer;
 
 Container detect(std::span<const uint8_t> bytes, const std::string& where) {
-    if (io::looks_like_gguf(bytes)) return Container::gguf;
-    if (io::looks_like_safetensors(bytes)) return Container::safetensors;
-    size_t k = 0;
-    while (k < bytes.size() && k < 64 && std::isspace(bytes[k])) ++k;
-    if (k < bytes.size() && bytes[k] == '{') return Container::safetensors_index;
-    if (bytes.size() >= 8) {
-        // A safetensors length prefix that fails the checks deserves its own message.
-        uint64_t n;
-        std::memcpy(&n, bytes.data(), 8);
-        if (bytes.size() > 8 && bytes[8] == '{')
-            throw InputError(where, format("safetensors header length %llu does not fit the %zu-byte file",
-                                           static_cast<unsigned long long>(n), bytes.size()));
-    }
-    throw InputError(where, "unknown format: neither GGUF, safetensors nor a safetensors index");
+    return io::detect_model_container(bytes, where);
 }
 
 bool is_directory(const std::string& path) {

@@ -97,13 +97,16 @@ int64_t Chat::feed(const std::vector<int32_t>& ids, std::vector<float>& logits) 
 
 ChatTurnStats Chat::send(const std::string& user_message, const std::function<void(std::string_view)>& on_text) {
     ChatTurnStats st;
+    // A message that cannot be answered is not kept, nor are the exchanges
+    // fit_context dropped while trying to make room for it.
+    const std::vector<ChatMessage> before = history_;
     history_.push_back({"user", user_message});
     std::vector<int32_t> ids;
     try {
         ids = render_tokens(true);
         st.dropped_exchanges = fit_context(ids);
     } catch (...) {
-        history_.pop_back();  // a message that cannot be answered is not kept
+        history_ = before;
         throw;
     }
     st.prompt_tokens = static_cast<int64_t>(ids.size());

@@ -14,6 +14,7 @@
 #include "formats/format.h"
 #include "formats/nonfinite_scan.h"
 #include "io/gguf_reader.h"
+#include "io/model_container.h"
 #include "io/model_info.h"
 #include "quant/rtn.h"
 
@@ -256,8 +257,9 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
     Sources src;
     bool is_gguf = false;
     if (!is_dir(path)) {
+        // By content first: an empty or foreign file is reported as such, not as a checkpoint without config.json.
         const auto f = MappedFile::open(path);
-        is_gguf = io::looks_like_gguf(std::span<const uint8_t>(f->data(), std::min<size_t>(f->size(), 16)));
+        is_gguf = io::detect_model_container({f->data(), f->size()}, path) == io::ModelContainer::gguf;
     }
     if (is_gguf) {
         io::GgufModel g = io::read_gguf(path);
@@ -279,9 +281,11 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
             src[canon->first] = SourceTensor{t.tensor, canon->second, t.name};
         }
     }
-    validate_config(m->config, path);
-    check_no_extra_layers(src, m->config.n_layer, path);
-    Builder(*m, src, options.allow_nonfinite).build();
+    io::naming_model_file(path, [&] {
+        validate_config(m->config, path);
+        check_no_extra_layers(src, m->config.n_layer, path);
+        Builder(*m, src, options.allow_nonfinite).build();
+    });
     return m;
 }
 

@@ -243,11 +243,13 @@ TEST(ChatCli, OldestTurnsAreDroppedWhenTheContextFills) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.err.find("oldest exchange"), std::string::npos) << r.err;
     for (const auto& t : turn_lines(r.err)) EXPECT_LE(t.prompt + 16, 160);
-    // A message that cannot fit on its own is one error line, exit 1.
-    const auto big = run_tern_stdin("chat " + path + " --ctx 32" + std::string(kGreedy), msg + "\n");
-    EXPECT_EQ(big.code, 1);
+    // A message that cannot fit on its own is one error line; it is not sent and the chat goes on.
+    const auto big = run_tern_stdin("chat " + path + " --ctx 32 -n 4" + std::string(kGreedy), msg + "\nHi\n");
+    EXPECT_EQ(big.code, 0) << big.err;
     EXPECT_EQ(lines(big.err), 1) << big.err;
     EXPECT_NE(big.err.find("more than the context of 32"), std::string::npos) << big.err;
+    EXPECT_NE(big.err.find("not sent"), std::string::npos) << big.err;
+    EXPECT_FALSE(big.out.empty());  // the reply to "Hi"
 }
 
 TEST(ChatCli, BadInputIsOneLineError) {

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "core/read_file.h"
 #include "nn/models/zoo.h"
 
 namespace tern::nn::train {
@@ -219,11 +220,7 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
 }  // namespace
 
 Recipe load_recipe(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw IoError(path, "cannot open recipe");
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse_recipe_json(ss.str(), path);
+    return parse_recipe_json(read_whole_file(path), path);
 }
 
 Json recipe_to_json(const Recipe& rc) {
