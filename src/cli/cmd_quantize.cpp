@@ -1,6 +1,7 @@
 // tern quantize MODEL -o OUT --format F [--method rtn] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
-// GGUF that llama.cpp loads. Tensors of rank < 2 (norms, biases) stay as they
+// GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
+// safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h). Tensors of rank < 2 (norms, biases) stay as they
 // are. The output is written atomically (temporary file, then rename).
 #include <cstdio>
 #include <filesystem>
@@ -15,6 +16,8 @@
 #include "io/gguf_writer.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
+#include "llm/hf_to_gguf.h"
+#include "llm/model_check.h"
 #include "quant/gguf_mix.h"
 #include "quant/rtn.h"
 
@@ -51,6 +54,16 @@ std::optional<uint32_t> llama_file_type(DType t) {
     }
 }
 
+// A GGUF that tern's LLM runtime loads (config and every tensor it needs).
+bool gguf_is_llm(const std::string& path) {
+    try {
+        llm::check_model_file(path);
+        return true;
+    } catch (const InputError&) {
+        return false;
+    }
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -71,16 +84,32 @@ void run_quantize(const QuantizeCliOptions& o) {
 
     io::GgufMetadata metadata;
     std::vector<NamedTensor> input;
-    {
+    const bool to_gguf = !ends_with(o.output, ".safetensors");
+    // An LLM in (a GGUF tern loads, or an HF checkpoint) must come out as a GGUF
+    // model tern and llama.cpp load: checked after writing. Other tensor files
+    // are quantized as plain tensor containers.
+    bool llm_out = false;
+    std::error_code ec;
+    const bool is_gguf = !std::filesystem::is_directory(o.model, ec) && [&] {
         const auto bytes = MappedFile::open(o.model);
-        const std::span<const uint8_t> head(bytes->data(), std::min<size_t>(bytes->size(), 16));
-        if (io::looks_like_gguf(head)) {
-            io::GgufModel m = io::read_gguf(o.model);
-            metadata = m.info.metadata;
-            input = m.tensors;
-        } else {
-            input = load_tensors(o.model);
-        }
+        return io::looks_like_gguf(std::span<const uint8_t>(bytes->data(), std::min<size_t>(bytes->size(), 16)));
+    }();
+    if (is_gguf) {
+        io::GgufModel m = io::read_gguf(o.model);
+        metadata = m.info.metadata;
+        input = m.tensors;
+        llm_out = to_gguf && gguf_is_llm(o.model);
+    } else if (to_gguf && llm::is_hf_llm_checkpoint(o.model)) {
+        // llama.cpp's names, layouts, architecture keys and tokenizer; weights keep their type for RTN.
+        llm::GgufModelParts parts = llm::hf_to_gguf(o.model);
+        if (!parts.has_tokenizer)
+            std::fprintf(stderr, "warning: no tokenizer.json beside %s: %s will have no tokenizer (llama.cpp needs one)\n",
+                         o.model.c_str(), o.output.c_str());
+        metadata = std::move(parts.metadata);
+        input = std::move(parts.tensors);
+        llm_out = true;
+    } else {
+        input = load_tensors(o.model);
     }
     QuantizeOptions qo;
     qo.format = &fmt;
@@ -93,7 +122,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     std::vector<QuantizeReportRow> report;
     const std::vector<NamedTensor> output = quantize_tensors_rtn(input, qo, report);
 
-    if (ends_with(o.output, ".safetensors")) {
+    if (!to_gguf) {
         if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");
         if (!io::safetensors_name_from_dtype(*fmt.dtype))
             throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
@@ -110,7 +139,8 @@ void run_quantize(const QuantizeCliOptions& o) {
         if (mix) set("general.file_type", io::GgufValue::of_u32(mix->llama_file_type));
         else if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
         set("general.quantization_version", io::GgufValue::of_u32(2));
-        io::write_gguf(o.output, metadata, output);
+        if (llm_out) llm::write_model_gguf(o.output, metadata, output);
+        else io::write_gguf(o.output, metadata, output);
     }
 
     uint64_t before = 0, after = 0;
@@ -152,7 +182,7 @@ void run_quantize(const QuantizeCliOptions& o) {
 void add_quantize_command(CLI::App& app) {
     auto o = std::make_shared<QuantizeCliOptions>();
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
-    cmd->add_option("model", o->model, "input model (.gguf, .safetensors)")->required();
+    cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "rtn (round to nearest)");

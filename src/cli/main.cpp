@@ -18,6 +18,10 @@ void apply_threads(int threads) {
     if (threads > 0) set_default_threads(threads);
 }
 
+// cmd_convert.cpp (declared here, not in commands.h, to keep this change from
+// recompiling every command; belongs beside add_quantize_command there).
+void add_convert_command(CLI::App& app);
+
 }  // namespace tern::cli
 
 int main(int argc, char** argv) {
@@ -27,6 +31,7 @@ int main(int argc, char** argv) {
     tern::cli::add_info_command(app);
     tern::cli::add_formats_command(app);
     tern::cli::add_quantize_command(app);
+    tern::cli::add_convert_command(app);
     tern::cli::add_generate_command(app);
     tern::cli::add_chat_command(app);
     tern::cli::add_perplexity_command(app);
