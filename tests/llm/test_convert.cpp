@@ -236,7 +236,9 @@ TEST(QuantizeCli, MixFromHfNamesGivesTheSameTypesAsFromGgufNames) {
                 EXPECT_EQ(ref.logits({1, 2, 3}).size(), size_t(3 * s.vocab));
             }
         }
-        if (s.arch == Arch::qwen2) EXPECT_EQ(a.at("token_embd.weight"), "q6_k");
+        if (s.arch == Arch::qwen2) {
+            EXPECT_EQ(a.at("token_embd.weight"), "q6_k");
+        }
         EXPECT_NO_THROW(load_model(from_hf)) << s.name;
     }
 }
