@@ -1,7 +1,9 @@
 // tern quantize MODEL -o OUT --format F [--method rtn] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
-// GGUF that llama.cpp loads. Tensors of rank < 2 (norms, biases) stay as they
-// are. The output is written atomically (core/atomic_file_writer.h).
+// GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
+// safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
+// Tensors of rank < 2 (norms, biases) stay as they are. The output is written
+// atomically (core/atomic_file_writer.h).
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -19,6 +21,8 @@
 #include "io/model_container.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
+#include "llm/hf_to_gguf.h"
+#include "llm/model_check.h"
 #include "quant/gguf_mix.h"
 #include "quant/rtn.h"
 
@@ -55,6 +59,16 @@ std::optional<uint32_t> llama_file_type(DType t) {
     }
 }
 
+// A GGUF that tern's LLM runtime loads (config and every tensor it needs).
+bool gguf_is_llm(const std::string& path) {
+    try {
+        llm::check_model_file(path);
+        return true;
+    } catch (const InputError&) {
+        return false;
+    }
+}
+
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
@@ -77,20 +91,38 @@ void run_quantize(const QuantizeCliOptions& o) {
     // safetensors output, or `tern eval` could not rebuild the model from it.
     std::map<std::string, std::string> safetensors_metadata;
     std::vector<NamedTensor> input;
-    {
+    const bool to_gguf = !ends_with(o.output, ".safetensors");
+    // An LLM in (a GGUF tern loads, or an HF checkpoint) must come out as a GGUF
+    // model tern and llama.cpp load: checked after writing. Other tensor files
+    // are quantized as plain tensor containers.
+    bool llm_out = false;
+    bool is_gguf = false, is_safetensors = false;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(o.model, ec)) {
         const auto bytes = MappedFile::open(o.model);
-        const std::span<const uint8_t> head(bytes->data(), std::min<size_t>(bytes->size(), 16));
-        if (io::looks_like_gguf(head)) {
-            io::GgufModel m = io::read_gguf(o.model);
-            metadata = m.info.metadata;
-            input = m.tensors;
-        } else if (io::looks_like_safetensors(std::span<const uint8_t>(bytes->data(), bytes->size()))) {
-            io::SafetensorsModel s = io::read_safetensors(o.model);
-            for (const auto& info : s.infos) safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
-            input = std::move(s.tensors);
-        } else {
-            input = load_tensors(o.model);
-        }
+        is_gguf = io::looks_like_gguf(std::span<const uint8_t>(bytes->data(), std::min<size_t>(bytes->size(), 16)));
+        is_safetensors = !is_gguf && io::looks_like_safetensors(std::span<const uint8_t>(bytes->data(), bytes->size()));
+    }
+    if (is_gguf) {
+        io::GgufModel m = io::read_gguf(o.model);
+        metadata = m.info.metadata;
+        input = m.tensors;
+        llm_out = to_gguf && gguf_is_llm(o.model);
+    } else if (to_gguf && llm::is_hf_llm_checkpoint(o.model)) {
+        // llama.cpp's names, layouts, architecture keys and tokenizer; weights keep their type for RTN.
+        llm::GgufModelParts parts = llm::hf_to_gguf(o.model);
+        if (!parts.has_tokenizer)
+            std::fprintf(stderr, "warning: no tokenizer.json beside %s: %s will have no tokenizer (llama.cpp needs one)\n",
+                         o.model.c_str(), o.output.c_str());
+        metadata = std::move(parts.metadata);
+        input = std::move(parts.tensors);
+        llm_out = true;
+    } else if (is_safetensors) {
+        io::SafetensorsModel st = io::read_safetensors(o.model);
+        for (const auto& info : st.infos) safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
+        input = std::move(st.tensors);
+    } else {
+        input = load_tensors(o.model);
     }
     // Unquantized tensors (norms) are copied as they are: refuse NaN / Inf in any of them.
     for (const NamedTensor& t : input) require_finite_tensor(t.tensor, o.model, t.name);
@@ -107,7 +139,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     const std::vector<NamedTensor> output =
         io::naming_model_file(o.model, [&] { return quantize_tensors_rtn(input, qo, report); });
 
-    if (ends_with(o.output, ".safetensors")) {
+    if (!to_gguf) {
         if (mix) throw InputError(o.output, o.format + " is a GGUF mix of block types; write a .gguf instead");
         if (!io::safetensors_name_from_dtype(*fmt.dtype))
             throw InputError(o.output, "safetensors has no dtype for " + o.format + "; write a .gguf instead");
@@ -125,7 +157,8 @@ void run_quantize(const QuantizeCliOptions& o) {
         if (mix) set("general.file_type", io::GgufValue::of_u32(mix->llama_file_type));
         else if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
         set("general.quantization_version", io::GgufValue::of_u32(2));
-        io::write_gguf(o.output, metadata, output);
+        if (llm_out) llm::write_model_gguf(o.output, metadata, output);
+        else io::write_gguf(o.output, metadata, output);
     }
 
     uint64_t before = 0, after = 0;
@@ -167,7 +200,7 @@ void run_quantize(const QuantizeCliOptions& o) {
 void add_quantize_command(CLI::App& app) {
     auto o = std::make_shared<QuantizeCliOptions>();
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
-    cmd->add_option("model", o->model, "input model (.gguf, .safetensors)")->required();
+    cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "rtn (round to nearest)");

@@ -10,6 +10,7 @@ void add_formats_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_quantize_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_generate_command(CLI::App& app);

@@ -101,6 +101,10 @@ void AtomicFileWriter::commit() {
     committed_ = true;
 }
 
+std::string AtomicFileWriter::staged_path() const {
+    return tmp_path_.empty() ? "/proc/self/fd/" + std::to_string(fd_) : tmp_path_;
+}
+
 void AtomicFileWriter::commit_unnamed() {
     int e = link_unnamed(fd_, path_);
     if (e == 0) return;

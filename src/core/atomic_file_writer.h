@@ -27,6 +27,9 @@ public:
     // fsync, then the data appears under `path`, replacing any file there.
     void commit();
     bool staged_unnamed() const { return tmp_path_.empty(); }
+    // A path that reads the data written so far, before commit() (the unnamed
+    // file through /proc/self/fd): for checking a file before it gets its name.
+    std::string staged_path() const;
 
 private:
     void commit_unnamed();

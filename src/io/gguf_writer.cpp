@@ -128,7 +128,8 @@ Layout build_layout(const GgufMetadata& metadata, const std::vector<NamedTensor>
 
 }  // namespace
 
-void write_gguf(const std::string& path, const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors) {
+void write_gguf(const std::string& path, const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors,
+                const std::function<void(const std::string& staged_path)>& verify) {
     Layout l;
     try {
         l = build_layout(metadata, tensors);
@@ -143,6 +144,7 @@ void write_gguf(const std::string& path, const GgufMetadata& metadata, const std
         // Every tensor, the last included, is padded: llama.cpp reads padded sizes.
         w.write_zeros(align_up(n, l.alignment) - n);
     }
+    if (verify) verify(w.staged_path());
     w.commit();
 }
 

@@ -9,6 +9,7 @@ namespace tern::io {
 
 enum class TensorRole : uint8_t {
     token_embd,   // (V, d) token embedding
+    position_embd,  // (ctx, d) learned positions (GPT-2)
     attn_norm,    // per layer: norm before attention (weight or bias)
     attn_q,
     attn_k,
@@ -35,6 +36,7 @@ struct RoleOf {
 inline const char* tensor_role_name(TensorRole r) {
     switch (r) {
         case TensorRole::token_embd: return "token_embd";
+        case TensorRole::position_embd: return "position_embd";
         case TensorRole::attn_norm: return "attn_norm";
         case TensorRole::attn_q: return "attn_q";
         case TensorRole::attn_k: return "attn_k";

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/mapped_file.h"
 #include "io/tokenizer_internal.h"
+#include "io/tokenizer_to_gguf.h"
 
 namespace tern {
 namespace {
@@ -128,9 +129,9 @@ size_t checked_token_id(const json& id_json, size_t n_entries, const std::string
     return id_json.get<size_t>();
 }
 
-// The tokenizer a parsed tokenizer.json describes; `cfg` is the parsed
+// What a parsed tokenizer.json describes; `cfg` is the parsed
 // tokenizer_config.json beside it, if any. `path` names the source in errors.
-std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string& path, const json* cfg_json) {
+ByteLevelBpeSpec spec_from_json(const json& j, const std::string& path, const json* cfg_json) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object())
         throw InputError(path, "no 'model' section: not a tokenizer.json");
     const json& model = j["model"];
@@ -222,17 +223,41 @@ std::unique_ptr<Tokenizer> tokenizer_from_json(const json& j, const std::string&
             if (flag("add_eos_token") && v.special.eos >= 0) v.suffix_ids.push_back(v.special.eos);
         }
     }
-    return make_byte_level_bpe(std::move(spec));
+    return spec;
 }
 
 // A field of the wrong JSON type (null where a string belongs, ...) makes the
 // JSON library throw; that is bad input, reported with the file's name.
-std::unique_ptr<Tokenizer> tokenizer_from_json_checked(const json& j, const std::string& path, const json* cfg) {
+ByteLevelBpeSpec spec_from_json_checked(const json& j, const std::string& path, const json* cfg) {
     try {
-        return tokenizer_from_json(j, path, cfg);
+        return spec_from_json(j, path, cfg);
     } catch (const json::exception& e) {
         throw InputError(path, std::string("malformed tokenizer.json: ") + e.what());
     }
+}
+std::unique_ptr<Tokenizer> tokenizer_from_json_checked(const json& j, const std::string& path, const json* cfg) {
+    return make_byte_level_bpe(spec_from_json_checked(j, path, cfg));
+}
+
+// tokenizer.json (+ tokenizer_config.json beside it) as a spec.
+ByteLevelBpeSpec load_spec(const std::string& path) {
+    const json j = parse_json_file(path);
+    const fs::path cfg_path = fs::path(path).parent_path() / "tokenizer_config.json";
+    if (std::error_code ec; fs::is_regular_file(cfg_path, ec)) {
+        const json cfg = parse_json_file(cfg_path.string());
+        return spec_from_json_checked(j, path, &cfg);
+    }
+    return spec_from_json_checked(j, path, nullptr);
+}
+
+// llama.cpp's tokenizer.ggml.pre name for each split regex.
+const char* gguf_pre_name(SplitPattern p) {
+    switch (p) {
+        case SplitPattern::gpt2: return "gpt-2";
+        case SplitPattern::llama3: return "llama-bpe";
+        case SplitPattern::qwen2: return "qwen2";
+    }
+    return "default";
 }
 
 }  // namespace
@@ -247,14 +272,37 @@ std::unique_ptr<Tokenizer> parse_tokenizer_json(std::string_view text, const std
     return tokenizer_from_json_checked(j, where, nullptr);
 }
 
-std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) {
-    const json j = parse_json_file(path);
-    const fs::path cfg_path = fs::path(path).parent_path() / "tokenizer_config.json";
-    if (std::error_code ec; fs::is_regular_file(cfg_path, ec)) {
-        const json cfg = parse_json_file(cfg_path.string());
-        return tokenizer_from_json_checked(j, path, &cfg);
-    }
-    return tokenizer_from_json_checked(j, path, nullptr);
+std::unique_ptr<Tokenizer> load_tokenizer_json(const std::string& path) { return make_byte_level_bpe(load_spec(path)); }
+
+GgufTokenizerMetadata gguf_tokenizer_from_json(const std::string& path) {
+    ByteLevelBpeSpec spec = load_spec(path);
+    // The spec must also build: the same checks a tokenizer load makes (merges name known tokens, ...).
+    const ByteLevelBpeSpec copy = spec;
+    (void)make_byte_level_bpe(ByteLevelBpeSpec(copy));
+    GgufTokenizerMetadata m;
+    m.where = path;
+    m.model = "gpt2";  // llama.cpp's name for byte-level BPE
+    m.pre = gguf_pre_name(spec.split);
+    m.tokens = std::move(spec.vocab.texts);
+    m.token_type.reserve(spec.vocab.types.size());
+    for (TokenType t : spec.vocab.types) m.token_type.push_back(static_cast<int32_t>(t));
+    m.merges.reserve(spec.merges.size());
+    for (const auto& [a, b] : spec.merges) m.merges.push_back(a + " " + b);
+    const SpecialTokenIds& sp = spec.vocab.special;
+    m.bos_id = sp.bos, m.eos_id = sp.eos, m.unk_id = sp.unk, m.pad_id = sp.pad;
+    // What encode(add_special) adds: one BOS before and/or one EOS after the text.
+    const auto& pre = spec.vocab.prefix_ids;
+    const auto& suf = spec.vocab.suffix_ids;
+    if (pre.size() > 1 || suf.size() > 1)
+        throw InputError(path, "the post_processor adds more than one token on a side; GGUF can say only add_bos / add_eos");
+    if (!pre.empty() && m.bos_id < 0) m.bos_id = pre[0];
+    if (!suf.empty() && m.eos_id < 0) m.eos_id = suf[0];
+    if ((!pre.empty() && pre[0] != m.bos_id) || (!suf.empty() && suf[0] != m.eos_id))
+        throw InputError(path, "the post_processor adds a token that is not the bos/eos token; GGUF cannot say so");
+    m.add_bos = !pre.empty();
+    m.add_eos = !suf.empty();
+    if (spec.add_prefix_space) m.add_space_prefix = true;
+    return m;
 }
 
 std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const std::string& vocab_bpe) {

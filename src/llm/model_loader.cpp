@@ -1,4 +1,4 @@
-// load_model: container detection, HF -> llama.cpp name translation, checks,
+// load_model: container detection, HF -> llama.cpp names (io/tensor_names.h), checks,
 // and weight preparation.
 #include "llm/model_loader.h"
 
@@ -16,6 +16,8 @@
 #include "io/gguf_reader.h"
 #include "io/model_container.h"
 #include "io/model_info.h"
+#include "io/tensor_names.h"
+#include "llm/model_check.h"
 #include "quant/rtn.h"
 
 namespace tern::llm {
@@ -47,56 +49,6 @@ struct SourceTensor {
 };
 using Sources = std::map<std::string, SourceTensor>;
 
-bool starts_with(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
-
-// "model.layers.12.self_attn.q_proj.weight" -> "blk.12.attn_q.weight"
-std::optional<std::pair<std::string, bool>> hf_to_canonical(const std::string& name, Arch arch) {
-    std::string n = name;
-    if (arch == Arch::gpt2) {
-        if (starts_with(n, "transformer.")) n = n.substr(12);
-        if (n == "wte.weight") return {{"token_embd.weight", false}};
-        if (n == "wpe.weight") return {{"position_embd.weight", false}};
-        if (n == "ln_f.weight") return {{"output_norm.weight", false}};
-        if (n == "ln_f.bias") return {{"output_norm.bias", false}};
-        if (n == "lm_head.weight") return {{"output.weight", false}};
-        if (!starts_with(n, "h.")) return std::nullopt;
-        const size_t dot = n.find('.', 2);
-        if (dot == std::string::npos) return std::nullopt;
-        const std::string layer = n.substr(2, dot - 2), rest = n.substr(dot + 1);
-        static const std::map<std::string, std::pair<std::string, bool>> kGpt2 = {
-            {"ln_1.weight", {"attn_norm.weight", false}},   {"ln_1.bias", {"attn_norm.bias", false}},
-            {"attn.c_attn.weight", {"attn_qkv.weight", true}}, {"attn.c_attn.bias", {"attn_qkv.bias", false}},
-            {"attn.c_proj.weight", {"attn_output.weight", true}}, {"attn.c_proj.bias", {"attn_output.bias", false}},
-            {"ln_2.weight", {"ffn_norm.weight", false}},    {"ln_2.bias", {"ffn_norm.bias", false}},
-            {"mlp.c_fc.weight", {"ffn_up.weight", true}},   {"mlp.c_fc.bias", {"ffn_up.bias", false}},
-            {"mlp.c_proj.weight", {"ffn_down.weight", true}}, {"mlp.c_proj.bias", {"ffn_down.bias", false}},
-        };
-        auto it = kGpt2.find(rest);
-        if (it == kGpt2.end()) return std::nullopt;
-        return {{"blk." + layer + "." + it->second.first, it->second.second}};
-    }
-    if (n == "model.embed_tokens.weight") return {{"token_embd.weight", false}};
-    if (n == "model.norm.weight") return {{"output_norm.weight", false}};
-    if (n == "lm_head.weight") return {{"output.weight", false}};
-    if (!starts_with(n, "model.layers.")) return std::nullopt;
-    const size_t dot = n.find('.', 13);
-    if (dot == std::string::npos) return std::nullopt;
-    const std::string layer = n.substr(13, dot - 13), rest = n.substr(dot + 1);
-    static const std::map<std::string, std::string> kLlama = {
-        {"input_layernorm.weight", "attn_norm.weight"},
-        {"self_attn.q_proj.weight", "attn_q.weight"},     {"self_attn.q_proj.bias", "attn_q.bias"},
-        {"self_attn.k_proj.weight", "attn_k.weight"},     {"self_attn.k_proj.bias", "attn_k.bias"},
-        {"self_attn.v_proj.weight", "attn_v.weight"},     {"self_attn.v_proj.bias", "attn_v.bias"},
-        {"self_attn.o_proj.weight", "attn_output.weight"}, {"self_attn.o_proj.bias", "attn_output.bias"},
-        {"post_attention_layernorm.weight", "ffn_norm.weight"},
-        {"mlp.gate_proj.weight", "ffn_gate.weight"},      {"mlp.up_proj.weight", "ffn_up.weight"},
-        {"mlp.down_proj.weight", "ffn_down.weight"},
-    };
-    auto it = kLlama.find(rest);
-    if (it == kLlama.end()) return std::nullopt;
-    return {{"blk." + layer + "." + it->second, false}};
-}
-
 bool is_dir(const std::string& p) {
     struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -110,8 +62,9 @@ std::string hf_config_path(const std::string& path) {
 
 class Builder {
 public:
-    Builder(Model& m, Sources& src, bool allow_nonfinite)
-        : m_(m), c_(m.config), src_(src), allow_nonfinite_(allow_nonfinite) {}
+    // check_only: presence, shapes and dtypes only; no weight is prepared.
+    Builder(Model& m, Sources& src, bool allow_nonfinite, bool check_only)
+        : m_(m), c_(m.config), src_(src), allow_nonfinite_(allow_nonfinite), check_only_(check_only) {}
 
     // The tensor `name` with exactly `shape`; null when absent and optional.
     const Tensor* get(const std::string& name, const Shape& shape, bool required = true) {
@@ -132,6 +85,13 @@ public:
         if (s.transpose) {
             if (s.tensor.rank() != 2 || dtype_info(t).is_block_quantized)
                 throw InputError(m_.path, "tensor '" + shown + "' must be a 2-D float Conv1D weight");
+            if (check_only_) {
+                const Shape stored = {shape.size() == 2 ? shape[1] : 0, shape.empty() ? 0 : shape[0]};
+                if (s.tensor.shape() != stored)
+                    throw InputError(m_.path, "tensor '" + shown + "' has shape " + shape_to_string(s.tensor.shape()) +
+                                                  ", expected the Conv1D layout " + shape_to_string(stored));
+                return &s.tensor;
+            }
             s.tensor = s.tensor.transpose(0, 1).contiguous();
             s.transpose = false;
         }
@@ -150,6 +110,7 @@ public:
                                          Activation act = Activation::none) {
         const Tensor* w = get(base + ".weight", {out, in});
         std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
+        if (check_only_) return nullptr;
         auto lw = std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act, m_.float_math);
         w->release_file_pages();  // every path copied it into its own layout
         return lw;
@@ -196,12 +157,13 @@ public:
             m_.config.tied_embeddings = true;
             out = &m_.token_embd;
         }
+        if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
+        if (check_only_) return;
         m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{},
                                                    out == &m_.token_embd ? "token_embd.weight" : "output.weight",
                                                    Activation::none, m_.float_math);
         // Packed now; a tied embedding's rows fault back in when a token needs one.
         out->release_file_pages();
-        if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
         if (!m_.layers.empty()) m_.weight_dtype = std::string(dtype_name(m_.layers[0].wo->source_dtype()));
     }
 
@@ -212,6 +174,7 @@ private:
         const int64_t d = c_.n_embd;
         const Tensor* w = get(p + "attn_qkv.weight", {3 * d, d});
         const std::vector<float> b = vec(p + "attn_qkv.bias", 3 * d);
+        if (check_only_) return;
         const Tensor wc = w->contiguous();
         const size_t row_bytes = dtype_bytes_for(wc.dtype(), static_cast<uint64_t>(d));
         auto part = [&](int i) {
@@ -230,6 +193,7 @@ private:
     const ModelConfig& c_;
     Sources& src_;
     bool allow_nonfinite_;
+    bool check_only_;
 };
 
 // A file with more blocks than its metadata declares would silently run fewer
@@ -250,7 +214,8 @@ void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::strin
 
 }  // namespace
 
-std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options) {
+// The model's config and its tensors under canonical names, built (or only checked).
+std::unique_ptr<Model> read_model(const std::string& path, const LoadOptions& options, bool check_only) {
     auto m = std::make_unique<Model>();
     m->path = path;
     m->float_math = options.float_math;
@@ -276,18 +241,26 @@ std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& op
         m->container = "safetensors";
         m->config = config_from_hf_file(hf_config_path(path));
         for (auto& t : load_tensors(path)) {
-            auto canon = hf_to_canonical(t.name, m->config.arch);
+            auto canon = io::tensor_name_from_hf(t.name);
             if (!canon) continue;  // buffers such as attn.masked_bias, rotary inv_freq
-            src[canon->first] = SourceTensor{t.tensor, canon->second, t.name};
+            src[canon->gguf_name] = SourceTensor{t.tensor, canon->transpose, t.name};
         }
     }
     io::naming_model_file(path, [&] {
         validate_config(m->config, path);
         check_no_extra_layers(src, m->config.n_layer, path);
-        Builder(*m, src, options.allow_nonfinite).build();
+        Builder(*m, src, options.allow_nonfinite, check_only).build();
     });
     return m;
 }
+
+}  // namespace
+
+std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options) {
+    return read_model(path, options, /*check_only=*/false);
+}
+
+void check_model_file(const std::string& path) { read_model(path, {}, /*check_only=*/true); }
 
 uint64_t Model::decode_weight_bytes() const {
     uint64_t bytes = output ? output->source_bytes() : 0;

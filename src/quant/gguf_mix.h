@@ -27,8 +27,9 @@ struct GgufMix {
 std::optional<GgufMix> gguf_mix_by_name(const std::string& name);
 const std::vector<GgufMix>& gguf_mixes();
 
-// The format each tensor of `tensors` gets under `mix` (null for tensors the
-// caller keeps as they are decides by rank itself).
+// The format each tensor of `tensors` gets under `mix`, chosen by the tensor's
+// role (io/tensor_names.h), so GGUF and Hugging Face names are treated alike
+// (tensors of rank < 2 the caller keeps as they are).
 class GgufMixPlan {
 public:
     GgufMixPlan(const GgufMix& mix, const std::vector<NamedTensor>& tensors);
