@@ -200,7 +200,7 @@ private:
 // layers: refuse tensors of layers past n_layer.
 void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::string& path) {
     for (const auto& [name, s] : src) {
-        if (!starts_with(name, "blk.")) continue;
+        if (name.rfind("blk.", 0) != 0) continue;
         const size_t dot = name.find('.', 4);
         const std::string digits = name.substr(4, dot == std::string::npos ? std::string::npos : dot - 4);
         if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) continue;
@@ -211,8 +211,6 @@ void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::strin
                                           s.file_name.c_str(), (long long)layer, (long long)n_layer));
     }
 }
-
-}  // namespace
 
 // The model's config and its tensors under canonical names, built (or only checked).
 std::unique_ptr<Model> read_model(const std::string& path, const LoadOptions& options, bool check_only) {

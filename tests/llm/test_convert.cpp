@@ -21,6 +21,7 @@
 #include "llm/model_loader.h"
 #include "llm/tinylm_agreement.h"
 #include "ref/llama_ref.h"
+#include "ref/reference.h"
 
 namespace tern::llm::test {
 namespace {
@@ -108,7 +109,7 @@ std::vector<TinySpec> convert_specs() {
 }
 
 TEST(ConvertCli, LlamaCppLoadsConvertedModelsAndAgreesWithTernOnTheHfFolder) {
-    if (!testref::LlamaCpp::available()) GTEST_SKIP() << testref::LlamaCpp::missing_reason();
+    TERN_REQUIRE_REFERENCE(testref::LlamaCpp::reference());
     testio::TempDir tmp;
     const std::string text = "the cat sat on the mat; hello world 1234!\n  Once upon a time, there were 3 bears.";
     for (const TinySpec& s : convert_specs()) {
@@ -230,7 +231,7 @@ TEST(QuantizeCli, MixFromHfNamesGivesTheSameTypesAsFromGgufNames) {
             EXPECT_EQ(a.at("blk.1.ffn_down.weight"), "q4_k");
             EXPECT_EQ(a.at("output.weight"), "q6_k");
             EXPECT_EQ(a.at("blk.1.attn_norm.weight"), "f32");
-            if (testref::LlamaCpp::available()) {
+            if (testref::LlamaCpp::reference().usable()) {  // required by the test above
                 testref::LlamaCpp ref(from_hf);  // throws when libllama cannot load it
                 EXPECT_EQ(ref.n_vocab(), s.vocab);
                 EXPECT_EQ(ref.logits({1, 2, 3}).size(), size_t(3 * s.vocab));

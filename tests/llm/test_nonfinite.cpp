@@ -220,7 +220,8 @@ TEST(NonfiniteQuantize, F16OverflowIsRefusedNamingTheTensor) {
     const auto r = run_tern("quantize " + in + " -o " + out + " --format f16");
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_EQ(lines(r.err), 1) << r.err;
-    EXPECT_NE(r.err.find("[big.weight] |x| up to 1e+06 is beyond the range of f16: 2 values would become Inf or NaN"),
+    EXPECT_NE(r.err.find("[" + in + "] tensor 'big.weight': |x| up to 1e+06 is beyond the range of f16: 2 values would "
+                         "become Inf or NaN"),
               std::string::npos)
         << r.err;
     EXPECT_FALSE(std::filesystem::exists(out));
