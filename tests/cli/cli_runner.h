@@ -20,11 +20,13 @@ struct RunResult {
     std::string all() const { return out + err; }
 };
 
-inline RunResult run_tern(const std::string& args) {
+// shell_prefix runs before tern in the same shell (e.g. "ulimit -v 524288 && exec").
+inline RunResult run_tern_with_prefix(const std::string& shell_prefix, const std::string& args) {
     char err_tmpl[] = "/tmp/tern-cli-stderr-XXXXXX";
     const int fd = ::mkstemp(err_tmpl);
     if (fd >= 0) ::close(fd);
-    const std::string cmd = std::string(TERN_BINARY_PATH) + " " + args + " 2>" + err_tmpl;
+    const std::string cmd = shell_prefix + (shell_prefix.empty() ? "" : " ") + std::string(TERN_BINARY_PATH) + " " +
+                            args + " 2>" + err_tmpl;
     FILE* p = ::popen(cmd.c_str(), "r");
     std::string out;
     std::array<char, 4096> buf{};
@@ -36,6 +38,8 @@ inline RunResult run_tern(const std::string& args) {
     ::unlink(err_tmpl);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out, err};
 }
+
+inline RunResult run_tern(const std::string& args) { return run_tern_with_prefix("", args); }
 
 // The same with `input` as the program's stdin (a file, so stdin is not a TTY).
 inline RunResult run_tern_stdin(const std::string& args, const std::string& input) {

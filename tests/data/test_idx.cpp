@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/idx.h"
+#include "io/io_test_util.h"
 #include "nn/data/image_dataset.h"
 #include "ref/reference.h"
 
@@ -50,19 +51,7 @@ void write_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
     f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
-std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw) {
-    z_stream zs{};
-    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    std::vector<uint8_t> out(deflateBound(&zs, raw.size()) + 64);
-    zs.next_in = const_cast<Bytef*>(raw.data());
-    zs.avail_in = static_cast<uInt>(raw.size());
-    zs.next_out = out.data();
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
-}
+using tern::testio::gzip_bytes;
 
 uint64_t fnv1a(const uint8_t* p, size_t n) {
     uint64_t h = 0xcbf29ce484222325ULL;

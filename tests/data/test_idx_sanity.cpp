@@ -23,21 +23,6 @@ using testcli::run_tern;
 
 int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-std::vector<uint8_t> gzip(const std::vector<uint8_t>& raw) {
-    uLongf n = compressBound(raw.size()) + 64;
-    std::vector<uint8_t> out(n);
-    z_stream zs{};
-    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-    zs.next_in = const_cast<Bytef*>(raw.data());
-    zs.avail_in = static_cast<uInt>(raw.size());
-    zs.next_out = out.data();
-    zs.avail_out = static_cast<uInt>(out.size());
-    deflate(&zs, Z_FINISH);
-    out.resize(zs.total_out);
-    deflateEnd(&zs);
-    return out;
-}
-
 std::string error_of(const std::function<void()>& f) {
     try {
         f();
@@ -63,7 +48,7 @@ TEST(IdxSanity, GzipTrailingBytesAreCountedNotJustProbed) {
     write_idx(raw_path, Tensor::zeros({2, 3}, DType::u8));
     std::vector<uint8_t> bytes = testio::read_bytes(raw_path);
     bytes.resize(bytes.size() + 3'900'000, 0xab);  // ~3.9 MB after the 6 declared bytes
-    testio::write_bytes(dir.file("t.gz"), gzip(bytes));
+    testio::write_bytes(dir.file("t.gz"), testio::gzip_bytes(bytes));
     EXPECT_EQ(error_of([&] { read_idx(dir.file("t.gz")); }),
               "[" + dir.file("t.gz") + "] 3900000 trailing bytes after the data declared by dims [2, 3]");
     // The raw copy says the same.
@@ -72,7 +57,7 @@ TEST(IdxSanity, GzipTrailingBytesAreCountedNotJustProbed) {
               "[" + dir.file("t.idx") + "] 3900000 trailing bytes after the data declared by dims [2, 3]");
     // One trailing byte is still one.
     bytes.resize(bytes.size() - 3'899'999);
-    testio::write_bytes(dir.file("one.gz"), gzip(bytes));
+    testio::write_bytes(dir.file("one.gz"), testio::gzip_bytes(bytes));
     EXPECT_NE(error_of([&] { read_idx(dir.file("one.gz")); }).find("] 1 trailing bytes"), std::string::npos);
 }
 

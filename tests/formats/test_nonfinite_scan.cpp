@@ -114,7 +114,8 @@ TEST(NonfiniteScan, FindsNonfiniteScalesOfGgufBlocks) {
         EXPECT_EQ(d.count, 1u);
         EXPECT_EQ(d.first, 4);
         EXPECT_TRUE(d.in_block_scales);
-        const NonfiniteScan m = scan_nonfinite(blocks_with(c.t, 6, 5, c.d_offset + 2, 0xfc01));
+        // Block 3, not the last: where d ends the block (q3_K, q6_K) d_offset + 2 is the next block's first quants.
+        const NonfiniteScan m = scan_nonfinite(blocks_with(c.t, 6, 3, c.d_offset + 2, 0xfc01));
         EXPECT_EQ(m.count, c.has_min ? 1u : 0u);
         // The quants themselves may hold any byte: all-ones quants are not scales.
         Tensor q = blocks_with(c.t, 6, 0, c.d_offset, 0);

@@ -1,7 +1,8 @@
 #pragma once
 // Shared by the io tests: a private temporary folder (mkdtemp, removed at the
-// end) and whole-file byte helpers.
+// end), whole-file byte helpers and gzip (for IDX and corpus files).
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cstdint>
 #include <cstdlib>
@@ -55,6 +56,21 @@ inline std::vector<uint8_t> pattern_bytes(size_t n, uint32_t seed) {
         b = static_cast<uint8_t>(x >> 24);
     }
     return v;
+}
+
+// `raw` as a gzip stream (what `.gz` IDX files hold).
+inline std::vector<uint8_t> gzip_bytes(const std::vector<uint8_t>& raw) {
+    z_stream zs{};
+    deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
+    std::vector<uint8_t> out(deflateBound(&zs, raw.size()) + 64);
+    zs.next_in = const_cast<Bytef*>(raw.data());
+    zs.avail_in = static_cast<uInt>(raw.size());
+    zs.next_out = out.data();
+    zs.avail_out = static_cast<uInt>(out.size());
+    deflate(&zs, Z_FINISH);
+    out.resize(zs.total_out);
+    deflateEnd(&zs);
+    return out;
 }
 
 }  // namespace tern::testio

@@ -1,6 +1,7 @@
 // Several sequences in one forward pass (Session::eval_many) against each
-// sequence evaluated alone: same logits within the budget of a different row
-// count in the weight matmuls, for prefill, decode, passes split by max_batch,
+// sequence evaluated alone: same logits within f32's 1e-4 budget (only the
+// summation order of a one-row GEMV and a several-row GEMM differs; a sequence
+// reading another's cache or position is off by O(1)), for prefill, decode, passes split by max_batch,
 // learned positions (GPT-2), quantized weights; perplexity over windows
 // evaluated together equals perplexity window by window.
 #include <gtest/gtest.h>
@@ -76,10 +77,10 @@ TEST(LlmBatch, ManySequencesInOnePassMatchEachAlone) {
     for (const char* name : {"llama_gqa", "qwen2_bias", "gpt2"}) {
         SCOPED_TRACE(name);
         const auto model = load_model(tiny_models().get(name).gguf_path);
-        check_batched_equals_alone(*model, {}, 1e-5);
+        check_batched_equals_alone(*model, {}, 1e-4);
         SessionOptions f16kv;
         f16kv.kv_type = KvType::f16;
-        check_batched_equals_alone(*model, f16kv, 1e-5);
+        check_batched_equals_alone(*model, f16kv, 1e-4);
     }
 }
 
@@ -89,10 +90,10 @@ TEST(LlmBatch, PassesSplitInsideItems) {
     const auto model = load_model(tiny_models().get("llama_gqa").gguf_path);
     SessionOptions small;
     small.max_batch = 5;
-    check_batched_equals_alone(*model, small, 1e-5);
+    check_batched_equals_alone(*model, small, 1e-4);
     SessionOptions one;
     one.max_batch = 1;
-    check_batched_equals_alone(*model, one, 1e-5);
+    check_batched_equals_alone(*model, one, 1e-4);
 }
 
 TEST(LlmBatch, QuantizedWeights) {
