@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -196,9 +197,11 @@ private:
     bool check_only_;
 };
 
-// A file with more blocks than its metadata declares would silently run fewer
-// layers: refuse tensors of layers past n_layer.
-void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::string& path) {
+// The declared layer count must match the blocks the file holds: more blocks
+// than declared would silently run fewer layers, fewer would allocate layers
+// for a count no tensor backs (a crafted block_count of 10^9) before failing.
+void check_layer_count(const Sources& src, int64_t n_layer, const std::string& path) {
+    int64_t held = 0;  // 1 + the highest block index present
     for (const auto& [name, s] : src) {
         if (name.rfind("blk.", 0) != 0) continue;
         const size_t dot = name.find('.', 4);
@@ -209,7 +212,12 @@ void check_no_extra_layers(const Sources& src, int64_t n_layer, const std::strin
             throw InputError(path, format("tensor '%s' belongs to layer %lld but the model declares a layer count "
                                           "of %lld (block_count / num_hidden_layers)",
                                           s.file_name.c_str(), (long long)layer, (long long)n_layer));
+        held = std::max(held, layer + 1);
     }
+    if (held < n_layer)
+        throw InputError(path, format("the model declares %lld layers (block_count / num_hidden_layers) but holds "
+                                      "tensors for %lld",
+                                      (long long)n_layer, (long long)held));
 }
 
 // The model's config and its tensors under canonical names, built (or only checked).
@@ -246,7 +254,7 @@ std::unique_ptr<Model> read_model(const std::string& path, const LoadOptions& op
     }
     io::naming_model_file(path, [&] {
         validate_config(m->config, path);
-        check_no_extra_layers(src, m->config.n_layer, path);
+        check_layer_count(src, m->config.n_layer, path);
         Builder(*m, src, options.allow_nonfinite, check_only).build();
     });
     return m;

@@ -210,6 +210,24 @@ TEST(LayerCount, FileWithMoreBlocksThanDeclaredIsRefused) {
     EXPECT_NE(load_error(hf).find("tensor 'model.layers.1."), std::string::npos) << load_error(hf);
 }
 
+// A block_count far above the blocks held was allocated for before any tensor
+// was missed (fuzz_llm_gguf: block_count ~10^8 asked for 7.6 GB): refused first.
+TEST(LayerCount, DeclaredCountAboveTheBlocksHeldIsRefusedBeforeAllocating) {
+    testio::TempDir dir;
+    const TinySpec s = small_llama();
+    const std::string src = write_gguf_model(dir, "ok.gguf", s, make_hf_tensors(s));
+    const std::string more = edited_gguf(src, dir.file("more.gguf"), [](auto& md, auto&) {
+        for (auto& [k, v] : md)
+            if (k == "llama.block_count") v = io::GgufValue::of_u32(100000000);
+    });
+    EXPECT_NE(load_error(more).find("declares 100000000 layers (block_count / num_hidden_layers) but holds tensors for 2"),
+              std::string::npos)
+        << load_error(more);
+    const auto r = run_tern("generate " + more + " --tokens 1 -n 2");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_EQ(lines(r.err), 1) << r.err;
+}
+
 TEST(NonfiniteQuantize, F16OverflowIsRefusedNamingTheTensor) {
     testio::TempDir dir;
     std::vector<float> w(4 * 32, 0.25f);
