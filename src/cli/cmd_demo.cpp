@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/demo_lm.h"
 #include "cli/kernel_bench.h"
+#include "cli/llm_bench.h"
 #include "core/cpu_features.h"
 #include "core/table.h"
 #include "core/thread_pool.h"
@@ -18,6 +19,8 @@
 #include "formats/format_error.h"
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
+#include "io/text_corpus.h"
+#include "quant/calibration.h"
 #include "quant/rtn.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
@@ -98,6 +101,50 @@ void run_demo(int threads) {
         LmDemoResult r = demo_language_model(path);
         lm_sample = std::move(r.sample);
         return "tinylm.gguf (trained by tern): " + r.summary;
+    }));
+
+    rows.push_back(timed("calibrate", [&] {
+        // Activation statistics for AWQ / GPTQ / SmoothQuant: per-channel absmax
+        // and the input Hessian of every Linear over training-split windows.
+        namespace fs = std::filesystem;
+        const std::string path = models + "tinylm.gguf";
+        if (!std::filesystem::exists(path)) return "not found: " + path;
+        if (!load_text_corpus().missing_sources.empty()) return std::string("text corpus not installed");
+        const fs::path out = fs::temp_directory_path() / ("tern-demo-calib-" + std::to_string(::getpid()) + ".gguf");
+        quant::CalibrateOptions co;
+        co.model = path;
+        co.output = out.string();
+        co.n_tokens = 2048;
+        co.ctx = 256;
+        co.stats = {.absmax = true, .hessian = true};
+        const quant::CalibrateResult r = quant::calibrate_model(co);
+        fs::remove(out);
+        const quant::CalibrationRow* outlier = nullptr;
+        for (const auto& row : r.rows)
+            if (!outlier || row.max_absmax > outlier->max_absmax) outlier = &row;
+        std::string s = std::to_string(r.rows.size()) + " Linears x " + std::to_string(r.n_tokens) +
+                        " train-split tokens: absmax + Hessian X^T X each";
+        if (outlier)
+            s += "; largest input " + fmt_fixed(outlier->max_absmax, 1) + " at " + outlier->name + " channel " +
+                 std::to_string(outlier->max_absmax_channel);
+        return s;
+    }));
+
+    rows.push_back(timed("batched decode", [&] {
+        // One weight read serves every sequence of a decode step.
+        const std::string path = models + "tinylm.gguf";
+        if (!std::filesystem::exists(path)) return "not found: " + path;
+        LlmBenchOptions bo;
+        bo.model = path;
+        bo.prompt = 16;
+        bo.gen = 32;
+        bo.reps = 1;
+        bo.parallel = {1, 8};
+        const auto res = run_llm_bench(bo, {default_pool().size()});
+        if (res.size() != 2) return std::string("n/a");
+        return "tinylm: 1 sequence " + fmt_fixed(res[0].decode_tps, 0) + " tokens/s, 8 together " +
+               fmt_fixed(res[1].decode_tps, 0) + " tokens/s (" + fmt_fixed(res[1].decode_tps / res[0].decode_tps, 1) +
+               "x)";
     }));
 
     rows.push_back(timed("quantize a model", [] {
