@@ -47,7 +47,7 @@ for t in "${targets[@]}"; do
     echo "== $t for ${seconds}s"
     rc=0
     UBSAN_OPTIONS="print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}" \
-        "build/fuzz/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+        "build/asan/fuzz/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
         -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus" >"$log" 2>&1 || rc=$?
     found=$(grep -E -m 5 "$report" "$log" || true)
     if [ "$rc" -ne 0 ] || [ -n "$found" ]; then
@@ -61,7 +61,7 @@ for t in "${targets[@]}"; do
             else
                 mkdir -p "fuzz/corpus/$name"
                 cp "$a" "fuzz/corpus/$name/"
-                echo "!! reproducer: fuzz/corpus/$name/$(basename "$a") (rerun: build/fuzz/fuzz/$t $a)"
+                echo "!! reproducer: fuzz/corpus/$name/$(basename "$a") (rerun: build/asan/fuzz/$t $a)"
             fi
         done
         status=1

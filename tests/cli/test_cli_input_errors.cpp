@@ -98,6 +98,15 @@ TEST(CliInputErrors, DirectoryGivenAsAFileIsNamed) {
     }
 }
 
+// AddressSanitizer builds: GCC defines __SANITIZE_ADDRESS__, clang 14 only answers __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define TERN_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TERN_TEST_ASAN 1
+#endif
+#endif
+
 // tern under `ulimit -v kib`, so that "more than this process can use" is reachable with a small model.
 RunResult run_tern_under_ulimit(long kib, const std::string& args) {
     return tern::testcli::run_tern_with_prefix("ulimit -v " + std::to_string(kib) + " && exec", args);
@@ -108,7 +117,7 @@ TEST(CliInputErrors, ContextPastTrainingWarnsAndPastMemoryIsRefused) {
     const RunResult longer = run_tern("generate " + kTinyLm + " --tokens 1 -n 2 --temp 0 --ctx 600");
     EXPECT_EQ(longer.code, 0) << longer.err;
     EXPECT_TRUE(has(longer.err, "warning: --ctx 600 is longer than the 256 tokens")) << longer.err;
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(TERN_TEST_ASAN)
     // AddressSanitizer reserves terabytes of shadow address space at start-up, so no
     // ASan-built tern runs under `ulimit -v`; the release suite covers the refusal.
     return;

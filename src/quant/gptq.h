@@ -1,0 +1,65 @@
+#pragma once
+// GPTQ (Frantar et al., 2210.17323): quantizes a Linear's weight W (rows =
+// output features, cols = input features) column by column and spreads each
+// column's rounding error over the columns not yet quantized, weighted by the
+// inverse of the input Hessian H = X^T X from calibration, so that the layer's
+// output X W^T moves as little as the grid allows.
+//
+// As in the paper's reference code: dead inputs (H_ii = 0) are zeroed, H is
+// dampened by `damp` × mean(diag H), the upper Cholesky factor of H^-1 drives
+// the updates, columns are processed in blocks of `block` with one lazy update
+// of the remaining columns per block, and with act_order the columns go in
+// order of decreasing H_ii. Group parameters are fitted when the first column
+// of a group is reached (from the weights as updated so far); with act_order
+// they are fitted up front from the original weights ("static groups"), so
+// the groups stay contiguous in the stored layout. All arithmetic is f64.
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace tern::quant {
+
+// A group-wise integer grid, the one tern's int<bits>_asym_g<group> formats
+// store: per row and group of `group` columns, an fp16 scale d and an integer
+// zero point z in [0, 2^bits - 1]; the range includes 0; a weight is
+// d × (q - z) with q in [0, 2^bits - 1].
+struct IntGroupGrid {
+    int bits = 4;
+    int64_t group = 128;
+};
+
+struct GptqOptions {
+    double damp = 0.01;     // fraction of mean(diag H) added to the diagonal
+    int64_t block = 128;    // columns per lazy-update block
+    bool act_order = false;
+};
+
+struct GptqResult {
+    int64_t rows = 0, cols = 0;
+    std::vector<uint8_t> codes;     // (rows, cols) q
+    std::vector<uint16_t> scales;   // (rows, cols / group) fp16 bits of d
+    std::vector<uint8_t> zeros;     // (rows, cols / group) z
+    std::vector<float> dequantized; // (rows, cols) d × (q - z)
+    // The paper's proxy loss: sum over columns of (w - q)² / (2 [H^-1]_jj²).
+    double proxy_loss = 0;
+    // Dampening that made H positive definite (> damp when the requested one
+    // was not enough; tern::quant raises it by 10× up to 3 times).
+    double damp_used = 0;
+    int64_t dead_inputs = 0;        // columns with H_jj = 0 (zeroed)
+};
+
+// w: (rows, cols) row-major; hessian: (cols, cols) row-major, any positive
+// multiple of X^T X. cols must be a multiple of grid.group. InputError on
+// shapes, non-finite input or a Hessian that stays indefinite.
+GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
+                         const IntGroupGrid& grid, const GptqOptions& options = {});
+
+// Round to nearest on the same grid (the baseline GPTQ is measured against).
+GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid);
+
+// The layer-output error tr((W - Q) H (W - Q)^T) / tr(W H W^T): what GPTQ
+// minimises, relative, for comparing grids and methods on calibration data.
+double relative_output_error(std::span<const float> w, std::span<const float> q, int64_t rows, int64_t cols,
+                             std::span<const double> hessian);
+
+}  // namespace tern::quant
