@@ -1,0 +1,164 @@
+#include "quant/awq.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+
+namespace tern::quant {
+namespace {
+
+constexpr const char* kWhere = "awq";
+
+void check_statistics(int64_t cols, std::span<const double> mean_abs, std::span<const double> hessian) {
+    if (static_cast<int64_t>(hessian.size()) != cols * cols)
+        throw InputError(kWhere, "Hessian holds " + std::to_string(hessian.size()) + " values, not " +
+                                     std::to_string(cols) + "^2");
+    if (!mean_abs.empty() && static_cast<int64_t>(mean_abs.size()) != cols)
+        throw InputError(kWhere, "mean |x| holds " + std::to_string(mean_abs.size()) + " channels, not " +
+                                     std::to_string(cols));
+    for (double v : hessian)
+        if (!std::isfinite(v)) throw InputError(kWhere, "the Hessian holds a non-finite value");
+    for (double v : mean_abs)
+        if (!std::isfinite(v) || v < 0) throw InputError(kWhere, "mean |x| holds a negative or non-finite value");
+}
+
+// sum over rows r of d_r^T H d_r for d = a - b (rows, cols), in f64.
+double output_error(std::span<const float> a, std::span<const float> b, int64_t rows, int64_t cols,
+                    std::span<const double> h) {
+    std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
+    default_pool().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
+        std::vector<double> d(static_cast<size_t>(cols));
+        for (int64_t r = r0; r < r1; ++r) {
+            for (int64_t c = 0; c < cols; ++c)
+                d[static_cast<size_t>(c)] = double(a[static_cast<size_t>(r * cols + c)]) - double(b[static_cast<size_t>(r * cols + c)]);
+            double s = 0;
+            for (int64_t i = 0; i < cols; ++i) {
+                if (d[static_cast<size_t>(i)] == 0) continue;
+                const double* hi = h.data() + i * cols;
+                double t = 0;
+                for (int64_t j = 0; j < cols; ++j) t += hi[j] * d[static_cast<size_t>(j)];
+                s += d[static_cast<size_t>(i)] * t;
+            }
+            per_row[static_cast<size_t>(r)] = s;
+        }
+    });
+    double total = 0;
+    for (double v : per_row) total += v;
+    return total;
+}
+
+}  // namespace
+
+std::vector<float> scale_columns(const WeightView& w, std::span<const float> s) {
+    std::vector<float> out(w.w.begin(), w.w.end());
+    for (int64_t r = 0; r < w.rows; ++r)
+        for (int64_t c = 0; c < w.cols; ++c) out[static_cast<size_t>(r * w.cols + c)] *= s[static_cast<size_t>(c)];
+    return out;
+}
+
+std::vector<double> scale_hessian(std::span<const double> hessian, std::span<const float> s) {
+    const int64_t n = static_cast<int64_t>(s.size());
+    std::vector<double> out(hessian.begin(), hessian.end());
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < n; ++j)
+            out[static_cast<size_t>(i * n + j)] /= double(s[static_cast<size_t>(i)]) * double(s[static_cast<size_t>(j)]);
+    return out;
+}
+
+AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<const double> mean_abs,
+                                 std::span<const double> hessian, const IntGroupGrid& grid, int n_grid) {
+    if (linears.empty()) throw InputError(kWhere, "no Linear to scale");
+    if (n_grid < 1) throw InputError(kWhere, "n_grid must be >= 1");
+    const int64_t cols = linears[0].cols;
+    for (const auto& l : linears)
+        if (l.cols != cols) throw InputError(kWhere, "Linears sharing an input differ in input features");
+    if (static_cast<int64_t>(mean_abs.size()) != cols) throw InputError(kWhere, "mean |x| is missing");
+    check_statistics(cols, mean_abs, hessian);
+
+    AwqScaleSearch best;
+    double best_loss = std::numeric_limits<double>::infinity();
+    std::vector<float> s(static_cast<size_t>(cols));
+    for (int i = 0; i < n_grid; ++i) {
+        const double alpha = double(i) / n_grid;
+        double smax = 0, smin = std::numeric_limits<double>::infinity();
+        std::vector<double> sd(static_cast<size_t>(cols));
+        for (int64_t c = 0; c < cols; ++c) {
+            sd[static_cast<size_t>(c)] = std::max(std::pow(mean_abs[static_cast<size_t>(c)], alpha), 1e-4);
+            smax = std::max(smax, sd[static_cast<size_t>(c)]);
+            smin = std::min(smin, sd[static_cast<size_t>(c)]);
+        }
+        const double norm = std::sqrt(smax * smin);
+        for (int64_t c = 0; c < cols; ++c) s[static_cast<size_t>(c)] = static_cast<float>(sd[static_cast<size_t>(c)] / norm);
+        double loss = 0;
+        for (const auto& l : linears) {
+            const std::vector<float> scaled = scale_columns(l, s);
+            std::vector<float> q = rtn_group_quantize(scaled, l.rows, l.cols, grid).dequantized;
+            for (int64_t r = 0; r < l.rows; ++r)
+                for (int64_t c = 0; c < cols; ++c) q[static_cast<size_t>(r * cols + c)] /= s[static_cast<size_t>(c)];
+            loss += output_error(l.w, q, l.rows, cols, hessian);
+        }
+        best.losses.push_back(loss);
+        if (loss < best_loss) {
+            best_loss = loss;
+            best.alpha = alpha;
+            best.scales = s;
+        }
+    }
+    return best;
+}
+
+AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, const IntGroupGrid& grid, int n_grid,
+                        double max_shrink) {
+    const int64_t rows = w.rows, cols = w.cols, g = grid.group;
+    check_statistics(cols, {}, hessian);
+    if (g <= 0 || cols % g != 0) throw InputError(kWhere, "input features are not a multiple of the group");
+    const int64_t groups = cols / g;
+    AwqClip out;
+    out.clipped.assign(w.w.begin(), w.w.end());
+    out.ratios.assign(static_cast<size_t>(rows * groups), 1.0f);
+    const int steps = static_cast<int>(max_shrink * n_grid);
+    default_pool().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
+        std::vector<float> wg(static_cast<size_t>(g)), cur(static_cast<size_t>(g));
+        std::vector<double> d(static_cast<size_t>(g));
+        for (int64_t r = r0; r < r1; ++r)
+            for (int64_t gi = 0; gi < groups; ++gi) {
+                const float* src = w.w.data() + r * cols + gi * g;
+                std::copy_n(src, g, wg.begin());
+                float org_max = 0;
+                for (float v : wg) org_max = std::max(org_max, std::abs(v));
+                double best_err = std::numeric_limits<double>::infinity();
+                float best_max = org_max;
+                double best_ratio = 1;
+                for (int i = 0; i < steps; ++i) {
+                    const double ratio = 1.0 - double(i) / n_grid;
+                    const float max_val = static_cast<float>(double(org_max) * ratio);
+                    for (int64_t k = 0; k < g; ++k)
+                        cur[static_cast<size_t>(k)] = std::clamp(wg[static_cast<size_t>(k)], -max_val, max_val);
+                    const std::vector<float> q = rtn_group_quantize(cur, 1, g, grid).dequantized;
+                    for (int64_t k = 0; k < g; ++k) d[static_cast<size_t>(k)] = double(q[static_cast<size_t>(k)]) - double(wg[static_cast<size_t>(k)]);
+                    double err = 0;
+                    for (int64_t a = 0; a < g; ++a) {
+                        const double* ha = hessian.data() + (gi * g + a) * cols + gi * g;
+                        double t = 0;
+                        for (int64_t b = 0; b < g; ++b) t += ha[b] * d[static_cast<size_t>(b)];
+                        err += d[static_cast<size_t>(a)] * t;
+                    }
+                    if (err < best_err) {
+                        best_err = err;
+                        best_max = max_val;
+                        best_ratio = ratio;
+                    }
+                }
+                float* dst = out.clipped.data() + r * cols + gi * g;
+                for (int64_t k = 0; k < g; ++k) dst[k] = std::clamp(wg[static_cast<size_t>(k)], -best_max, best_max);
+                out.ratios[static_cast<size_t>(r * groups + gi)] = static_cast<float>(best_ratio);
+            }
+    });
+    return out;
+}
+
+}  // namespace tern::quant
