@@ -198,17 +198,19 @@ void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_g
 
 }  // namespace
 
-std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* probe) {
     std::vector<KernelBenchRow> rows;
     const std::string isa(isa_name(active_isa()));
     const int threads = default_pool().size();
-    const BandwidthResult bw = measure_read_bandwidth(quick ? (uint64_t{256} << 20) : (uint64_t{1} << 30), quick ? 3 : 5);
+    // Every GB/s row below is a fraction of this probe's median.
+    const BandwidthResult bw = quick ? measure_read_bandwidth(uint64_t{256} << 20, 3) : measure_read_bandwidth();
+    if (probe) *probe = bw;
     rows.push_back({"stream_read", isa, "f32", 0, static_cast<int64_t>(bw.bytes / 4), 0, threads, 0, bw.median_gbps, 1.0});
     const ComputePeaks peaks = measure_compute_peaks(quick ? 0.02 : 0.05);
     add_peak_rows(rows, peaks, isa);
     add_elementwise_rows(rows, bw.median_gbps, quick);
     add_attention_rows(rows, peaks.f32_gflops, quick);
-    add_gemm_rows(rows, peaks, quick);
+    add_gemm_rows(rows, peaks, bw.median_gbps, quick);
     add_quant_matmul_rows(rows, bw.median_gbps, peaks.int8_gops, quick);
     return rows;
 }

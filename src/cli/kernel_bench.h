@@ -27,14 +27,16 @@ double median_seconds(const std::function<void()>& fn, double budget_s = 0.2, in
 }  // namespace tern::cli
 namespace tern {
 struct ComputePeaks;
+struct BandwidthResult;
 }
 namespace tern::cli {
 
-// GEMM rows (kernel_bench_gemm.cpp).
-void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks, bool quick);
+// GEMM rows (kernel_bench_gemm.cpp); M = 1 rows are judged against bandwidth_gbps.
+void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks, double bandwidth_gbps, bool quick);
 
-// All families at the current default thread count.
-std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick);
+// All families at the current default thread count. When probe is given it
+// receives the read-bandwidth probe every GB/s row is a fraction of.
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* probe = nullptr);
 Json kernel_bench_row_json(const KernelBenchRow& r);
 
 }  // namespace tern::cli
