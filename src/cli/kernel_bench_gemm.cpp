@@ -26,9 +26,9 @@ struct Shape3 {
 };
 
 std::vector<Shape3> gemm_shapes(bool quick) {
-    // Quick: one prefill-sized and one short-M shape, small enough that the scalar
-    // reference kernels (TERN_ISA=scalar) finish in seconds too.
-    if (quick) return {{128, 2048, 2048}, {16, 5632, 2048}};
+    // Quick: one prefill-sized, one short-M and one GEMV shape, small enough that
+    // the scalar reference kernels (TERN_ISA=scalar) finish in seconds too.
+    if (quick) return {{128, 2048, 2048}, {16, 5632, 2048}, {1, 2048, 2048}};
     std::vector<Shape3> s{{2048, 2048, 2048}};
     for (int64_t m : {1, 16, 128, 512})
         for (auto [k, n] : {std::pair<int64_t, int64_t>{2048, 2048}, {2048, 5632}, {5632, 2048}, {2048, 32000}})
@@ -37,13 +37,13 @@ std::vector<Shape3> gemm_shapes(bool quick) {
 }
 
 // Copies of one packed weight for an M = 1 row: enough that together they pass
-// kGemvRotateBytes, so each call reads its weights from DRAM, not from an L3
+// gemv_rotate_bytes, so each call reads its weights from DRAM, not from an L3
 // that holds a single 2048 x 2048 matrix (which read at 1.3x the probe).
-constexpr uint64_t kGemvRotateBytes = uint64_t{320} << 20;
 
 template <class Packed, class Make>
-std::vector<std::unique_ptr<Packed>> packed_copies(int64_t m, uint64_t weight_bytes, Make&& make) {
-    const uint64_t copies = m == 1 ? std::max<uint64_t>(1, (kGemvRotateBytes + weight_bytes - 1) / weight_bytes) : 1;
+std::vector<std::unique_ptr<Packed>> packed_copies(int64_t m, uint64_t weight_bytes, bool quick, Make&& make) {
+    const uint64_t rotate = gemv_rotate_bytes(quick);
+    const uint64_t copies = m == 1 ? std::max<uint64_t>(1, (rotate + weight_bytes - 1) / weight_bytes) : 1;
     std::vector<std::unique_ptr<Packed>> v;
     for (uint64_t i = 0; i < copies; ++i) v.push_back(make());
     return v;
@@ -90,7 +90,7 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             const auto a = filled<float>(s.m * s.k, 0.5f), b = filled<float>(s.k * s.n, 0.25f);
             auto c = filled<float>(s.m * s.n, 0.0f);
             const auto& kern = gemm_f32_kernel();
-            const auto packed = packed_copies<GemmF32PackedB>(s.m, kn * 4, [&] {
+            const auto packed = packed_copies<GemmF32PackedB>(s.m, kn * 4, quick, [&] {
                 return std::make_unique<GemmF32PackedB>(kern, b.data(), s.k, /*trans_b=*/true, s.k, s.n);
             });
             GemmF32Args args;
@@ -107,7 +107,7 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             const auto a = filled<float>(s.m * s.k, 0.5f);
             const auto b = filled<uint16_t>(s.k * s.n, 0x3400);  // 0.25
             auto c = filled<float>(s.m * s.n, 0.0f);
-            const auto w = packed_copies<GemvF16Weights>(s.m, kn * 2, [&] {
+            const auto w = packed_copies<GemvF16Weights>(s.m, kn * 2, quick, [&] {
                 return std::make_unique<GemvF16Weights>(gemv_f16_kernel(), b.data(), s.k, s.n, s.k, &default_pool());
             });
             const double sec = time_rotating(w.size(), [&](size_t i) {
@@ -128,7 +128,7 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             const auto a = filled<uint16_t>(s.m * s.k, 0x3f00), b = filled<uint16_t>(s.k * s.n, 0x3e80);
             auto c = filled<float>(s.m * s.n, 0.0f);
             const auto& kern = gemm_bf16_kernel();
-            const auto packed = packed_copies<GemmBf16PackedB>(s.m, kn * 2, [&] {
+            const auto packed = packed_copies<GemmBf16PackedB>(s.m, kn * 2, quick, [&] {
                 return std::make_unique<GemmBf16PackedB>(kern, b.data(), s.k, true, s.k, s.n);
             });
             GemmBf16Args args;
@@ -146,7 +146,7 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             const auto scale = filled<float>(s.n, 0.01f);
             auto c = filled<float>(s.m * s.n, 0.0f);
             const auto& kern = gemm_q8_kernel();
-            const auto packed = packed_copies<GemmQ8PackedB>(s.m, kn, [&] {
+            const auto packed = packed_copies<GemmQ8PackedB>(s.m, kn, quick, [&] {
                 return std::make_unique<GemmQ8PackedB>(kern, b.data(), s.k, true, s.k, s.n);
             });
             GemmQ8Args args;

@@ -32,8 +32,9 @@ public:
     ~BandwidthProbe();
     BandwidthProbe(const BandwidthProbe&) = delete;
     BandwidthProbe& operator=(const BandwidthProbe&) = delete;
-    // reps timed passes after one warm-up, all threads of the default pool;
-    // median and best of them.
+    // reps passes after one warm-up, all threads of the default pool; a pass's
+    // figure is its median 32 MiB segment (bandwidth.cpp), the result the
+    // median and best of the passes.
     BandwidthResult measure(int reps = kBandwidthProbeReps);
     uint64_t bytes() const { return bytes_; }
     uint64_t huge_page_bytes() const { return huge_bytes_; }
