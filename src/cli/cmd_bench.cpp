@@ -16,6 +16,7 @@
 #include "core/json_out.h"
 #include "core/table.h"
 #include "core/thread_pool.h"
+#include "hw/bandwidth.h"
 
 namespace tern::cli {
 namespace {
@@ -59,9 +60,10 @@ void run_bench(const BenchOptions& o) {
         return;
     }
     std::vector<KernelBenchRow> rows;
+    std::vector<BandwidthResult> probes;
     for (int t : thread_counts) {
         set_default_threads(t);
-        auto r = run_kernel_benchmarks(o.quick);
+        auto r = run_kernel_benchmarks(o.quick, &probes.emplace_back());
         rows.insert(rows.end(), r.begin(), r.end());
     }
     if (o.json) {
@@ -79,7 +81,13 @@ void run_bench(const BenchOptions& o) {
     }
     table.print();
     std::printf("\npeak: GOP/s over the measured FMA/BF16/VNNI peak of the same thread count; "
-                "GB/s over the measured read bandwidth (stream row)\n");
+                "GB/s (M = 1 rows: weight bytes) over the measured read bandwidth (stream_read row)\n");
+    for (const BandwidthResult& p : probes)
+        std::printf("stream_read, %d thread(s): median %.1f, best %.1f GB/s of %zu passes over %llu MiB "
+                    "(%llu MiB on huge pages, THP %s)\n",
+                    p.threads, p.median_gbps, p.best_gbps, p.runs_gbps.size(),
+                    static_cast<unsigned long long>(p.bytes >> 20), static_cast<unsigned long long>(p.huge_page_bytes >> 20),
+                    p.thp_mode.empty() ? "unavailable" : p.thp_mode.c_str());
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/cpu_features.h"
 #include "core/tensor.h"
 #include "core/thread_pool.h"
@@ -27,6 +29,12 @@ double median_seconds(const std::function<void()>& fn, double budget_s, int min_
     }
     std::sort(t.begin(), t.end());
     return t[t.size() / 2];
+}
+
+uint64_t gemv_rotate_bytes(bool quick) {
+    if (quick) return uint64_t{128} << 20;  // quick figures may still be inflated by the cache
+    const long l3 = ::sysconf(_SC_LEVEL3_CACHE_SIZE);
+    return std::max(uint64_t{320} << 20, l3 > 0 ? 2 * static_cast<uint64_t>(l3) : 0);
 }
 
 Json kernel_bench_row_json(const KernelBenchRow& r) {
@@ -59,9 +67,11 @@ void add_peak_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& p, con
 // threads, sized past the L2 so they stream from memory.
 void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, bool quick) {
     const ElementwiseKernels& k = elementwise_kernel();
-    // 64 MiB per array: twice the L3 of the machines this was tuned on, so the
-    // rows stream from memory and the bandwidth fraction is meaningful.
-    const int64_t dim = 4096, n_rows = 4096;
+    // Each array at least half of gemv_rotate_bytes (64 MiB with --quick), so a
+    // row's arrays together pass twice the L3 and stream from memory: at a fixed
+    // 64 MiB, f16_to_f32 read at 3.4x the probe on a VM reporting 508 MiB of L3.
+    const int64_t dim = 4096;
+    const int64_t n_rows = std::max<int64_t>(4096, static_cast<int64_t>(gemv_rotate_bytes(quick) / 2 / (dim * 4)));
     const int64_t n = dim * n_rows;
     std::vector<float> x(static_cast<size_t>(n)), g(static_cast<size_t>(n)), y(static_cast<size_t>(n)),
         w(static_cast<size_t>(dim), 1.0f);
@@ -148,7 +158,7 @@ void add_attention_rows(std::vector<KernelBenchRow>& rows, double f32_gflops, bo
 }
 
 // Quantized-weight decode GEMV at K=2048, N=5632 (GB/s of source weight bytes,
-// rotating over copies totalling > 256 MiB so every call streams from DRAM) and
+// rotating over copies totalling gemv_rotate_bytes so every call streams from DRAM) and
 // prefill GEMM at M=512 (64 with --quick; GOP/s vs the int8 peak), int8 activations.
 void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gbps, double int8_gops, bool quick) {
     const QuantMatmulKernels& kern = quant_matmul_kernel();
@@ -172,7 +182,7 @@ void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_g
             std::copy(distinct.begin(), distinct.end(), src.begin() + static_cast<std::ptrdiff_t>(r * distinct.size()));
         std::vector<QuantMatrix> mats;
         mats.push_back(pack_quant_matrix(c.type, src.data(), n, k, c.group));
-        const uint64_t rotate = quick ? (uint64_t{128} << 20) : (uint64_t{320} << 20);
+        const uint64_t rotate = gemv_rotate_bytes(quick);
         while (mats.size() * mats[0].source_bytes() < rotate) mats.push_back(clone_quant_matrix(mats[0]));
         const std::string dtype = std::string(quant_type_name(c.type)) +
                                   (c.type == QuantType::int4_asym ? "_g" + std::to_string(c.group) : "");
@@ -198,17 +208,20 @@ void add_quant_matmul_rows(std::vector<KernelBenchRow>& rows, double bandwidth_g
 
 }  // namespace
 
-std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick) {
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* probe) {
     std::vector<KernelBenchRow> rows;
     const std::string isa(isa_name(active_isa()));
     const int threads = default_pool().size();
-    const BandwidthResult bw = measure_read_bandwidth(quick ? (uint64_t{256} << 20) : (uint64_t{1} << 30), quick ? 3 : 5);
+    // Every GB/s row below is a fraction of this probe's median.
+    // The full 1 GiB buffer even with --quick: 256 MiB read up to 2x faster here (cache).
+    const BandwidthResult bw = measure_read_bandwidth(kBandwidthProbeBytes, quick ? 3 : kBandwidthProbeReps);
+    if (probe) *probe = bw;
     rows.push_back({"stream_read", isa, "f32", 0, static_cast<int64_t>(bw.bytes / 4), 0, threads, 0, bw.median_gbps, 1.0});
     const ComputePeaks peaks = measure_compute_peaks(quick ? 0.02 : 0.05);
     add_peak_rows(rows, peaks, isa);
     add_elementwise_rows(rows, bw.median_gbps, quick);
     add_attention_rows(rows, peaks.f32_gflops, quick);
-    add_gemm_rows(rows, peaks, quick);
+    add_gemm_rows(rows, peaks, bw.median_gbps, quick);
     add_quant_matmul_rows(rows, bw.median_gbps, peaks.int8_gops, quick);
     return rows;
 }

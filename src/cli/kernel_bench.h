@@ -21,20 +21,28 @@ struct KernelBenchRow {
     double peak_fraction = 0;  // of the measured compute peak or read bandwidth
 };
 
+// Total bytes of the weight copies a GEMV row (M = 1) rotates over, so every
+// call reads from DRAM: at least 320 MiB (128 MiB with --quick) and twice the
+// last-level cache the CPU reports (a VM here reports 508 MiB of L3, and a
+// 128-320 MiB buffer read up to 2x faster than a 1 GiB one).
+uint64_t gemv_rotate_bytes(bool quick);
+
 // Median seconds of `fn` over enough repetitions to fill ~`budget_s`.
 double median_seconds(const std::function<void()>& fn, double budget_s = 0.2, int min_reps = 3);
 
 }  // namespace tern::cli
 namespace tern {
 struct ComputePeaks;
+struct BandwidthResult;
 }
 namespace tern::cli {
 
-// GEMM rows (kernel_bench_gemm.cpp).
-void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks, bool quick);
+// GEMM rows (kernel_bench_gemm.cpp); M = 1 rows are judged against bandwidth_gbps.
+void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks, double bandwidth_gbps, bool quick);
 
-// All families at the current default thread count.
-std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick);
+// All families at the current default thread count. When probe is given it
+// receives the read-bandwidth probe every GB/s row is a fraction of.
+std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* probe = nullptr);
 Json kernel_bench_row_json(const KernelBenchRow& r);
 
 }  // namespace tern::cli

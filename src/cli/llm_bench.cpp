@@ -69,7 +69,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
             r.gen = o.gen;
             r.decode_weight_bytes = model->decode_weight_bytes();
             std::vector<double> ttft, roofline;
-            // 256 MiB: 8x the L3 of a large desktop part, small beside the models.
+            // The probe of `tern bench --kernels` (hw/bandwidth.h: 1 GiB, huge pages).
             std::unique_ptr<BandwidthProbe> probe;
             Progress progress("bench t=" + std::to_string(t) + (P > 1 ? " parallel=" + std::to_string(P) : ""), o.reps + 1);
             std::vector<llm::SeqTokens> items(static_cast<size_t>(P));
@@ -104,7 +104,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
                     // Peak RSS of the model and session, before the probe adds its buffer.
                     if (!probed) model_rss_mb = std::max(model_rss_mb, peak_rss_mb());
                     if (o.roofline && !probe) {
-                        probe = std::make_unique<BandwidthProbe>(uint64_t{256} << 20);
+                        probe = std::make_unique<BandwidthProbe>();
                         probed = true;
                     }
                 } else {
@@ -112,7 +112,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
                     r.decode_runs.push_back(double(P) * o.gen / decode_s);
                     ttft.push_back(first_token_s * 1e3);
                     if (probe) {
-                        const double gbps = probe->measure(3).median_gbps;
+                        const double gbps = probe->measure().median_gbps;
                         r.read_gbps_runs.push_back(gbps);
                         // One weight read per decode step serves all P sequences.
                         roofline.push_back(static_cast<double>(r.decode_weight_bytes) * r.decode_runs.back() / P / 1e9 / gbps);
