@@ -3,7 +3,8 @@
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
 // Tensors of rank < 2 (norms, biases) stay as they are. The output is written
-// atomically (core/atomic_file_writer.h).
+// atomically (core/atomic_file_writer.h). Reading, the method table and
+// writing live in quant/quantize_model.h; this file parses and prints.
 #include <cstdio>
 #include <optional>
 #include <string>
