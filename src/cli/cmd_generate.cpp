@@ -1,9 +1,9 @@
 // tern generate MODEL (-p TEXT | --tokens IDS | --tokens-file F) -n N
 //   [--temp --top-k --top-p --min-p --repeat-penalty --repeat-last-n --seed]
 //   [--ctx N --kv f32|f16 --ignore-eos -t T --json]
-// Prefills the prompt in one batch, then decodes one token at a time,
-// streaming each token (text when a tokenizer is available, else its id).
-#include <chrono>
+// Prefills the prompt in one batch, then decodes one token at a time
+// (llm/generate.h), streaming each token (text when a tokenizer is available,
+// else its id).
 #include <cstdio>
 #include <string>
 
@@ -16,6 +16,7 @@
 #include "core/json_out.h"
 #include "core/read_file.h"
 #include "llm/forward.h"
+#include "llm/generate.h"
 #include "llm/sampling.h"
 #include "llm/text_tokenizer.h"
 
@@ -57,42 +58,23 @@ void run_generate(const GenerateOptions& o) {
         throw InputError("generate", format("the prompt has %zu tokens, more than the context of %lld", prompt.size(),
                                             (long long)session.n_ctx()));
     llm::Sampler sampler(o.run.sp);
-    auto emit = [&](int32_t id, bool first) {
+    llm::GenerateStop stop;
+    stop.max_new_tokens = o.n_predict;
+    if (!o.ignore_eos && model->config.eos_token >= 0) stop.stop_ids = {model->config.eos_token};
+    stop.keep_stop_token = true;  // the EOS is printed and listed, as llama.cpp does
+    auto emit = [&](const llm::GeneratedToken& t) {
         if (o.json) return;
         if (tok)
-            std::fputs(tok->decode_token(id).c_str(), stdout);
+            std::fputs(t.piece.c_str(), stdout);
         else
-            std::printf(first ? "%d" : " %d", id);
+            std::printf(t.index == 0 ? "%d" : " %d", t.id);
         std::fflush(stdout);
     };
-
-    std::vector<float> logits;  // (n_vocab)
-    const auto t_prefill = std::chrono::steady_clock::now();
-    session.eval(prompt, logits);
-    const double prefill_ms = ms_since(t_prefill);
-
-    std::vector<int32_t> history = prompt, generated;
-    std::string stop = "length";
-    const auto t_decode = std::chrono::steady_clock::now();
-    int64_t decoded = 0;  // tokens run through decode eval (the last sample is not)
-    for (int64_t i = 0; i < o.n_predict; ++i) {
-        const int32_t next = sampler.sample(logits, history);
-        history.push_back(next);
-        generated.push_back(next);
-        emit(next, i == 0);
-        if (next == model->config.eos_token && !o.ignore_eos) {
-            stop = "eos";
-            break;
-        }
-        if (i + 1 == o.n_predict) break;
-        if (session.n_past() >= session.n_ctx()) {
-            stop = "context";
-            break;
-        }
-        session.eval({&next, 1}, logits);
-        ++decoded;
-    }
-    const double decode_ms = ms_since(t_decode);
+    const llm::GenerateReport rep = llm::generate(session, sampler, prompt, stop, emit, tok.get());
+    const std::vector<int32_t>& generated = rep.tokens;
+    const std::string stop_name = llm::stop_reason_name(rep.stop);
+    const double prefill_ms = 1e3 * rep.prefill_seconds, decode_ms = 1e3 * rep.decode_seconds;
+    const int64_t decoded = rep.decoded_tokens;
     const double prefill_tps = prefill_ms > 0 ? 1e3 * double(prompt.size()) / prefill_ms : 0;
     const double decode_tps = decode_ms > 0 && decoded > 0 ? 1e3 * double(decoded) / decode_ms : 0;
 
@@ -107,7 +89,7 @@ void run_generate(const GenerateOptions& o) {
             for (int32_t id : generated) text += tok->decode_token(id);
             j["text"] = text;
         }
-        j["stop"] = stop;
+        j["stop"] = stop_name;
         j["n_ctx"] = session.n_ctx();
         j["seed"] = o.run.sp.seed;
         j["prefill_ms"] = prefill_ms;
@@ -119,7 +101,7 @@ void run_generate(const GenerateOptions& o) {
     }
     std::printf("\n");
     std::fprintf(stderr, "prefill: %zu tokens in %.1f ms (%.1f tok/s); decode: %lld tokens in %.1f ms (%.1f tok/s); stop: %s\n",
-                 prompt.size(), prefill_ms, prefill_tps, (long long)decoded, decode_ms, decode_tps, stop.c_str());
+                 prompt.size(), prefill_ms, prefill_tps, (long long)decoded, decode_ms, decode_tps, stop_name.c_str());
 }
 
 }  // namespace

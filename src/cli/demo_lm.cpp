@@ -1,10 +1,9 @@
 #include "cli/demo_lm.h"
 
-#include <chrono>
-
 #include "core/table.h"
 #include "io/text_corpus.h"
 #include "llm/forward.h"
+#include "llm/generate.h"
 #include "llm/perplexity.h"
 #include "llm/sampling.h"
 #include "llm/text_tokenizer.h"
@@ -35,28 +34,21 @@ LmDemoResult demo_language_model(const std::string& path) {
     }
 
     const std::string prompt = "It is a truth universally acknowledged that";
-    std::vector<int32_t> history = tok->encode(prompt, true);
     llm::SamplerParams sp;
     sp.temperature = 0.7f;
     sp.repeat_penalty = 1.1f;
     sp.seed = 42;
     llm::Sampler sampler(sp);
-    std::vector<float> logits;
+    llm::GenerateStop stop;
+    stop.max_new_tokens = 48;
+    if (model->config.eos_token >= 0) stop.stop_ids = {model->config.eos_token};
     session.reset();
-    session.eval(history, logits);
     out.sample = prompt;
-    constexpr int kNew = 48;
-    const auto t0 = std::chrono::steady_clock::now();
-    int generated = 0;
-    for (; generated < kNew && session.n_past() < ctx; ++generated) {
-        const int32_t next = sampler.sample(logits, history);
-        if (next == model->config.eos_token) break;
-        history.push_back(next);
-        out.sample += tok->decode_token(next);
-        session.eval({&next, 1}, logits);
-    }
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out.summary += "decode " + fmt_fixed(generated / s, 0) + " tokens/s, " +
+    const llm::GenerateReport rep = llm::generate(session, sampler, tok->encode(prompt, true), stop,
+                                                  [&](const llm::GeneratedToken& t) { out.sample += t.piece; }, tok.get());
+    const double s = rep.decode_seconds;
+    const int64_t decoded = rep.decoded_tokens;  // tokens evaluated one at a time
+    out.summary += "decode " + fmt_fixed(s > 0 ? double(decoded) / s : 0, 0) + " tokens/s, " +
                    fmt_fixed(static_cast<double>(model->n_params) / 1e6, 1) + "M parameters";
     return out;
 }

@@ -1,18 +1,11 @@
 #include "llm/chat.h"
 
 #include <algorithm>
-#include <chrono>
 
 #include "core/error.h"
+#include "llm/generate.h"
 
 namespace tern::llm {
-namespace {
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
 
 std::vector<int32_t> chat_stop_ids(ChatFamily family, const TextTokenizer& tok, int32_t model_eos) {
     std::vector<int32_t> ids;
@@ -79,7 +72,7 @@ int64_t Chat::fit_context(std::vector<int32_t>& ids) {
     return dropped;
 }
 
-int64_t Chat::feed(const std::vector<int32_t>& ids, std::vector<float>& logits) {
+int64_t Chat::reuse_prefix(const std::vector<int32_t>& ids) {
     if (ids.empty()) throw InputError("chat", "the rendered conversation has no tokens");
     size_t keep = common_prefix_length(cached_, ids);
     // The next token is sampled from the last id's logits, so it must run
@@ -89,9 +82,6 @@ int64_t Chat::feed(const std::vector<int32_t>& ids, std::vector<float>& logits) 
         session_.truncate(static_cast<int64_t>(keep));
         cached_.resize(keep);
     }
-    const std::span<const int32_t> rest(ids.data() + keep, ids.size() - keep);
-    session_.eval(rest, logits);
-    cached_.insert(cached_.end(), rest.begin(), rest.end());
     return static_cast<int64_t>(keep);
 }
 
@@ -111,46 +101,45 @@ ChatTurnStats Chat::send(const std::string& user_message, const std::function<vo
     }
     st.prompt_tokens = static_cast<int64_t>(ids.size());
 
-    std::vector<float> logits;  // (n_vocab)
-    const auto t_prefill = std::chrono::steady_clock::now();
-    st.reused_tokens = feed(ids, logits);
-    st.prefill_ms = ms_since(t_prefill);
-    st.prefilled_tokens = st.prompt_tokens - st.reused_tokens;
+    // The prefill evaluates only what the cache lacks (at least the last id,
+    // whose logits the first reply token is sampled from).
+    const int64_t keep = reuse_prefix(ids);
+    st.reused_tokens = keep;
+    st.prefilled_tokens = st.prompt_tokens - keep;
 
-    const int32_t eos = session_.model().config.eos_token;
     const bool plain = opts_.family == ChatFamily::plain;
     std::string reply;
-    st.stop = "length";
-    const auto t_decode = std::chrono::steady_clock::now();
-    for (int64_t i = 0; i < opts_.max_reply_tokens; ++i) {
-        // The penalty's history is the whole conversation as the cache holds it.
-        const int32_t next = sampler_.sample(logits, cached_);
-        if (std::binary_search(stop_ids_.begin(), stop_ids_.end(), next)) {
-            st.stop = next == eos ? "eos" : "end-of-turn";
-            break;
-        }
-        std::string piece = tok_.decode_token(next);
-        // The plain format has no end-of-turn token; a reply is one line, and
-        // blank space before it (a model that starts with a newline) is skipped.
+    bool reply_line_ended = false;
+    GenerateStop stop;
+    stop.max_new_tokens = opts_.max_reply_tokens;
+    stop.stop_ids = stop_ids_;
+    // The plain format has no end-of-turn token: a reply is one line.
+    stop.after_token = [&](int32_t) { return reply_line_ended; };
+    auto on_token = [&](const GeneratedToken& t) {
+        std::string piece = t.piece;
+        // Blank space before a plain reply (a model that starts with a newline) is skipped.
         if (plain && reply.empty()) piece.erase(0, piece.find_first_not_of(" \t\r\n"));
         const size_t nl = plain ? piece.find('\n') : std::string::npos;
         if (nl != std::string::npos) piece.resize(nl);
         if (!piece.empty()) on_text(piece);
         reply += piece;
-        if (nl != std::string::npos) {
-            st.stop = "newline";
-            break;
-        }
-        ++st.reply_tokens;
-        if (i + 1 == opts_.max_reply_tokens) break;
-        if (session_.n_past() >= session_.n_ctx()) {
-            st.stop = "context";
-            break;
-        }
-        session_.eval({&next, 1}, logits);
-        cached_.push_back(next);
+        reply_line_ended = nl != std::string::npos;
+    };
+    // The penalty's history is the whole conversation as the cache holds it.
+    const GenerateReport rep =
+        generate(session_, sampler_, std::span<const int32_t>(ids).subspan(static_cast<size_t>(keep)), stop, on_token,
+                 &tok_, &cached_);
+    st.prefill_ms = 1e3 * rep.prefill_seconds;
+    st.decode_ms = 1e3 * rep.decode_seconds;
+    // The token that ended the line is not counted as a reply token.
+    st.reply_tokens = rep.generated_tokens - (rep.stop == StopReason::callback ? 1 : 0);
+    switch (rep.stop) {
+        case StopReason::eos: st.stop = "eos"; break;
+        case StopReason::stop_token: st.stop = "end-of-turn"; break;
+        case StopReason::callback: st.stop = "newline"; break;
+        case StopReason::context: st.stop = "context"; break;
+        case StopReason::length: st.stop = "length"; break;
     }
-    st.decode_ms = ms_since(t_decode);
     history_.push_back({"assistant", reply});
     return st;
 }

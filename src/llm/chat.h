@@ -74,9 +74,9 @@ public:
 private:
     // Drops the oldest exchanges until `ids` plus room for a reply fits.
     int64_t fit_context(std::vector<int32_t>& ids);
-    // Brings the cache to hold exactly `ids`, reusing its longest common
-    // prefix; returns how many tokens were reused. logits: of the last id.
-    int64_t feed(const std::vector<int32_t>& ids, std::vector<float>& logits);
+    // Truncates the cache to its longest common prefix with `ids` (leaving at
+    // least the last id to evaluate); returns how many tokens it keeps.
+    int64_t reuse_prefix(const std::vector<int32_t>& ids);
 
     Session& session_;
     const TextTokenizer& tok_;

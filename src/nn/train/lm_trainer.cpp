@@ -9,7 +9,6 @@
 #include "io/text_corpus.h"
 #include "nn/data/rng.h"
 #include "nn/ops.h"
-#include "nn/optim/lr_schedule.h"
 
 namespace tern::nn::train {
 namespace {
@@ -170,42 +169,38 @@ EpochMetrics LmTrainer::train_epoch(const std::function<void(const LmStepReport&
     for (size_t w = 0; w < starts.size(); ++w) starts[w] = offset + static_cast<int64_t>(w) * (T - 1);
     data::shuffle_with_seed(starts, data::mix_seed(es, 1));
 
-    model_->train();
-    const auto params = model_->parameters();
-    double loss_sum = 0;
-    int64_t hits = 0, seen = 0;
-    float lr = 0;
     std::vector<int64_t> ids(static_cast<size_t>(B * T)), targets(static_cast<size_t>(B * T));
-    for (int64_t b = 0; b < spe; ++b) {
+    EpochLoop loop;
+    loop.recipe = &recipe_;
+    loop.model = model_.get();
+    loop.optimizer = optimizer_.get();
+    loop.epoch = epoch;
+    loop.steps_per_epoch = spe;
+    loop.next_batch = [&](int64_t b) {
+        if (b >= spe) return false;
         for (int64_t i = 0; i < B; ++i)
             fill_window(corpus_->train, starts[static_cast<size_t>(b * B + i)], T, corpus_->bos, ids.data() + i * T,
                         targets.data() + i * T);
-        lr = scheduled_lr(recipe_, epoch * spe + b, spe);
-        optimizer_->set_lr(lr);
-        optimizer_->zero_grad();
+        return true;
+    };
+    loop.forward = [&] {
         Var logits = model_->forward(ids, B, T);
         Var loss = cross_entropy(logits, targets);
-        const float lv = loss.item();
-        if (!std::isfinite(lv))
-            throw InputError(recipe_.source, "training diverged (loss " + std::to_string(lv) + " at epoch " +
-                                                 std::to_string(epoch + 1) + ", step " + std::to_string(b + 1) +
-                                                 "); lower optimizer.lr");
-        loss.backward();
-        if (recipe_.optimizer.grad_clip > 0) clip_grad_norm(params, recipe_.optimizer.grad_clip);
-        optimizer_->step();
-        loss_sum += static_cast<double>(lv) * static_cast<double>(B * T);
-        hits += count_hits(logits.value(), targets);
-        seen += B * T;
-        if (on_step)
-            on_step({epoch + 1, b + 1, spe, loss_sum / static_cast<double>(seen),
-                     static_cast<double>(hits) / static_cast<double>(seen),
-                     static_cast<double>(seen) / seconds_since(t0)});
-    }
+        return StepLoss{loss, B * T, count_hits(logits.value(), targets)};
+    };
+    TrainHooks hooks = hooks_;
+    if (on_step)
+        hooks.on_step_end = [&](StepContext& c) {
+            if (hooks_.on_step_end) hooks_.on_step_end(c);
+            on_step({c.epoch, c.step, c.steps, c.running_loss, c.running_accuracy,
+                     static_cast<double>(c.step * B * T) / seconds_since(t0)});
+        };
+    const EpochTotals tot = run_epoch(loop, hooks);
     EpochMetrics m;
     m.epoch = epoch + 1;
-    m.lr = lr;
-    m.train_loss = loss_sum / static_cast<double>(seen);
-    m.train_accuracy = static_cast<double>(hits) / static_cast<double>(seen);
+    m.lr = tot.lr;
+    m.train_loss = tot.loss;
+    m.train_accuracy = tot.accuracy;
     const LmEvalResult v = evaluate_lm(*model_, corpus_->validation, corpus_->bos, recipe_.lm.eval_tokens);
     m.val_loss = v.loss;
     m.val_accuracy = v.accuracy;

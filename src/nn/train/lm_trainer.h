@@ -20,6 +20,7 @@
 #include "nn/models/llama_lm.h"
 #include "nn/optim/optimizer.h"
 #include "nn/train/recipe.h"
+#include "nn/train/train_loop.h"
 #include "nn/train/training_run.h"
 
 namespace tern::nn::train {
@@ -75,6 +76,9 @@ public:
     int64_t batches_per_epoch() const;
     int64_t train_tokens() const;
 
+    // Hooks every later train_epoch runs (QAT, distillation, pruning schedules).
+    void set_hooks(TrainHooks hooks) { hooks_ = std::move(hooks); }
+
     void save_resume(const std::string& path) const;
     void load_resume(const std::string& path);
 
@@ -84,6 +88,7 @@ private:
     std::shared_ptr<models::LlamaLM> model_;
     std::unique_ptr<Optimizer> optimizer_;
     std::vector<EpochMetrics> history_;
+    TrainHooks hooks_;
 };
 
 }  // namespace tern::nn::train

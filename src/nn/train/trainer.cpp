@@ -1,7 +1,6 @@
 #include "nn/train/trainer.h"
 
 #include <chrono>
-#include <cmath>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -14,7 +13,6 @@
 #include "nn/data/rng.h"
 #include "nn/models/zoo.h"
 #include "nn/ops.h"
-#include "nn/optim/lr_schedule.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
@@ -148,40 +146,32 @@ float Trainer::lr_at(int64_t step) const { return scheduled_lr(recipe_, step, ba
 EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t epoch = epochs_done();  // 0-based for the loader
-    const int64_t spe = batches_per_epoch();
-    model_->train();
     loader_->start_epoch(epoch);
     data::Batch batch;
-    double loss_sum = 0;
-    int64_t correct = 0, seen = 0, b = 0;
-    float lr = 0;
-    const auto params = model_->parameters();
-    while (loader_->next(batch)) {
-        lr = lr_at(epoch * spe + b);
-        optimizer_->set_lr(lr);
-        optimizer_->zero_grad();
+    EpochLoop loop;
+    loop.recipe = &recipe_;
+    loop.model = model_.get();
+    loop.optimizer = optimizer_.get();
+    loop.epoch = epoch;
+    loop.steps_per_epoch = batches_per_epoch();
+    loop.next_batch = [&](int64_t) { return loader_->next(batch); };
+    loop.forward = [&] {
         Var logits = model_->forward(Var(batch.images));
         Var loss = cross_entropy(logits, to_targets(batch.labels));
-        const float lv = loss.item();
-        if (!std::isfinite(lv))
-            throw InputError(recipe_.source, "training diverged (loss " + std::to_string(lv) + " at epoch " +
-                                                 std::to_string(epoch + 1) + "); lower optimizer.lr");
-        loss.backward();
-        if (recipe_.optimizer.grad_clip > 0) clip_grad_norm(params, recipe_.optimizer.grad_clip);
-        optimizer_->step();
-        loss_sum += static_cast<double>(lv) * static_cast<double>(batch.size());
-        correct += count_correct(logits.value(), batch.labels);
-        seen += batch.size();
-        ++b;
-        if (on_step)
-            on_step({epoch + 1, b, spe, loss_sum / static_cast<double>(seen),
-                     static_cast<double>(correct) / static_cast<double>(seen)});
-    }
+        return StepLoss{loss, batch.size(), count_correct(logits.value(), batch.labels)};
+    };
+    TrainHooks hooks = hooks_;
+    if (on_step)
+        hooks.on_step_end = [&](StepContext& c) {
+            if (hooks_.on_step_end) hooks_.on_step_end(c);
+            on_step({c.epoch, c.step, c.steps, c.running_loss, c.running_accuracy});
+        };
+    const EpochTotals tot = run_epoch(loop, hooks);
     EpochMetrics m;
     m.epoch = epoch + 1;
-    m.lr = lr;
-    m.train_loss = seen ? loss_sum / static_cast<double>(seen) : 0;
-    m.train_accuracy = seen ? static_cast<double>(correct) / static_cast<double>(seen) : 0;
+    m.lr = tot.lr;
+    m.train_loss = tot.loss;
+    m.train_accuracy = tot.accuracy;
     m.val_loss = m.val_accuracy = std::numeric_limits<double>::quiet_NaN();
     if (data_.validation) {
         const EvalResult v = evaluate(*model_, *data_.validation);

@@ -20,6 +20,7 @@
 #include "nn/modules/module.h"
 #include "nn/optim/optimizer.h"
 #include "nn/train/recipe.h"
+#include "nn/train/train_loop.h"
 #include "nn/train/training_run.h"
 
 namespace tern::nn::train {
@@ -67,6 +68,9 @@ public:
     float lr_at(int64_t step) const;
 
     // A resumable checkpoint: weights, buffers, optimizer state, history.
+    // Hooks every later train_epoch runs (QAT, distillation, pruning schedules).
+    void set_hooks(TrainHooks hooks) { hooks_ = std::move(hooks); }
+
     void save_resume(const std::string& path) const;
     // Restores what save_resume wrote; the checkpoint's model must match the recipe's.
     void load_resume(const std::string& path);
@@ -78,6 +82,7 @@ private:
     std::unique_ptr<Optimizer> optimizer_;
     std::unique_ptr<data::BatchLoader> loader_;
     std::vector<EpochMetrics> history_;
+    TrainHooks hooks_;
 };
 
 }  // namespace tern::nn::train

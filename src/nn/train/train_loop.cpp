@@ -1,0 +1,63 @@
+#include "nn/train/train_loop.h"
+
+#include <cmath>
+#include <string>
+
+#include "core/error.h"
+#include "nn/optim/lr_schedule.h"
+#include "nn/train/training_run.h"
+
+namespace tern::nn::train {
+
+EpochTotals run_epoch(const EpochLoop& loop, const TrainHooks& hooks) {
+    const Recipe& r = *loop.recipe;
+    Module& model = *loop.model;
+    Optimizer& optimizer = *loop.optimizer;
+    const int64_t spe = loop.steps_per_epoch;
+    model.train();
+    const auto params = model.parameters();
+    EpochTotals tot;
+    tot.epoch = loop.epoch + 1;
+    double loss_sum = 0;
+    int64_t correct = 0;
+    StepContext ctx{model, optimizer};
+    ctx.epoch = loop.epoch + 1;
+    ctx.steps = spe;
+    for (int64_t b = 0; loop.next_batch(b); ++b) {
+        ctx.step = b + 1;
+        ctx.global_step = loop.epoch * spe + b;
+        ctx.lr = scheduled_lr(r, ctx.global_step, spe);
+        ctx.loss = std::numeric_limits<double>::quiet_NaN();
+        // A hook may override the schedule's rate through ctx.lr.
+        if (hooks.on_step_begin) hooks.on_step_begin(ctx);
+        optimizer.set_lr(ctx.lr);
+        tot.lr = ctx.lr;
+        optimizer.zero_grad();
+        StepLoss s = loop.forward();
+        const float lv = s.loss.item();
+        if (!std::isfinite(lv))
+            throw InputError(r.source, "training diverged (loss " + std::to_string(lv) + " at epoch " +
+                                           std::to_string(loop.epoch + 1) + ", step " + std::to_string(b + 1) +
+                                           "); lower optimizer.lr");
+        ctx.loss = lv;
+        s.loss.backward();
+        if (hooks.after_backward) hooks.after_backward(ctx);
+        if (r.optimizer.grad_clip > 0) clip_grad_norm(params, r.optimizer.grad_clip);
+        optimizer.step();
+        loss_sum += static_cast<double>(lv) * static_cast<double>(s.samples);
+        correct += s.correct;
+        tot.samples += s.samples;
+        tot.steps = b + 1;
+        ctx.running_loss = loss_sum / static_cast<double>(tot.samples);
+        ctx.running_accuracy = static_cast<double>(correct) / static_cast<double>(tot.samples);
+        if (hooks.on_step_end) hooks.on_step_end(ctx);
+    }
+    if (tot.samples > 0) {
+        tot.loss = loss_sum / static_cast<double>(tot.samples);
+        tot.accuracy = static_cast<double>(correct) / static_cast<double>(tot.samples);
+    }
+    if (hooks.on_epoch_end) hooks.on_epoch_end(model, optimizer, tot);
+    return tot;
+}
+
+}  // namespace tern::nn::train

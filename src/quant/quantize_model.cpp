@@ -1,0 +1,155 @@
+#include "quant/quantize_model.h"
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/mapped_file.h"
+#include "core/output_path.h"
+#include "formats/nonfinite_scan.h"
+#include "io/gguf_writer.h"
+#include "io/model_container.h"
+#include "io/model_info.h"
+#include "io/safetensors.h"
+#include "llm/hf_to_gguf.h"
+#include "llm/model_check.h"
+
+namespace tern::quant {
+namespace {
+
+QuantizedModel run_rtn(const TensorModel& model, const QuantRecipe& recipe) {
+    QuantizeOptions qo;
+    qo.format = recipe.format;
+    qo.measure_error = recipe.measure_error;
+    std::optional<GgufMixPlan> plan;
+    if (recipe.mix) {
+        plan.emplace(*recipe.mix, model.tensors);
+        qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
+    }
+    QuantizedModel out;
+    out.model.gguf_metadata = model.gguf_metadata;
+    out.model.safetensors_metadata = model.safetensors_metadata;
+    out.model.is_llm = model.is_llm;
+    out.model.tensors = quantize_tensors_rtn(model.tensors, qo, out.report);
+    return out;
+}
+
+// A GGUF that tern's LLM runtime loads (config and every tensor it needs).
+bool gguf_is_llm(const std::string& path) {
+    try {
+        llm::check_model_file(path);
+        return true;
+    } catch (const InputError&) {
+        return false;
+    }
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+TensorModel read_tensor_model(const QuantizeFileRequest& req, bool to_gguf) {
+    TensorModel m;
+    bool is_gguf = false, is_safetensors = false;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(req.input, ec)) {
+        const auto bytes = MappedFile::open(req.input);
+        is_gguf = io::looks_like_gguf(std::span<const uint8_t>(bytes->data(), std::min<size_t>(bytes->size(), 16)));
+        is_safetensors = !is_gguf && io::looks_like_safetensors(std::span<const uint8_t>(bytes->data(), bytes->size()));
+    }
+    // An LLM in (a GGUF tern loads, or an HF checkpoint) must come out as a GGUF
+    // model tern and llama.cpp load: checked after writing. Other tensor files
+    // are quantized as plain tensor containers.
+    if (is_gguf) {
+        io::GgufModel g = io::read_gguf(req.input);
+        m.gguf_metadata = g.info.metadata;
+        m.tensors = g.tensors;
+        m.is_llm = to_gguf && gguf_is_llm(req.input);
+    } else if (to_gguf && llm::is_hf_llm_checkpoint(req.input)) {
+        // llama.cpp's names, layouts, architecture keys and tokenizer; weights keep their type for RTN.
+        llm::GgufModelParts parts = llm::hf_to_gguf(req.input);
+        if (!parts.has_tokenizer && req.warn)
+            req.warn("warning: no tokenizer.json beside " + req.input + ": " + req.output +
+                     " will have no tokenizer (llama.cpp needs one)");
+        m.gguf_metadata = std::move(parts.metadata);
+        m.tensors = std::move(parts.tensors);
+        m.is_llm = true;
+    } else if (is_safetensors) {
+        // Its __metadata__ (tern.model of a trained classifier, …) goes to a safetensors
+        // output, or `tern eval` could not rebuild the model from it.
+        io::SafetensorsModel st = io::read_safetensors(req.input);
+        for (const auto& info : st.infos) m.safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
+        m.tensors = std::move(st.tensors);
+    } else {
+        m.tensors = load_tensors(req.input);
+    }
+    return m;
+}
+
+void write_tensor_model(const QuantizeFileRequest& req, TensorModel& m) {
+    const QuantRecipe& r = req.recipe;
+    if (ends_with(req.output, ".safetensors")) {
+        if (r.mix) throw InputError(req.output, req.format_name + " is a GGUF mix of block types; write a .gguf instead");
+        if (!io::safetensors_name_from_dtype(*r.format->dtype))
+            throw InputError(req.output, "safetensors has no dtype for " + req.format_name + "; write a .gguf instead");
+        m.safetensors_metadata["quantized_by"] = "tern quantize --format " + req.format_name;
+        io::write_safetensors(req.output, m.tensors, m.safetensors_metadata);
+        return;
+    }
+    auto set = [&](const std::string& key, io::GgufValue v) {
+        for (auto& [k, val] : m.gguf_metadata)
+            if (k == key) {
+                val = std::move(v);
+                return;
+            }
+        m.gguf_metadata.emplace_back(key, std::move(v));
+    };
+    if (r.mix) set("general.file_type", io::GgufValue::of_u32(r.mix->llama_file_type));
+    else if (req.file_type) set("general.file_type", io::GgufValue::of_u32(*req.file_type));
+    set("general.quantization_version", io::GgufValue::of_u32(2));
+    if (m.is_llm) llm::write_model_gguf(req.output, m.gguf_metadata, m.tensors);
+    else io::write_gguf(req.output, m.gguf_metadata, m.tensors);
+}
+
+}  // namespace
+
+// One row per method; a new one (awq, gptq, smoothquant …) is a row here plus its file.
+const std::vector<QuantMethod>& quant_methods() {
+    static const std::vector<QuantMethod> methods = {
+        {.name = "rtn", .summary = "round to nearest, block by block", .run = run_rtn},
+    };
+    return methods;
+}
+
+const QuantMethod& quant_method(const std::string& name) {
+    std::string known;
+    for (const QuantMethod& m : quant_methods()) {
+        if (name == m.name) return m;
+        known += (known.empty() ? "" : ", ") + std::string(m.name);
+    }
+    throw UsageError("--method", "unknown method '" + name + "' (available: " + known + ")");
+}
+
+QuantizedModel quantize_model(const TensorModel& model, const QuantRecipe& recipe) {
+    if (!recipe.format) throw UsageError("--format", "no target format given");
+    QuantizedModel out = quant_method(recipe.method).run(model, recipe);
+    for (const QuantizeReportRow& row : out.report) {
+        out.bytes_before += row.bytes_before;
+        out.bytes_after += row.bytes_after;
+    }
+    return out;
+}
+
+QuantizedModel quantize_file(const QuantizeFileRequest& req) {
+    quant_method(req.recipe.method);  // a usage error before any reading
+    check_output_path(req.output, {req.input});  // before the minutes of quantization, not after
+    const bool to_gguf = !ends_with(req.output, ".safetensors");
+    const TensorModel input = read_tensor_model(req, to_gguf);
+    // Unquantized tensors (norms) are copied as they are: refuse NaN / Inf in any of them.
+    for (const NamedTensor& t : input.tensors) require_finite_tensor(t.tensor, req.input, t.name);
+    // Per-tensor errors name the tensor; naming_model_file puts the input file in front.
+    QuantizedModel out = io::naming_model_file(req.input, [&] { return quantize_model(input, req.recipe); });
+    write_tensor_model(req, out.model);
+    return out;
+}
+
+}  // namespace tern::quant
