@@ -1,4 +1,5 @@
-// tern quantize MODEL -o OUT --format F [--method rtn] [--measure] [--json]
+// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq] [--calib SPEC --calib-tokens N
+//               --calib-ctx C] [--skip-roles LIST] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -25,6 +26,10 @@ struct QuantizeCliOptions {
     std::string output;
     std::string format;
     std::string method = "rtn";
+    std::string calib = "text:train";
+    int64_t calib_tokens = 4096;
+    int64_t calib_ctx = 0;
+    std::string skip_roles;
     bool measure = false;
     bool json = false;
     int threads = 0;
@@ -68,6 +73,10 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.format = &fmt;
     req.recipe.mix = mix;
     req.recipe.measure_error = o.measure;
+    req.recipe.calibration.calib = o.calib;
+    req.recipe.calibration.n_tokens = o.calib_tokens;
+    req.recipe.calibration.ctx = o.calib_ctx;
+    req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
     req.file_type = llama_file_type(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
@@ -90,6 +99,7 @@ void run_quantize(const QuantizeCliOptions& o) {
             rows.push_back(t);
         }
         j["tensors"] = rows;
+        j["notes"] = q.notes;
         print_json(j);
         return;
     }
@@ -98,6 +108,7 @@ void run_quantize(const QuantizeCliOptions& o) {
         table.add_row({r.name, r.from_dtype, r.to_dtype, fmt_bytes(double(r.bytes_before)), fmt_bytes(double(r.bytes_after)),
                        r.rel_rms >= 0 ? fmt_fixed(r.rel_rms, 5) : "", r.note});
     table.print();
+    for (const auto& n : q.notes) std::printf("%s\n", n.c_str());
     std::printf("\n%s -> %s: %s -> %s (%.2fx smaller)\n", o.model.c_str(), o.output.c_str(), fmt_bytes(double(before)).c_str(),
                 fmt_bytes(double(after)).c_str(), after > 0 ? double(before) / double(after) : 0.0);
 }
@@ -111,7 +122,13 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "quantization method (default rtn; see the list an unknown name prints)");
-    cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error");
+    cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE");
+    cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+    cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
+        ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+    cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
+    cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_quantize(*o); });

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
+#include "formats/format.h"
 
 namespace tern::quant {
 namespace {
@@ -51,7 +52,31 @@ double output_error(std::span<const float> a, std::span<const float> b, int64_t 
     return total;
 }
 
+// q = the quantizer's reconstruction of w (rows, cols), row by row.
+std::vector<float> round_trip_rows(std::span<const float> w, int64_t rows, int64_t cols, const GroupQuantizer& q) {
+    std::vector<float> out(w.size());
+    default_pool().parallel_for(rows, 8, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) q.round_trip(w.data() + r * cols, out.data() + r * cols, cols);
+    });
+    return out;
+}
+
 }  // namespace
+
+GroupQuantizer group_quantizer(const IntGroupGrid& grid) {
+    return {grid.group, [grid](const float* in, float* out, int64_t n) {
+                const GptqResult r = rtn_group_quantize({in, static_cast<size_t>(n)}, 1, n, grid);
+                std::copy(r.dequantized.begin(), r.dequantized.end(), out);
+            }};
+}
+
+GroupQuantizer group_quantizer(const FormatDescriptor& f) {
+    return {f.block_size, [&f](const float* in, float* out, int64_t n) {
+                std::vector<uint8_t> blocks(f.bytes_for(n));
+                f.quantize(in, blocks.data(), n);
+                f.dequantize(blocks.data(), out, n);
+            }};
+}
 
 std::vector<float> scale_columns(const WeightView& w, std::span<const float> s) {
     std::vector<float> out(w.w.begin(), w.w.end());
@@ -70,7 +95,7 @@ std::vector<double> scale_hessian(std::span<const double> hessian, std::span<con
 }
 
 AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<const double> mean_abs,
-                                 std::span<const double> hessian, const IntGroupGrid& grid, int n_grid) {
+                                 std::span<const double> hessian, const GroupQuantizer& quantizer, int n_grid) {
     if (linears.empty()) throw InputError(kWhere, "no Linear to scale");
     if (n_grid < 1) throw InputError(kWhere, "n_grid must be >= 1");
     const int64_t cols = linears[0].cols;
@@ -96,7 +121,10 @@ AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<
         double loss = 0;
         for (const auto& l : linears) {
             const std::vector<float> scaled = scale_columns(l, s);
-            std::vector<float> q = rtn_group_quantize(scaled, l.rows, l.cols, grid).dequantized;
+            if (cols % quantizer.group != 0)
+                throw InputError(kWhere, "input features " + std::to_string(cols) + " are not a multiple of the block " +
+                                             std::to_string(quantizer.group));
+            std::vector<float> q = round_trip_rows(scaled, l.rows, l.cols, quantizer);
             for (int64_t r = 0; r < l.rows; ++r)
                 for (int64_t c = 0; c < cols; ++c) q[static_cast<size_t>(r * cols + c)] /= s[static_cast<size_t>(c)];
             loss += output_error(l.w, q, l.rows, cols, hessian);
@@ -111,9 +139,9 @@ AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<
     return best;
 }
 
-AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, const IntGroupGrid& grid, int n_grid,
-                        double max_shrink) {
-    const int64_t rows = w.rows, cols = w.cols, g = grid.group;
+AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, const GroupQuantizer& quantizer,
+                        int n_grid, double max_shrink) {
+    const int64_t rows = w.rows, cols = w.cols, g = quantizer.group;
     check_statistics(cols, {}, hessian);
     if (g <= 0 || cols % g != 0) throw InputError(kWhere, "input features are not a multiple of the group");
     const int64_t groups = cols / g;
@@ -122,7 +150,7 @@ AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, co
     out.ratios.assign(static_cast<size_t>(rows * groups), 1.0f);
     const int steps = static_cast<int>(max_shrink * n_grid);
     default_pool().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
-        std::vector<float> wg(static_cast<size_t>(g)), cur(static_cast<size_t>(g));
+        std::vector<float> wg(static_cast<size_t>(g)), cur(static_cast<size_t>(g)), q(static_cast<size_t>(g));
         std::vector<double> d(static_cast<size_t>(g));
         for (int64_t r = r0; r < r1; ++r)
             for (int64_t gi = 0; gi < groups; ++gi) {
@@ -138,7 +166,7 @@ AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, co
                     const float max_val = static_cast<float>(double(org_max) * ratio);
                     for (int64_t k = 0; k < g; ++k)
                         cur[static_cast<size_t>(k)] = std::clamp(wg[static_cast<size_t>(k)], -max_val, max_val);
-                    const std::vector<float> q = rtn_group_quantize(cur, 1, g, grid).dequantized;
+                    quantizer.round_trip(cur.data(), q.data(), g);
                     for (int64_t k = 0; k < g; ++k) d[static_cast<size_t>(k)] = double(q[static_cast<size_t>(k)]) - double(wg[static_cast<size_t>(k)]);
                     double err = 0;
                     for (int64_t a = 0; a < g; ++a) {

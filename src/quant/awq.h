@@ -16,12 +16,26 @@
 // The paper measures the scale search on the output of the whole attention or
 // MLP block; here each Linear's output stands for it.
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
 #include "quant/gptq.h"
 
+namespace tern {
+struct FormatDescriptor;
+}
+
 namespace tern::quant {
+
+// The rounding AWQ searches against: rows of `group`-aligned values in, their
+// quantized-then-dequantized values out, as the target format stores them.
+struct GroupQuantizer {
+    int64_t group = 128;  // the format's block (columns fitted together)
+    std::function<void(const float* in, float* out, int64_t n)> round_trip;  // n: a multiple of group
+};
+GroupQuantizer group_quantizer(const IntGroupGrid& grid);
+GroupQuantizer group_quantizer(const FormatDescriptor& format);
 
 // A Linear's weight (rows = outputs, cols = inputs), row-major.
 struct WeightView {
@@ -39,7 +53,7 @@ struct AwqScaleSearch {
 // mean_abs: (cols) mean |x| per input channel; hessian: (cols, cols) X^T X (any
 // positive multiple). InputError on shapes or non-finite statistics.
 AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<const double> mean_abs,
-                                 std::span<const double> hessian, const IntGroupGrid& grid, int n_grid = 20);
+                                 std::span<const double> hessian, const GroupQuantizer& quantizer, int n_grid = 20);
 
 struct AwqClip {
     std::vector<float> clipped;    // (rows, cols) W with each group clamped to ±ratio · max|w|
@@ -47,7 +61,7 @@ struct AwqClip {
 };
 
 // The paper's clipping search: ratios 1 - i / n_grid for i < max_shrink · n_grid.
-AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, const IntGroupGrid& grid,
+AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, const GroupQuantizer& quantizer,
                         int n_grid = 20, double max_shrink = 0.5);
 
 // W with its columns multiplied by s (what the folded model stores before

@@ -113,19 +113,17 @@ std::vector<NamedTensor> calibration_tensors(const ops::CalibrationCollector& co
     return out;
 }
 
-CalibrateResult calibrate_model(const CalibrateOptions& o, const std::function<void(int64_t, int64_t)>& on_window) {
-    check_output_path(o);
+LinearStatistics collect_linear_statistics(const CalibrateOptions& o,
+                                           const std::function<void(int64_t, int64_t)>& on_window) {
     const CalibSpec spec = parse_calib_spec(o.calib);
     if (!spec.is_text())
         throw UsageError("--calib", "'" + o.calib + "' is an image set; a language model calibrates on text:train, "
                                     "text:validation, text:test or text:FILE");
     if (o.n_tokens < 1) throw UsageError("--calib-tokens", format("%lld; must be >= 1", (long long)o.n_tokens));
     if (o.ctx != 0 && o.ctx < 2) throw UsageError("--calib-ctx", format("%lld; must be >= 2", (long long)o.ctx));
-
-    const auto t0 = std::chrono::steady_clock::now();
     const auto model = llm::load_model(o.model, o.load);
     const int64_t train_ctx = model->config.n_ctx_train > 0 ? model->config.n_ctx_train : llm::kDefaultMaxCtx;
-    CalibrateResult r;
+    LinearStatistics r;
     r.ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(512, train_ctx);
     if (r.ctx > train_ctx)
         throw UsageError("--calib-ctx", format("%lld exceeds the model's context; must be in 2..%lld", (long long)r.ctx,
@@ -138,20 +136,32 @@ CalibrateResult calibrate_model(const CalibrateOptions& o, const std::function<v
     const TokenWindows tw = calibration_token_windows(spec, *tokenizer, bos, o.n_tokens, r.ctx);
     r.n_windows = static_cast<int64_t>(tw.windows.size());
     r.n_tokens = tw.n_tokens;
-
+    r.source = spec.kind == CalibSpec::Kind::text_file ? spec.path : spec.spec;
+    r.fused_qkv = model->config.arch == llm::Arch::gpt2;
     llm::SessionOptions so;
     so.n_ctx = r.ctx;
     so.kv_type = llm::KvType::f32;
     llm::Session session(*model, so);
-    ops::CalibrationCollector collector(o.stats, &default_pool());
-    observe_windows(session, tw.windows, collector, [&](int64_t w) {
+    r.collector = std::make_unique<ops::CalibrationCollector>(o.stats, &default_pool());
+    observe_windows(session, tw.windows, *r.collector, [&](int64_t w) {
         if (on_window) on_window(w, r.n_windows);
     });
+    return r;
+}
 
-    const bool fused_qkv = model->config.arch == llm::Arch::gpt2;
+CalibrateResult calibrate_model(const CalibrateOptions& o, const std::function<void(int64_t, int64_t)>& on_window) {
+    check_output_path(o);
+    const auto t0 = std::chrono::steady_clock::now();
+    const LinearStatistics stats = collect_linear_statistics(o, on_window);
+    const ops::CalibrationCollector& collector = *stats.collector;
+    CalibrateResult r;
+    r.ctx = stats.ctx;
+    r.n_windows = stats.n_windows;
+    r.n_tokens = stats.n_tokens;
+    const bool fused_qkv = stats.fused_qkv;
     const std::vector<NamedTensor> tensors = calibration_tensors(collector, fused_qkv);
     r.n_tensors = static_cast<int64_t>(tensors.size());
-    write_stats(o, r, spec.kind == CalibSpec::Kind::text_file ? spec.path : spec.spec, tensors);
+    write_stats(o, r, stats.source, tensors);
 
     for (const auto& e : collector.entries()) {
         if (skipped_for_fused_qkv(e.role, fused_qkv)) continue;

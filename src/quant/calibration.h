@@ -13,6 +13,7 @@
 // q/k/v weight: "blk.N.attn_qkv", once, since the three share their input).
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -62,6 +63,18 @@ struct CalibrateResult {
     int64_t n_tensors = 0;
     double seconds = 0;
 };
+
+// The statistics of every Linear of a language model over its calibration
+// windows (options.output is not used): what calibrate_model writes and what
+// calibrated quantization methods (AWQ, GPTQ) consume directly.
+struct LinearStatistics {
+    std::unique_ptr<ops::CalibrationCollector> collector;
+    int64_t n_windows = 0, n_tokens = 0, ctx = 0;
+    bool fused_qkv = false;  // GPT-2: q, k and v share one Linear
+    std::string source;      // the calibration text, for reports
+};
+LinearStatistics collect_linear_statistics(const CalibrateOptions& options,
+                                           const std::function<void(int64_t, int64_t)>& on_window = {});
 
 // Loads the model and its tokenizer, cuts the calibration text into windows,
 // collects the statistics and writes them atomically to options.output.

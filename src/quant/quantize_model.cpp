@@ -1,5 +1,6 @@
 #include "quant/quantize_model.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "core/error.h"
@@ -10,28 +11,15 @@
 #include "io/model_container.h"
 #include "io/model_info.h"
 #include "io/safetensors.h"
+#include "io/tensor_names.h"
 #include "llm/hf_to_gguf.h"
 #include "llm/model_check.h"
+#include "quant/calibrated_methods.h"
 
 namespace tern::quant {
 namespace {
 
-QuantizedModel run_rtn(const TensorModel& model, const QuantRecipe& recipe) {
-    QuantizeOptions qo;
-    qo.format = recipe.format;
-    qo.measure_error = recipe.measure_error;
-    std::optional<GgufMixPlan> plan;
-    if (recipe.mix) {
-        plan.emplace(*recipe.mix, model.tensors);
-        qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
-    }
-    QuantizedModel out;
-    out.model.gguf_metadata = model.gguf_metadata;
-    out.model.safetensors_metadata = model.safetensors_metadata;
-    out.model.is_llm = model.is_llm;
-    out.model.tensors = quantize_tensors_rtn(model.tensors, qo, out.report);
-    return out;
-}
+QuantizedModel run_rtn(const TensorModel& model, const QuantRecipe& recipe) { return run_method_rtn(model, recipe, {}); }
 
 // A GGUF that tern's LLM runtime loads (config and every tensor it needs).
 bool gguf_is_llm(const std::string& path) {
@@ -112,10 +100,80 @@ void write_tensor_model(const QuantizeFileRequest& req, TensorModel& m) {
 
 }  // namespace
 
+QuantizedModel run_method_rtn(const TensorModel& model, const QuantRecipe& recipe,
+                              const std::function<bool(size_t)>& keep) {
+    QuantizeOptions qo;
+    qo.format = recipe.format;
+    qo.measure_error = recipe.measure_error;
+    std::optional<GgufMixPlan> plan;
+    if (recipe.mix) {
+        plan.emplace(*recipe.mix, model.tensors);
+        qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
+    }
+    std::vector<NamedTensor> todo;
+    std::vector<size_t> kept;
+    for (size_t i = 0; i < model.tensors.size(); ++i) {
+        const io::TensorRole role = io::tensor_role_of(model.tensors[i].name).role;
+        const bool skip = std::find(recipe.skip_roles.begin(), recipe.skip_roles.end(), role) != recipe.skip_roles.end();
+        if (skip || (keep && keep(i))) kept.push_back(i);
+        else todo.push_back(model.tensors[i]);
+    }
+    QuantizedModel out;
+    out.model.gguf_metadata = model.gguf_metadata;
+    out.model.safetensors_metadata = model.safetensors_metadata;
+    out.model.is_llm = model.is_llm;
+    std::vector<QuantizeReportRow> report;
+    std::vector<NamedTensor> quantized = quantize_tensors_rtn(todo, qo, report);
+    // Back in the model's order, kept tensors as they were.
+    size_t next = 0, k = 0;
+    for (size_t i = 0; i < model.tensors.size(); ++i) {
+        if (k < kept.size() && kept[k] == i) {
+            const NamedTensor& t = model.tensors[i];
+            out.model.tensors.push_back(t);
+            const std::string dt(dtype_name(t.tensor.dtype()));
+            out.report.push_back({.name = t.name, .from_dtype = dt, .to_dtype = dt, .bytes_before = t.tensor.nbytes(),
+                                  .bytes_after = t.tensor.nbytes(), .note = "kept"});
+            ++k;
+        } else {
+            out.model.tensors.push_back(std::move(quantized[next]));
+            out.report.push_back(std::move(report[next]));
+            ++next;
+        }
+    }
+    return out;
+}
+
+std::vector<io::TensorRole> parse_skip_roles(const std::string& list) {
+    std::vector<io::TensorRole> roles;
+    size_t start = 0;
+    while (start <= list.size()) {
+        const size_t end = std::min(list.find(',', start), list.size());
+        const std::string name = list.substr(start, end - start);
+        start = end + 1;
+        if (name.empty()) continue;
+        bool found = false;
+        for (int r = 0; r <= static_cast<int>(io::TensorRole::other); ++r) {
+            const auto role = static_cast<io::TensorRole>(r);
+            if (name == io::tensor_role_name(role) || (name == "embed" && role == io::TensorRole::token_embd)) {
+                roles.push_back(role);
+                found = true;
+            }
+        }
+        if (!found)
+            throw UsageError("--skip-roles", "unknown role '" + name + "' (embed, output, attn_q, attn_k, attn_v, "
+                                             "attn_output, ffn_gate, ffn_up, ffn_down, …)");
+    }
+    return roles;
+}
+
 // One row per method; a new one (awq, gptq, smoothquant …) is a row here plus its file.
 const std::vector<QuantMethod>& quant_methods() {
     static const std::vector<QuantMethod> methods = {
         {.name = "rtn", .summary = "round to nearest, block by block", .run = run_rtn},
+        {.name = "awq", .summary = "activation-aware scales and clipping (calibrated), then round to nearest", .run = run_awq},
+        {.name = "gptq", .summary = "GPTQ error compensation from calibration Hessians (int4g128/int3g128/int2g128)",
+         .run = run_gptq},
+        {.name = "awq+gptq", .summary = "AWQ scales, then GPTQ on the scaled weights", .run = run_awq_gptq},
     };
     return methods;
 }
@@ -147,7 +205,9 @@ QuantizedModel quantize_file(const QuantizeFileRequest& req) {
     // Unquantized tensors (norms) are copied as they are: refuse NaN / Inf in any of them.
     for (const NamedTensor& t : input.tensors) require_finite_tensor(t.tensor, req.input, t.name);
     // Per-tensor errors name the tensor; naming_model_file puts the input file in front.
-    QuantizedModel out = io::naming_model_file(req.input, [&] { return quantize_model(input, req.recipe); });
+    QuantRecipe recipe = req.recipe;
+    if (recipe.calibration.model.empty()) recipe.calibration.model = req.input;  // calibrated methods run the input
+    QuantizedModel out = io::naming_model_file(req.input, [&] { return quantize_model(input, recipe); });
     write_tensor_model(req, out.model);
     return out;
 }

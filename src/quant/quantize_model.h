@@ -13,6 +13,8 @@
 #include "formats/format.h"
 #include "io/gguf_reader.h"
 #include "io/named_tensor.h"
+#include "io/tensor_role.h"
+#include "quant/calibration.h"
 #include "quant/gguf_mix.h"
 #include "quant/rtn.h"
 
@@ -31,12 +33,17 @@ struct QuantRecipe {
     const FormatDescriptor* format = nullptr;  // the target (a mix's base type)
     std::optional<GgufMix> mix;                // a llama.cpp mixed preset (q4_k_m …)
     bool measure_error = false;
+    // Calibrated methods (awq, gptq): the model file to run (the input), --calib,
+    // --calib-tokens, --calib-ctx. Which statistics is the method's choice.
+    CalibrateOptions calibration;
+    std::vector<io::TensorRole> skip_roles;  // --skip-roles: kept as they are, by every method
 };
 
 struct QuantizedModel {
     TensorModel model;
     std::vector<QuantizeReportRow> report;  // one row per tensor
     uint64_t bytes_before = 0, bytes_after = 0;
+    std::vector<std::string> notes;  // per-layer choices of a method (AWQ's alpha …)
 };
 
 struct QuantMethod {
@@ -47,6 +54,16 @@ struct QuantMethod {
 const std::vector<QuantMethod>& quant_methods();
 // The named method; UsageError listing the registered ones otherwise.
 const QuantMethod& quant_method(const std::string& name);
+
+// Round to nearest over the model, leaving the recipe's skip_roles and every
+// tensor i with keep(i) as they are (keep may be empty). The rtn method, and
+// the last step of the calibrated ones.
+QuantizedModel run_method_rtn(const TensorModel& model, const QuantRecipe& recipe,
+                              const std::function<bool(size_t)>& keep);
+
+// "embed,output" -> roles (token_embd for "embed"; any llama.cpp role name).
+// UsageError naming --skip-roles on an unknown name.
+std::vector<io::TensorRole> parse_skip_roles(const std::string& list);
 
 // Runs the recipe's method over every tensor (rank < 2 ones are kept).
 QuantizedModel quantize_model(const TensorModel& model, const QuantRecipe& recipe);

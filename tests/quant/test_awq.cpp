@@ -74,11 +74,11 @@ Awq run_awq(const std::vector<std::vector<float>>& ws, int64_t rows, int64_t col
     std::vector<WeightView> views;
     for (const auto& w : ws) views.push_back({w, rows, cols});
     Awq a;
-    a.scales = awq_search_scales(views, mean_abs(x, samples, cols), h, grid);
+    a.scales = awq_search_scales(views, mean_abs(x, samples, cols), h, group_quantizer(grid));
     const std::vector<double> hs = scale_hessian(h, a.scales.scales);
     for (const auto& v : views) {
         const std::vector<float> scaled = scale_columns(v, a.scales.scales);
-        const AwqClip clip = awq_search_clip({scaled, rows, cols}, hs, grid);
+        const AwqClip clip = awq_search_clip({scaled, rows, cols}, hs, group_quantizer(grid));
         std::vector<float> q = rtn_group_quantize(clip.clipped, rows, cols, grid).dequantized;
         for (int64_t r = 0; r < rows; ++r)
             for (int64_t c = 0; c < cols; ++c) q[static_cast<size_t>(r * cols + c)] /= a.scales.scales[static_cast<size_t>(c)];
@@ -170,13 +170,13 @@ TEST(Awq, BadStatisticsAreRefused) {
     const WeightView v{w, 4, 64};
     std::vector<double> h(64 * 64, 0.0), m(64, 1.0);
     for (int i = 0; i < 64; ++i) h[static_cast<size_t>(i * 64 + i)] = 1;
-    EXPECT_NO_THROW(awq_search_scales({&v, 1}, m, h, {.bits = 4, .group = 32}));
+    EXPECT_NO_THROW(awq_search_scales({&v, 1}, m, h, group_quantizer(IntGroupGrid{.bits = 4, .group = 32})));
     m[3] = NAN;
-    EXPECT_THROW(awq_search_scales({&v, 1}, m, h, {.bits = 4, .group = 32}), InputError);
+    EXPECT_THROW(awq_search_scales({&v, 1}, m, h, group_quantizer(IntGroupGrid{.bits = 4, .group = 32})), InputError);
     m[3] = 1;
     h[5] = INFINITY;
-    EXPECT_THROW(awq_search_scales({&v, 1}, m, h, {.bits = 4, .group = 32}), InputError);
-    EXPECT_THROW(awq_search_scales({&v, 1}, std::vector<double>(63, 1.0), h, {.bits = 4, .group = 32}), InputError);
+    EXPECT_THROW(awq_search_scales({&v, 1}, m, h, group_quantizer(IntGroupGrid{.bits = 4, .group = 32})), InputError);
+    EXPECT_THROW(awq_search_scales({&v, 1}, std::vector<double>(63, 1.0), h, group_quantizer(IntGroupGrid{.bits = 4, .group = 32})), InputError);
 }
 
 }  // namespace

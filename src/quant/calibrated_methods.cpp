@@ -1,0 +1,310 @@
+#include "quant/calibrated_methods.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "formats/bit_pack.h"
+#include "formats/format.h"
+#include "io/tensor_names.h"
+#include "quant/awq.h"
+#include "quant/calibration.h"
+#include "quant/gptq.h"
+#include "quant/rtn.h"
+
+namespace tern::quant {
+namespace {
+
+using io::TensorRole;
+constexpr const char* kWhere = "quantize";
+
+// The model's tensors with float copies of the ones a method changes.
+class WorkModel {
+public:
+    explicit WorkModel(const TensorModel& m) : in_(m), tensors_(m.tensors) {}
+
+    // The weight (".weight", rank 2) with this role and layer, or -1.
+    int find(TensorRole role, int32_t layer) const {
+        for (size_t i = 0; i < tensors_.size(); ++i) {
+            const NamedTensor& t = tensors_[i];
+            if (!t.name.ends_with(".weight")) continue;
+            const io::RoleOf r = io::tensor_role_of(t.name);
+            if (r.role == role && r.layer == layer) return static_cast<int>(i);
+        }
+        return -1;
+    }
+    // The head's weight: "output", or the token embedding when they are tied.
+    int head() const {
+        const int out = find(TensorRole::output, -1);
+        return out >= 0 ? out : find(TensorRole::token_embd, -1);
+    }
+    bool tied_head() const { return find(TensorRole::output, -1) < 0; }
+
+    std::vector<float>& floats(int i) {
+        auto it = f32_.find(i);
+        if (it == f32_.end())
+            it = f32_.emplace(i, tensor_to_f32(tensors_[static_cast<size_t>(i)].tensor, tensors_[static_cast<size_t>(i)].name)).first;
+        return it->second;
+    }
+    int64_t rows(int i) const { return tensors_[static_cast<size_t>(i)].tensor.shape()[0]; }
+    int64_t cols(int i) const {
+        const Shape& s = tensors_[static_cast<size_t>(i)].tensor.shape();
+        return s.size() > 1 ? s[1] : 1;
+    }
+    const std::string& name(int i) const { return tensors_[static_cast<size_t>(i)].name; }
+    const Tensor& original(int i) const { return in_.tensors[static_cast<size_t>(i)].tensor; }
+
+    // The model with every changed tensor as f32 (norms stay f32; weights go
+    // on to round to nearest or GPTQ).
+    TensorModel changed_model() const {
+        TensorModel out;
+        out.gguf_metadata = in_.gguf_metadata;
+        out.safetensors_metadata = in_.safetensors_metadata;
+        out.is_llm = in_.is_llm;
+        out.tensors = tensors_;
+        for (const auto& [i, v] : f32_)
+            out.tensors[static_cast<size_t>(i)].tensor = Tensor::from_floats(out.tensors[static_cast<size_t>(i)].tensor.shape(), v);
+        return out;
+    }
+    int32_t n_layers() const {
+        int32_t n = 0;
+        for (const auto& t : tensors_) n = std::max(n, io::tensor_role_of(t.name).layer + 1);
+        return n;
+    }
+
+private:
+    const TensorModel& in_;
+    std::vector<NamedTensor> tensors_;
+    std::map<int, std::vector<float>> f32_;
+};
+
+bool skipped(const QuantRecipe& r, TensorRole role) {
+    return std::find(r.skip_roles.begin(), r.skip_roles.end(), role) != r.skip_roles.end();
+}
+
+LinearStatistics calibrate(const TensorModel& model, const QuantRecipe& recipe) {
+    if (!model.is_llm)
+        throw InputError(kWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
+    if (recipe.calibration.model.empty()) throw UsageError("--calib", "method '" + recipe.method + "' needs calibration data");
+    CalibrateOptions o = recipe.calibration;
+    o.stats = {.meanabs = true, .hessian = true};
+    std::unique_ptr<Progress> bar;
+    LinearStatistics s = collect_linear_statistics(o, [&](int64_t w, int64_t n) {
+        if (!bar) bar = std::make_unique<Progress>("calibrate", n);
+        bar->update(w + 1);
+    });
+    if (bar) bar->finish();
+    if (s.fused_qkv)
+        throw InputError(kWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
+    return s;
+}
+
+std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
+    const std::vector<float> m = s.mean_abs();
+    return {m.begin(), m.end()};
+}
+
+// Every Linear's input scales, keyed by its weight's tensor index (for GPTQ
+// after AWQ: the Hessian of x / s).
+using InputScales = std::map<int, std::vector<float>>;
+
+// AWQ over every layer of `wm`; clip: the paper's clipping search too.
+InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, const GroupQuantizer& quantizer,
+                      const QuantRecipe& recipe, bool clip, std::vector<std::string>& notes) {
+    InputScales scales;
+    const int32_t layers = wm.n_layers();
+    Progress bar("awq", layers);
+    for (int32_t layer = 0; layer < layers; ++layer) {
+        struct Group {
+            TensorRole prev;  // a norm (scaled as a vector) or a Linear (its rows scaled)
+            std::vector<TensorRole> linears;
+        };
+        const std::vector<Group> groups = {{TensorRole::attn_norm, {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v}},
+                                           {TensorRole::attn_v, {TensorRole::attn_output}},
+                                           {TensorRole::ffn_norm, {TensorRole::ffn_gate, TensorRole::ffn_up}},
+                                           {TensorRole::ffn_up, {TensorRole::ffn_down}}};
+        for (const Group& g : groups) {
+            const int prev = wm.find(g.prev, layer);
+            std::vector<int> lin;
+            bool any_skipped = false;
+            for (TensorRole r : g.linears) {
+                lin.push_back(wm.find(r, layer));
+                any_skipped = any_skipped || skipped(recipe, r);
+            }
+            const ops::LinearInputStats* st = stats.find({g.linears[0], layer});
+            if (prev < 0 || std::count(lin.begin(), lin.end(), -1) > 0 || !st || any_skipped) continue;
+            const bool prev_is_norm = g.prev == TensorRole::attn_norm || g.prev == TensorRole::ffn_norm;
+            // Scaling attn_output's inputs through attn_v's rows needs one v row per o input (no GQA).
+            if (!prev_is_norm && wm.rows(prev) != wm.cols(lin[0])) continue;
+            const int64_t cols = wm.cols(lin[0]);
+            std::vector<WeightView> views;
+            for (int i : lin) views.push_back({wm.floats(i), wm.rows(i), cols});
+            const std::vector<double> h = st->hessian_sum();
+            const AwqScaleSearch search = awq_search_scales(views, mean_abs_of(*st), h, quantizer);
+            const std::vector<float>& s = search.scales;
+            for (int i : lin) wm.floats(i) = scale_columns({wm.floats(i), wm.rows(i), cols}, s);
+            std::vector<float>& p = wm.floats(prev);
+            if (prev_is_norm) {
+                for (int64_t c = 0; c < cols; ++c) p[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
+            } else {
+                const int64_t pc = wm.cols(prev);
+                for (int64_t r = 0; r < cols; ++r)
+                    for (int64_t c = 0; c < pc; ++c) p[static_cast<size_t>(r * pc + c)] /= s[static_cast<size_t>(r)];
+            }
+            if (clip) {
+                const std::vector<double> hs = scale_hessian(h, s);
+                for (size_t k = 0; k < lin.size(); ++k) {
+                    if (g.linears[k] == TensorRole::attn_q || g.linears[k] == TensorRole::attn_k) continue;
+                    const int i = lin[k];
+                    wm.floats(i) = awq_search_clip({wm.floats(i), wm.rows(i), cols}, hs, quantizer).clipped;
+                }
+            }
+            for (int i : lin) scales[i] = s;
+            notes.push_back("blk." + std::to_string(layer) + "." + io::tensor_role_name(g.linears[0]) + ": alpha " +
+                            std::to_string(search.alpha).substr(0, 4));
+        }
+        bar.update(layer + 1, "");
+    }
+    bar.finish();
+    return scales;
+}
+
+// tern's int<bits>g<group> storage types (IntAsym blocks: fp16 d, u8 zero, packed codes).
+std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f) {
+    if (!f.dtype) return std::nullopt;
+    int bits = 0, group = 0;
+    if (std::sscanf(std::string(f.name).c_str(), "int%dg%d", &bits, &group) != 2) return std::nullopt;
+    if (f.block_size != static_cast<uint32_t>(group) || f.block_bytes != static_cast<uint32_t>(3 + bits * group / 8))
+        return std::nullopt;
+    return IntGroupGrid{.bits = bits, .group = group};
+}
+
+Tensor pack_int_groups(const GptqResult& g, const IntGroupGrid& grid, DType dtype) {
+    const int64_t groups = g.cols / grid.group;
+    const int64_t block_bytes = 3 + grid.bits * grid.group / 8;
+    Tensor t = Tensor::zeros({g.rows, g.cols}, dtype);
+    uint8_t* out = t.raw_data();
+    for (int64_t r = 0; r < g.rows; ++r)
+        for (int64_t b = 0; b < groups; ++b) {
+            uint8_t* blk = out + (r * groups + b) * block_bytes;
+            const uint16_t d = g.scales[static_cast<size_t>(r * groups + b)];
+            std::memcpy(blk, &d, 2);
+            blk[2] = g.zeros[static_cast<size_t>(r * groups + b)];
+            for (int64_t i = 0; i < grid.group; ++i)
+                put_bits(blk + 3, grid.bits, i, g.codes[static_cast<size_t>(r * g.cols + b * grid.group + i)]);
+        }
+    return t;
+}
+
+// GPTQ on every Linear with statistics; the rest by round to nearest.
+QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const InputScales& scales,
+                             const QuantRecipe& recipe, std::vector<std::string> notes) {
+    const FormatDescriptor& fmt = *recipe.format;
+    const std::optional<IntGroupGrid> grid = int_group_grid(fmt);
+    if (!grid || recipe.mix)
+        throw UsageError("--format", "gptq writes tern's int4g128, int3g128 and int2g128 (GGUF block grids are not "
+                                     "supported yet); '" + std::string(fmt.name) + "' is not one");
+    struct Job {
+        int tensor;
+        const ops::LinearInputStats* stats;
+    };
+    std::vector<Job> jobs;
+    const int32_t layers = wm.n_layers();
+    for (int32_t layer = 0; layer < layers; ++layer)
+        for (TensorRole r : {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v, TensorRole::attn_output,
+                             TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down}) {
+            const int i = wm.find(r, layer);
+            const ops::LinearInputStats* st = stats.find({r, layer});
+            if (i >= 0 && st && !skipped(recipe, r)) jobs.push_back({i, st});
+        }
+    const int head = wm.head();
+    const TensorRole head_role = wm.tied_head() ? TensorRole::token_embd : TensorRole::output;
+    if (const ops::LinearInputStats* st = stats.find({TensorRole::output, -1});
+        head >= 0 && st && !skipped(recipe, TensorRole::output) && !skipped(recipe, head_role))
+        jobs.push_back({head, st});
+
+    TensorModel changed = wm.changed_model();
+    std::map<int, Tensor> done;
+    std::map<int, std::string> job_notes;
+    Progress bar("gptq", static_cast<int64_t>(jobs.size()));
+    int64_t n_done = 0;
+    for (const Job& j : jobs) {
+        const int64_t rows = wm.rows(j.tensor), cols = wm.cols(j.tensor);
+        std::vector<double> h = j.stats->hessian_sum();
+        if (auto it = scales.find(j.tensor); it != scales.end()) h = scale_hessian(h, it->second);
+        const std::vector<float>& w = wm.floats(j.tensor);
+        const GptqResult g = gptq_quantize(w, rows, cols, h, *grid, {.damp = 0.01, .block = 128, .act_order = false});
+        std::string note = "gptq";
+        if (g.damp_used > 0.01) note += ", dampened " + std::to_string(g.damp_used).substr(0, 6);
+        if (recipe.measure_error) {
+            const double e_rtn = relative_output_error(w, rtn_group_quantize(w, rows, cols, *grid).dequantized, rows, cols, h);
+            const double e_gptq = relative_output_error(w, g.dequantized, rows, cols, h);
+            note += ", output error vs rtn " + std::to_string(e_gptq / std::max(e_rtn, 1e-300)).substr(0, 5) + "x";
+        }
+        done.emplace(j.tensor, pack_int_groups(g, *grid, *fmt.dtype));
+        job_notes.emplace(j.tensor, note);
+        bar.update(++n_done, wm.name(j.tensor));
+    }
+    bar.finish();
+
+    // Round to nearest for everything else, then put the GPTQ tensors in.
+    QuantRecipe rest = recipe;
+    rest.method = "rtn";
+    QuantizedModel out = run_method_rtn(changed, rest, [&](size_t i) { return done.count(static_cast<int>(i)) > 0; });
+    for (auto& [i, t] : done) {
+        out.model.tensors[static_cast<size_t>(i)].tensor = t;
+        for (QuantizeReportRow& row : out.report)
+            if (row.name == wm.name(i)) {
+                row.to_dtype = dtype_name(*fmt.dtype);
+                row.bytes_after = t.nbytes();
+                row.note = job_notes[i];
+            }
+    }
+    if (!notes.empty()) out.notes = std::move(notes);
+    return out;
+}
+
+}  // namespace
+
+QuantizedModel run_awq(const TensorModel& model, const QuantRecipe& recipe) {
+    const LinearStatistics stats = calibrate(model, recipe);
+    WorkModel wm(model);
+    const FormatDescriptor& base = *recipe.format;
+    const std::optional<IntGroupGrid> grid = int_group_grid(base);
+    const GroupQuantizer q = grid ? group_quantizer(*grid) : group_quantizer(base);
+    std::vector<std::string> notes;
+    apply_awq(wm, *stats.collector, q, recipe, /*clip=*/true, notes);
+    QuantRecipe rest = recipe;
+    rest.method = "rtn";
+    QuantizedModel out = run_method_rtn(wm.changed_model(), rest, {});
+    out.notes = std::move(notes);
+    return out;
+}
+
+QuantizedModel run_gptq(const TensorModel& model, const QuantRecipe& recipe) {
+    if (!int_group_grid(*recipe.format) || recipe.mix)
+        throw UsageError("--format", "gptq writes tern's int4g128, int3g128 and int2g128 (GGUF block grids are not "
+                                     "supported yet); '" + std::string(recipe.format->name) + "' is not one");
+    const LinearStatistics stats = calibrate(model, recipe);
+    WorkModel wm(model);
+    return gptq_then_rtn(wm, *stats.collector, {}, recipe, {});
+}
+
+QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe) {
+    const std::optional<IntGroupGrid> grid = int_group_grid(*recipe.format);
+    if (!grid || recipe.mix)
+        throw UsageError("--format", "awq+gptq writes tern's int4g128, int3g128 and int2g128; '" +
+                                         std::string(recipe.format->name) + "' is not one");
+    const LinearStatistics stats = calibrate(model, recipe);
+    WorkModel wm(model);
+    std::vector<std::string> notes;
+    const InputScales scales = apply_awq(wm, *stats.collector, group_quantizer(*grid), recipe, /*clip=*/false, notes);
+    return gptq_then_rtn(wm, *stats.collector, scales, recipe, std::move(notes));
+}
+
+}  // namespace tern::quant
