@@ -34,7 +34,7 @@ void add_fpmath_option(CLI::App& cmd, std::string& fpmath) {
 }
 
 llm::LoadOptions load_options_for(const std::string& fpmath) {
-    const auto m = llm::parse_float_math(fpmath);
+    const auto m = ops::parse_float_math(fpmath);
     if (!m) throw UsageError("--fpmath", "must be auto, exact or bf16, got '" + fpmath + "'");
     llm::LoadOptions lo;
     lo.float_math = *m;

@@ -228,7 +228,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     }
     const int64_t half = c.rope_dim / 2;
     // One null check per Linear when nothing observes.
-    auto observe = [&](io::TensorRole role, int64_t layer, const LinearWeight& w, const float* in, const float* out,
+    auto observe = [&](io::TensorRole role, int64_t layer, const ops::Linear& w, const float* in, const float* out,
                        int64_t rows) {
         if (observer_)
             observer_->on_linear({{role, static_cast<int32_t>(layer)}, in, rows, w.in_features(), out, w.out_features()});
@@ -238,9 +238,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
         norm_rows(x, s.xn.data(), L.attn_norm_w, L.attn_norm_b, 0, T);
         {
-            const LinearWeight* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
+            const ops::Linear* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
             float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
-            LinearWeight::forward_many(qkv, s.xn.data(), out, T);
+            ops::Linear::forward_many(qkv, s.xn.data(), out, T);
             observe(io::TensorRole::attn_q, l, *L.wq, s.xn.data(), s.q.data(), T);
             observe(io::TensorRole::attn_k, l, *L.wk, s.xn.data(), s.k.data(), T);
             observe(io::TensorRole::attn_v, l, *L.wv, s.xn.data(), s.v.data(), T);
@@ -272,9 +272,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
             observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);
         } else {
-            const LinearWeight* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
+            const ops::Linear* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
             float* out[] = {s.gate.data(), s.up.data()};  // (T, ff) each
-            LinearWeight::forward_many(gate_up, s.xn.data(), out, T);
+            ops::Linear::forward_many(gate_up, s.xn.data(), out, T);
             observe(io::TensorRole::ffn_gate, l, *L.ffn_gate, s.xn.data(), s.gate.data(), T);
             observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);  // before silu_mul overwrites up
             pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
