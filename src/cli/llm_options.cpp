@@ -49,7 +49,7 @@ llm::SessionOptions prepare_llm_run(const LlmRunOptions& o) {
     llm::validate_sampler_params(o.sp);
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
-    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    so.kv_type = o.kv == "f16" ? ops::KvType::f16 : ops::KvType::f32;
     return so;
 }
 

@@ -10,7 +10,7 @@
 #include "core/thread_pool.h"
 #include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
-#include "llm/attention.h"
+#include "ops/attention.h"
 
 namespace tern::llm {
 
@@ -26,7 +26,7 @@ struct Session::Scratch {
     std::vector<int64_t> row_pos;        // (T) each row's position in its sequence
     std::vector<int64_t> logit_row;      // (n) rows of the pass whose logits are wanted
     std::vector<int32_t> chunk_tokens;   // (T) the pass's tokens, segments in order
-    std::vector<AttentionArgs> attn;     // (segments) one attention call per sequence
+    std::vector<ops::AttentionSeq> attn;  // (segments) each sequence's share of the attention call
     void grow(int64_t T, const ModelConfig& c) {
         auto g = [](std::vector<float>& b, int64_t n) {
             if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
@@ -50,6 +50,9 @@ Session::Session(const Model& model, SessionOptions opts)
     caches_.reserve(static_cast<size_t>(opts_.n_seq));
     for (int64_t i = 0; i < opts_.n_seq; ++i)
         caches_.emplace_back(model.config.n_layer, model.config.n_head_kv, model.config.head_dim, n_ctx_, opts.kv_type);
+    attention_ = std::make_unique<ops::Attention>(model.config.n_head, model.config.n_head_kv, model.config.head_dim,
+                                                  1.0f / std::sqrt(static_cast<float>(model.config.head_dim)));
+    if (model.config.n_layer > 0) attention_->check_cache(caches_.front(), model.config.n_layer - 1);  // all alike
     // gpt2 has learned positions: none exist past its trained context.
     if (model.config.arch == Arch::gpt2 && n_ctx_ > model.config.n_ctx_train)
         throw InputError(model.path, format("context %lld exceeds GPT-2's %lld learned positions", (long long)n_ctx_,
@@ -215,13 +218,9 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
 
     s.attn.resize(segs.size());
     for (size_t i = 0; i < segs.size(); ++i) {
-        AttentionArgs& aa = s.attn[i];
+        ops::AttentionSeq& aa = s.attn[i];
         aa.T = segs[i].rows;
         aa.pos0 = segs[i].pos0;
-        aa.n_head = c.n_head;
-        aa.n_head_kv = c.n_head_kv;
-        aa.head_dim = c.head_dim;
-        aa.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
         aa.cache = &caches_[static_cast<size_t>(segs[i].seq)];
         aa.q = s.q.data() + segs[i].row0 * qd;    // (rows, qd)
         aa.out = s.att.data() + segs[i].row0 * qd;
@@ -258,11 +257,10 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         for (const Segment& g : segs)
             caches_[static_cast<size_t>(g.seq)].store(l, g.pos0, g.rows, s.k.data() + g.row0 * kvd,
                                                       s.v.data() + g.row0 * kvd);
-        for (AttentionArgs& aa : s.attn) aa.layer = l;
         if (opts_.naive_attention)
-            for (const AttentionArgs& aa : s.attn) attention_naive(aa);
+            attention_->run_naive(s.attn, l);
         else
-            attention_flash_many(s.attn, pool);
+            attention_->run(s.attn, l, pool);
         L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
         observe(io::TensorRole::attn_output, l, *L.wo, s.att.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);

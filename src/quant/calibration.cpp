@@ -141,7 +141,7 @@ CalibrateResult calibrate_model(const CalibrateOptions& o, const std::function<v
 
     llm::SessionOptions so;
     so.n_ctx = r.ctx;
-    so.kv_type = llm::KvType::f32;
+    so.kv_type = ops::KvType::f32;
     llm::Session session(*model, so);
     ops::CalibrationCollector collector(o.stats, &default_pool());
     observe_windows(session, tw.windows, collector, [&](int64_t w) {

@@ -45,7 +45,7 @@ inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vect
     const auto model = load_model(gguf, load);
     SessionOptions so;
     so.n_ctx = ctx;
-    so.kv_type = KvType::f16;  // llama.cpp's default cache type
+    so.kv_type = ops::KvType::f16;  // llama.cpp's default cache type
     Session session(*model, so);
     testref::LlamaCpp ref(gguf);
     const int64_t V = session.n_vocab();
