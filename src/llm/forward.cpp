@@ -11,6 +11,7 @@
 #include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
 #include "ops/attention.h"
+#include "ops/norm.h"
 
 namespace tern::llm {
 
@@ -53,6 +54,18 @@ Session::Session(const Model& model, SessionOptions opts)
     attention_ = std::make_unique<ops::Attention>(model.config.n_head, model.config.n_head_kv, model.config.head_dim,
                                                   1.0f / std::sqrt(static_cast<float>(model.config.head_dim)));
     if (model.config.n_layer > 0) attention_->check_cache(caches_.front(), model.config.n_layer - 1);  // all alike
+    // RMS norms (layer norms for gpt2), per layer before attention and the
+    // MLP, then the output norm.
+    const ModelConfig& c = model.config;
+    auto make_norm = [&](const std::vector<float>& w, const std::vector<float>& b) {
+        return c.arch == Arch::gpt2 ? ops::Norm::layer(c.n_embd, w, b, c.norm_eps) : ops::Norm::rms(c.n_embd, w, c.norm_eps);
+    };
+    norms_.reserve(2 * model.layers.size() + 1);
+    for (const LayerWeights& L : model.layers) {
+        norms_.push_back(make_norm(L.attn_norm_w, L.attn_norm_b));
+        norms_.push_back(make_norm(L.ffn_norm_w, L.ffn_norm_b));
+    }
+    norms_.push_back(make_norm(model.output_norm_w, model.output_norm_b));
     // gpt2 has learned positions: none exist past its trained context.
     if (model.config.arch == Arch::gpt2 && n_ctx_ > model.config.n_ctx_train)
         throw InputError(model.path, format("context %lld exceeds GPT-2's %lld learned positions", (long long)n_ctx_,
@@ -204,17 +217,6 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     }
     // Per-row work (norms, rope) is tiny for decode; only thread it for batches.
     const int64_t row_grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1));
-    auto norm_rows = [&](const float* in, float* out, const std::vector<float>& w, const std::vector<float>& b,
-                         int64_t r0, int64_t n) {
-        pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
-            for (int64_t r = r0 + rb; r < r0 + re; ++r) {
-                if (gpt2)
-                    ew.layernorm(in + r * d, w.data(), b.data(), out + r * d, d, c.norm_eps);
-                else
-                    ew.rmsnorm(in + r * d, w.data(), out + r * d, d, c.norm_eps);
-            }
-        });
-    };
 
     s.attn.resize(segs.size());
     for (size_t i = 0; i < segs.size(); ++i) {
@@ -235,7 +237,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
-        norm_rows(x, s.xn.data(), L.attn_norm_w, L.attn_norm_b, 0, T);
+        norms_[static_cast<size_t>(2 * l)].run(x, s.xn.data(), T, pool);
         {
             const ops::Linear* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
             float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
@@ -265,7 +267,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         observe(io::TensorRole::attn_output, l, *L.wo, s.att.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
 
-        norm_rows(x, s.xn.data(), L.ffn_norm_w, L.ffn_norm_b, 0, T);
+        norms_[static_cast<size_t>(2 * l + 1)].run(x, s.xn.data(), T, pool);
         if (gpt2) {
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
             observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);
@@ -290,11 +292,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     const int64_t n = static_cast<int64_t>(s.logit_row.size());
     pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
         for (int64_t i = rb; i < re; ++i) {
-            const float* in = x + s.logit_row[static_cast<size_t>(i)] * d;
-            if (gpt2)
-                ew.layernorm(in, model_.output_norm_w.data(), model_.output_norm_b.data(), s.xn.data() + i * d, d, c.norm_eps);
-            else
-                ew.rmsnorm(in, model_.output_norm_w.data(), s.xn.data() + i * d, d, c.norm_eps);
+            norms_.back().run_row(x + s.logit_row[static_cast<size_t>(i)] * d, s.xn.data() + i * d);
         }
     });
     model_.output->forward(s.xn.data(), logits, n);  // (n, V)

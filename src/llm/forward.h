@@ -20,6 +20,7 @@
 #include "llm/model_loader.h"
 #include "ops/attention.h"
 #include "ops/kv_cache.h"
+#include "ops/norm.h"
 #include "ops/observer.h"
 
 namespace tern::llm {
@@ -93,6 +94,7 @@ private:
     int64_t n_ctx_;
     std::vector<int64_t> n_past_;  // (n_seq)
     std::vector<ops::KvCache> caches_;  // (n_seq)
+    std::vector<ops::Norm> norms_;  // (2 n_layer + 1): attention and MLP norm per layer, then the output norm
     std::unique_ptr<ops::Attention> attention_;  // the model's head layout, checked against the caches once
     std::vector<float> rope_cos_, rope_sin_;  // (n_ctx, rope_dim/2)
     struct Scratch;
