@@ -95,7 +95,7 @@ void run_eval_lm(const EvalCliOptions& o) {
     }
     llm::SessionOptions so;
     so.n_ctx = ctx;
-    so.kv_type = llm::KvType::f16;
+    so.kv_type = ops::KvType::f16;
     so.n_seq = llm::perplexity_windows_per_pass(ctx, static_cast<int64_t>(used.size()));
     check_context(*model, so.n_ctx, so.kv_type);
     llm::Session session(*model, so);

@@ -37,7 +37,7 @@ void run_perplexity(const PerplexityOptions& o) {
     llm::LoadOptions lo = load_options_for(o.fpmath);
     lo.allow_nonfinite = o.allow_nonfinite;
     const auto model = llm::load_model(o.model, lo);
-    check_context(*model, o.ctx, o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32, "--ctx", o.ctx_given);
+    check_context(*model, o.ctx, o.kv == "f16" ? ops::KvType::f16 : ops::KvType::f32, "--ctx", o.ctx_given);
     std::vector<int32_t> tokens;
     int32_t window_bos = -1;  // BOS the tokenizer added: llama.cpp starts every window with it
     if (!o.text.empty()) {
@@ -59,7 +59,7 @@ void run_perplexity(const PerplexityOptions& o) {
     }
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
-    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    so.kv_type = o.kv == "f16" ? ops::KvType::f16 : ops::KvType::f32;
     so.n_seq = llm::perplexity_windows_per_pass(o.ctx, static_cast<int64_t>(tokens.size()));
     llm::Session session(*model, so);
     const auto r = llm::compute_perplexity(session, tokens, o.ctx, [&](int64_t w, double running) {

@@ -11,9 +11,9 @@
 
 namespace tern::cli {
 
-uint64_t context_bytes(const llm::ModelConfig& c, int64_t n_ctx, llm::KvType kv) {
+uint64_t context_bytes(const llm::ModelConfig& c, int64_t n_ctx, ops::KvType kv) {
     // In long double: a hostile config's dims must not wrap the product into a small number.
-    const long double elt = kv == llm::KvType::f16 ? 2 : 4;
+    const long double elt = kv == ops::KvType::f16 ? 2 : 4;
     const long double kv_bytes = (long double)c.n_layer * 2 * c.n_head_kv * c.head_dim * n_ctx * elt;
     const long double rope_bytes = (long double)n_ctx * c.rope_dim * 4;  // cos and sin, rope_dim/2 floats each
     const long double total = kv_bytes + rope_bytes;
@@ -29,7 +29,7 @@ uint64_t usable_memory_bytes() {
     return bytes;
 }
 
-void check_context(const llm::Model& model, int64_t n_ctx, llm::KvType kv, const std::string& option,
+void check_context(const llm::Model& model, int64_t n_ctx, ops::KvType kv, const std::string& option,
                    bool warn_past_training) {
     const llm::ModelConfig& c = model.config;
     if (n_ctx <= 0) n_ctx = std::min(c.n_ctx_train, llm::kDefaultMaxCtx);

@@ -11,7 +11,7 @@
 namespace tern::cli {
 
 // Bytes of the KV cache and RoPE tables a session of n_ctx tokens allocates.
-uint64_t context_bytes(const llm::ModelConfig& c, int64_t n_ctx, llm::KvType kv);
+uint64_t context_bytes(const llm::ModelConfig& c, int64_t n_ctx, ops::KvType kv);
 
 // Memory this process may use: physical memory, or less under a ulimit -v.
 uint64_t usable_memory_bytes();
@@ -20,7 +20,7 @@ uint64_t usable_memory_bytes();
 // Past the model's trained length: a warning on stderr when `warn_past_training`
 // (the run goes on; a default the user did not choose, or a speed test, stays quiet).
 // n_ctx 0 means the session's default (the model's, at most kDefaultMaxCtx).
-void check_context(const llm::Model& model, int64_t n_ctx, llm::KvType kv, const std::string& option = "--ctx",
+void check_context(const llm::Model& model, int64_t n_ctx, ops::KvType kv, const std::string& option = "--ctx",
                    bool warn_past_training = true);
 
 }  // namespace tern::cli

@@ -18,7 +18,7 @@ LmDemoResult demo_language_model(const std::string& path) {
     const int64_t ctx = model->config.n_ctx_train > 0 ? std::min<int64_t>(model->config.n_ctx_train, 512) : 256;
     llm::SessionOptions so;
     so.n_ctx = ctx;
-    so.kv_type = llm::KvType::f16;
+    so.kv_type = ops::KvType::f16;
     llm::Session session(*model, so);
 
     const TextCorpus corpus = load_text_corpus();

@@ -108,7 +108,7 @@ void add_elementwise_rows(std::vector<KernelBenchRow>& rows, double bandwidth_gb
     }
 }
 
-// Attention in 64-key tiles as attention_flash runs it (head_dim 64, 8 query
+// Attention in 64-key tiles as ops::Attention runs it (head_dim 64, 8 query
 // heads per kv head as in TinyLlama; K and V, 256 KiB each per kv head, stay in L2):
 // decode (one query per head, 8 rows per call) and a prefill query block (16
 // positions x 8 heads = 128 rows per call, keys up to the block's end). GOP/s

@@ -103,7 +103,7 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
             rows.push_back(gemm_row(kern.name, isa, "f32", s, threads, sec, kn * 4, peaks.f32_gflops, bandwidth_gbps));
         }
         {
-            // f16 weights, f32 activations (gemv_f16: what LinearWeight runs for f16 files).
+            // f16 weights, f32 activations (gemv_f16: what ops::Linear runs for f16 files).
             const auto a = filled<float>(s.m * s.k, 0.5f);
             const auto b = filled<uint16_t>(s.k * s.n, 0x3400);  // 0.25
             auto c = filled<float>(s.m * s.n, 0.0f);

@@ -44,7 +44,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
     const auto model = llm::load_model(o.model, load_options_for(o.fpmath));
     llm::SessionOptions so;
     so.n_ctx = int64_t{o.prompt} + o.gen + 1;  // in 64 bits: two ints near INT_MAX would wrap
-    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    so.kv_type = o.kv == "f16" ? ops::KvType::f16 : ops::KvType::f32;
     check_context(*model, so.n_ctx, so.kv_type, "--prompt + --gen", /*warn_past_training=*/false);
     // Token ids spread over the vocabulary (speed does not depend on them).
     const int64_t vocab = model->config.n_vocab;

@@ -34,7 +34,7 @@ void add_fpmath_option(CLI::App& cmd, std::string& fpmath) {
 }
 
 llm::LoadOptions load_options_for(const std::string& fpmath) {
-    const auto m = llm::parse_float_math(fpmath);
+    const auto m = ops::parse_float_math(fpmath);
     if (!m) throw UsageError("--fpmath", "must be auto, exact or bf16, got '" + fpmath + "'");
     llm::LoadOptions lo;
     lo.float_math = *m;
@@ -49,7 +49,7 @@ llm::SessionOptions prepare_llm_run(const LlmRunOptions& o) {
     llm::validate_sampler_params(o.sp);
     llm::SessionOptions so;
     so.n_ctx = o.ctx;
-    so.kv_type = o.kv == "f16" ? llm::KvType::f16 : llm::KvType::f32;
+    so.kv_type = o.kv == "f16" ? ops::KvType::f16 : ops::KvType::f32;
     return so;
 }
 

@@ -23,7 +23,7 @@ struct LlmRunOptions {
 };
 
 // --fpmath auto|exact|bf16 (generate, chat, perplexity, eval, bench): how f32 / f16 weights
-// are multiplied, see llm/linear_weights.h.
+// are multiplied, see ops/linear.h.
 void add_fpmath_option(CLI::App& cmd, std::string& fpmath);
 // The load options for --fpmath's value; UsageError naming the option otherwise.
 llm::LoadOptions load_options_for(const std::string& fpmath);

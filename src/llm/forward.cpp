@@ -10,7 +10,8 @@
 #include "core/thread_pool.h"
 #include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
-#include "llm/attention.h"
+#include "ops/attention.h"
+#include "ops/norm.h"
 
 namespace tern::llm {
 
@@ -26,7 +27,7 @@ struct Session::Scratch {
     std::vector<int64_t> row_pos;        // (T) each row's position in its sequence
     std::vector<int64_t> logit_row;      // (n) rows of the pass whose logits are wanted
     std::vector<int32_t> chunk_tokens;   // (T) the pass's tokens, segments in order
-    std::vector<AttentionArgs> attn;     // (segments) one attention call per sequence
+    std::vector<ops::AttentionSeq> attn;  // (segments) each sequence's share of the attention call
     void grow(int64_t T, const ModelConfig& c) {
         auto g = [](std::vector<float>& b, int64_t n) {
             if (static_cast<int64_t>(b.size()) < n) b.resize(static_cast<size_t>(n));
@@ -50,6 +51,21 @@ Session::Session(const Model& model, SessionOptions opts)
     caches_.reserve(static_cast<size_t>(opts_.n_seq));
     for (int64_t i = 0; i < opts_.n_seq; ++i)
         caches_.emplace_back(model.config.n_layer, model.config.n_head_kv, model.config.head_dim, n_ctx_, opts.kv_type);
+    attention_ = std::make_unique<ops::Attention>(model.config.n_head, model.config.n_head_kv, model.config.head_dim,
+                                                  1.0f / std::sqrt(static_cast<float>(model.config.head_dim)));
+    if (model.config.n_layer > 0) attention_->check_cache(caches_.front(), model.config.n_layer - 1);  // all alike
+    // RMS norms (layer norms for gpt2), per layer before attention and the
+    // MLP, then the output norm.
+    const ModelConfig& c = model.config;
+    auto make_norm = [&](const std::vector<float>& w, const std::vector<float>& b) {
+        return c.arch == Arch::gpt2 ? ops::Norm::layer(c.n_embd, w, b, c.norm_eps) : ops::Norm::rms(c.n_embd, w, c.norm_eps);
+    };
+    norms_.reserve(2 * model.layers.size() + 1);
+    for (const LayerWeights& L : model.layers) {
+        norms_.push_back(make_norm(L.attn_norm_w, L.attn_norm_b));
+        norms_.push_back(make_norm(L.ffn_norm_w, L.ffn_norm_b));
+    }
+    norms_.push_back(make_norm(model.output_norm_w, model.output_norm_b));
     // gpt2 has learned positions: none exist past its trained context.
     if (model.config.arch == Arch::gpt2 && n_ctx_ > model.config.n_ctx_train)
         throw InputError(model.path, format("context %lld exceeds GPT-2's %lld learned positions", (long long)n_ctx_,
@@ -201,34 +217,19 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     }
     // Per-row work (norms, rope) is tiny for decode; only thread it for batches.
     const int64_t row_grain = std::max<int64_t>(1, 4096 / std::max<int64_t>(d, 1));
-    auto norm_rows = [&](const float* in, float* out, const std::vector<float>& w, const std::vector<float>& b,
-                         int64_t r0, int64_t n) {
-        pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
-            for (int64_t r = r0 + rb; r < r0 + re; ++r) {
-                if (gpt2)
-                    ew.layernorm(in + r * d, w.data(), b.data(), out + r * d, d, c.norm_eps);
-                else
-                    ew.rmsnorm(in + r * d, w.data(), out + r * d, d, c.norm_eps);
-            }
-        });
-    };
 
     s.attn.resize(segs.size());
     for (size_t i = 0; i < segs.size(); ++i) {
-        AttentionArgs& aa = s.attn[i];
+        ops::AttentionSeq& aa = s.attn[i];
         aa.T = segs[i].rows;
         aa.pos0 = segs[i].pos0;
-        aa.n_head = c.n_head;
-        aa.n_head_kv = c.n_head_kv;
-        aa.head_dim = c.head_dim;
-        aa.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
         aa.cache = &caches_[static_cast<size_t>(segs[i].seq)];
         aa.q = s.q.data() + segs[i].row0 * qd;    // (rows, qd)
         aa.out = s.att.data() + segs[i].row0 * qd;
     }
     const int64_t half = c.rope_dim / 2;
     // One null check per Linear when nothing observes.
-    auto observe = [&](io::TensorRole role, int64_t layer, const LinearWeight& w, const float* in, const float* out,
+    auto observe = [&](io::TensorRole role, int64_t layer, const ops::Linear& w, const float* in, const float* out,
                        int64_t rows) {
         if (observer_)
             observer_->on_linear({{role, static_cast<int32_t>(layer)}, in, rows, w.in_features(), out, w.out_features()});
@@ -236,11 +237,11 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
 
     for (int64_t l = 0; l < c.n_layer; ++l) {
         const LayerWeights& L = model_.layers[static_cast<size_t>(l)];
-        norm_rows(x, s.xn.data(), L.attn_norm_w, L.attn_norm_b, 0, T);
+        norms_[static_cast<size_t>(2 * l)].run(x, s.xn.data(), T, pool);
         {
-            const LinearWeight* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
+            const ops::Linear* qkv[] = {L.wq.get(), L.wk.get(), L.wv.get()};
             float* out[] = {s.q.data(), s.k.data(), s.v.data()};  // (T, qd), (T, kvd), (T, kvd)
-            LinearWeight::forward_many(qkv, s.xn.data(), out, T);
+            ops::Linear::forward_many(qkv, s.xn.data(), out, T);
             observe(io::TensorRole::attn_q, l, *L.wq, s.xn.data(), s.q.data(), T);
             observe(io::TensorRole::attn_k, l, *L.wk, s.xn.data(), s.k.data(), T);
             observe(io::TensorRole::attn_v, l, *L.wv, s.xn.data(), s.v.data(), T);
@@ -258,23 +259,22 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
         for (const Segment& g : segs)
             caches_[static_cast<size_t>(g.seq)].store(l, g.pos0, g.rows, s.k.data() + g.row0 * kvd,
                                                       s.v.data() + g.row0 * kvd);
-        for (AttentionArgs& aa : s.attn) aa.layer = l;
         if (opts_.naive_attention)
-            for (const AttentionArgs& aa : s.attn) attention_naive(aa);
+            attention_->run_naive(s.attn, l);
         else
-            attention_flash_many(s.attn, pool);
+            attention_->run(s.attn, l, pool);
         L.wo->forward(s.att.data(), s.proj.data(), T);  // (T, d)
         observe(io::TensorRole::attn_output, l, *L.wo, s.att.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);
 
-        norm_rows(x, s.xn.data(), L.ffn_norm_w, L.ffn_norm_b, 0, T);
+        norms_[static_cast<size_t>(2 * l + 1)].run(x, s.xn.data(), T, pool);
         if (gpt2) {
             L.ffn_up->forward(s.xn.data(), s.up.data(), T);  // (T, ff), GELU in the epilogue
             observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);
         } else {
-            const LinearWeight* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
+            const ops::Linear* gate_up[] = {L.ffn_gate.get(), L.ffn_up.get()};
             float* out[] = {s.gate.data(), s.up.data()};  // (T, ff) each
-            LinearWeight::forward_many(gate_up, s.xn.data(), out, T);
+            ops::Linear::forward_many(gate_up, s.xn.data(), out, T);
             observe(io::TensorRole::ffn_gate, l, *L.ffn_gate, s.xn.data(), s.gate.data(), T);
             observe(io::TensorRole::ffn_up, l, *L.ffn_up, s.xn.data(), s.up.data(), T);  // before silu_mul overwrites up
             pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
@@ -292,11 +292,7 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
     const int64_t n = static_cast<int64_t>(s.logit_row.size());
     pool.parallel_for(n, row_grain, [&](int64_t rb, int64_t re) {
         for (int64_t i = rb; i < re; ++i) {
-            const float* in = x + s.logit_row[static_cast<size_t>(i)] * d;
-            if (gpt2)
-                ew.layernorm(in, model_.output_norm_w.data(), model_.output_norm_b.data(), s.xn.data() + i * d, d, c.norm_eps);
-            else
-                ew.rmsnorm(in, model_.output_norm_w.data(), s.xn.data() + i * d, d, c.norm_eps);
+            norms_.back().run_row(x + s.logit_row[static_cast<size_t>(i)] * d, s.xn.data() + i * d);
         }
     });
     model_.output->forward(s.xn.data(), logits, n);  // (n, V)

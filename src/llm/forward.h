@@ -17,15 +17,17 @@
 #include <span>
 #include <vector>
 
-#include "llm/kv_cache.h"
 #include "llm/model_loader.h"
+#include "ops/attention.h"
+#include "ops/kv_cache.h"
+#include "ops/norm.h"
 #include "ops/observer.h"
 
 namespace tern::llm {
 
 struct SessionOptions {
     int64_t n_ctx = 0;          // 0: the model's context, capped at kDefaultMaxCtx
-    KvType kv_type = KvType::f32;
+    ops::KvType kv_type = ops::KvType::f32;
     int64_t max_batch = 512;    // prefill rows per GEMM chunk (bounds activation memory)
     bool naive_attention = false;  // tests: full score rows instead of the tiled kernel
     int64_t n_seq = 1;          // independent sequences, each with its own cache of n_ctx positions
@@ -68,7 +70,7 @@ public:
     void truncate(int64_t n) { truncate(0, n); }
     void truncate(int32_t seq, int64_t n);
     const Model& model() const { return model_; }
-    const KvCache& cache(int32_t seq = 0) const { return caches_.at(static_cast<size_t>(seq)); }
+    const ops::KvCache& cache(int32_t seq = 0) const { return caches_.at(static_cast<size_t>(seq)); }
     // Calls observer->on_linear after every weight matmul of eval() (q, k, v
     // one by one even when they run together; the head only on the rows whose
     // logits are wanted). Not owned; nullptr (the default) observes nothing.
@@ -91,7 +93,9 @@ private:
     SessionOptions opts_;
     int64_t n_ctx_;
     std::vector<int64_t> n_past_;  // (n_seq)
-    std::vector<KvCache> caches_;  // (n_seq)
+    std::vector<ops::KvCache> caches_;  // (n_seq)
+    std::vector<ops::Norm> norms_;  // (2 n_layer + 1): attention and MLP norm per layer, then the output norm
+    std::unique_ptr<ops::Attention> attention_;  // the model's head layout, checked against the caches once
     std::vector<float> rope_cos_, rope_sin_;  // (n_ctx, rope_dim/2)
     struct Scratch;
     std::unique_ptr<Scratch> scratch_;  // activation buffers, grown to the largest chunk

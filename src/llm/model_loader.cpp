@@ -107,12 +107,12 @@ public:
         const Tensor* t = get(name, {n}, required);
         return t ? tensor_to_f32(*t, name) : std::vector<float>{};
     }
-    std::unique_ptr<LinearWeight> linear(const std::string& base, int64_t out, int64_t in, bool bias,
+    std::unique_ptr<ops::Linear> linear(const std::string& base, int64_t out, int64_t in, bool bias,
                                          Activation act = Activation::none) {
         const Tensor* w = get(base + ".weight", {out, in});
         std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
         if (check_only_) return nullptr;
-        auto lw = std::make_unique<LinearWeight>(*w, std::move(b), base + ".weight", act, m_.float_math);
+        auto lw = std::make_unique<ops::Linear>(*w, std::move(b), base + ".weight", act, m_.float_math);
         w->release_file_pages();  // every path copied it into its own layout
         return lw;
     }
@@ -160,7 +160,7 @@ public:
         }
         if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
         if (check_only_) return;
-        m_.output = std::make_unique<LinearWeight>(*out, std::vector<float>{},
+        m_.output = std::make_unique<ops::Linear>(*out, std::vector<float>{},
                                                    out == &m_.token_embd ? "token_embd.weight" : "output.weight",
                                                    Activation::none, m_.float_math);
         // Packed now; a tied embedding's rows fault back in when a token needs one.
@@ -182,7 +182,7 @@ private:
             Tensor s = Tensor::empty({d, d}, wc.dtype());
             std::memcpy(s.raw_data(), wc.raw_data() + static_cast<size_t>(i * d) * row_bytes, static_cast<size_t>(d) * row_bytes);
             std::vector<float> bi(b.begin() + i * d, b.begin() + (i + 1) * d);
-            return std::make_unique<LinearWeight>(s, std::move(bi), p + "attn_qkv.weight", Activation::none,
+            return std::make_unique<ops::Linear>(s, std::move(bi), p + "attn_qkv.weight", Activation::none,
                                                   m_.float_math);
         };
         L.wq = part(0);

@@ -4,7 +4,7 @@
 // sharded model.safetensors.index.json, or the folder holding either, with
 // config.json beside it). Every expected tensor is checked for presence, shape
 // and dtype; problems are InputErrors naming the tensor. Weights are prepared
-// once into LinearWeights; norms and biases become f32 vectors; the token
+// once into ops::Linear weights; norms and biases become f32 vectors; the token
 // embedding stays a zero-copy view (rows are decoded on lookup).
 #include <cstdint>
 #include <memory>
@@ -12,20 +12,20 @@
 #include <vector>
 
 #include "core/tensor.h"
-#include "llm/linear_weights.h"
+#include "ops/linear.h"
 #include "llm/model_config.h"
 
 namespace tern::llm {
 
 struct LayerWeights {
     std::vector<float> attn_norm_w, attn_norm_b;  // (d); bias: gpt2 only
-    std::unique_ptr<LinearWeight> wq;             // (q_dim, d)
-    std::unique_ptr<LinearWeight> wk, wv;         // (kv_dim, d)
-    std::unique_ptr<LinearWeight> wo;             // (d, q_dim)
+    std::unique_ptr<ops::Linear> wq;             // (q_dim, d)
+    std::unique_ptr<ops::Linear> wk, wv;         // (kv_dim, d)
+    std::unique_ptr<ops::Linear> wo;             // (d, q_dim)
     std::vector<float> ffn_norm_w, ffn_norm_b;    // (d)
-    std::unique_ptr<LinearWeight> ffn_gate;       // (ff, d); null for gpt2 (GELU MLP)
-    std::unique_ptr<LinearWeight> ffn_up;         // (ff, d); gpt2: GELU fused in its epilogue
-    std::unique_ptr<LinearWeight> ffn_down;       // (d, ff)
+    std::unique_ptr<ops::Linear> ffn_gate;       // (ff, d); null for gpt2 (GELU MLP)
+    std::unique_ptr<ops::Linear> ffn_up;         // (ff, d); gpt2: GELU fused in its epilogue
+    std::unique_ptr<ops::Linear> ffn_down;       // (d, ff)
 };
 
 struct Model {
@@ -36,7 +36,7 @@ struct Model {
     std::vector<float> position_embd;  // (n_ctx_train, d), gpt2 only
     std::vector<LayerWeights> layers;
     std::vector<float> output_norm_w, output_norm_b;  // (d); bias: gpt2 only
-    std::unique_ptr<LinearWeight> output;              // (n_vocab, d); token_embd when tied
+    std::unique_ptr<ops::Linear> output;              // (n_vocab, d); token_embd when tied
     std::vector<float> rope_freq_factors;  // (rope_dim/2) from GGUF rope_freqs.weight (Llama 3.x), or empty
 
     // out: (d) = row `token` of the embedding, decoded to f32.
@@ -48,14 +48,14 @@ struct Model {
     uint64_t n_params = 0;
     uint64_t weight_bytes = 0;
     std::string weight_dtype;  // dtype of the first layer's q weight ("f32", "q4_0", ...)
-    FloatMath float_math = FloatMath::exact;  // as loaded (LoadOptions)
+    ops::FloatMath float_math = ops::FloatMath::exact;  // as loaded (LoadOptions)
 };
 
 struct LoadOptions {
-    // How f32 / f16 weights are multiplied (linear_weights.h); auto by default
+    // How f32 / f16 weights are multiplied (ops/linear.h); auto by default
     // (bf16 prefill for 16-bit weights where the CPU multiplies bf16 natively,
     // exact elsewhere and for f32: resolve_float_math).
-    FloatMath float_math = FloatMath::auto_;
+    ops::FloatMath float_math = ops::FloatMath::auto_;
     // Every weight the model uses is scanned for NaN / Inf at load and a hit is
     // an InputError naming the tensor; true skips the refusal (a run whose
     // logits turn non-finite still stops with an error).

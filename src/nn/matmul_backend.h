@@ -1,14 +1,10 @@
 #pragma once
-// The single entry point for every matrix product in nn/ (linear, matmul,
-// attention, conv via im2col): BLAS-style row-major sgemm over tern's
-// gemm_f32 kernel family, so training runs on the same tuned kernels as
-// inference. C = alpha * op(A) * op(B) + beta * C (+ bias[j] on every row j
-// column when bias is given, added in the GEMM's epilogue).
-#include <cstdint>
+// The single entry point for every matrix product in nn/: ops::sgemm
+// (ops/sgemm.h), shared with ops::Conv2d.
+#include "ops/sgemm.h"
 
 namespace tern::nn {
 
-void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
-           const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias = nullptr);
+using ops::sgemm;
 
 }  // namespace tern::nn

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "nn/autograd.h"
+#include "ops/conv2d.h"
 
 namespace tern::nn {
 
@@ -34,12 +35,7 @@ Var matmul(const Var& a, const Var& b);
 Var linear(const Var& x, const Var& weight, const Var& bias = Var());
 
 // --- convolution and pooling (ops_conv.cpp, ops_pool.cpp) --------------------
-struct Conv2dParams {
-    int64_t stride_h = 1, stride_w = 1;
-    int64_t pad_h = 0, pad_w = 0;
-    int64_t dilation_h = 1, dilation_w = 1;
-    int64_t groups = 1;
-};
+using Conv2dParams = ops::Conv2dParams;  // stride, padding, dilation, groups
 // x: (N, C, H, W), weight: (O, C/groups, KH, KW), bias: (O) or undefined.
 Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dParams& p);
 

@@ -9,6 +9,7 @@
 #include "core/thread_pool.h"
 #include "nn/conv_geom.h"
 #include "nn/matmul_backend.h"
+#include "ops/conv2d.h"
 #include "nn/ops.h"
 #include "nn/parallel.h"
 #include "nn/row_reduce.h"
@@ -18,37 +19,6 @@ namespace tern::nn {
 using detail::ConvGeom;
 
 namespace {
-
-// x_g: (Cg, H, W) -> cols: (Cg*KH*KW, OH*OW); out-of-image taps are zero.
-// Each cols row is one tap; along a row only the edges need zeros, so the
-// middle is a block copy (stride 1) or a strided gather, without per-element
-// bounds checks.
-void im2col(const ConvGeom& g, const float* x, float* cols) {
-    const int64_t sw = g.p.stride_w;
-    for (int64_t c = 0; c < g.Cg; ++c)
-        for (int64_t ky = 0; ky < g.KH; ++ky)
-            for (int64_t kx = 0; kx < g.KW; ++kx) {
-                float* row = cols + ((c * g.KH + ky) * g.KW + kx) * g.ohw();
-                const int64_t off = kx * g.p.dilation_w - g.p.pad_w;  // ix = ox*sw + off
-                int64_t lo, hi;
-                detail::valid_range(g.W, sw, off, g.OW, lo, hi);
-                for (int64_t oy = 0; oy < g.OH; ++oy) {
-                    const int64_t iy = oy * g.p.stride_h - g.p.pad_h + ky * g.p.dilation_h;
-                    float* r = row + oy * g.OW;
-                    if (iy < 0 || iy >= g.H) {
-                        std::memset(r, 0, sizeof(float) * g.OW);
-                        continue;
-                    }
-                    const float* xr = x + (c * g.H + iy) * g.W;
-                    std::memset(r, 0, sizeof(float) * lo);
-                    if (sw == 1)
-                        std::memcpy(r + lo, xr + lo + off, sizeof(float) * (hi - lo));
-                    else
-                        for (int64_t ox = lo; ox < hi; ++ox) r[ox] = xr[ox * sw + off];
-                    std::memset(r + hi, 0, sizeof(float) * (g.OW - hi));
-                }
-            }
-}
 
 // The transpose of im2col: dx_g (Cg, H, W) += scatter of dcols.
 void col2im_add(const ConvGeom& g, const float* cols, float* dx) {
@@ -74,32 +44,7 @@ void col2im_add(const ConvGeom& g, const float* cols, float* dx) {
 }
 
 using detail::for_image_parts;
-
-Tensor conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
-    Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
-    float* py = y.data<float>();
-    for_image_parts(g.N, 2 * g.O * g.ckk() * g.ohw(), [&](int, int, int64_t n0, int64_t n1) {
-        std::vector<float> cols(g.pointwise() ? 0 : g.ckk() * g.ohw());  // (Cg*KH*KW, OH*OW)
-        for (int64_t n = n0; n < n1; ++n)
-            for (int64_t grp = 0; grp < g.G; ++grp) {
-                const float* xg = x + (n * g.C + grp * g.Cg) * g.H * g.W;
-                const float* src = xg;
-                if (!g.pointwise()) {
-                    im2col(g, xg, cols.data());
-                    src = cols.data();
-                }
-                float* yg = py + (n * g.O + grp * g.Og) * g.ohw();  // (Og, OH*OW)
-                sgemm(false, false, g.Og, g.ohw(), g.ckk(), 1.0f, w + grp * g.Og * g.ckk(), g.ckk(), src, g.ohw(),
-                      0.0f, yg, g.ohw());
-                if (b)
-                    for (int64_t o = 0; o < g.Og; ++o) {
-                        const float bo = b[grp * g.Og + o];
-                        for (int64_t s = 0; s < g.ohw(); ++s) yg[o * g.ohw() + s] += bo;
-                    }
-            }
-    });
-    return y;
-}
+using detail::im2col;
 
 void conv_im2col_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, bool gx_fresh,
                           float* gw, float* gb) {
@@ -161,27 +106,20 @@ Var conv2d(const Var& x, const Var& weight, const Var& bias, const Conv2dParams&
     if (x.rank() != 4 || weight.rank() != 4)
         throw Error("conv2d", "need x (N, C, H, W) and weight (O, C/groups, KH, KW), got " +
                                   shape_to_string(x.shape()) + " and " + shape_to_string(weight.shape()));
-    ConvGeom g{};
-    g.p = p;
-    g.N = x.dim(0), g.C = x.dim(1), g.H = x.dim(2), g.W = x.dim(3);
-    g.O = weight.dim(0), g.KH = weight.dim(2), g.KW = weight.dim(3), g.G = p.groups;
-    if (g.G < 1 || g.C % g.G || g.O % g.G || weight.dim(1) != g.C / g.G)
-        throw Error("conv2d", format("groups=%lld does not fit C=%lld, O=%lld, weight C/groups=%lld",
-                                     static_cast<long long>(g.G), static_cast<long long>(g.C),
-                                     static_cast<long long>(g.O), static_cast<long long>(weight.dim(1))));
-    if (p.stride_h < 1 || p.stride_w < 1 || p.dilation_h < 1 || p.dilation_w < 1 || p.pad_h < 0 || p.pad_w < 0)
-        throw Error("conv2d", "stride and dilation must be >= 1, padding >= 0");
-    g.Cg = g.C / g.G, g.Og = g.O / g.G;
-    g.OH = (g.H + 2 * p.pad_h - p.dilation_h * (g.KH - 1) - 1) / p.stride_h + 1;
-    g.OW = (g.W + 2 * p.pad_w - p.dilation_w * (g.KW - 1) - 1) / p.stride_w + 1;
-    if (g.OH < 1 || g.OW < 1) throw Error("conv2d", "kernel larger than the padded input");
-    if (bias.defined() && bias.numel() != g.O) throw Error("conv2d", "bias size differs from out channels");
-    const bool depthwise = g.Cg == 1 && g.G > 1;
-    const bool direct = !depthwise && detail::conv_direct_applies(g);
+    // Checks the weight's C/groups, which ops::Conv2d takes as given.
+    ops::conv_geometry(x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(1), weight.dim(2), weight.dim(3), p);
+    if (bias.defined() && bias.numel() != weight.dim(0)) throw Error("conv2d", "bias size differs from out channels");
     const float* b = bias.defined() ? bias.data() : nullptr;
-    Tensor y = depthwise ? detail::conv_depthwise_forward(g, x.data(), weight.data(), b)
-               : direct  ? detail::conv_direct_forward(g, x.data(), weight.data(), b)
-                         : conv_im2col_forward(g, x.data(), weight.data(), b);
+    // The weights are read during this call only: borrowed, not copied.
+    const ops::Conv2d op(x.dim(1), x.dim(2), x.dim(3), weight.dim(0), weight.dim(2), weight.dim(3), p, weight.data(), b,
+                         ops::Conv2d::Weights::borrow);
+    ConvGeom g = op.geometry();
+    g.N = x.dim(0);
+    Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
+    std::vector<float> scratch(static_cast<size_t>(op.scratch_floats(g.N)));
+    op.run(x.data(), y.data<float>(), g.N, scratch.data());
+    const bool depthwise = op.path() == ops::ConvPath::depthwise;
+    const bool direct = op.path() == ops::ConvPath::direct;
     std::vector<Var> parents{x, weight};
     if (bias.defined()) parents.push_back(bias);
     return make_result(y, parents, [x, weight, bias, g, depthwise, direct](const Tensor& gy) {

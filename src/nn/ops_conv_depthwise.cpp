@@ -1,8 +1,9 @@
-// Depthwise conv2d (one input channel per group, Og = O / C outputs each).
-// 3x3 kernels at stride 1 or 2 (MobileNet's) run the SIMD kernels in
-// kernels/conv, which pad implicitly. Other shapes run the portable loops
-// below over zero-padded copies of each plane: with the padding materialised
-// every tap is a whole-row multiply-add the compiler vectorises.
+// Depthwise conv2d backward (one input channel per group, Og = O / C outputs
+// each; the forward is ops::Conv2d). 3x3 kernels at stride 1 or 2
+// (MobileNet's) run the SIMD kernels in kernels/conv, which pad implicitly.
+// Other shapes run the portable loops below over zero-padded copies of each
+// plane: with the padding materialised every tap is a whole-row multiply-add
+// the compiler vectorises.
 #include <cstring>
 #include <vector>
 
@@ -14,46 +15,6 @@
 namespace tern::nn::detail {
 
 namespace {
-
-// The padded copy of one input plane: (Hp, Wp) with the image at (ph, pw).
-struct PaddedPlane {
-    int64_t Hp, Wp;
-    std::vector<float> data;  // (Hp, Wp)
-
-    explicit PaddedPlane(const ConvGeom& g)
-        : Hp(g.H + 2 * g.p.pad_h), Wp(g.W + 2 * g.p.pad_w), data(static_cast<size_t>(Hp * Wp), 0.0f) {}
-
-    // Only the interior changes between planes; the zero border stays.
-    void load(const ConvGeom& g, const float* x) {
-        for (int64_t y = 0; y < g.H; ++y)
-            std::memcpy(data.data() + (y + g.p.pad_h) * Wp + g.p.pad_w, x + y * g.W, sizeof(float) * g.W);
-    }
-    // Row of the padded plane that output row oy reads through tap row ky.
-    const float* row(const ConvGeom& g, int64_t oy, int64_t ky) const {
-        return data.data() + (oy * g.p.stride_h + ky * g.p.dilation_h) * Wp;
-    }
-};
-
-// y (OH, OW) = b + sum over taps w[ky][kx] * xp[oy*sh + ky*dh][ox*sw + kx*dw],
-// taps added in (ky, kx) order.
-void forward_plane(const ConvGeom& g, const PaddedPlane& xp, const float* w, float b, float* y) {
-    const int64_t sw = g.p.stride_w;
-    for (int64_t oy = 0; oy < g.OH; ++oy) {
-        float* yr = y + oy * g.OW;
-        for (int64_t ox = 0; ox < g.OW; ++ox) yr[ox] = b;
-        for (int64_t ky = 0; ky < g.KH; ++ky) {
-            const float* xr = xp.row(g, oy, ky);
-            for (int64_t kx = 0; kx < g.KW; ++kx) {
-                const float wk = w[ky * g.KW + kx];
-                const float* xs = xr + kx * g.p.dilation_w;
-                if (sw == 1)
-                    for (int64_t ox = 0; ox < g.OW; ++ox) yr[ox] += wk * xs[ox];
-                else
-                    for (int64_t ox = 0; ox < g.OW; ++ox) yr[ox] += wk * xs[ox * sw];
-            }
-        }
-    }
-}
 
 // sum over the plane of dy[oy][ox] * xp[oy*sh + ky*dh][ox*sw + kx*dw]: one
 // weight tap's gradient from one plane. Eight float lanes along the row (the
@@ -99,50 +60,10 @@ void backward_data_plane(const ConvGeom& g, int64_t Wp, const float* w, const fl
     }
 }
 
-// 3x3, dilation 1, equal strides of 1 or 2: the kernels' shape.
-bool fast3x3(const ConvGeom& g) {
-    return g.KH == 3 && g.KW == 3 && g.p.dilation_h == 1 && g.p.dilation_w == 1 && g.p.stride_h == g.p.stride_w &&
-           (g.p.stride_h == 1 || g.p.stride_h == 2);
-}
-
 // Stride-1 input gradient as a forward pass: dx = flip(w) * pad(dy, 2 - p).
 bool fast3x3_data(const ConvGeom& g) { return fast3x3(g) && g.p.stride_h == 1 && g.p.pad_h <= 2 && g.p.pad_w <= 2; }
 
-Dw3x3Geom dw_geom(const ConvGeom& g) {
-    return {g.H, g.W, g.p.pad_h, g.p.pad_w, static_cast<int>(g.p.stride_h), g.OH, g.OW};
-}
-
 }  // namespace
-
-Tensor conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
-    Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
-    float* py = y.data<float>();
-    const ConvKernels& k = conv_kernel();
-    const bool fast = fast3x3(g);
-    // One task per (image, output channel) plane.
-    const Dw3x3Geom dg = dw_geom(g);
-    parallel_items(g.N * g.O, 2 * g.ohw() * g.KH * g.KW, [&](int64_t i0, int64_t i1) {
-        if (fast) {
-            for (int64_t i = i0; i < i1; ++i) {
-                const int64_t n = i / g.O, o = i % g.O;
-                k.dw3x3(dg, x + (n * g.C + o / g.Og) * g.H * g.W, w + o * 9, b ? b[o] : 0.0f, py + i * g.ohw(), false);
-            }
-            return;
-        }
-        PaddedPlane xp(g);
-        int64_t loaded = -1;  // input plane now in xp (consecutive outputs of a group share it)
-        for (int64_t i = i0; i < i1; ++i) {
-            const int64_t n = i / g.O, o = i % g.O;
-            const int64_t plane = n * g.C + o / g.Og;
-            if (plane != loaded) {
-                xp.load(g, x + plane * g.H * g.W);
-                loaded = plane;
-            }
-            forward_plane(g, xp, w + o * g.KH * g.KW, b ? b[o] : 0.0f, py + i * g.ohw());
-        }
-    });
-    return y;
-}
 
 void conv_depthwise_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx,
                              bool gx_fresh, float* gw, float* gb) {

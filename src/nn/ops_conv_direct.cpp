@@ -1,7 +1,7 @@
-// Dense stride-1 conv2d with few channels (LeNet's 1->6 and 6->16, a
-// MobileNet stem) as direct loops (kernels/conv): im2col would copy every
-// input KH*KW times and the GEMM would pack that copy again, which costs more
-// than the multiply-adds at these channel counts.
+// Backward of the dense stride-1 conv2d with few channels (LeNet's 1->6 and
+// 6->16, a MobileNet stem) as direct loops (kernels/conv; the forward is
+// ops::Conv2d): im2col would copy every input KH*KW times and the GEMM would
+// pack that copy again, which costs more than the multiply-adds here.
 //   forward:        y  = w * pad(x)                                (direct_s1)
 //   input gradient: gx = flip(w)^T * pad(dy, K-1-p)                (direct_s1)
 //   weight gradient: gw += dy (x) pad(x)                           (direct_s1_wgrad)
@@ -13,55 +13,6 @@
 #include "nn/row_reduce.h"
 
 namespace tern::nn::detail {
-
-namespace {
-
-// Above this many (input, output) channel pairs im2col + GEMM wins: the GEMM's
-// register blocking amortises the copy once every input feeds many outputs.
-constexpr int64_t kMaxDirectChannelPairs = 256;
-
-// Zero-padded copies of an image's planes: (planes, rows + 2*ph, cols + 2*pw).
-// The border is zeroed once; load() only rewrites the interior.
-struct PaddedImage {
-    int64_t planes, rows, cols, ph, pw, Hp, Wp;
-    std::vector<float> data;
-
-    PaddedImage(int64_t planes_, int64_t rows_, int64_t cols_, int64_t ph_, int64_t pw_)
-        : planes(planes_), rows(rows_), cols(cols_), ph(ph_), pw(pw_), Hp(rows_ + 2 * ph_), Wp(cols_ + 2 * pw_),
-          data(static_cast<size_t>(planes_ * Hp * Wp), 0.0f) {}
-
-    void load(const float* src) {  // src: (planes, rows, cols)
-        for (int64_t p = 0; p < planes; ++p)
-            for (int64_t r = 0; r < rows; ++r)
-                std::memcpy(data.data() + (p * Hp + r + ph) * Wp + pw, src + (p * rows + r) * cols,
-                            sizeof(float) * cols);
-    }
-};
-
-}  // namespace
-
-bool conv_direct_applies(const ConvGeom& g) {
-    const Conv2dParams& p = g.p;
-    return g.G == 1 && !g.pointwise() && p.stride_h == 1 && p.stride_w == 1 && p.dilation_h == 1 &&
-           p.dilation_w == 1 && p.pad_h < g.KH && p.pad_w < g.KW && g.C * g.O <= kMaxDirectChannelPairs;
-}
-
-Tensor conv_direct_forward(const ConvGeom& g, const float* x, const float* w, const float* b) {
-    Tensor y = Tensor::empty({g.N, g.O, g.OH, g.OW});
-    float* py = y.data<float>();
-    const ConvKernels& k = conv_kernel();
-    for_image_parts(g.N, 2 * g.O * g.ckk() * g.ohw(), [&](int, int, int64_t n0, int64_t n1) {
-        PaddedImage xp(g.C, g.H, g.W, g.p.pad_h, g.p.pad_w);
-        for (int64_t n = n0; n < n1; ++n) {
-            xp.load(x + n * g.C * g.H * g.W);
-            float* yn = py + n * g.O * g.ohw();  // (O, OH, OW)
-            if (b)
-                for (int64_t o = 0; o < g.O; ++o) std::fill(yn + o * g.ohw(), yn + (o + 1) * g.ohw(), b[o]);
-            k.direct_s1({xp.data.data(), g.C, xp.Hp, xp.Wp, w, g.O, g.KH, g.KW, yn, g.OH, g.OW, b != nullptr});
-        }
-    });
-    return y;
-}
 
 void conv_direct_backward(const ConvGeom& g, const float* x, const float* w, const float* gy, float* gx, bool gx_fresh,
                           float* gw, float* gb) {
@@ -92,14 +43,14 @@ void conv_direct_backward(const ConvGeom& g, const float* x, const float* w, con
         PaddedImage dyp(gx ? g.O : 0, g.OH, g.OW, g.KH - 1 - g.p.pad_h, g.KW - 1 - g.p.pad_w);
         if (gw) {
             xp.load(x + n0 * g.C * g.H * g.W);
-            k.direct_s1_wgrad({xp.data.data(), n1 - n0, g.C, xp.Hp, xp.Wp, gy + n0 * g.O * g.ohw(), g.O, g.OH, g.OW,
+            k.direct_s1_wgrad({xp.data, n1 - n0, g.C, xp.Hp, xp.Wp, gy + n0 * g.O * g.ohw(), g.O, g.OH, g.OW,
                                gw_part[part].data(), g.KH, g.KW});
         }
         for (int64_t n = n0; n < n1; ++n) {
             const float* dyn = gy + n * g.O * g.ohw();  // (O, OH, OW)
             if (gx) {
                 dyp.load(dyn);
-                k.direct_s1({dyp.data.data(), g.O, dyp.Hp, dyp.Wp, wt.data(), g.C, g.KH, g.KW,
+                k.direct_s1({dyp.data, g.O, dyp.Hp, dyp.Wp, wt.data(), g.C, g.KH, g.KW,
                              gx + n * g.C * g.H * g.W, g.H, g.W, !gx_fresh});
             }
             if (gb)

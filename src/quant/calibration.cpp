@@ -140,7 +140,7 @@ LinearStatistics collect_linear_statistics(const CalibrateOptions& o,
     r.fused_qkv = model->config.arch == llm::Arch::gpt2;
     llm::SessionOptions so;
     so.n_ctx = r.ctx;
-    so.kv_type = llm::KvType::f32;
+    so.kv_type = ops::KvType::f32;
     llm::Session session(*model, so);
     r.collector = std::make_unique<ops::CalibrationCollector>(o.stats, &default_pool());
     observe_windows(session, tw.windows, *r.collector, [&](int64_t w) {

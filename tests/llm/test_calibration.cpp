@@ -25,7 +25,7 @@ using io::TensorRole;
 std::string tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
 const llm::Model& tinylm() {
-    static const auto model = llm::load_model(tinylm_path(), {llm::FloatMath::exact});
+    static const auto model = llm::load_model(tinylm_path(), {ops::FloatMath::exact});
     return *model;
 }
 
@@ -76,7 +76,7 @@ struct Tee final : ops::LinearObserver {
 
 ops::StatSet all_stats() { return {true, true, true, true, true, true}; }
 
-const llm::LinearWeight& weight_of(const llm::Model& m, io::RoleOf r) {
+const ops::Linear& weight_of(const llm::Model& m, io::RoleOf r) {
     if (r.role == TensorRole::output) return *m.output;
     const llm::LayerWeights& L = m.layers[static_cast<size_t>(r.layer)];
     switch (r.role) {

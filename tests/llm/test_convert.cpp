@@ -127,7 +127,7 @@ TEST(ConvertCli, LlamaCppLoadsConvertedModelsAndAgreesWithTernOnTheHfFolder) {
 
             SessionOptions so;
             so.n_ctx = 64;
-            so.kv_type = KvType::f16;  // llama.cpp's default cache type
+            so.kv_type = ops::KvType::f16;  // llama.cpp's default cache type
             Session session(*model, so);
             Rng rng(s.seed + 5);
             Agreement a;

@@ -5,17 +5,17 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "llm/attention.h"
 #include "llm/forward.h"
+#include "ops/attention.h"
 #include "llm/llm_test_util.h"
 
 namespace tern::llm::test {
 namespace {
 
-void flash_vs_naive(KvType kv, int64_t n_head, int64_t n_head_kv, int64_t hd, int64_t pos0, int64_t T) {
+void flash_vs_naive(ops::KvType kv, int64_t n_head, int64_t n_head_kv, int64_t hd, int64_t pos0, int64_t T) {
     Rng rng(static_cast<uint64_t>(n_head * 1000 + T * 10 + pos0));
     const int64_t n_all = pos0 + T;
-    KvCache cache(2, n_head_kv, hd, n_all + 3, kv);
+    ops::KvCache cache(2, n_head_kv, hd, n_all + 3, kv);
     std::vector<float> k(static_cast<size_t>(n_all * n_head_kv * hd)), v(k.size());  // (n_all, kv_dim)
     for (auto& x : k) x = rng.normal();
     for (auto& x : v) x = rng.normal();
@@ -23,27 +23,27 @@ void flash_vs_naive(KvType kv, int64_t n_head, int64_t n_head_kv, int64_t hd, in
     std::vector<float> q(static_cast<size_t>(T * n_head * hd));  // (T, q_dim)
     for (auto& x : q) x = 2 * rng.normal();  // peaky softmax: exercises the running-max rescale
     std::vector<float> a(q.size()), b(q.size());
-    AttentionArgs args;
-    args.q = q.data();
-    args.T = T, args.pos0 = pos0, args.n_head = n_head, args.n_head_kv = n_head_kv, args.head_dim = hd;
-    args.scale = 1.0f / std::sqrt(float(hd));
-    args.cache = &cache;
-    args.layer = 1;
-    args.out = a.data();
-    attention_flash(args, default_pool());
-    args.out = b.data();
-    attention_naive(args);
+    const ops::Attention attention(n_head, n_head_kv, hd, 1.0f / std::sqrt(float(hd)));
+    attention.check_cache(cache, 1);
+    ops::AttentionSeq seq;
+    seq.q = q.data();
+    seq.T = T, seq.pos0 = pos0;
+    seq.cache = &cache;
+    seq.out = a.data();
+    attention.run(std::span(&seq, 1), 1, default_pool());
+    seq.out = b.data();
+    attention.run_naive(std::span(&seq, 1), 1);
     EXPECT_LT(rel_err(a.data(), b.data(), static_cast<int64_t>(a.size())), 2e-6)
         << "heads " << n_head << "/" << n_head_kv << " hd " << hd << " pos0 " << pos0 << " T " << T;
 }
 
 TEST(LlmAttention, FlashEqualsNaiveAcrossTilesAndGroups) {
-    for (KvType kv : {KvType::f32, KvType::f16}) {
+    for (ops::KvType kv : {ops::KvType::f32, ops::KvType::f16}) {
         flash_vs_naive(kv, 4, 2, 16, 0, 1);                          // first token
         flash_vs_naive(kv, 4, 4, 16, 0, 150);                        // MHA, several query blocks and key tiles
         flash_vs_naive(kv, 6, 2, 8, 70, 33);                         // GQA, prefix already cached
-        flash_vs_naive(kv, 3, 1, 32, 2 * kAttnKeyTile + 5, 1);       // MQA decode past two tiles
-        flash_vs_naive(kv, 2, 1, 64, 0, kAttnQueryBlock * 3 + 1);    // query block edge
+        flash_vs_naive(kv, 3, 1, 32, 2 * ops::kAttnKeyTile + 5, 1);       // MQA decode past two tiles
+        flash_vs_naive(kv, 2, 1, 64, 0, ops::kAttnQueryBlock * 3 + 1);    // query block edge
         flash_vs_naive(kv, 6, 1, 16, 9, 1);                          // decode: group sliced unevenly over units
         flash_vs_naive(kv, 16, 2, 16, 40, 20);                       // GQA 8:1, two query blocks
     }
@@ -79,7 +79,7 @@ TEST(LlmKvCache, EveryFeedingOrderGivesTheSameLogits) {
             << name << " token by token";
         EXPECT_LT(rel_err(run(*model, toks, {}, {7, 1, 1, T - 9}).data(), full.data(), T * V), 1e-5) << name << " mixed";
         SessionOptions f16;
-        f16.kv_type = KvType::f16;  // half-precision cache: close, not equal
+        f16.kv_type = ops::KvType::f16;  // half-precision cache: close, not equal
         EXPECT_LT(rel_err(run(*model, toks, f16, {T}).data(), full.data(), T * V), 5e-3) << name << " f16 cache";
     }
 }

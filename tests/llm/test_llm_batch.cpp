@@ -79,7 +79,7 @@ TEST(LlmBatch, ManySequencesInOnePassMatchEachAlone) {
         const auto model = load_model(tiny_models().get(name).gguf_path);
         check_batched_equals_alone(*model, {}, 1e-4);
         SessionOptions f16kv;
-        f16kv.kv_type = KvType::f16;
+        f16kv.kv_type = ops::KvType::f16;
         check_batched_equals_alone(*model, f16kv, 1e-4);
     }
 }

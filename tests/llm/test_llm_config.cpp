@@ -77,7 +77,7 @@ TEST(LlmConfig, Q8_0GgufTracksTheReference) {
     const std::string path = tm.dir.file("llama_q8_0.gguf");
     io::write_gguf(path, g.info.metadata, q);
     const auto model = load_model(path);
-    EXPECT_EQ(model->layers[0].wq->path(), LinearPath::quantized_int8);  // VNNI quant_matmul, int8 activations
+    EXPECT_EQ(model->layers[0].wq->path(), ops::LinearPath::quantized_int8);  // VNNI quant_matmul, int8 activations
     Session s(*model, {});
     std::vector<float> logits;
     s.eval(m.tokens, logits, true);

@@ -10,7 +10,7 @@
 
 #include "core/cpu_features.h"
 #include "llm/forward.h"
-#include "llm/linear_weights.h"
+#include "ops/linear.h"
 #include "llm/llm_test_util.h"
 
 namespace tern::llm::test {
@@ -27,13 +27,13 @@ struct Budget {
 // bf16 weights, and f16 weights where --fpmath auto resolves to bf16 prefill
 // (native AVX-512 BF16), multiply bf16-rounded activations (as llama.cpp does): ~1e-2.
 constexpr double F16_EXACT_BUDGET = 2e-6;
-double budget(const TinySpec& s, FloatMath math) {
+double budget(const TinySpec& s, ops::FloatMath math) {
     if (s.dtype == DType::bf16) return 3e-2;
-    if (s.dtype == DType::f16) return resolve_float_math(math, DType::f16) == FloatMath::exact ? F16_EXACT_BUDGET : 3e-2;
+    if (s.dtype == DType::f16) return ops::resolve_float_math(math, DType::f16) == ops::FloatMath::exact ? F16_EXACT_BUDGET : 3e-2;
     return 1e-4;
 }
 
-void check_model_math(const std::string& case_name, const std::string& path, const char* container, FloatMath math) {
+void check_model_math(const std::string& case_name, const std::string& path, const char* container, ops::FloatMath math) {
     const TinyModels& tm = tiny_models();
     TERN_REQUIRE_REFERENCE(tm.ref.reference);
     const TinyModel& m = tm.get(case_name);
@@ -58,7 +58,7 @@ void check_model_math(const std::string& case_name, const std::string& path, con
         e_decode = std::max(e_decode, rel_err(logits.data(), want + t * V, V));
     }
     std::printf("[ llm ref  ] %-11s %-11s %-5s prefill rel err %.2e, decode rel err %.2e (budget %.0e)\n", case_name.c_str(),
-                container, float_math_name(math), e_prefill, e_decode, budget(m.spec, math));
+                container, ops::float_math_name(math), e_prefill, e_decode, budget(m.spec, math));
     EXPECT_LT(e_prefill, budget(m.spec, math)) << case_name << " " << container << " prefill";
     EXPECT_LT(e_decode, budget(m.spec, math)) << case_name << " " << container << " decode";
 }
@@ -66,9 +66,9 @@ void check_model_math(const std::string& case_name, const std::string& path, con
 // Every case as loaded by default (--fpmath auto); f16 weights also under
 // --fpmath exact, so the tight budget is checked on every CPU.
 void check_model(const std::string& case_name, const std::string& path, const char* container) {
-    check_model_math(case_name, path, container, FloatMath::auto_);
+    check_model_math(case_name, path, container, ops::FloatMath::auto_);
     if (tiny_models().get(case_name).spec.dtype == DType::f16)
-        check_model_math(case_name, path, container, FloatMath::exact);
+        check_model_math(case_name, path, container, ops::FloatMath::exact);
 }
 
 class LlmForwardVsTorch : public ::testing::TestWithParam<std::string> {};
@@ -111,34 +111,34 @@ TEST(LlmForward, ConfigsOfTheTinyModels) {
 // every linear takes the gemv_f16 path and holds 2 bytes per (padded) weight.
 TEST(LlmForward, F16WeightsStayF16) {
     const auto model = load_model(tiny_models().get("llama_f16").gguf_path);
-    const LinearWeight& wq = *model->layers[0].wq;
+    const ops::Linear& wq = *model->layers[0].wq;
     EXPECT_EQ(wq.source_dtype(), DType::f16);
-    EXPECT_EQ(wq.path(), LinearPath::f16_panels);
-    EXPECT_STREQ(linear_path_name(wq.path()), "f16");
+    EXPECT_EQ(wq.path(), ops::LinearPath::f16_panels);
+    EXPECT_STREQ(ops::linear_path_name(wq.path()), "f16");
     EXPECT_GE(wq.prepared_bytes(), static_cast<uint64_t>(wq.out_features() * wq.in_features() * 2));
     EXPECT_LT(wq.prepared_bytes(), static_cast<uint64_t>((wq.out_features() + 32) * wq.in_features() * 2));
-    EXPECT_EQ(model->output->path(), LinearPath::f16_panels);
+    EXPECT_EQ(model->output->path(), ops::LinearPath::f16_panels);
 }
 
 // --fpmath bf16: f32 weights are stored as bf16 (every path), f16 weights keep the
-// exact GEMV for decode and take the bf16 prefill from kBf16PrefillMinRows rows.
+// exact GEMV for decode and take the bf16 prefill from ops::kBf16PrefillMinRows rows.
 // Against the exact load of the same file: prefill logits within the bf16 budget
 // but not identical (the bf16 path really ran), f16 decode bit-identical.
 TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
     LoadOptions bf16;
-    bf16.float_math = FloatMath::bf16;
+    bf16.float_math = ops::FloatMath::bf16;
     for (const char* name : {"llama_gqa", "llama_f16"}) {
         SCOPED_TRACE(name);
         const TinyModel& m = tiny_models().get(name);
-        const auto exact = load_model(m.gguf_path, LoadOptions{FloatMath::exact});
+        const auto exact = load_model(m.gguf_path, LoadOptions{ops::FloatMath::exact});
         const auto fast = load_model(m.gguf_path, bf16);
         const bool f16 = exact->layers[0].wq->source_dtype() == DType::f16;
-        EXPECT_EQ(fast->float_math, FloatMath::bf16);
-        EXPECT_EQ(fast->layers[0].wq->path(), f16 ? LinearPath::f16_panels : LinearPath::bf16_packed);
-        EXPECT_EQ(fast->layers[0].wq->float_math(), FloatMath::bf16);
+        EXPECT_EQ(fast->float_math, ops::FloatMath::bf16);
+        EXPECT_EQ(fast->layers[0].wq->path(), f16 ? ops::LinearPath::f16_panels : ops::LinearPath::bf16_packed);
+        EXPECT_EQ(fast->layers[0].wq->float_math(), ops::FloatMath::bf16);
 
         std::vector<int32_t> tokens;  // a prompt long enough for the bf16 prefill
-        for (int64_t i = 0; i < 2 * kBf16PrefillMinRows; ++i)
+        for (int64_t i = 0; i < 2 * ops::kBf16PrefillMinRows; ++i)
             tokens.push_back(static_cast<int32_t>((i * 37 + 5) % exact->config.n_vocab));
         const int64_t T = static_cast<int64_t>(tokens.size()), V = exact->config.n_vocab;
         std::vector<float> want, got;
@@ -170,21 +170,21 @@ TEST(LlmForward, Bf16FpmathStaysWithinTheBf16BudgetOfExact) {
 // elsewhere, f32 weights exactly as under exact (bit for bit: the same kernels
 // run).
 TEST(LlmForward, AutoFpmathIsBf16ForF16WeightsWithNativeBf16AndExactOtherwise) {
-    EXPECT_EQ(LoadOptions{}.float_math, FloatMath::auto_);
+    EXPECT_EQ(LoadOptions{}.float_math, ops::FloatMath::auto_);
     for (const char* name : {"llama_gqa", "llama_f16"}) {
         SCOPED_TRACE(name);
         const TinyModel& m = tiny_models().get(name);
         const auto automatic = load_model(m.gguf_path);
         const bool f16 = automatic->layers[0].wq->source_dtype() == DType::f16;
         // f16: bf16 where the CPU has native bf16 dot products, exact elsewhere.
-        const FloatMath want_math = resolve_float_math(FloatMath::auto_, automatic->layers[0].wq->source_dtype());
-        EXPECT_EQ(want_math, f16 && active_isa() == Isa::avx512 ? FloatMath::bf16 : FloatMath::exact);
+        const ops::FloatMath want_math = ops::resolve_float_math(ops::FloatMath::auto_, automatic->layers[0].wq->source_dtype());
+        EXPECT_EQ(want_math, f16 && active_isa() == Isa::avx512 ? ops::FloatMath::bf16 : ops::FloatMath::exact);
         EXPECT_EQ(automatic->layers[0].wq->float_math(), want_math);
         const auto same = load_model(m.gguf_path, LoadOptions{want_math});
-        EXPECT_EQ(automatic->float_math, FloatMath::auto_);
-        EXPECT_EQ(automatic->layers[0].wq->path(), f16 ? LinearPath::f16_panels : LinearPath::f32_packed);
+        EXPECT_EQ(automatic->float_math, ops::FloatMath::auto_);
+        EXPECT_EQ(automatic->layers[0].wq->path(), f16 ? ops::LinearPath::f16_panels : ops::LinearPath::f32_packed);
         std::vector<int32_t> tokens;
-        for (int64_t i = 0; i < 2 * kBf16PrefillMinRows; ++i)
+        for (int64_t i = 0; i < 2 * ops::kBf16PrefillMinRows; ++i)
             tokens.push_back(static_cast<int32_t>((i * 41 + 3) % automatic->config.n_vocab));
         std::vector<float> want, got;
         Session sa(*automatic, {}), ss(*same, {});

@@ -45,7 +45,7 @@ inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vect
     const auto model = load_model(gguf, load);
     SessionOptions so;
     so.n_ctx = ctx;
-    so.kv_type = KvType::f16;  // llama.cpp's default cache type
+    so.kv_type = ops::KvType::f16;  // llama.cpp's default cache type
     Session session(*model, so);
     testref::LlamaCpp ref(gguf);
     const int64_t V = session.n_vocab();
@@ -78,13 +78,13 @@ inline Agreement compare_with_llama_cpp(const std::string& gguf, const std::vect
 struct TinyLmVariant {
     const char* label;
     const char* format;
-    FloatMath math;
+    ops::FloatMath math;
 };
-inline constexpr TinyLmVariant kTinyLmVariants[] = {{"f16", "f16", FloatMath::exact},
-                                                    {"f16+bf16", "f16", FloatMath::bf16},
-                                                    {"q8_0", "q8_0", FloatMath::exact},
-                                                    {"q4_0", "q4_0", FloatMath::exact},
-                                                    {"q4_k_m", "q4_k_m", FloatMath::exact}};
+inline constexpr TinyLmVariant kTinyLmVariants[] = {{"f16", "f16", ops::FloatMath::exact},
+                                                    {"f16+bf16", "f16", ops::FloatMath::bf16},
+                                                    {"q8_0", "q8_0", ops::FloatMath::exact},
+                                                    {"q4_0", "q4_0", ops::FloatMath::exact},
+                                                    {"q4_k_m", "q4_k_m", ops::FloatMath::exact}};
 
 // The model file for `format`: the committed f16 file itself, or a copy made
 // by `tern quantize` into `dir` (q8_0, q4_0, q4_k_m, ...). Empty on failure,

@@ -1,12 +1,12 @@
 // KvCache storage and f16 conversion.
-#include "llm/kv_cache.h"
+#include "ops/kv_cache.h"
 
 #include <cstring>
 
 #include "core/error.h"
 #include "kernels/elementwise/elementwise.h"
 
-namespace tern::llm {
+namespace tern::ops {
 
 const char* kv_type_name(KvType t) { return t == KvType::f32 ? "f32" : "f16"; }
 
@@ -49,4 +49,4 @@ const float* KvCache::values(int64_t layer, int64_t head, int64_t p0, int64_t n,
     return rows(1, layer, head, p0, n, out);
 }
 
-}  // namespace tern::llm
+}  // namespace tern::ops

@@ -6,7 +6,7 @@
 
 #include "core/tensor.h"
 
-namespace tern::llm {
+namespace tern::ops {
 
 enum class KvType { f32, f16 };
 const char* kv_type_name(KvType t);
@@ -23,6 +23,8 @@ public:
     const float* keys(int64_t layer, int64_t head, int64_t p0, int64_t n, float* out) const;
     const float* values(int64_t layer, int64_t head, int64_t p0, int64_t n, float* out) const;
 
+    int64_t n_layer() const { return n_layer_; }
+    int64_t n_head_kv() const { return n_head_kv_; }
     int64_t n_ctx() const { return n_ctx_; }
     int64_t head_dim() const { return head_dim_; }
     KvType type() const { return type_; }
@@ -40,4 +42,4 @@ private:
     Tensor data_;  // (n_layer, 2, n_head_kv, n_ctx, head_dim) f32 or f16
 };
 
-}  // namespace tern::llm
+}  // namespace tern::ops

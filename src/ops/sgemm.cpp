@@ -1,8 +1,9 @@
-#include "nn/matmul_backend.h"
+// BLAS-style sgemm over gemm_f32 (see ops/sgemm.h).
+#include "ops/sgemm.h"
 
 #include "kernels/gemm_f32/gemm_f32.h"
 
-namespace tern::nn {
+namespace tern::ops {
 
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc, const float* bias) {
@@ -17,4 +18,4 @@ void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float al
     gemm_f32(args);
 }
 
-}  // namespace tern::nn
+}  // namespace tern::ops

@@ -1,5 +1,5 @@
-// LinearWeight: weights prepared once, one forward() for every matmul.
-#include "llm/linear_weights.h"
+// Linear: weights prepared once, one forward() for every matmul.
+#include "ops/linear.h"
 
 #include <array>
 
@@ -13,7 +13,7 @@
 #include "kernels/gemv_f16/gemv_f16.h"
 #include "quant/rtn.h"
 
-namespace tern::llm {
+namespace tern::ops {
 
 const char* linear_path_name(LinearPath p) {
     switch (p) {
@@ -77,7 +77,7 @@ QuantScratch& activation_scratch() {
 
 }  // namespace
 
-LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act,
+Linear::Linear(const Tensor& w, std::vector<float> bias, const std::string& name, Activation act,
                            FloatMath math)
     : source_dtype_(w.dtype()), act_(act), math_(resolve_float_math(math, w.dtype())), bias_(std::move(bias)) {
     if (w.rank() != 2) throw InputError(name, "a linear weight must be 2-D, got shape " + shape_to_string(w.shape()));
@@ -117,13 +117,13 @@ LinearWeight::LinearWeight(const Tensor& w, std::vector<float> bias, const std::
     }
 }
 
-LinearWeight::~LinearWeight() = default;
+Linear::~Linear() = default;
 
-uint64_t LinearWeight::source_bytes() const {
+uint64_t Linear::source_bytes() const {
     return dtype_bytes_for(source_dtype_, static_cast<uint64_t>(n_) * static_cast<uint64_t>(k_));
 }
 
-void LinearWeight::apply_bias_act(float* y, int64_t M) const {
+void Linear::apply_bias_act(float* y, int64_t M) const {
     if (bias_.empty() && act_ == Activation::none) return;
     parallel_for(M, 1, [&](int64_t b, int64_t e) {
         for (int64_t r = b; r < e; ++r) {
@@ -134,11 +134,11 @@ void LinearWeight::apply_bias_act(float* y, int64_t M) const {
     });
 }
 
-void LinearWeight::forward_many(std::span<const LinearWeight* const> ws, const float* x, std::span<float* const> ys,
+void Linear::forward_many(std::span<const Linear* const> ws, const float* x, std::span<float* const> ys,
                                 int64_t M) {
     if (M <= 0 || ws.empty()) return;
     bool together = ws.size() > 1;
-    for (const LinearWeight* w : ws)
+    for (const Linear* w : ws)
         together = together && w->packed_quant_ && w->k_ == ws[0]->k_ &&
                    is_k_quant(w->packed_quant_->type) == is_k_quant(ws[0]->packed_quant_->type);
     if (!together) {
@@ -155,7 +155,7 @@ void LinearWeight::forward_many(std::span<const LinearWeight* const> ws, const f
     for (size_t i = 0; i < ws.size(); ++i) ws[i]->apply_bias_act(ys[i], M);
 }
 
-void LinearWeight::forward(const float* x, float* y, int64_t M) const {
+void Linear::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
     if (packed_quant_) {
         quant_matmul(*packed_quant_, x, M, y, ActMode::int8, activation_scratch(), default_pool());
@@ -203,4 +203,4 @@ void LinearWeight::forward(const float* x, float* y, int64_t M) const {
     gemm_bf16(a);
 }
 
-}  // namespace tern::llm
+}  // namespace tern::ops

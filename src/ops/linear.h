@@ -1,6 +1,6 @@
 #pragma once
-// LinearWeight: the ONE place every weight matmul of the LLM runtime goes
-// through. Created once from a weight tensor W (N, K) of any storage dtype
+// ops::Linear: the ONE place every weight matmul goes through (llm/ today;
+// graph/ and tinyml/ next). Created once from a weight tensor W (N, K) of any storage dtype
 // (row n = output feature n, as in torch.nn.Linear and GGUF), it prepares
 // whatever the kernel wants (packed panels) and then computes
 //     y (M, N) = x (M, K) @ W^T + bias, then act
@@ -58,7 +58,7 @@ class GemvF16Weights;
 struct QuantMatrix;
 }  // namespace tern
 
-namespace tern::llm {
+namespace tern::ops {
 
 enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32 };
 const char* linear_path_name(LinearPath p);
@@ -80,15 +80,15 @@ FloatMath resolve_float_math(FloatMath m, DType weight);
 // 392), where the GEMV still streams W at the bandwidth (bench_gemv_f16).
 inline constexpr int64_t kBf16PrefillMinRows = 32;
 
-class LinearWeight {
+class Linear {
 public:
     // w: (N, K) in any dtype tern can decode; bias: empty or N floats.
     // `name` is used in error messages. Throws InputError on a bad shape.
-    LinearWeight(const Tensor& w, std::vector<float> bias, const std::string& name,
+    Linear(const Tensor& w, std::vector<float> bias, const std::string& name,
                  Activation act = Activation::none, FloatMath math = FloatMath::exact);
-    ~LinearWeight();
-    LinearWeight(const LinearWeight&) = delete;
-    LinearWeight& operator=(const LinearWeight&) = delete;
+    ~Linear();
+    Linear(const Linear&) = delete;
+    Linear& operator=(const Linear&) = delete;
 
     // x: (M, K) row-major, y: (M, N) row-major (overwritten).
     void forward(const float* x, float* y, int64_t M) const;
@@ -97,7 +97,7 @@ public:
     // gate/up). Quantized weights with the same activation blocking run as one
     // threaded call (activations quantized once, one barrier); anything else
     // runs one forward() per weight.
-    static void forward_many(std::span<const LinearWeight* const> ws, const float* x, std::span<float* const> ys,
+    static void forward_many(std::span<const Linear* const> ws, const float* x, std::span<float* const> ys,
                              int64_t M);
 
     int64_t in_features() const { return k_; }   // K
@@ -127,4 +127,4 @@ private:
     void apply_bias_act(float* y, int64_t M) const;
 };
 
-}  // namespace tern::llm
+}  // namespace tern::ops
