@@ -39,24 +39,16 @@ struct QuantizeCliOptions {
     int threads = 0;
 };
 
-// llama.cpp's general.file_type for a model quantized uniformly to `t`.
-std::optional<uint32_t> llama_file_type(DType t) {
-    switch (t) {
-        case DType::f32: return 0;
-        case DType::f16: return 1;
-        case DType::q4_0: return 2;
-        case DType::q4_1: return 3;
-        case DType::q8_0: return 7;
-        case DType::q5_0: return 8;
-        case DType::q5_1: return 9;
-        case DType::q2_k: return 10;
-        case DType::q3_k: return 11;  // Q3_K_S: every tensor q3_K
-        case DType::q4_k: return 14;  // Q4_K_S
-        case DType::q5_k: return 16;  // Q5_K_S
-        case DType::q6_k: return 18;
-        case DType::bf16: return 32;
-        default: return std::nullopt;
+// The --format values that are storage types (core/storage_types.h rows with a
+// formats/ codec), for the error that refuses any other format.
+std::string storage_format_names() {
+    std::string names;
+    for (const StorageType& s : kStorageTypes) {
+        if (!format_for_dtype(s.dtype)) continue;
+        if (!names.empty()) names += ", ";
+        names += s.name;
     }
+    return names;
 }
 
 // A GGUF that tern's LLM runtime loads (config and every tensor it needs).
@@ -81,9 +73,8 @@ void run_quantize(const QuantizeCliOptions& o) {
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
     if (!fmt.dtype)
-        throw InputError("quantize", "format '" + o.format +
-                                         "' is not a tensor storage type; GGUF/safetensors outputs take f32, f16, "
-                                         "bf16, fp8_e4m3, fp8_e5m2 and the GGUF blocks (q4_0 … q8_0, q2_k … q6_k)");
+        throw InputError("quantize", "format '" + o.format + "' is not a tensor storage type; GGUF/safetensors outputs take " +
+                                         storage_format_names());
     check_output_path(o.output, {o.model});  // before the minutes of quantization, not after
 
     io::GgufMetadata metadata;
@@ -155,7 +146,7 @@ void run_quantize(const QuantizeCliOptions& o) {
             metadata.emplace_back(key, std::move(v));
         };
         if (mix) set("general.file_type", io::GgufValue::of_u32(mix->llama_file_type));
-        else if (auto ft = llama_file_type(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
+        else if (auto ft = io::llama_file_type_from_dtype(*fmt.dtype)) set("general.file_type", io::GgufValue::of_u32(*ft));
         set("general.quantization_version", io::GgufValue::of_u32(2));
         if (llm_out) llm::write_model_gguf(o.output, metadata, output);
         else io::write_gguf(o.output, metadata, output);
@@ -202,7 +193,7 @@ void add_quantize_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
-    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, int4g128 (tern only), or a llama.cpp mix: q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "rtn (round to nearest)");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error");
     cmd->add_flag("--json", o->json, "machine-readable report");
