@@ -37,7 +37,9 @@ TEST(StorageTypes, EveryRowRoundTripsNameDtypeAndGgmlId) {
         EXPECT_EQ(dtype_bytes_for(s.dtype, 3ull * s.block_size), 3ull * s.block_bytes);
         EXPECT_EQ(io::ggml_type_from_dtype(s.dtype), s.ggml_type);
         EXPECT_EQ(io::llama_file_type_from_dtype(s.dtype), s.llama_ftype);
-        if (s.ggml_type) EXPECT_EQ(io::dtype_from_ggml_type(*s.ggml_type), s.dtype);
+        if (s.ggml_type) {
+            EXPECT_EQ(io::dtype_from_ggml_type(*s.ggml_type), s.dtype);
+        }
         EXPECT_EQ(s.is_float, s.kind == StorageKind::float_);
         EXPECT_EQ(s.is_block_quantized, s.kind == StorageKind::block);
     }
@@ -53,7 +55,9 @@ TEST(StorageTypes, TernsOwnBlockTypesUseThePrivateGgmlRange) {
         EXPECT_FALSE(s.llama_ftype.has_value()) << s.name << ": llama.cpp has no file type for it";
     }
     for (const StorageType& s : kStorageTypes)
-        if (s.ggml_type && *s.ggml_type >= kTernPrivateGgmlTypes) EXPECT_EQ(s.name.substr(0, 3), "int") << s.name;
+        if (s.ggml_type && *s.ggml_type >= kTernPrivateGgmlTypes) {
+            EXPECT_EQ(s.name.substr(0, 3), "int") << s.name;
+        }
 }
 
 // Every block type (and every float type but f64) has a codec whose geometry is
