@@ -20,10 +20,6 @@ floors=("core" "formats io hw" "kernels" "ops" "nn llm graph" "quant prune disti
 KNOWN=(
   "src/hw/bandwidth.cpp:kernels/stream/stream.h"
   "src/hw/peak.cpp:kernels/peak/peak.h"
-  "src/ops/linear.cpp:quant/rtn.h"
-  "src/llm/model_loader.cpp:quant/rtn.h"
-  "src/llm/synthetic_model.cpp:quant/rtn.h"
-  "src/nn/train/lm_export.cpp:quant/rtn.h"
 )
 
 declare -A floor_of

@@ -14,7 +14,9 @@
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
+#include "core/storage_types.h"
 #include "formats/format.h"
+#include "io/gguf_types.h"
 #include "quant/gguf_mix.h"
 #include "quant/quantize_model.h"
 
@@ -35,24 +37,16 @@ struct QuantizeCliOptions {
     int threads = 0;
 };
 
-// llama.cpp's general.file_type for a model quantized uniformly to `t`.
-std::optional<uint32_t> llama_file_type(DType t) {
-    switch (t) {
-        case DType::f32: return 0;
-        case DType::f16: return 1;
-        case DType::q4_0: return 2;
-        case DType::q4_1: return 3;
-        case DType::q8_0: return 7;
-        case DType::q5_0: return 8;
-        case DType::q5_1: return 9;
-        case DType::q2_k: return 10;
-        case DType::q3_k: return 11;  // Q3_K_S: every tensor q3_K
-        case DType::q4_k: return 14;  // Q4_K_S
-        case DType::q5_k: return 16;  // Q5_K_S
-        case DType::q6_k: return 18;
-        case DType::bf16: return 32;
-        default: return std::nullopt;
+// The --format values that are storage types (core/storage_types.h rows with a
+// formats/ codec), for the error that refuses any other format.
+std::string storage_format_names() {
+    std::string names;
+    for (const StorageType& s : kStorageTypes) {
+        if (!format_for_dtype(s.dtype)) continue;
+        if (!names.empty()) names += ", ";
+        names += s.name;
     }
+    return names;
 }
 
 void run_quantize(const QuantizeCliOptions& o) {
@@ -62,9 +56,8 @@ void run_quantize(const QuantizeCliOptions& o) {
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
     if (!fmt.dtype)
-        throw InputError("quantize", "format '" + o.format +
-                                         "' is not a tensor storage type; GGUF/safetensors outputs take f32, f16, "
-                                         "bf16, fp8_e4m3, fp8_e5m2 and the GGUF blocks (q4_0 … q8_0, q2_k … q6_k)");
+        throw InputError("quantize", "format '" + o.format + "' is not a tensor storage type; GGUF/safetensors outputs take " +
+                                         storage_format_names());
     quant::QuantizeFileRequest req;
     req.input = o.model;
     req.output = o.output;
@@ -77,7 +70,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
-    req.file_type = llama_file_type(*fmt.dtype);
+    req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
     const auto& report = q.report;

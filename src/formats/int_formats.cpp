@@ -48,6 +48,10 @@ static_assert(sizeof(IntAsymBlock<4, 32>) == 19);
 static_assert(sizeof(IntAsymBlock<4, 64>) == 35);
 static_assert(sizeof(IntAsymBlock<4, 128>) == 67);
 static_assert(sizeof(IntAsymBlock<8, 32>) == 35);
+// tern's storage types int{4,3,2}g128 (core/storage_types.h rows).
+static_assert(sizeof(IntAsymBlock<4, 128>) == storage_type(DType::int4g128).block_bytes);
+static_assert(sizeof(IntAsymBlock<3, 128>) == storage_type(DType::int3g128).block_bytes);
+static_assert(sizeof(IntAsymBlock<2, 128>) == storage_type(DType::int2g128).block_bytes);
 
 constexpr float kHalfMax = 65504.0f;
 
@@ -148,6 +152,13 @@ constexpr FormatDescriptor describe(std::string_view name, std::string_view desc
     return {name, "int", description, group, sizeof(typename F::BlockT), F::quantize, F::dequantize, std::nullopt};
 }
 
+// A storage type: tensors and GGUF files (tern's own ggml ids) hold it.
+template <typename F>
+constexpr FormatDescriptor describe_storage(DType dtype, std::string_view description) {
+    const StorageType& s = storage_type(dtype);
+    return {s.name, "tern", description, s.block_size, sizeof(typename F::BlockT), F::quantize, F::dequantize, dtype};
+}
+
 const FormatDescriptor kIntFormats[] = {
     describe<IntSym<2, 32>>("int2_sym_g32", "2-bit symmetric {-1,0,1} * fp16 absmax scale per 32", 32),
     describe<IntAsym<2, 32>>("int2_asym_g32", "2-bit asymmetric, fp16 scale + int zero point per 32", 32),
@@ -159,6 +170,13 @@ const FormatDescriptor kIntFormats[] = {
     describe<IntAsym<4, 128>>("int4_asym_g128", "4-bit asymmetric, fp16 scale + int zero point per 128 (AWQ/GPTQ storage)", 128),
     describe<IntSym<8, 32>>("int8_sym_g32", "8-bit symmetric [-127,127] * fp16 absmax scale per 32", 32),
     describe<IntAsym<8, 32>>("int8_asym_g32", "8-bit asymmetric, fp16 scale + int zero point per 32", 32),
+    // The same codes as int4_asym_g128 etc., as tensor storage types (`tern quantize --format int4g128`).
+    describe_storage<IntAsym<4, 128>>(DType::int4g128,
+                                      "tern storage: 4-bit asymmetric per 128 of a row, fp16 scale + u8 zero (67 B)"),
+    describe_storage<IntAsym<3, 128>>(DType::int3g128,
+                                      "tern storage: 3-bit asymmetric per 128, 8 codes in 3 bytes, fp16 scale + u8 zero"),
+    describe_storage<IntAsym<2, 128>>(DType::int2g128,
+                                      "tern storage: 2-bit asymmetric per 128 of a row, fp16 scale + u8 zero (35 B)"),
 };
 
 }  // namespace

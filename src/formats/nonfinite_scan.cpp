@@ -45,6 +45,9 @@ FloatFields float_fields(DType t) {
         case DType::q5_k: return f16_scales(sizeof(BlockQ5_K), offsetof(BlockQ5_K, d), 2);
         case DType::q6_k: return f16_scales(sizeof(BlockQ6_K), offsetof(BlockQ6_K, d), 1);
         case DType::q8_k: return {4, 0x7f800000u, 0x007fffffu, sizeof(BlockQ8_K), offsetof(BlockQ8_K, d), 1};
+        // tern's group-wise ints: fp16 scale first, then the u8 zero point and codes.
+        case DType::int4g128: case DType::int3g128: case DType::int2g128:
+            return f16_scales(dtype_info(t).block_bytes, 0, 1);
         default: return {};
     }
 }

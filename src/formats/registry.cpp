@@ -10,6 +10,14 @@ std::vector<FormatDescriptor> build_registry() {
     std::vector<FormatDescriptor> all;
     for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats()})
         all.insert(all.end(), family.begin(), family.end());
+    // A storage type's codec must agree with its row in core/storage_types.h.
+    for (const auto& f : all) {
+        if (!f.dtype) continue;
+        const StorageType& s = storage_type(*f.dtype);
+        if (f.name != s.name || f.block_size != s.block_size || f.block_bytes != s.block_bytes)
+            throw Error("formats", "format " + std::string(f.name) + " disagrees with the storage type table row " +
+                                       std::string(s.name));
+    }
     return all;
 }
 
@@ -36,10 +44,10 @@ const FormatDescriptor& format_by_name(std::string_view name) {
     throw InputError("format", "unknown format '" + std::string(name) + "' (known: " + known + ")");
 }
 
+// Storage types and their codecs share the table's name.
 const FormatDescriptor* format_for_dtype(DType dtype) {
-    for (const auto& f : all_formats())
-        if (f.dtype == dtype) return &f;
-    return nullptr;
+    const FormatDescriptor* f = find_format(dtype_info(dtype).name);
+    return f && f->dtype == dtype ? f : nullptr;
 }
 
 std::vector<float> round_trip(const FormatDescriptor& fmt, std::span<const float> x) {

@@ -170,30 +170,14 @@ const GgufValue* find_metadata(const GgufMetadata& md, const std::string& key) {
     return nullptr;
 }
 
-namespace {
-struct GgmlTypeRow {
-    uint32_t id;
-    DType dtype;
-};
-// ggml's type ids (ggml.h `enum ggml_type`) for the dtypes tern stores.
-constexpr std::array<GgmlTypeRow, 20> kGgmlTypes{{
-    {0, DType::f32}, {1, DType::f16}, {2, DType::q4_0}, {3, DType::q4_1}, {6, DType::q5_0},
-    {7, DType::q5_1}, {8, DType::q8_0}, {9, DType::q8_1}, {10, DType::q2_k}, {11, DType::q3_k},
-    {12, DType::q4_k}, {13, DType::q5_k}, {14, DType::q6_k}, {15, DType::q8_k}, {24, DType::i8},
-    {25, DType::i16}, {26, DType::i32}, {27, DType::i64}, {28, DType::f64}, {30, DType::bf16},
-}};
-}  // namespace
-
+// ggml ids come from the storage type table (core/storage_types.h).
 std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type) {
-    for (const auto& r : kGgmlTypes)
-        if (r.id == ggml_type) return r.dtype;
+    if (const StorageType* s = storage_type_by_ggml(ggml_type)) return s->dtype;
     return std::nullopt;
 }
 
-std::optional<uint32_t> ggml_type_from_dtype(DType t) {
-    for (const auto& r : kGgmlTypes)
-        if (r.dtype == t) return r.id;
-    return std::nullopt;
-}
+std::optional<uint32_t> ggml_type_from_dtype(DType t) { return dtype_info(t).ggml_type; }
+
+std::optional<uint32_t> llama_file_type_from_dtype(DType t) { return dtype_info(t).llama_ftype; }
 
 }  // namespace tern::io

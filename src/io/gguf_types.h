@@ -85,9 +85,12 @@ using GgufMetadata = std::vector<std::pair<std::string, GgufValue>>;
 
 const GgufValue* find_metadata(const GgufMetadata& md, const std::string& key);
 
-// ggml tensor type id <-> tern dtype.
+// ggml tensor type id <-> tern dtype (core/storage_types.h). Ids from
+// kTernPrivateGgmlTypes up are tern's own block types: llama.cpp cannot load them.
 std::optional<DType> dtype_from_ggml_type(uint32_t ggml_type);
 std::optional<uint32_t> ggml_type_from_dtype(DType t);
+// llama.cpp's general.file_type for a file whose 2-D weights all have type t.
+std::optional<uint32_t> llama_file_type_from_dtype(DType t);
 
 constexpr uint32_t kGgufDefaultAlignment = 32;
 constexpr uint32_t kGgufMaxDims = 4;

@@ -174,12 +174,8 @@ bool is_hf_llm_checkpoint(const std::string& path) {
 }
 
 std::optional<uint32_t> llama_float_file_type(DType t) {
-    switch (t) {
-        case DType::f32: return 0;
-        case DType::f16: return 1;
-        case DType::bf16: return 32;
-        default: return std::nullopt;
-    }
+    if (t != DType::f32 && t != DType::f16 && t != DType::bf16) return std::nullopt;
+    return dtype_info(t).llama_ftype;
 }
 
 GgufModelParts hf_to_gguf(const std::string& path, const HfToGgufOptions& options) {

@@ -19,7 +19,7 @@
 #include "io/model_info.h"
 #include "io/tensor_names.h"
 #include "llm/model_check.h"
-#include "quant/rtn.h"
+#include "formats/tensor_codec.h"
 
 namespace tern::llm {
 namespace fs = std::filesystem;

@@ -7,7 +7,7 @@
 #include "core/thread_pool.h"
 #include "formats/format.h"
 #include "io/gguf_writer.h"
-#include "quant/rtn.h"
+#include "formats/tensor_codec.h"
 
 namespace tern::llm {
 

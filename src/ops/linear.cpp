@@ -11,7 +11,7 @@
 #include "kernels/gemm_bf16/gemm_bf16.h"
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemv_f16/gemv_f16.h"
-#include "quant/rtn.h"
+#include "formats/tensor_codec.h"
 
 namespace tern::ops {
 
@@ -50,23 +50,6 @@ FloatMath resolve_float_math(FloatMath m, DType weight) {
 
 namespace {
 
-// The GGUF weight types quant_matmul runs directly.
-std::optional<QuantType> quant_type_for_dtype(DType t) {
-    switch (t) {
-        case DType::q4_0: return QuantType::q4_0;
-        case DType::q4_1: return QuantType::q4_1;
-        case DType::q5_0: return QuantType::q5_0;
-        case DType::q5_1: return QuantType::q5_1;
-        case DType::q8_0: return QuantType::q8_0;
-        case DType::q2_k: return QuantType::q2_k;
-        case DType::q3_k: return QuantType::q3_k;
-        case DType::q4_k: return QuantType::q4_k;
-        case DType::q5_k: return QuantType::q5_k;
-        case DType::q6_k: return QuantType::q6_k;
-        default: return std::nullopt;
-    }
-}
-
 // The int8 activation codes of one matmul call. One buffer per calling thread,
 // shared by every weight: a buffer per weight would hold M × K bytes for each
 // of a model's ~150 matrices after a prefill (~200 MB at M = 512 on TinyLlama).
@@ -104,12 +87,13 @@ Linear::Linear(const Tensor& w, std::vector<float> bias, const std::string& name
         path_ = LinearPath::bf16_packed;
         packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wc.data<uint16_t>(), k_, true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_bf16_kernel().blocking, k_, n_) * sizeof(uint16_t);
-    } else if (const auto qt = quant_type_for_dtype(source_dtype_)) {
+    } else if (const auto qk = quant_kernel_for_dtype(source_dtype_)) {
+        // GGUF blocks and int4g128 (quant_matmul's int4_asym at group 128): the storage table's kernel column.
         path_ = LinearPath::quantized_int8;
-        packed_quant_ = std::make_unique<QuantMatrix>(pack_quant_matrix(*qt, wc.data<uint8_t>(), n_, k_));
+        packed_quant_ = std::make_unique<QuantMatrix>(pack_quant_matrix(qk->type, wc.data<uint8_t>(), n_, k_, qk->group));
         prepared_bytes_ = packed_quant_->packed_bytes();
     } else {
-        // q8_1/q8_k (activation formats) decode once.
+        // q8_1/q8_k (activation formats) and int3g128/int2g128 (no packed kernel) decode once.
         path_ = LinearPath::dequantized_f32;
         const std::vector<float> wf = tensor_to_f32(wc, name);  // (N, K)
         packed_f32_ = std::make_unique<GemmF32PackedB>(gemm_f32_kernel(), wf.data(), k_, true, k_, n_);

@@ -8,17 +8,10 @@
 
 #include "core/tensor.h"
 #include "formats/format.h"
+#include "formats/tensor_codec.h"  // tensor_to_f32, quantize_tensor_rtn
 #include "io/named_tensor.h"
 
 namespace tern {
-
-// Decodes any tensor with a storage format (f32/f16/bf16/fp8/GGUF blocks) or a
-// plain integer dtype to f32, row-major.
-std::vector<float> tensor_to_f32(const Tensor& t, const std::string& name);
-
-// Re-encodes `src` in `fmt` (which must have a tensor dtype). Throws InputError
-// naming the tensor when its row length is not a multiple of the block size.
-Tensor quantize_tensor_rtn(const Tensor& src, const FormatDescriptor& fmt, const std::string& name);
 
 struct QuantizeReportRow {
     std::string name;

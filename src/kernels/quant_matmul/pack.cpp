@@ -274,17 +274,27 @@ const char* quant_type_name(QuantType t) {
     return static_cast<int>(t) < static_cast<int>(QuantType::count_) ? names[static_cast<int>(t)] : "?";
 }
 
+// The storage type table (core/storage_types.h) names the QuantType that runs each row.
+std::optional<QuantKernelChoice> quant_kernel_for_dtype(DType t) {
+    const StorageType& s = dtype_info(t);
+    if (!s.has_kernel()) return std::nullopt;
+    for (int q = 0; q < static_cast<int>(QuantType::count_); ++q)
+        if (s.kernel == quant_type_name(static_cast<QuantType>(q))) return QuantKernelChoice{static_cast<QuantType>(q), s.kernel_group};
+    return std::nullopt;
+}
+
 DType quant_type_dtype(QuantType t) {
-    static const DType d[] = {DType::q4_0, DType::q4_1, DType::q5_0, DType::q5_1, DType::q8_0, DType::q2_k,
-                              DType::q3_k, DType::q4_k, DType::q5_k, DType::q6_k, DType::count_};
-    return d[static_cast<int>(t)];
+    if (t == QuantType::int4_asym) return DType::count_;  // group-dependent: see quant_block_bytes
+    for (const StorageType& s : kStorageTypes)
+        if (s.kernel == quant_type_name(t)) return s.dtype;
+    return DType::count_;
 }
 
 bool is_k_quant(QuantType t) { return is_k(layout_of(t).corr); }
 
 int quant_block_elems(QuantType t, int group) {
     if (t == QuantType::int4_asym) return group;
-    return is_k_quant(t) ? 256 : 32;
+    return static_cast<int>(dtype_info(quant_type_dtype(t)).block_size);
 }
 
 int quant_block_bytes(QuantType t, int group) {

@@ -14,6 +14,7 @@
 // integer dot product (VNNI on AVX-512, maddubs on AVX2).
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -29,6 +30,13 @@ enum class QuantType : uint8_t { q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k,
 const char* quant_type_name(QuantType t);
 // The GGUF dtype of a type (int4_asym has none and returns nullopt-like DType::count_).
 DType quant_type_dtype(QuantType t);
+// The kernel type (and group) that runs weights stored as `t`, from the
+// storage type table's kernel column; nullopt when t is not packed.
+struct QuantKernelChoice {
+    QuantType type;
+    int group;
+};
+std::optional<QuantKernelChoice> quant_kernel_for_dtype(DType t);
 bool is_k_quant(QuantType t);
 // Elements per source block: 32, 256, or the int4 group size.
 int quant_block_elems(QuantType t, int group);

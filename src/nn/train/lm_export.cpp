@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "formats/format.h"
 #include "io/gguf_writer.h"
-#include "quant/rtn.h"
+#include "formats/tensor_codec.h"
 
 namespace tern::nn::train {
 namespace {
