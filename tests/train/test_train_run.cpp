@@ -6,11 +6,13 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <stdexcept>
 #include <vector>
 
 #include "core/error.h"
 #include "io/io_test_util.h"
+#include "io/safetensors.h"
 #include "io/text_corpus.h"
 #include "nn/data/image_dataset.h"
 #include "nn/train/checkpoint.h"
@@ -146,5 +148,56 @@ TEST(TrainRun, MidEpochCheckpointPastTheRunsEndIsRefused) {
         FAIL() << "resumed past the end";
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("inside epoch 2, past the 1 asked for"), std::string::npos) << e.what();
+    }
+}
+
+TEST(TrainRun, BadMidEpochMetadataIsOneClearError) {
+    TextCorpusOptions co;
+    co.sotu = co.gutenberg = co.austen = false;
+    if (!load_text_corpus(co).missing_sources.empty())
+        TERN_MISSING_REFERENCE() << "moby-dick text not installed (run scripts/setup.sh)";
+    testio::TempDir dir;
+    const Recipe r = parse_recipe_json(R"({"model": "llama", "data": "text", "epochs": 1, "batch_size": 4,
+      "optimizer": {"name": "adamw", "lr": 0.003},
+      "lm": {"vocab_size": 300, "dim": 16, "layers": 1, "heads": 2, "kv_heads": 1, "ffn": 32, "context": 16,
+             "train_tokens": 2000, "eval_tokens": 1000, "sources": ["moby-dick"]},
+      "seed": 3, "output": ")" + dir.file("lm.gguf") + R"("})",
+                                       dir.file("lm.json"));
+    RunOptions o;
+    o.checkpoint_minutes = 0;
+    o.checkpoint_every_steps = 3;
+    TrainHooks kill;
+    kill.on_step_end = [](StepContext& c) {
+        if (c.step == 4) throw Killed();
+    };
+    EXPECT_THROW(run(r, kill, o), Killed);
+    const std::string good = r.output + ".resume.safetensors";
+    struct Case {
+        const char* key;
+        const char* value;
+        const char* says;
+    };
+    const Case cases[] = {
+        {"tern.epoch_steps_done", "999", "step 999 of an epoch of"},
+        {"tern.epoch_steps_done", "-2", "step -2 of an epoch of"},
+        {"tern.epoch_loss_sum", "nan", "bad resume metadata"},
+        {"tern.epoch_correct", "x", "bad resume metadata: tern.epoch_correct 'x'"},
+    };
+    for (const Case& c : cases) {
+        const io::SafetensorsModel f = io::read_safetensors(good);
+        std::map<std::string, std::string> meta(f.infos.at(0).metadata.begin(), f.infos.at(0).metadata.end());
+        ASSERT_TRUE(meta.count(c.key)) << c.key;
+        meta[c.key] = c.value;
+        const std::string bad = dir.file("bad.resume.safetensors");
+        io::write_safetensors(bad, f.tensors, meta);
+        RunOptions resume;
+        resume.resume = bad;
+        try {
+            run(r, {}, resume);
+            ADD_FAILURE() << c.key << "=" << c.value << " was accepted";
+        } catch (const InputError& e) {
+            EXPECT_NE(std::string(e.what()).find(c.says), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find(bad), std::string::npos) << e.what();
+        }
     }
 }
