@@ -82,7 +82,7 @@ void add_train_command(CLI::App& app) {
     cmd->add_option("recipe", o->recipe, "recipe file, e.g. models/recipes/fmnist-lenet5.json")->required();
     cmd->add_option("--epochs", o->epochs, "override the recipe's epochs")->check(int_range(1, 100000));
     cmd->add_option("--out", o->out, "override the recipe's output path");
-    cmd->add_option("--resume", o->resume, "continue from a <out>.resume.safetensors checkpoint");
+    cmd->add_option("--resume", o->resume, "continue from a <out>.resume.safetensors checkpoint (written at epoch ends and mid-epoch)");
     cmd->add_option("--checkpoint-minutes", o->checkpoint_minutes,
                     "also write the resume checkpoint inside an epoch every N minutes (0: only at epoch ends)")
         ->check(real_range(0, 10080));

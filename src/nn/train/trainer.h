@@ -5,7 +5,7 @@
 // and resumable checkpoints.
 //
 // Determinism: for a given recipe, seed and thread count the run is
-// reproducible, and resuming from an epoch checkpoint continues exactly as an
+// reproducible, and resuming from an epoch or mid-epoch checkpoint continues exactly as an
 // uninterrupted run (batch contents depend only on (seed, epoch, batch) and
 // the optimizer state is saved).
 #include <cstdint>
