@@ -59,6 +59,9 @@ TEST(CliOptionRanges, EveryNumericOptionRejectsOutOfRangeWithItsRange) {
         {"formats --synthetic gaussian --n 0", "--n", "[1, 268435456]"},
         {"formats --synthetic gaussian --seed -1", "--seed", "[0, 18446744073709551615]"},
         {"train r.json --epochs 0", "--epochs", "[1, 100000]"},
+        {"train r.json --checkpoint-minutes -1", "--checkpoint-minutes", "[0, 10080]"},
+        {"train r.json --checkpoint-minutes nan", "--checkpoint-minutes", "[0, 10080]"},
+        {"train r.json --checkpoint-minutes 1e9", "--checkpoint-minutes", "[0, 10080]"},
         {"synth -o s.gguf --seed -1", "--seed", "[0, 18446744073709551615]"},
         {"quantize m.gguf -o q.gguf --format q8_0 -t 0", "--threads", "1 to 1024"},
     };

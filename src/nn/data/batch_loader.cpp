@@ -73,7 +73,7 @@ Batch BatchLoader::make_batch(int64_t epoch, int64_t b) const {
     return build(epoch_order(epoch), epoch, b);
 }
 
-void BatchLoader::start_epoch(int64_t epoch) {
+void BatchLoader::start_epoch(int64_t epoch, int64_t first_batch) {
     auto order = std::make_shared<const std::vector<int64_t>>(epoch_order(epoch));
     {
         std::lock_guard<std::mutex> lock(mu_);
@@ -81,8 +81,8 @@ void BatchLoader::start_epoch(int64_t epoch) {
         active_ = true;
         epoch_ = epoch;
         order_ = std::move(order);
-        next_to_build_ = 0;
-        next_to_take_ = 0;
+        next_to_build_ = first_batch;
+        next_to_take_ = first_batch;
         ready_.clear();
         error_ = nullptr;
     }

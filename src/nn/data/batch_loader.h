@@ -49,8 +49,9 @@ public:
     int64_t batches_per_epoch() const;
     const BatchLoaderConfig& config() const { return cfg_; }
 
-    // Starts (or restarts) iteration over `epoch`; prefetching begins now.
-    void start_epoch(int64_t epoch);
+    // Starts (or restarts) iteration over `epoch` at batch `first_batch` (a
+    // resumed epoch skips the batches it already trained); prefetching begins now.
+    void start_epoch(int64_t epoch, int64_t first_batch = 0);
     // The next batch of the current epoch; false once the epoch is exhausted.
     // Rethrows an exception raised while preparing the batch.
     bool next(Batch& out);

@@ -176,6 +176,10 @@ EpochMetrics LmTrainer::train_epoch(const std::function<void(const LmStepReport&
     loop.optimizer = optimizer_.get();
     loop.epoch = epoch;
     loop.steps_per_epoch = spe;
+    // The window order is a function of (seed, epoch) alone, so a resumed epoch
+    // skips to step resume.steps and draws the same batches.
+    loop.resume = resumed_;
+    resumed_ = {};
     loop.next_batch = [&](int64_t b) {
         if (b >= spe) return false;
         for (int64_t i = 0; i < B; ++i)
@@ -193,7 +197,7 @@ EpochMetrics LmTrainer::train_epoch(const std::function<void(const LmStepReport&
         hooks.on_step_end = [&](StepContext& c) {
             if (hooks_.on_step_end) hooks_.on_step_end(c);
             on_step({c.epoch, c.step, c.steps, c.running_loss, c.running_accuracy,
-                     static_cast<double>(c.step * B * T) / seconds_since(t0)});
+                     static_cast<double>((c.step - loop.resume.steps) * B * T) / seconds_since(t0)});
         };
     const EpochTotals tot = run_epoch(loop, hooks);
     EpochMetrics m;
@@ -204,17 +208,17 @@ EpochMetrics LmTrainer::train_epoch(const std::function<void(const LmStepReport&
     const LmEvalResult v = evaluate_lm(*model_, corpus_->validation, corpus_->bos, recipe_.lm.eval_tokens);
     m.val_loss = v.loss;
     m.val_accuracy = v.accuracy;
-    m.seconds = seconds_since(t0);
+    m.seconds = loop.resume.seconds + seconds_since(t0);
     history_.push_back(m);
     return m;
 }
 
-void LmTrainer::save_resume(const std::string& path) const {
-    save_resume_checkpoint(path, recipe_, *model_, *optimizer_, history_);
+void LmTrainer::save_resume(const std::string& path, const EpochProgress* in_progress) const {
+    save_resume_checkpoint(path, recipe_, *model_, *optimizer_, history_, {}, in_progress);
 }
 
 void LmTrainer::load_resume(const std::string& path) {
-    history_ = load_resume_checkpoint(path, recipe_, *model_, *optimizer_);
+    history_ = load_resume_checkpoint(path, recipe_, *model_, *optimizer_, &resumed_, batches_per_epoch());
 }
 
 }  // namespace tern::nn::train

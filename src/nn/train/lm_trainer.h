@@ -79,8 +79,12 @@ public:
     // Hooks every later train_epoch runs (QAT, distillation, pruning schedules).
     void set_hooks(TrainHooks hooks) { hooks_ = std::move(hooks); }
 
-    void save_resume(const std::string& path) const;
+    // `in_progress`: a mid-epoch checkpoint of epoch epochs_done() + 1 (from a
+    // hook's StepContext::progress); null: at the epoch boundary.
+    void save_resume(const std::string& path, const EpochProgress* in_progress = nullptr) const;
     void load_resume(const std::string& path);
+    // Where the next train_epoch starts (steps 0 unless a mid-epoch checkpoint was loaded).
+    const EpochProgress& resumed_progress() const { return resumed_; }
 
 private:
     Recipe recipe_;
@@ -89,6 +93,7 @@ private:
     std::unique_ptr<Optimizer> optimizer_;
     std::vector<EpochMetrics> history_;
     TrainHooks hooks_;
+    EpochProgress resumed_;
 };
 
 }  // namespace tern::nn::train

@@ -18,12 +18,16 @@ EpochTotals run_epoch(const EpochLoop& loop, const TrainHooks& hooks) {
     const auto params = model.parameters();
     EpochTotals tot;
     tot.epoch = loop.epoch + 1;
-    double loss_sum = 0;
-    int64_t correct = 0;
+    double loss_sum = loop.resume.loss_sum;
+    int64_t correct = loop.resume.correct;
+    tot.samples = loop.resume.samples;
+    tot.steps = loop.resume.steps;
+    tot.lr = loop.resume.lr;
     StepContext ctx{model, optimizer};
     ctx.epoch = loop.epoch + 1;
     ctx.steps = spe;
-    for (int64_t b = 0; loop.next_batch(b); ++b) {
+    ctx.progress.seconds = loop.resume.seconds;
+    for (int64_t b = loop.resume.steps; loop.next_batch(b); ++b) {
         ctx.step = b + 1;
         ctx.global_step = loop.epoch * spe + b;
         ctx.lr = scheduled_lr(r, ctx.global_step, spe);
@@ -50,6 +54,11 @@ EpochTotals run_epoch(const EpochLoop& loop, const TrainHooks& hooks) {
         tot.steps = b + 1;
         ctx.running_loss = loss_sum / static_cast<double>(tot.samples);
         ctx.running_accuracy = static_cast<double>(correct) / static_cast<double>(tot.samples);
+        ctx.progress.steps = tot.steps;
+        ctx.progress.samples = tot.samples;
+        ctx.progress.correct = correct;
+        ctx.progress.loss_sum = loss_sum;
+        ctx.progress.lr = tot.lr;
         if (hooks.on_step_end) hooks.on_step_end(ctx);
     }
     if (tot.samples > 0) {

@@ -23,6 +23,16 @@ struct StepLoss {
     int64_t correct = 0;  // top-1 hits among them
 };
 
+// The running sums of an epoch so far: what a mid-epoch checkpoint saves so that
+// the resumed epoch's means come out bit-identical to an uninterrupted one.
+struct EpochProgress {
+    int64_t steps = 0;  // steps done in the epoch
+    int64_t samples = 0, correct = 0;
+    double loss_sum = 0;  // sum over steps of loss * samples
+    float lr = 0;         // at the last step done
+    double seconds = 0;   // training time spent on the epoch before this process
+};
+
 // What a hook sees and may change (the model's weights, the optimizer's state).
 struct StepContext {
     Module& model;
@@ -34,6 +44,7 @@ struct StepContext {
     float lr = 0;
     double loss = std::numeric_limits<double>::quiet_NaN();  // this step's; NaN before the forward
     double running_loss = 0, running_accuracy = 0;           // over the epoch so far, this step included at the end
+    EpochProgress progress;                                  // the sums behind them, at on_step_end
 };
 
 struct EpochTotals {
@@ -57,6 +68,9 @@ struct EpochLoop {
     Optimizer* optimizer = nullptr;
     int64_t epoch = 0;            // 0-based
     int64_t steps_per_epoch = 0;  // the schedule's; the loop ends earlier when next_step says so
+    // Where a resumed epoch stands: the loop starts at step resume.steps (0-based)
+    // with these sums; next_batch must then give that step's batch first.
+    EpochProgress resume;
     // Loads the batch of step `step` (0-based in the epoch); false: the epoch has no more.
     std::function<bool(int64_t step)> next_batch;
     // The forward of the batch next_batch loaded.

@@ -146,7 +146,7 @@ float Trainer::lr_at(int64_t step) const { return scheduled_lr(recipe_, step, ba
 EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t epoch = epochs_done();  // 0-based for the loader
-    loader_->start_epoch(epoch);
+    loader_->start_epoch(epoch, resumed_.steps);
     data::Batch batch;
     EpochLoop loop;
     loop.recipe = &recipe_;
@@ -154,6 +154,8 @@ EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
     loop.optimizer = optimizer_.get();
     loop.epoch = epoch;
     loop.steps_per_epoch = batches_per_epoch();
+    loop.resume = resumed_;
+    resumed_ = {};
     loop.next_batch = [&](int64_t) { return loader_->next(batch); };
     loop.forward = [&] {
         Var logits = model_->forward(Var(batch.images));
@@ -178,13 +180,17 @@ EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
         m.val_loss = v.loss;
         m.val_accuracy = v.accuracy;
     }
-    m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    m.seconds = loop.resume.seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     history_.push_back(m);
     return m;
 }
 
-void Trainer::save_resume(const std::string& path) const { save_resume_checkpoint(path, recipe_, *model_, *optimizer_, history_); }
+void Trainer::save_resume(const std::string& path, const EpochProgress* in_progress) const {
+    save_resume_checkpoint(path, recipe_, *model_, *optimizer_, history_, {}, in_progress);
+}
 
-void Trainer::load_resume(const std::string& path) { history_ = load_resume_checkpoint(path, recipe_, *model_, *optimizer_); }
+void Trainer::load_resume(const std::string& path) {
+    history_ = load_resume_checkpoint(path, recipe_, *model_, *optimizer_, &resumed_, batches_per_epoch());
+}
 
 }  // namespace tern::nn::train

@@ -5,7 +5,7 @@
 // and resumable checkpoints.
 //
 // Determinism: for a given recipe, seed and thread count the run is
-// reproducible, and resuming from an epoch checkpoint continues exactly as an
+// reproducible, and resuming from an epoch or mid-epoch checkpoint continues exactly as an
 // uninterrupted run (batch contents depend only on (seed, epoch, batch) and
 // the optimizer state is saved).
 #include <cstdint>
@@ -71,9 +71,13 @@ public:
     // Hooks every later train_epoch runs (QAT, distillation, pruning schedules).
     void set_hooks(TrainHooks hooks) { hooks_ = std::move(hooks); }
 
-    void save_resume(const std::string& path) const;
+    // `in_progress`: a mid-epoch checkpoint of epoch epochs_done() + 1 (from a
+    // hook's StepContext::progress); null: at the epoch boundary.
+    void save_resume(const std::string& path, const EpochProgress* in_progress = nullptr) const;
     // Restores what save_resume wrote; the checkpoint's model must match the recipe's.
     void load_resume(const std::string& path);
+    // Where the next train_epoch starts (steps 0 unless a mid-epoch checkpoint was loaded).
+    const EpochProgress& resumed_progress() const { return resumed_; }
 
 private:
     Recipe recipe_;
@@ -83,6 +87,7 @@ private:
     std::unique_ptr<data::BatchLoader> loader_;
     std::vector<EpochMetrics> history_;
     TrainHooks hooks_;
+    EpochProgress resumed_;
 };
 
 }  // namespace tern::nn::train

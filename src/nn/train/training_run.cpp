@@ -58,7 +58,8 @@ float scheduled_lr(const Recipe& recipe, int64_t step, int64_t spe) {
 
 void save_resume_checkpoint(const std::string& path, const Recipe& recipe, const Module& model, Optimizer& opt,
                             const std::vector<EpochMetrics>& history,
-                            const std::map<std::string, std::string>& extra_metadata) {
+                            const std::map<std::string, std::string>& extra_metadata,
+                            const EpochProgress* in_progress) {
     std::vector<NamedTensor> tensors = module_state(model);
     for (auto& nt : optimizer_state(opt, model)) tensors.push_back(std::move(nt));
     std::map<std::string, std::string> meta = extra_metadata;
@@ -69,11 +70,57 @@ void save_resume_checkpoint(const std::string& path, const Recipe& recipe, const
     meta["tern.optim_step"] = std::to_string(opt.step_count());
     meta["tern.history"] = history_json(history).dump();
     meta["tern.version"] = kTernVersion;
+    if (in_progress && in_progress->steps > 0) {
+        // Hex floats: the resumed epoch's mean must come out bit-identical.
+        meta["tern.epoch_steps_done"] = std::to_string(in_progress->steps);
+        meta["tern.epoch_samples"] = std::to_string(in_progress->samples);
+        meta["tern.epoch_correct"] = std::to_string(in_progress->correct);
+        meta["tern.epoch_loss_sum"] = format("%a", in_progress->loss_sum);
+        meta["tern.epoch_lr"] = format("%a", static_cast<double>(in_progress->lr));
+        meta["tern.epoch_seconds"] = format("%a", in_progress->seconds);
+    }
     io::write_safetensors(path, tensors, meta);
 }
 
+namespace {
+
+// The mid-epoch position of a checkpoint; all zero when it has none.
+EpochProgress read_epoch_progress(const std::map<std::string, std::string>& meta, const std::string& path,
+                                  int64_t steps_per_epoch) {
+    EpochProgress p;
+    if (meta.find("tern.epoch_steps_done") == meta.end()) return p;
+    auto number = [&](const char* key, auto parse) {
+        auto it = meta.find(key);
+        if (it == meta.end()) throw InputError(path, std::string("bad resume metadata: no ") + key);
+        size_t used = 0;
+        try {
+            auto v = parse(it->second, &used);
+            if (used == it->second.size()) return v;
+        } catch (const std::exception&) {
+        }
+        throw InputError(path, std::string("bad resume metadata: ") + key + " '" + it->second + "'");
+    };
+    auto integer = [](const std::string& s, size_t* used) { return std::stoll(s, used); };
+    auto real = [](const std::string& s, size_t* used) { return std::stod(s, used); };
+    p.steps = number("tern.epoch_steps_done", integer);
+    p.samples = number("tern.epoch_samples", integer);
+    p.correct = number("tern.epoch_correct", integer);
+    p.loss_sum = number("tern.epoch_loss_sum", real);
+    p.lr = static_cast<float>(number("tern.epoch_lr", real));
+    p.seconds = number("tern.epoch_seconds", real);
+    if (p.steps < 0 || (steps_per_epoch > 0 && p.steps >= steps_per_epoch) || p.samples < 0 || p.correct < 0 ||
+        p.correct > p.samples || !std::isfinite(p.loss_sum))
+        throw InputError(path, "bad resume metadata: step " + std::to_string(p.steps) + " of an epoch of " +
+                                   std::to_string(steps_per_epoch) + " steps, " + std::to_string(p.samples) +
+                                   " samples, " + std::to_string(p.correct) + " correct");
+    return p;
+}
+
+}  // namespace
+
 std::vector<EpochMetrics> load_resume_checkpoint(const std::string& path, const Recipe& recipe, Module& model,
-                                                 Optimizer& opt) {
+                                                 Optimizer& opt, EpochProgress* in_progress,
+                                                 int64_t steps_per_epoch) {
     const io::SafetensorsModel f = io::read_safetensors(path);
     std::map<std::string, std::string> meta(f.infos.at(0).metadata.begin(), f.infos.at(0).metadata.end());
     auto get = [&](const std::string& key) -> const std::string& {
@@ -107,6 +154,7 @@ std::vector<EpochMetrics> load_resume_checkpoint(const std::string& path, const 
         throw InputError(path, std::string("bad resume metadata: ") + e.what());
     }
     if (static_cast<int64_t>(history.size()) != std::stoll(get("tern.epochs_done"))) throw InputError(path, "history and epochs_done disagree");
+    if (in_progress) *in_progress = read_epoch_progress(meta, path, steps_per_epoch);
     return history;
 }
 

@@ -13,6 +13,7 @@
 #include "nn/modules/module.h"
 #include "nn/optim/optimizer.h"
 #include "nn/train/recipe.h"
+#include "nn/train/train_loop.h"
 
 namespace tern::nn::train {
 
@@ -31,14 +32,21 @@ std::unique_ptr<Optimizer> make_optimizer(const OptimizerRecipe& o, const std::v
 float scheduled_lr(const Recipe& r, int64_t step, int64_t steps_per_epoch);
 
 // Writes a resume checkpoint atomically (`extra_metadata` is added as is).
+// `in_progress` (steps > 0): the checkpoint is taken inside epoch history.size() + 1,
+// after that many steps; null: at the end of epoch history.size().
 void save_resume_checkpoint(const std::string& path, const Recipe& r, const Module& model, Optimizer& opt,
                             const std::vector<EpochMetrics>& history,
-                            const std::map<std::string, std::string>& extra_metadata = {});
+                            const std::map<std::string, std::string>& extra_metadata = {},
+                            const EpochProgress* in_progress = nullptr);
 // Restores weights and optimizer state into `model` / `opt` and returns the
 // history. The checkpoint must have been trained with the same recipe (up to
-// epochs and output), else InputError(path, ...).
+// epochs and output), else InputError(path, ...). `in_progress` receives where
+// the next epoch stands (steps 0 for an epoch-boundary checkpoint, which is all
+// checkpoints written before mid-epoch ones existed); its step must be below
+// `steps_per_epoch`.
 std::vector<EpochMetrics> load_resume_checkpoint(const std::string& path, const Recipe& r, Module& model,
-                                                 Optimizer& opt);
+                                                 Optimizer& opt, EpochProgress* in_progress = nullptr,
+                                                 int64_t steps_per_epoch = 0);
 
 // History as CSV (epoch,lr,train_loss,train_accuracy,val_loss,val_accuracy,seconds) and JSON.
 std::string history_csv(const std::vector<EpochMetrics>& h);

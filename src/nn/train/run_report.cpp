@@ -1,4 +1,4 @@
-#include "cli/train_report.h"
+#include "nn/train/run_report.h"
 
 #include <chrono>
 #include <cstdio>
@@ -7,9 +7,7 @@
 #include "core/mapped_file.h"
 #include "core/png.h"
 
-namespace tern::cli {
-
-using nn::train::EpochMetrics;
+namespace tern::nn::train {
 
 std::string fmt_duration(double s) {
     char buf[32];
@@ -50,19 +48,13 @@ double now_seconds() {
 }
 }  // namespace
 
-RunEta::RunEta(int64_t first_epoch, int64_t epochs) : start_(now_seconds()), first_epoch_(first_epoch), epochs_(epochs) {}
+RunEta::RunEta(double first_epoch, int64_t epochs) : start_(now_seconds()), first_epoch_(first_epoch), epochs_(epochs) {}
 
 std::string RunEta::left(int64_t epoch, int64_t batch, int64_t batches) const {
     const double elapsed = now_seconds() - start_;
-    const double epochs_run = static_cast<double>(epoch - 1 - first_epoch_) + static_cast<double>(batch) / static_cast<double>(batches);
-    const double remaining = static_cast<double>(epochs_ - first_epoch_) - epochs_run;
+    const double epochs_run = static_cast<double>(epoch - 1) - first_epoch_ + static_cast<double>(batch) / static_cast<double>(batches);
+    const double remaining = static_cast<double>(epochs_) - first_epoch_ - epochs_run;
     return fmt_duration(elapsed / epochs_run * remaining);
 }
 
-void log_resume(FILE* log, const std::string& resume_path, int64_t epochs_done) {
-    if (epochs_done > 0)
-        std::fprintf(log, "resumed from %s after epoch %lld\n", resume_path.c_str(), static_cast<long long>(epochs_done));
-    std::fflush(log);
-}
-
-}  // namespace tern::cli
+}  // namespace tern::nn::train
