@@ -273,7 +273,8 @@ std::vector<float> parse_digit_json(const std::string& path) {
     auto file = MappedFile::open(path);
     const char* s = reinterpret_cast<const char*>(file->data());
     const char* end = s + file->size();
-    const char* key = std::search(s, end, "\"data\"", "\"data\"" + 6);
+    constexpr std::string_view kKey = "\"data\"";
+    const char* key = std::search(s, end, kKey.begin(), kKey.end());
     if (key == end) throw InputError(path, "no \"data\" array");
     const char* p = key + 6;
     auto skip_ws = [&] {

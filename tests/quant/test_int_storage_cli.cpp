@@ -44,12 +44,12 @@ TEST(IntStorageCli, TinylmInInt4g128LoadsRunsThePackedKernelAndKeepsItsPerplexit
     struct Case {
         const char* format;
         DType dtype;
-        llm::LinearPath path;
+        ops::LinearPath path;
         double max_factor;  // of the f16 perplexity
     };
-    for (const Case& c : {Case{"int4g128", DType::int4g128, llm::LinearPath::quantized_int8, 1.25},
-                          Case{"int3g128", DType::int3g128, llm::LinearPath::dequantized_f32, 2.0},
-                          Case{"int2g128", DType::int2g128, llm::LinearPath::dequantized_f32, 10.0}}) {
+    for (const Case& c : {Case{"int4g128", DType::int4g128, ops::LinearPath::quantized_int8, 1.25},
+                          Case{"int3g128", DType::int3g128, ops::LinearPath::dequantized_f32, 2.0},
+                          Case{"int2g128", DType::int2g128, ops::LinearPath::dequantized_f32, 10.0}}) {
         SCOPED_TRACE(c.format);
         const std::string out = dir.file(std::string("tinylm-") + c.format + ".gguf");
         const auto q = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --format " + c.format + " --json");
