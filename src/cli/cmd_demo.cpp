@@ -20,7 +20,12 @@
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "io/text_corpus.h"
+#include "llm/forward.h"
+#include "llm/model_loader.h"
+#include "llm/perplexity.h"
+#include "llm/text_tokenizer.h"
 #include "quant/calibration.h"
+#include "quant/quantize_model.h"
 #include "quant/rtn.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
@@ -128,6 +133,44 @@ void run_demo(int threads) {
             s += "; largest input " + fmt_fixed(outlier->max_absmax, 1) + " at " + outlier->name + " channel " +
                  std::to_string(outlier->max_absmax_channel);
         return s;
+    }));
+
+    rows.push_back(timed("gptq", [&] {
+        // The blocks' Linears of tinylm to 3 bits (int3g128): round to nearest vs
+        // GPTQ calibrated on train-split text, judged on test-split text.
+        namespace fs = std::filesystem;
+        const std::string path = models + "tinylm.gguf";
+        if (!fs::exists(path)) return "not found: " + path;
+        const TextCorpus corpus = load_text_corpus();
+        if (!corpus.missing_sources.empty()) return std::string("text corpus not installed");
+        const fs::path dir = fs::temp_directory_path() / ("tern-demo-gptq-" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        const auto tok = llm::load_text_tokenizer(path);
+        if (!tok) return "no tokenizer in " + path;
+        std::vector<int32_t> test = tok->encode(split_corpus(corpus.documents).test, true);
+        test.resize(std::min<size_t>(test.size(), 16 * 256));
+        std::string out;
+        for (const char* method : {"rtn", "gptq"}) {
+            quant::QuantizeFileRequest req;
+            req.input = path;
+            req.output = (dir / (std::string(method) + ".gguf")).string();
+            req.format_name = "int3g128";
+            req.recipe.method = method;
+            req.recipe.format = &format_by_name("int3g128");
+            req.recipe.calibration.n_tokens = 1024;
+            req.recipe.calibration.ctx = 128;
+            req.recipe.skip_roles = {io::TensorRole::token_embd, io::TensorRole::output};
+            quant::quantize_file(req);
+            const auto model = llm::load_model(req.output);
+            llm::SessionOptions so;
+            so.n_ctx = 256;
+            llm::Session session(*model, so);
+            const double ppl = llm::compute_perplexity(session, test, 256, {}, model->config.bos_token).ppl;
+            out += std::string(out.empty() ? "tinylm blocks to int3g128, test-split ppl: " : ", ") + method + " " +
+                   fmt_fixed(ppl, 2);
+        }
+        fs::remove_all(dir);
+        return out + " (calibrated on 1024 train-split tokens)";
     }));
 
     rows.push_back(timed("batched decode", [&] {
