@@ -17,9 +17,12 @@
 #include "core/tensor.h"
 #include "nn/torch_ref.h"
 #include "quant/awq.h"
+#include "quant/quant_test_util.h"
 
 namespace tern::quant {
 namespace {
+
+using quanttest::gram;
 
 // Inputs whose channels differ in scale by up to 30x (the activation outliers
 // AWQ is about), with correlations between channels.
@@ -35,23 +38,6 @@ std::vector<float> outlier_inputs(int64_t samples, int64_t cols, uint64_t seed) 
             x[static_cast<size_t>(s * cols + c)] = gain[static_cast<size_t>(c)] * (normal(rng) + 0.3f * shared);
     }
     return x;
-}
-
-std::vector<float> weights(int64_t rows, int64_t cols, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 0.05f);
-    std::vector<float> w(static_cast<size_t>(rows * cols));
-    for (auto& v : w) v = normal(rng);
-    return w;
-}
-
-std::vector<double> gram(const std::vector<float>& x, int64_t samples, int64_t cols) {
-    std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
-    for (int64_t s = 0; s < samples; ++s)
-        for (int64_t i = 0; i < cols; ++i)
-            for (int64_t j = 0; j < cols; ++j)
-                h[static_cast<size_t>(i * cols + j)] += double(x[static_cast<size_t>(s * cols + i)]) * double(x[static_cast<size_t>(s * cols + j)]);
-    return h;
 }
 
 std::vector<double> mean_abs(const std::vector<float>& x, int64_t samples, int64_t cols) {
@@ -111,7 +97,7 @@ TEST(AwqTorch, ScalesClipsAndWeightsAgreeWithThePaperTranscription) {
         xs.push_back(outlier_inputs(c.samples, c.cols, seed++));
         tensors.emplace_back(c.name + "/X", Tensor::from_floats({c.samples, c.cols}, xs.back()));
         for (int64_t i = 0; i < c.n_linears; ++i) {
-            ws[k].push_back(weights(c.rows, c.cols, seed++));
+            ws[k].push_back(quanttest::random_weights(c.rows, c.cols, seed++));
             tensors.emplace_back(c.name + "/W" + std::to_string(i), Tensor::from_floats({c.rows, c.cols}, ws[k].back()));
         }
     }
@@ -151,7 +137,7 @@ TEST(Awq, LowersTheOutputErrorOnHeldOutInputs) {
     const std::vector<float> calib(all.begin(), all.begin() + samples * cols);
     const std::vector<float> held(all.begin() + samples * cols, all.end());
     const std::vector<double> h_test = gram(held, samples, cols);
-    const std::vector<float> w = weights(rows, cols, 10);
+    const std::vector<float> w = quanttest::random_weights(rows, cols, 10);
     for (int bits : {3, 4}) {
         SCOPED_TRACE(bits);
         const IntGroupGrid grid{.bits = bits, .group = 128};
@@ -166,7 +152,7 @@ TEST(Awq, LowersTheOutputErrorOnHeldOutInputs) {
 }
 
 TEST(Awq, BadStatisticsAreRefused) {
-    const std::vector<float> w = weights(4, 64, 1);
+    const std::vector<float> w = quanttest::random_weights(4, 64, 1);
     const WeightView v{w, 4, 64};
     std::vector<double> h(64 * 64, 0.0), m(64, 1.0);
     for (int i = 0; i < 64; ++i) h[static_cast<size_t>(i * 64 + i)] = 1;

@@ -17,9 +17,13 @@
 #include "formats/format.h"
 #include "nn/torch_ref.h"
 #include "quant/gptq.h"
+#include "quant/quant_test_util.h"
 
 namespace tern::quant {
 namespace {
+
+using quanttest::gram;
+using quanttest::random_weights;
 
 // Inputs with correlated channels and a few outlier channels, like the
 // activations entering an LLM's Linear.
@@ -41,24 +45,6 @@ std::vector<float> correlated_inputs(int64_t samples, int64_t cols, uint64_t see
         }
     }
     return x;
-}
-
-std::vector<float> random_weights(int64_t rows, int64_t cols, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> normal(0.0f, 0.05f);
-    std::vector<float> w(static_cast<size_t>(rows * cols));
-    for (auto& v : w) v = normal(rng);
-    return w;
-}
-
-std::vector<double> gram(const std::vector<float>& x, int64_t samples, int64_t cols) {
-    std::vector<double> h(static_cast<size_t>(cols * cols), 0.0);
-    for (int64_t s = 0; s < samples; ++s) {
-        const float* xs = x.data() + s * cols;
-        for (int64_t i = 0; i < cols; ++i)
-            for (int64_t j = 0; j < cols; ++j) h[static_cast<size_t>(i * cols + j)] += double(xs[i]) * double(xs[j]);
-    }
-    return h;
 }
 
 struct GptqCase {

@@ -13,17 +13,12 @@
 #include "io/gguf_reader.h"
 #include "io/gguf_writer.h"
 #include "io/io_test_util.h"
+#include "quant/quant_test_util.h"
 
 namespace tern {
 namespace {
 
-Tensor random_tensor(const Shape& shape, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::normal_distribution<float> d(0.0f, 0.02f);
-    std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
-    for (auto& x : v) x = d(rng);
-    return Tensor::from_floats(shape, v);
-}
+using quanttest::random_tensor;
 
 std::string write_model(const testio::TempDir& dir, bool with_nan = false) {
     Tensor w = random_tensor({64, 256}, 1);
