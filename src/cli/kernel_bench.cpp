@@ -213,7 +213,7 @@ std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* p
     const std::string isa(isa_name(active_isa()));
     const int threads = default_pool().size();
     // Every GB/s row below is a fraction of this probe's median.
-    // The full 1 GiB buffer even with --quick: 256 MiB read up to 2x faster here (cache).
+    // The full 1 GiB buffer even with --quick: a smaller one partly sits in a large L3.
     const BandwidthResult bw = measure_read_bandwidth(kBandwidthProbeBytes, quick ? 3 : kBandwidthProbeReps);
     if (probe) *probe = bw;
     rows.push_back({"stream_read", isa, "f32", 0, static_cast<int64_t>(bw.bytes / 4), 0, threads, 0, bw.median_gbps, 1.0});

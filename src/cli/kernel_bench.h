@@ -23,8 +23,8 @@ struct KernelBenchRow {
 
 // Total bytes of the weight copies a GEMV row (M = 1) rotates over, so every
 // call reads from DRAM: at least 320 MiB (128 MiB with --quick) and twice the
-// last-level cache the CPU reports (a VM here reports 508 MiB of L3, and a
-// 128-320 MiB buffer read up to 2x faster than a 1 GiB one).
+// last-level cache the CPU reports (some VMs report hundreds of MiB of L3;
+// bench/RESULTS.md).
 uint64_t gemv_rotate_bytes(bool quick);
 
 // Median seconds of `fn` over enough repetitions to fill ~`budget_s`.

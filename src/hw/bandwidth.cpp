@@ -72,8 +72,8 @@ BandwidthResult BandwidthProbe::measure(int reps) {
     // A pass reads the whole buffer as segments of kSegment bytes, each one
     // pool.run timed on its own, and takes the median segment: the way a GEMV
     // row is timed (median of ~16 MiB calls). One timing over the whole buffer
-    // also counted the time a loaded machine's scheduler took the threads away:
-    // at a load of 10 on 2 cores it read 12 GB/s while GEMVs streamed 22-27.
+    // also counted the time a loaded machine's scheduler took the threads away,
+    // so the probe read less than the GEMVs it is the denominator of.
     // Within a segment threads claim 2 MiB chunks from a counter, so one that
     // starts late does not leave the other idle at the end.
     const uint64_t segment = std::min(bytes_, kSegment);

@@ -27,14 +27,11 @@
 //                    16-bit weights (f16 as above; bf16 weights always), exact
 //                    for f32 weights. A 16-bit checkpoint is already rounded,
 //                    and llama.cpp itself rounds activations to f16 for f16
-//                    weights. On models/tinylm.gguf (f16) the test-split
-//                    perplexity moves 36.9152 -> 36.9179 (+0.007 %); against
-//                    llama.cpp over 48,195 positions the next-token argmax
-//                    agrees at 99.72 % (exact: 99.96 %; q8_0: 99.36 %).
-//                    Only where the CPU multiplies bf16 natively (AVX-512
-//                    BF16): elsewhere gemm_bf16 widens to f32 and runs the
-//                    same FMAs, so auto is exact there (faster too: TinyLlama
-//                    f16 pp256 on a Zen 3, 2 threads, 57.0 exact vs 50.6 tok/s).
+//                    weights; the perplexity cost is negligible
+//                    (bench/RESULTS_llm.md, "--fpmath"). Only where the CPU
+//                    multiplies bf16 natively (AVX-512 BF16): elsewhere
+//                    gemm_bf16 widens to f32 and runs the same FMAs, so auto
+//                    is exact there, which is also faster.
 //   FloatMath::exact (`--fpmath exact`): f16 weights widened exactly to f32.
 //   GGUF blocks   -> repacked once into quant_matmul's 16-row tiles; each call
 //                    quantizes the activations to int8 per block (Q8_0 / Q8_K
@@ -74,10 +71,9 @@ std::optional<FloatMath> parse_float_math(const std::string& s);
 // stay as they are.
 FloatMath resolve_float_math(FloatMath m, DType weight);
 
-// Rows from which f16 weights take the bf16 prefill under FloatMath::bf16: at
-// K 2048, N 5632 gemm_f16_bf16 beats the f16 GEMV from M = 32 (1 thread 303 vs
-// 232 GFLOP/s, 2 threads 494 vs 434) but not at M = 16 with 2 threads (336 vs
-// 392), where the GEMV still streams W at the bandwidth (bench_gemv_f16).
+// Rows from which f16 weights take the bf16 prefill under FloatMath::bf16:
+// below it the f16 GEMV still streams W at the bandwidth and wins
+// (bench_gemv_f16; figures in bench/RESULTS_llm.md).
 inline constexpr int64_t kBf16PrefillMinRows = 32;
 
 class Linear {

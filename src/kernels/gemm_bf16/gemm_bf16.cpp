@@ -22,8 +22,8 @@ constexpr GemmBf16Kernel kTable[] = {
      .short_tiles = {{{.mr = 8, .micro_kernel = gemm_bf16_ukr_8x32_avx512bf16},
                       {.mr = 4, .micro_kernel = gemm_bf16_ukr_4x32_avx512bf16},
                       {.mr = 1, .micro_kernel = gemm_bf16_ukr_1x32_avx512bf16}}}},
-    // The 1-row tile: bf16 checkpoints decode through M = 1 (a 5632 x 2048 bf16
-    // matrix streamed at 9-13 GB/s on the 4-row tile on Zen 3, 25 with it).
+    // The 1-row tile: bf16 checkpoints decode through M = 1, where the 4-row tile
+    // wasted most of its work (bench/RESULTS_gemm.md).
     {.name = "gemm_bf16_4x16_avx2",
      .isa = Isa::avx2,
      .blocking = {.mr = 4, .nr = 16, .kg = 2, .mc = 128, .kc = 512, .nc = 1024},

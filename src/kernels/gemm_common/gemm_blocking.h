@@ -181,13 +181,9 @@ void run_blocked_with(const Blocking& bl, const Rect& r, int64_t k, const TA* a,
     // A short M (a prefill chunk of ~128 rows) is one MC block when all of its packed
     // A fits 3/4 of this machine's L2 (with one B micro-panel beside it), so
     // every B panel streams from memory once instead of once per 48 rows: where B
-    // does not fit L3 the first tile over each panel waits on DRAM. Interleaved A/B
-    // at M = 128 (1 and 2 threads, 2 runs each): f32 199-205 -> 216-228 GFLOP/s,
-    // bf16 402-438 -> 442-458 on the three shapes whose A (132 x KC) was just over the
-    // old 512 KiB bound; u8s8 (A = 270 KB) unchanged. Larger M keeps MC: raising it
-    // to 128-256 rows did not help 2048³ and may have cost f32 a few percent.
-    // (Zen 3's 512 KiB L2: at 3/4 of 1 MiB, f32 M = 512 K = 5632 with 2 threads packed
-    // 258 x 512 floats of A, 528 KB, and fell from ~120 to 93 GFLOP/s.)
+    // does not fit L3 the first tile over each panel waits on DRAM. Larger M keeps MC:
+    // raising it did not help. The bound is the CPU's own L2 (a fixed 1 MiB bound
+    // overflowed Zen 3's 512 KiB L2). Measurements: bench/RESULTS_gemm.md.
     static const int64_t a_bytes_fit = cpu_features().l2_cache_bytes / 4 * 3;
     const int64_t a_rows_fit = a_bytes_fit / (kc_max * static_cast<int64_t>(sizeof(TA)));
     const int64_t mc_step = round_up(m_rows, bl.mr) <= a_rows_fit ? std::max<int64_t>(bl.mc, round_up(m_rows, bl.mr)) : bl.mc;

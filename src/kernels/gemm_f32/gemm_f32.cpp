@@ -13,7 +13,7 @@ namespace {
 
 // Blocking: KC is large (1024) because every K block reads and writes the whole
 // C tile once, and with C far outside L2 those passes cost more than anything
-// else (KC 256 -> 1024 took 2048^3 from ~160 to ~230 GFLOP/s on Zen 4/5). The
+// else (bench/RESULTS_gemm.md has the KC sweep). The
 // KC x NR B micro-panel (128 KiB) and the MC x KC A block (192 KiB) then stream
 // from L2, which the kernel's B prefetch (4 KiB ahead) and the hardware
 // prefetchers keep up with; KC x NC of B sits in L3.
@@ -25,13 +25,13 @@ constexpr GemmF32Kernel kTable[] = {
      .short_tiles = {{{.mr = 8, .micro_kernel = gemm_f32_ukr_8x32_avx512},
                       {.mr = 4, .micro_kernel = gemm_f32_ukr_4x32_avx512},
                       {.mr = 1, .micro_kernel = gemm_f32_ukr_1x32_avx512}}}},
-    // Fewer broadcasts per FMA, but no faster than 12x32 here (2048^3: ~225 vs ~229 GFLOP/s).
+    // Fewer broadcasts per FMA, but no faster than 12x32 (bench/RESULTS_gemm.md); kept for tests.
     {.name = "gemm_f32_6x64_avx512",
      .isa = Isa::avx512,
      .blocking = {.mr = 6, .nr = 64, .kg = 1, .mc = 48, .kc = 768, .nc = 4096},
      .micro_kernel = gemm_f32_ukr_6x64_avx512},
-    // AVX2 (Zen 3, 512 KiB L2): KC 512 / MC 192 over 256 / 144, with the C prefetch:
-    // 2048^3 medians 82.0 -> 82.3 (1 thread), 146 -> 156 GFLOP/s (2 threads).
+    // AVX2 (Zen 3, 512 KiB L2): KC 512 / MC 192 measured best with the C prefetch
+    // (bench/RESULTS_gemm.md).
     // Short tiles as on AVX-512; without them M = 1 ran a 6-row tile (0.48x oneDNN
     // at 1 x 2048 x 2048) and M = 16 padded to 18 rows.
     {.name = "gemm_f32_6x16_avx2",

@@ -4,8 +4,7 @@
 // Partial tiles go through a stack tile so stores never pass the matrix edge.
 // The tile's C lines are prefetched on entry: its K loop (KC = 512 steps,
 // ~3000 cycles) hides their miss, which the stores at the end otherwise wait on
-// (C is far outside L2 at LLM and 2048^3 shapes). On Zen 3, 2048^3 1 thread,
-// interleaved medians of 12: 71.7 -> 82.0 GFLOP/s (oneDNN 80.9).
+// (C is far outside L2 at LLM and 2048^3 shapes; bench/RESULTS_gemm.md).
 #include <immintrin.h>
 
 #include "kernels/gemm_common/vec_math_avx2.h"

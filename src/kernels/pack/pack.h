@@ -31,7 +31,7 @@ extern const PackKernels kPackAvx512;
 namespace pack_detail {
 // Asks for the line 1 KiB ahead in each of `rows` rows. Packing reads MR rows
 // side by side; when A comes from DRAM the hardware prefetcher does not keep that
-// many streams ahead (u8 2048³, 1 thread: 876 -> 897-904 GOP/s).
+// many streams ahead (bench/RESULTS_gemm.md).
 inline void prefetch_rows(const uint8_t* p, int64_t ld, int rows) {
     for (int r = 0; r < rows; ++r) __builtin_prefetch(p + r * ld + 1024);
 }

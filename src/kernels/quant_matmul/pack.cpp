@@ -2,8 +2,8 @@
 // inverse for tests. Runs once per weight matrix, so it is portable scalar code,
 // but it works on 8 (or 4) codes per integer operation ("SWAR"): code fields
 // never cross a byte, so a shift of a whole word followed by a per-byte mask
-// moves every byte's field at once. One element at a time, the repack ran at
-// 0.2-0.3 GB/s of K-quant source on a Zen 3 (about 2 s of a Q4_K_M load).
+// moves every byte's field at once. One element at a time, the repack was most of
+// a K-quant model's load time (bench/RESULTS_llm.md, "Load time").
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>

@@ -55,9 +55,9 @@ void quant_matmul(const QuantMatrix& w, const float* x, int64_t m, float* y, Act
     quant_matmul_many(ws, x, m, ys, mode, scratch, pool, kern);
 }
 
-// Weight bytes per prefill chunk (see quant_matmul_many). Interleaved 2-thread
-// pp512 on the Zen 3 VM, 64 / 128 / 256 KiB: q8_0 92-96 / 96-100 / 92 tok/s,
-// q4_0 119-124 / 121-140 / 119-144, against 88-92 and 114-115 before.
+// Weight bytes per prefill chunk (see quant_matmul_many): a chunk stays in L2
+// across the activation row blocks; 128 KiB measured best of 64-256
+// (bench/RESULTS_llm.md).
 constexpr int64_t kPrefillChunkBytes = int64_t{128} << 10;
 
 void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, int64_t m, std::span<float* const> ys,
@@ -101,9 +101,8 @@ void quant_matmul_many(std::span<const QuantMatrix* const> ws, const float* x, i
             for_tiles(t0, t1, [&](const QuantMatrix& w, float* y, int64_t b, int64_t e) { kern.matmul_q8(w, a, y, b, e); });
         };
         // Decode: guided chunks, so the threads reach the barrier within a tile of each
-        // other. Fixed chunks (8 for 2 threads) left one thread idle for up to a chunk
-        // at the end of every matmul: TinyLlama q4_0, 2 threads, alternating runs in
-        // the VM's ~80 GB/s regime, median 116.8 -> 124.4 tok/s (unchanged at ~45 GB/s).
+        // other. Fixed chunks left one thread idle for up to a chunk at the end of
+        // every matmul (bench/RESULTS_llm.md).
         // Prefill: chunks of ~128 KB of weights (an even number of tiles, so the
         // two-tile micro-kernels stay paired) claimed one at a time. Each chunk's
         // tiles stay in L2 across the row blocks of the activations, and a thread
