@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <limits>
 #include <cstring>
 
 #include "core/half.h"
@@ -51,8 +52,12 @@ float abs_max(const float* x, int n) {
 }
 
 // ggml converts via an int8_t cast (truncation); values here are in range, so
-// truncating to int is the same thing.
-inline int trunc_to_int(float v) { return static_cast<int>(v); }
+// truncating to int is the same thing. NaN and out-of-range values (NaN
+// weights) get what x86's truncating conversion gives, without the cast's UB.
+inline int trunc_to_int(float v) {
+    if (!(v > -2147483648.0f && v < 2147483648.0f)) return std::numeric_limits<int>::min();
+    return static_cast<int>(v);
+}
 
 }  // namespace
 
