@@ -141,7 +141,7 @@ void quantize_row_q8_0(const float* x, BlockQ8_0* y, int64_t k) {
         const float id = d != 0.0f ? 1.0f / d : 0.0f;
         y[i].d = fp32_to_fp16(d);
         // roundf: halves away from zero (unlike the K-quants' nearest_int).
-        for (int j = 0; j < kQK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+        for (int j = 0; j < kQK8_0; ++j) y[i].qs[j] = static_cast<int8_t>(trunc_to_int(std::round(x[j] * id)));
     }
 }
 
@@ -153,7 +153,7 @@ void quantize_row_q8_1(const float* x, BlockQ8_1* y, int64_t k) {
         y[i].d = fp32_to_fp16(d);
         int sum = 0;
         for (int j = 0; j < kQK8_1; ++j) {
-            y[i].qs[j] = static_cast<int8_t>(std::round(x[j] * id));
+            y[i].qs[j] = static_cast<int8_t>(trunc_to_int(std::round(x[j] * id)));
             sum += y[i].qs[j];
         }
         // s uses the unrounded d, as ggml does.
