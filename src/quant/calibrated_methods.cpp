@@ -16,93 +16,13 @@
 #include "quant/calibration.h"
 #include "quant/gptq.h"
 #include "quant/rtn.h"
+#include "quant/work_model.h"
 
 namespace tern::quant {
 namespace {
 
 using io::TensorRole;
 constexpr const char* kWhere = "quantize";
-
-// The model's tensors with float copies of the ones a method changes.
-class WorkModel {
-public:
-    explicit WorkModel(const TensorModel& m) : in_(m), tensors_(m.tensors) {}
-
-    // The weight (".weight", rank 2) with this role and layer, or -1.
-    int find(TensorRole role, int32_t layer) const {
-        for (size_t i = 0; i < tensors_.size(); ++i) {
-            const NamedTensor& t = tensors_[i];
-            if (!t.name.ends_with(".weight")) continue;
-            const io::RoleOf r = io::tensor_role_of(t.name);
-            if (r.role == role && r.layer == layer) return static_cast<int>(i);
-        }
-        return -1;
-    }
-    // The head's weight: "output", or the token embedding when they are tied.
-    int head() const {
-        const int out = find(TensorRole::output, -1);
-        return out >= 0 ? out : find(TensorRole::token_embd, -1);
-    }
-    bool tied_head() const { return find(TensorRole::output, -1) < 0; }
-
-    std::vector<float>& floats(int i) {
-        auto it = f32_.find(i);
-        if (it == f32_.end())
-            it = f32_.emplace(i, tensor_to_f32(tensors_[static_cast<size_t>(i)].tensor, tensors_[static_cast<size_t>(i)].name)).first;
-        return it->second;
-    }
-    int64_t rows(int i) const { return tensors_[static_cast<size_t>(i)].tensor.shape()[0]; }
-    int64_t cols(int i) const {
-        const Shape& s = tensors_[static_cast<size_t>(i)].tensor.shape();
-        return s.size() > 1 ? s[1] : 1;
-    }
-    const std::string& name(int i) const { return tensors_[static_cast<size_t>(i)].name; }
-    const Tensor& original(int i) const { return in_.tensors[static_cast<size_t>(i)].tensor; }
-
-    // The model with every changed tensor as f32 (norms stay f32; weights go
-    // on to round to nearest or GPTQ).
-    TensorModel changed_model() const {
-        TensorModel out;
-        out.gguf_metadata = in_.gguf_metadata;
-        out.safetensors_metadata = in_.safetensors_metadata;
-        out.is_llm = in_.is_llm;
-        out.tensors = tensors_;
-        for (const auto& [i, v] : f32_)
-            out.tensors[static_cast<size_t>(i)].tensor = Tensor::from_floats(out.tensors[static_cast<size_t>(i)].tensor.shape(), v);
-        return out;
-    }
-    int32_t n_layers() const {
-        int32_t n = 0;
-        for (const auto& t : tensors_) n = std::max(n, io::tensor_role_of(t.name).layer + 1);
-        return n;
-    }
-
-private:
-    const TensorModel& in_;
-    std::vector<NamedTensor> tensors_;
-    std::map<int, std::vector<float>> f32_;
-};
-
-bool skipped(const QuantRecipe& r, TensorRole role) {
-    return std::find(r.skip_roles.begin(), r.skip_roles.end(), role) != r.skip_roles.end();
-}
-
-LinearStatistics calibrate(const TensorModel& model, const QuantRecipe& recipe) {
-    if (!model.is_llm)
-        throw InputError(kWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
-    if (recipe.calibration.model.empty()) throw UsageError("--calib", "method '" + recipe.method + "' needs calibration data");
-    CalibrateOptions o = recipe.calibration;
-    o.stats = {.meanabs = true, .hessian = true};
-    std::unique_ptr<Progress> bar;
-    LinearStatistics s = collect_linear_statistics(o, [&](int64_t w, int64_t n) {
-        if (!bar) bar = std::make_unique<Progress>("calibrate", n);
-        bar->update(w + 1);
-    });
-    if (bar) bar->finish();
-    if (s.fused_qkv)
-        throw InputError(kWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
-    return s;
-}
 
 std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
     const std::vector<float> m = s.mean_abs();
@@ -134,7 +54,7 @@ InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, con
             bool any_skipped = false;
             for (TensorRole r : g.linears) {
                 lin.push_back(wm.find(r, layer));
-                any_skipped = any_skipped || skipped(recipe, r);
+                any_skipped = any_skipped || recipe_skips(recipe, r);
             }
             const ops::LinearInputStats* st = stats.find({g.linears[0], layer});
             if (prev < 0 || std::count(lin.begin(), lin.end(), -1) > 0 || !st || any_skipped) continue;
@@ -220,12 +140,12 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
                              TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down}) {
             const int i = wm.find(r, layer);
             const ops::LinearInputStats* st = stats.find({r, layer});
-            if (i >= 0 && st && !skipped(recipe, r)) jobs.push_back({i, st});
+            if (i >= 0 && st && !recipe_skips(recipe, r)) jobs.push_back({i, st});
         }
     const int head = wm.head();
     const TensorRole head_role = wm.tied_head() ? TensorRole::token_embd : TensorRole::output;
     if (const ops::LinearInputStats* st = stats.find({TensorRole::output, -1});
-        head >= 0 && st && !skipped(recipe, TensorRole::output) && !skipped(recipe, head_role))
+        head >= 0 && st && !recipe_skips(recipe, TensorRole::output) && !recipe_skips(recipe, head_role))
         jobs.push_back({head, st});
 
     TensorModel changed = wm.changed_model();
@@ -272,7 +192,7 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
 }  // namespace
 
 QuantizedModel run_awq(const TensorModel& model, const QuantRecipe& recipe) {
-    const LinearStatistics stats = calibrate(model, recipe);
+    const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     const FormatDescriptor& base = *recipe.format;
     const std::optional<IntGroupGrid> grid = int_group_grid(base);
@@ -290,7 +210,7 @@ QuantizedModel run_gptq(const TensorModel& model, const QuantRecipe& recipe) {
     if (!int_group_grid(*recipe.format) || recipe.mix)
         throw UsageError("--format", "gptq writes tern's int4g128, int3g128 and int2g128 (GGUF block grids are not "
                                      "supported yet); '" + std::string(recipe.format->name) + "' is not one");
-    const LinearStatistics stats = calibrate(model, recipe);
+    const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     return gptq_then_rtn(wm, *stats.collector, {}, recipe, {});
 }
@@ -300,7 +220,7 @@ QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe)
     if (!grid || recipe.mix)
         throw UsageError("--format", "awq+gptq writes tern's int4g128, int3g128 and int2g128; '" +
                                          std::string(recipe.format->name) + "' is not one");
-    const LinearStatistics stats = calibrate(model, recipe);
+    const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     std::vector<std::string> notes;
     const InputScales scales = apply_awq(wm, *stats.collector, group_quantizer(*grid), recipe, /*clip=*/false, notes);
