@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/thread_pool.h"
 #include "formats/format.h"
+#include "ops/sgemm.h"
 
 namespace tern::quant {
 namespace {
@@ -27,43 +28,16 @@ void check_statistics(int64_t cols, std::span<const double> mean_abs, std::span<
         if (!std::isfinite(v) || v < 0) throw InputError(kWhere, "mean |x| holds a negative or non-finite value");
 }
 
-// Four partial sums so the compiler can keep several multiply-adds in flight
-// (one running sum is a serial chain: no reassociation without -ffast-math).
-double dot(const double* a, const double* b, int64_t n) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        s0 += a[j] * b[j];
-        s1 += a[j + 1] * b[j + 1];
-        s2 += a[j + 2] * b[j + 2];
-        s3 += a[j + 3] * b[j + 3];
-    }
-    for (; j < n; ++j) s0 += a[j] * b[j];
-    return (s0 + s1) + (s2 + s3);
-}
-
-// sum over rows r of d_r^T H d_r for d = a - b (rows, cols), in f64.
+// sum over rows r of d_r^T H d_r for d = a - b (rows, cols). D·H is one f32
+// GEMM (the search compares candidates, it needs ranks, not f64 sums) and the
+// final sum is f64; h32 is the Hessian as f32.
 double output_error(std::span<const float> a, std::span<const float> b, int64_t rows, int64_t cols,
-                    std::span<const double> h) {
-    std::vector<double> per_row(static_cast<size_t>(rows), 0.0);
-    default_pool().parallel_for(rows, 4, [&](int64_t r0, int64_t r1) {
-        std::vector<double> d(static_cast<size_t>(cols));
-        for (int64_t r = r0; r < r1; ++r) {
-            for (int64_t c = 0; c < cols; ++c)
-                d[static_cast<size_t>(c)] = double(a[static_cast<size_t>(r * cols + c)]) - double(b[static_cast<size_t>(r * cols + c)]);
-            // H is symmetric: d^T H d = sum_i d_i (H_ii d_i + 2 sum_{j>i} H_ij d_j), half the work.
-            double s = 0;
-            for (int64_t i = 0; i < cols; ++i) {
-                const double di = d[static_cast<size_t>(i)];
-                if (di == 0) continue;
-                const double* hi = h.data() + i * cols;
-                s += di * di * hi[i] + 2 * di * dot(hi + i + 1, d.data() + i + 1, cols - i - 1);
-            }
-            per_row[static_cast<size_t>(r)] = s;
-        }
-    });
+                    std::span<const float> h32) {
+    std::vector<float> d(static_cast<size_t>(rows * cols)), dh(static_cast<size_t>(rows * cols));
+    for (size_t i = 0; i < d.size(); ++i) d[i] = a[i] - b[i];
+    ops::sgemm(false, false, rows, cols, cols, 1.0f, d.data(), cols, h32.data(), cols, 0.0f, dh.data(), cols);
     double total = 0;
-    for (double v : per_row) total += v;
+    for (size_t i = 0; i < d.size(); ++i) total += double(d[i]) * double(dh[i]);
     return total;
 }
 
@@ -118,6 +92,7 @@ AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<
         if (l.cols != cols) throw InputError(kWhere, "Linears sharing an input differ in input features");
     if (static_cast<int64_t>(mean_abs.size()) != cols) throw InputError(kWhere, "mean |x| is missing");
     check_statistics(cols, mean_abs, hessian);
+    const std::vector<float> h32(hessian.begin(), hessian.end());
 
     AwqScaleSearch best;
     double best_loss = std::numeric_limits<double>::infinity();
@@ -142,7 +117,7 @@ AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<
             std::vector<float> q = round_trip_rows(scaled, l.rows, l.cols, quantizer);
             for (int64_t r = 0; r < l.rows; ++r)
                 for (int64_t c = 0; c < cols; ++c) q[static_cast<size_t>(r * cols + c)] /= s[static_cast<size_t>(c)];
-            loss += output_error(l.w, q, l.rows, cols, hessian);
+            loss += output_error(l.w, q, l.rows, cols, h32);
         }
         best.losses.push_back(loss);
         if (loss < best_loss) {
