@@ -1,5 +1,6 @@
 // tern eval MODEL.safetensors --data fashion-mnist [--data-dir DIR] [-t N] [--json]
-// tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--fpmath M] [--json]
+// tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--fpmath M]
+//           [--kl-base BASE.gguf] [--json]
 // Classifiers written by `tern train`: test-set loss, accuracy and per-class
 // accuracy (the model is rebuilt from the zoo by its tern.model name).
 // Language models (any model the LLM runtime loads, e.g. models/tinylm.gguf):
@@ -25,6 +26,7 @@
 #include "core/error.h"
 #include "io/text_corpus.h"
 #include "llm/forward.h"
+#include "llm/kl_divergence.h"
 #include "llm/perplexity.h"
 #include "llm/text_tokenizer.h"
 #include <filesystem>
@@ -44,6 +46,7 @@ struct EvalCliOptions {
     int64_t ctx = 0;     // language models: window (0: the model's context, at most 512)
     int64_t chunks = 0;  // language models: at most this many windows (0: all)
     std::string fpmath = "auto";  // language models: --fpmath
+    std::string kl_base;          // language models: --kl-base, the model to compare with
 };
 
 // By content (GGUF: a language model; safetensors: a classifier), so an empty or
@@ -75,6 +78,33 @@ std::string eval_text(const std::string& data) {
     return read_whole_file(data);
 }
 
+// --kl-base: the base model (same tokenizer) over the same windows as the model.
+void report_kl(const EvalCliOptions& o, const std::string& data, int64_t ctx, llm::Session& session,
+               const llm::SessionOptions& so, std::span<const int32_t> tokens, int32_t bos) {
+    llm::LoadOptions lo = load_options_for(o.fpmath);
+    lo.allow_nonfinite = o.allow_nonfinite;
+    const auto base = llm::load_model(o.kl_base, lo);
+    if (base->config.n_vocab != session.n_vocab())
+        throw InputError(o.kl_base, format("--kl-base has a vocabulary of %lld tokens, the model %lld",
+                                           (long long)base->config.n_vocab, (long long)session.n_vocab()));
+    check_context(*base, so.n_ctx, so.kv_type);
+    llm::Session base_session(*base, so);
+    const llm::KlDivergenceResult r = llm::compute_kl_divergence(base_session, session, tokens, ctx, bos);
+    if (o.json) {
+        const Json j = {{"model", o.model}, {"kl_base", o.kl_base}, {"data", data}, {"ppl", r.ppl_model},
+                        {"ppl_base", r.ppl_base}, {"kl_mean", r.mean_kl}, {"kl_median", r.median_kl}, {"kl_p99", r.p99_kl},
+                        {"kl_max", r.max_kl}, {"same_top_token", r.same_top_token}, {"scored", r.n_scored},
+                        {"windows", r.n_windows}, {"ctx", ctx}, {"fpmath", o.fpmath}, {"seconds", r.seconds}};
+        print_json(j);
+        return;
+    }
+    std::printf("%s on %s, %lld scored tokens (%lld windows of %lld): ppl %.4f, base %.4f (%+.3f%%)\n"
+                "KL divergence to %s: mean %.6f, median %.6f, p99 %.6f, max %.4f; same top token %.2f%%; %.2fs\n",
+                o.model.c_str(), data.c_str(), static_cast<long long>(r.n_scored), static_cast<long long>(r.n_windows),
+                static_cast<long long>(ctx), r.ppl_model, r.ppl_base, 100 * (r.ppl_model / r.ppl_base - 1),
+                o.kl_base.c_str(), r.mean_kl, r.median_kl, r.p99_kl, r.max_kl, 100 * r.same_top_token, r.seconds);
+}
+
 void run_eval_lm(const EvalCliOptions& o) {
     // Evaluating a language model on images would silently measure something else.
     if (is_image_dataset(o.data))
@@ -100,6 +130,7 @@ void run_eval_lm(const EvalCliOptions& o) {
     check_context(*model, so.n_ctx, so.kv_type);
     llm::Session session(*model, so);
     const int32_t bos = !ids.empty() && ids.front() == model->config.bos_token ? model->config.bos_token : -1;
+    if (!o.kl_base.empty()) return report_kl(o, data, ctx, session, so, used, bos);
     const llm::PerplexityResult r = llm::compute_perplexity(session, used, ctx, {}, bos);
     if (o.json) {
         const Json j = {{"model", o.model}, {"data", data}, {"ppl", r.ppl}, {"tokens", r.n_tokens},
@@ -123,6 +154,7 @@ void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
     load_options_for(o.fpmath);  // a bad --fpmath is a usage error before anything loads
     if (is_language_model_file(o.model)) return run_eval_lm(o);
+    if (!o.kl_base.empty()) throw UsageError("--kl-base", "compares language models; " + o.model + " is a classifier");
     if (is_text_corpus(o.data))
         throw UsageError("--data", "a classifier needs image data (fashion-mnist), not the text corpus '" + o.data + "'");
     const std::string data = o.data.empty() ? "fashion-mnist" : o.data;
@@ -176,6 +208,9 @@ void add_eval_command(CLI::App& app) {
         ->check(int_range(4, kMaxCtx));
     cmd->add_option("--chunks", o->chunks, "language models: score at most this many windows")->check(int_range(1, kMaxCount));
     add_fpmath_option(*cmd, o->fpmath);
+    cmd->add_option("--kl-base", o->kl_base,
+                    "language models: also the KL divergence of the model's next-token distributions from this "
+                    "base model's (e.g. the f16 file a quantized one came from; same tokenizer)");
     cmd->add_option("--data-dir", o->data_dir, "dataset folder (default: /usr/share/datasets/fashion-mnist)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_allow_nonfinite_flag(*cmd, o->allow_nonfinite);

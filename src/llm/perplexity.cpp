@@ -14,6 +14,31 @@ int64_t perplexity_windows_per_pass(int64_t ctx, int64_t n_tokens) {
     return std::clamp<int64_t>(kPerplexityPassRows / ctx, 1, std::max<int64_t>(1, n_tokens / ctx));
 }
 
+double log_sum_exp(const float* row, int64_t n) {
+    double mx = row[0];
+    for (int64_t j = 1; j < n; ++j) mx = std::max(mx, double(row[j]));
+    double sum = 0;
+    for (int64_t j = 0; j < n; ++j) sum += std::exp(double(row[j]) - mx);
+    return std::log(sum) + mx;
+}
+
+void eval_scored_windows(Session& session, std::span<const int32_t> tokens, int64_t ctx, int32_t bos, int64_t w0,
+                         int64_t nw, std::vector<float>& logits, WindowScratch& scratch) {
+    if (nw > session.n_seq()) throw InputError("perplexity", "more windows than the session's sequences");
+    if ((w0 + nw) * ctx > static_cast<int64_t>(tokens.size())) throw InputError("perplexity", "window past the tokens");
+    const int64_t scored_rows = ctx - ctx / 2;
+    scratch.input.resize(static_cast<size_t>(nw * ctx));
+    scratch.items.clear();
+    for (int64_t i = 0; i < nw; ++i) {
+        int32_t* in = scratch.input.data() + i * ctx;
+        std::copy_n(tokens.data() + (w0 + i) * ctx, ctx, in);
+        if (bos >= 0) in[0] = bos;  // llama.cpp: every window starts with BOS
+        session.reset(static_cast<int32_t>(i));
+        scratch.items.push_back({static_cast<int32_t>(i), std::span<const int32_t>(in, static_cast<size_t>(ctx)), scored_rows});
+    }
+    session.eval_many(scratch.items, logits);
+}
+
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
                                     const std::function<void(int64_t, double)>& on_window, int32_t bos) {
     if (ctx < 4) throw InputError("perplexity", format("context %lld is too small (need >= 4)", (long long)ctx));
@@ -35,29 +60,16 @@ PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> t
     const int64_t per_pass = std::max<int64_t>(1, session.n_seq());
     const int64_t scored_rows = ctx - first;  // logits of positions [first, ctx)
     std::vector<float> logits;                // (per_pass * scored_rows, V)
-    std::vector<int32_t> input(static_cast<size_t>(per_pass * ctx));  // the windows as evaluated
-    std::vector<SeqTokens> items;
+    WindowScratch scratch;
     for (int64_t w0 = 0; w0 < r.n_windows; w0 += per_pass) {
         const int64_t nw = std::min(per_pass, r.n_windows - w0);
-        items.clear();
-        for (int64_t i = 0; i < nw; ++i) {
-            int32_t* in = input.data() + i * ctx;
-            std::copy_n(tokens.data() + (w0 + i) * ctx, ctx, in);
-            if (bos >= 0) in[0] = bos;  // llama.cpp: every window starts with BOS
-            session.reset(static_cast<int32_t>(i));
-            items.push_back({static_cast<int32_t>(i), std::span<const int32_t>(in, static_cast<size_t>(ctx)), scored_rows});
-        }
-        session.eval_many(items, logits);
+        eval_scored_windows(session, tokens, ctx, bos, w0, nw, logits, scratch);
         for (int64_t i = 0; i < nw; ++i) {
             const int32_t* win = tokens.data() + (w0 + i) * ctx;  // (ctx), the targets
             for (int64_t p = first; p < ctx - 1; ++p) {
                 // -log softmax(logits[p])[win[p+1]], in double with the max subtracted.
                 const float* row = logits.data() + (i * scored_rows + p - first) * V;
-                double mx = row[0];
-                for (int64_t j = 1; j < V; ++j) mx = std::max(mx, double(row[j]));
-                double sum = 0;
-                for (int64_t j = 0; j < V; ++j) sum += std::exp(double(row[j]) - mx);
-                nll_sum += std::log(sum) + mx - double(row[win[p + 1]]);
+                nll_sum += log_sum_exp(row, V) - double(row[win[p + 1]]);
                 ++r.n_scored;
             }
             const double running = std::exp(nll_sum / double(r.n_scored));

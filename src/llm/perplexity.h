@@ -33,6 +33,19 @@ struct PerplexityResult {
 PerplexityResult compute_perplexity(Session& session, std::span<const int32_t> tokens, int64_t ctx,
                                     const std::function<void(int64_t, double)>& on_window = {}, int32_t bos = -1);
 
+// log(sum_j exp(row[j])) in double with the max subtracted.
+double log_sum_exp(const float* row, int64_t n);
+
+// Evaluates windows [w0, w0 + nw) of `tokens` (nw <= session.n_seq()), each
+// from an empty cache, BOS-overwritten when bos >= 0; logits gets the scored
+// rows (positions [ctx/2, ctx)) of every window: (nw * (ctx - ctx/2), V).
+struct WindowScratch {
+    std::vector<int32_t> input;
+    std::vector<SeqTokens> items;
+};
+void eval_scored_windows(Session& session, std::span<const int32_t> tokens, int64_t ctx, int32_t bos, int64_t w0,
+                         int64_t nw, std::vector<float>& logits, WindowScratch& scratch);
+
 // How many windows of `ctx` tokens a perplexity pass should evaluate at once
 // (SessionOptions::n_seq): enough to fill kPerplexityPassRows rows of every
 // weight matmul, never more than there are windows.
