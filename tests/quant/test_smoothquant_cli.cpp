@@ -6,13 +6,16 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli/cli_runner.h"
 #include "core/mapped_file.h"
+#include "formats/w8a8_block.h"
 #include "io/gguf_reader.h"
+#include "io/gguf_writer.h"
 #include "io/io_test_util.h"
 #include "io/text_corpus.h"
 #include "llm/model_loader.h"
@@ -80,6 +83,32 @@ TEST(SmoothQuantCli, RefusesWhatItCannotDo) {
         EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
         EXPECT_FALSE(std::filesystem::exists(out)) << c.args;
     }
+}
+
+// A w8a8 file whose row has two scales (hand-edited or damaged): the runtime
+// keeps one scale per row, so it refuses the file instead of guessing.
+TEST(SmoothQuantCli, RefusesAW8A8RowWithTwoScales) {
+    testio::TempDir dir;
+    const std::string good = dir.file("good.gguf"), bad = dir.file("bad.gguf");
+    ASSERT_EQ(testcli::run_tern("quantize " + tinylm() + " -o " + good + " --format w8a8").code, 0);
+    io::GgufModel g = io::read_gguf(good);
+    for (NamedTensor& t : g.tensors) {
+        if (t.name != "blk.1.ffn_down.weight") continue;
+        ASSERT_EQ(t.tensor.dtype(), DType::w8a8);
+        Tensor copy = Tensor::zeros(t.tensor.shape(), DType::w8a8);
+        std::memcpy(copy.raw_data(), t.tensor.contiguous().data<uint8_t>(), t.tensor.nbytes());
+        W8A8Block b;
+        std::memcpy(&b, copy.raw_data() + sizeof(W8A8Block), sizeof b);  // row 0's second block
+        b.d *= 2;
+        std::memcpy(copy.raw_data() + sizeof(W8A8Block), &b, sizeof b);
+        t.tensor = std::move(copy);
+    }
+    io::write_gguf(bad, g.info.metadata, g.tensors);
+    const auto r = testcli::run_tern("eval " + bad + " --data text:test -c 64 --chunks 1");
+    EXPECT_EQ(r.code, 1) << r.err;
+    EXPECT_NE(r.err.find("bad.gguf"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("blk.1.ffn_down.weight"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("one scale per row"), std::string::npos) << r.err;
 }
 
 }  // namespace
