@@ -62,7 +62,8 @@ QuantizedModel quantize_w8a8(WorkModel& wm, const ops::CalibrationCollector& sta
             continue;
         }
         Tensor copy = Tensor::zeros(t.tensor.shape(), DType::w8a8);
-        std::memcpy(copy.raw_data(), t.tensor.contiguous().data<uint8_t>(), t.tensor.nbytes());
+        const Tensor src = t.tensor.contiguous();  // const: a file-mapped tensor is read-only
+        std::memcpy(copy.raw_data(), src.data<uint8_t>(), src.nbytes());
         uint8_t* p = copy.raw_data();
         for (uint64_t b = 0; b < t.tensor.nbytes() / sizeof(W8A8Block); ++b)
             std::memcpy(p + b * sizeof(W8A8Block) + offsetof(W8A8Block, act_scale), &act_scale, sizeof(float));

@@ -96,7 +96,8 @@ TEST(SmoothQuantCli, RefusesAW8A8RowWithTwoScales) {
         if (t.name != "blk.1.ffn_down.weight") continue;
         ASSERT_EQ(t.tensor.dtype(), DType::w8a8);
         Tensor copy = Tensor::zeros(t.tensor.shape(), DType::w8a8);
-        std::memcpy(copy.raw_data(), t.tensor.contiguous().data<uint8_t>(), t.tensor.nbytes());
+        const Tensor src = t.tensor.contiguous();  // const: a file-mapped tensor is read-only
+        std::memcpy(copy.raw_data(), src.data<uint8_t>(), src.nbytes());
         W8A8Block b;
         std::memcpy(&b, copy.raw_data() + sizeof(W8A8Block), sizeof b);  // row 0's second block
         b.d *= 2;
