@@ -101,6 +101,30 @@ TEST(W8A8Matmul, ActivationRowQuantizer) {
     EXPECT_EQ(q[0], 128);
 }
 
+TEST(W8A8Matmul, EveryActivationQuantizerVariantMatchesTheScalarDefinition) {
+    std::mt19937 rng(3);
+    std::normal_distribution<float> g(0.0f, 3.0f);
+    for (const int64_t k : {int64_t{1}, int64_t{15}, int64_t{16}, int64_t{100}, int64_t{768}}) {
+        std::vector<float> x(static_cast<size_t>(k));
+        for (auto& v : x) v = g(rng);
+        x[0] = 0.5f * (k % 3);  // exact ties and zeros
+        if (k > 20) x[17] = std::numeric_limits<float>::quiet_NaN(), x[18] = -0.25f, x[19] = 1e30f;
+        for (const float act_scale : {0.0f, 0.02f}) {
+            std::vector<uint8_t> want(static_cast<size_t>(k));
+            float want_s = -1;
+            w8a8_quantize_activation_row(x.data(), k, act_scale, want.data(), &want_s);
+            for (const W8A8ActKernel* kern : w8a8_act_variants()) {
+                std::vector<uint8_t> got(static_cast<size_t>(k) + 8, 0xEE);
+                float got_s = -2;
+                kern->quantize_row(x.data(), k, act_scale, got.data(), &got_s);
+                EXPECT_EQ(std::memcmp(&got_s, &want_s, 4), 0) << kern->name << " k" << k;
+                EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size()), 0) << kern->name << " k" << k;
+                for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], 0xEE) << kern->name;
+            }
+        }
+    }
+}
+
 TEST(W8A8Storage, OneScalePerRowAndDamagedBlocksAreRefused) {
     std::vector<float> row(256);
     for (size_t i = 0; i < row.size(); ++i) row[i] = static_cast<float>(i) * (i % 2 ? -0.01f : 0.01f);

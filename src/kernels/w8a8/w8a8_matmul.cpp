@@ -5,8 +5,33 @@
 
 #include "core/thread_pool.h"
 #include "kernels/gemm_common/gemm_blocking.h"
+#include "kernels/kernel_table.h"
 
 namespace tern {
+
+#define W8A8_ACT_FN w8a8_quantize_activations_scalar
+#include "kernels/w8a8/act_quant.inc"
+#undef W8A8_ACT_FN
+
+namespace {
+constexpr W8A8ActKernel kActTable[] = {
+    {.name = "w8a8_act_quant_avx512", .isa = Isa::avx512, .quantize_row = w8a8_quantize_activations_avx512},
+    {.name = "w8a8_act_quant_avx2", .isa = Isa::avx2, .quantize_row = w8a8_quantize_activations_avx2},
+    {.name = "w8a8_act_quant_scalar", .isa = Isa::scalar, .quantize_row = w8a8_quantize_activations_scalar},
+};
+}  // namespace
+
+std::span<const W8A8ActKernel> w8a8_act_table() { return kActTable; }
+
+std::span<const W8A8ActKernel* const> w8a8_act_variants() {
+    static const std::vector<const W8A8ActKernel*> variants = supported_kernels_of<W8A8ActKernel>(kActTable);
+    return variants;
+}
+
+const W8A8ActKernel& w8a8_act_kernel() {
+    static const W8A8ActKernel* chosen = choose_kernel_of<W8A8ActKernel>(kActTable);
+    return *chosen;
+}
 
 W8A8Matrix::W8A8Matrix(const GemmQ8Kernel& kernel, const int8_t* codes, std::vector<float> row_scales,
                        float act_scale, int64_t n, int64_t k)
@@ -40,9 +65,10 @@ void w8a8_matmul(const W8A8Matrix& w, const float* x, int64_t m, float* y, W8A8S
     const int64_t k = w.k(), n = w.n();
     scratch.codes.resize(static_cast<size_t>(m * k));
     scratch.scales.resize(static_cast<size_t>(m));
+    const W8A8ActQuantFn quantize_row = w8a8_act_kernel().quantize_row;
     pool.parallel_for(m, 1, [&](int64_t b, int64_t e) {
         for (int64_t r = b; r < e; ++r)
-            w8a8_quantize_activation_row(x + r * k, k, w.act_scale(), scratch.codes.data() + r * k, &scratch.scales[r]);
+            quantize_row(x + r * k, k, w.act_scale(), scratch.codes.data() + r * k, &scratch.scales[size_t(r)]);
     });
     const bool dynamic = !(w.act_scale() > 0.0f);
     GemmQ8Args g;

@@ -13,6 +13,7 @@
 //   dynamic: y = (float(corr) * (1 * d[n])) * s_m
 //   static:  y = float(corr) * (s * d[n])
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "kernels/gemm_q8/gemm_q8.h"
@@ -48,8 +49,24 @@ struct W8A8Scratch {
     std::vector<float> scales;
 };
 
-// Row m of x (K floats) -> K u8 codes (q + 128) and its scale s_m, as defined above.
+// Row m of x (K floats) -> K u8 codes (q + 128) and its scale s_m, as defined
+// above: the scalar definition (nearbyint, fmax), used by the reference.
 void w8a8_quantize_activation_row(const float* x, int64_t k, float act_scale, uint8_t* q, float* scale);
+
+// The same, compiled per ISA (act_quant.inc; bit-identical); w8a8_matmul runs
+// the one active_isa() chooses, tests walk every variant this CPU supports.
+using W8A8ActQuantFn = void (*)(const float* x, int64_t k, float act_scale, uint8_t* q, float* scale);
+struct W8A8ActKernel {
+    const char* name;
+    Isa isa;
+    W8A8ActQuantFn quantize_row;
+};
+std::span<const W8A8ActKernel> w8a8_act_table();
+const W8A8ActKernel& w8a8_act_kernel();
+std::span<const W8A8ActKernel* const> w8a8_act_variants();
+void w8a8_quantize_activations_scalar(const float*, int64_t, float, uint8_t*, float*);
+void w8a8_quantize_activations_avx2(const float*, int64_t, float, uint8_t*, float*);
+void w8a8_quantize_activations_avx512(const float*, int64_t, float, uint8_t*, float*);
 
 void w8a8_matmul(const W8A8Matrix& w, const float* x, int64_t m, float* y, W8A8Scratch& scratch, ThreadPool& pool);
 
