@@ -1,5 +1,5 @@
-// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq] [--calib SPEC --calib-tokens N
-//               --calib-ctx C] [--skip-roles LIST] [--measure] [--json]
+// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|smoothquant] [--calib SPEC --calib-tokens N
+//               --calib-ctx C] [--skip-roles LIST] [--alpha A] [--act-scale dynamic|static] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -32,6 +32,8 @@ struct QuantizeCliOptions {
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
     std::string skip_roles;
+    std::optional<double> alpha;
+    std::string act_scale = "dynamic";
     bool measure = false;
     bool json = false;
     int threads = 0;
@@ -70,6 +72,12 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
+    if (o.alpha && o.method != "smoothquant")
+        throw UsageError("--alpha", "is SmoothQuant's migration strength; use it with --method smoothquant");
+    req.recipe.smooth_alpha = o.alpha.value_or(0.5);
+    req.recipe.static_act_scale = o.act_scale == "static";
+    if (req.recipe.static_act_scale && fmt.dtype != DType::w8a8)
+        throw UsageError("--act-scale", "static activation scales are for --format w8a8");
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
@@ -121,6 +129,10 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
     cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
+    cmd->add_option("--alpha", o->alpha, "smoothquant: migration strength in [0, 1] (default 0.5)")
+        ->check(CLI::Range(0.0, 1.0));
+    cmd->add_option("--act-scale", o->act_scale, "w8a8 activations: dynamic (per token, default) or static (per tensor, calibrated)")
+        ->check(CLI::IsMember({"dynamic", "static"}));
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

@@ -49,7 +49,11 @@ namespace tern {
        per 128 weights of a row an fp16 scale, a u8 zero point, dense codes */         \
     X(int4g128, "int4g128", 128, 67, block, 1024, kNone, "int4_asym", 128)             \
     X(int3g128, "int3g128", 128, 51, block, 1025, kNone, "", 0)                        \
-    X(int2g128, "int2g128", 128, 35, block, 1026, kNone, "", 0)
+    X(int2g128, "int2g128", 128, 35, block, 1026, kNone, "", 0)                        \
+    /* tern's W8A8 (SmoothQuant storage; formats/w8a8_format.cpp): per 128 weights an \
+       f32 row scale, an f32 activation scale (0: per-token dynamic), 128 int8 codes; \
+       ops::Linear runs it int8 x int8 on gemm_q8 */                                  \
+    X(w8a8, "w8a8", 128, 136, block, 1027, kNone, "", 0)
 
 // Marks a column a type has no value for (no ggml id, no llama.cpp file type).
 inline constexpr int64_t kNone = -1;

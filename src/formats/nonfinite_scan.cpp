@@ -48,6 +48,8 @@ FloatFields float_fields(DType t) {
         // tern's group-wise ints: fp16 scale first, then the u8 zero point and codes.
         case DType::int4g128: case DType::int3g128: case DType::int2g128:
             return f16_scales(dtype_info(t).block_bytes, 0, 1);
+        // w8a8: an f32 row scale and an f32 activation scale, then the codes.
+        case DType::w8a8: return {4, 0x7f800000u, 0x007fffffu, dtype_info(t).block_bytes, 0, 2};
         default: return {};
     }
 }

@@ -2,13 +2,14 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/w8a8_block.h"
 
 namespace tern {
 namespace {
 
 std::vector<FormatDescriptor> build_registry() {
     std::vector<FormatDescriptor> all;
-    for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats()})
+    for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats(), w8a8_formats()})
         all.insert(all.end(), family.begin(), family.end());
     // A storage type's codec must agree with its row in core/storage_types.h.
     for (const auto& f : all) {

@@ -12,6 +12,8 @@
 #include "kernels/gemm_f32/gemm_f32.h"
 #include "kernels/gemv_f16/gemv_f16.h"
 #include "formats/tensor_codec.h"
+#include "formats/w8a8_block.h"
+#include "kernels/w8a8/w8a8_matmul.h"
 
 namespace tern::ops {
 
@@ -22,6 +24,7 @@ const char* linear_path_name(LinearPath p) {
         case LinearPath::bf16_packed: return "bf16";
         case LinearPath::quantized_int8: return "quantized-int8";
         case LinearPath::dequantized_f32: return "dequantized-f32";
+        case LinearPath::w8a8_int8: return "w8a8-int8";
     }
     return "?";
 }
@@ -57,6 +60,10 @@ QuantScratch& activation_scratch() {
     thread_local QuantScratch scratch;
     return scratch;
 }
+W8A8Scratch& w8a8_scratch() {
+    thread_local W8A8Scratch scratch;
+    return scratch;
+}
 
 }  // namespace
 
@@ -87,6 +94,12 @@ Linear::Linear(const Tensor& w, std::vector<float> bias, const std::string& name
         path_ = LinearPath::bf16_packed;
         packed_bf16_ = std::make_unique<GemmBf16PackedB>(gemm_bf16_kernel(), wc.data<uint16_t>(), k_, true, k_, n_);
         prepared_bytes_ = gemm::prepacked_b_elements(gemm_bf16_kernel().blocking, k_, n_) * sizeof(uint16_t);
+    } else if (source_dtype_ == DType::w8a8) {
+        path_ = LinearPath::w8a8_int8;
+        W8A8Unpacked u = unpack_w8a8(wc.data<uint8_t>(), n_, k_, name);
+        packed_w8a8_ = std::make_unique<W8A8Matrix>(gemm_q8_kernel(), u.codes.data(), std::move(u.row_scales),
+                                                    u.act_scale, n_, k_);
+        prepared_bytes_ = packed_w8a8_->packed_bytes();
     } else if (const auto qk = quant_kernel_for_dtype(source_dtype_)) {
         // GGUF blocks and int4g128 (quant_matmul's int4_asym at group 128): the storage table's kernel column.
         path_ = LinearPath::quantized_int8;
@@ -141,6 +154,11 @@ void Linear::forward_many(std::span<const Linear* const> ws, const float* x, std
 
 void Linear::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
+    if (packed_w8a8_) {
+        w8a8_matmul(*packed_w8a8_, x, M, y, w8a8_scratch(), default_pool());
+        apply_bias_act(y, M);
+        return;
+    }
     if (packed_quant_) {
         quant_matmul(*packed_quant_, x, M, y, ActMode::int8, activation_scratch(), default_pool());
         apply_bias_act(y, M);

@@ -38,6 +38,10 @@
 //                    style, as llama.cpp does) and runs the VNNI GEMV (M = 1)
 //                    or GEMM (M > 1). Q8_1/Q8_K (activation-only types) are
 //                    dequantized to f32 once instead.
+//   w8a8          -> int8 codes packed once for gemm_q8 with their row scales;
+//                    each call quantizes the activations to int8 per token (or
+//                    with the file's static scale) and multiplies int8 x int8
+//                    (kernels/w8a8).
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -53,11 +57,12 @@ class GemmF32PackedB;
 class GemmBf16PackedB;
 class GemvF16Weights;
 struct QuantMatrix;
+class W8A8Matrix;
 }  // namespace tern
 
 namespace tern::ops {
 
-enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32 };
+enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32, w8a8_int8 };
 const char* linear_path_name(LinearPath p);
 
 // How f32 / f16 weights may be multiplied (see the top of this file).
@@ -118,6 +123,7 @@ private:
     std::unique_ptr<GemmBf16PackedB> packed_bf16_;
     std::unique_ptr<GemvF16Weights> packed_f16_;
     std::unique_ptr<QuantMatrix> packed_quant_;
+    std::unique_ptr<W8A8Matrix> packed_w8a8_;
     uint64_t prepared_bytes_ = 0;
 
     void apply_bias_act(float* y, int64_t M) const;

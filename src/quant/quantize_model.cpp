@@ -15,11 +15,16 @@
 #include "llm/hf_to_gguf.h"
 #include "llm/model_check.h"
 #include "quant/calibrated_methods.h"
+#include "quant/smoothquant.h"
 
 namespace tern::quant {
 namespace {
 
-QuantizedModel run_rtn(const TensorModel& model, const QuantRecipe& recipe) { return run_method_rtn(model, recipe, {}); }
+QuantizedModel run_rtn(const TensorModel& model, const QuantRecipe& recipe) {
+    // Naive W8A8 with static activation scales needs the calibration pass for them.
+    if (recipe.static_act_scale) return run_w8a8_static_rtn(model, recipe);
+    return run_method_rtn(model, recipe, {});
+}
 
 // A GGUF that tern's LLM runtime loads (config and every tensor it needs).
 bool gguf_is_llm(const std::string& path) {
@@ -174,6 +179,8 @@ const std::vector<QuantMethod>& quant_methods() {
         {.name = "gptq", .summary = "GPTQ error compensation from calibration Hessians (int4g128/int3g128/int2g128)",
          .run = run_gptq},
         {.name = "awq+gptq", .summary = "AWQ scales, then GPTQ on the scaled weights", .run = run_awq_gptq},
+        {.name = "smoothquant", .summary = "SmoothQuant: activation outliers migrated into the weights, then w8a8",
+         .run = run_smoothquant},
     };
     return methods;
 }

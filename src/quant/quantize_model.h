@@ -37,6 +37,10 @@ struct QuantRecipe {
     // --calib-tokens, --calib-ctx. Which statistics is the method's choice.
     CalibrateOptions calibration;
     std::vector<io::TensorRole> skip_roles;  // --skip-roles: kept as they are, by every method
+    // w8a8 (smoothquant, rtn): --alpha (migration strength) and --act-scale static
+    // (per-tensor activation scales from calibration instead of per-token ones).
+    double smooth_alpha = 0.5;
+    bool static_act_scale = false;
 };
 
 struct QuantizedModel {

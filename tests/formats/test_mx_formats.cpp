@@ -264,7 +264,8 @@ TEST(AllFormats, OddSizesAndNanInputsDoNotCrash) {
             // Padding with zeros must not change the leading elements' reconstruction
             // for block size 1; for blocks, the first full blocks match the full run.
             const auto full = round_trip(f, data);
-            const size_t whole = n / f.block_size * f.block_size;
+            // w8a8's scale is the whole row's (padding changes the row), not the block's.
+            const size_t whole = f.name == "w8a8" ? 0 : n / f.block_size * f.block_size;
             for (size_t i = 0; i < whole; ++i) ASSERT_EQ(y[i], full[i]) << f.name << " n=" << n;
         }
         std::vector<float> x(data.begin(), data.begin() + 256);
