@@ -47,7 +47,8 @@ TEST(GptqGgufCli, LlamaCppLoadsTheFilesAndTheyBeatRoundToNearest) {
         const auto r2 = testcli::run_tern("quantize " + tinylm_path() + " -o " + gptq + " --method gptq" + common);
         ASSERT_EQ(r2.code, 0) << r2.err;
         int gptq_rows = 0;
-        for (const auto& t : nlohmann::json::parse(r2.out)["tensors"])
+        const auto report = nlohmann::json::parse(r2.out);
+        for (const auto& t : report["tensors"])
             if (t.value("note", "").starts_with("gptq")) {
                 ++gptq_rows;
                 EXPECT_TRUE(t["to"] == (format == "q4_0" ? "q4_0" : "q4_k") || t["to"] == "q6_k") << t.dump();
@@ -74,7 +75,8 @@ TEST(GptqGgufCli, TheTiedHeadGetsItsOwnOutputWeight) {
                                               "ffn_gate,ffn_up,ffn_down");
     ASSERT_EQ(r.code, 0) << r.err;
     bool reported = false;
-    for (const auto& t : nlohmann::json::parse(r.out)["tensors"])
+    const auto report = nlohmann::json::parse(r.out);
+    for (const auto& t : report["tensors"])
         if (t["name"] == "output.weight") {
             reported = true;
             EXPECT_NE(t.value("note", "").find("output error vs rtn"), std::string::npos) << t.dump();
