@@ -6,14 +6,17 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "core/error.h"
 #include "core/progress.h"
 #include "formats/bit_pack.h"
 #include "formats/format.h"
+#include "formats/gguf_block_codes.h"
 #include "io/tensor_names.h"
 #include "quant/awq.h"
 #include "quant/calibration.h"
+#include "quant/gguf_mix.h"
 #include "quant/gptq.h"
 #include "quant/rtn.h"
 #include "quant/work_model.h"
@@ -121,35 +124,75 @@ Tensor pack_int_groups(const GptqResult& g, const IntGroupGrid& grid, DType dtyp
     return t;
 }
 
-// GPTQ on every Linear with statistics; the rest by round to nearest.
+// The grid GPTQ rounds a tensor stored in `f` onto: tern's int<bits>g<group>
+// or a GGUF block type with a block codec; nullopt for any other format.
+using GptqGrid = std::variant<IntGroupGrid, GgufBlockGrid>;
+std::optional<GptqGrid> gptq_grid(const FormatDescriptor& f) {
+    if (const std::optional<IntGroupGrid> g = int_group_grid(f)) return GptqGrid{*g};
+    if (f.dtype && gguf_block_codec(*f.dtype)) return GptqGrid{GgufBlockGrid{.type = *f.dtype}};
+    return std::nullopt;
+}
+
+constexpr const char* kGptqFormats = "tern's int4g128, int3g128 and int2g128, the GGUF block types q4_0, q4_1, q2_k, "
+                                     "q3_k, q4_k, q5_k, q6_k and their mixes (q4_k_m …)";
+
+void require_gptq_format(const QuantRecipe& recipe) {
+    if (!recipe.mix && !gptq_grid(*recipe.format))
+        throw UsageError("--format", recipe.method + " writes " + kGptqFormats + "; '" +
+                                         std::string(recipe.format->name) + "' is not one");
+}
+
+Tensor pack_gptq(const GptqResult& g, const GptqGrid& grid, DType dtype) {
+    if (const auto* ig = std::get_if<IntGroupGrid>(&grid)) return pack_int_groups(g, *ig, dtype);
+    Tensor t = Tensor::zeros({g.rows, g.cols}, dtype);
+    if (t.nbytes() != g.blocks.size())
+        throw InputError(kWhere, "GPTQ packed " + std::to_string(g.blocks.size()) + " bytes for a " +
+                                     std::string(dtype_name(dtype)) + " tensor of " + std::to_string(t.nbytes()));
+    std::memcpy(t.raw_data(), g.blocks.data(), g.blocks.size());
+    return t;
+}
+
+// GPTQ on every Linear with statistics whose format (the mix's choice for it)
+// is a GPTQ grid; the rest by round to nearest. The head of a tied model is
+// GPTQ'd into a separate output.weight, so the embedding lookup stays as
+// round to nearest (or --skip-roles) leaves it.
 QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const InputScales& scales,
                              const QuantRecipe& recipe, std::vector<std::string> notes) {
-    const FormatDescriptor& fmt = *recipe.format;
-    const std::optional<IntGroupGrid> grid = int_group_grid(fmt);
-    if (!grid || recipe.mix)
-        throw UsageError("--format", "gptq writes tern's int4g128, int3g128 and int2g128 (GGUF block grids are not "
-                                     "supported yet); '" + std::string(fmt.name) + "' is not one");
+    TensorModel changed = wm.changed_model();
+    std::optional<GgufMixPlan> plan;
+    if (recipe.mix) plan.emplace(*recipe.mix, changed.tensors);
+    auto format_of = [&](int i) -> const FormatDescriptor* {
+        const FormatDescriptor* f = plan ? plan->format_for(changed.tensors[static_cast<size_t>(i)]) : nullptr;
+        return f ? f : recipe.format;
+    };
     struct Job {
         int tensor;
         const ops::LinearInputStats* stats;
+        const FormatDescriptor* format;
+        GptqGrid grid;
     };
     std::vector<Job> jobs;
+    auto add_job = [&](int i, const ops::LinearInputStats* st) {
+        const FormatDescriptor* f = format_of(i);
+        if (const std::optional<GptqGrid> g = gptq_grid(*f)) jobs.push_back({i, st, f, *g});
+    };
     const int32_t layers = wm.n_layers();
     for (int32_t layer = 0; layer < layers; ++layer)
         for (TensorRole r : {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v, TensorRole::attn_output,
                              TensorRole::ffn_gate, TensorRole::ffn_up, TensorRole::ffn_down}) {
             const int i = wm.find(r, layer);
             const ops::LinearInputStats* st = stats.find({r, layer});
-            if (i >= 0 && st && !recipe_skips(recipe, r)) jobs.push_back({i, st});
+            if (i >= 0 && st && !recipe_skips(recipe, r)) add_job(i, st);
         }
     const int head = wm.head();
-    const TensorRole head_role = wm.tied_head() ? TensorRole::token_embd : TensorRole::output;
+    const bool tied = wm.tied_head();
     if (const ops::LinearInputStats* st = stats.find({TensorRole::output, -1});
-        head >= 0 && st && !recipe_skips(recipe, TensorRole::output) && !recipe_skips(recipe, head_role))
-        jobs.push_back({head, st});
+        head >= 0 && st && !recipe_skips(recipe, TensorRole::output))
+        add_job(head, st);
 
-    TensorModel changed = wm.changed_model();
     std::map<int, Tensor> done;
+    std::optional<NamedTensor> split_head;  // a tied model's GPTQ'd head, as output.weight
+    QuantizeReportRow split_head_row;
     std::map<int, std::string> job_notes;
     Progress bar("gptq", static_cast<int64_t>(jobs.size()));
     int64_t n_done = 0;
@@ -157,17 +200,33 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
         const int64_t rows = wm.rows(j.tensor), cols = wm.cols(j.tensor);
         std::vector<double> h = j.stats->hessian_sum();
         if (auto it = scales.find(j.tensor); it != scales.end()) h = scale_hessian(h, it->second);
-        const std::vector<float>& w = wm.floats(j.tensor);
-        const GptqResult g = gptq_quantize(w, rows, cols, h, *grid, {.damp = 0.01, .block = 128, .act_order = false});
+        const bool is_split_head = tied && j.tensor == head;
+        // The tied embedding is read, not changed: it stays as it was for the lookup.
+        const std::vector<float> head_floats =
+            is_split_head ? tensor_to_f32(wm.original(j.tensor), wm.name(j.tensor)) : std::vector<float>{};
+        const std::vector<float>& w = is_split_head ? head_floats : wm.floats(j.tensor);
+        const GptqOptions o{.damp = 0.01, .block = 128, .act_order = false};
+        const GptqResult g =
+            std::visit([&](const auto& grid) { return gptq_quantize(w, rows, cols, h, grid, o); }, j.grid);
         std::string note = "gptq";
         if (g.damp_used > 0.01) note += ", dampened " + std::to_string(g.damp_used).substr(0, 6);
         if (recipe.measure_error) {
-            const double e_rtn = relative_output_error(w, rtn_group_quantize(w, rows, cols, *grid).dequantized, rows, cols, h);
+            const GptqResult rtn =
+                std::visit([&](const auto& grid) { return rtn_group_quantize(w, rows, cols, grid); }, j.grid);
+            const double e_rtn = relative_output_error(w, rtn.dequantized, rows, cols, h);
             const double e_gptq = relative_output_error(w, g.dequantized, rows, cols, h);
             note += ", output error vs rtn " + std::to_string(e_gptq / std::max(e_rtn, 1e-300)).substr(0, 5) + "x";
         }
-        done.emplace(j.tensor, pack_int_groups(g, *grid, *fmt.dtype));
-        job_notes.emplace(j.tensor, note);
+        Tensor packed = pack_gptq(g, j.grid, *j.format->dtype);
+        if (is_split_head) {
+            split_head_row = {.name = "output.weight", .from_dtype = std::string(dtype_name(wm.original(j.tensor).dtype())),
+                              .to_dtype = std::string(dtype_name(*j.format->dtype)), .bytes_before = 0,
+                              .bytes_after = packed.nbytes(), .note = note + ", tied head split from token_embd"};
+            split_head = NamedTensor{.name = "output.weight", .tensor = std::move(packed)};
+        } else {
+            done.emplace(j.tensor, std::move(packed));
+            job_notes.emplace(j.tensor, note);
+        }
         bar.update(++n_done, wm.name(j.tensor));
     }
     bar.finish();
@@ -180,10 +239,14 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
         out.model.tensors[static_cast<size_t>(i)].tensor = t;
         for (QuantizeReportRow& row : out.report)
             if (row.name == wm.name(i)) {
-                row.to_dtype = dtype_name(*fmt.dtype);
+                row.to_dtype = dtype_name(t.dtype());
                 row.bytes_after = t.nbytes();
                 row.note = job_notes[i];
             }
+    }
+    if (split_head) {
+        out.model.tensors.push_back(std::move(*split_head));
+        out.report.push_back(split_head_row);
     }
     if (!notes.empty()) out.notes = std::move(notes);
     return out;
@@ -207,23 +270,21 @@ QuantizedModel run_awq(const TensorModel& model, const QuantRecipe& recipe) {
 }
 
 QuantizedModel run_gptq(const TensorModel& model, const QuantRecipe& recipe) {
-    if (!int_group_grid(*recipe.format) || recipe.mix)
-        throw UsageError("--format", "gptq writes tern's int4g128, int3g128 and int2g128 (GGUF block grids are not "
-                                     "supported yet); '" + std::string(recipe.format->name) + "' is not one");
+    require_gptq_format(recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     return gptq_then_rtn(wm, *stats.collector, {}, recipe, {});
 }
 
 QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe) {
-    const std::optional<IntGroupGrid> grid = int_group_grid(*recipe.format);
-    if (!grid || recipe.mix)
-        throw UsageError("--format", "awq+gptq writes tern's int4g128, int3g128 and int2g128; '" +
-                                         std::string(recipe.format->name) + "' is not one");
+    require_gptq_format(recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     std::vector<std::string> notes;
-    const InputScales scales = apply_awq(wm, *stats.collector, group_quantizer(*grid), recipe, /*clip=*/false, notes);
+    const FormatDescriptor& base = *recipe.format;
+    const std::optional<IntGroupGrid> grid = int_group_grid(base);
+    const GroupQuantizer q = grid ? group_quantizer(*grid) : group_quantizer(base);
+    const InputScales scales = apply_awq(wm, *stats.collector, q, recipe, /*clip=*/false, notes);
     return gptq_then_rtn(wm, *stats.collector, scales, recipe, std::move(notes));
 }
 

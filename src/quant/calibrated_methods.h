@@ -4,7 +4,10 @@
 //             clipping searched per group, then round to nearest into the
 //             target format (any format, llama.cpp's mixes included);
 //   gptq      GPTQ on every Linear with calibration statistics, into tern's
-//             int4g128 / int3g128 / int2g128 storage types;
+//             int4g128 / int3g128 / int2g128 storage types or the GGUF block
+//             types (q4_0, q4_1, q2_k … q6_k, scales fitted per GGUF block, and
+//             llama.cpp's mixes: tensors the mix puts in another type are
+//             rounded to nearest); a tied head goes to its own output.weight;
 //   awq+gptq  AWQ's scales (no clipping), then GPTQ on the scaled weights with
 //             the Hessians of the scaled inputs.
 // Statistics (mean |x| and X^T X per Linear) come from one calibration pass of

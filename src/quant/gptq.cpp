@@ -8,6 +8,8 @@
 #include "core/error.h"
 #include "core/half.h"
 #include "core/thread_pool.h"
+#include "formats/gguf_block_codes.h"
+#include "formats/gguf_blocks.h"
 #include "formats/minifloat.h"
 
 namespace tern::quant {
@@ -46,27 +48,31 @@ int quantize_code(double x, const GroupParams& p, int levels) {
 
 double dequantize_code(int q, const GroupParams& p) { return static_cast<double>(q - p.z) * p.d; }
 
-void check_shapes(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid) {
+void check_weights(std::span<const float> w, int64_t rows, int64_t cols, int64_t group, const std::string& group_name) {
     if (rows <= 0 || cols <= 0) throw InputError(kWhere, "empty weight");
     if (static_cast<int64_t>(w.size()) != rows * cols)
         throw InputError(kWhere, "weight holds " + std::to_string(w.size()) + " values, not " +
                                      std::to_string(rows) + " x " + std::to_string(cols));
-    if (grid.bits < 2 || grid.bits > 8) throw InputError(kWhere, "bits must be 2..8, not " + std::to_string(grid.bits));
-    if (grid.group <= 0 || cols % grid.group != 0)
-        throw InputError(kWhere, "input features " + std::to_string(cols) + " are not a multiple of the group " +
-                                     std::to_string(grid.group));
+    if (group <= 0 || cols % group != 0)
+        throw InputError(kWhere, "input features " + std::to_string(cols) + " are not a multiple of " + group_name +
+                                     std::to_string(group));
     for (size_t i = 0; i < w.size(); ++i)
         if (!std::isfinite(w[i]))
             throw InputError(kWhere, "weight element " + std::to_string(i) + " is not finite");
 }
 
-GptqResult empty_result(int64_t rows, int64_t cols, const IntGroupGrid& grid) {
+void check_shapes(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid) {
+    if (grid.bits < 2 || grid.bits > 8) throw InputError(kWhere, "bits must be 2..8, not " + std::to_string(grid.bits));
+    check_weights(w, rows, cols, grid.group, "the group ");
+}
+
+GptqResult empty_result(int64_t rows, int64_t cols, int64_t params_per_row) {
     GptqResult r;
     r.rows = rows;
     r.cols = cols;
     r.codes.assign(static_cast<size_t>(rows * cols), 0);
-    r.scales.assign(static_cast<size_t>(rows * (cols / grid.group)), 0);
-    r.zeros.assign(static_cast<size_t>(rows * (cols / grid.group)), 0);
+    r.scales.assign(static_cast<size_t>(rows * params_per_row), 0);
+    r.zeros.assign(static_cast<size_t>(rows * params_per_row), 0);
     r.dequantized.assign(static_cast<size_t>(rows * cols), 0.0f);
     return r;
 }
@@ -75,6 +81,102 @@ void store_params(GptqResult& r, int64_t row, int64_t group_index, const GroupPa
     const int64_t groups = static_cast<int64_t>(r.scales.size()) / r.rows;
     r.scales[static_cast<size_t>(row * groups + group_index)] = p.d_bits;
     r.zeros[static_cast<size_t>(row * groups + group_index)] = static_cast<uint8_t>(p.z);
+}
+
+// The grids GPTQ rounds onto. Each fits one row's group from its current
+// values, rounds one weight of it (its code and the value it decodes to) and
+// stores the fitted parameters in the result.
+struct IntGrid {
+    using Params = GroupParams;
+    // The paper's code fits a group from the columns as they stood at the start
+    // of the lazy block; kept, so tern agrees with it (tests/ref/gptq_ref.py).
+    static constexpr bool kFitFromBlockStart = true;
+    int levels;
+    int64_t group;
+
+    explicit IntGrid(const IntGroupGrid& g) : levels((1 << g.bits) - 1), group(g.group) {}
+    GptqResult empty(int64_t rows, int64_t cols) const { return empty_result(rows, cols, cols / group); }
+    void fit(const double* x, Params& p) const { p = fit_group(x, group, 1, levels); }
+    int round(double x, const Params& p, int64_t, double& value) const {
+        const int q = quantize_code(x, p, levels);
+        value = dequantize_code(q, p);
+        return q;
+    }
+    void store(GptqResult& r, int64_t row, int64_t g, const Params& p) const { store_params(r, row, g, p); }
+    void finish(GptqResult&) const {}
+};
+
+// A GGUF block type: ggml's quantizer fits the block, the value table of each
+// sub-block (every code through the format's own dequantizer) is the grid.
+struct BlockParams {
+    std::vector<uint8_t> block;  // the fitted block (its codes are replaced at the end)
+    std::vector<float> table;    // (sub-blocks, max_code + 1) decoded values
+};
+
+struct GgufGrid {
+    using Params = BlockParams;
+    // Fit from the columns as they are now: within a lazy block they carry
+    // every update so far (a 32-column block never spans two lazy blocks, a
+    // 256 one starts one), so the scales fit what is actually rounded.
+    static constexpr bool kFitFromBlockStart = false;
+    const GgufBlockCodec& c;
+    int64_t group;
+
+    explicit GgufGrid(const GgufBlockCodec& codec) : c(codec), group(codec.block) {}
+    GptqResult empty(int64_t rows, int64_t cols) const {
+        GptqResult r = empty_result(rows, cols, 0);
+        r.blocks.assign(static_cast<size_t>(rows * (cols / group)) * c.block_bytes, 0);
+        return r;
+    }
+    void fit(const double* x, Params& p) const {
+        float xf[kQK_K];
+        for (int64_t k = 0; k < group; ++k) xf[k] = static_cast<float>(x[k]);
+        p.block.assign(c.block_bytes, 0);
+        c.quantize(xf, p.block.data());
+        const int n_codes = c.max_code + 1, subs = c.block / c.sub_block;
+        p.table.assign(static_cast<size_t>(subs * n_codes), 0.0f);
+        std::vector<uint8_t> probe = p.block;
+        uint8_t codes[kQK_K];
+        float y[kQK_K];
+        for (int q = 0; q < n_codes; ++q) {
+            std::fill_n(codes, c.block, static_cast<uint8_t>(q));
+            c.set_codes(probe.data(), codes);
+            c.dequantize(probe.data(), y);
+            for (int s = 0; s < subs; ++s) p.table[static_cast<size_t>(s * n_codes + q)] = y[s * c.sub_block];
+        }
+    }
+    // The nearest entry of the sub-block's table (increasing, decreasing for
+    // a negative scale, or constant).
+    int round(double x, const Params& p, int64_t k, double& value) const {
+        const int top = c.max_code;
+        const float* t = p.table.data() + (k / c.sub_block) * (top + 1);
+        int q = 0;
+        if (t[top] != t[0]) {
+            const double at = (x - t[0]) / (double(t[top]) - t[0]) * top;
+            q = static_cast<int>(round_half_even(std::clamp(at, 0.0, double(top))));
+            if (q > 0 && std::fabs(x - t[q - 1]) < std::fabs(x - t[q])) --q;
+            else if (q < top && std::fabs(x - t[q + 1]) < std::fabs(x - t[q])) ++q;
+        }
+        value = t[q];
+        return q;
+    }
+    void store(GptqResult& r, int64_t row, int64_t g, const Params& p) const {
+        std::copy(p.block.begin(), p.block.end(), r.blocks.begin() + (row * (r.cols / group) + g) * c.block_bytes);
+    }
+    // The chosen codes under the fitted scales: the tensor's final bytes.
+    void finish(GptqResult& r) const {
+        const int64_t n = r.rows * (r.cols / group);
+        for (int64_t b = 0; b < n; ++b)
+            c.set_codes(r.blocks.data() + b * c.block_bytes, r.codes.data() + b * group);
+    }
+};
+
+const GgufBlockCodec& codec_of(const GgufBlockGrid& grid) {
+    const GgufBlockCodec* c = gguf_block_codec(grid.type);
+    if (!c)
+        throw InputError(kWhere, std::string(dtype_name(grid.type)) +
+                                     " is not a GGUF block grid GPTQ rounds onto (q4_0, q4_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
+    return *c;
 }
 
 // In-place Cholesky a = L L^T of a symmetric (n, n) matrix; L in the lower
@@ -136,40 +238,18 @@ bool upper_cholesky_of_inverse(std::vector<double> h, int64_t n, std::vector<dou
     return true;
 }
 
-}  // namespace
-
-GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid) {
-    check_shapes(w, rows, cols, grid);
-    const int levels = (1 << grid.bits) - 1;
-    GptqResult r = empty_result(rows, cols, grid);
-    std::vector<double> x(static_cast<size_t>(grid.group));
-    for (int64_t row = 0; row < rows; ++row)
-        for (int64_t g = 0; g < cols / grid.group; ++g) {
-            for (int64_t i = 0; i < grid.group; ++i) x[static_cast<size_t>(i)] = w[static_cast<size_t>(row * cols + g * grid.group + i)];
-            const GroupParams p = fit_group(x.data(), grid.group, 1, levels);
-            store_params(r, row, g, p);
-            for (int64_t i = 0; i < grid.group; ++i) {
-                const int q = quantize_code(x[static_cast<size_t>(i)], p, levels);
-                const size_t at = static_cast<size_t>(row * cols + g * grid.group + i);
-                r.codes[at] = static_cast<uint8_t>(q);
-                r.dequantized[at] = static_cast<float>(dequantize_code(q, p));
-            }
-        }
-    return r;
-}
-
-GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
-                         const IntGroupGrid& grid, const GptqOptions& o) {
-    check_shapes(w, rows, cols, grid);
+template <class Grid>
+GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
+                    const Grid& grid, const GptqOptions& o) {
     if (static_cast<int64_t>(hessian.size()) != cols * cols)
         throw InputError(kWhere, "Hessian holds " + std::to_string(hessian.size()) + " values, not " +
                                      std::to_string(cols) + "^2");
     if (!(o.damp >= 0) || o.block <= 0) throw InputError(kWhere, "damp must be >= 0 and block > 0");
     for (double v : hessian)
         if (!std::isfinite(v)) throw InputError(kWhere, "the Hessian holds a non-finite value");
-    const int levels = (1 << grid.bits) - 1;
     const int64_t n = cols;
-    GptqResult r = empty_result(rows, cols, grid);
+    const int64_t group_size = grid.group;
+    GptqResult r = grid.empty(rows, cols);
 
     // wt: W transposed (cols, rows), so that a column is contiguous.
     std::vector<double> wt(static_cast<size_t>(n * rows));
@@ -184,14 +264,17 @@ GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, s
         }
 
     // Static groups (act_order): fitted once from the weights before any update.
-    const int64_t n_groups = n / grid.group;
-    std::vector<GroupParams> static_params;
+    const int64_t n_groups = n / group_size;
+    std::vector<typename Grid::Params> static_params;
+    std::vector<double> group_x(static_cast<size_t>(group_size));
     if (o.act_order) {
         static_params.resize(static_cast<size_t>(rows * n_groups));
         for (int64_t g = 0; g < n_groups; ++g)
-            for (int64_t row = 0; row < rows; ++row)
-                static_params[static_cast<size_t>(row * n_groups + g)] =
-                    fit_group(wt.data() + g * grid.group * rows + row, grid.group, rows, levels);
+            for (int64_t row = 0; row < rows; ++row) {
+                for (int64_t k = 0; k < group_size; ++k)
+                    group_x[static_cast<size_t>(k)] = wt[static_cast<size_t>((g * group_size + k) * rows + row)];
+                grid.fit(group_x.data(), static_params[static_cast<size_t>(row * n_groups + g)]);
+            }
     }
 
     std::vector<int64_t> perm(static_cast<size_t>(n));
@@ -224,34 +307,36 @@ GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, s
     }
     r.damp_used = damp;
 
-    std::vector<GroupParams> current(static_cast<size_t>(rows));
+    std::vector<typename Grid::Params> current(static_cast<size_t>(rows));
     std::vector<double> err(static_cast<size_t>(o.block * rows));
-    std::vector<double> snapshot, group_x(static_cast<size_t>(grid.group));
+    std::vector<double> snapshot;
     for (int64_t i1 = 0; i1 < n; i1 += o.block) {
         const int64_t i2 = std::min(n, i1 + o.block);
         if (!o.act_order) snapshot.assign(wp.begin() + i1 * rows, wp.begin() + i2 * rows);
         for (int64_t i = i1; i < i2; ++i) {
             const int64_t col = perm[static_cast<size_t>(i)];
-            const int64_t group = col / grid.group;
+            const int64_t group = col / group_size;
             double* wi = wp.data() + i * rows;
-            if (!o.act_order && col % grid.group == 0) {
-                // As the paper's code does: the group's columns as they stood at
-                // the start of this block (earlier blocks' updates, not this one's).
-                for (int64_t row = 0; row < rows; ++row) {
-                    for (int64_t k = 0; k < grid.group; ++k)
-                        group_x[static_cast<size_t>(k)] = i + k < i2 ? snapshot[static_cast<size_t>((i + k - i1) * rows + row)]
-                                                                     : wp[static_cast<size_t>((i + k) * rows + row)];
-                    current[static_cast<size_t>(row)] = fit_group(group_x.data(), grid.group, 1, levels);
-                    store_params(r, row, group, current[static_cast<size_t>(row)]);
-                }
+            if (!o.act_order && col % group_size == 0) {
+                default_pool().parallel_for(rows, 16, [&](int64_t b, int64_t e) {
+                    std::vector<double> x(static_cast<size_t>(group_size));
+                    for (int64_t row = b; row < e; ++row) {
+                        for (int64_t k = 0; k < group_size; ++k)
+                            x[static_cast<size_t>(k)] = Grid::kFitFromBlockStart && i + k < i2
+                                                            ? snapshot[static_cast<size_t>((i + k - i1) * rows + row)]
+                                                            : wp[static_cast<size_t>((i + k) * rows + row)];
+                        grid.fit(x.data(), current[static_cast<size_t>(row)]);
+                        grid.store(r, row, group, current[static_cast<size_t>(row)]);
+                    }
+                });
             }
             const double d = u[static_cast<size_t>(i * n + i)];
             double* ei = err.data() + (i - i1) * rows;
             for (int64_t row = 0; row < rows; ++row) {
-                const GroupParams& p = o.act_order ? static_params[static_cast<size_t>(row * n_groups + group)]
-                                                   : current[static_cast<size_t>(row)];
-                const int q = quantize_code(wi[row], p, levels);
-                const double deq = dequantize_code(q, p);
+                const typename Grid::Params& p = o.act_order ? static_params[static_cast<size_t>(row * n_groups + group)]
+                                                             : current[static_cast<size_t>(row)];
+                double deq = 0;
+                const int q = grid.round(wi[row], p, col % group_size, deq);
                 const size_t at = static_cast<size_t>(row * n + col);
                 r.codes[at] = static_cast<uint8_t>(q);
                 r.dequantized[at] = static_cast<float>(deq);
@@ -279,8 +364,68 @@ GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, s
     }
     if (o.act_order)
         for (int64_t row = 0; row < rows; ++row)
-            for (int64_t g = 0; g < n_groups; ++g) store_params(r, row, g, static_params[static_cast<size_t>(row * n_groups + g)]);
+            for (int64_t g = 0; g < n_groups; ++g) grid.store(r, row, g, static_params[static_cast<size_t>(row * n_groups + g)]);
+    grid.finish(r);
     return r;
+}
+
+template <class Grid>
+GptqResult rtn_run(std::span<const float> w, int64_t rows, int64_t cols, const Grid& grid) {
+    GptqResult r = grid.empty(rows, cols);
+    const int64_t group = grid.group;
+    std::vector<double> x(static_cast<size_t>(group));
+    typename Grid::Params p;
+    for (int64_t row = 0; row < rows; ++row)
+        for (int64_t g = 0; g < cols / group; ++g) {
+            for (int64_t i = 0; i < group; ++i) x[static_cast<size_t>(i)] = w[static_cast<size_t>(row * cols + g * group + i)];
+            grid.fit(x.data(), p);
+            grid.store(r, row, g, p);
+            for (int64_t i = 0; i < group; ++i) {
+                double value = 0;
+                const int q = grid.round(x[static_cast<size_t>(i)], p, i, value);
+                const size_t at = static_cast<size_t>(row * cols + g * group + i);
+                r.codes[at] = static_cast<uint8_t>(q);
+                r.dequantized[at] = static_cast<float>(value);
+            }
+        }
+    grid.finish(r);
+    return r;
+}
+
+}  // namespace
+
+GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid) {
+    check_shapes(w, rows, cols, grid);
+    return rtn_run(w, rows, cols, IntGrid(grid));
+}
+
+// The format's own quantizer, block by block: its codes, not a re-rounding on its scales.
+GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const GgufBlockGrid& grid) {
+    const GgufBlockCodec& c = codec_of(grid);
+    check_weights(w, rows, cols, c.block, std::string(dtype_name(grid.type)) + "'s block of ");
+    const GgufGrid g(c);
+    GptqResult r = g.empty(rows, cols);
+    const int64_t n = rows * (cols / c.block);
+    for (int64_t b = 0; b < n; ++b) {
+        uint8_t* blk = r.blocks.data() + b * c.block_bytes;
+        c.quantize(w.data() + b * c.block, blk);
+        c.get_codes(blk, r.codes.data() + b * c.block);
+        c.dequantize(blk, r.dequantized.data() + b * c.block);
+    }
+    return r;
+}
+
+GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
+                         const IntGroupGrid& grid, const GptqOptions& o) {
+    check_shapes(w, rows, cols, grid);
+    return gptq_run(w, rows, cols, hessian, IntGrid(grid), o);
+}
+
+GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
+                         const GgufBlockGrid& grid, const GptqOptions& o) {
+    const GgufBlockCodec& c = codec_of(grid);
+    check_weights(w, rows, cols, c.block, std::string(dtype_name(grid.type)) + "'s block of ");
+    return gptq_run(w, rows, cols, hessian, GgufGrid(c), o);
 }
 
 double relative_output_error(std::span<const float> w, std::span<const float> q, int64_t rows, int64_t cols,

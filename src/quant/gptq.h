@@ -17,6 +17,8 @@
 #include <span>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace tern::quant {
 
 // A group-wise integer grid, the one tern's int<bits>_asym_g<group> formats
@@ -26,6 +28,16 @@ namespace tern::quant {
 struct IntGroupGrid {
     int bits = 4;
     int64_t group = 128;
+};
+
+// A GGUF block type's grid (q4_0, q4_1, q2_k, q3_k, q4_k, q5_k, q6_k; see
+// formats/gguf_block_codes.h): per row and format block (32 weights, or the
+// K-quants' 256) the scales and mins ggml's reference quantizer fits from the
+// block's weights as GPTQ has updated them, as the file stores them (fp16,
+// 6-bit sub-block scales); each weight then takes the nearest value its
+// sub-block can decode to, so the packed blocks are a standard GGUF tensor.
+struct GgufBlockGrid {
+    DType type = DType::q4_k;
 };
 
 struct GptqOptions {
@@ -39,7 +51,8 @@ struct GptqResult {
     std::vector<uint8_t> codes;     // (rows, cols) q
     std::vector<uint16_t> scales;   // (rows, cols / group) fp16 bits of d
     std::vector<uint8_t> zeros;     // (rows, cols / group) z
-    std::vector<float> dequantized; // (rows, cols) d × (q - z)
+    std::vector<float> dequantized; // (rows, cols) d × (q - z), or what the GGUF blocks decode to
+    std::vector<uint8_t> blocks;    // GGUF grids: (rows, cols / block) blocks, the tensor's bytes
     // The paper's proxy loss: sum over columns of (w - q)² / (2 [H^-1]_jj²).
     double proxy_loss = 0;
     // Dampening that made H positive definite (> damp when the requested one
@@ -54,8 +67,15 @@ struct GptqResult {
 GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
                          const IntGroupGrid& grid, const GptqOptions& options = {});
 
-// Round to nearest on the same grid (the baseline GPTQ is measured against).
+// The same on a GGUF block grid (scales and codes, no zeros; cols a multiple
+// of the format's block); InputError for a type without a block codec.
+GptqResult gptq_quantize(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
+                         const GgufBlockGrid& grid, const GptqOptions& options = {});
+
+// Round to nearest on the same grid (the baseline GPTQ is measured against);
+// on a GGUF grid that is the format's own quantizer, what `--method rtn` writes.
 GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid);
+GptqResult rtn_group_quantize(std::span<const float> w, int64_t rows, int64_t cols, const GgufBlockGrid& grid);
 
 // The layer-output error tr((W - Q) H (W - Q)^T) / tr(W H W^T): what GPTQ
 // minimises, relative, for comparing grids and methods on calibration data.

@@ -176,7 +176,7 @@ const std::vector<QuantMethod>& quant_methods() {
     static const std::vector<QuantMethod> methods = {
         {.name = "rtn", .summary = "round to nearest, block by block", .run = run_rtn},
         {.name = "awq", .summary = "activation-aware scales and clipping (calibrated), then round to nearest", .run = run_awq},
-        {.name = "gptq", .summary = "GPTQ error compensation from calibration Hessians (int4g128/int3g128/int2g128)",
+        {.name = "gptq", .summary = "GPTQ error compensation from calibration Hessians (int*g128, GGUF blocks and mixes)",
          .run = run_gptq},
         {.name = "awq+gptq", .summary = "AWQ scales, then GPTQ on the scaled weights", .run = run_awq_gptq},
         {.name = "smoothquant", .summary = "SmoothQuant: activation outliers migrated into the weights, then w8a8",

@@ -98,8 +98,9 @@ TEST(CalibratedQuantizeCli, BadRequestsAreOneLineBeforeAnythingIsWritten) {
     const std::string short_text = dir.file("short.txt");
     std::ofstream(short_text) << "Too short.";
     for (const Case& c : {
-             Case{tinylm() + " --method gptq --format q4_0", 2, "gptq writes tern's int4g128, int3g128 and int2g128"},
-             Case{tinylm() + " --method awq+gptq --format q4_k_m", 2, "awq+gptq writes tern's"},
+             Case{tinylm() + " --method gptq --format q8_0", 2,
+                  "gptq writes tern's int4g128, int3g128 and int2g128, the GGUF block types"},
+             Case{tinylm() + " --method awq+gptq --format q5_0", 2, "awq+gptq writes tern's"},
              Case{tinylm() + " --method rtn --format int4g128 --skip-roles embed,bogus", 2, "unknown role 'bogus'"},
              Case{tinylm() + " --method gptq --format int4g128 --calib text:" + dir.file("none.txt"), 1, "none.txt"},
              Case{tinylm() + " --method gptq --format int4g128 --calib text:" + short_text + " --calib-tokens 5000", 1,
