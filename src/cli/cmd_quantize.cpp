@@ -1,5 +1,5 @@
-// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq] [--calib SPEC --calib-tokens N
-//               --calib-ctx C] [--skip-roles LIST] [--measure] [--json]
+// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|imatrix] [--calib SPEC --calib-tokens N
+//               --calib-ctx C] [--imatrix STATS] [--skip-roles LIST] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -31,6 +31,7 @@ struct QuantizeCliOptions {
     std::string calib = "text:train";
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
+    std::string imatrix;
     std::string skip_roles;
     bool measure = false;
     bool json = false;
@@ -52,6 +53,8 @@ std::string storage_format_names() {
 void run_quantize(const QuantizeCliOptions& o) {
     apply_threads(o.threads);
     quant::quant_method(o.method);  // an unknown method is reported before the format
+    if (!o.imatrix.empty() && o.method != "imatrix")
+        throw UsageError("--imatrix", "a statistics file is read by --method imatrix only (not '" + o.method + "')");
     // A mixed preset (q4_k_m) quantizes to its base type except where its plan says otherwise.
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
@@ -69,6 +72,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.calib = o.calib;
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
+    req.recipe.imatrix_file = o.imatrix;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
@@ -120,6 +124,8 @@ void add_quantize_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+    cmd->add_option("--imatrix", o->imatrix,
+                    "imatrix: statistics from `tern calibrate` (its in_meansq) instead of a calibration pass");
     cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
