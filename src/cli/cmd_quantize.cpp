@@ -117,7 +117,7 @@ void add_quantize_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
-    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "quantization method (default rtn; see the list an unknown name prints)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE");
     cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")

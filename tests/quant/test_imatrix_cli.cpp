@@ -67,7 +67,7 @@ TEST(ImatrixCli, AStatisticsFileFromCalibrateGivesTheSameFileAsCalibratingInPlac
     if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
     testio::TempDir dir;
     const std::string stats = dir.file("stats.gguf"), a = dir.file("a.gguf"), b = dir.file("b.gguf");
-    const auto rc = testcli::run_tern("calibrate " + tinylm() + " -o " + stats + " --stats meansq" + kCalib);
+    const auto rc = testcli::run_tern("calibrate " + tinylm() + " -o " + stats + " --stats meansq --fpmath auto" + kCalib);
     ASSERT_EQ(rc.code, 0) << rc.err;
     const auto ra = testcli::run_tern("quantize " + tinylm() + " -o " + a + " --method imatrix --format q3_k" + kCalib);
     ASSERT_EQ(ra.code, 0) << ra.err;
