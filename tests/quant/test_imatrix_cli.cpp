@@ -42,25 +42,52 @@ std::string file_bytes(const std::string& path) {
 
 const std::string kCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 -t 2";
 
-TEST(ImatrixCli, Q4KMIsNoWorseThanThePlainMixOnTheTestSplit) {
-    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
+struct PlainAndImatrix {
+    double plain = NAN, imatrix = NAN;
+    std::string report;  // the imatrix run's --json
+};
+
+// Plain round to nearest and imatrix into `format`, both judged on the test split.
+PlainAndImatrix plain_and_imatrix(const std::string& format) {
     testio::TempDir dir;
     const std::string plain = dir.file("plain.gguf"), imat = dir.file("imatrix.gguf");
-    const auto r1 = testcli::run_tern("quantize " + tinylm() + " -o " + plain + " --format q4_k_m -t 2");
-    ASSERT_EQ(r1.code, 0) << r1.err;
-    const auto r2 = testcli::run_tern("quantize " + tinylm() + " -o " + imat + " --method imatrix --format q4_k_m --json" + kCalib);
-    ASSERT_EQ(r2.code, 0) << r2.err;
+    PlainAndImatrix out;
+    const auto r1 = testcli::run_tern("quantize " + tinylm() + " -o " + plain + " --format " + format + " -t 2");
+    EXPECT_EQ(r1.code, 0) << r1.err;
+    const auto r2 = testcli::run_tern("quantize " + tinylm() + " -o " + imat + " --method imatrix --format " + format +
+                                      " --json" + kCalib);
+    EXPECT_EQ(r2.code, 0) << r2.err;
+    if (r1.code != 0 || r2.code != 0) return out;
+    out.report = r2.out;
+    EXPECT_EQ(file_bytes(plain).size(), file_bytes(imat).size());  // same types, same sizes
+    out.plain = test_split_ppl(plain);
+    out.imatrix = test_split_ppl(imat);
+    std::printf("[ imatrix ] tinylm %s, test split 16 x 256 tokens: plain ppl %.4f, imatrix %.4f\n", format.c_str(),
+                out.plain, out.imatrix);
+    return out;
+}
+
+TEST(ImatrixCli, Q2KLowersTheTestSplitPerplexityOfThePlainQuantizer) {
+    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
+    const PlainAndImatrix r = plain_and_imatrix("q2_k");
+    ASSERT_TRUE(std::isfinite(r.plain) && std::isfinite(r.imatrix));
+    EXPECT_LT(r.imatrix, r.plain * 0.99) << "plain " << r.plain << " imatrix " << r.imatrix;  // measured 36.68 -> 35.88
     // Every block Linear and the tied head went through the weighted search.
     int weighted = 0;
-    for (const auto& t : nlohmann::json::parse(r2.out)["tensors"])
+    const nlohmann::json report = nlohmann::json::parse(r.report);
+    for (const auto& t : report["tensors"])
         if (t.value("note", "").starts_with("imatrix")) ++weighted;
-    EXPECT_EQ(weighted, 4 * 7 + 1) << r2.out;
-    EXPECT_EQ(file_bytes(plain).size(), file_bytes(imat).size());  // same mix, same types
-    const double ppl_plain = test_split_ppl(plain), ppl_imatrix = test_split_ppl(imat);
-    ASSERT_TRUE(std::isfinite(ppl_plain) && std::isfinite(ppl_imatrix));
-    EXPECT_LE(ppl_imatrix, ppl_plain) << "plain " << ppl_plain << " imatrix " << ppl_imatrix;
-    std::printf("[ imatrix ] tinylm q4_k_m, test split 16 x 256 tokens: plain ppl %.4f, imatrix %.4f\n", ppl_plain,
-                ppl_imatrix);
+    EXPECT_EQ(weighted, 4 * 7 + 1) << r.report;
+}
+
+// At 4.8 bits tinylm loses little to rounding and importance weighting neither
+// helps nor hurts measurably (30.39 -> 30.41 here; 37.07 -> 37.10 over the whole
+// split with 16k calibration tokens, the same bytes llama-quantize --imatrix writes).
+TEST(ImatrixCli, Q4KMLoadsAndStaysWithinHalfAPercentOfThePlainMix) {
+    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
+    const PlainAndImatrix r = plain_and_imatrix("q4_k_m");
+    ASSERT_TRUE(std::isfinite(r.plain) && std::isfinite(r.imatrix));
+    EXPECT_LE(r.imatrix, r.plain * 1.005) << "plain " << r.plain << " imatrix " << r.imatrix;
 }
 
 TEST(ImatrixCli, AStatisticsFileFromCalibrateGivesTheSameFileAsCalibratingInPlace) {
