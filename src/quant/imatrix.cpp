@@ -127,7 +127,7 @@ QuantizedModel run_imatrix(const TensorModel& model, const QuantRecipe& recipe) 
             !has_weighted_quantizer(fmt))
             continue;  // round to nearest (or kept) like the rest
         if (static_cast<int64_t>(it->second.size()) != cols)
-            throw InputError(source, t.name + " has " + std::to_string(cols) + " columns but its statistics " +
+            throw InputError(source, t.name + " has " + std::to_string(cols) + " columns but its statistics have " +
                                          std::to_string(it->second.size()) + " values (another model's?)");
         const std::vector<float> w = tensor_to_f32(t.tensor, t.name);
         Tensor q = quantize_tensor_weighted(w, t.tensor.shape(), fmt, it->second, t.name);

@@ -132,7 +132,7 @@ TEST(ImatrixCli, BadRequestsAreOneLineBeforeAnythingIsWritten) {
              Case{tinylm() + " --method imatrix --format int4g128", 2, "imatrix targets the GGUF block types"},
              Case{tinylm() + " --method imatrix --format q4_k --imatrix " + dir.file("none.gguf"), 1, "none.gguf"},
              Case{tinylm() + " --method imatrix --format q4_k --imatrix " + absmax_only, 1, "no '<weight>.in_meansq'"},
-             Case{tinylm() + " --method imatrix --format q4_k --imatrix " + wrong_width, 1, "columns but its statistics 4"},
+             Case{tinylm() + " --method imatrix --format q4_k --imatrix " + wrong_width, 1, "columns but its statistics have 4 values"},
              Case{tinylm() + " --method imatrix --format q4_k --imatrix " + nan_stats, 1, "NaN or Inf"},
          }) {
         SCOPED_TRACE(c.args);
