@@ -1,5 +1,6 @@
-// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|smoothquant] [--calib SPEC --calib-tokens N
-//               --calib-ctx C] [--skip-roles LIST] [--alpha A] [--act-scale dynamic|static] [--measure] [--json]
+// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|imatrix|smoothquant|rotate|rotate+gptq]
+//               [--calib SPEC --calib-tokens N --calib-ctx C] [--imatrix STATS] [--skip-roles LIST]
+//               [--alpha A] [--act-scale dynamic|static] [--rotate-seed S] [--rotate-online] [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -31,6 +32,7 @@ struct QuantizeCliOptions {
     std::string calib = "text:train";
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
+    std::string imatrix;
     std::string skip_roles;
     std::optional<double> alpha;
     std::string act_scale = "dynamic";
@@ -54,6 +56,8 @@ std::string storage_format_names() {
 void run_quantize(const QuantizeCliOptions& o) {
     apply_threads(o.threads);
     quant::quant_method(o.method);  // an unknown method is reported before the format
+    if (!o.imatrix.empty() && o.method != "imatrix")
+        throw UsageError("--imatrix", "a statistics file is read by --method imatrix only (not '" + o.method + "')");
     // A mixed preset (q4_k_m) quantizes to its base type except where its plan says otherwise.
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
@@ -71,6 +75,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.calib = o.calib;
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
+    req.recipe.imatrix_file = o.imatrix;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
     if (o.alpha && o.method != "smoothquant")
         throw UsageError("--alpha", "is SmoothQuant's migration strength; use it with --method smoothquant");
@@ -121,13 +126,15 @@ void add_quantize_command(CLI::App& app) {
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
-    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q4_k_m, q5_k_m")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m")->required();
     cmd->add_option("--method", o->method, "quantization method (default rtn; see the list an unknown name prints)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE");
     cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+    cmd->add_option("--imatrix", o->imatrix,
+                    "imatrix: statistics from `tern calibrate` (its in_meansq) instead of a calibration pass");
     cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
     cmd->add_option("--alpha", o->alpha, "smoothquant: migration strength in [0, 1] (default 0.5)")
         ->check(CLI::Range(0.0, 1.0));

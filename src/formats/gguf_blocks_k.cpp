@@ -13,6 +13,8 @@
 
 #include "core/half.h"
 #include "formats/gguf_blocks.h"
+#include "formats/gguf_blocks_imatrix.h"
+#include "formats/gguf_blocks_k_pack.h"
 #include "formats/gguf_blocks_k_search.h"
 
 namespace tern {
@@ -22,52 +24,10 @@ using gguf_k::kGroupMaxEps;
 
 inline int clamp_int(int v, int lo, int hi) { return std::max(lo, std::min(hi, v)); }
 
-// Packs 256 2-bit values: byte l of each 32-byte group holds elements
-// l, l+32, l+64, l+96 of its 128-element half in bits 0-1, 2-3, 4-5, 6-7.
-template <class T>
-void pack_2bit(const T* L, uint8_t* qs) {
-    for (int j = 0; j < kQK_K; j += 128)
-        for (int l = 0; l < 32; ++l)
-            qs[j / 4 + l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 2) | (L[j + l + 64] << 4) |
-                                                 (L[j + l + 96] << 6));
-}
-
-// q4_K/q5_K: 8 (scale, min) pairs of 6 bits in 12 bytes. Pairs 0-3 use the
-// low 6 bits of bytes 0-3 (scale) and 4-7 (min); pairs 4-7 keep their low
-// nibbles in bytes 8-11 and their top 2 bits in bits 6-7 of bytes 0-7.
-void pack_scale_min_k4(const uint8_t* ls, const uint8_t* lm, uint8_t* scales) {
-    for (int j = 0; j < 8; ++j) {
-        if (j < 4) {
-            scales[j] = ls[j];
-            scales[j + 4] = lm[j];
-        } else {
-            scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
-            scales[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
-            scales[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
-        }
-    }
-}
-
-// q3_K: 16 6-bit scales in 12 bytes. Low nibbles: scales 0-7 in the low and
-// 8-15 in the high nibble of bytes 0-7; top 2 bits of scale j at bits
-// 2*(j/4) of byte 8 + j%4.
-void pack_scales_q3(const int* ls, uint8_t* scales) {
-    std::memset(scales, 0, kKScaleBytes);
-    for (int j = 0; j < 16; ++j) {
-        const int l = ls[j];
-        if (j < 8)
-            scales[j] = static_cast<uint8_t>(l & 0xF);
-        else
-            scales[j - 8] |= static_cast<uint8_t>((l & 0xF) << 4);
-        scales[j % 4 + 8] |= static_cast<uint8_t>((l >> 4) << (2 * (j / 4)));
-    }
-}
-
-int unpack_scale_q3(const uint8_t* scales, int j) {
-    const int lo = j < 8 ? scales[j] & 0xF : scales[j - 8] >> 4;
-    const int hi = (scales[8 + j % 4] >> (2 * (j / 4))) & 3;
-    return (lo | (hi << 4)) - 32;
-}
+using gguf_k::pack_2bit;
+using gguf_k::pack_scale_min_k4;
+using gguf_k::pack_scales_q3;
+using gguf_k::unpack_scale_q3;
 
 // Shared by q4_K and q5_K: per-32 scale search with weights av_x + |x|, then
 // 6-bit scale/min quantization against the fp16 super-block d and dmin, and
@@ -223,15 +183,7 @@ void quantize_row_q3_K(const float* x, BlockQ3_K* y, int64_t k) {
             for (int ii = 0; ii < 16; ++ii)
                 L[16 * j + ii] = static_cast<int8_t>(clamp_int(nearest_int_rne(x[16 * j + ii] / d), -4, 3) + 4);
         }
-        // High bit of quant j goes to bit (j / 32) of hmask[j % 32].
-        std::memset(y[i].hmask, 0, sizeof(y[i].hmask));
-        for (int j = 0; j < kQK_K; ++j) {
-            if (L[j] > 3) {
-                y[i].hmask[j % 32] |= static_cast<uint8_t>(1u << (j / 32));
-                L[j] = static_cast<int8_t>(L[j] - 4);
-            }
-        }
-        pack_2bit(L, y[i].qs);
+        gguf_k::pack_q3_codes(L, y[i].hmask, y[i].qs);
     }
 }
 
@@ -265,10 +217,7 @@ void quantize_row_q4_K(const float* x, BlockQ4_K* y, int64_t k) {
     uint8_t L[kQK_K];
     for (int64_t i = 0; i < nb; ++i, x += kQK_K) {
         quantize_super_block_k4(x, y[i], L, 15, -1.0f, 0.1f, 20);
-        // Byte l of each 32-byte group: element l (low nibble) and l+32 (high) of its 64.
-        uint8_t* q = y[i].qs;
-        for (int j = 0; j < kQK_K; j += 64, q += 32)
-            for (int l = 0; l < 32; ++l) q[l] = static_cast<uint8_t>(L[j + l] | (L[j + l + 32] << 4));
+        gguf_k::pack_q4_codes(L, y[i].qs);
     }
 }
 
@@ -299,29 +248,7 @@ void quantize_row_q5_K(const float* x, BlockQ5_K* y, int64_t k) {
     uint8_t L[kQK_K];
     for (int64_t i = 0; i < nb; ++i, x += kQK_K) {
         quantize_super_block_k4(x, y[i], L, 31, -0.5f, 0.1f, 15);
-        // As q4_K for the low nibbles; bit 4 of element n+j (n = 64*g) goes to
-        // bit 2g of qh[j], of element n+j+32 to bit 2g+1.
-        uint8_t* qh = y[i].qh;
-        uint8_t* ql = y[i].qs;
-        std::memset(qh, 0, kQK_K / 8);
-        uint8_t m1 = 1, m2 = 2;
-        for (int n = 0; n < kQK_K; n += 64, ql += 32) {
-            for (int j = 0; j < 32; ++j) {
-                int l1 = L[n + j];
-                if (l1 > 15) {
-                    l1 -= 16;
-                    qh[j] |= m1;
-                }
-                int l2 = L[n + j + 32];
-                if (l2 > 15) {
-                    l2 -= 16;
-                    qh[j] |= m2;
-                }
-                ql[j] = static_cast<uint8_t>(l1 | (l2 << 4));
-            }
-            m1 = static_cast<uint8_t>(m1 << 2);
-            m2 = static_cast<uint8_t>(m2 << 2);
-        }
+        gguf_k::pack_q5_codes(L, y[i].qh, y[i].qs);
     }
 }
 
@@ -353,7 +280,11 @@ void dequantize_row_q5_K(const BlockQ5_K* x, float* y, int64_t k) {
 
 // ---------------------------------------------------------------- Q6_K
 
-void quantize_row_q6_K(const float* x, BlockQ6_K* y, int64_t k) {
+void quantize_row_q6_K(const float* x, BlockQ6_K* y, int64_t k) { quantize_row_q6_K(x, y, k, nullptr); }
+
+// llama.cpp's importance-weighted q6_K fits each sub-block with the importance
+// itself as the least-squares weight (x^2 without it); the rest is the reference.
+void quantize_row_q6_K(const float* x, BlockQ6_K* y, int64_t k, const float* importance) {
     const int64_t nb = k / kQK_K;
     int8_t L[kQK_K];
     float scales[16];
@@ -361,7 +292,8 @@ void quantize_row_q6_K(const float* x, BlockQ6_K* y, int64_t k) {
         float max_scale = 0.0f;
         float max_abs_scale = 0.0f;
         for (int ib = 0; ib < 16; ++ib) {
-            scales[ib] = gguf_k::make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, nullptr);
+            const float* qw = importance ? importance + kQK_K * i + 16 * ib : nullptr;
+            scales[ib] = gguf_k::make_qx_quants(16, 32, x + 16 * ib, L + 16 * ib, qw);
             const float a = std::fabs(scales[ib]);
             if (a > max_abs_scale) {
                 max_abs_scale = a;

@@ -27,4 +27,10 @@ float make_q3_quants(int n, int nmax, const float* x, int8_t* L);
 float make_qkx2_quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* the_min,
                        uint8_t* Laux, float rmin, float rdelta, int nstep, bool use_mad);
 
+// Quantizes n non-negative values (sub-block scales or mins) to [0, nmax]
+// against one scale: 8 nearby inverse scales by weighted squared error, then
+// coordinate descent over single codes (up to 5 sweeps) on the weighted fit.
+// llama.cpp's imatrix K-quants use it with each sub-block's summed weights.
+float make_qp_quants(int n, int nmax, const float* x, uint8_t* L, const float* weights);
+
 }  // namespace tern::gguf_k

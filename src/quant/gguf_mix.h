@@ -7,6 +7,9 @@
 //   - attn_v and ffn_down of the "more bits" layers -> Q6_K, where a layer i of
 //     n is one when i < n/8, i >= 7n/8, or (i - n/8) % 3 == 2
 //   - everything else -> the base type (Q4_K for Q4_K_M, Q5_K for Q5_K_M)
+// Q3_K_M: output (or tied token_embd) Q6_K, attn_v Q5_K in layers 0-1 and Q4_K
+// after, ffn_down Q5_K in the first n/16 layers and Q4_K after, attn_output Q4_K,
+// the rest Q3_K.
 #include <cstdint>
 #include <optional>
 #include <string>

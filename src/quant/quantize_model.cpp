@@ -16,6 +16,7 @@
 #include "llm/model_check.h"
 #include "quant/calibrated_methods.h"
 #include "quant/smoothquant.h"
+#include "quant/imatrix.h"
 
 namespace tern::quant {
 namespace {
@@ -181,6 +182,8 @@ const std::vector<QuantMethod>& quant_methods() {
         {.name = "awq+gptq", .summary = "AWQ scales, then GPTQ on the scaled weights", .run = run_awq_gptq},
         {.name = "smoothquant", .summary = "SmoothQuant: activation outliers migrated into the weights, then w8a8",
          .run = run_smoothquant},
+        {.name = "imatrix", .summary = "llama.cpp's importance-weighted block scales from mean x^2 (calibrated or --imatrix)",
+         .run = run_imatrix},
     };
     return methods;
 }

@@ -36,6 +36,8 @@ struct QuantRecipe {
     // Calibrated methods (awq, gptq): the model file to run (the input), --calib,
     // --calib-tokens, --calib-ctx. Which statistics is the method's choice.
     CalibrateOptions calibration;
+    // imatrix: a `tern calibrate` statistics file (in_meansq) to use instead of a calibration pass.
+    std::string imatrix_file;
     std::vector<io::TensorRole> skip_roles;  // --skip-roles: kept as they are, by every method
     // w8a8 (smoothquant, rtn): --alpha (migration strength) and --act-scale static
     // (per-tensor activation scales from calibration instead of per-token ones).
