@@ -1,5 +1,6 @@
-// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq] [--calib SPEC --calib-tokens N
-//               --calib-ctx C] [--skip-roles LIST] [--measure] [--json]
+// tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|rotate|rotate+gptq] [--calib SPEC
+//               --calib-tokens N --calib-ctx C] [--skip-roles LIST] [--rotate-seed S] [--rotate-online]
+//               [--measure] [--json]
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -32,6 +33,9 @@ struct QuantizeCliOptions {
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
     std::string skip_roles;
+    uint64_t rotate_seed = 1;
+    bool rotate_seed_given = false;
+    bool rotate_online = false;
     bool measure = false;
     bool json = false;
     int threads = 0;
@@ -52,6 +56,9 @@ std::string storage_format_names() {
 void run_quantize(const QuantizeCliOptions& o) {
     apply_threads(o.threads);
     quant::quant_method(o.method);  // an unknown method is reported before the format
+    if ((o.rotate_seed_given || o.rotate_online) && o.method != "rotate" && o.method != "rotate+gptq")
+        throw UsageError(o.rotate_online ? "--rotate-online" : "--rotate-seed",
+                         "applies to --method rotate and rotate+gptq, not '" + o.method + "'");
     // A mixed preset (q4_k_m) quantizes to its base type except where its plan says otherwise.
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
@@ -70,6 +77,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
+    req.recipe.rotate = {.seed = o.rotate_seed, .online = o.rotate_online};
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
@@ -121,6 +129,10 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
     cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
+    cmd->add_option("--rotate-seed", o->rotate_seed, "rotate: seed of the rotation's random signs (default 1; kept in the file)")
+        ->each([o](const std::string&) { o->rotate_seed_given = true; });
+    cmd->add_flag("--rotate-online", o->rotate_online,
+                  "rotate: also an online Hadamard before ffn_down (tern runs the file; llama.cpp does not know the op)");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

@@ -12,6 +12,7 @@
 #include "formats/bit_pack.h"
 #include "formats/format.h"
 #include "io/tensor_names.h"
+#include "llm/model_config.h"
 #include "quant/awq.h"
 #include "quant/calibration.h"
 #include "quant/gptq.h"
@@ -27,6 +28,15 @@ constexpr const char* kWhere = "quantize";
 std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
     const std::vector<float> m = s.mean_abs();
     return {m.begin(), m.end()};
+}
+
+// AWQ scales ffn_down's inputs through ffn_up's rows: an online Hadamard
+// between them (quant/rotate.h) would make the fold wrong.
+void refuse_online_hadamard(const TensorModel& m, const QuantRecipe& r) {
+    if (io::find_metadata(m.gguf_metadata, llm::kFfnDownHadamardKey))
+        throw InputError(kWhere, "method '" + r.method + "' scales ffn_down's inputs through ffn_up, and this model has "
+                                 "an online Hadamard between them (" + std::string(llm::kFfnDownHadamardKey) +
+                                 "); use rtn, gptq or rotate+gptq");
 }
 
 // Every Linear's input scales, keyed by its weight's tensor index (for GPTQ
@@ -94,6 +104,8 @@ InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, con
     return scales;
 }
 
+}  // namespace
+
 // tern's int<bits>g<group> storage types (IntAsym blocks: fp16 d, u8 zero, packed codes).
 std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f) {
     if (!f.dtype) return std::nullopt;
@@ -103,6 +115,8 @@ std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f) {
         return std::nullopt;
     return IntGroupGrid{.bits = bits, .group = group};
 }
+
+namespace {
 
 Tensor pack_int_groups(const GptqResult& g, const IntGroupGrid& grid, DType dtype) {
     const int64_t groups = g.cols / grid.group;
@@ -121,8 +135,10 @@ Tensor pack_int_groups(const GptqResult& g, const IntGroupGrid& grid, DType dtyp
     return t;
 }
 
+}  // namespace
+
 // GPTQ on every Linear with statistics; the rest by round to nearest.
-QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const InputScales& scales,
+QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const HessianOf& hessian_of,
                              const QuantRecipe& recipe, std::vector<std::string> notes) {
     const FormatDescriptor& fmt = *recipe.format;
     const std::optional<IntGroupGrid> grid = int_group_grid(fmt);
@@ -155,8 +171,7 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
     int64_t n_done = 0;
     for (const Job& j : jobs) {
         const int64_t rows = wm.rows(j.tensor), cols = wm.cols(j.tensor);
-        std::vector<double> h = j.stats->hessian_sum();
-        if (auto it = scales.find(j.tensor); it != scales.end()) h = scale_hessian(h, it->second);
+        const std::vector<double> h = hessian_of ? hessian_of(j.tensor, *j.stats) : j.stats->hessian_sum();
         const std::vector<float>& w = wm.floats(j.tensor);
         const GptqResult g = gptq_quantize(w, rows, cols, h, *grid, {.damp = 0.01, .block = 128, .act_order = false});
         std::string note = "gptq";
@@ -189,9 +204,8 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
     return out;
 }
 
-}  // namespace
-
 QuantizedModel run_awq(const TensorModel& model, const QuantRecipe& recipe) {
+    refuse_online_hadamard(model, recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     const FormatDescriptor& base = *recipe.format;
@@ -220,11 +234,18 @@ QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe)
     if (!grid || recipe.mix)
         throw UsageError("--format", "awq+gptq writes tern's int4g128, int3g128 and int2g128; '" +
                                          std::string(recipe.format->name) + "' is not one");
+    refuse_online_hadamard(model, recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     std::vector<std::string> notes;
     const InputScales scales = apply_awq(wm, *stats.collector, group_quantizer(*grid), recipe, /*clip=*/false, notes);
-    return gptq_then_rtn(wm, *stats.collector, scales, recipe, std::move(notes));
+    // GPTQ sees the Hessians of the scaled inputs x / s.
+    const HessianOf scaled = [&](int tensor, const ops::LinearInputStats& st) {
+        std::vector<double> h = st.hessian_sum();
+        if (auto it = scales.find(tensor); it != scales.end()) h = scale_hessian(h, it->second);
+        return h;
+    };
+    return gptq_then_rtn(wm, *stats.collector, scaled, recipe, std::move(notes));
 }
 
 }  // namespace tern::quant

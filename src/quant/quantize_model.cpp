@@ -15,6 +15,7 @@
 #include "llm/hf_to_gguf.h"
 #include "llm/model_check.h"
 #include "quant/calibrated_methods.h"
+#include "quant/rotate.h"
 
 namespace tern::quant {
 namespace {
@@ -174,6 +175,10 @@ const std::vector<QuantMethod>& quant_methods() {
         {.name = "gptq", .summary = "GPTQ error compensation from calibration Hessians (int4g128/int3g128/int2g128)",
          .run = run_gptq},
         {.name = "awq+gptq", .summary = "AWQ scales, then GPTQ on the scaled weights", .run = run_awq_gptq},
+        {.name = "rotate", .summary = "randomized Hadamard rotation of the residual stream (QuaRot), then round to nearest",
+         .run = run_rotate},
+        {.name = "rotate+gptq", .summary = "randomized Hadamard rotation, then GPTQ with the rotated inputs' Hessians",
+         .run = run_rotate_gptq},
     };
     return methods;
 }

@@ -28,6 +28,12 @@ struct TensorModel {
     bool is_llm = false;  // tern's LLM runtime loads it: the output must load too
 };
 
+// The rotate methods' options (quant/rotate.h).
+struct RotateOptions {
+    uint64_t seed = 1;    // --rotate-seed: the random signs of Q
+    bool online = false;  // --rotate-online: also an online Hadamard before ffn_down
+};
+
 struct QuantRecipe {
     std::string method = "rtn";
     const FormatDescriptor* format = nullptr;  // the target (a mix's base type)
@@ -37,6 +43,7 @@ struct QuantRecipe {
     // --calib-tokens, --calib-ctx. Which statistics is the method's choice.
     CalibrateOptions calibration;
     std::vector<io::TensorRole> skip_roles;  // --skip-roles: kept as they are, by every method
+    RotateOptions rotate;                    // rotate, rotate+gptq
 };
 
 struct QuantizedModel {
