@@ -18,6 +18,7 @@ namespace {
 
 using io::TensorRole;
 constexpr const char* kWhere = "rotate";
+constexpr const char* kOnlineHadamardMarker = "tern.rotation.ffn_down_hadamard";
 
 // fn over every row of a (rows, cols) f32 matrix, in double.
 template <class F>
@@ -147,8 +148,13 @@ public:
         io::GgufMetadata& md = out_.model.gguf_metadata;
         set_metadata(md, "tern.rotation.seed", io::GgufValue::of_u64(o.seed));
         set_metadata(md, "tern.rotation.block", io::GgufValue::of_u32(static_cast<uint32_t>(r.block)));
-        if (r.ffn_block > 0)
+        if (r.ffn_block > 0) {
             set_metadata(md, llm::kFfnDownHadamardKey, io::GgufValue::of_u32(static_cast<uint32_t>(r.ffn_block)));
+            // llama.cpp ignores the key and would run the file wrongly (measured: perplexity 115 -> 20636);
+            // a tensor it does not expect makes it refuse the file ("wrong number of tensors") instead.
+            const std::vector<float> block = {static_cast<float>(r.ffn_block)};
+            out_.model.tensors.push_back({kOnlineHadamardMarker, Tensor::from_floats({1}, block)});
+        }
         return std::move(out_);
     }
 

@@ -70,15 +70,17 @@ TEST(Rotate, RotatedFloatModelGivesTheSameLogits) {
 
         // The head is untied, every norm is 1, the seed is in the file.
         const io::GgufModel g = io::read_gguf(out);
-        bool has_output = false;
+        bool has_output = false, has_marker = false;
         for (const NamedTensor& t : g.tensors) {
             const io::TensorRole role = io::tensor_role_of(t.name).role;
             has_output = has_output || t.name == "output.weight";
+            has_marker = has_marker || t.name == llm::kFfnDownHadamardKey;  // makes llama.cpp refuse the file
             if (role == io::TensorRole::attn_norm || role == io::TensorRole::ffn_norm || role == io::TensorRole::output_norm) {
                 for (float v : tensor_to_f32(t.tensor, t.name)) ASSERT_EQ(v, 1.0f) << t.name;
             }
         }
         EXPECT_TRUE(has_output);
+        EXPECT_EQ(has_marker, online);
         const io::GgufValue* seed = io::find_metadata(g.info.metadata, "tern.rotation.seed");
         ASSERT_NE(seed, nullptr);
         EXPECT_EQ(seed->u, 5u);
