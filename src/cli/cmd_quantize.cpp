@@ -8,6 +8,7 @@
 // atomically (core/atomic_file_writer.h). Reading, the method table and
 // writing live in quant/quantize_model.h; this file parses and prints.
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -33,7 +34,7 @@ struct QuantizeCliOptions {
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
     std::string skip_roles;
-    uint64_t rotate_seed = 1;
+    int64_t rotate_seed = 1;
     bool rotate_seed_given = false;
     bool rotate_online = false;
     bool measure = false;
@@ -77,7 +78,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
     req.recipe.skip_roles = quant::parse_skip_roles(o.skip_roles);
-    req.recipe.rotate = {.seed = o.rotate_seed, .online = o.rotate_online};
+    req.recipe.rotate = {.seed = static_cast<uint64_t>(o.rotate_seed), .online = o.rotate_online};
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
@@ -130,6 +131,7 @@ void add_quantize_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
     cmd->add_option("--skip-roles", o->skip_roles, "comma list of roles kept as they are, e.g. embed,output");
     cmd->add_option("--rotate-seed", o->rotate_seed, "rotate: seed of the rotation's random signs (default 1; kept in the file)")
+        ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()))
         ->each([o](const std::string&) { o->rotate_seed_given = true; });
     cmd->add_flag("--rotate-online", o->rotate_online,
                   "rotate: also an online Hadamard before ffn_down (tern runs the file; llama.cpp does not know the op)");

@@ -34,7 +34,7 @@ std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
 // between them (quant/rotate.h) would make the fold wrong.
 void refuse_online_hadamard(const TensorModel& m, const QuantRecipe& r) {
     if (io::find_metadata(m.gguf_metadata, llm::kFfnDownHadamardKey))
-        throw InputError(kWhere, "method '" + r.method + "' scales ffn_down's inputs through ffn_up, and this model has "
+        throw InputError("tensor", "method '" + r.method + "' scales ffn_down's inputs through ffn_up, and this model has "
                                  "an online Hadamard between them (" + std::string(llm::kFfnDownHadamardKey) +
                                  "); use rtn, gptq or rotate+gptq");
 }

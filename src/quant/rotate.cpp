@@ -17,7 +17,8 @@ namespace tern::quant {
 namespace {
 
 using io::TensorRole;
-constexpr const char* kWhere = "rotate";
+// "tensor": naming_model_file (io/model_container.h) puts the input file in front, nothing else.
+constexpr const char* kWhere = "tensor";
 constexpr const char* kOnlineHadamardMarker = "tern.rotation.ffn_down_hadamard";
 
 // fn over every row of a (rows, cols) f32 matrix, in double.
@@ -82,14 +83,14 @@ std::optional<std::pair<TensorRole, int32_t>> folded_key(io::RoleOf r) {
 class Rotator {
 public:
     Rotator(const TensorModel& m, const RotateOptions& o) : in_(m), out_{m, {}} {
-        if (!m.is_llm) throw InputError(kWhere, "the input is not a language model tern runs");
+        if (!m.is_llm) throw InputError(kWhere, "rotate: not a language model tern runs");
         const io::GgufValue* arch = io::find_metadata(m.gguf_metadata, "general.architecture");
         const std::string a = arch && arch->type == io::GgufType::string ? arch->s : "?";
         if (a != "llama" && a != "qwen2")
             throw InputError(kWhere, "a rotation needs a llama-family model (RMSNorm: llama, qwen2); this one is '" + a + "'");
         const llm::ModelConfig c = llm::config_from_gguf(m.gguf_metadata, kWhere);
         if (o.online && c.ffn_down_hadamard > 0)
-            throw InputError(kWhere, std::string("the input already has an online Hadamard before ffn_down (") +
+            throw InputError(kWhere, std::string("already has an online Hadamard before ffn_down (") +
                                          llm::kFfnDownHadamardKey + "); rotate it again without --rotate-online");
         Rotation& r = out_.rotation;
         r.d = c.n_embd;
@@ -167,9 +168,9 @@ public:
 private:
     const NamedTensor& tensor(const std::string& name, int64_t rank) const {
         auto it = index_.find(name);
-        if (it == index_.end()) throw InputError(kWhere, "tensor '" + name + "' is missing (the rotation changes it)");
+        if (it == index_.end()) throw InputError(name, "is missing (the rotation changes it)");
         const NamedTensor& t = out_.model.tensors[it->second];
-        if (t.tensor.rank() != rank) throw InputError(kWhere, "tensor '" + name + "' has rank " + std::to_string(t.tensor.rank()));
+        if (t.tensor.rank() != rank) throw InputError(name, "has rank " + std::to_string(t.tensor.rank()) + ", expected " + std::to_string(rank));
         return t;
     }
     int64_t rows_of(const std::string& name) const { return tensor(name, 2).tensor.shape()[0]; }
@@ -188,11 +189,11 @@ private:
         const Rotation& r = out_.rotation;
         const std::vector<float> g = floats(norm, 1);
         if (static_cast<int64_t>(g.size()) != r.d)
-            throw InputError(kWhere, "tensor '" + norm + "' has " + std::to_string(g.size()) + " elements, expected " +
+            throw InputError(norm, "has " + std::to_string(g.size()) + " elements, expected " +
                                          std::to_string(r.d));
         for (const std::string& name : readers) {
             if (cols_of(name) != r.d)
-                throw InputError(kWhere, "tensor '" + name + "' has " + std::to_string(cols_of(name)) + " columns, expected " +
+                throw InputError(name, "has " + std::to_string(cols_of(name)) + " columns, expected " +
                                              std::to_string(r.d));
             std::vector<float> w = floats(name, 2);
             for_each_row(w, rows_of(name), r.d, [&](int64_t, std::span<double> v) {
@@ -210,7 +211,7 @@ private:
         const Rotation& r = out_.rotation;
         const std::string name = base + ".weight";
         if (rows_of(name) != r.d)
-            throw InputError(kWhere, "tensor '" + name + "' has " + std::to_string(rows_of(name)) + " rows, expected " +
+            throw InputError(name, "has " + std::to_string(rows_of(name)) + " rows, expected " +
                                          std::to_string(r.d));
         std::vector<float> w = floats(name, 2);
         for_each_column(w, r.d, cols_of(name), [&](int64_t, std::span<double> v) { r.rotate_row(v); });
@@ -236,7 +237,7 @@ void restore_skipped(TensorModel& m, const Rotator& rot, const QuantRecipe& reci
         const DType want = rot.source_dtype(t.name);
         if (t.tensor.dtype() == want) continue;
         const FormatDescriptor* f = format_for_dtype(want);
-        if (!f) throw InputError(kWhere, "tensor '" + t.name + "' has dtype " + std::string(dtype_name(want)) + ", which cannot be re-encoded");
+        if (!f) throw InputError(t.name, "has dtype " + std::string(dtype_name(want)) + ", which cannot be re-encoded");
         t.tensor = quantize_tensor_rtn(t.tensor, *f, t.name);
         notes.push_back(t.name + ": rotated, kept in " + std::string(dtype_name(want)) + " (--skip-roles)");
     }

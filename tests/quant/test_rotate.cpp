@@ -139,6 +139,9 @@ TEST(Rotate, OptionsAndInputsItCannotTakeAreRefused) {
     auto r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method gptq --format int4g128 --rotate-online");
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("--rotate-online"), std::string::npos) << r.err;
+    r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method rotate --format q8_0 --rotate-seed -1");
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_NE(r.err.find("0 to 9223372036854775807"), std::string::npos) << r.err;
     r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method rotate+gptq --format q4_0");
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("int4g128"), std::string::npos) << r.err;
