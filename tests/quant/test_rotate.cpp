@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/cli_runner.h"
+#include "core/error.h"
 #include "formats/format.h"
 #include "formats/tensor_codec.h"
 #include "io/gguf_reader.h"
@@ -94,6 +95,15 @@ TEST(Rotate, RotatedFloatModelGivesTheSameLogits) {
             const std::string stripped = dir.file("stripped.gguf");
             io::write_gguf(stripped, md, g.tensors);
             EXPECT_GT(relative_distance(want, logits_of(stripped, kTokens)), 1e-2);
+            // A block the ffn width (768) cannot hold is refused at load, naming the key.
+            md.emplace_back(llm::kFfnDownHadamardKey, io::GgufValue::of_u32(512));
+            io::write_gguf(stripped, md, g.tensors);
+            try {
+                llm::load_model(stripped);
+                ADD_FAILURE() << "a 512 block over 768 loaded";
+            } catch (const InputError& e) {
+                EXPECT_NE(std::string(e.what()).find(llm::kFfnDownHadamardKey), std::string::npos) << e.what();
+            }
         }
     }
 }
