@@ -8,6 +8,7 @@
 // atomically (core/atomic_file_writer.h). Reading, the method table and
 // writing live in quant/quantize_model.h; this file parses and prints.
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,9 @@ struct QuantizeCliOptions {
     std::string skip_roles;
     std::optional<double> alpha;
     std::string act_scale = "dynamic";
+    int64_t rotate_seed = 1;
+    bool rotate_seed_given = false;
+    bool rotate_online = false;
     bool measure = false;
     bool json = false;
     int threads = 0;
@@ -58,6 +62,9 @@ void run_quantize(const QuantizeCliOptions& o) {
     quant::quant_method(o.method);  // an unknown method is reported before the format
     if (!o.imatrix.empty() && o.method != "imatrix")
         throw UsageError("--imatrix", "a statistics file is read by --method imatrix only (not '" + o.method + "')");
+    if ((o.rotate_seed_given || o.rotate_online) && o.method != "rotate" && o.method != "rotate+gptq")
+        throw UsageError(o.rotate_online ? "--rotate-online" : "--rotate-seed",
+                         "applies to --method rotate and rotate+gptq, not '" + o.method + "'");
     // A mixed preset (q4_k_m) quantizes to its base type except where its plan says otherwise.
     const std::optional<GgufMix> mix = gguf_mix_by_name(o.format);
     const FormatDescriptor& fmt = format_by_name(mix ? std::string(dtype_name(mix->base)) : o.format);
@@ -83,6 +90,7 @@ void run_quantize(const QuantizeCliOptions& o) {
     req.recipe.static_act_scale = o.act_scale == "static";
     if (req.recipe.static_act_scale && fmt.dtype != DType::w8a8)
         throw UsageError("--act-scale", "static activation scales are for --format w8a8");
+    req.recipe.rotate = {.seed = static_cast<uint64_t>(o.rotate_seed), .online = o.rotate_online};
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };
     const quant::QuantizedModel q = quant::quantize_file(req);
@@ -140,6 +148,11 @@ void add_quantize_command(CLI::App& app) {
         ->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--act-scale", o->act_scale, "w8a8 activations: dynamic (per token, default) or static (per tensor, calibrated)")
         ->check(CLI::IsMember({"dynamic", "static"}));
+    cmd->add_option("--rotate-seed", o->rotate_seed, "rotate: seed of the rotation's random signs (default 1; kept in the file)")
+        ->check(CLI::Range(int64_t{0}, std::numeric_limits<int64_t>::max()))
+        ->each([o](const std::string&) { o->rotate_seed_given = true; });
+    cmd->add_flag("--rotate-online", o->rotate_online,
+                  "rotate: also an online Hadamard before ffn_down (tern runs the file; llama.cpp does not know the op)");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

@@ -10,6 +10,7 @@
 #include "core/thread_pool.h"
 #include "formats/nonfinite_scan.h"
 #include "kernels/elementwise/elementwise.h"
+#include "kernels/hadamard/hadamard.h"
 #include "ops/attention.h"
 #include "ops/norm.h"
 
@@ -281,6 +282,10 @@ void Session::run_chunk(const int32_t* tokens, int64_t T, std::span<const Segmen
                 ew.silu_mul(s.gate.data() + rb * ff, s.up.data() + rb * ff, s.up.data() + rb * ff, (re - rb) * ff);
             });
         }
+        if (c.ffn_down_hadamard > 0)  // the online Hadamard its weight was rotated for (quant/rotate.h)
+            pool.parallel_for(T, 1, [&](int64_t rb, int64_t re) {
+                for (int64_t t = rb; t < re; ++t) fwht_blocks(s.up.data() + t * ff, ff, c.ffn_down_hadamard);
+            });
         L.ffn_down->forward(s.up.data(), s.proj.data(), T);  // (T, d)
         observe(io::TensorRole::ffn_down, l, *L.ffn_down, s.up.data(), s.proj.data(), T);
         ew.add(x, s.proj.data(), x, T * d);

@@ -120,6 +120,7 @@ ModelConfig config_from_gguf(const io::GgufMetadata& md, const std::string& wher
     // else: the loader takes it from token_embd's rows.
     c.bos_token = gguf_token_id(md, "tokenizer.ggml.bos_token_id");
     c.eos_token = gguf_token_id(md, "tokenizer.ggml.eos_token_id");
+    c.ffn_down_hadamard = gguf_int_or(md, kFfnDownHadamardKey, 0, where);
     return c;
 }
 
@@ -246,6 +247,10 @@ void validate_config(const ModelConfig& c, const std::string& where) {
     if (!(c.norm_eps > 0) || !std::isfinite(c.norm_eps)) throw InputError(where, "norm epsilon must be positive");
     if (c.uses_rope() && !(c.rope_theta > 0)) throw InputError(where, "rope freq base must be positive");
     if (c.rope_scaling != RopeScaling::none && !(c.rope_factor > 0)) throw InputError(where, "rope scaling factor must be positive");
+    if (c.ffn_down_hadamard != 0 &&
+        (c.ffn_down_hadamard < 2 || (c.ffn_down_hadamard & (c.ffn_down_hadamard - 1)) != 0 || c.n_ff % c.ffn_down_hadamard != 0))
+        throw InputError(where, format("%s = %lld must be a power of two >= 2 dividing the feed-forward length %lld",
+                                       kFfnDownHadamardKey, (long long)c.ffn_down_hadamard, (long long)c.n_ff));
 }
 
 }  // namespace tern::llm

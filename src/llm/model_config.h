@@ -44,6 +44,9 @@ struct ModelConfig {
     bool attn_qkv_bias = false;  // qwen2 (and llama with attention_bias)
     bool attn_out_bias = false;  // gpt2 (and llama with attention_bias)
     bool tied_embeddings = false;  // output head shares token_embd (set by the loader for GGUF)
+    // tern's online Hadamard (quant/rotate.h): ffn_down's input is multiplied by
+    // blockdiag(H_b)/sqrt(b) before ffn_down, b this block size; 0: none.
+    int64_t ffn_down_hadamard = 0;
 
     int32_t bos_token = -1, eos_token = -1;  // -1: unknown
 
@@ -51,6 +54,10 @@ struct ModelConfig {
     int64_t kv_dim() const { return n_head_kv * head_dim; }
     bool uses_rope() const { return arch != Arch::gpt2; }
 };
+
+// The GGUF key of ModelConfig::ffn_down_hadamard (tern-private: llama.cpp
+// ignores it, so a file with it runs correctly in tern only).
+inline constexpr const char* kFfnDownHadamardKey = "tern.rotation.ffn_down_hadamard";
 
 // `where` names the file in error messages. Unknown architecture or a missing
 // required key -> InputError naming the file and the key/architecture.

@@ -14,6 +14,7 @@
 #include "formats/format.h"
 #include "formats/gguf_block_codes.h"
 #include "io/tensor_names.h"
+#include "llm/model_config.h"
 #include "quant/awq.h"
 #include "quant/calibration.h"
 #include "quant/gguf_mix.h"
@@ -30,6 +31,15 @@ constexpr const char* kWhere = "quantize";
 std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
     const std::vector<float> m = s.mean_abs();
     return {m.begin(), m.end()};
+}
+
+// AWQ scales ffn_down's inputs through ffn_up's rows: an online Hadamard
+// between them (quant/rotate.h) would make the fold wrong.
+void refuse_online_hadamard(const TensorModel& m, const QuantRecipe& r) {
+    if (io::find_metadata(m.gguf_metadata, llm::kFfnDownHadamardKey))
+        throw InputError("tensor", "method '" + r.method + "' scales ffn_down's inputs through ffn_up, and this model has "
+                                 "an online Hadamard between them (" + std::string(llm::kFfnDownHadamardKey) +
+                                 "); use rtn, gptq or rotate+gptq");
 }
 
 // Every Linear's input scales, keyed by its weight's tensor index (for GPTQ
@@ -97,6 +107,8 @@ InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, con
     return scales;
 }
 
+}  // namespace
+
 // tern's int<bits>g<group> storage types (IntAsym blocks: fp16 d, u8 zero, packed codes).
 std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f) {
     if (!f.dtype) return std::nullopt;
@@ -106,6 +118,8 @@ std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f) {
         return std::nullopt;
     return IntGroupGrid{.bits = bits, .group = group};
 }
+
+namespace {
 
 Tensor pack_int_groups(const GptqResult& g, const IntGroupGrid& grid, DType dtype) {
     const int64_t groups = g.cols / grid.group;
@@ -152,11 +166,13 @@ Tensor pack_gptq(const GptqResult& g, const GptqGrid& grid, DType dtype) {
     return t;
 }
 
+}  // namespace
+
 // GPTQ on every Linear with statistics whose format (the mix's choice for it)
 // is a GPTQ grid; the rest by round to nearest. The head of a tied model is
 // GPTQ'd into a separate output.weight, so the embedding lookup stays as
 // round to nearest (or --skip-roles) leaves it.
-QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const InputScales& scales,
+QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& stats, const HessianOf& hessian_of,
                              const QuantRecipe& recipe, std::vector<std::string> notes) {
     TensorModel changed = wm.changed_model();
     std::optional<GgufMixPlan> plan;
@@ -198,8 +214,7 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
     int64_t n_done = 0;
     for (const Job& j : jobs) {
         const int64_t rows = wm.rows(j.tensor), cols = wm.cols(j.tensor);
-        std::vector<double> h = j.stats->hessian_sum();
-        if (auto it = scales.find(j.tensor); it != scales.end()) h = scale_hessian(h, it->second);
+        const std::vector<double> h = hessian_of ? hessian_of(j.tensor, *j.stats) : j.stats->hessian_sum();
         const bool is_split_head = tied && j.tensor == head;
         // The tied embedding is read, not changed: it stays as it was for the lookup.
         const std::vector<float> head_floats =
@@ -252,9 +267,8 @@ QuantizedModel gptq_then_rtn(WorkModel& wm, const ops::CalibrationCollector& sta
     return out;
 }
 
-}  // namespace
-
 QuantizedModel run_awq(const TensorModel& model, const QuantRecipe& recipe) {
+    refuse_online_hadamard(model, recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     const FormatDescriptor& base = *recipe.format;
@@ -278,6 +292,7 @@ QuantizedModel run_gptq(const TensorModel& model, const QuantRecipe& recipe) {
 
 QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe) {
     require_gptq_format(recipe);
+    refuse_online_hadamard(model, recipe);
     const LinearStatistics stats = calibrate_linears(model, recipe);
     WorkModel wm(model);
     std::vector<std::string> notes;
@@ -285,7 +300,13 @@ QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe)
     const std::optional<IntGroupGrid> grid = int_group_grid(base);
     const GroupQuantizer q = grid ? group_quantizer(*grid) : group_quantizer(base);
     const InputScales scales = apply_awq(wm, *stats.collector, q, recipe, /*clip=*/false, notes);
-    return gptq_then_rtn(wm, *stats.collector, scales, recipe, std::move(notes));
+    // GPTQ sees the Hessians of the scaled inputs x / s.
+    const HessianOf scaled = [&](int tensor, const ops::LinearInputStats& st) {
+        std::vector<double> h = st.hessian_sum();
+        if (auto it = scales.find(tensor); it != scales.end()) h = scale_hessian(h, it->second);
+        return h;
+    };
+    return gptq_then_rtn(wm, *stats.collector, scaled, recipe, std::move(notes));
 }
 
 }  // namespace tern::quant

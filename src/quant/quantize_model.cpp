@@ -17,6 +17,7 @@
 #include "quant/calibrated_methods.h"
 #include "quant/smoothquant.h"
 #include "quant/imatrix.h"
+#include "quant/rotate.h"
 
 namespace tern::quant {
 namespace {
@@ -184,6 +185,10 @@ const std::vector<QuantMethod>& quant_methods() {
          .run = run_smoothquant},
         {.name = "imatrix", .summary = "llama.cpp's importance-weighted block scales from mean x^2 (calibrated or --imatrix)",
          .run = run_imatrix},
+        {.name = "rotate", .summary = "randomized Hadamard rotation of the residual stream (QuaRot), then round to nearest",
+         .run = run_rotate},
+        {.name = "rotate+gptq", .summary = "randomized Hadamard rotation, then GPTQ with the rotated inputs' Hessians",
+         .run = run_rotate_gptq},
     };
     return methods;
 }

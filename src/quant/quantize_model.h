@@ -28,6 +28,12 @@ struct TensorModel {
     bool is_llm = false;  // tern's LLM runtime loads it: the output must load too
 };
 
+// The rotate methods' options (quant/rotate.h).
+struct RotateOptions {
+    uint64_t seed = 1;    // --rotate-seed: the random signs of Q
+    bool online = false;  // --rotate-online: also an online Hadamard before ffn_down
+};
+
 struct QuantRecipe {
     std::string method = "rtn";
     const FormatDescriptor* format = nullptr;  // the target (a mix's base type)
@@ -43,6 +49,7 @@ struct QuantRecipe {
     // (per-tensor activation scales from calibration instead of per-token ones).
     double smooth_alpha = 0.5;
     bool static_act_scale = false;
+    RotateOptions rotate;                    // rotate, rotate+gptq
 };
 
 struct QuantizedModel {
