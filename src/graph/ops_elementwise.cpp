@@ -1,4 +1,7 @@
-// Add, Sub, Mul, Div with numpy broadcasting, over float32/64 and int32/64.
+// Add, Sub, Mul, Div with numpy broadcasting, over float32/64 and int8/16/32/64, uint8
+// (integers wrap as numpy's do).
+#include <type_traits>
+
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
 
@@ -10,18 +13,30 @@ enum class BinaryKind { add, sub, mul, div };
 
 template <class T>
 T apply(BinaryKind k, T a, T b) {
-    switch (k) {
-        case BinaryKind::add: return a + b;
-        case BinaryKind::sub: return a - b;
-        case BinaryKind::mul: return a * b;
-        case BinaryKind::div:
-            if constexpr (std::is_integral_v<T>) {
-                return b == 0 ? T(0) : static_cast<T>(a / b);  // no trap on a zero divisor: a hostile model is no crash
-            } else {
-                return a / b;
-            }
+    if constexpr (std::is_integral_v<T>) {
+        // Integers wrap (numpy's behaviour) through unsigned arithmetic, which C++ defines.
+        using U = std::conditional_t<sizeof(T) <= 4, uint32_t, uint64_t>;  // no promotion to signed int
+        const U ua = static_cast<U>(a), ub = static_cast<U>(b);
+        switch (k) {
+            case BinaryKind::add: return static_cast<T>(static_cast<U>(ua + ub));
+            case BinaryKind::sub: return static_cast<T>(static_cast<U>(ua - ub));
+            case BinaryKind::mul: return static_cast<T>(static_cast<U>(ua * ub));
+            case BinaryKind::div:
+                // A zero divisor and MIN / -1 would trap: a hostile model must not crash the process.
+                if (b == 0) return T(0);
+                if (std::is_signed_v<T> && b == T(-1)) return static_cast<T>(static_cast<U>(U(0) - ua));
+                return static_cast<T>(a / b);
+        }
+        return a;
+    } else {
+        switch (k) {
+            case BinaryKind::add: return a + b;
+            case BinaryKind::sub: return a - b;
+            case BinaryKind::mul: return a * b;
+            case BinaryKind::div: return a / b;
+        }
+        return a;
     }
-    return a;
 }
 
 template <class T>
@@ -69,6 +84,9 @@ void run_binary(OpContext& c) {
         case DType::f64: binary_typed<double>(K, a, b, out); break;
         case DType::i32: binary_typed<int32_t>(K, a, b, out); break;
         case DType::i64: binary_typed<int64_t>(K, a, b, out); break;
+        case DType::i16: binary_typed<int16_t>(K, a, b, out); break;
+        case DType::i8: binary_typed<int8_t>(K, a, b, out); break;
+        case DType::u8: binary_typed<uint8_t>(K, a, b, out); break;
         default:
             throw c.node.error("element type " + std::string(dtype_name(a.dtype())) + " is not supported by tern's " +
                                c.node.op_type);
