@@ -6,6 +6,7 @@
 #include "core/read_file.h"
 #include "graph/onnx_proto.h"
 #include "graph/op_registry.h"
+#include "graph/shape_inference.h"
 
 namespace tern::graph {
 
@@ -121,9 +122,9 @@ Graph import_onnx_bytes(const void* data, size_t size, const std::string& where)
         g.nodes.push_back(std::move(n));
     }
     try {
-        (void)g.topological_order();
+        infer_shapes(g);  // orders the graph first: a cycle is refused here too
     } catch (const InputError& e) {
-        throw InputError(where, e.detail());
+        throw InputError(where, e.what());
     }
     return g;
 }

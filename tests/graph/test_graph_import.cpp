@@ -170,5 +170,23 @@ TEST(OnnxImport, CycleInAFileIsRefusedNamingTheFile) {
     EXPECT_NE(err.find("is on a cycle of the graph"), std::string::npos) << err;
 }
 
+
+TEST(OnnxImport, ShapeInferenceRefusesAWrongWeightRankAtImport) {
+    onnx::ModelProto m = small_cnn();
+    m.mutable_graph()->mutable_initializer(0)->clear_dims();
+    for (int64_t d : {3, 2, 9}) m.mutable_graph()->mutable_initializer(0)->add_dims(d);
+    const std::string err = import_error(m, "conv_rank.onnx");
+    EXPECT_NE(err.find("[onnx] node 'conv0': weight has 3 dims, Conv needs 4"), std::string::npos) << err;
+}
+
+TEST(OnnxImport, ShapeInferenceFillsEveryValueOfASmallCnn) {
+    const std::string path = save_model(small_cnn(), temp_path("cnn_infer.onnx"));
+    const graph::Graph g = graph::import_onnx_file(path);
+    std::remove(path.c_str());
+    EXPECT_EQ(g.values.at("c").shape, (Shape{-1, 3, 4, 4}));
+    EXPECT_EQ(g.values.at("p").shape, (Shape{-1, 3, 1, 1}));
+    EXPECT_EQ(g.values.at("c").dtype, DType::f32);
+}
+
 }  // namespace
 }  // namespace tern::testgraph
