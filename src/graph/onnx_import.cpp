@@ -14,14 +14,24 @@ namespace {
 
 bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
-ValueInfo value_info_from_onnx(const onnx::ValueInfoProto& v) {
+// Declared dims above this are refused: no real tensor has them, and keeping
+// them small keeps shape arithmetic in int64.
+constexpr int64_t kMaxDeclaredDim = int64_t{1} << 40;
+
+ValueInfo value_info_from_onnx(const onnx::ValueInfoProto& v, const std::string& where) {
     ValueInfo info;
     if (!v.has_type() || !v.type().has_tensor_type()) return info;
     const auto& tt = v.type().tensor_type();
     info.dtype = dtype_from_onnx(tt.elem_type());
     if (tt.has_shape()) {
         Shape s;
-        for (const auto& d : tt.shape().dim()) s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+        for (const auto& d : tt.shape().dim()) {
+            if (d.has_dim_value() && d.dim_value() > kMaxDeclaredDim) {
+                throw InputError(where, format("value '%s' declares dim %lld, over the 2^40 limit", v.name().c_str(),
+                                               static_cast<long long>(d.dim_value())));
+            }
+            s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+        }
         info.shape = s;
     }
     return info;
@@ -81,7 +91,7 @@ Graph import_onnx_bytes(const void* data, size_t size, const std::string& where)
         }
     }
     auto note_value = [&](const onnx::ValueInfoProto& v) {
-        ValueInfo info = value_info_from_onnx(v);
+        ValueInfo info = value_info_from_onnx(v, where);
         ValueInfo& slot = g.values[v.name()];
         if (info.shape) slot.shape = info.shape;
         if (info.dtype) slot.dtype = info.dtype;

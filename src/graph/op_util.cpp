@@ -67,6 +67,10 @@ std::vector<int64_t> attr_ints_sized(const Node& n, const char* attr, size_t cou
         throw n.error(format("attribute '%s' has %zu values, the input's %zu spatial dims need %zu", attr, v.size(),
                              count, count));
     }
+    for (int64_t x : v) {
+        // Bounded so window arithmetic (pads + dims, (kernel - 1) * dilation) cannot overflow.
+        if (x < -kMaxWindowValue || x > kMaxWindowValue) throw n.error(format("attribute '%s' value %lld is out of range", attr, static_cast<long long>(x)));
+    }
     return v;
 }
 

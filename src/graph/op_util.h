@@ -30,7 +30,10 @@ struct SpatialPads {
 };
 SpatialPads spatial_pads(const Node& n, const Shape& in_spatial, const std::vector<int64_t>& dilated_kernel,
                          const std::vector<int64_t>& strides);
-// An int list attribute of exactly `count` values, `fallback` filled when absent.
+// The largest kernel, stride, dilation or pad tern accepts (and the largest declared dim, 2^40, is far below
+// what keeps their sums in int64).
+inline constexpr int64_t kMaxWindowValue = int64_t{1} << 30;
+// An int list attribute of exactly `count` values (each within +-kMaxWindowValue), `fallback` filled when absent.
 std::vector<int64_t> attr_ints_sized(const Node& n, const char* attr, size_t count, int64_t fallback);
 
 }  // namespace tern::graph

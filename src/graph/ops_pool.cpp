@@ -31,7 +31,7 @@ PoolGeom pool_geometry(const Node& n, const Tensor& x, Shape& out_shape) {
     std::vector<int64_t> ext(sr);
     Shape spatial(x.shape().begin() + 2, x.shape().end());
     for (int64_t i = 0; i < sr; ++i) {
-        if (kernel[i] < 1 || strides[i] < 1 || dil[i] < 1) throw n.error("kernel, strides and dilations must be >= 1");
+        if (kernel[i] < 1 || kernel[i] > kMaxWindowValue || strides[i] < 1 || dil[i] < 1) throw n.error("kernel, strides and dilations must be >= 1");
         ext[i] = (kernel[i] - 1) * dil[i] + 1;
     }
     const SpatialPads p = spatial_pads(n, spatial, ext, strides);

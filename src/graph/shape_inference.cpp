@@ -9,6 +9,7 @@ namespace tern::graph {
 namespace {
 
 using MaybeShape = std::optional<Shape>;
+constexpr int64_t kMaxDeclaredDim = int64_t{1} << 40;
 
 // One windowed output dim; -1 stays unknown.
 int64_t window_out(const Node& n, int64_t in, int64_t pb, int64_t pe, int64_t ext, int64_t stride, bool ceil_mode) {
@@ -30,7 +31,10 @@ MaybeShape windowed(const Node& n, const Shape& x, const std::vector<int64_t>& k
     const auto strides = attr_ints_sized(n, "strides", sr, 1);
     const auto dil = attr_ints_sized(n, "dilations", sr, 1);
     std::vector<int64_t> ext(sr);
-    for (size_t i = 0; i < sr; ++i) ext[i] = (kernel[i] - 1) * dil[i] + 1;
+    for (size_t i = 0; i < sr; ++i) {
+        if (kernel[i] < 1 || kernel[i] > kMaxWindowValue) throw n.error("kernel dims must be in 1..2^30");
+        ext[i] = (kernel[i] - 1) * dil[i] + 1;
+    }
     const Shape spatial(x.begin() + 2, x.end());
     for (int64_t d : spatial) {
         if (d < 0 && n.attr_string("auto_pad", "NOTSET").rfind("SAME", 0) == 0) return Shape{};  // pads unknown
@@ -166,6 +170,7 @@ void infer_shapes(Graph& g) {
                 for (int64_t d = 0; d < r; ++d) {
                     int64_t& acc = d < axis ? outer : inner;
                     acc = (acc < 0 || (*x)[d] < 0) ? -1 : acc * (*x)[d];
+                    if (acc > (int64_t{1} << 62) / kMaxDeclaredDim) acc = -1;  // too large to know statically
                 }
                 out = Shape{outer, inner};
             }
