@@ -4,11 +4,13 @@
 // fuzz/fuzz_onnx.cpp, does the same without a bound).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 #include "core/error.h"
 #include "graph/executor.h"
 #include "graph/onnx_import.h"
+#include "io/npy.h"
 #include "onnx_model_builder.h"
 
 namespace tern::testgraph {
@@ -36,6 +38,21 @@ TEST(OnnxHostile, TruncationsAndMutationsAreErrorsNotCrashes) {
         for (int e = 0; e < edits; ++e) m[rng() % m.size()] = static_cast<char>(rng() & 0xff);
         EXPECT_NO_THROW(import_and_maybe_run(m)) << "mutation " << i;
     }
+}
+
+// The committed seeds (fuzz/make_corpus.py) must stay valid, or the fuzzers start from rejected files only.
+TEST(OnnxHostile, EveryFuzzSeedParses) {
+    int seeds = 0;
+    for (const char* sub : {"onnx", "npy"}) {
+        const auto dir = std::filesystem::path(TERN_SOURCE_DIR) / "fuzz" / "corpus" / sub;
+        ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+        for (const auto& e : std::filesystem::directory_iterator(dir)) {
+            if (std::string(sub) == "onnx") EXPECT_NO_THROW(graph::import_onnx_file(e.path().string())) << e.path();
+            else EXPECT_NO_THROW(read_npy(e.path().string())) << e.path();
+            ++seeds;
+        }
+    }
+    EXPECT_GE(seeds, 5);
 }
 
 }  // namespace
