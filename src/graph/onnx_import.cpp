@@ -76,6 +76,10 @@ Graph import_onnx_bytes(const void* data, size_t size, const std::string& where)
     for (const auto& op : model.opset_import()) {
         if (is_default_domain(op.domain())) g.opset = op.version();
     }
+    if (g.opset == 0) {
+        const std::string other = model.opset_import_size() > 0 ? " (it imports '" + model.opset_import(0).domain() + "')" : "";
+        throw InputError(where, "the model imports no opset of the default ONNX domain" + other);
+    }
     if (g.opset < kMinOnnxOpset || g.opset > kMaxOnnxOpset) {
         throw InputError(where, format("default-domain opset %lld is outside the supported range %lld..%lld",
                                        static_cast<long long>(g.opset), static_cast<long long>(kMinOnnxOpset),
