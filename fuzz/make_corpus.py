@@ -182,6 +182,77 @@ def write_llm_and_cli_seeds():
         write("cli", name, b"\0".join(a.encode() for a in args))
 
 
+# --- ONNX (protobuf wire format, field numbers from onnx.proto) and .npy ---
+def pb_varint(v):
+    out = b""
+    v &= (1 << 64) - 1
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb_int(field, v):
+    return pb_varint(field << 3) + pb_varint(v)
+
+
+def pb_bytes(field, b):
+    b = b.encode() if isinstance(b, str) else b
+    return pb_varint(field << 3 | 2) + pb_varint(len(b)) + b
+
+
+def onnx_value(name, dims):  # ValueInfoProto: name=1, type=2{tensor_type=1{elem_type=1, shape=2{dim=1{dim_value=1}}}}
+    shape = b"".join(pb_bytes(1, pb_int(1, d)) for d in dims)
+    return pb_bytes(1, name) + pb_bytes(2, pb_bytes(1, pb_int(1, 1) + pb_bytes(2, shape)))
+
+
+def onnx_tensor(name, dims, floats):  # TensorProto: dims=1, data_type=2, name=8, raw_data=9
+    return b"".join(pb_int(1, d) for d in dims) + pb_int(2, 1) + pb_bytes(8, name) + pb_bytes(
+        9, b"".join(struct.pack("<f", x) for x in floats))
+
+
+def onnx_node(op, name, ins, outs, attrs=b""):  # NodeProto: input=1, output=2, name=3, op_type=4, attribute=5
+    return b"".join(pb_bytes(1, i) for i in ins) + b"".join(pb_bytes(2, o) for o in outs) + pb_bytes(
+        3, name) + pb_bytes(4, op) + attrs
+
+
+def onnx_ints_attr(name, values):  # AttributeProto: name=1, ints=8, type=20 (INTS = 7)
+    return pb_bytes(5, pb_bytes(1, name) + b"".join(pb_int(8, v) for v in values) + pb_int(20, 7))
+
+
+def onnx_model(nodes, inits, inputs, outputs, opset=13):
+    # ModelProto: ir_version=1, graph=7, opset_import=8{domain=1, version=2}; GraphProto: node=1, name=2,
+    # initializer=5, input=11, output=12
+    graph = b"".join(pb_bytes(1, n) for n in nodes) + pb_bytes(2, "g") + b"".join(pb_bytes(5, t) for t in inits)
+    graph += b"".join(pb_bytes(11, v) for v in inputs) + b"".join(pb_bytes(12, v) for v in outputs)
+    return pb_int(1, 8) + pb_bytes(7, graph) + pb_bytes(8, pb_bytes(1, "") + pb_int(2, opset))
+
+
+def npy(descr, shape, data):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (
+        descr, "".join("%d, " % d for d in shape).rstrip(" ") if len(shape) != 1 else "%d," % shape[0])
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data
+
+
+def write_graph_seeds():
+    conv = onnx_node("Conv", "conv0", ["x", "w", "b"], ["c"], onnx_ints_attr("pads", [1, 1, 1, 1]))
+    nodes = [conv, onnx_node("Relu", "relu0", ["c"], ["r"]), onnx_node("MaxPool", "pool0", ["r"], ["p"],
+             onnx_ints_attr("kernel_shape", [2, 2]) + onnx_ints_attr("strides", [2, 2])),
+             onnx_node("Flatten", "flat0", ["p"], ["f"]), onnx_node("Gemm", "fc0", ["f", "fw"], ["y"])]
+    inits = [onnx_tensor("w", [2, 1, 3, 3], [k / 9 for k in range(18)]), onnx_tensor("b", [2], [0.5, -0.5]),
+             onnx_tensor("fw", [8, 3], [k / 24 for k in range(24)])]
+    write("onnx", "small_cnn.onnx", onnx_model(nodes, inits, [onnx_value("x", [1, 1, 4, 4])], [onnx_value("y", [1, 3])]))
+    write("onnx", "add_opset9.onnx", onnx_model([onnx_node("Add", "add0", ["a", "a"], ["s"])], [],
+                                                [onnx_value("a", [3])], [onnx_value("s", [3])], opset=9))
+    write("npy", "f32_2x3.npy", npy("<f4", [2, 3], struct.pack("<6f", 1, 2, 3, 4, 5, 6)))
+    write("npy", "i64_vec.npy", npy("<i8", [2], struct.pack("<2q", -1, 7)))
+    write("npy", "u8_scalar.npy", npy("|u1", [], b"\x05"))
+
+
 def main():
     f32 = lambda n: b"".join(struct.pack("<f", k * 0.5 - 1) for k in range(n))
     q8_0 = lambda blocks: b"".join(struct.pack("<H", 0x3c00) + bytes(range(32)) for _ in range(blocks))
@@ -207,6 +278,7 @@ def main():
           safetensors([("s", "F64", [], struct.pack("<d", 3.5)), ("e", "I32", [0, 4], b"")]))
     write("safetensors", "no_tensors.safetensors", safetensors([], {"k": "v"}))
     write_llm_and_cli_seeds()
+    write_graph_seeds()
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ APT_PACKAGES=(
   dataset-fashion-mnist                   # real images for training and tests
   zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
   python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
+  libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX protobuf classes for the graph importer (graph/onnx_import.cpp)
+  libonnx-testdata                        # ONNX operator conformance data (tests/graph/test_onnx_conformance.cpp)
 )
 
 # Node.js + npm fetch the reference peers; a machine may already have its own Node.

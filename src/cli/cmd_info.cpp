@@ -81,8 +81,8 @@ void print_cpu(bool json) {
 
 void add_info_command(CLI::App& app) {
     auto opts = std::make_shared<InfoOptions>();
-    auto* cmd = app.add_subcommand("info", "Describe a model file (GGUF, safetensors) or this CPU");
-    cmd->add_option("model", opts->model, "model file (.gguf, .safetensors)");
+    auto* cmd = app.add_subcommand("info", "Describe a model file (GGUF, safetensors, ONNX) or this CPU");
+    cmd->add_option("model", opts->model, "model file (.gguf, .safetensors, .onnx)");
     cmd->add_flag("--cpu", opts->cpu, "print CPU features and the kernel instruction set chosen");
     cmd->add_flag("--json", opts->json, "machine-readable output");
     cmd->add_flag("!--no-tensors", opts->tensors, "omit the per-tensor table");
@@ -92,6 +92,10 @@ void add_info_command(CLI::App& app) {
             return;
         }
         if (opts->model.empty()) throw UsageError("info", "give a MODEL file or --cpu");
+        if (opts->model.size() > 5 && opts->model.compare(opts->model.size() - 5, 5, ".onnx") == 0) {
+            print_onnx_info(opts->model, opts->json);
+            return;
+        }
         const ModelFileInfo info = read_model_info(opts->model);
         if (opts->json) print_json(model_info_json(info));
         else print_model_info(info, opts->tensors);

@@ -19,6 +19,9 @@ void add_perplexity_command(CLI::App& app);
 void add_train_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
+void add_run_command(CLI::App& app);
+// tern info MODEL.onnx (cmd_run.cpp): op histogram, parameters, inputs and outputs.
+void print_onnx_info(const std::string& path, bool json);
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

@@ -1,0 +1,129 @@
+// tern run MODEL.onnx --input FILE.npy [--input ...] [--output OUT.npy ...] [--json]
+// and the ONNX half of `tern info`.
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "core/printable.h"
+#include "graph/executor.h"
+#include "graph/onnx_import.h"
+#include "graph/summary.h"
+#include "io/npy.h"
+
+namespace tern::cli {
+namespace {
+
+struct RunOptions {
+    std::string model;
+    std::vector<std::string> inputs, outputs;
+    bool json = false;
+    int threads = 0;
+};
+
+// Values shown per output without --output (the rest are summarised).
+constexpr int64_t kShownValues = 16;
+constexpr int64_t kJsonValues = 4096;
+
+Json output_json(const std::string& name, const Tensor& t) {
+    Json j;
+    j["name"] = name;
+    j["dtype"] = std::string(dtype_name(t.dtype()));
+    j["shape"] = t.shape();
+    if (dtype_info(t.dtype()).block_size == 1 && t.numel() <= kJsonValues) j["values"] = t.to_floats();
+    return j;
+}
+
+void print_output(const std::string& name, const Tensor& t) {
+    std::printf("%s  %s %s", printable(name).c_str(), std::string(dtype_name(t.dtype())).c_str(),
+                shape_to_string(t.shape()).c_str());
+    const std::vector<float> v = t.to_floats();
+    if (!v.empty()) {
+        double lo = v[0], hi = v[0], sum = 0;
+        for (float x : v) lo = std::fmin(lo, x), hi = std::fmax(hi, x), sum += x;
+        std::printf("  min %.6g max %.6g mean %.6g", lo, hi, sum / static_cast<double>(v.size()));
+    }
+    std::printf("\n ");
+    for (int64_t i = 0; i < std::min<int64_t>(kShownValues, static_cast<int64_t>(v.size())); ++i) std::printf(" %.6g", v[i]);
+    if (static_cast<int64_t>(v.size()) > kShownValues) std::printf(" ...");
+    std::printf("\n");
+}
+
+void run_model(const RunOptions& o) {
+    const graph::Graph g = graph::import_onnx_file(o.model);
+    if (o.inputs.size() != g.inputs.size()) {
+        std::string names;
+        for (const auto& n : g.inputs) names += (names.empty() ? "" : ", ") + n;
+        throw UsageError("run", format("the model takes %zu input(s) (%s); %zu --input given, one .npy per input in order",
+                                       g.inputs.size(), names.c_str(), o.inputs.size()));
+    }
+    if (o.outputs.size() > g.outputs.size()) {
+        throw UsageError("run", format("the model has %zu output(s); %zu --output given", g.outputs.size(), o.outputs.size()));
+    }
+    std::map<std::string, Tensor> feeds;
+    for (size_t i = 0; i < o.inputs.size(); ++i) feeds[g.inputs[i]] = read_npy(o.inputs[i]);
+    const graph::Executor exec(g);
+    std::map<std::string, Tensor> results;
+    try {
+        results = exec.run(feeds);
+    } catch (const InputError& e) {
+        throw InputError(o.model, e.what());
+    }
+    for (size_t i = 0; i < o.outputs.size(); ++i) write_npy(o.outputs[i], results.at(g.outputs[i]));
+    if (o.json) {
+        Json j;
+        j["model"] = o.model;
+        Json outs = Json::array();
+        for (const auto& name : g.outputs) outs.push_back(output_json(name, results.at(name)));
+        j["outputs"] = outs;
+        print_json(j);
+        return;
+    }
+    for (const auto& name : g.outputs) print_output(name, results.at(name));
+    for (size_t i = 0; i < o.outputs.size(); ++i) {
+        std::printf("wrote %s -> %s\n", printable(g.outputs[i]).c_str(), printable(o.outputs[i]).c_str());
+    }
+}
+
+}  // namespace
+
+void print_onnx_info(const std::string& path, bool json) {
+    const Json j = graph::graph_summary_json(graph::import_onnx_file(path));
+    if (json) {
+        print_json(j);
+        return;
+    }
+    std::printf("model      %s (ONNX, opset %lld)\n", printable(path).c_str(), j["opset"].get<long long>());
+    std::printf("nodes      %zu\n", j["nodes"].get<size_t>());
+    std::printf("parameters %lld (%lld bytes in %zu initializers)\n", j["parameters"].get<long long>(),
+                j["initializer_bytes"].get<long long>(), j["initializers"].get<size_t>());
+    for (const char* kind : {"inputs", "outputs"}) {
+        for (const auto& v : j[kind]) {
+            std::printf("%-10s %s  %s %s\n", kind == std::string("inputs") ? "input" : "output",
+                        printable(v["name"].get<std::string>()).c_str(), v["dtype"].get<std::string>().c_str(),
+                        v["shape"].get<std::string>().c_str());
+        }
+    }
+    std::printf("ops\n");
+    for (const auto& [op, count] : j["ops"].items()) std::printf("  %-24s %lld\n", printable(op).c_str(), count.get<long long>());
+}
+
+void add_run_command(CLI::App& app) {
+    auto opts = std::make_shared<RunOptions>();
+    auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs (fp32 reference executor)");
+    cmd->add_option("model", opts->model, "model file (.onnx)")->required();
+    cmd->add_option("-i,--input", opts->inputs, "one .npy file per model input, in the model's input order")->required();
+    cmd->add_option("-o,--output", opts->outputs, "write the model's outputs, in order, to these .npy files");
+    cmd->add_flag("--json", opts->json, "machine-readable output (values of outputs up to 4096 elements)");
+    add_threads_option(*cmd, opts->threads);
+    cmd->callback([opts] {
+        apply_threads(opts->threads);
+        run_model(*opts);
+    });
+}
+
+}  // namespace tern::cli

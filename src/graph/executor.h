@@ -1,0 +1,26 @@
+#pragma once
+// graph::Executor: runs a Graph node by node in topological order on the
+// reference ops of op_registry.h. Values live until their last consumer has
+// run. Inputs are checked against the graph's declared dtypes and shapes
+// (unknown dims match anything).
+#include <map>
+#include <string>
+
+#include "graph/graph.h"
+
+namespace tern::graph {
+
+class Executor {
+public:
+    // Throws InputError for a cycle or an op tern does not run.
+    explicit Executor(const Graph& g);
+
+    // inputs: one tensor per graph input, by name. Returns the graph outputs by name.
+    std::map<std::string, Tensor> run(const std::map<std::string, Tensor>& inputs) const;
+
+private:
+    const Graph& g_;
+    std::vector<size_t> order_;
+};
+
+}  // namespace tern::graph

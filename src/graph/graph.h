@@ -1,0 +1,77 @@
+#pragma once
+// graph::Graph: a static dataflow graph as ONNX describes one. Values are
+// named edges with an optional shape and dtype (a dim of -1 is not known
+// before run time); initializers are tern Tensors; nodes carry typed
+// attributes. The importers (onnx_import.h) build it, shape inference
+// (shape_inference.h) fills in value shapes, the executor (executor.h) runs it.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/tensor.h"
+
+namespace tern::graph {
+
+struct Attribute {
+    enum class Kind { int_, float_, string, ints, floats, tensor };
+    Kind kind = Kind::int_;
+    int64_t i = 0;
+    float f = 0;
+    std::string s;
+    std::vector<int64_t> ints;
+    std::vector<float> floats;
+    Tensor t;
+};
+const char* attribute_kind_name(Attribute::Kind k);
+
+struct Node {
+    std::string op_type;
+    std::string name;                  // never empty: the importer names unnamed nodes "<op>_<index>"
+    std::vector<std::string> inputs;   // "" marks an omitted optional input
+    std::vector<std::string> outputs;  // "" marks an omitted optional output
+    std::map<std::string, Attribute> attributes;
+
+    bool has(const std::string& attr) const { return attributes.count(attr) != 0; }
+    // Typed attribute reads: the default when absent, InputError naming the
+    // node when present with another kind.
+    int64_t attr_int(const std::string& attr, int64_t fallback) const;
+    float attr_float(const std::string& attr, float fallback) const;
+    std::string attr_string(const std::string& attr, const std::string& fallback) const;
+    std::vector<int64_t> attr_ints(const std::string& attr, const std::vector<int64_t>& fallback = {}) const;
+    std::vector<float> attr_floats(const std::string& attr, const std::vector<float>& fallback = {}) const;
+    const Tensor& attr_tensor(const std::string& attr) const;  // throws when absent
+
+    // Input i when present and not "", else nullopt.
+    bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
+    // The InputError for a problem with this node:
+    // "[onnx] node 'Conv_12': weight has 3 dims, Conv needs 4".
+    InputError error(const std::string& what) const;
+};
+
+struct ValueInfo {
+    std::optional<Shape> shape;  // nullopt: rank unknown; a dim of -1: that dim unknown
+    std::optional<DType> dtype;
+};
+
+struct Graph {
+    std::string name;
+    int64_t opset = 0;  // of the default ONNX domain
+    std::vector<Node> nodes;
+    std::map<std::string, ValueInfo> values;
+    std::map<std::string, Tensor> initializers;
+    std::vector<std::string> inputs;   // run-time inputs (initializers are not listed here)
+    std::vector<std::string> outputs;
+
+    // Node indices in an order where every node follows the producers of its
+    // inputs. InputError naming a node on a cycle, a value with two producers,
+    // or an input nothing produces (no graph input, initializer or node).
+    std::vector<size_t> topological_order() const;
+    // Parameters: elements of the floating-point initializers.
+    int64_t parameter_count() const;
+};
+
+
+}  // namespace tern::graph

@@ -1,0 +1,151 @@
+#include "graph/onnx_import.h"
+
+#include <climits>
+
+#include "core/error.h"
+#include "core/read_file.h"
+#include "graph/onnx_proto.h"
+#include "graph/op_registry.h"
+#include "graph/shape_inference.h"
+
+namespace tern::graph {
+
+namespace {
+
+bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
+
+// Declared dims above this are refused: no real tensor has them, and keeping
+// them small keeps shape arithmetic in int64.
+constexpr int64_t kMaxDeclaredDim = int64_t{1} << 40;
+
+ValueInfo value_info_from_onnx(const onnx::ValueInfoProto& v, const std::string& where) {
+    ValueInfo info;
+    if (!v.has_type() || !v.type().has_tensor_type()) return info;
+    const auto& tt = v.type().tensor_type();
+    info.dtype = dtype_from_onnx(tt.elem_type());
+    if (tt.has_shape()) {
+        Shape s;
+        for (const auto& d : tt.shape().dim()) {
+            if (d.has_dim_value() && d.dim_value() > kMaxDeclaredDim) {
+                throw InputError(where, format("value '%s' declares dim %lld, over the 2^40 limit", v.name().c_str(),
+                                               static_cast<long long>(d.dim_value())));
+            }
+            s.push_back(d.has_dim_value() && d.dim_value() >= 0 ? d.dim_value() : -1);
+        }
+        info.shape = s;
+    }
+    return info;
+}
+
+Attribute attribute_from_onnx(const onnx::AttributeProto& a, const std::string& where) {
+    Attribute out;
+    if (!a.ref_attr_name().empty()) throw InputError(where, "attribute '" + a.name() + "' refers to a function attribute");
+    switch (a.type()) {
+        case onnx::AttributeProto::INT: out.kind = Attribute::Kind::int_, out.i = a.i(); break;
+        case onnx::AttributeProto::FLOAT: out.kind = Attribute::Kind::float_, out.f = a.f(); break;
+        case onnx::AttributeProto::STRING: out.kind = Attribute::Kind::string, out.s = a.s(); break;
+        case onnx::AttributeProto::INTS:
+            out.kind = Attribute::Kind::ints;
+            out.ints.assign(a.ints().begin(), a.ints().end());
+            break;
+        case onnx::AttributeProto::FLOATS:
+            out.kind = Attribute::Kind::floats;
+            out.floats.assign(a.floats().begin(), a.floats().end());
+            break;
+        case onnx::AttributeProto::TENSOR:
+            out.kind = Attribute::Kind::tensor;
+            out.t = tensor_from_onnx(a.t(), where + " attribute '" + a.name() + "'");
+            break;
+        default:
+            throw InputError(where, "attribute '" + a.name() + "' has type " +
+                                        onnx::AttributeProto::AttributeType_Name(a.type()) +
+                                        ", which tern does not support yet");
+    }
+    return out;
+}
+
+}  // namespace
+
+Graph import_onnx_bytes(const void* data, size_t size, const std::string& where) {
+    if (size > static_cast<size_t>(INT_MAX)) throw InputError(where, "file is over 2 GiB, the protobuf limit");
+    onnx::ModelProto model;
+    if (size == 0 || !model.ParseFromArray(data, static_cast<int>(size)) || !model.has_graph()) {
+        throw InputError(where, "not an ONNX model (protobuf ModelProto with a graph expected)");
+    }
+    Graph g;
+    for (const auto& op : model.opset_import()) {
+        if (is_default_domain(op.domain())) g.opset = op.version();
+    }
+    if (g.opset == 0) {
+        const std::string other = model.opset_import_size() > 0 ? " (it imports '" + model.opset_import(0).domain() + "')" : "";
+        throw InputError(where, "the model imports no opset of the default ONNX domain" + other);
+    }
+    if (g.opset < kMinOnnxOpset || g.opset > kMaxOnnxOpset) {
+        throw InputError(where, format("default-domain opset %lld is outside the supported range %lld..%lld",
+                                       static_cast<long long>(g.opset), static_cast<long long>(kMinOnnxOpset),
+                                       static_cast<long long>(kMaxOnnxOpset)));
+    }
+    const onnx::GraphProto& gp = model.graph();
+    g.name = gp.name();
+    if (gp.sparse_initializer_size() > 0) throw InputError(where, "sparse initializers are not supported yet");
+    for (const auto& t : gp.initializer()) {
+        if (t.name().empty()) throw InputError(where, "an initializer has no name");
+        if (!g.initializers.emplace(t.name(), tensor_from_onnx(t, where + " initializer")).second) {
+            throw InputError(where, "initializer '" + t.name() + "' is defined twice");
+        }
+    }
+    auto note_value = [&](const onnx::ValueInfoProto& v) {
+        ValueInfo info = value_info_from_onnx(v, where);
+        ValueInfo& slot = g.values[v.name()];
+        if (info.shape) slot.shape = info.shape;
+        if (info.dtype) slot.dtype = info.dtype;
+    };
+    for (const auto& v : gp.input()) {
+        if (v.name().empty()) throw InputError(where, "a graph input has no name");
+        note_value(v);
+        // Older models also list initializers as inputs (defaults that may be overridden); tern treats them as constants.
+        if (!g.initializers.count(v.name())) g.inputs.push_back(v.name());
+    }
+    for (const auto& v : gp.output()) {
+        if (v.name().empty()) throw InputError(where, "a graph output has no name");
+        note_value(v);
+        g.outputs.push_back(v.name());
+    }
+    for (const auto& v : gp.value_info()) note_value(v);
+    for (const auto& [name, t] : g.initializers) g.values[name] = ValueInfo{t.shape(), t.dtype()};
+
+    g.nodes.reserve(gp.node_size());
+    for (int i = 0; i < gp.node_size(); ++i) {
+        const onnx::NodeProto& np = gp.node(i);
+        Node n;
+        n.op_type = np.op_type();
+        n.name = np.name().empty() ? np.op_type() + "_" + std::to_string(i) : np.name();
+        const std::string node_where = "node '" + n.name + "'";
+        if (!is_default_domain(np.domain())) {
+            throw InputError(where, node_where + ": op '" + n.op_type + "' of domain '" + np.domain() +
+                                        "' is not supported (tern runs the default ONNX domain)");
+        }
+        if (!find_op(n.op_type)) throw InputError(where, node_where + ": op '" + n.op_type + "' is not supported by tern");
+        n.inputs.assign(np.input().begin(), np.input().end());
+        n.outputs.assign(np.output().begin(), np.output().end());
+        for (const auto& a : np.attribute()) {
+            if (!n.attributes.emplace(a.name(), attribute_from_onnx(a, where + " " + node_where)).second) {
+                throw InputError(where, node_where + ": attribute '" + a.name() + "' is given twice");
+            }
+        }
+        g.nodes.push_back(std::move(n));
+    }
+    try {
+        infer_shapes(g);  // orders the graph first: a cycle is refused here too
+    } catch (const InputError& e) {
+        throw InputError(where, e.what());
+    }
+    return g;
+}
+
+Graph import_onnx_file(const std::string& path) {
+    const std::string bytes = read_whole_file(path);
+    return import_onnx_bytes(bytes.data(), bytes.size(), path);
+}
+
+}  // namespace tern::graph

@@ -1,0 +1,82 @@
+// tern info MODEL.onnx and tern run MODEL.onnx --input X.npy [--output Y.npy] [--json],
+// on a small CNN written at test time.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_runner.h"
+#include "io/npy.h"
+#include "onnx_model_builder.h"
+
+namespace tern::testgraph {
+namespace {
+
+using testcli::run_tern;
+
+struct CnnFiles {
+    std::string dir = ::testing::TempDir();
+    std::string model = save_model(small_cnn(), dir + "tern_cli_cnn.onnx");
+    std::string input = dir + "tern_cli_x.npy";
+    std::string output = dir + "tern_cli_y.npy";
+    CnnFiles() {
+        std::vector<float> x(2 * 16);
+        for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) / 16.f - 1.f;
+        write_npy(input, Tensor::from_floats({1, 2, 4, 4}, x));
+    }
+    ~CnnFiles() {
+        for (const auto& p : {model, input, output}) std::remove(p.c_str());
+    }
+};
+
+TEST(GraphCli, InfoListsOpsParametersAndShapes) {
+    CnnFiles f;
+    const auto r = run_tern("info " + f.model);
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("opset 13"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("parameters 57"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("input      x  f32 [?, 2, 4, 4]"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("Conv"), std::string::npos) << r.out;
+    const auto j = run_tern("info --json " + f.model);
+    ASSERT_EQ(j.code, 0) << j.err;
+    const auto doc = nlohmann::json::parse(j.out);
+    EXPECT_EQ(doc["ops"]["Relu"], 1);
+    EXPECT_EQ(doc["outputs"][0]["shape"], "[?, 3]");
+}
+
+TEST(GraphCli, RunWritesTheOutputNpyAndJson) {
+    CnnFiles f;
+    const auto r = run_tern("run " + f.model + " --input " + f.input + " --output " + f.output + " --json");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    ASSERT_EQ(doc["outputs"][0]["shape"], (std::vector<int64_t>{1, 3}));
+    const Tensor y = read_npy(f.output);
+    ASSERT_EQ(y.shape(), (Shape{1, 3}));
+    for (int i = 0; i < 3; ++i) EXPECT_FLOAT_EQ(doc["outputs"][0]["values"][i].get<float>(), y.data<float>()[i]);
+}
+
+TEST(GraphCli, BadInputsExitOneOrTwoWithOneLine) {
+    CnnFiles f;
+    const std::string wrong = f.dir + "tern_cli_wrong.npy";
+    write_npy(wrong, Tensor::zeros({1, 3, 4, 4}));
+    const struct {
+        std::string args;
+        int code;
+        std::string expect;
+    } cases[] = {
+        {"run " + f.model + " --input " + wrong, 1, "[input 'x'] has shape [1, 3, 4, 4], the model needs [-1, 2, 4, 4]"},
+        {"run " + f.model + " --input " + f.model, 1, "not a .npy file"},
+        {"run " + f.input + " --input " + f.input, 1, "not an ONNX model"},
+        {"run " + f.model + " --input " + f.input + " --input " + f.input, 2, "the model takes 1 input(s) (x)"},
+        {"info " + f.input + ".onnx", 1, "tern_cli_x.npy.onnx"},
+    };
+    for (const auto& c : cases) {
+        const auto r = run_tern(c.args);
+        EXPECT_EQ(r.code, c.code) << c.args << "\n" << r.err;
+        EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
+        EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    }
+    std::remove(wrong.c_str());
+}
+
+}  // namespace
+}  // namespace tern::testgraph
