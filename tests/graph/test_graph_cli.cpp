@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/cli_runner.h"
+#include "io/io_test_util.h"
 #include "io/npy.h"
 #include "onnx_model_builder.h"
 
@@ -13,18 +14,16 @@ namespace {
 
 using testcli::run_tern;
 
+// A folder of its own per test: ctest runs the tests of this file in parallel.
 struct CnnFiles {
-    std::string dir = ::testing::TempDir();
-    std::string model = save_model(small_cnn(), dir + "tern_cli_cnn.onnx");
-    std::string input = dir + "tern_cli_x.npy";
-    std::string output = dir + "tern_cli_y.npy";
+    testio::TempDir dir;
+    std::string model = save_model(small_cnn(), dir.file("cnn.onnx"));
+    std::string input = dir.file("x.npy");
+    std::string output = dir.file("y.npy");
     CnnFiles() {
         std::vector<float> x(2 * 16);
         for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i) / 16.f - 1.f;
         write_npy(input, Tensor::from_floats({1, 2, 4, 4}, x));
-    }
-    ~CnnFiles() {
-        for (const auto& p : {model, input, output}) std::remove(p.c_str());
     }
 };
 
@@ -56,7 +55,7 @@ TEST(GraphCli, RunWritesTheOutputNpyAndJson) {
 
 TEST(GraphCli, BadInputsExitOneOrTwoWithOneLine) {
     CnnFiles f;
-    const std::string wrong = f.dir + "tern_cli_wrong.npy";
+    const std::string wrong = f.dir.file("wrong.npy");
     write_npy(wrong, Tensor::zeros({1, 3, 4, 4}));
     const struct {
         std::string args;
@@ -67,7 +66,7 @@ TEST(GraphCli, BadInputsExitOneOrTwoWithOneLine) {
         {"run " + f.model + " --input " + f.model, 1, "not a .npy file"},
         {"run " + f.input + " --input " + f.input, 1, "not an ONNX model"},
         {"run " + f.model + " --input " + f.input + " --input " + f.input, 2, "the model takes 1 input(s) (x)"},
-        {"info " + f.input + ".onnx", 1, "tern_cli_x.npy.onnx"},
+        {"info " + f.input + ".onnx", 1, "x.npy.onnx"},
     };
     for (const auto& c : cases) {
         const auto r = run_tern(c.args);
@@ -75,7 +74,6 @@ TEST(GraphCli, BadInputsExitOneOrTwoWithOneLine) {
         EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
-    std::remove(wrong.c_str());
 }
 
 }  // namespace
