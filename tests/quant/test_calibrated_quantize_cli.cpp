@@ -17,20 +17,14 @@
 #include "io/tensor_names.h"
 #include "io/text_corpus.h"
 #include "ref/reference.h"
+#include "quant/quant_cli_util.h"
 
 namespace tern {
 namespace {
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
-
-bool corpus_installed() { return load_text_corpus().missing_sources.empty(); }
-
-double test_split_ppl(const std::string& model) {
-    const auto r = testcli::run_tern("eval " + model + " --data text:test -c 256 --chunks 24 --json -t 2");
-    EXPECT_EQ(r.code, 0) << r.err;
-    if (r.code != 0) return NAN;
-    return nlohmann::json::parse(r.out).value("ppl", NAN);
-}
+using quanttest::corpus_installed;
+using quanttest::test_split_ppl;
+using quanttest::tinylm;
 
 TEST(CalibratedQuantizeCli, GptqLowersTheTestSplitPerplexityOfRoundToNearestAtThreeBits) {
     if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
@@ -60,7 +54,7 @@ TEST(CalibratedQuantizeCli, GptqLowersTheTestSplitPerplexityOfRoundToNearestAtTh
     }
     EXPECT_EQ(gptq_rows, 4 * 7) << r2.out;  // q, k, v, o, gate, up, down in each of 4 layers
 
-    const double ppl_rtn = test_split_ppl(rtn), ppl_gptq = test_split_ppl(gptq);
+    const double ppl_rtn = test_split_ppl(rtn, 24), ppl_gptq = test_split_ppl(gptq, 24);
     ASSERT_TRUE(std::isfinite(ppl_rtn) && std::isfinite(ppl_gptq));
     EXPECT_LT(ppl_gptq, ppl_rtn * 0.995) << "rtn " << ppl_rtn << " gptq " << ppl_gptq;
     std::printf("[ gptq ] tinylm int3g128, test split 24 x 256 tokens: rtn ppl %.4f, gptq %.4f\n", ppl_rtn, ppl_gptq);
@@ -83,7 +77,7 @@ TEST(CalibratedQuantizeCli, AwqFoldsItsScalesAndTheModelStillRuns) {
     };
     ASSERT_FALSE(norm(in).empty());
     EXPECT_NE(norm(in), norm(q));
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out)));
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 24)));
 }
 
 TEST(CalibratedQuantizeCli, BadRequestsAreOneLineBeforeAnythingIsWritten) {

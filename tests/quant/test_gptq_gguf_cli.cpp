@@ -17,18 +17,14 @@
 #include "llm/text_tokenizer.h"
 #include "llm/tinylm_agreement.h"
 #include "ref/reference.h"
+#include "quant/quant_cli_util.h"
 
 namespace tern {
 namespace {
 
-using llm::test::tinylm_path;
+using quanttest::test_split_ppl;
 
-double test_split_ppl(const std::string& model) {
-    const auto r = testcli::run_tern("eval " + model + " --data text:test -c 256 --chunks 16 --json -t 2");
-    EXPECT_EQ(r.code, 0) << r.err;
-    if (r.code != 0) return NAN;
-    return nlohmann::json::parse(r.out).value("ppl", NAN);
-}
+using llm::test::tinylm_path;
 
 const std::string kCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 --json -t 2";
 
@@ -61,7 +57,7 @@ TEST(GptqGgufCli, LlamaCppLoadsTheFilesAndTheyBeatRoundToNearest) {
         const llm::test::Agreement a = llm::test::compare_with_llama_cpp(gptq, tokens, 256, 2);
         EXPECT_GE(a.argmax_rate(), 0.97);
         EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama());
-        const double ppl_rtn = test_split_ppl(rtn), ppl_gptq = test_split_ppl(gptq);
+        const double ppl_rtn = test_split_ppl(rtn, 16), ppl_gptq = test_split_ppl(gptq, 16);
         EXPECT_LE(ppl_gptq, ppl_rtn) << "rtn " << ppl_rtn << " gptq " << ppl_gptq;
         std::printf("[ gptq ] tinylm %s: llama.cpp ppl %.4f tern %.4f; test split rtn %.4f gptq %.4f\n",
                     format.c_str(), a.ppl_llama(), a.ppl_tern(), ppl_rtn, ppl_gptq);
@@ -95,7 +91,7 @@ TEST(GptqGgufCli, TheTiedHeadGetsItsOwnOutputWeight) {
     EXPECT_EQ(find(q, "output.weight")->dtype(), DType::q4_0);
     ASSERT_NE(find(q, "token_embd.weight"), nullptr);
     EXPECT_EQ(find(q, "token_embd.weight")->to_floats(), find(in, "token_embd.weight")->to_floats());
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out)));
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 16)));
 }
 
 TEST(GptqGgufCli, AwqScalesThenTheQ4KMMix) {
@@ -113,7 +109,7 @@ TEST(GptqGgufCli, AwqScalesThenTheQ4KMMix) {
     }
     EXPECT_GT(q4k, 0);
     EXPECT_GT(q6k, 0);  // the mix's more-bits attn_v / ffn_down
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out)));
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 16)));
 }
 
 }  // namespace

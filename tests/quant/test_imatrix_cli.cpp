@@ -20,20 +20,14 @@
 #include "io/io_test_util.h"
 #include "io/text_corpus.h"
 #include "ref/reference.h"
+#include "quant/quant_cli_util.h"
 
 namespace tern {
 namespace {
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
-
-bool corpus_installed() { return load_text_corpus().missing_sources.empty(); }
-
-double test_split_ppl(const std::string& model) {
-    const auto r = testcli::run_tern("eval " + model + " --data text:test -c 256 --chunks 16 --json -t 2");
-    EXPECT_EQ(r.code, 0) << r.err;
-    if (r.code != 0) return NAN;
-    return nlohmann::json::parse(r.out).value("ppl", NAN);
-}
+using quanttest::corpus_installed;
+using quanttest::test_split_ppl;
+using quanttest::tinylm;
 
 std::string file_bytes(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
@@ -60,8 +54,8 @@ PlainAndImatrix plain_and_imatrix(const std::string& format) {
     if (r1.code != 0 || r2.code != 0) return out;
     out.report = r2.out;
     EXPECT_EQ(file_bytes(plain).size(), file_bytes(imat).size());  // same types, same sizes
-    out.plain = test_split_ppl(plain);
-    out.imatrix = test_split_ppl(imat);
+    out.plain = test_split_ppl(plain, 16);
+    out.imatrix = test_split_ppl(imat, 16);
     std::printf("[ imatrix ] tinylm %s, test split 16 x 256 tokens: plain ppl %.4f, imatrix %.4f\n", format.c_str(),
                 out.plain, out.imatrix);
     return out;

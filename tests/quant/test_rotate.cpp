@@ -25,9 +25,12 @@
 #include "quant/calibration.h"
 #include "quant/rotate.h"
 #include "ref/reference.h"
+#include "quant/quant_cli_util.h"
 
 namespace tern {
 namespace {
+
+using quanttest::test_split_ppl;
 
 std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
@@ -168,13 +171,6 @@ TEST(Rotate, OptionsAndInputsItCannotTakeAreRefused) {
     EXPECT_FALSE(std::filesystem::exists(out));
 }
 
-double test_split_ppl(const std::string& model) {
-    const auto r = testcli::run_tern("eval " + model + " --data text:test -c 256 --chunks 8 --json -t 2");
-    EXPECT_EQ(r.code, 0) << r.err;
-    if (r.code != 0) return NAN;
-    return nlohmann::json::parse(r.out).value("ppl", NAN);
-}
-
 // Kept short for the sanitizer builds: a small calibration set, 8 windows of
 // the test split. On tinylm the rotation does not beat GPTQ or even RTN at
 // g128 (measured: see the rotate rows of the PTQ results table), so this
@@ -194,7 +190,7 @@ TEST(RotateCli, RotateGptqAtThreeBitsLoadsRunsAndStaysNearRoundToNearest) {
     for (const auto& t : report["tensors"])
         if (t.value("note", "").starts_with("gptq")) ++gptq_rows;
     EXPECT_EQ(gptq_rows, 4 * 7) << r2.out;  // every block Linear; embedding and head kept
-    const double ppl_rtn = test_split_ppl(rtn), ppl_rot = test_split_ppl(rot);
+    const double ppl_rtn = test_split_ppl(rtn, 8), ppl_rot = test_split_ppl(rot, 8);
     ASSERT_TRUE(std::isfinite(ppl_rtn) && std::isfinite(ppl_rot));
     EXPECT_LT(ppl_rot, ppl_rtn * 1.05) << "rtn " << ppl_rtn << " rotate+gptq " << ppl_rot;
     std::printf("[ rotate ] tinylm int3g128, test split 8 x 256 tokens: rtn ppl %.4f, rotate+gptq %.4f\n", ppl_rtn, ppl_rot);

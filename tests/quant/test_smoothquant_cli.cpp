@@ -21,18 +21,14 @@
 #include "llm/model_loader.h"
 #include "ops/linear.h"
 #include "ref/reference.h"
+#include "quant/quant_cli_util.h"
 
 namespace tern {
 namespace {
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+using quanttest::test_split_ppl;
 
-double short_test_ppl(const std::string& model) {
-    const auto r = testcli::run_tern("eval " + model + " --data text:test -c 128 --chunks 6 --json -t 2");
-    EXPECT_EQ(r.code, 0) << r.err;
-    if (r.code != 0) return NAN;
-    return nlohmann::json::parse(r.out).value("ppl", NAN);
-}
+std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
 TEST(SmoothQuantCli, NaiveAndSmoothedW8A8LoadRunAndSmoothingHelpsStaticScales) {
     if (!load_text_corpus().missing_sources.empty())
@@ -54,10 +50,10 @@ TEST(SmoothQuantCli, NaiveAndSmoothedW8A8LoadRunAndSmoothingHelpsStaticScales) {
         const auto model = llm::load_model(out);
         EXPECT_EQ(model->layers[0].wq->source_dtype(), DType::w8a8);
         EXPECT_EQ(model->layers[0].wq->path(), ops::LinearPath::w8a8_int8);
-        ppl[i] = short_test_ppl(out);
+        ppl[i] = test_split_ppl(out, 6, 128);
         ASSERT_TRUE(std::isfinite(ppl[i])) << runs[i].args;
     }
-    const double f16 = short_test_ppl(tinylm());
+    const double f16 = test_split_ppl(tinylm(), 6, 128);
     std::printf("[ w8a8 ] tinylm test split 6 x 128: f16 %.4f, naive dynamic %.4f, naive static %.4f, smoothquant static %.4f\n",
                 f16, ppl[0], ppl[1], ppl[2]);
     EXPECT_LT(ppl[0], f16 * 1.05) << "per-token int8 activations stay close to f16";
