@@ -80,15 +80,7 @@ InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, con
             const std::vector<double> h = st->hessian_sum();
             const AwqScaleSearch search = awq_search_scales(views, mean_abs_of(*st), h, quantizer);
             const std::vector<float>& s = search.scales;
-            for (int i : lin) wm.floats(i) = scale_columns({wm.floats(i), wm.rows(i), cols}, s);
-            std::vector<float>& p = wm.floats(prev);
-            if (prev_is_norm) {
-                for (int64_t c = 0; c < cols; ++c) p[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
-            } else {
-                const int64_t pc = wm.cols(prev);
-                for (int64_t r = 0; r < cols; ++r)
-                    for (int64_t c = 0; c < pc; ++c) p[static_cast<size_t>(r * pc + c)] /= s[static_cast<size_t>(r)];
-            }
+            wm.fold_input_scales(prev, prev_is_norm, lin, s);
             if (clip) {
                 const std::vector<double> hs = scale_hessian(h, s);
                 for (size_t k = 0; k < lin.size(); ++k) {

@@ -123,20 +123,8 @@ std::map<int, std::vector<float>> smooth_model(WorkModel& wm, const ops::Calibra
             std::vector<std::span<const float>> ws;
             for (int i : lin) ws.emplace_back(wm.floats(i));
             const std::vector<float> s = smoothquant_scales(st->absmax(), ws, cols, alpha);
-            for (int i : lin) {
-                std::vector<float>& w = wm.floats(i);
-                for (int64_t r = 0; r < wm.rows(i); ++r)
-                    for (int64_t c = 0; c < cols; ++c) w[static_cast<size_t>(r * cols + c)] *= s[static_cast<size_t>(c)];
-                applied[i] = s;
-            }
-            std::vector<float>& p = wm.floats(prev);
-            if (prev_is_norm) {
-                for (int64_t c = 0; c < cols; ++c) p[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
-            } else {
-                const int64_t pc = wm.cols(prev);
-                for (int64_t r = 0; r < cols; ++r)
-                    for (int64_t c = 0; c < pc; ++c) p[static_cast<size_t>(r * pc + c)] /= s[static_cast<size_t>(r)];
-            }
+            wm.fold_input_scales(prev, prev_is_norm, lin, s);
+            for (int i : lin) applied[i] = s;
             const auto [lo, hi] = std::minmax_element(s.begin(), s.end());
             notes.push_back("blk." + std::to_string(layer) + "." + io::tensor_role_name(g.linears[0]) + ": s in [" +
                             std::to_string(*lo) + ", " + std::to_string(*hi) + "]");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -63,6 +64,27 @@ public:
         for (const auto& [i, v] : f32_)
             out.tensors[static_cast<size_t>(i)].tensor = Tensor::from_floats(out.tensors[static_cast<size_t>(i)].tensor.shape(), v);
         return out;
+    }
+    // Moves per-input-channel scales s into the weights without changing the
+    // float model's function: the columns of every Linear in `linears` (which
+    // share one input) times s, and their input's producer divided by s —
+    // a norm's weight vector when prev_is_norm, else the rows of the Linear
+    // `prev`. AWQ's and SmoothQuant's fold.
+    void fold_input_scales(int prev, bool prev_is_norm, std::span<const int> linears, std::span<const float> s) {
+        const int64_t cols = static_cast<int64_t>(s.size());
+        for (int i : linears) {
+            std::vector<float>& w = floats(i);
+            for (int64_t r = 0; r < rows(i); ++r)
+                for (int64_t c = 0; c < cols; ++c) w[static_cast<size_t>(r * cols + c)] *= s[static_cast<size_t>(c)];
+        }
+        std::vector<float>& p = floats(prev);
+        if (prev_is_norm) {
+            for (int64_t c = 0; c < cols; ++c) p[static_cast<size_t>(c)] /= s[static_cast<size_t>(c)];
+        } else {
+            const int64_t pc = this->cols(prev);
+            for (int64_t r = 0; r < cols; ++r)
+                for (int64_t c = 0; c < pc; ++c) p[static_cast<size_t>(r * pc + c)] /= s[static_cast<size_t>(r)];
+        }
     }
     int32_t n_layers() const {
         int32_t n = 0;
