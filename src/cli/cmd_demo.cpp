@@ -1,6 +1,9 @@
 // tern demo: an always-working tour of what tern does, on embedded defaults,
 // ending in one table. It grows with each capability.
 #include <chrono>
+#include <cmath>
+#include <functional>
+#include <optional>
 #include <filesystem>
 #include <random>
 #include <unistd.h>
@@ -25,6 +28,7 @@
 #include "llm/perplexity.h"
 #include "llm/text_tokenizer.h"
 #include "quant/calibration.h"
+#include "quant/gguf_mix.h"
 #include "quant/quantize_model.h"
 #include "quant/rtn.h"
 #include "nn/train/model_file.h"
@@ -135,42 +139,69 @@ void run_demo(int threads) {
         return s;
     }));
 
-    rows.push_back(timed("gptq", [&] {
-        // The blocks' Linears of tinylm to 3 bits (int3g128): round to nearest vs
-        // GPTQ calibrated on train-split text, judged on test-split text.
+    // tinylm quantized by `method` into `format` (calibrated on 1024 train-split
+    // tokens where the method calibrates), judged on 16 test-split windows.
+    auto quantized_test_ppl = [&](const std::string& method, const std::string& format,
+                                  const std::function<void(quant::QuantRecipe&)>& adjust) {
         namespace fs = std::filesystem;
         const std::string path = models + "tinylm.gguf";
-        if (!fs::exists(path)) return "not found: " + path;
         const TextCorpus corpus = load_text_corpus();
-        if (!corpus.missing_sources.empty()) return std::string("text corpus not installed");
-        const fs::path dir = fs::temp_directory_path() / ("tern-demo-gptq-" + std::to_string(::getpid()));
+        if (!fs::exists(path) || !corpus.missing_sources.empty()) return std::nan("");
+        const fs::path dir = fs::temp_directory_path() / ("tern-demo-q-" + std::to_string(::getpid()));
         fs::create_directories(dir);
         const auto tok = llm::load_text_tokenizer(path);
-        if (!tok) return "no tokenizer in " + path;
         std::vector<int32_t> test = tok->encode(split_corpus(corpus.documents).test, true);
         test.resize(std::min<size_t>(test.size(), 16 * 256));
-        std::string out;
-        for (const char* method : {"rtn", "gptq"}) {
-            quant::QuantizeFileRequest req;
-            req.input = path;
-            req.output = (dir / (std::string(method) + ".gguf")).string();
-            req.format_name = "int3g128";
-            req.recipe.method = method;
-            req.recipe.format = &format_by_name("int3g128");
-            req.recipe.calibration.n_tokens = 1024;
-            req.recipe.calibration.ctx = 128;
-            req.recipe.skip_roles = {io::TensorRole::token_embd, io::TensorRole::output};
-            quant::quantize_file(req);
-            const auto model = llm::load_model(req.output);
-            llm::SessionOptions so;
-            so.n_ctx = 256;
-            llm::Session session(*model, so);
-            const double ppl = llm::compute_perplexity(session, test, 256, {}, model->config.bos_token).ppl;
-            out += std::string(out.empty() ? "tinylm blocks to int3g128, test-split ppl: " : ", ") + method + " " +
-                   fmt_fixed(ppl, 2);
-        }
+        quant::QuantizeFileRequest req;
+        req.input = path;
+        req.output = (dir / "q.gguf").string();
+        req.format_name = format;
+        req.recipe.method = method;
+        const std::optional<GgufMix> mix = gguf_mix_by_name(format);
+        req.recipe.format = &format_by_name(mix ? std::string(dtype_name(mix->base)) : format);
+        req.recipe.mix = mix;
+        req.recipe.calibration.n_tokens = 1024;
+        req.recipe.calibration.ctx = 128;
+        if (adjust) adjust(req.recipe);
+        quant::quantize_file(req);
+        const auto model = llm::load_model(req.output);
+        llm::SessionOptions so;
+        so.n_ctx = 256;
+        llm::Session session(*model, so);
+        const double ppl = llm::compute_perplexity(session, test, 256, {}, model->config.bos_token).ppl;
         fs::remove_all(dir);
-        return out + " (calibrated on 1024 train-split tokens)";
+        return ppl;
+    };
+    const auto blocks_only = [](quant::QuantRecipe& r) { r.skip_roles = {io::TensorRole::token_embd, io::TensorRole::output}; };
+
+    rows.push_back(timed("gptq", [&] {
+        // The blocks' Linears of tinylm to 3 bits: round to nearest vs GPTQ.
+        const double rtn = quantized_test_ppl("rtn", "int3g128", blocks_only);
+        if (std::isnan(rtn)) return std::string("tinylm or the text corpus not installed");
+        return "tinylm blocks to int3g128, test-split ppl: rtn " + fmt_fixed(rtn, 2) + ", gptq " +
+               fmt_fixed(quantized_test_ppl("gptq", "int3g128", blocks_only), 2) + " (calibrated on 1024 train-split tokens)";
+    }));
+
+    rows.push_back(timed("imatrix", [&] {
+        // llama.cpp's importance-weighted block search, where rounding hurts most (2 bits).
+        const double plain = quantized_test_ppl("rtn", "q2_k", {});
+        if (std::isnan(plain)) return std::string("tinylm or the text corpus not installed");
+        return "tinylm to q2_k, test-split ppl: plain " + fmt_fixed(plain, 2) + ", imatrix " +
+               fmt_fixed(quantized_test_ppl("imatrix", "q2_k", {}), 2) + " (llama.cpp's bytes for the same statistics)";
+    }));
+
+    rows.push_back(timed("smoothquant", [&] {
+        // int8 weights x int8 activations with one static scale per tensor: outliers
+        // hurt naive W8A8; SmoothQuant moves them into the weights first.
+        const auto static_scale = [](quant::QuantRecipe& r) { r.static_act_scale = true; };
+        const double naive = quantized_test_ppl("rtn", "w8a8", static_scale);
+        if (std::isnan(naive)) return std::string("tinylm or the text corpus not installed");
+        const double smooth = quantized_test_ppl("smoothquant", "w8a8", [](quant::QuantRecipe& r) {
+            r.static_act_scale = true;
+            r.smooth_alpha = 0.8;
+        });
+        return "tinylm to w8a8 (static per-tensor activation scales), test-split ppl: naive " + fmt_fixed(naive, 2) +
+               ", smoothquant (alpha 0.8) " + fmt_fixed(smooth, 2);
     }));
 
     rows.push_back(timed("batched decode", [&] {
