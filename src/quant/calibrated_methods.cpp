@@ -53,15 +53,7 @@ InputScales apply_awq(WorkModel& wm, const ops::CalibrationCollector& stats, con
     const int32_t layers = wm.n_layers();
     Progress bar("awq", layers);
     for (int32_t layer = 0; layer < layers; ++layer) {
-        struct Group {
-            TensorRole prev;  // a norm (scaled as a vector) or a Linear (its rows scaled)
-            std::vector<TensorRole> linears;
-        };
-        const std::vector<Group> groups = {{TensorRole::attn_norm, {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v}},
-                                           {TensorRole::attn_v, {TensorRole::attn_output}},
-                                           {TensorRole::ffn_norm, {TensorRole::ffn_gate, TensorRole::ffn_up}},
-                                           {TensorRole::ffn_up, {TensorRole::ffn_down}}};
-        for (const Group& g : groups) {
+        for (const InputGroup& g : llama_input_groups()) {
             const int prev = wm.find(g.prev, layer);
             std::vector<int> lin;
             bool any_skipped = false;

@@ -97,15 +97,7 @@ std::map<int, std::vector<float>> smooth_model(WorkModel& wm, const ops::Calibra
     const int32_t layers = wm.n_layers();
     Progress bar("smoothquant", layers);
     for (int32_t layer = 0; layer < layers; ++layer) {
-        struct Group {
-            TensorRole prev;  // a norm (scaled as a vector) or a Linear (its rows scaled)
-            std::vector<TensorRole> linears;
-        };
-        const Group groups[] = {{TensorRole::attn_norm, {TensorRole::attn_q, TensorRole::attn_k, TensorRole::attn_v}},
-                                {TensorRole::attn_v, {TensorRole::attn_output}},
-                                {TensorRole::ffn_norm, {TensorRole::ffn_gate, TensorRole::ffn_up}},
-                                {TensorRole::ffn_up, {TensorRole::ffn_down}}};
-        for (const Group& g : groups) {
+        for (const InputGroup& g : llama_input_groups()) {
             const int prev = wm.find(g.prev, layer);
             std::vector<int> lin;
             bool usable = prev >= 0;

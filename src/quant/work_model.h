@@ -98,6 +98,22 @@ private:
     std::map<int, std::vector<float>> f32_;
 };
 
+// The Linears of a llama block that share one input, and what produces that
+// input: a norm (its weight vector can absorb per-channel scales) or a Linear
+// (its rows can). Where AWQ and SmoothQuant fold their scales.
+struct InputGroup {
+    io::TensorRole prev;
+    std::vector<io::TensorRole> linears;
+};
+inline const std::vector<InputGroup>& llama_input_groups() {
+    using R = io::TensorRole;
+    static const std::vector<InputGroup> groups = {{R::attn_norm, {R::attn_q, R::attn_k, R::attn_v}},
+                                                   {R::attn_v, {R::attn_output}},
+                                                   {R::ffn_norm, {R::ffn_gate, R::ffn_up}},
+                                                   {R::ffn_up, {R::ffn_down}}};
+    return groups;
+}
+
 // True when the recipe's --skip-roles keeps tensors of this role as they are.
 bool recipe_skips(const QuantRecipe& r, io::TensorRole role);
 
