@@ -67,15 +67,7 @@ void weighted_super_block_k4(const float* x, const float* importance, Block& y, 
     gguf_k::pack_scale_min_k4(ls, lm, y.scales);
     y.d = fp32_to_fp16(d_block);
     y.dmin = fp32_to_fp16(m_block);
-    for (int j = 0; j < 8; ++j) {
-        uint8_t sc, m;
-        unpack_scale_min_k4(j, y.scales, &sc, &m);
-        const float d = fp16_to_fp32(y.d) * static_cast<float>(sc);
-        if (d == 0.0f) continue;
-        const float dm = fp16_to_fp32(y.dmin) * static_cast<float>(m);
-        for (int ii = 0; ii < 32; ++ii)
-            L[32 * j + ii] = static_cast<uint8_t>(clamp_int(nearest_int_rne((x[32 * j + ii] + dm) / d), 0, nmax));
-    }
+    gguf_k::codes_under_scale_min_k4(y, x, nmax, L);
 }
 
 template <class Block>

@@ -1,6 +1,7 @@
 #pragma once
 // Bit packing of the K-quant super-blocks (internal to formats/gguf_blocks_k*.cpp
 // and gguf_blocks_imatrix.cpp): the same layouts whichever search chose the codes.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -95,6 +96,21 @@ inline void pack_q5_codes(const uint8_t* L, uint8_t* qh, uint8_t* ql) {
         }
         m1 = static_cast<uint8_t>(m1 << 2);
         m2 = static_cast<uint8_t>(m2 << 2);
+    }
+}
+
+// q4_K/q5_K: the codes of x (256) under the block's stored scales and mins,
+// nearest in [0, nmax]; sub-blocks whose scale is 0 keep the codes given.
+template <class Block>
+void codes_under_scale_min_k4(const Block& y, const float* x, int nmax, uint8_t* L) {
+    for (int j = 0; j < 8; ++j) {
+        uint8_t sc, m;
+        unpack_scale_min_k4(j, y.scales, &sc, &m);
+        const float d = fp16_to_fp32(y.d) * static_cast<float>(sc);
+        if (d == 0.0f) continue;
+        const float dm = fp16_to_fp32(y.dmin) * static_cast<float>(m);
+        for (int ii = 0; ii < 32; ++ii)
+            L[32 * j + ii] = static_cast<uint8_t>(std::clamp(nearest_int_rne((x[32 * j + ii] + dm) / d), 0, nmax));
     }
 }
 
