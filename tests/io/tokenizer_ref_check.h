@@ -21,6 +21,7 @@
 #include "io/tokenizer.h"
 #include "io/unicode_text.h"
 #include "../ref/ggml_ref.h"
+#include "../ref/process.h"
 #include "../ref/reference.h"
 
 namespace tern::testref {
@@ -89,28 +90,6 @@ inline Reference tokenizer_reference(const std::string& model) {
         return file_reference(npm_dir() + "/node-ref/node_modules/@lenml/tokenizers",
                               "npm package @lenml/tokenizers: run scripts/setup.sh");
     return Reference::present();
-}
-
-inline std::string shell_quote(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-// Runs `command`, returns its stdout; rc receives the exit status.
-inline std::string run_capture(const std::string& command, int& rc) {
-    std::string out;
-    FILE* p = popen(command.c_str(), "r");
-    if (!p) {
-        rc = -1;
-        return out;
-    }
-    char buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-    const int status = pclose(p);
-    rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return out;
 }
 
 inline std::vector<std::vector<int32_t>> parse_id_lines(const std::string& out) {
