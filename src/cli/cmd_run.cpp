@@ -18,7 +18,7 @@
 namespace tern::cli {
 namespace {
 
-struct RunOptions {
+struct GraphRunOptions {
     std::string model;
     std::vector<std::string> inputs, outputs;
     bool json = false;
@@ -53,7 +53,7 @@ void print_output(const std::string& name, const Tensor& t) {
     std::printf("\n");
 }
 
-void run_model(const RunOptions& o) {
+void run_model(const GraphRunOptions& o) {
     const graph::Graph g = graph::import_onnx_file(o.model);
     if (o.inputs.size() != g.inputs.size()) {
         std::string names;
@@ -113,7 +113,7 @@ void print_onnx_info(const std::string& path, bool json) {
 }
 
 void add_run_command(CLI::App& app) {
-    auto opts = std::make_shared<RunOptions>();
+    auto opts = std::make_shared<GraphRunOptions>();
     auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs (fp32 reference executor)");
     cmd->add_option("model", opts->model, "model file (.onnx)")->required();
     cmd->add_option("-i,--input", opts->inputs, "one .npy file per model input, in the model's input order")->required();
