@@ -7,9 +7,13 @@
 // emitter to its module's forward() on real weights (1e-5).
 #include "interop/classifier_graph.h"
 
+#include <span>
+
 #include "core/error.h"
+#include "core/mapped_file.h"
 #include "graph/onnx_export.h"
 #include "graph/shape_inference.h"
+#include "io/model_container.h"
 #include "nn/models/lenet.h"
 #include "nn/models/mobilenetv2.h"
 #include "nn/modules/sequential.h"
@@ -182,7 +186,28 @@ graph::Graph classifier_graph(nn::UnaryModule& model, const std::string& model_n
     return g;
 }
 
+namespace {
+
+// A file that is not safetensors at all (an ONNX model, a GGUF) is named as
+// such, not reported as a safetensors header that fails to parse.
+void require_safetensors(const std::string& path) {
+    const auto f = MappedFile::open(path);
+    const std::span<const uint8_t> bytes(f->data(), f->size());
+    const char* expected = "tern export reads classifiers written by `tern train` (.safetensors)";
+    if (bytes.empty()) throw InputError(path, std::string("is empty; ") + expected);
+    io::ModelContainer kind;
+    try {
+        kind = io::detect_model_container(bytes, path);
+    } catch (const InputError&) {
+        throw InputError(path, "not a safetensors file (starts with " + io::describe_leading_bytes(bytes) + "); " + expected);
+    }
+    if (kind == io::ModelContainer::gguf) throw InputError(path, std::string("is a GGUF model; ") + expected);
+}
+
+}  // namespace
+
 graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path) {
+    require_safetensors(model_path);
     const nn::train::ClassifierFile f = nn::train::load_classifier(model_path);
     // The zoo's models take 28x28 grey images (nn/models/zoo.h).
     graph::Graph g = classifier_graph(*f.model, f.model_name, 1, 28, 28);

@@ -34,6 +34,16 @@ TEST(ExportCli, BadInputIsOneLineAndLeavesNoFile) {
     testio::TempDir dir;
     const std::string not_model = dir.file("notes.safetensors");
     std::ofstream(not_model) << "hello, not a model";
+    const std::string empty = dir.file("empty.safetensors");
+    std::ofstream{empty};
+    // A valid safetensors file with no tern.model metadata: someone else's checkpoint.
+    const std::string plain = dir.file("plain.safetensors");
+    {
+        const std::string header = R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
+        std::string bytes(8, '\0');
+        for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+        std::ofstream(plain, std::ios::binary) << bytes << header << std::string(8, '\0');
+    }
     const std::string onnx_in = dir.file("in.onnx");
     ASSERT_EQ(run_tern("export " + model_path("fmnist-lenet300") + " -o " + onnx_in).code, 0);
     const std::string out = dir.file("out.onnx");
@@ -44,9 +54,14 @@ TEST(ExportCli, BadInputIsOneLineAndLeavesNoFile) {
         std::string expect;
     } cases[] = {
         {"export " + dir.file("missing.safetensors") + " -o " + out, 1, "missing.safetensors"},
-        {"export " + not_model + " -o " + out, 1, "notes.safetensors"},
-        {"export " + onnx_in + " -o " + out, 1, "in.onnx"},
+        {"export " + not_model + " -o " + out, 1, "[" + not_model + "] not a safetensors file"},
+        {"export " + empty + " -o " + out, 1, "[" + empty + "] is empty"},
+        {"export " + plain + " -o " + out, 1, "[" + plain + "] not a tern classifier (no tern.model"},
+        {"export " + std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf -o " + out, 1, "tinylm.gguf] is a GGUF model"},
+        {"export " + onnx_in + " -o " + out, 1, "[" + onnx_in + "] not a safetensors file (starts with 08"},
         {"export " + lenet + " -o " + dir.file("no/such/dir/out.onnx"), 1, "no/such/dir"},
+        {"export " + lenet + " -o " + not_model + "/out.onnx", 1, "notes.safetensors is not a folder"},
+        {"export " + lenet + " -o /proc/tern-export.onnx", 1, "[/proc/tern-export.onnx] cannot create file"},
         {"export " + lenet + " -o " + lenet, 2, "fmnist-lenet300.safetensors"},
         {"export " + lenet, 2, "--output"},
     };
@@ -60,7 +75,7 @@ TEST(ExportCli, BadInputIsOneLineAndLeavesNoFile) {
     // The folder holds only what the test put there: no temporary was left behind.
     size_t files = 0;
     for (const auto& e : fs::directory_iterator(dir.path())) files += e.is_regular_file();
-    EXPECT_EQ(files, 2u);
+    EXPECT_EQ(files, 4u);
 }
 
 TEST(ExportCli, ReadOnlyFolderIsRefusedBeforeWork) {
