@@ -1,4 +1,4 @@
-// graph/ops_rnn.cpp: LSTM beyond what the conformance data covers (which has
+// graph/ops_rnn.cpp: LSTM, GRU and RNN beyond what the conformance data covers (which has
 // forward-only, full-length cases): bidirectional and reverse, uneven
 // sequence_lens, initial state, peepholes and clip, checked against ONNX
 // Runtime on models written at test time.
@@ -85,6 +85,64 @@ TEST(GraphRnn, LstmMatchesOnnxRuntimeInEveryDirection) {
         const auto ort = testref::ort_run(model, files, dir.file("ort"));
         const auto got = graph::Executor(graph::import_onnx_file(model)).run(in);
         ASSERT_EQ(ort.outputs.size(), 3u);
+        for (const auto& o : ort.outputs) {
+            const Tensor want = read_npy(o.file);
+            const Tensor& have = got.at(o.name);
+            ASSERT_EQ(have.shape(), want.shape()) << o.name;
+            for (int64_t i = 0; i < want.numel(); ++i) {
+                const float w = want.data<float>()[i];
+                EXPECT_NEAR(have.data<float>()[i], w, 1e-5f * (1.f + std::fabs(w))) << o.name << " element " << i;
+            }
+        }
+    }
+}
+
+// GRU (gates z, r, h) and RNN: bidirectional / reverse with uneven lengths and
+// an initial state; GRU with linear_before_reset, which no conformance case sets.
+onnx::ModelProto gru_or_rnn_model(const std::string& op, int64_t gates, const std::string& direction, int64_t dirs) {
+    const int64_t S = 5, B = 3, I = 4, H = 6;
+    onnx::ModelProto m = model_with_opset(14);
+    auto* g = m.mutable_graph();
+    add_value(g->mutable_input(), "X", {S, B, I});
+    add_value(g->mutable_input(), "lens", {B}, onnx::TensorProto::INT32);
+    add_value(g->mutable_input(), "h0", {dirs, B, H});
+    add_value(g->mutable_output(), "Y", {S, dirs, B, H});
+    add_value(g->mutable_output(), "Y_h", {dirs, B, H});
+    add_initializer(m, "W", {dirs, gates * H, I}, wave(dirs * gates * H * I, 0.3f));
+    add_initializer(m, "R", {dirs, gates * H, H}, wave(dirs * gates * H * H, 1.1f));
+    add_initializer(m, "B", {dirs, 2 * gates * H}, wave(dirs * 2 * gates * H, 2.5f));
+    auto* n = add_node(m, op, "cell", {"X", "W", "R", "B", "lens", "h0"}, {"Y", "Y_h"});
+    add_int_attr(n, "hidden_size", H);
+    if (op == "GRU") add_int_attr(n, "linear_before_reset", 1);
+    auto* dir = n->add_attribute();
+    dir->set_name("direction");
+    dir->set_type(onnx::AttributeProto::STRING);
+    dir->set_s(direction);
+    return m;
+}
+
+TEST(GraphRnn, GruAndRnnMatchOnnxRuntime) {
+    TERN_REQUIRE_REFERENCE(testref::ort_reference());
+    const struct {
+        std::string op;
+        int64_t gates;
+        std::string direction;
+    } cases[] = {{"GRU", 3, "bidirectional"}, {"RNN", 1, "reverse"}};
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.op + " " + c.direction);
+        const int64_t dirs = c.direction == "bidirectional" ? 2 : 1;
+        testio::TempDir dir;
+        const std::string model = save_model(gru_or_rnn_model(c.op, c.gates, c.direction, dirs), dir.file("m.onnx"));
+        std::map<std::string, Tensor> in = {{"X", Tensor::from_floats({5, 3, 4}, wave(60, 0.9f))},
+                                            {"h0", Tensor::from_floats({dirs, 3, 6}, wave(dirs * 18, 1.7f))}};
+        in["lens"] = Tensor::empty({3}, DType::i32);
+        const int32_t lens[] = {3, 5, 1};
+        std::copy(lens, lens + 3, in["lens"].data<int32_t>());
+        std::map<std::string, std::string> files;
+        for (const auto& [name, t] : in) write_npy(files[name] = dir.file(name + ".npy"), t);
+        const auto ort = testref::ort_run(model, files, dir.file("ort"));
+        const auto got = graph::Executor(graph::import_onnx_file(model)).run(in);
+        ASSERT_EQ(ort.outputs.size(), 2u);
         for (const auto& o : ort.outputs) {
             const Tensor want = read_npy(o.file);
             const Tensor& have = got.at(o.name);
