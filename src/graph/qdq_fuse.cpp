@@ -1,6 +1,7 @@
 #include "graph/qdq_fuse.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <set>
 #include <unordered_map>
@@ -169,11 +170,32 @@ bool output_inputs(Rewriter& r, const Node& q, std::vector<std::string>& in) {
     return true;
 }
 
-// The int32 bias behind a DequantizeLinear (scale x_scale * w_scale, as quantizers write it).
-bool int32_bias(const Rewriter& r, const std::string& value, std::string& bias) {
+// The int32 bias behind a DequantizeLinear whose scale is x_scale * w_scale per
+// output channel (as quantizers write it): only then is the int32 the integer op's bias.
+bool int32_bias(const Rewriter& r, const std::string& value, const Node& x_dq, const Node& w_dq, std::string& bias) {
     const Node* b_dq = r.producer(value, "DequantizeLinear");
     const Tensor* b = b_dq ? r.initializer(*b_dq, 0) : nullptr;
     if (!b || b->dtype() != DType::i32 || b->rank() != 1) return false;
+    const Tensor* bs = r.initializer(*b_dq, 1);
+    const Tensor* bz = r.initializer(*b_dq, 2);
+    const Tensor* xs = r.initializer(x_dq, 1);
+    const Tensor* ws = r.initializer(w_dq, 1);
+    if (!bs || !xs || !ws || bs->dtype() != DType::f32 || xs->dtype() != DType::f32 || ws->dtype() != DType::f32) return false;
+    if (b_dq->has_input(2)) {
+        if (!bz) return false;
+        const Tensor z = bz->contiguous();
+        for (int64_t i = 0; i < z.numel(); ++i) {
+            if (z.dtype() != DType::i32 || z.data<int32_t>()[i] != 0) return false;
+        }
+    }
+    const Tensor bsc = bs->contiguous(), xsc = xs->contiguous(), wsc = ws->contiguous();
+    const int64_t n = b->dim(0);
+    if ((bsc.numel() != 1 && bsc.numel() != n) || (wsc.numel() != 1 && wsc.numel() != n)) return false;
+    for (int64_t i = 0; i < n; ++i) {
+        const double want = static_cast<double>(xsc.data<float>()[0]) * wsc.data<float>()[wsc.numel() == 1 ? 0 : i];
+        const double have = bsc.data<float>()[bsc.numel() == 1 ? 0 : i];
+        if (!(std::fabs(have - want) <= 1e-6 * std::fabs(want))) return false;
+    }
     bias = b_dq->inputs[0];
     return true;
 }
@@ -199,7 +221,7 @@ bool fuse_linear(Rewriter& r, Graph& g, size_t idx) {
     if (!conv && r.initializer(*w_dq, 0)->rank() != 2) return false;  // QLinearMatMul's per-column scales need 2-D B
     std::string bias;
     if (conv && op.has_input(2)) {
-        if (!int32_bias(r, op.inputs[2], bias)) return false;
+        if (!int32_bias(r, op.inputs[2], *x_dq, *w_dq, bias)) return false;
     }
     const Node& qn = g.nodes[q];
     std::vector<std::string> in;
@@ -232,7 +254,7 @@ bool fuse_gemm(Rewriter& r, Graph& g, size_t idx) {
     const Tensor w = r.initializer(*w_dq, 0)->contiguous();
     const int64_t N = tb ? w.dim(0) : w.dim(1), K = tb ? w.dim(1) : w.dim(0);
     std::string bias;
-    if (op.has_input(2) && (!int32_bias(r, op.inputs[2], bias) || g.initializers.at(bias).dim(0) != N)) return false;
+    if (op.has_input(2) && (!int32_bias(r, op.inputs[2], *x_dq, *w_dq, bias) || g.initializers.at(bias).dim(0) != N)) return false;
     const Node qn = g.nodes[q];
     std::vector<std::string> in;
     if (!activation_inputs(r, *x_dq, in) || !weight_inputs(r, *w_dq, in) || !output_inputs(r, qn, in)) return false;

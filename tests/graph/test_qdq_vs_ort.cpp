@@ -280,5 +280,22 @@ TEST(QdqFuse, LeavesNonMatchingPatternsInFloat) {
     EXPECT_LE(max_lsb_difference(a, b), 1);
 }
 
+TEST(QdqFuse, BiasWhoseScaleIsNotInputTimesWeightScaleStaysFloat) {
+    // The int32 bias is only the integer op's bias when its DQ scale is x_scale * w_scale.
+    Net p;
+    onnx::ModelProto m = qdq_net(p);
+    for (auto& t : *m.mutable_graph()->mutable_initializer()) {
+        if (t.name() == "bs2") {
+            for (int i = 0; i < t.float_data_size(); ++i) t.set_float_data(i, t.float_data(i) * 2.f);
+        }
+    }
+    testio::TempDir dir;
+    graph::QdqFuseStats stats;
+    const graph::Graph g = graph::fuse_qdq(graph::import_onnx_file(save_model(m, dir.file("m.onnx"))), &stats);
+    EXPECT_EQ(stats.convs, 1);
+    const Tensor y = graph::Executor(g).run({{"x", test_input(1)}}).at("y");
+    EXPECT_EQ(y.shape(), (Shape{1, 10}));
+}
+
 }  // namespace
 }  // namespace tern::testgraph
