@@ -105,6 +105,47 @@ void conv_reference(const ConvGeometry& g, const Tensor& x, int32_t x_zp, const 
     }
 }
 
+// Depthwise (one input and one output channel per group): K = KH * KW is too
+// short for a gemm, so a typed direct loop with the weights centred once per channel.
+template <class X, class W>
+void conv_depthwise(const ConvGeometry& g, const X* x, int32_t x_zp, const W* w, const std::vector<int32_t>& w_zp,
+                    int32_t* y) {
+    std::vector<int32_t> kernel(static_cast<size_t>(g.KH * g.KW));
+    for (int64_t c = 0; c < g.C; ++c) {
+        const int32_t wz = w_zp[w_zp.size() == 1 ? 0 : c];
+        for (size_t k = 0; k < kernel.size(); ++k) kernel[k] = static_cast<int32_t>(w[c * g.KH * g.KW + static_cast<int64_t>(k)]) - wz;
+        for (int64_t b = 0; b < g.N; ++b) {
+            const X* plane = x + (b * g.C + c) * g.H * g.W;
+            int32_t* out = y + (b * g.C + c) * g.OH * g.OW;
+            for (int64_t oh = 0; oh < g.OH; ++oh) {
+                for (int64_t ow = 0; ow < g.OW; ++ow) {
+                    int64_t acc = 0;
+                    for (int64_t kh = 0; kh < g.KH; ++kh) {
+                        const int64_t ih = oh * g.sh - g.pt + kh * g.dh;
+                        if (ih < 0 || ih >= g.H) continue;
+                        const X* row = plane + ih * g.W;
+                        const int32_t* krow = kernel.data() + kh * g.KW;
+                        for (int64_t kw = 0; kw < g.KW; ++kw) {
+                            const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
+                            if (iw >= 0 && iw < g.W) acc += static_cast<int64_t>(static_cast<int32_t>(row[iw]) - x_zp) * krow[kw];
+                        }
+                    }
+                    out[oh * g.OW + ow] = static_cast<int32_t>(acc);
+                }
+            }
+        }
+    }
+}
+
+void conv_depthwise_typed(const ConvGeometry& g, const Tensor& x, int32_t x_zp, const Tensor& w,
+                          const std::vector<int32_t>& w_zp, int32_t* y) {
+    const bool xs = x.dtype() == DType::i8, ws = w.dtype() == DType::i8;
+    if (xs && ws) conv_depthwise(g, x.data<int8_t>(), x_zp, w.data<int8_t>(), w_zp, y);
+    if (xs && !ws) conv_depthwise(g, x.data<int8_t>(), x_zp, w.data<uint8_t>(), w_zp, y);
+    if (!xs && ws) conv_depthwise(g, x.data<uint8_t>(), x_zp, w.data<int8_t>(), w_zp, y);
+    if (!xs && !ws) conv_depthwise(g, x.data<uint8_t>(), x_zp, w.data<uint8_t>(), w_zp, y);
+}
+
 // im2col per image and group into (OH * OW, C/group * KH * KW) codes, padded with
 // the zero point's code, then one int8_gemm against the group's (O/group, K) weights.
 void conv_gemm(const ConvGeometry& g, const Tensor& x, int32_t x_zp, const Tensor& w, const std::vector<int32_t>& w_zp,
@@ -167,8 +208,10 @@ Tensor integer_conv(const Node& n, const Tensor& x_in, int32_t x_zp, const Tenso
     const Shape out = g.one_d ? Shape{g.N, g.O, g.OW} : Shape{g.N, g.O, g.OH, g.OW};
     Tensor y = Tensor::empty(out, DType::i32);
     if (y.numel() == 0) return y;
-    const bool depthwise = g.C / g.groups == 1 && g.O / g.groups == 1;  // K = KH * KW: a gemm gains nothing
-    if (fast && !depthwise) {
+    const bool depthwise = g.C / g.groups == 1 && g.O / g.groups == 1;
+    if (fast && depthwise) {
+        conv_depthwise_typed(g, x, x_zp, w, w_zp, y.data<int32_t>());
+    } else if (fast) {
         conv_gemm(g, x, x_zp, w, w_zp, y.data<int32_t>());
     } else {
         conv_reference(g, x, x_zp, w, w_zp, y.data<int32_t>());

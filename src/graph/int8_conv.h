@@ -2,7 +2,8 @@
 // Integer convolution and matrix product under ConvInteger / QLinearConv and
 // MatMulInteger / QLinearMatMul: 8-bit codes with zero points in, exact int32
 // sums out. `fast` runs the products on gemm_q8 (int8_gemm.h; im2col for
-// Conv); the reference loops are the fallback and the tests' oracle.
+// Conv) and depthwise convs on a typed direct loop; the reference loops are
+// the fallback and the tests' oracle.
 #include <cstdint>
 #include <vector>
 
