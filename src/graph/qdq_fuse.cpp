@@ -43,6 +43,28 @@ public:
         return g_.nodes[q].op_type == "QuantizeLinear" && g_.nodes[q].inputs[0] == value ? q : kNone;
     }
 
+    // The QuantizeLinear after `value`, directly or through a Relu the quantization
+    // already performs: with the zero point at the codes' minimum, Q(relu(v)) = Q(v)
+    // (ONNX Runtime drops such a Relu too). relu is set to the Relu's index or kNone.
+    size_t quantize_after(const std::string& value, size_t& relu) const {
+        relu = kNone;
+        if (size_t q = sole_quantize_reader(value); q != kNone) return q;
+        auto it = readers_.find(value);
+        if (it == readers_.end() || it->second.size() != 1 || it->second[0] == kNone) return kNone;
+        const Node& act = g_.nodes[it->second[0]];
+        if (act.op_type != "Relu" || act.outputs.size() != 1) return kNone;
+        const size_t q = sole_quantize_reader(act.outputs[0]);
+        if (q == kNone) return kNone;
+        const Tensor* zp = initializer(g_.nodes[q], 2);
+        if (!zp || zp->numel() != 1) return kNone;
+        const Tensor z = zp->contiguous();
+        const bool at_min = (z.dtype() == DType::u8 && z.data<uint8_t>()[0] == 0) ||
+                            (z.dtype() == DType::i8 && z.data<int8_t>()[0] == -128);
+        if (!at_min) return kNone;
+        relu = it->second[0];
+        return q;
+    }
+
     const Tensor* initializer(const Node& n, size_t i) const {
         if (!n.has_input(i)) return nullptr;
         auto it = g_.initializers.find(n.inputs[i]);
@@ -213,7 +235,8 @@ bool fuse_linear(Rewriter& r, Graph& g, size_t idx) {
     const bool conv = op.op_type == "Conv";
     if (!conv && op.op_type != "MatMul") return false;
     if (op.outputs.size() != 1 || op.inputs.size() < 2) return false;
-    const size_t q = r.sole_quantize_reader(op.outputs[0]);
+    size_t relu = kNone;
+    const size_t q = r.quantize_after(op.outputs[0], relu);
     if (q == kNone) return false;
     const Node* x_dq = r.producer(op.inputs[0], "DequantizeLinear");
     const Node* w_dq = weight_dq(r, op.inputs[1], conv ? 0 : 1);
@@ -234,6 +257,7 @@ bool fuse_linear(Rewriter& r, Graph& g, size_t idx) {
     fused.outputs = {qn.outputs[0]};
     if (conv) fused.attributes = op.attributes;
     r.remove(q);
+    if (relu != kNone) r.remove(relu);
     g.nodes[idx] = std::move(fused);
     return true;
 }
@@ -246,7 +270,8 @@ bool fuse_gemm(Rewriter& r, Graph& g, size_t idx) {
     if (op.op_type != "Gemm" || op.outputs.size() != 1 || op.inputs.size() < 2) return false;
     if (op.attr_int("transA", 0) != 0 || op.attr_float("alpha", 1.f) != 1.f || op.attr_float("beta", 1.f) != 1.f) return false;
     const bool tb = op.attr_int("transB", 0) != 0;
-    const size_t q = r.sole_quantize_reader(op.outputs[0]);
+    size_t relu = kNone;
+    const size_t q = r.quantize_after(op.outputs[0], relu);
     if (q == kNone) return false;
     const Node* x_dq = r.producer(op.inputs[0], "DequantizeLinear");
     const Node* w_dq = weight_dq(r, op.inputs[1], tb ? 0 : 1);
@@ -273,6 +298,7 @@ bool fuse_gemm(Rewriter& r, Graph& g, size_t idx) {
     Node conv{"QLinearConv", op.name, in, {base + "_y"}, {}};
     Node to_mn{"Reshape", base + "_out", {base + "_y", base + "_mn"}, {qn.outputs[0]}, {}};
     r.remove(q);
+    if (relu != kNone) r.remove(relu);
     g.nodes[idx] = std::move(to_nchw);
     g.nodes.push_back(std::move(conv));
     g.nodes.push_back(std::move(to_mn));

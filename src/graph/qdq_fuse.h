@@ -7,6 +7,7 @@
 //   DQ(x) -> Conv(DQ(w_int8), [DQ(bias_int32)]) -> Q   =>  QLinearConv
 //   DQ(a) -> MatMul(DQ(b_int8))              -> Q       =>  QLinearMatMul
 //   DQ(a) -> Gemm(DQ(w_int8), [DQ(bias_int32)]) -> Q    =>  Reshape, 1x1 QLinearConv, Reshape
+//   (a Relu before the Q is absorbed when Q's zero point is the codes' minimum)
 //   DQ(x) -> Reshape / Flatten / Transpose / Squeeze / Unsqueeze -> Q, same scale and
 //            zero point                                 =>  the op on the codes
 // DequantizeLinear nodes left without readers are dropped. Anything that does not

@@ -103,7 +103,8 @@ onnx::ModelProto qoperator_net(const Net& p) {
     return m;
 }
 
-onnx::ModelProto qdq_net(const Net& p) {
+// relu: a Relu between each Conv and its Q (absorbed by the zero point 0 ranges).
+onnx::ModelProto qdq_net(const Net& p, bool relu = false) {
     using TP = onnx::TensorProto;
     onnx::ModelProto m = model_with_opset(13);
     auto* g = m.mutable_graph();
@@ -118,12 +119,14 @@ onnx::ModelProto qdq_net(const Net& p) {
     add_node(m, "DequantizeLinear", "dq_in", {"xq", "xs", "xzp"}, {"xd"});
     per_channel(add_node(m, "DequantizeLinear", "dq_w1", {"w1", "ws1", "wzp1"}, {"w1d"}));
     per_channel(add_node(m, "DequantizeLinear", "dq_b1", {"b1", "bs1", "bzp"}, {"b1d"}));
-    conv_attrs(add_node(m, "Conv", "conv1", {"xd", "w1d", "b1d"}, {"c1"}), false);
+    conv_attrs(add_node(m, "Conv", "conv1", {"xd", "w1d", "b1d"}, {relu ? "c1r" : "c1"}), false);
+    if (relu) add_node(m, "Relu", "relu1", {"c1r"}, {"c1"});
     add_node(m, "QuantizeLinear", "q1", {"c1", "ys1", "yzp1"}, {"c1q"});
     add_node(m, "DequantizeLinear", "dq1", {"c1q", "ys1", "yzp1"}, {"c1d"});
     per_channel(add_node(m, "DequantizeLinear", "dq_w2", {"w2", "ws2", "wzp2"}, {"w2d"}));
     per_channel(add_node(m, "DequantizeLinear", "dq_b2", {"b2", "bs2", "bzp"}, {"b2d"}));
-    conv_attrs(add_node(m, "Conv", "conv2", {"c1d", "w2d", "b2d"}, {"c2"}), true);
+    conv_attrs(add_node(m, "Conv", "conv2", {"c1d", "w2d", "b2d"}, {relu ? "c2r" : "c2"}), true);
+    if (relu) add_node(m, "Relu", "relu2", {"c2r"}, {"c2"});
     add_node(m, "QuantizeLinear", "q2", {"c2", "ys2", "yzp2"}, {"c2q"});
     add_node(m, "DequantizeLinear", "dq2", {"c2q", "ys2", "yzp2"}, {"c2d"});
     add_node(m, "Reshape", "flatten", {"c2d", "flat"}, {"f"});
@@ -180,6 +183,17 @@ TEST(QdqVsOrt, QOperatorAndQdqNetsMatchOnnxRuntimeWithinOneLsb) {
               << "; ORT QOperator vs ORT QDQ " << max_lsb_difference(ort_qop, ort_qdq) << "\n";
     EXPECT_LE(lsb_qop, 1);
     EXPECT_LE(lsb_qdq, 1);
+
+    // The same QDQ net with explicit Relus before the Qs: absorbed, still integer-only.
+    const std::string qdq_relu = save_model(qdq_net(p, true), dir.file("qdq_relu.onnx"));
+    const Tensor ort_relu = read_npy(testref::ort_run(qdq_relu, {{"x", dir.file("x.npy")}}, dir.file("ort_relu")).outputs.at(0).file);
+    graph::QdqFuseStats relu_stats;
+    const graph::Graph g_relu = graph::fuse_qdq(graph::import_onnx_file(qdq_relu), &relu_stats);
+    EXPECT_EQ(relu_stats.convs, 2);
+    for (const auto& n : g_relu.nodes) EXPECT_NE(n.op_type, "Relu") << n.name;
+    const int lsb_relu = max_lsb_difference(graph::Executor(g_relu).run({{"x", input}}).at("y"), ort_relu);
+    std::cout << "QDQ with Relus (fused): max |tern - ORT| " << lsb_relu << " LSB\n";
+    EXPECT_LE(lsb_relu, 1);
     // The outputs are not degenerate (a net saturated everywhere would match trivially).
     int distinct = 0;
     for (int64_t i = 1; i < tern_qop.numel(); ++i) distinct += tern_qop.data<uint8_t>()[i] != tern_qop.data<uint8_t>()[0];
