@@ -12,6 +12,7 @@
 #include "core/printable.h"
 #include "graph/executor.h"
 #include "graph/onnx_import.h"
+#include "graph/qdq_fuse.h"
 #include "graph/summary.h"
 #include "io/npy.h"
 
@@ -54,7 +55,8 @@ void print_output(const std::string& name, const Tensor& t) {
 }
 
 void run_model(const GraphRunOptions& o) {
-    const graph::Graph g = graph::import_onnx_file(o.model);
+    // QDQ patterns run as integer QLinear ops on the int8 kernels, as ONNX Runtime runs them.
+    const graph::Graph g = graph::fuse_qdq(graph::import_onnx_file(o.model));
     if (o.inputs.size() != g.inputs.size()) {
         std::string names;
         for (const auto& n : g.inputs) names += (names.empty() ? "" : ", ") + n;

@@ -42,5 +42,6 @@ std::vector<OpEntry> pool_ops();
 std::vector<OpEntry> norm_ops();
 std::vector<OpEntry> shape_ops();
 std::vector<OpEntry> rnn_ops();
+std::vector<OpEntry> quant_ops();
 
 }  // namespace tern::graph
