@@ -41,5 +41,11 @@ std::vector<OpEntry> conv_ops();
 std::vector<OpEntry> pool_ops();
 std::vector<OpEntry> norm_ops();
 std::vector<OpEntry> shape_ops();
+std::vector<OpEntry> cast_ops();
+std::vector<OpEntry> slice_ops();
+std::vector<OpEntry> math_ops();
+std::vector<OpEntry> reduce_ops();
+std::vector<OpEntry> resize_ops();
+std::vector<OpEntry> conv_transpose_ops();
 
 }  // namespace tern::graph
