@@ -7,7 +7,7 @@
 #include <limits>
 
 #include "core/half.h"
-#include "graph/onnx_proto.h"
+#include "graph/onnx_tensor.h"
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
 
