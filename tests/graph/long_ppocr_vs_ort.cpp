@@ -18,8 +18,13 @@ TEST(PpocrVsOrtLong, DetectorAt640MatchesOnnxRuntime) {
                                      "-gravity center -extent 640x640");
     ASSERT_EQ(img.width, 640);
     ASSERT_EQ(img.height, 640);
-    const Agreement a = compare_with_ort(model, det_input(img), dir.path());
-    EXPECT_LE(a.max_rel, 2e-4);  // as the quick detector test (test_ppocr_vs_ort.cpp)
+    const Tensor x = det_input(img);
+    const Agreement a = compare_with_ort(model, x, dir.path());
+    // 1.9e-4 relative (4.4e-5 absolute) seen; ORT's optimized run differs from its unoptimized one by
+    // 8.3e-4 relative (2.2e-4 absolute) on this image, and from tern by 7.6e-4 (2.0e-4).
+    EXPECT_LE(a.max_rel, 3e-4);
+    const Agreement opt = compare_with_ort(model, x, dir.path(), true);
+    EXPECT_LE(opt.max_rel, 1.5e-3);
 }
 
 }  // namespace

@@ -43,10 +43,13 @@ inline Agreement agreement(const Tensor& got, const Tensor& want) {
     return a;
 }
 
-// The model's single output from tern and from ONNX Runtime on `input` (graph input "x").
-inline Agreement compare_with_ort(const std::string& model, const Tensor& input, const std::string& dir, Tensor* tern_out = nullptr) {
+// The model's single output from tern and from ONNX Runtime on `input` (graph input "x"). ORT runs the
+// graph as written unless ort_optimize: its optimized graph (BatchNormalization folded into the
+// convolutions, fusions) moves the detector's output by 2.2e-4 from its own unoptimized run at 640x640,
+// more than tern differs from the unoptimized one (4.4e-5).
+inline Agreement compare_with_ort(const std::string& model, const Tensor& input, const std::string& dir, bool ort_optimize = false) {
     write_npy(dir + "/x.npy", input);
-    const auto ort = testref::ort_run(model, {{"x", dir + "/x.npy"}}, dir + "/ort");
+    const auto ort = testref::ort_run(model, {{"x", dir + "/x.npy"}}, dir + "/ort", 1, 0, ort_optimize);
     EXPECT_EQ(ort.outputs.size(), 1u);
     if (ort.outputs.size() != 1) return {};
     const Tensor expected = read_npy(ort.outputs[0].file);
@@ -56,9 +59,8 @@ inline Agreement compare_with_ort(const std::string& model, const Tensor& input,
     const Tensor& y = got.begin()->second;
     EXPECT_EQ(y.shape(), expected.shape());
     if (y.shape() != expected.shape()) return {};
-    if (tern_out) *tern_out = y;
     const Agreement a = agreement(y, expected);
-    std::cout << model.substr(model.rfind('/') + 1) << " on " << shape_to_string(input.shape()) << " -> "
+    std::cout << model.substr(model.rfind('/') + 1) << (ort_optimize ? " (ORT optimized)" : " (ORT unoptimized)") << " on " << shape_to_string(input.shape()) << " -> "
               << shape_to_string(y.shape()) << ": max abs error " << a.max_abs << ", max rel error " << a.max_rel
               << " (floor 1e-2; " << a.max_rel_tight << " with floor 1e-3; |ort| up to " << a.max_ref << ")\n";
     return a;

@@ -1,6 +1,6 @@
 // The three real PP-OCR models (direction classifier, PP-OCRv4 recognizer and
 // detector) on English text rendered at test time, tern against ONNX Runtime
-// within 1e-4 relative. Kept small (the detector on 160x320) so each test is
+// within 1e-4 relative (the detector's sigmoid map 2e-4). Kept small (the detector on 160x320) so each test is
 // quick; long_ppocr_vs_ort.cpp runs the detector at 640x640.
 #include <gtest/gtest.h>
 
@@ -49,8 +49,8 @@ TEST(PpocrVsOrt, DetectorMatchesOnnxRuntime) {
     ASSERT_EQ(img.width, 320);
     ASSERT_EQ(img.height, 160);
     const Agreement a = compare_with_ort(model, det_input(img), dir.path());
-    // 1.08e-4 seen: ~60 convolutions deep, and ORT folds BatchNormalization into them; the sigmoid output
-    // keeps the logits' relative error. Bounded at 2e-4 so real drift still fails.
+    // 1.2e-4 seen: the sigmoid map keeps the logits' error ~60 convolutions deep. ORT's own optimized and
+    // unoptimized runs differ by 8e-4 relative (2.2e-4 absolute) on the 640x640 image of the long test.
     EXPECT_LE(a.max_rel, 2 * kMaxRelError);
 }
 
