@@ -88,6 +88,10 @@ void run_conv_transpose(OpContext& c) {
     }
     Shape out_shape{N, M};
     out_shape.insert(out_shape.end(), g.out.end() - (x.rank() - 2), g.out.end());
+    // Strides up to 2^30 are legal, so a tiny hostile model can ask for an output no machine holds.
+    double elements = 1;
+    for (int64_t d : out_shape) elements *= static_cast<double>(d);
+    if (elements > static_cast<double>(int64_t{1} << 32)) throw n.error("output " + shape_to_string(out_shape) + " is too large");
     Tensor y = Tensor::zeros(out_shape, DType::f32);
     const int64_t in_plane = g.in[0] * g.in[1] * g.in[2], out_plane = g.out[0] * g.out[1] * g.out[2];
     const int64_t k_plane = g.kernel[0] * g.kernel[1] * g.kernel[2];

@@ -94,11 +94,15 @@ TEST(OcrOpsErrors, ResizeWithAnUnknownModeWrongScalesOrAHugeOutputIsRefused) {
     EXPECT_NODE_ERROR(run_single_node(c), "too large");
 }
 
-TEST(OcrOpsErrors, ConvTransposeWithMismatchedWeightIsRefused) {
+TEST(OcrOpsErrors, ConvTransposeWithMismatchedWeightOrAHugeOutputIsRefused) {
     onnx::ModelProto a = model_with_opset(11);
     add_initializer(a, "w", {3, 1, 2, 2}, std::vector<float>(12, 0.5f));
     add_node(a, "ConvTranspose", "bad", {"x", "w"}, {"y"});
     EXPECT_NODE_ERROR(run_single_node(a), "weight has 3 input channels, the input 2");
+    onnx::ModelProto b = model_with_opset(11);
+    add_initializer(b, "w", {2, 1, 2, 2}, std::vector<float>(8, 0.5f));
+    add_ints_attr(add_node(b, "ConvTranspose", "bad", {"x", "w"}, {"y"}), "strides", {1 << 30, 1 << 30});
+    EXPECT_NODE_ERROR(run_single_node(b), "is too large");
 }
 
 TEST(OcrOpsErrors, ReduceMeanWithARepeatedAxisIsRefused) {
