@@ -43,5 +43,11 @@ std::vector<OpEntry> norm_ops();
 std::vector<OpEntry> shape_ops();
 std::vector<OpEntry> rnn_ops();
 std::vector<OpEntry> quant_ops();
+std::vector<OpEntry> cast_ops();
+std::vector<OpEntry> slice_ops();
+std::vector<OpEntry> math_ops();
+std::vector<OpEntry> reduce_ops();
+std::vector<OpEntry> resize_ops();
+std::vector<OpEntry> conv_transpose_ops();
 
 }  // namespace tern::graph
