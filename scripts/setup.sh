@@ -21,6 +21,7 @@ APT_PACKAGES=(
   zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
   python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX protobuf classes for the graph importer (graph/onnx_import.cpp)
+  libflatbuffers-dev flatbuffers-compiler  # flatc + headers: the TFLite schema reader (src/graph/tflite_schema.fbs)
   libonnx-testdata                        # ONNX operator conformance data (tests/graph/test_onnx_conformance.cpp)
 )
 

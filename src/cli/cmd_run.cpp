@@ -1,5 +1,5 @@
-// tern run MODEL.onnx --input FILE.npy [--input ...] [--output OUT.npy ...] [--json]
-// and the ONNX half of `tern info`.
+// tern run MODEL.onnx|.tflite --input FILE.npy [--input ...] [--output OUT.npy ...] [--json]
+// and the graph-model half of `tern info`.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -11,7 +11,7 @@
 #include "core/json_out.h"
 #include "core/printable.h"
 #include "graph/executor.h"
-#include "graph/onnx_import.h"
+#include "graph/model_file.h"
 #include "graph/summary.h"
 #include "io/npy.h"
 
@@ -54,7 +54,7 @@ void print_output(const std::string& name, const Tensor& t) {
 }
 
 void run_model(const RunOptions& o) {
-    const graph::Graph g = graph::import_onnx_file(o.model);
+    const graph::Graph g = graph::import_graph_file(o.model);
     if (o.inputs.size() != g.inputs.size()) {
         std::string names;
         for (const auto& n : g.inputs) names += (names.empty() ? "" : ", ") + n;
@@ -92,12 +92,19 @@ void run_model(const RunOptions& o) {
 }  // namespace
 
 void print_onnx_info(const std::string& path, bool json) {
-    const Json j = graph::graph_summary_json(graph::import_onnx_file(path));
+    const graph::GraphFileFormat format = graph::graph_file_format(path);
+    Json j = graph::graph_summary_json(graph::import_graph_file(path));
+    j["format"] = graph::graph_file_format_name(format);
     if (json) {
         print_json(j);
         return;
     }
-    std::printf("model      %s (ONNX, opset %lld)\n", printable(path).c_str(), j["opset"].get<long long>());
+    if (format == graph::GraphFileFormat::onnx) {
+        std::printf("model      %s (ONNX, opset %lld)\n", printable(path).c_str(), j["opset"].get<long long>());
+    } else {
+        std::printf("model      %s (%s, as ONNX-opset-%lld ops)\n", printable(path).c_str(), graph::graph_file_format_name(format),
+                    j["opset"].get<long long>());
+    }
     std::printf("nodes      %zu\n", j["nodes"].get<size_t>());
     std::printf("parameters %lld (%lld bytes in %zu initializers)\n", j["parameters"].get<long long>(),
                 j["initializer_bytes"].get<long long>(), j["initializers"].get<size_t>());
@@ -114,8 +121,8 @@ void print_onnx_info(const std::string& path, bool json) {
 
 void add_run_command(CLI::App& app) {
     auto opts = std::make_shared<RunOptions>();
-    auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs (fp32 reference executor)");
-    cmd->add_option("model", opts->model, "model file (.onnx)")->required();
+    auto* cmd = app.add_subcommand("run", "Run an ONNX or TFLite model on .npy inputs (fp32 reference executor)");
+    cmd->add_option("model", opts->model, "model file (.onnx, .tflite)")->required();
     cmd->add_option("-i,--input", opts->inputs, "one .npy file per model input, in the model's input order")->required();
     cmd->add_option("-o,--output", opts->outputs, "write the model's outputs, in order, to these .npy files");
     cmd->add_flag("--json", opts->json, "machine-readable output (values of outputs up to 4096 elements)");
