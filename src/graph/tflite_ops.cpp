@@ -152,6 +152,16 @@ void map_pad(Builder& b, bool v2) {
         throw b.error(format("paddings has %zu values, the input %s needs (%lld, 2)", pads.size(),
                              shape_to_string(b.shape(x)).c_str(), static_cast<long long>(r)));
     }
+    // Pad is the one mapped op that grows a tensor: hold it to the output shape the file declares.
+    Shape padded = b.shape(x);
+    for (int64_t d = 0; d < r; ++d) {
+        if (pads[2 * d] < 0 || pads[2 * d + 1] < 0) throw b.error("paddings must be >= 0");
+        padded[d] += pads[2 * d] + pads[2 * d + 1];
+    }
+    if (padded != b.shape(y)) {
+        throw b.error("paddings turn " + shape_to_string(b.shape(x)) + " into " + shape_to_string(padded) +
+                      ", but the output declares " + shape_to_string(b.shape(y)));
+    }
     const bool nchw = prefer_nchw(b, {x}, y);
     // TFLite: rows (before, after) per dim; ONNX: all befores, then all afters (NCHW order when nchw).
     std::vector<int64_t> onnx_pads(2 * r);
