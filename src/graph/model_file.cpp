@@ -2,7 +2,6 @@
 
 #include <cstdio>
 
-#include "core/error.h"
 #include "graph/onnx_import.h"
 #include "graph/tflite_import.h"
 
@@ -41,11 +40,8 @@ const char* graph_file_format_name(GraphFileFormat f) {
 }
 
 Graph import_graph_file(const std::string& path) {
-    switch (graph_file_format(path)) {
-        case GraphFileFormat::onnx: return import_onnx_file(path);
-        case GraphFileFormat::tflite: return import_tflite_file(path);
-        default: throw InputError(path, "not a graph model (tern runs .onnx and .tflite files)");
-    }
+    // ONNX files carry no magic bytes: whatever is not TFLite is read as ONNX (and refused as "not an ONNX model").
+    return graph_file_format(path) == GraphFileFormat::tflite ? import_tflite_file(path) : import_onnx_file(path);
 }
 
 }  // namespace tern::graph

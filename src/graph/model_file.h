@@ -12,7 +12,7 @@ enum class GraphFileFormat { none, onnx, tflite };
 
 GraphFileFormat graph_file_format(const std::string& path);  // none: not a graph model file
 const char* graph_file_format_name(GraphFileFormat f);       // "ONNX", "TFLite"
-// Imports with the importer graph_file_format picks; InputError when it picks none.
+// Imports a TFLite file as TFLite and anything else as ONNX (which has no magic bytes to check).
 Graph import_graph_file(const std::string& path);
 
 }  // namespace tern::graph
