@@ -53,6 +53,7 @@ public:
     const fb::Operator& op() const { return *op_; }
 
     TensorSlot& slot(int t) { return tensors_[static_cast<size_t>(t)]; }
+    size_t tensor_count() const { return tensors_.size(); }
     const Shape& shape(int t) const { return tensors_[static_cast<size_t>(t)].shape; }
     int64_t rank(int t) const { return static_cast<int64_t>(shape(t).size()); }
     const Tensor* constant(int t) const;

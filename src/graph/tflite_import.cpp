@@ -105,6 +105,31 @@ int checked_index(int32_t t, size_t count, const std::string& where, const char*
     return t;
 }
 
+// TFLite files declare every tensor's shape: one the mapped ops do not produce is a broken file (or a
+// mapping bug), refused here rather than run. Shapes inference leaves unknown (Reshape, Pad) take the declared one.
+void check_declared_shapes(Graph& g, Builder& b, const std::string& where) {
+    for (size_t i = 0; i < b.tensor_count(); ++i) {
+        const TensorSlot& s = b.slot(static_cast<int>(i));
+        if (s.shape.empty() && !s.constant.defined()) continue;  // rank not declared
+        for (const bool nchw : {false, true}) {
+            if (!(nchw ? s.has_nchw : s.has_plain)) continue;
+            ValueInfo& v = g.values[nchw ? s.name + "#nchw" : s.name];
+            Shape declared = s.shape;
+            if (nchw) {
+                for (size_t d = 0; d < 4; ++d) declared[d] = s.shape[static_cast<size_t>(kToNchw[d])];
+            }
+            bool known = v.shape.has_value();
+            for (int64_t d : v.shape.value_or(Shape{})) known = known && d >= 0;
+            if (known && *v.shape != declared) {
+                throw InputError(where, "tensor '" + s.name + "' declares shape " + shape_to_string(s.shape) + ", but its operator makes " +
+                                            shape_to_string(*v.shape) + (nchw ? " (NCHW)" : ""));
+            }
+            if (!v.shape) v.shape = declared;
+            if (!v.dtype) v.dtype = plain_dtype(s.type);
+        }
+    }
+}
+
 }  // namespace
 
 bool has_tflite_identifier(const void* data, size_t size) {
@@ -169,7 +194,6 @@ Graph import_tflite_bytes(const void* data, size_t size, const std::string& wher
             }
             b.begin_operator(-1, "subgraph outputs", nullptr);
             g.outputs.push_back(b.plain(idx));
-            if (!g.values[s.name].shape) g.values[s.name] = ValueInfo{s.shape, plain_dtype(s.type)};
         }
     }
     try {
@@ -177,6 +201,7 @@ Graph import_tflite_bytes(const void* data, size_t size, const std::string& wher
     } catch (const InputError& e) {
         throw InputError(where, e.what());
     }
+    check_declared_shapes(g, b, where);
     return g;
 }
 

@@ -90,6 +90,11 @@ TEST(TfliteHostile, OperatorReadsMissingTensor) {
                    "operator 0 (CONV_2D): input 1 refers to tensor 7, but the subgraph has 3 tensors");
 }
 
+TEST(TfliteHostile, OutputShapeDisagreesWithOperator) {
+    expect_refused(conv_net([](TfliteFile& f, std::vector<int32_t>&) { f.tensors[2].shape = {1, 4, 4, 3}; }),
+                   "tensor 'y' declares shape [1, 4, 4, 3], but its operator makes [1, 4, 4, 2]");
+}
+
 TEST(TfliteHostile, UnsupportedOpNamesOpAndIndex) {
     TfliteFile f;
     f.tensor("x", {1, 4});
