@@ -4,6 +4,7 @@
 // import or fail with a tern::Error (fuzz/fuzz_tflite.cpp does the same without a bound).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <random>
 
 #include "cli/cli_runner.h"
@@ -141,6 +142,18 @@ TEST(TfliteHostile, TruncationsAndMutationsAreErrorsNotCrashes) {
             EXPECT_NO_THROW(import_and_maybe_run(m)) << "mutation " << i;
         }
     }
+}
+
+// The committed seeds (fuzz/make_corpus.py, through flatc) must stay valid, or fuzz_tflite starts from rejected files only.
+TEST(TfliteHostile, EveryFuzzSeedImports) {
+    const auto dir = std::filesystem::path(TERN_SOURCE_DIR) / "fuzz" / "corpus" / "tflite";
+    ASSERT_TRUE(std::filesystem::is_directory(dir)) << dir;
+    int seeds = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+        EXPECT_NO_THROW(graph::import_tflite_file(e.path().string())) << e.path();
+        ++seeds;
+    }
+    EXPECT_GE(seeds, 1);
 }
 
 }  // namespace
