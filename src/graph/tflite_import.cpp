@@ -138,12 +138,13 @@ bool has_tflite_identifier(const void* data, size_t size) {
 
 Graph import_tflite_bytes(const void* data, size_t size, const std::string& where) {
     if (!has_tflite_identifier(data, size)) throw InputError(where, "not a TFLite model (no 'TFL3' file identifier at byte 4)");
+    if (size >= FLATBUFFERS_MAX_BUFFER_SIZE) throw InputError(where, "file is 2 GiB or more, over the FlatBuffers limit");
     // Flatbuffer scalars are read in place: give them an 8-byte aligned copy, whatever the caller's buffer.
     std::unique_ptr<uint64_t[]> aligned(new uint64_t[(size + 7) / 8]);
     std::memcpy(aligned.get(), data, size);
     const auto* bytes = reinterpret_cast<const uint8_t*>(aligned.get());
     flatbuffers::Verifier verifier(bytes, size, kMaxVerifierDepth, kMaxVerifierTables);
-    if (size >= FLATBUFFERS_MAX_BUFFER_SIZE || !fb::VerifyModelBuffer(verifier)) {
+    if (!fb::VerifyModelBuffer(verifier)) {
         throw InputError(where, "malformed TFLite file: the FlatBuffers verifier rejects it (truncated or corrupt)");
     }
     const fb::Model& model = *fb::GetModel(bytes);
