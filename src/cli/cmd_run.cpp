@@ -1,6 +1,6 @@
-// tern run MODEL.onnx --input FILE.npy|IMAGE [--input ...] [--output OUT.npy ...] [--json]
+// tern run MODEL.onnx|.tflite --input FILE.npy|IMAGE [--input ...] [--output OUT.npy ...] [--json]
 //   [--image-norm unit|imagenet|paddle-det|paddle-rec] [--image-size WxH]
-// and the ONNX half of `tern info`.
+// and the graph-model half of `tern info`.
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -12,7 +12,7 @@
 #include "core/json_out.h"
 #include "core/printable.h"
 #include "graph/executor.h"
-#include "graph/onnx_import.h"
+#include "graph/model_file.h"
 #include "graph/qdq_fuse.h"
 #include "graph/summary.h"
 #include "io/image.h"
@@ -89,7 +89,7 @@ void run_model(const GraphRunOptions& o) {
     (void)vision::parse_image_norm(o.image_norm);  // bad options fail before any file is read
     (void)parse_image_size(o.image_size);
     // QDQ patterns run as integer QLinear ops on the int8 kernels, as ONNX Runtime runs them.
-    const graph::Graph g = graph::fuse_qdq(graph::import_onnx_file(o.model));
+    const graph::Graph g = graph::fuse_qdq(graph::import_graph_file(o.model));
     if (o.inputs.size() != g.inputs.size()) {
         std::string names;
         for (const auto& n : g.inputs) names += (names.empty() ? "" : ", ") + n;
@@ -131,12 +131,19 @@ void run_model(const GraphRunOptions& o) {
 }  // namespace
 
 void print_onnx_info(const std::string& path, bool json) {
-    const Json j = graph::graph_summary_json(graph::import_onnx_file(path));
+    const graph::GraphFileFormat format = graph::graph_file_format(path);
+    Json j = graph::graph_summary_json(graph::import_graph_file(path));
+    j["format"] = graph::graph_file_format_name(format);
     if (json) {
         print_json(j);
         return;
     }
-    std::printf("model      %s (ONNX, opset %lld)\n", printable(path).c_str(), j["opset"].get<long long>());
+    if (format == graph::GraphFileFormat::onnx) {
+        std::printf("model      %s (ONNX, opset %lld)\n", printable(path).c_str(), j["opset"].get<long long>());
+    } else {
+        std::printf("model      %s (%s, as ONNX-opset-%lld ops)\n", printable(path).c_str(), graph::graph_file_format_name(format),
+                    j["opset"].get<long long>());
+    }
     std::printf("nodes      %zu\n", j["nodes"].get<size_t>());
     std::printf("parameters %lld (%lld bytes in %zu initializers)\n", j["parameters"].get<long long>(),
                 j["initializer_bytes"].get<long long>(), j["initializers"].get<size_t>());
@@ -153,8 +160,8 @@ void print_onnx_info(const std::string& path, bool json) {
 
 void add_run_command(CLI::App& app) {
     auto opts = std::make_shared<GraphRunOptions>();
-    auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs (fp32 reference executor)");
-    cmd->add_option("model", opts->model, "model file (.onnx)")->required();
+    auto* cmd = app.add_subcommand("run", "Run an ONNX or TFLite model on .npy or picture inputs");
+    cmd->add_option("model", opts->model, "model file (.onnx, .tflite)")->required();
     cmd->add_option("-i,--input", opts->inputs, "one .npy file (or .png/.jpg picture) per model input, in the model's input order")->required();
     cmd->add_option("--image-norm", opts->image_norm, std::string("how pictures become tensors: ") + vision::kImageNormNames + " (default unit)");
     cmd->add_option("--image-size", opts->image_size, "resize pictures to WIDTHxHEIGHT (default: the model's fixed size, else the picture's)");

@@ -49,5 +49,6 @@ std::vector<OpEntry> math_ops();
 std::vector<OpEntry> reduce_ops();
 std::vector<OpEntry> resize_ops();
 std::vector<OpEntry> conv_transpose_ops();
+std::vector<OpEntry> pad_ops();
 
 }  // namespace tern::graph
