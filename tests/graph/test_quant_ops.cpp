@@ -32,9 +32,20 @@ Tensor scalar(DType t, T v) {
 
 Tensor floats(const Shape& s, std::vector<float> v) { return Tensor::from_floats(s, v); }
 
+Attribute ints_attribute(std::vector<int64_t> v) {
+    Attribute a;
+    a.kind = Attribute::Kind::ints;
+    a.ints = std::move(v);
+    return a;
+}
+
 std::vector<Tensor> run_op(Node n, const std::vector<const Tensor*>& in, size_t outs = 1) {
     if (n.name.empty()) n.name = n.op_type + "_0";
-    for (size_t i = 0; i < in.size(); ++i) n.inputs.push_back(in[i] ? "i" + std::to_string(i) : "");
+    for (size_t i = 0; i < in.size(); ++i) {
+        std::string name;
+        if (in[i]) name.append("i").append(std::to_string(i));
+        n.inputs.push_back(name);
+    }
     OpContext c{n, 13, in, std::vector<Tensor>(outs)};
     find_op(n.op_type)(c);
     return c.out;
@@ -90,9 +101,9 @@ TEST(Int8Conv, GemmPathEqualsDirectLoopsOverGroupsPadsStridesDilations) {
                 Node n;
                 n.op_type = "ConvInteger", n.name = "c";
                 n.attributes["group"].i = cs.group;
-                n.attributes["pads"] = {Attribute::Kind::ints, 0, 0, "", cs.pads, {}, {}};
-                n.attributes["strides"] = {Attribute::Kind::ints, 0, 0, "", cs.strides, {}, {}};
-                n.attributes["dilations"] = {Attribute::Kind::ints, 0, 0, "", cs.dil, {}, {}};
+                n.attributes["pads"] = ints_attribute(cs.pads);
+                n.attributes["strides"] = ints_attribute(cs.strides);
+                n.attributes["dilations"] = ints_attribute(cs.dil);
                 const Tensor x = random_codes(cs.x, xt, rng), w = random_codes(cs.w, wt, rng);
                 const int32_t x_zp = xt == DType::u8 ? 120 : -7;
                 std::vector<int32_t> w_zp;
@@ -144,7 +155,7 @@ TEST(QuantOps, QLinearConvPerChannelWithBiasEqualsFloatDefinition) {
     std::mt19937 rng(5);
     Node n;
     n.op_type = "QLinearConv";
-    n.attributes["pads"] = {Attribute::Kind::ints, 0, 0, "", {1, 1, 1, 1}, {}, {}};
+    n.attributes["pads"] = ints_attribute({1, 1, 1, 1});
     const Tensor x = random_codes({1, 2, 4, 4}, DType::u8, rng), w = random_codes({3, 2, 3, 3}, DType::i8, rng);
     const Tensor xs = floats({}, {0.02f}), ws = floats({3}, {0.01f, 0.003f, 0.005f}), ys = floats({}, {0.25f});
     const Tensor xz = scalar<uint8_t>(DType::u8, 100), yz = scalar<uint8_t>(DType::u8, 7);

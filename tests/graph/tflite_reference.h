@@ -28,7 +28,10 @@ inline std::vector<std::string> tflite_run(const std::string& model, const std::
                                            const std::string& out_dir) {
     std::string cmd = "node " + shell_quote(std::string(TERN_SOURCE_DIR) + "/tests/ref/tflite_run.js") + " " +
                       shell_quote(model) + " " + shell_quote(out_dir);
-    for (const auto& file : inputs) cmd += " " + shell_quote(file);
+    for (const auto& file : inputs) {
+        cmd += ' ';
+        cmd += shell_quote(file);
+    }
     int rc = 0;
     const std::string out = run_capture(cmd, rc);
     std::vector<std::string> files;
