@@ -10,7 +10,7 @@ namespace {
 const std::map<std::string, OpRun>& table() {
     static const std::map<std::string, OpRun> t = [] {
         std::map<std::string, OpRun> m;
-        for (auto family : {elementwise_ops, activation_ops, linear_ops, conv_ops, pool_ops, norm_ops, shape_ops}) {
+        for (auto family : {elementwise_ops, activation_ops, linear_ops, conv_ops, pool_ops, norm_ops, shape_ops, fused_ops}) {
             for (const OpEntry& e : family()) m.emplace(e.op_type, e.run);
         }
         return m;

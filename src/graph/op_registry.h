@@ -41,5 +41,6 @@ std::vector<OpEntry> conv_ops();
 std::vector<OpEntry> pool_ops();
 std::vector<OpEntry> norm_ops();
 std::vector<OpEntry> shape_ops();
+std::vector<OpEntry> fused_ops();  // FusedConv, written by the passes
 
 }  // namespace tern::graph

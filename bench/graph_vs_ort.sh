@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# fp32 latency of ONNX models: tern bench (passes + planned executor) against
+# ONNX Runtime (tests/ref/ort_run.js --bench, all graph optimizations on), same
+# thread counts, batch 1 (input shapes from `tern info --json`, a batch dim
+# unknown before run time set to 1); prints a markdown table of medians.
+#
+#   bench/graph_vs_ort.sh TERN MODEL.onnx [MODEL.onnx ...]
+#   env: THREADS=1,2  RUNS=20  OUT=dir (raw JSON and inputs kept there)
+set -euo pipefail
+if [[ $# -lt 2 ]]; then
+    sed -n '2,8p' "$0" >&2
+    exit 2
+fi
+TERN=$1
+shift
+THREADS=${THREADS:-1,2}
+RUNS=${RUNS:-20}
+OUT=${OUT:-$(mktemp -d)}
+ORT_RUN="$(cd "$(dirname "$0")/.." && pwd)/tests/ref/ort_run.js"
+mkdir -p "$OUT"
+
+echo "| model | threads | tern median ms | ORT median ms | ORT / tern |"
+echo "|---|---:|---:|---:|---:|"
+for m in "$@"; do
+    name=$(basename "$m" .onnx)
+    echo "# $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)  $name" >&2
+    "$TERN" info "$m" --json >"$OUT/$name.info.json"
+    # One .npy per input, the planned shape, a smooth wave (float32 inputs).
+    feeds=$(python3 - "$OUT/$name.info.json" "$OUT" "$name" <<'PY'
+import json, sys
+import numpy as np
+info, out, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+plan = info.get("plan", {})
+if not plan.get("planned"):
+    sys.exit(f"{name}: no plan: {plan.get('why')}")
+args = []
+for i, (inp, shape) in enumerate(plan["input_shapes"].items()):
+    x = np.sin(0.01 * np.arange(int(np.prod(shape)), dtype=np.float32)).reshape(shape).astype(np.float32)
+    f = f"{out}/{name}.in{i}.npy"
+    np.save(f, x)
+    args.append(f"{inp}={f}")
+print(" ".join(args))
+PY
+)
+    "$TERN" bench "$m" -t "$THREADS" --runs "$RUNS" --json >"$OUT/$name.tern.json"
+    IFS=, read -ra ts <<<"$THREADS"
+    for t in "${ts[@]}"; do
+        # shellcheck disable=SC2086 # feeds is a list of NAME=FILE arguments
+        node "$ORT_RUN" "$m" "$OUT/$name.ort$t" $feeds --threads "$t" --bench "$RUNS" >"$OUT/$name.ort$t.json"
+        python3 - "$OUT/$name.tern.json" "$OUT/$name.ort$t.json" "$name" "$t" <<'PY'
+import json, sys
+tern, ort, name, t = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3], int(sys.argv[4])
+rows = tern if isinstance(tern, list) else [tern]
+tm = next(r["median_ms"] for r in rows if r["threads"] == t)
+om = ort["median_ms"]
+print(f"| {name} | {t} | {tm:.3f} | {om:.3f} | {om / tm:.2f}x |")
+PY
+    done
+done

@@ -1,0 +1,77 @@
+#include "cli/graph_bench.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "core/error.h"
+#include "core/thread_pool.h"
+#include "graph/onnx_import.h"
+#include "graph/passes.h"
+#include "graph/plan_summary.h"
+#include "graph/prepared_executor.h"
+
+namespace tern::cli {
+
+bool is_onnx_path(const std::string& path) {
+    return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
+}
+
+namespace {
+
+// The value at fraction q of the sorted runs (nearest rank).
+double quantile(std::vector<double> v, double q) {
+    std::sort(v.begin(), v.end());
+    const size_t i = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size() - 1) + 0.5));
+    return v[i];
+}
+
+}  // namespace
+
+std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs) {
+    if (runs < 1) throw UsageError("bench", "--runs must be >= 1");
+    const graph::Graph g = graph::optimize(graph::import_onnx_file(model));
+    std::string why;
+    const auto shapes = graph::planning_shapes(g, &why);
+    if (!shapes) throw InputError(model, why + "; tern bench needs fixed input shapes");
+    const auto inputs = graph::sample_inputs(g, *shapes);
+    std::vector<GraphBenchResult> out;
+    for (int t : threads) {
+        set_default_threads(t);
+        std::unique_ptr<graph::PreparedExecutor> exec;
+        try {
+            exec = std::make_unique<graph::PreparedExecutor>(g, *shapes);
+            exec->run(inputs);  // warm-up: pages touched, scratch grown, pool started
+        } catch (const InputError& e) {
+            throw InputError(model, e.what());
+        }
+        GraphBenchResult r;
+        r.model = model;
+        r.threads = t;
+        r.runs = runs;
+        r.peak_activation_bytes = exec->peak_activation_bytes();
+        for (int i = 0; i < runs; ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            exec->run(inputs);
+            r.runs_ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+        r.median_ms = quantile(r.runs_ms, 0.5);
+        r.p90_ms = quantile(r.runs_ms, 0.9);
+        r.min_ms = *std::min_element(r.runs_ms.begin(), r.runs_ms.end());
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+Json graph_bench_json(const GraphBenchResult& r) {
+    Json j;
+    j["model"] = r.model;
+    j["threads"] = r.threads;
+    j["runs"] = r.runs;
+    j["median_ms"] = r.median_ms;
+    j["p90_ms"] = r.p90_ms;
+    j["min_ms"] = r.min_ms;
+    j["peak_activation_bytes"] = r.peak_activation_bytes;
+    return j;
+}
+
+}  // namespace tern::cli
