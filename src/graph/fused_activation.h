@@ -32,9 +32,19 @@ struct FusedActivation {
         }
         return v;
     }
+    // In place over n values. One loop per kind, so each loop is branch-free and vectorizes.
     void apply(float* y, int64_t n) const {
-        if (kind == Kind::none) return;
-        for (int64_t i = 0; i < n; ++i) y[i] = apply(y[i]);
+        const float p = a, q = b;
+        switch (kind) {
+            case Kind::none: return;
+            case Kind::relu: for (int64_t i = 0; i < n; ++i) y[i] = relu(y[i]); return;
+            case Kind::clip:
+                for (int64_t i = 0; i < n; ++i) y[i] = y[i] != y[i] ? y[i] : std::min(q, std::max(p, y[i]));
+                return;
+            case Kind::hard_sigmoid: for (int64_t i = 0; i < n; ++i) y[i] = hard_sigmoid(y[i], p, q); return;
+            case Kind::hard_swish: for (int64_t i = 0; i < n; ++i) y[i] = y[i] * hard_sigmoid(y[i], p, q); return;
+            case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : p * y[i]; return;
+        }
     }
 };
 

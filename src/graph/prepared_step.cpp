@@ -5,6 +5,7 @@
 #include "graph/prepared_step.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <memory>
 
@@ -176,7 +177,17 @@ std::optional<PreparedStep> prepare_unary(const Graph& g, const Node& n, const s
     } else {
         return std::nullopt;
     }
-    return unary_step(x, y, count, [a](float v) { return a.apply(v); });
+    PreparedStep s;  // copied (unless in place), then the activation's vectorizable in-place loop
+    s.in_place_inputs = {0};
+    s.run = [x, y, count, a](RunFrame& f) {
+        const float* px = f.in(x);
+        float* py = f.out(y);
+        chunked(count, 4, [&](int64_t i0, int64_t i1) {
+            if (px != py) std::memcpy(py + i0, px + i0, static_cast<size_t>(i1 - i0) * sizeof(float));
+            a.apply(py + i0, i1 - i0);
+        });
+    };
+    return s;
 }
 
 std::optional<PreparedStep> prepare_batch_norm(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
