@@ -16,6 +16,16 @@ DType declared_dtype(const Graph& g, const std::string& name) {
     return it != g.values.end() && it->second.dtype ? *it->second.dtype : DType::f32;
 }
 
+// Multiply-adds of the matrix products that run on their reference op (Gemm, MatMul).
+int64_t reference_macs(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                       const std::vector<ValueSlot>& slots) {
+    if ((n.op_type != "Gemm" && n.op_type != "MatMul") || in.size() < 2 || in[0] < 0 || out.empty() || out[0] < 0) return 0;
+    const Shape& a = slots[in[0]].shape;
+    if (a.empty()) return 0;
+    const int64_t k = n.op_type == "Gemm" && n.attr_int("transA", 0) != 0 ? a[0] : a.back();
+    return shape_numel(slots[out[0]].shape) * k;
+}
+
 }  // namespace
 
 PreparedExecutor::PreparedExecutor(const Graph& g, const std::map<std::string, Shape>& input_shapes)
@@ -93,7 +103,7 @@ PreparedExecutor::PreparedExecutor(const Graph& g, const std::map<std::string, S
         std::optional<PreparedStep> p = prepare_step(g, *s.node, s.in, s.out, slots_);
         s.reference = !p;
         if (p) s.prepared = std::move(*p), ++prepared_;
-        macs_ += s.prepared.macs;
+        macs_ += p ? s.prepared.macs : reference_macs(*s.node, s.in, s.out, slots_);
         if (s.prepared.alias) {
             if (arena_value(s.in[0])) {
                 join_buffer(s.out[0], slots_[s.in[0]].buffer);
