@@ -6,6 +6,7 @@
 #
 #   bench/graph_vs_ort.sh TERN MODEL.onnx [MODEL.onnx ...]
 #   env: THREADS=1,2  RUNS=20  OUT=dir (raw JSON and inputs kept there)
+#        SHAPE=1x3x48x192 (the input shape of one-input models that leave dims open)
 set -euo pipefail
 if [[ $# -lt 2 ]]; then
     sed -n '2,8p' "$0" >&2
@@ -16,6 +17,7 @@ shift
 THREADS=${THREADS:-1,2}
 RUNS=${RUNS:-20}
 OUT=${OUT:-$(mktemp -d)}
+SHAPE=${SHAPE:-}
 ORT_RUN="$(cd "$(dirname "$0")/.." && pwd)/tests/ref/ort_run.js"
 mkdir -p "$OUT"
 
@@ -26,14 +28,18 @@ for m in "$@"; do
     echo "# $(date -u +%H:%M:%S) load: $(cut -d' ' -f1-3 /proc/loadavg)  $name" >&2
     "$TERN" info "$m" --json >"$OUT/$name.info.json"
     # One .npy per input, the planned shape, a smooth wave (float32 inputs).
-    feeds=$(python3 - "$OUT/$name.info.json" "$OUT" "$name" <<'PY'
+    feeds=$(python3 - "$OUT/$name.info.json" "$OUT" "$name" "$SHAPE" <<'PY'
 import array, json, math, sys
-info, out, name = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+info, out, name, given = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
 plan = info.get("plan", {})
-if not plan.get("planned"):
-    sys.exit(f"{name}: no plan: {plan.get('why')}")
+if given:
+    shapes = {info["inputs"][0]["name"]: [int(d) for d in given.split("x")]}
+elif plan.get("planned"):
+    shapes = plan["input_shapes"]
+else:
+    sys.exit(f"{name}: no plan: {plan.get('why')} (set SHAPE)")
 args = []
-for i, (inp, shape) in enumerate(plan["input_shapes"].items()):
+for i, (inp, shape) in enumerate(shapes.items()):
     n = math.prod(shape)
     # .npy v1 by hand (no numpy needed): magic, header padded to 64 bytes, little-endian float32.
     header = "{'descr': '<f4', 'fortran_order': False, 'shape': (%s), }" % "".join(f"{d}, " for d in shape)
@@ -46,7 +52,7 @@ for i, (inp, shape) in enumerate(plan["input_shapes"].items()):
 print(" ".join(args))
 PY
 )
-    "$TERN" bench "$m" -t "$THREADS" --runs "$RUNS" --json >"$OUT/$name.tern.json"
+    "$TERN" bench "$m" -t "$THREADS" --runs "$RUNS" ${SHAPE:+--shape "$SHAPE"} --json >"$OUT/$name.tern.json"
     IFS=, read -ra ts <<<"$THREADS"
     for t in "${ts[@]}"; do
         # shellcheck disable=SC2086 # feeds is a list of NAME=FILE arguments

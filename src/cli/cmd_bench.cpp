@@ -30,11 +30,12 @@ struct BenchOptions {
     bool json = false;
     bool quick = false;
     std::string model;
-    int runs = 20;  // MODEL.onnx: timed runs
+    int runs = 20;      // MODEL.onnx: timed runs
+    std::string shape;  // MODEL.onnx: the input's shape when the model leaves dims open
 };
 
 void run_onnx_bench(const BenchOptions& o, const std::vector<int>& thread_counts) {
-    const auto results = run_graph_bench(o.model, thread_counts, o.runs);
+    const auto results = run_graph_bench(o.model, thread_counts, o.runs, o.shape);
     if (o.json) {
         Json arr = Json::array();
         for (const auto& r : results) arr.push_back(graph_bench_json(r));
@@ -122,6 +123,7 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("model", o->model, "model file: an LLM (.gguf, ...) or an ONNX graph (.onnx)");
     cmd->add_option("--runs", o->runs, "MODEL.onnx: timed runs per thread count (median and p90 reported)")
         ->check(int_range(1, 100000));
+    cmd->add_option("--shape", o->shape, "MODEL.onnx: the input's shape, e.g. 1x3x48x192 (when the model leaves dims open)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
     cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(int_range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");

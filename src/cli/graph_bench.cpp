@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include "core/error.h"
 #include "core/thread_pool.h"
@@ -25,14 +26,42 @@ double quantile(std::vector<double> v, double q) {
     return v[i];
 }
 
+// "1x3x48x192" -> {1, 3, 48, 192}; UsageError otherwise.
+Shape parse_shape(const std::string& text) {
+    Shape s;
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        const size_t x = std::min(text.find('x', pos), text.size());
+        const std::string part = text.substr(pos, x - pos);
+        if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos || std::stoll(part) < 1) {
+            throw UsageError("bench", "--shape '" + text + "': want dims of 1 to 999999999 joined by x, e.g. 1x3x48x192");
+        }
+        s.push_back(std::stoll(part));
+        pos = x + 1;
+    }
+    return s;
+}
+
 }  // namespace
 
-std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs) {
+std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs,
+                                              const std::string& shape) {
     if (runs < 1) throw UsageError("bench", "--runs must be >= 1");
+    const Shape given = shape.empty() ? Shape{} : parse_shape(shape);
     const graph::Graph g = graph::optimize(graph::import_onnx_file(model));
+    if (!shape.empty() && g.inputs.size() != 1) {
+        throw UsageError("bench", format("--shape sets the one input's shape; the model has %zu inputs", g.inputs.size()));
+    }
+    std::map<std::string, Shape> fixed;
+    if (!shape.empty()) fixed[g.inputs[0]] = given;
     std::string why;
-    const auto shapes = graph::planning_shapes(g, &why);
-    if (!shapes) throw InputError(model, why + "; tern bench needs fixed input shapes");
+    std::optional<std::map<std::string, Shape>> shapes;
+    try {
+        shapes = graph::planning_shapes(g, &why, fixed);
+    } catch (const InputError& e) {
+        throw InputError(model, e.what());
+    }
+    if (!shapes) throw InputError(model, why + "; give it with --shape, e.g. --shape 1x3x48x192");
     const auto inputs = graph::sample_inputs(g, *shapes);
     std::vector<GraphBenchResult> out;
     for (int t : threads) {

@@ -19,7 +19,9 @@ struct GraphBenchResult {
     std::vector<double> runs_ms;
 };
 
-std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs);
+// shape: "1x3x48x192" for the model's one input (needed when its dims beyond the batch are open), "" for the declared one.
+std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs,
+                                              const std::string& shape = "");
 Json graph_bench_json(const GraphBenchResult& r);
 bool is_onnx_path(const std::string& path);
 

@@ -1,16 +1,39 @@
 #include "graph/plan_summary.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "graph/passes.h"
+#include "graph/summary.h"
 #include "graph/prepared_executor.h"
 
 namespace tern::graph {
 
-std::optional<std::map<std::string, Shape>> planning_shapes(const Graph& g, std::string* why) {
+std::optional<std::map<std::string, Shape>> planning_shapes(const Graph& g, std::string* why,
+                                                            const std::map<std::string, Shape>& given) {
     std::map<std::string, Shape> shapes;
+    for (const auto& [name, s] : given) {
+        if (std::find(g.inputs.begin(), g.inputs.end(), name) == g.inputs.end()) {
+            throw InputError("input '" + name + "'", "the model has no such input");
+        }
+    }
     for (const std::string& name : g.inputs) {
         auto it = g.values.find(name);
+        auto want = given.find(name);
+        if (want != given.end()) {
+            const bool declared = it != g.values.end() && it->second.shape;
+            bool fits = !declared || it->second.shape->size() == want->second.size();
+            for (size_t d = 0; fits && declared && d < want->second.size(); ++d) {
+                const int64_t have = (*it->second.shape)[d];
+                fits = want->second[d] >= 0 && (have < 0 || have == want->second[d]);
+            }
+            if (!fits) {
+                throw InputError("input '" + name + "'", "shape " + shape_to_string(want->second) + " does not fit the declared " +
+                                                             value_shape_text(it->second));
+            }
+            shapes[name] = want->second;
+            continue;
+        }
         if (it == g.values.end() || !it->second.shape) {
             if (why) *why = "input '" + name + "' has no declared shape";
             return std::nullopt;

@@ -13,8 +13,10 @@
 namespace tern::graph {
 
 // Declared input shapes with an unknown dim 0 set to 1; nullopt (and `why`)
-// when another dim or a rank is unknown.
-std::optional<std::map<std::string, Shape>> planning_shapes(const Graph& g, std::string* why);
+// when another dim or a rank is unknown. `given` (by input name) replaces the
+// declared shape (its known dims must agree; InputError naming the input otherwise).
+std::optional<std::map<std::string, Shape>> planning_shapes(const Graph& g, std::string* why,
+                                                            const std::map<std::string, Shape>& given = {});
 
 // Deterministic inputs of those shapes (a smooth wave for floats, zeros otherwise).
 std::map<std::string, Tensor> sample_inputs(const Graph& g, const std::map<std::string, Shape>& shapes);

@@ -63,7 +63,9 @@ TEST(GraphBenchCli, BadBenchArgumentsExitOneOrTwoWithOneLine) {
         std::string expect;
     } cases[] = {
         {"bench " + model + " --runs 0", 2, "--runs"},
-        {"bench " + open_model, 1, "input 'x' has dim 2 unknown before run time; tern bench needs fixed input shapes"},
+        {"bench " + open_model, 1, "input 'x' has dim 2 unknown before run time; give it with --shape"},
+        {"bench " + open_model + " --shape 1x2x4", 1, "shape [1, 2, 4] does not fit the declared [?, 2, ?, 4]"},
+        {"bench " + open_model + " --shape 1x2x0x4", 2, "--shape '1x2x0x4': want dims"},
         {"bench " + dir.file("missing.onnx"), 1, "missing.onnx"},
     };
     for (const auto& c : cases) {
@@ -72,6 +74,8 @@ TEST(GraphBenchCli, BadBenchArgumentsExitOneOrTwoWithOneLine) {
         EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\n" << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     }
+    const auto fixed = run_tern("bench " + open_model + " --shape 1x2x6x4 --runs 1 --json");
+    EXPECT_EQ(fixed.code, 0) << fixed.err;
     const auto info = run_tern("info " + open_model);  // info still answers, without a plan
     EXPECT_EQ(info.code, 0) << info.err;
     EXPECT_NE(info.out.find("plan       none: input 'x' has dim 2 unknown before run time"), std::string::npos) << info.out;
