@@ -75,6 +75,14 @@ Json plan_summary_json(const Graph& g) {
         j["why"] = why;
         return j;
     }
+    // Planning runs the model once on zeros (to learn every value's shape): not for inputs of absurd size.
+    int64_t input_bytes = 0;
+    for (const auto& [name, s] : *shapes) input_bytes += 4 * shape_numel(s);
+    if (input_bytes > kMaxPlannedInputBytes) {
+        j["planned"] = false;
+        j["why"] = "inputs of " + std::to_string(input_bytes) + " bytes at batch 1: too large to plan here";
+        return j;
+    }
     const Graph opt = optimize(g);
     PreparedExecutor exec(opt, *shapes);
     j["planned"] = true;

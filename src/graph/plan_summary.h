@@ -21,6 +21,8 @@ std::optional<std::map<std::string, Shape>> planning_shapes(const Graph& g, std:
 // Deterministic inputs of those shapes (a smooth wave for floats, zeros otherwise).
 std::map<std::string, Tensor> sample_inputs(const Graph& g, const std::map<std::string, Shape>& shapes);
 
+inline constexpr int64_t kMaxPlannedInputBytes = int64_t{1} << 30;
+
 // {"planned": true, "input_shapes": {...}, "peak_activation_bytes", "naive_activation_bytes", "macs",
 //  "prepared_nodes", "reference_nodes", "optimized_nodes"} or {"planned": false, "why": ...}.
 Json plan_summary_json(const Graph& g);

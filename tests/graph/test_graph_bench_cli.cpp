@@ -76,6 +76,12 @@ TEST(GraphBenchCli, BadBenchArgumentsExitOneOrTwoWithOneLine) {
     }
     const auto fixed = run_tern("bench " + open_model + " --shape 1x2x6x4 --runs 1 --json");
     EXPECT_EQ(fixed.code, 0) << fixed.err;
+    onnx::ModelProto huge = small_cnn();  // declared (?, 2, 2^20, 2^20): info answers, and does not plan it
+    huge.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(2)->set_dim_value(1 << 20);
+    huge.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(3)->set_dim_value(1 << 20);
+    const auto big = run_tern("info " + save_model(huge, dir.file("huge.onnx")));
+    EXPECT_EQ(big.code, 0) << big.err;
+    EXPECT_NE(big.out.find("too large to plan here"), std::string::npos) << big.out;
     const auto info = run_tern("info " + open_model);  // info still answers, without a plan
     EXPECT_EQ(info.code, 0) << info.err;
     EXPECT_NE(info.out.find("plan       none: input 'x' has dim 2 unknown before run time"), std::string::npos) << info.out;
