@@ -22,6 +22,8 @@ APT_PACKAGES=(
   python3-sentencepiece libsentencepiece-dev sentencepiece  # SentencePiece BPE reference (tests/ref/spm_ref.py)
   libonnx-dev libprotobuf-dev protobuf-compiler  # ONNX protobuf classes for the graph importer (graph/onnx_import.cpp)
   libonnx-testdata                        # ONNX operator conformance data (tests/graph/test_onnx_conformance.cpp)
+  libpng-dev libjpeg-dev                  # PNG/JPEG model inputs (io/image.cpp)
+  imagemagick fonts-dejavu-core           # text images rendered at test time (tests/graph/text_image.h)
 )
 
 # Node.js + npm fetch the reference peers; a machine may already have its own Node.

@@ -28,6 +28,7 @@ void build_app(CLI::App& app) {
     add_eval_command(app);
     add_calibrate_command(app);
     add_run_command(app);
+    add_export_command(app);
     add_bench_command(app);
     add_demo_command(app);
     add_tokenize_command(app);

@@ -1,4 +1,5 @@
-// tern run MODEL.onnx --input FILE.npy [--input ...] [--output OUT.npy ...] [--json]
+// tern run MODEL.onnx --input FILE.npy|IMAGE [--input ...] [--output OUT.npy ...] [--json]
+//   [--image-norm unit|imagenet|paddle-det|paddle-rec] [--image-size WxH]
 // and the ONNX half of `tern info`.
 #include <cmath>
 #include <cstdio>
@@ -13,17 +14,21 @@
 #include "graph/executor.h"
 #include "graph/onnx_import.h"
 #include "graph/plan_summary.h"
+#include "graph/qdq_fuse.h"
 #include "graph/summary.h"
+#include "io/image.h"
 #include "io/npy.h"
+#include "vision/image_tensor.h"
 
 namespace tern::cli {
 namespace {
 
-struct RunOptions {
+struct GraphRunOptions {
     std::string model;
     std::vector<std::string> inputs, outputs;
     bool json = false;
     int threads = 0;
+    std::string image_norm = "unit", image_size;
 };
 
 // Values shown per output without --output (the rest are summarised).
@@ -54,8 +59,38 @@ void print_output(const std::string& name, const Tensor& t) {
     std::printf("\n");
 }
 
-void run_model(const RunOptions& o) {
-    const graph::Graph g = graph::import_onnx_file(o.model);
+// --image-size WxH; {0, 0} when not given. UsageError with the allowed form otherwise.
+std::pair<int64_t, int64_t> parse_image_size(const std::string& text) {
+    if (text.empty()) return {0, 0};
+    long long w = 0, h = 0;
+    char extra = 0;
+    if (std::sscanf(text.c_str(), "%lldx%lld%c", &w, &h, &extra) != 2 || w < 1 || h < 1 || w > 65536 || h > 65536) {
+        throw UsageError("--image-size", "'" + text + "' is not WIDTHxHEIGHT with each side in 1..65536");
+    }
+    return {w, h};
+}
+
+// A PNG/JPEG input as (1, 3, H, W): H and W from --image-size, else the model's fixed dims, else the picture's.
+Tensor image_input(const GraphRunOptions& o, const std::string& name, const graph::ValueInfo* info, const std::string& path) {
+    const vision::ImageNorm norm = vision::parse_image_norm(o.image_norm);
+    auto [w, h] = parse_image_size(o.image_size);
+    if (info && info->shape) {
+        const Shape& s = *info->shape;
+        if (s.size() != 4 || (s[1] >= 0 && s[1] != 3)) {
+            throw InputError(o.model, "input '" + name + "' has shape " + shape_to_string(s) + "; a picture fills (N, 3, H, W)");
+        }
+        if (w == 0 && s[3] > 0) w = s[3];
+        if (h == 0 && s[2] > 0) h = s[2];
+    }
+    const RgbImage img = read_image(path);
+    return vision::image_tensor(img, norm, w ? w : img.width, h ? h : img.height);
+}
+
+void run_model(const GraphRunOptions& o) {
+    (void)vision::parse_image_norm(o.image_norm);  // bad options fail before any file is read
+    (void)parse_image_size(o.image_size);
+    // QDQ patterns run as integer QLinear ops on the int8 kernels, as ONNX Runtime runs them.
+    const graph::Graph g = graph::fuse_qdq(graph::import_onnx_file(o.model));
     if (o.inputs.size() != g.inputs.size()) {
         std::string names;
         for (const auto& n : g.inputs) names += (names.empty() ? "" : ", ") + n;
@@ -66,7 +101,11 @@ void run_model(const RunOptions& o) {
         throw UsageError("run", format("the model has %zu output(s); %zu --output given", g.outputs.size(), o.outputs.size()));
     }
     std::map<std::string, Tensor> feeds;
-    for (size_t i = 0; i < o.inputs.size(); ++i) feeds[g.inputs[i]] = read_npy(o.inputs[i]);
+    for (size_t i = 0; i < o.inputs.size(); ++i) {
+        const auto info = g.values.find(g.inputs[i]);
+        feeds[g.inputs[i]] = is_image_path(o.inputs[i]) ? image_input(o, g.inputs[i], info == g.values.end() ? nullptr : &info->second, o.inputs[i])
+                                                        : read_npy(o.inputs[i]);
+    }
     const graph::Executor exec(g);
     std::map<std::string, Tensor> results;
     try {
@@ -140,10 +179,12 @@ void print_onnx_info(const std::string& path, bool json) {
 }
 
 void add_run_command(CLI::App& app) {
-    auto opts = std::make_shared<RunOptions>();
+    auto opts = std::make_shared<GraphRunOptions>();
     auto* cmd = app.add_subcommand("run", "Run an ONNX model on .npy inputs (fp32 reference executor)");
     cmd->add_option("model", opts->model, "model file (.onnx)")->required();
-    cmd->add_option("-i,--input", opts->inputs, "one .npy file per model input, in the model's input order")->required();
+    cmd->add_option("-i,--input", opts->inputs, "one .npy file (or .png/.jpg picture) per model input, in the model's input order")->required();
+    cmd->add_option("--image-norm", opts->image_norm, std::string("how pictures become tensors: ") + vision::kImageNormNames + " (default unit)");
+    cmd->add_option("--image-size", opts->image_size, "resize pictures to WIDTHxHEIGHT (default: the model's fixed size, else the picture's)");
     cmd->add_option("-o,--output", opts->outputs, "write the model's outputs, in order, to these .npy files");
     cmd->add_flag("--json", opts->json, "machine-readable output (values of outputs up to 4096 elements)");
     add_threads_option(*cmd, opts->threads);

@@ -14,6 +14,7 @@ const char* attribute_kind_name(Attribute::Kind k) {
         case Attribute::Kind::ints: return "ints";
         case Attribute::Kind::floats: return "floats";
         case Attribute::Kind::tensor: return "tensor";
+        case Attribute::Kind::strings: return "strings";
     }
     return "?";
 }
@@ -53,6 +54,10 @@ std::vector<int64_t> Node::attr_ints(const std::string& attr, const std::vector<
 std::vector<float> Node::attr_floats(const std::string& attr, const std::vector<float>& fallback) const {
     const Attribute* a = find_typed(*this, attr, Attribute::Kind::floats);
     return a ? a->floats : fallback;
+}
+std::vector<std::string> Node::attr_strings(const std::string& attr, const std::vector<std::string>& fallback) const {
+    const Attribute* a = find_typed(*this, attr, Attribute::Kind::strings);
+    return a ? a->strings : fallback;
 }
 const Tensor& Node::attr_tensor(const std::string& attr) const {
     const Attribute* a = find_typed(*this, attr, Attribute::Kind::tensor);

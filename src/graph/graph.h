@@ -16,7 +16,7 @@
 namespace tern::graph {
 
 struct Attribute {
-    enum class Kind { int_, float_, string, ints, floats, tensor };
+    enum class Kind { int_, float_, string, ints, floats, tensor, strings };
     Kind kind = Kind::int_;
     int64_t i = 0;
     float f = 0;
@@ -24,6 +24,7 @@ struct Attribute {
     std::vector<int64_t> ints;
     std::vector<float> floats;
     Tensor t;
+    std::vector<std::string> strings;
 };
 const char* attribute_kind_name(Attribute::Kind k);
 
@@ -42,6 +43,7 @@ struct Node {
     std::string attr_string(const std::string& attr, const std::string& fallback) const;
     std::vector<int64_t> attr_ints(const std::string& attr, const std::vector<int64_t>& fallback = {}) const;
     std::vector<float> attr_floats(const std::string& attr, const std::vector<float>& fallback = {}) const;
+    std::vector<std::string> attr_strings(const std::string& attr, const std::vector<std::string>& fallback = {}) const;
     const Tensor& attr_tensor(const std::string& attr) const;  // throws when absent
 
     // Input i when present and not "", else nullopt.

@@ -52,6 +52,10 @@ Attribute attribute_from_onnx(const onnx::AttributeProto& a, const std::string& 
             out.kind = Attribute::Kind::floats;
             out.floats.assign(a.floats().begin(), a.floats().end());
             break;
+        case onnx::AttributeProto::STRINGS:
+            out.kind = Attribute::Kind::strings;
+            out.strings.assign(a.strings().begin(), a.strings().end());
+            break;
         case onnx::AttributeProto::TENSOR:
             out.kind = Attribute::Kind::tensor;
             out.t = tensor_from_onnx(a.t(), where + " attribute '" + a.name() + "'");

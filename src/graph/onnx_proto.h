@@ -20,4 +20,10 @@ const char* onnx_type_name(int32_t onnx_type);
 // supported, or the data is external (not supported yet).
 Tensor tensor_from_onnx(const onnx::TensorProto& t, const std::string& where);
 
+// tern DType -> ONNX TensorProto.DataType; nullopt for tern's block-quantized storage types.
+std::optional<int32_t> dtype_to_onnx(DType dtype);
+// `t` as a TensorProto named `name` (raw_data, little-endian as ONNX stores it).
+// InputError naming `where` for a dtype ONNX has no type for.
+void tensor_to_onnx(const Tensor& t, const std::string& name, const std::string& where, onnx::TensorProto& out);
+
 }  // namespace tern::graph

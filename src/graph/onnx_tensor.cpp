@@ -27,6 +27,22 @@ std::optional<DType> dtype_from_onnx(int32_t t) {
     }
 }
 
+std::optional<int32_t> dtype_to_onnx(DType d) {
+    switch (d) {
+        case DType::f32: return TensorProto::FLOAT;
+        case DType::u8: return TensorProto::UINT8;
+        case DType::i8: return TensorProto::INT8;
+        case DType::i16: return TensorProto::INT16;
+        case DType::i32: return TensorProto::INT32;
+        case DType::i64: return TensorProto::INT64;
+        case DType::boolean: return TensorProto::BOOL;
+        case DType::f16: return TensorProto::FLOAT16;
+        case DType::f64: return TensorProto::DOUBLE;
+        case DType::bf16: return TensorProto::BFLOAT16;
+        default: return std::nullopt;
+    }
+}
+
 const char* onnx_type_name(int32_t t) {
     return TensorProto::DataType_IsValid(t) ? TensorProto::DataType_Name(static_cast<TensorProto::DataType>(t)).c_str()
                                             : "invalid";
@@ -103,6 +119,21 @@ Tensor tensor_from_onnx(const TensorProto& t, const std::string& where) {
         default: throw InputError(name, "element type is not supported");
     }
     return out;
+}
+
+void tensor_to_onnx(const Tensor& t, const std::string& name, const std::string& where, TensorProto& out) {
+    const auto type = dtype_to_onnx(t.dtype());
+    if (!type) {
+        throw InputError(where, "tensor '" + name + "' has dtype " + std::string(dtype_name(t.dtype())) +
+                                    ", which ONNX has no type for");
+    }
+    out.set_name(name);
+    out.set_data_type(*type);
+    for (int64_t d : t.shape()) out.add_dims(d);
+    // x86 and every platform tern builds for are little-endian, as raw_data is.
+    const Tensor c = t.contiguous();
+    if (c.numel() > 0) out.set_raw_data(c.raw_data(), c.nbytes());
+    else out.set_raw_data("");
 }
 
 Tensor read_onnx_tensor_file(const std::string& path) {

@@ -41,6 +41,14 @@ std::vector<OpEntry> conv_ops();
 std::vector<OpEntry> pool_ops();
 std::vector<OpEntry> norm_ops();
 std::vector<OpEntry> shape_ops();
+std::vector<OpEntry> rnn_ops();
+std::vector<OpEntry> quant_ops();
+std::vector<OpEntry> cast_ops();
+std::vector<OpEntry> slice_ops();
+std::vector<OpEntry> math_ops();
+std::vector<OpEntry> reduce_ops();
+std::vector<OpEntry> resize_ops();
+std::vector<OpEntry> conv_transpose_ops();
 std::vector<OpEntry> fused_ops();  // FusedConv, written by the passes
 
 }  // namespace tern::graph

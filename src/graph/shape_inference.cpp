@@ -120,8 +120,11 @@ MaybeShape gemm_shape(const Node& n, const MaybeShape& a, const MaybeShape& b) {
 }
 
 const std::set<std::string> kSameShape = {"Relu",      "Sigmoid", "Tanh",     "LeakyRelu", "HardSigmoid",
-                                          "Clip",      "Softmax", "Identity", "BatchNormalization"};
-const std::set<std::string> kBroadcast = {"Add", "Sub", "Mul", "Div"};
+                                          "Clip",      "Softmax", "Identity", "BatchNormalization",
+                                          "Sqrt",      "Exp",     "Log",      "Abs",       "Neg",
+                                          "Reciprocal", "Floor",  "Ceil",     "Sin",       "Cos",
+                                          "Erf",       "HardSwish"};
+const std::set<std::string> kBroadcast = {"Add", "Sub", "Mul", "Div", "Pow"};
 
 }  // namespace
 

@@ -134,11 +134,6 @@ std::optional<GptqGrid> gptq_grid(const FormatDescriptor& f) {
 constexpr const char* kGptqFormats = "tern's int4g128, int3g128 and int2g128, the GGUF block types q4_0, q4_1, q2_k, "
                                      "q3_k, q4_k, q5_k, q6_k and their mixes (q4_k_m …)";
 
-void require_gptq_format(const QuantRecipe& recipe) {
-    if (!recipe.mix && !gptq_grid(*recipe.format))
-        throw UsageError("--format", recipe.method + " writes " + kGptqFormats + "; '" +
-                                         std::string(recipe.format->name) + "' is not one");
-}
 
 Tensor pack_gptq(const GptqResult& g, const GptqGrid& grid, DType dtype) {
     if (const auto* ig = std::get_if<IntGroupGrid>(&grid)) return pack_int_groups(g, *ig, dtype);
@@ -151,6 +146,12 @@ Tensor pack_gptq(const GptqResult& g, const GptqGrid& grid, DType dtype) {
 }
 
 }  // namespace
+
+void require_gptq_format(const QuantRecipe& recipe) {
+    if (!recipe.mix && !gptq_grid(*recipe.format))
+        throw UsageError("--format", recipe.method + " writes " + kGptqFormats + "; '" +
+                                         std::string(recipe.format->name) + "' is not one");
+}
 
 // GPTQ on every Linear with statistics whose format (the mix's choice for it)
 // is a GPTQ grid; the rest by round to nearest. The head of a tied model is

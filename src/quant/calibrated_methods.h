@@ -32,6 +32,10 @@ QuantizedModel run_awq_gptq(const TensorModel& model, const QuantRecipe& recipe)
 // The grid of tern's int<bits>g<group> storage types; nullopt for any other format.
 std::optional<IntGroupGrid> int_group_grid(const FormatDescriptor& f);
 
+// UsageError naming --format unless the recipe's format (or mix) has a GPTQ grid:
+// tern's int<bits>g<group> or a GGUF block type with a codec.
+void require_gptq_format(const QuantRecipe& recipe);
+
 // The Hessian GPTQ uses for the Linear `tensor` (a WorkModel index), from the
 // statistics of its input in the calibration pass: a method that changed the
 // Linear's inputs since (AWQ's scales, a rotation) transforms it.

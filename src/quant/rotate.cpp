@@ -297,9 +297,7 @@ QuantizedModel run_rotate(const TensorModel& model, const QuantRecipe& recipe) {
 }
 
 QuantizedModel run_rotate_gptq(const TensorModel& model, const QuantRecipe& recipe) {
-    if (!int_group_grid(*recipe.format) || recipe.mix)
-        throw UsageError("--format", "rotate+gptq writes tern's int4g128, int3g128 and int2g128; '" +
-                                         std::string(recipe.format->name) + "' is not one");
+    require_gptq_format(recipe);
     Rotator rot(model, recipe.rotate);
     RotatedModel rm = rot.run(recipe.rotate);  // refusals before the calibration pass
     std::vector<std::string> notes = {rotation_note(rm.rotation, recipe.rotate)};

@@ -39,13 +39,15 @@ struct OrtResult {
 
 // Runs `model` in ONNX Runtime (all graph optimizations on) with `inputs`
 // (graph input name -> .npy file); outputs go to out_dir/<index>.npy.
+// optimize = false runs the graph as written (--no-opt): no BatchNormalization folding or fusions.
 inline OrtResult ort_run(const std::string& model, const std::map<std::string, std::string>& inputs,
-                         const std::string& out_dir, int threads = 1, int bench_runs = 0) {
+                         const std::string& out_dir, int threads = 1, int bench_runs = 0, bool optimize = true) {
     std::string cmd = "node " + shell_quote(std::string(TERN_SOURCE_DIR) + "/tests/ref/ort_run.js") + " " +
                       shell_quote(model) + " " + shell_quote(out_dir);
     for (const auto& [name, file] : inputs) cmd += " " + shell_quote(name + "=" + file);
     cmd += " --threads " + std::to_string(threads);
     if (bench_runs > 0) cmd += " --bench " + std::to_string(bench_runs);
+    if (!optimize) cmd += " --no-opt";
     int rc = 0;
     const std::string out = run_capture(cmd, rc);
     OrtResult result;

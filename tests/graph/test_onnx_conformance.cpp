@@ -18,7 +18,7 @@ using tern::testgraph::CaseResult;
 const char* kNodeTests = "/usr/share/libonnx-testdata/data/node";
 
 // The pass count this slice reached (see the printed list); a drop is a regression.
-constexpr int kMinPasses = 151;
+constexpr int kMinPasses = 320;  // measured after the merge of the OCR, recurrent and quantization ops
 
 TEST(OnnxConformance, NodeTestsOfImplementedOpsPass) {
     if (!fs::is_directory(kNodeTests)) TERN_MISSING_REFERENCE() << kNodeTests << " not found (apt libonnx-testdata; run scripts/setup.sh)";

@@ -77,7 +77,7 @@ TEST(CalibratedQuantizeCli, AwqFoldsItsScalesAndTheModelStillRuns) {
     };
     ASSERT_FALSE(norm(in).empty());
     EXPECT_NE(norm(in), norm(q));
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 24)));
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 4)));  // runs at all; the quality checks are GPTQ's and the long tests'
 }
 
 TEST(CalibratedQuantizeCli, BadRequestsAreOneLineBeforeAnythingIsWritten) {
