@@ -1,3 +1,4 @@
+// tern bench MODEL.onnx [-t 1,2] [--runs N] [--json]: graph latency (cli/graph_bench.h).
 // tern bench --kernels [-t 1,2] [--json]: the standard kernel shapes on this
 // machine, one row per kernel, shape and thread count, with the fraction of the
 // measured peak (compute) or of the measured read bandwidth (streaming).
@@ -8,6 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/graph_bench.h"
 #include "cli/option_ranges.h"
 #include "cli/kernel_bench.h"
 #include "cli/llm_bench.h"
@@ -28,12 +30,35 @@ struct BenchOptions {
     bool json = false;
     bool quick = false;
     std::string model;
+    int runs = 20;      // MODEL.onnx: timed runs
+    std::string shape;  // MODEL.onnx: the input's shape when the model leaves dims open
 };
+
+void run_onnx_bench(const BenchOptions& o, const std::vector<int>& thread_counts) {
+    const auto results = run_graph_bench(o.model, thread_counts, o.runs, o.shape);
+    if (o.json) {
+        Json arr = Json::array();
+        for (const auto& r : results) arr.push_back(graph_bench_json(r));
+        print_json(results.size() == 1 ? arr[0] : arr);
+        return;
+    }
+    TextTable table({"model", "threads", "runs", "median ms", "p90 ms", "min ms", "activations"});
+    for (const auto& r : results) {
+        table.add_row({r.model, std::to_string(r.threads), std::to_string(r.runs), fmt_fixed(r.median_ms, 3),
+                       fmt_fixed(r.p90_ms, 3), fmt_fixed(r.min_ms, 3),
+                       std::to_string(r.peak_activation_bytes) + " B"});
+    }
+    table.print();
+}
 
 void run_bench(const BenchOptions& o) {
     if (o.kernels == !o.model.empty()) throw UsageError("bench", "give either MODEL or --kernels");
     std::vector<int> thread_counts = o.threads;
     if (thread_counts.empty()) thread_counts.push_back(default_thread_count());
+    if (!o.kernels && is_onnx_path(o.model)) {
+        run_onnx_bench(o, thread_counts);
+        return;
+    }
     if (!o.kernels) {
         LlmBenchOptions lo = o.llm;
         lo.model = o.model;
@@ -94,8 +119,11 @@ void run_bench(const BenchOptions& o) {
 
 void add_bench_command(CLI::App& app) {
     auto o = std::make_shared<BenchOptions>();
-    auto* cmd = app.add_subcommand("bench", "Benchmark an LLM (prefill/decode tokens/s) or the kernels (--kernels)");
-    cmd->add_option("model", o->model, "model file (LLM benchmarks)");
+    auto* cmd = app.add_subcommand("bench", "Benchmark an LLM (prefill/decode tokens/s), an ONNX model (latency) or the kernels (--kernels)");
+    cmd->add_option("model", o->model, "model file: an LLM (.gguf, ...) or an ONNX graph (.onnx)");
+    cmd->add_option("--runs", o->runs, "MODEL.onnx: timed runs per thread count (median and p90 reported)")
+        ->check(int_range(1, 100000));
+    cmd->add_option("--shape", o->shape, "MODEL.onnx: the input's shape, e.g. 1x3x48x192 (when the model leaves dims open)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
     cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(int_range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");

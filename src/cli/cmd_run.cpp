@@ -13,6 +13,7 @@
 #include "core/printable.h"
 #include "graph/executor.h"
 #include "graph/model_file.h"
+#include "graph/plan_summary.h"
 #include "graph/qdq_fuse.h"
 #include "graph/summary.h"
 #include "io/image.h"
@@ -132,8 +133,19 @@ void run_model(const GraphRunOptions& o) {
 
 void print_onnx_info(const std::string& path, bool json) {
     const graph::GraphFileFormat format = graph::graph_file_format(path);
-    Json j = graph::graph_summary_json(graph::import_graph_file(path));
+    const graph::Graph g = graph::import_graph_file(path);
+    Json j = graph::graph_summary_json(g);
     j["format"] = graph::graph_file_format_name(format);
+    Json plan;
+    try {
+        plan = graph::plan_summary_json(g);
+    } catch (const InputError& e) {
+        plan["planned"] = false;
+        plan["why"] = std::string(e.what());
+    }
+    const bool planned = plan["planned"].get<bool>();
+    for (const char* key : {"peak_activation_bytes", "naive_activation_bytes", "macs"}) j[key] = planned ? plan[key] : Json();
+    j["plan"] = plan;
     if (json) {
         print_json(j);
         return;
@@ -153,6 +165,21 @@ void print_onnx_info(const std::string& path, bool json) {
                         printable(v["name"].get<std::string>()).c_str(), v["dtype"].get<std::string>().c_str(),
                         v["shape"].get<std::string>().c_str());
         }
+    }
+    if (planned) {
+        std::string shapes;
+        for (const auto& [name, shape] : plan["input_shapes"].items()) {
+            shapes += (shapes.empty() ? "" : ", ") + printable(name) + " " + shape_to_string(shape.get<Shape>());
+        }
+        const auto peak = plan["peak_activation_bytes"].get<long long>(), naive = plan["naive_activation_bytes"].get<long long>();
+        std::printf("MACs       %lld at %s\n", plan["macs"].get<long long>(), shapes.c_str());
+        std::printf("activations %lld bytes peak in the planned arena, %lld allocating every tensor (%.1fx)\n", peak, naive,
+                    peak ? static_cast<double>(naive) / static_cast<double>(peak) : 0.0);
+        std::printf("plan       %lld nodes after passes, %lld on prepared kernels, %lld on reference ops\n",
+                    plan["optimized_nodes"].get<long long>(), plan["prepared_nodes"].get<long long>(),
+                    plan["reference_nodes"].get<long long>());
+    } else {
+        std::printf("plan       none: %s\n", printable(plan["why"].get<std::string>()).c_str());
     }
     std::printf("ops\n");
     for (const auto& [op, count] : j["ops"].items()) std::printf("  %-24s %lld\n", printable(op).c_str(), count.get<long long>());

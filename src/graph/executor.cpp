@@ -35,7 +35,8 @@ void check_input(const std::string& name, const ValueInfo* info, const Tensor& t
 
 }  // namespace
 
-std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) const {
+std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>& inputs,
+                                            const ValueObserver& observe) const {
     std::unordered_map<std::string, Tensor> live;
     for (const std::string& name : g_.inputs) {
         auto it = inputs.find(name);
@@ -68,6 +69,7 @@ std::map<std::string, Tensor> Executor::run(const std::map<std::string, Tensor>&
         for (size_t k = 0; k < n.outputs.size(); ++k) {
             if (n.outputs[k].empty()) continue;
             if (!ctx.out[k].defined()) throw n.error("output " + std::to_string(k) + " is not produced by tern's " + n.op_type);
+            if (observe) observe(n.outputs[k], ctx.out[k]);
             live[n.outputs[k]] = std::move(ctx.out[k]);
         }
         for (const std::string& in : n.inputs) {

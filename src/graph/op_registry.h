@@ -50,5 +50,6 @@ std::vector<OpEntry> reduce_ops();
 std::vector<OpEntry> resize_ops();
 std::vector<OpEntry> conv_transpose_ops();
 std::vector<OpEntry> pad_ops();
+std::vector<OpEntry> fused_ops();  // FusedConv, written by the passes
 
 }  // namespace tern::graph

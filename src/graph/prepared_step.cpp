@@ -1,0 +1,309 @@
+// Prepared kernels of the graph executor. Each computes exactly the reference
+// op's arithmetic (same formulas, same order per element), so a prepared run
+// equals a reference run bit for bit; what changes is that weights and
+// geometry are prepared once, work is threaded and nothing is allocated.
+#include "graph/prepared_step.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "graph/fused_activation.h"
+#include "graph/op_util.h"
+#include "ops/conv2d.h"
+#include "ops/parallel.h"
+#include "ops/pool.h"
+
+namespace tern::graph {
+
+namespace {
+
+bool all_f32(const std::vector<ValueSlot>& slots, const std::vector<int>& ids) {
+    for (int v : ids) {
+        if (v < 0 || slots[v].dtype != DType::f32) return false;
+    }
+    return true;
+}
+
+const Tensor* f32_initializer(const std::vector<ValueSlot>& slots, int v) {
+    if (v < 0 || slots[v].home != ValueSlot::Home::initializer || slots[v].dtype != DType::f32) return nullptr;
+    return slots[v].init->is_contiguous() ? slots[v].init : nullptr;
+}
+
+// fn(x, y, n) over chunks of an n-element array, threaded when large.
+template <class F>
+void chunked(int64_t n, int64_t cost, F fn) {
+    ops::parallel_items(n, cost, [&](int64_t i0, int64_t i1) { fn(i0, i1); });
+}
+
+std::optional<PreparedStep> prepare_conv(const Graph& g, const Node& n, const std::vector<int>& in,
+                                         const std::vector<int>& out, const std::vector<ValueSlot>& slots) {
+    (void)g;
+    if (in.size() < 2 || out.size() != 1 || !all_f32(slots, {in[0], out[0]})) return std::nullopt;
+    const Tensor* w = f32_initializer(slots, in[1]);
+    const Tensor* b = in.size() > 2 && in[2] >= 0 ? f32_initializer(slots, in[2]) : nullptr;
+    if (!w || (in.size() > 2 && in[2] >= 0 && !b)) return std::nullopt;
+    const Shape& xs = slots[in[0]].shape;
+    if (xs.size() != 4 || w->rank() != 4) return std::nullopt;
+    const int64_t O = w->dim(0), KH = w->dim(2), KW = w->dim(3);
+    const std::vector<int64_t> strides = attr_ints_sized(n, "strides", 2, 1), dil = attr_ints_sized(n, "dilations", 2, 1);
+    if (strides[0] < 1 || strides[1] < 1 || dil[0] < 1 || dil[1] < 1) return std::nullopt;
+    const SpatialPads p = spatial_pads(n, {xs[2], xs[3]}, {(KH - 1) * dil[0] + 1, (KW - 1) * dil[1] + 1}, strides);
+    if (p.begin != p.end) return std::nullopt;  // asymmetric: the reference pads a copy
+    ops::Conv2dParams cp;
+    cp.stride_h = strides[0], cp.stride_w = strides[1];
+    cp.dilation_h = dil[0], cp.dilation_w = dil[1];
+    cp.pad_h = p.begin[0], cp.pad_w = p.begin[1];
+    cp.groups = n.attr_int("group", 1);
+    std::shared_ptr<ops::Conv2d> conv;
+    try {
+        conv = std::make_shared<ops::Conv2d>(xs[1], xs[2], xs[3], O, KH, KW, cp, w->data<float>(),
+                                             b ? b->data<float>() : nullptr, ops::Conv2d::Weights::copy);
+    } catch (const InputError&) {
+        return std::nullopt;  // the reference op reports the problem in its own words
+    }
+    const FusedActivation act = n.op_type == "FusedConv" ? fused_activation_of(n) : FusedActivation{};
+    const int64_t N = xs[0], x = in[0], y = out[0];
+    const int64_t plane = conv->out_h() * conv->out_w();
+    PreparedStep s;
+    s.macs = N * O * plane * (xs[1] / cp.groups) * KH * KW;
+    s.run = [conv, act, N, x, y, plane, O](RunFrame& f) {
+        const size_t need = static_cast<size_t>(conv->scratch_floats(N));
+        if (f.scratch.size() < need) f.scratch.resize(need);
+        float* py = f.out(static_cast<int>(y));
+        conv->run(f.in(static_cast<int>(x)), py, N, f.scratch.data());
+        if (act.kind != FusedActivation::Kind::none)
+            chunked(N * O, plane, [&](int64_t p0, int64_t p1) { act.apply(py + p0 * plane, (p1 - p0) * plane); });
+    };
+    return s;
+}
+
+// MaxPool on ops::Pool: 2-D, symmetric pads within the kernel's half, no dilation or ceil_mode, no indices.
+std::optional<PreparedStep> prepare_max_pool(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                                             const std::vector<ValueSlot>& slots) {
+    if (in.empty() || out.size() != 1 || !all_f32(slots, {in[0], out[0]})) return std::nullopt;
+    const Shape& xs = slots[in[0]].shape;
+    if (xs.size() != 4 || n.attr_int("ceil_mode", 0) != 0 || n.attr_int("storage_order", 0) != 0) return std::nullopt;
+    if (n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return std::nullopt;
+    const std::vector<int64_t> k = n.attr_ints("kernel_shape", {});
+    if (k.size() != 2) return std::nullopt;
+    const std::vector<int64_t> st = attr_ints_sized(n, "strides", 2, 1);
+    const SpatialPads p = spatial_pads(n, {xs[2], xs[3]}, k, st);
+    if (p.begin != p.end) return std::nullopt;
+    ops::Pool2dParams pp{k[0], k[1], st[0], st[1], p.begin[0], p.begin[1]};
+    std::shared_ptr<ops::Pool> pool;
+    try {
+        pool = std::make_shared<ops::Pool>(ops::PoolKind::max, xs[2], xs[3], pp);
+    } catch (const InputError&) {
+        return std::nullopt;
+    }
+    if (slots[out[0]].shape != Shape{xs[0], xs[1], pool->out_h(), pool->out_w()}) return std::nullopt;
+    const int64_t planes = xs[0] * xs[1], plane_in = xs[2] * xs[3], plane_out = pool->out_h() * pool->out_w();
+    const int x = in[0], y = out[0];
+    PreparedStep s;
+    s.run = [pool, planes, plane_in, plane_out, x, y](RunFrame& f) {
+        chunked(planes, plane_in, [&](int64_t p0, int64_t p1) {
+            pool->run(f.in(x) + p0 * plane_in, f.out(y) + p0 * plane_out, p1 - p0);
+        });
+    };
+    return s;
+}
+
+std::optional<PreparedStep> prepare_global_average_pool(const std::vector<int>& in, const std::vector<int>& out,
+                                                        const std::vector<ValueSlot>& slots) {
+    if (in.empty() || out.size() != 1 || !all_f32(slots, {in[0], out[0]})) return std::nullopt;
+    const Shape& xs = slots[in[0]].shape;
+    if (xs.size() < 3) return std::nullopt;
+    const int64_t planes = xs[0] * xs[1], len = planes ? shape_numel(xs) / planes : 0;
+    const int x = in[0], y = out[0];
+    PreparedStep s;
+    s.run = [planes, len, x, y](RunFrame& f) {
+        const float* px = f.in(x);
+        float* py = f.out(y);
+        chunked(planes, len, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {  // the reference's sum: double, in order
+                double sum = 0;
+                for (int64_t i = 0; i < len; ++i) sum += px[p * len + i];
+                py[p] = len ? static_cast<float>(sum / len) : 0.f;
+            }
+        });
+    };
+    return s;
+}
+
+template <class F>
+PreparedStep unary_step(int x, int y, int64_t count, F fn) {
+    PreparedStep s;
+    s.in_place_inputs = {0};
+    s.run = [x, y, count, fn](RunFrame& f) {
+        const float* px = f.in(x);
+        float* py = f.out(y);
+        chunked(count, 4, [&](int64_t i0, int64_t i1) {
+            for (int64_t i = i0; i < i1; ++i) py[i] = fn(px[i]);
+        });
+    };
+    return s;
+}
+
+std::optional<PreparedStep> prepare_unary(const Graph& g, const Node& n, const std::vector<int>& in,
+                                          const std::vector<int>& out, const std::vector<ValueSlot>& slots) {
+    if (in.empty() || out.size() != 1 || !all_f32(slots, {in[0], out[0]})) return std::nullopt;
+    const int64_t count = shape_numel(slots[in[0]].shape);
+    const int x = in[0], y = out[0];
+    const std::string& op = n.op_type;
+    if (op == "Sigmoid") return unary_step(x, y, count, [](float v) { return 1.f / (1.f + std::exp(-v)); });
+    if (op == "Tanh") return unary_step(x, y, count, [](float v) { return std::tanh(v); });
+    FusedActivation a;
+    const float inf = std::numeric_limits<float>::infinity();
+    if (op == "Relu") {
+        a.kind = FusedActivation::Kind::relu;
+    } else if (op == "LeakyRelu") {
+        a = {FusedActivation::Kind::leaky_relu, n.attr_float("alpha", 0.01f), 0};
+    } else if (op == "HardSigmoid") {
+        a = {FusedActivation::Kind::hard_sigmoid, n.attr_float("alpha", 0.2f), n.attr_float("beta", 0.5f)};
+    } else if (op == "Clip") {
+        a = {FusedActivation::Kind::clip, -inf, inf};
+        if (g.opset < 11) {
+            a.a = n.attr_float("min", -inf), a.b = n.attr_float("max", inf);
+        } else {
+            for (size_t k = 1; k < 3; ++k) {
+                if (in.size() <= k || in[k] < 0) continue;
+                const Tensor* t = f32_initializer(slots, in[k]);
+                if (!t || t->numel() != 1) return std::nullopt;
+                (k == 1 ? a.a : a.b) = t->data<float>()[0];
+            }
+        }
+    } else {
+        return std::nullopt;
+    }
+    PreparedStep s;  // copied (unless in place), then the activation's vectorizable in-place loop
+    s.in_place_inputs = {0};
+    s.run = [x, y, count, a](RunFrame& f) {
+        const float* px = f.in(x);
+        float* py = f.out(y);
+        chunked(count, 4, [&](int64_t i0, int64_t i1) {
+            if (px != py) std::memcpy(py + i0, px + i0, static_cast<size_t>(i1 - i0) * sizeof(float));
+            a.apply(py + i0, i1 - i0);
+        });
+    };
+    return s;
+}
+
+std::optional<PreparedStep> prepare_batch_norm(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                                               const std::vector<ValueSlot>& slots) {
+    if (in.size() < 5 || out.empty() || n.attr_int("training_mode", 0) != 0 || !all_f32(slots, {in[0], out[0]})) return std::nullopt;
+    for (size_t k = 1; k < out.size(); ++k) {
+        if (out[k] >= 0) return std::nullopt;
+    }
+    const Shape& xs = slots[in[0]].shape;
+    if (xs.size() < 2) return std::nullopt;
+    const int64_t C = xs[1];
+    const Tensor* p[4];
+    for (int k = 0; k < 4; ++k) {
+        p[k] = f32_initializer(slots, in[1 + k]);
+        if (!p[k] || p[k]->numel() != C) return std::nullopt;
+    }
+    const float eps = n.attr_float("epsilon", 1e-5f);
+    std::vector<float> scale(C), shift(C);
+    for (int64_t ch = 0; ch < C; ++ch) {  // as the reference op computes them
+        scale[ch] = p[0]->data<float>()[ch] / std::sqrt(p[3]->data<float>()[ch] + eps);
+        shift[ch] = p[1]->data<float>()[ch] - scale[ch] * p[2]->data<float>()[ch];
+    }
+    const int64_t planes = xs[0] * C, len = planes ? shape_numel(xs) / planes : 0;
+    const int x = in[0], y = out[0];
+    PreparedStep s;
+    s.in_place_inputs = {0};
+    s.run = [scale, shift, planes, len, C, x, y](RunFrame& f) {
+        const float* px = f.in(x);
+        float* py = f.out(y);
+        chunked(planes, len, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                const float a = scale[p % C], b = shift[p % C];
+                for (int64_t i = 0; i < len; ++i) py[p * len + i] = a * px[p * len + i] + b;
+            }
+        });
+    };
+    return s;
+}
+
+// Add/Sub/Mul/Div of two f32 tensors of the output's shape, or one of them a
+// scalar or per-channel (1|N, C, 1, 1...) against a (N, C, ...) tensor.
+std::optional<PreparedStep> prepare_binary(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                                           const std::vector<ValueSlot>& slots) {
+    if (in.size() != 2 || out.size() != 1 || !all_f32(slots, {in[0], in[1], out[0]})) return std::nullopt;
+    const Shape& ys = slots[out[0]].shape;
+    const Shape &as = slots[in[0]].shape, &bs = slots[in[1]].shape;
+    const int64_t count = shape_numel(ys);
+    // How an operand is read: every element (full), one value (scalar), one per channel plane (channel).
+    enum class Read { full, scalar, channel };
+    auto read_of = [&](const Shape& s) -> std::optional<Read> {
+        if (s == ys) return Read::full;
+        if (shape_numel(s) == 1) return Read::scalar;
+        if (ys.size() < 3) return std::nullopt;
+        // Aligned right: (C, 1, .., 1), (1, C, 1, ..) or (N, C, 1, ..) with N matching.
+        Shape full(ys.size() - std::min(s.size(), ys.size()), 1);
+        full.insert(full.end(), s.begin(), s.end());
+        if (full.size() != ys.size() || full[1] != ys[1] || (full[0] != 1 && full[0] != ys[0])) return std::nullopt;
+        for (size_t d = 2; d < ys.size(); ++d) {
+            if (full[d] != 1) return std::nullopt;
+        }
+        return full[0] == 1 && ys[0] != 1 ? std::nullopt : std::optional<Read>(Read::channel);
+    };
+    const auto ra = read_of(as), rb = read_of(bs);
+    if (!ra || !rb) return std::nullopt;
+    const int op = n.op_type == "Add" ? 0 : n.op_type == "Sub" ? 1 : n.op_type == "Mul" ? 2 : 3;
+    const int64_t C = ys.size() >= 2 ? ys[1] : 1, planes = ys.size() >= 2 ? ys[0] * ys[1] : 1;
+    const int64_t len = planes ? count / planes : 0;
+    const int a = in[0], b = in[1], y = out[0];
+    // The index an operand reads for element i of plane p.
+    auto index = [](Read r, int64_t p, int64_t i, int64_t plane_len) -> int64_t {
+        return r == Read::full ? p * plane_len + i : r == Read::scalar ? 0 : p;
+    };
+    (void)C;
+    PreparedStep s;
+    if (*ra == Read::full) s.in_place_inputs.push_back(0);
+    if (*rb == Read::full) s.in_place_inputs.push_back(1);
+    const Read rra = *ra, rrb = *rb;
+    s.run = [=](RunFrame& f) {
+        const float* pa = f.in(a);
+        const float* pb = f.in(b);
+        float* py = f.out(y);
+        chunked(planes, len, [&](int64_t p0, int64_t p1) {
+            for (int64_t p = p0; p < p1; ++p) {
+                float* yp = py + p * len;
+                for (int64_t i = 0; i < len; ++i) {
+                    const float u = pa[index(rra, p, i, len)], v = pb[index(rrb, p, i, len)];
+                    yp[i] = op == 0 ? u + v : op == 1 ? u - v : op == 2 ? u * v : u / v;
+                }
+            }
+        });
+    };
+    return s;
+}
+
+}  // namespace
+
+std::optional<PreparedStep> prepare_step(const Graph& g, const Node& n, const std::vector<int>& in,
+                                         const std::vector<int>& out, const std::vector<ValueSlot>& slots) {
+    const std::string& op = n.op_type;
+    if (op == "Conv" || op == "FusedConv") return prepare_conv(g, n, in, out, slots);
+    if (op == "MaxPool") return prepare_max_pool(n, in, out, slots);
+    if (op == "GlobalAveragePool") return prepare_global_average_pool(in, out, slots);
+    if (op == "BatchNormalization") return prepare_batch_norm(n, in, out, slots);
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return prepare_binary(n, in, out, slots);
+    if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||
+        (op == "Dropout" && n.attr_int("training_mode", 0) == 0)) {
+        if (in.empty() || in[0] < 0 || out.empty() || out[0] < 0) return std::nullopt;
+        for (size_t k = 1; k < out.size(); ++k) {
+            if (out[k] >= 0) return std::nullopt;  // Dropout's mask
+        }
+        if (slots[in[0]].bytes != slots[out[0]].bytes || slots[in[0]].dtype != slots[out[0]].dtype) return std::nullopt;
+        PreparedStep s;
+        s.alias = true;
+        return s;
+    }
+    return prepare_unary(g, n, in, out, slots);
+}
+
+}  // namespace tern::graph
