@@ -6,7 +6,8 @@
 
 #include "core/error.h"
 #include "core/thread_pool.h"
-#include "graph/onnx_import.h"
+#include "graph/model_file.h"
+#include "graph/qdq_fuse.h"
 #include "graph/passes.h"
 #include "graph/plan_summary.h"
 #include "graph/prepared_executor.h"
@@ -48,7 +49,7 @@ std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const st
                                               const std::string& shape) {
     if (runs < 1) throw UsageError("bench", "--runs must be >= 1");
     const Shape given = shape.empty() ? Shape{} : parse_shape(shape);
-    const graph::Graph g = graph::optimize(graph::import_onnx_file(model));
+    const graph::Graph g = graph::optimize(graph::fuse_qdq(graph::import_graph_file(model)));
     if (!shape.empty() && g.inputs.size() != 1) {
         throw UsageError("bench", format("--shape sets the one input's shape; the model has %zu inputs", g.inputs.size()));
     }
