@@ -12,6 +12,7 @@
 const fs = require('fs');
 const path = require('path');
 const os = require('os');
+const {readNpy, writeNpy} = require('./npy.js');
 
 const ortDir = path.join(process.env.TERN_CACHE || path.join(os.homedir(), '.cache', 'tern'),
                          'npm', 'onnxruntime', 'node_modules', 'onnxruntime-node');
@@ -24,41 +25,19 @@ const ARRAY = {float32: Float32Array, float64: Float64Array, int64: BigInt64Arra
                int16: Int16Array, int8: Int8Array, uint8: Uint8Array, bool: Uint8Array, uint16: Uint16Array,
                float16: Uint16Array};
 
-function readNpy(file) {
-    const buf = fs.readFileSync(file);
-    if (buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file}: not a .npy file`);
-    const major = buf[6];
-    const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const header = buf.toString('latin1', start, start + headerLen);
-    const descr = /'descr':\s*'([^']+)'/.exec(header)[1];
-    if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran order is not supported`);
-    const shape = /'shape':\s*\(([^)]*)\)/.exec(header)[1].split(',').map(s => s.trim()).filter(s => s).map(Number);
+function readTensor(file) {
+    const {descr, shape, bytes} = readNpy(file);
     const type = NPY_TO_ORT[descr];
     if (!type) throw new Error(`${file}: dtype ${descr} is not supported`);
-    const body = buf.subarray(start + headerLen);
-    const copy = new Uint8Array(body.length);
-    copy.set(body);
-    let data = new ARRAY[type](copy.buffer, 0, body.length / ARRAY[type].BYTES_PER_ELEMENT);
+    let data = new ARRAY[type](bytes.buffer, 0, bytes.length / ARRAY[type].BYTES_PER_ELEMENT);
     if (type === 'bool') data = Uint8Array.from(data);
     return new ort.Tensor(type, data, shape);
 }
 
-function writeNpy(file, tensor) {
+function writeTensor(file, tensor) {
     const descr = ORT_TO_NPY[tensor.type];
     if (!descr) throw new Error(`output type ${tensor.type} cannot be written as .npy`);
-    const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
-    let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
-    const total = 10 + header.length + 1;
-    header += ' '.repeat((64 - (total % 64)) % 64) + '\n';
-    const head = Buffer.alloc(10);
-    head.write('\x93NUMPY', 0, 'latin1');
-    head[6] = 1;
-    head[7] = 0;
-    head.writeUInt16LE(header.length, 8);
-    const data = tensor.data;
-    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), body]));
+    writeNpy(file, descr, tensor.dims, tensor.data);
 }
 
 async function main() {
@@ -74,7 +53,7 @@ async function main() {
         else {
             const eq = args[i].indexOf('=');
             if (eq < 0) throw new Error(`bad argument ${args[i]} (want NAME=FILE.npy)`);
-            feeds[args[i].slice(0, eq)] = readNpy(args[i].slice(eq + 1));
+            feeds[args[i].slice(0, eq)] = readTensor(args[i].slice(eq + 1));
         }
     }
     const session = await ort.InferenceSession.create(model, {
@@ -85,7 +64,7 @@ async function main() {
     fs.mkdirSync(outDir, {recursive: true});
     session.outputNames.forEach((name, i) => {
         const file = path.join(outDir, `${i}.npy`);
-        writeNpy(file, result[name]);
+        writeTensor(file, result[name]);
         report.outputs.push({name, file, shape: result[name].dims});
     });
     if (benchRuns > 0) {

@@ -12,36 +12,18 @@
 const fs = require('fs');
 const path = require('path');
 const os = require('os');
+const {readNpy, writeNpy} = require('./npy.js');
 
 const wasmDir = path.join(process.env.TERN_CACHE || path.join(os.homedir(), '.cache', 'tern'),
                           'npm', 'tfjs-tflite', 'package', 'wasm');
 
 function readNpyF32(file) {
-    const buf = fs.readFileSync(file);
-    if (buf.toString('latin1', 0, 6) !== '\x93NUMPY') throw new Error(`${file}: not a .npy file`);
-    const major = buf[6];
-    const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-    const start = major === 1 ? 10 : 12;
-    const header = buf.toString('latin1', start, start + headerLen);
-    if (!/'descr':\s*'<f4'/.test(header)) throw new Error(`${file}: float32 (<f4) expected`);
-    if (/'fortran_order':\s*True/.test(header)) throw new Error(`${file}: Fortran order is not supported`);
-    const body = buf.subarray(start + headerLen);
-    const copy = new Uint8Array(body.length);
-    copy.set(body);
-    return new Float32Array(copy.buffer);
+    const {descr, bytes} = readNpy(file);
+    if (descr !== '<f4') throw new Error(`${file}: float32 (<f4) expected`);
+    return new Float32Array(bytes.buffer);
 }
 
-function writeNpyF32(file, data, shape) {
-    const dims = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
-    let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${dims}, }`;
-    header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-    const head = Buffer.alloc(10);
-    head.write('\x93NUMPY', 0, 'latin1');
-    head[6] = 1;
-    head.writeUInt16LE(header.length, 8);
-    const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(body)]));
-}
+const writeNpyF32 = (file, data, shape) => writeNpy(file, '<f4', shape, data);
 
 function toArray(vec) {
     const out = [];
