@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/demo_graph.h"
 #include "cli/demo_lm.h"
 #include "cli/kernel_bench.h"
 #include "cli/llm_bench.h"
@@ -102,6 +103,9 @@ void run_demo(int threads) {
             return out;
         }));
     }
+
+    rows.push_back(timed("graph runtime", [&] { return demo_graph_export(models + "fmnist-lenet5.safetensors"); }));
+    rows.push_back(timed("ocr", [] { return demo_ocr(); }));
 
     std::string lm_sample;
     rows.push_back(timed("language model", [&] {

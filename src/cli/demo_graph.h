@@ -1,0 +1,18 @@
+#pragma once
+// The graph-runtime steps of `tern demo`: a trained classifier exported as
+// ONNX and run back by tern's graph runtime, and PaddleOCR reading a rendered
+// line with the models scripts/setup.sh unpacks.
+#include <string>
+
+namespace tern::cli {
+
+// Exports `model_path` (a tern classifier) as ONNX, imports the file, runs the
+// optimized graph over the Fashion-MNIST test split on the planned executor and
+// compares every prediction with the nn model's. One table cell.
+std::string demo_graph_export(const std::string& model_path);
+
+// PP-OCRv4 detector + recognizer reading a line ImageMagick renders; says
+// what is missing when the models or convert are not installed.
+std::string demo_ocr();
+
+}  // namespace tern::cli
