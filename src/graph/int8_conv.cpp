@@ -221,36 +221,23 @@ Tensor integer_conv(const Node& n, const Tensor& x_in, int32_t x_zp, const Tenso
 
 Tensor integer_matmul(const Node& n, const Tensor& a_in, const std::vector<int32_t>& a_zp, const Tensor& b_in,
                       const std::vector<int32_t>& b_zp, bool fast) {
-    Tensor a = a_in.contiguous(), b = b_in.contiguous();
-    require_codes(n, a, "A");
-    require_codes(n, b, "B");
-    if (a.rank() == 0 || b.rank() == 0) throw n.error(n.op_type + " inputs must have at least 1 dim");
-    const bool a_vec = a.rank() == 1, b_vec = b.rank() == 1;
-    if (a_vec) a = a.reshape({1, a.dim(0)});
-    if (b_vec) b = b.reshape({b.dim(0), 1});
-    const int64_t M = a.dim(-2), K = a.dim(-1), N = b.dim(-1);
-    if (b.dim(-2) != K) {
-        throw n.error("A " + shape_to_string(a_in.shape()) + " and B " + shape_to_string(b_in.shape()) +
-                      " disagree on the inner dim");
-    }
+    require_codes(n, a_in, "A");
+    require_codes(n, b_in, "B");
+    const MatMulShapes m = matmul_shapes(n, a_in, b_in);
+    const int64_t M = m.M, K = m.K, N = m.N;
     if (a_zp.size() != 1 && static_cast<int64_t>(a_zp.size()) != M) {
         throw n.error(format("A's zero point has %zu values; it needs 1 or %lld (one per row)", a_zp.size(), (long long)M));
     }
     if (b_zp.size() != 1 && static_cast<int64_t>(b_zp.size()) != N) {
         throw n.error(format("B's zero point has %zu values; it needs 1 or %lld (one per column)", b_zp.size(), (long long)N));
     }
-    const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
-    const Shape batch = broadcast_shapes(n, a_batch, b_batch);
-    Shape out_shape = batch;
-    out_shape.push_back(M);
-    out_shape.push_back(N);
-    Tensor y = Tensor::empty(out_shape, DType::i32);
-    const int64_t nb = shape_numel(batch);
+    Tensor y = Tensor::empty(m.out_shape, DType::i32);
+    const int64_t nb = shape_numel(m.batch);
     auto run = [&](const uint8_t* pa, const uint8_t* pb, int64_t rows, int32_t* pc) {
         Int8GemmArgs g;
         g.m = rows, g.n = N, g.k = K;
-        g.a = {pa, a.dtype() == DType::i8};
-        g.b = {pb, b.dtype() == DType::i8};
+        g.a = {pa, m.a.dtype() == DType::i8};
+        g.b = {pb, m.b.dtype() == DType::i8};
         g.a_zp = a_zp.data(), g.a_zp_count = static_cast<int64_t>(a_zp.size());
         g.b_zp = b_zp.data(), g.b_zp_count = static_cast<int64_t>(b_zp.size());
         g.c = pc;
@@ -263,25 +250,16 @@ Tensor integer_matmul(const Node& n, const Tensor& a_in, const std::vector<int32
         }
     };
     if (y.numel() == 0) {
-    } else if (shape_numel(b_batch) == 1 && a_zp.size() == 1) {
+    } else if (shape_numel(m.b_batch) == 1 && a_zp.size() == 1) {
         // One B for every batch item: the batch folds into the rows (B is packed once).
-        run(a.data<uint8_t>(), b.data<uint8_t>(), nb * M, y.data<int32_t>());
+        run(m.a.data<uint8_t>(), m.b.data<uint8_t>(), nb * M, y.data<int32_t>());
     } else {
-        const auto sa = broadcast_strides(a_batch, batch), sb = broadcast_strides(b_batch, batch);
         for (int64_t i = 0; i < nb; ++i) {
-            int64_t ia = 0, ib = 0, rem = i;
-            for (size_t d = batch.size(); d-- > 0;) {
-                const int64_t k = rem % batch[d];
-                rem /= batch[d];
-                ia += k * sa[d];
-                ib += k * sb[d];
-            }
-            run(a.data<uint8_t>() + ia * M * K, b.data<uint8_t>() + ib * K * N, M, y.data<int32_t>() + i * M * N);
+            const auto [ia, ib] = m.operands_of(i);
+            run(m.a.data<uint8_t>() + ia * M * K, m.b.data<uint8_t>() + ib * K * N, M, y.data<int32_t>() + i * M * N);
         }
     }
-    if (a_vec) out_shape.erase(out_shape.end() - 2);
-    if (b_vec) out_shape.pop_back();
-    return y.reshape(out_shape);
+    return y.reshape(m.result);
 }
 
 }  // namespace tern::graph

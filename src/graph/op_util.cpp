@@ -57,6 +57,43 @@ std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
     return st;
 }
 
+MatMulShapes matmul_shapes(const Node& n, const Tensor& a_in, const Tensor& b_in) {
+    MatMulShapes m;
+    m.a = a_in.contiguous();
+    m.b = b_in.contiguous();
+    if (m.a.rank() == 0 || m.b.rank() == 0) throw n.error(n.op_type + " inputs must have at least 1 dim");
+    const bool a_vec = m.a.rank() == 1, b_vec = m.b.rank() == 1;
+    if (a_vec) m.a = m.a.reshape({1, m.a.dim(0)});
+    if (b_vec) m.b = m.b.reshape({m.b.dim(0), 1});
+    m.M = m.a.dim(-2), m.K = m.a.dim(-1), m.N = m.b.dim(-1);
+    if (m.b.dim(-2) != m.K) {
+        throw n.error("A " + shape_to_string(a_in.shape()) + " and B " + shape_to_string(b_in.shape()) +
+                      " disagree on the inner dim");
+    }
+    m.a_batch.assign(m.a.shape().begin(), m.a.shape().end() - 2);
+    m.b_batch.assign(m.b.shape().begin(), m.b.shape().end() - 2);
+    m.batch = broadcast_shapes(n, m.a_batch, m.b_batch);
+    m.out_shape = m.batch;
+    m.out_shape.push_back(m.M);
+    m.out_shape.push_back(m.N);
+    m.result = m.out_shape;
+    if (a_vec) m.result.erase(m.result.end() - 2);
+    if (b_vec) m.result.pop_back();
+    return m;
+}
+
+std::pair<int64_t, int64_t> MatMulShapes::operands_of(int64_t i) const {
+    const auto sa = broadcast_strides(a_batch, batch), sb = broadcast_strides(b_batch, batch);
+    int64_t ia = 0, ib = 0;
+    for (size_t d = batch.size(); d-- > 0;) {
+        const int64_t k = i % batch[d];
+        i /= batch[d];
+        ia += k * sa[d];
+        ib += k * sb[d];
+    }
+    return {ia, ib};
+}
+
 }  // namespace tern::graph
 
 namespace tern::graph {

@@ -19,6 +19,21 @@ Shape broadcast_shapes(const Node& n, const Shape& a, const Shape& b);
 // Element strides of `s` read as broadcast to `out` (0 along broadcast dims), aligned right.
 std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out);
 
+// numpy matmul of A (..., M, K) and B (..., K, N), shared by MatMul and
+// MatMulInteger: a 1-D A is a row and a 1-D B a column (their unit dim is
+// dropped from the result); the batch dims broadcast.
+struct MatMulShapes {
+    Tensor a, b;  // contiguous, rank >= 2
+    int64_t M = 0, K = 0, N = 0;
+    Shape a_batch, b_batch, batch;
+    Shape out_shape;  // batch + (M, N): what the loops write
+    Shape result;     // out_shape without the unit dims of 1-D operands
+    // The matrix index of batch item i in A and in B.
+    std::pair<int64_t, int64_t> operands_of(int64_t i) const;
+};
+// node.error naming both input shapes when the inner dims disagree or an input is a scalar.
+MatMulShapes matmul_shapes(const Node& n, const Tensor& a, const Tensor& b);
+
 }  // namespace tern::graph
 
 namespace tern::graph {

@@ -48,42 +48,17 @@ void run_gemm(OpContext& c) {
 
 void run_matmul(OpContext& c) {
     const Node& n = c.node;
-    Tensor a = c.input(0).contiguous(), b = c.input(1).contiguous();
-    require_f32(n, a, "A");
-    require_f32(n, b, "B");
-    if (a.rank() == 0 || b.rank() == 0) throw n.error("MatMul inputs must have at least 1 dim");
-    // numpy: a 1-D operand is a row (A) or a column (B) whose unit dim is dropped from the result.
-    const bool a_vec = a.rank() == 1, b_vec = b.rank() == 1;
-    if (a_vec) a = a.reshape({1, a.dim(0)});
-    if (b_vec) b = b.reshape({b.dim(0), 1});
-    const int64_t M = a.dim(-2), K = a.dim(-1), KB = b.dim(-2), N = b.dim(-1);
-    if (K != KB) {
-        throw n.error("A " + shape_to_string(c.input(0).shape()) + " and B " + shape_to_string(c.input(1).shape()) +
-                      " disagree on the inner dim");
+    require_f32(n, c.input(0), "A");
+    require_f32(n, c.input(1), "B");
+    const MatMulShapes m = matmul_shapes(n, c.input(0), c.input(1));
+    Tensor y = Tensor::zeros(m.out_shape, DType::f32);
+    const int64_t nb = shape_numel(m.batch);
+    for (int64_t i = 0; i < nb && m.M > 0 && m.N > 0 && m.K > 0; ++i) {
+        const auto [ia, ib] = m.operands_of(i);
+        ops::sgemm(false, false, m.M, m.N, m.K, 1.f, m.a.data<float>() + ia * m.M * m.K, m.K,
+                   m.b.data<float>() + ib * m.K * m.N, m.N, 0.f, y.data<float>() + i * m.M * m.N, m.N);
     }
-    const Shape a_batch(a.shape().begin(), a.shape().end() - 2), b_batch(b.shape().begin(), b.shape().end() - 2);
-    const Shape batch = broadcast_shapes(n, a_batch, b_batch);
-    Shape out_shape = batch;
-    out_shape.push_back(M);
-    out_shape.push_back(N);
-    Tensor y = Tensor::zeros(out_shape, DType::f32);
-    const int64_t nb = shape_numel(batch);
-    const auto sa = broadcast_strides(a_batch, batch), sb = broadcast_strides(b_batch, batch);
-    std::vector<int64_t> idx(batch.size(), 0);
-    for (int64_t i = 0; i < nb && M > 0 && N > 0 && K > 0; ++i) {
-        int64_t ia = 0, ib = 0, rem = i;
-        for (size_t d = batch.size(); d-- > 0;) {
-            const int64_t k = rem % batch[d];
-            rem /= batch[d];
-            ia += k * sa[d];
-            ib += k * sb[d];
-        }
-        ops::sgemm(false, false, M, N, K, 1.f, a.data<float>() + ia * M * K, K, b.data<float>() + ib * K * N, N, 0.f,
-                   y.data<float>() + i * M * N, N);
-    }
-    if (a_vec) out_shape.erase(out_shape.end() - 2);
-    if (b_vec) out_shape.pop_back();
-    c.out[0] = y.reshape(out_shape);
+    c.out[0] = y.reshape(m.result);
 }
 
 }  // namespace
