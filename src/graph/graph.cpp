@@ -15,6 +15,7 @@ const char* attribute_kind_name(Attribute::Kind k) {
         case Attribute::Kind::floats: return "floats";
         case Attribute::Kind::tensor: return "tensor";
         case Attribute::Kind::strings: return "strings";
+        case Attribute::Kind::graph: return "graph";
     }
     return "?";
 }
@@ -63,6 +64,11 @@ const Tensor& Node::attr_tensor(const std::string& attr) const {
     const Attribute* a = find_typed(*this, attr, Attribute::Kind::tensor);
     if (!a) throw error("attribute '" + attr + "' is missing");
     return a->t;
+}
+const Graph& Node::attr_graph(const std::string& attr) const {
+    const Attribute* a = find_typed(*this, attr, Attribute::Kind::graph);
+    if (!a || !a->graph) throw error("attribute '" + attr + "' is missing");
+    return *a->graph;
 }
 
 std::vector<size_t> Graph::topological_order() const {

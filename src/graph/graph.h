@@ -6,6 +6,7 @@
 // (shape_inference.h) fills in value shapes, the executor (executor.h) runs it.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,8 +16,10 @@
 
 namespace tern::graph {
 
+struct Graph;
+
 struct Attribute {
-    enum class Kind { int_, float_, string, ints, floats, tensor, strings };
+    enum class Kind { int_, float_, string, ints, floats, tensor, strings, graph };
     Kind kind = Kind::int_;
     int64_t i = 0;
     float f = 0;
@@ -25,6 +28,7 @@ struct Attribute {
     std::vector<float> floats;
     Tensor t;
     std::vector<std::string> strings;
+    std::shared_ptr<const Graph> graph;  // a subgraph (If's branches)
 };
 const char* attribute_kind_name(Attribute::Kind k);
 
@@ -34,6 +38,9 @@ struct Node {
     std::vector<std::string> inputs;   // "" marks an omitted optional input
     std::vector<std::string> outputs;  // "" marks an omitted optional output
     std::map<std::string, Attribute> attributes;
+    // The last `implicit_inputs` inputs are not the op's own: values of this
+    // graph its subgraphs read (Graph::inputs of a subgraph). The ONNX writer drops them.
+    size_t implicit_inputs = 0;
 
     bool has(const std::string& attr) const { return attributes.count(attr) != 0; }
     // Typed attribute reads: the default when absent, InputError naming the
@@ -45,6 +52,7 @@ struct Node {
     std::vector<float> attr_floats(const std::string& attr, const std::vector<float>& fallback = {}) const;
     std::vector<std::string> attr_strings(const std::string& attr, const std::vector<std::string>& fallback = {}) const;
     const Tensor& attr_tensor(const std::string& attr) const;  // throws when absent
+    const Graph& attr_graph(const std::string& attr) const;    // throws when absent
 
     // Input i when present and not "", else nullopt.
     bool has_input(size_t i) const { return i < inputs.size() && !inputs[i].empty(); }
@@ -64,7 +72,11 @@ struct Graph {
     std::vector<Node> nodes;
     std::map<std::string, ValueInfo> values;
     std::map<std::string, Tensor> initializers;
-    std::vector<std::string> inputs;   // run-time inputs (initializers are not listed here)
+    // Run-time inputs (initializers are not listed here). A subgraph lists the
+    // enclosing graphs' values it reads here; its node (If) takes them as extra
+    // inputs after its own, as ONNX Runtime's implicit inputs, so ordering,
+    // lifetimes and dead-node elimination see them.
+    std::vector<std::string> inputs;
     std::vector<std::string> outputs;
 
     // Node indices in an order where every node follows the producers of its

@@ -43,6 +43,8 @@ void value_info_to_onnx(const std::string& name, const ValueInfo* info, onnx::Va
     }
 }
 
+void graph_to_onnx(const Graph& g, bool subgraph, onnx::GraphProto& gp);
+
 void attribute_to_onnx(const std::string& name, const Attribute& a, const std::string& where, onnx::AttributeProto& out) {
     out.set_name(name);
     switch (a.kind) {
@@ -65,6 +67,10 @@ void attribute_to_onnx(const std::string& name, const Attribute& a, const std::s
             out.set_type(onnx::AttributeProto::TENSOR);
             tensor_to_onnx(a.t, name, where, *out.mutable_t());
             break;
+        case Attribute::Kind::graph:
+            out.set_type(onnx::AttributeProto::GRAPH);
+            graph_to_onnx(*a.graph, true, *out.mutable_g());
+            break;
     }
 }
 
@@ -73,21 +79,13 @@ const ValueInfo* find_value(const Graph& g, const std::string& name) {
     return it == g.values.end() ? nullptr : &it->second;
 }
 
-}  // namespace
-
-std::string export_onnx_bytes(const Graph& g) {
-    onnx::ModelProto model;
-    model.set_ir_version(ir_version_for_opset(g.opset));
-    model.set_producer_name("tern");
-    model.set_producer_version(kTernVersion);
-    auto* opset = model.add_opset_import();
-    opset->set_domain("");
-    opset->set_version(g.opset);
-
-    onnx::GraphProto& gp = *model.mutable_graph();
+void graph_to_onnx(const Graph& g, bool subgraph, onnx::GraphProto& gp) {
     gp.set_name(g.name.empty() ? "tern" : g.name);
     for (const auto& [name, t] : g.initializers) tensor_to_onnx(t, name, kWhere, *gp.add_initializer());
-    for (const auto& name : g.inputs) value_info_to_onnx(name, find_value(g, name), *gp.add_input());
+    // A subgraph's inputs are the enclosing graphs' values it reads: ONNX names them without declaring them.
+    if (!subgraph) {
+        for (const auto& name : g.inputs) value_info_to_onnx(name, find_value(g, name), *gp.add_input());
+    }
     for (const auto& name : g.outputs) value_info_to_onnx(name, find_value(g, name), *gp.add_output());
     // Intermediate values with a known dtype: readers may check their own
     // inference against them, and tern's importer takes them back as declared.
@@ -103,11 +101,25 @@ std::string export_onnx_bytes(const Graph& g) {
         onnx::NodeProto& np = *gp.add_node();
         np.set_op_type(n.op_type);
         np.set_name(n.name);
-        for (const auto& in : n.inputs) np.add_input(in);
+        for (size_t k = 0; k + n.implicit_inputs < n.inputs.size(); ++k) np.add_input(n.inputs[k]);
         for (const auto& out : n.outputs) np.add_output(out);
         const std::string where = std::string(kWhere) + " node '" + n.name + "'";
         for (const auto& [name, a] : n.attributes) attribute_to_onnx(name, a, where, *np.add_attribute());
     }
+}
+
+}  // namespace
+
+std::string export_onnx_bytes(const Graph& g) {
+    onnx::ModelProto model;
+    model.set_ir_version(ir_version_for_opset(g.opset));
+    model.set_producer_name("tern");
+    model.set_producer_version(kTernVersion);
+    auto* opset = model.add_opset_import();
+    opset->set_domain("");
+    opset->set_version(g.opset);
+
+    graph_to_onnx(g, false, *model.mutable_graph());
     const size_t size = model.ByteSizeLong();
     if (size > static_cast<size_t>(INT_MAX)) {
         throw InputError(kWhere, format("the model needs %zu bytes, over the 2 GiB protobuf limit", size));

@@ -11,7 +11,7 @@ const std::map<std::string, OpRun>& table() {
     static const std::map<std::string, OpRun> t = [] {
         std::map<std::string, OpRun> m;
         for (auto family : {elementwise_ops, activation_ops, linear_ops, conv_ops, pool_ops, norm_ops, shape_ops,
-                            cast_ops, slice_ops, math_ops, reduce_ops, resize_ops, conv_transpose_ops, rnn_ops, quant_ops, pad_ops, fused_ops}) {
+                            cast_ops, slice_ops, math_ops, reduce_ops, resize_ops, conv_transpose_ops, rnn_ops, quant_ops, pad_ops, fused_ops, logic_ops, control_ops}) {
             for (const OpEntry& e : family()) m.emplace(e.op_type, e.run);
         }
         return m;

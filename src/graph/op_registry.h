@@ -51,5 +51,7 @@ std::vector<OpEntry> resize_ops();
 std::vector<OpEntry> conv_transpose_ops();
 std::vector<OpEntry> pad_ops();
 std::vector<OpEntry> fused_ops();  // FusedConv, written by the passes
+std::vector<OpEntry> logic_ops();  // comparisons, And/Or/Xor/Not
+std::vector<OpEntry> control_ops();  // If
 
 }  // namespace tern::graph

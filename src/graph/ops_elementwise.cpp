@@ -2,6 +2,7 @@
 // (integers wrap as numpy's do).
 #include <type_traits>
 
+#include "graph/broadcast_loop.h"
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
 
@@ -41,33 +42,7 @@ T apply(BinaryKind k, T a, T b) {
 
 template <class T>
 void binary_typed(BinaryKind k, const Tensor& a, const Tensor& b, Tensor& out) {
-    const Shape& os = out.shape();
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* po = out.data<T>();
-    const int64_t n = out.numel();
-    if (a.shape() == os && b.shape() == os) {
-        for (int64_t i = 0; i < n; ++i) po[i] = apply(k, pa[i], pb[i]);
-        return;
-    }
-    if (n == 0) return;
-    const auto sa = broadcast_strides(a.shape(), os);
-    const auto sb = broadcast_strides(b.shape(), os);
-    const size_t r = os.size();
-    std::vector<int64_t> idx(r, 0);
-    int64_t ia = 0, ib = 0;
-    for (int64_t i = 0; i < n; ++i) {
-        po[i] = apply(k, pa[ia], pb[ib]);
-        // Odometer step over the output index, moving both input offsets with it.
-        for (size_t d = r; d-- > 0;) {
-            ia += sa[d];
-            ib += sb[d];
-            if (++idx[d] < os[d]) break;
-            ia -= sa[d] * os[d];
-            ib -= sb[d] * os[d];
-            idx[d] = 0;
-        }
-    }
+    broadcast_binary<T, T, T>(a, b, out, [k](T x, T y) { return apply(k, x, y); });
 }
 
 template <BinaryKind K>

@@ -1,7 +1,8 @@
 // Pointwise math, float32: Sqrt, Exp, Log, Abs, Neg, Reciprocal, Floor, Ceil,
-// Sin, Cos, Erf, HardSwish; and Pow (float or integer base, any numeric
+// Sin, Cos, Erf, HardSwish (Abs and Neg also over signed integers, wrapping as numpy does); and Pow (float or integer base, any numeric
 // exponent, numpy broadcasting; the result has the base's type).
 #include <cmath>
+#include <type_traits>
 
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
@@ -35,6 +36,32 @@ float f_cos(float v) { return std::cos(v); }
 float f_erf(float v) { return std::erf(v); }
 // x * relu6(x + 3) / 6, as ONNX defines HardSwish (HardSigmoid with alpha 1/6, beta 0.5).
 float f_hard_swish(float v) { return v * std::fmax(0.f, std::fmin(1.f, v / 6.f + 0.5f)); }
+
+// Abs and Neg of a signed integer through unsigned arithmetic: -MIN wraps to MIN instead of being undefined.
+template <class T, bool Abs>
+void signed_int_unary(const Tensor& x, Tensor& y) {
+    using U = std::make_unsigned_t<T>;
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const bool negate = !Abs || px[i] < 0;
+        py[i] = negate ? static_cast<T>(static_cast<U>(U(0) - static_cast<U>(px[i]))) : px[i];
+    }
+}
+
+template <float (*F)(float), bool Abs>
+void abs_or_neg(OpContext& c) {
+    const Tensor x = c.input(0).contiguous();
+    Tensor y = Tensor::empty(x.shape(), x.dtype());
+    switch (x.dtype()) {
+        case DType::i64: signed_int_unary<int64_t, Abs>(x, y); break;
+        case DType::i32: signed_int_unary<int32_t, Abs>(x, y); break;
+        case DType::i16: signed_int_unary<int16_t, Abs>(x, y); break;
+        case DType::i8: signed_int_unary<int8_t, Abs>(x, y); break;
+        default: return unary<F>(c);
+    }
+    c.out[0] = std::move(y);
+}
 
 double read_number(const Tensor& t, int64_t i) {
     switch (t.dtype()) {
@@ -108,7 +135,7 @@ void run_pow(OpContext& c) {
 std::vector<OpEntry> math_ops() {
     return {
         {"Sqrt", unary<f_sqrt>},   {"Exp", unary<f_exp>},     {"Log", unary<f_log>},
-        {"Abs", unary<f_abs>},     {"Neg", unary<f_neg>},     {"Reciprocal", unary<f_reciprocal>},
+        {"Abs", abs_or_neg<f_abs, true>}, {"Neg", abs_or_neg<f_neg, false>},     {"Reciprocal", unary<f_reciprocal>},
         {"Floor", unary<f_floor>}, {"Ceil", unary<f_ceil>},   {"Sin", unary<f_sin>},
         {"Cos", unary<f_cos>},     {"Erf", unary<f_erf>},     {"HardSwish", unary<f_hard_swish>},
         {"Pow", run_pow},

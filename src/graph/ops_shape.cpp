@@ -163,6 +163,28 @@ void run_shape(OpContext& c) {
     c.out[0] = i64_vector(std::vector<int64_t>(s.begin() + start, s.begin() + std::max(start, end)));
 }
 
+void run_size(OpContext& c) { c.out[0] = i64_vector({c.input(0).numel()}).reshape({}); }
+
+// A tensor of the given shape filled with `value`'s one element (float 0 when absent).
+void run_constant_of_shape(OpContext& c) {
+    const Node& n = c.node;
+    const std::vector<int64_t> dims = int_list(n, c.input(0), "shape");
+    int64_t numel = 1;
+    for (int64_t d : dims) {
+        if (d < 0 || d > kMaxWindowValue) throw n.error(format("shape dim %lld is outside [0, 2^30]", (long long)d));
+        if (d != 0 && numel > (int64_t{1} << 34) / d) throw n.error("the shape holds over 2^34 elements");
+        numel *= d;
+    }
+    const Tensor fill = n.has("value") ? n.attr_tensor("value").contiguous() : Tensor::zeros({1}, DType::f32);
+    if (fill.numel() != 1) throw n.error("value holds " + std::to_string(fill.numel()) + " elements; ConstantOfShape needs one");
+    Tensor y = Tensor::empty(Shape(dims.begin(), dims.end()), fill.dtype());
+    const size_t esize = dtype_bytes_for(fill.dtype(), 1);
+    uint8_t* dst = y.raw_data();
+    const uint8_t* src = fill.raw_data();
+    for (int64_t i = 0; i < numel; ++i) std::memcpy(dst + static_cast<size_t>(i) * esize, src, esize);
+    c.out[0] = std::move(y);
+}
+
 void run_gather(OpContext& c) {
     const Node& n = c.node;
     const Tensor x = c.input(0).contiguous();
@@ -255,7 +277,7 @@ std::vector<OpEntry> shape_ops() {
     return {
         {"Identity", run_identity}, {"Flatten", run_flatten},   {"Reshape", run_reshape},     {"Transpose", run_transpose},
         {"Concat", run_concat},     {"Constant", run_constant}, {"Shape", run_shape},         {"Gather", run_gather},
-        {"Unsqueeze", run_unsqueeze}, {"Squeeze", run_squeeze},
+        {"Unsqueeze", run_unsqueeze}, {"Squeeze", run_squeeze}, {"Size", run_size}, {"ConstantOfShape", run_constant_of_shape},
     };
 }
 
