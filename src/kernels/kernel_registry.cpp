@@ -1,5 +1,6 @@
 #include "kernels/kernel_registry.h"
 
+#include "kernels/bitserial/bitserial.h"
 #include "kernels/conv/conv.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/gemm_bf16/gemm_bf16.h"
@@ -35,6 +36,7 @@ std::vector<KernelFamilyInfo> kernel_families() {
         describe("conv", conv_kernel(), conv_variants()),
         describe("pack", pack_kernel(), pack_variants()),
         describe("peak", peak_kernel(), peak_variants()),
+        describe("bit_gemm", bit_gemm_kernel(), bit_gemm_variants()),
     };
 }
 
