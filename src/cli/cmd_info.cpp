@@ -21,6 +21,7 @@ struct InfoOptions {
     bool cpu = false;
     bool json = false;
     bool tensors = true;
+    std::string shape;  // graph models: the one input's shape to plan for
 };
 
 Json cpu_json() {
@@ -87,6 +88,7 @@ void add_info_command(CLI::App& app) {
     cmd->add_flag("--cpu", opts->cpu, "print CPU features and the kernel instruction set chosen");
     cmd->add_flag("--json", opts->json, "machine-readable output");
     cmd->add_flag("!--no-tensors", opts->tensors, "omit the per-tensor table");
+    cmd->add_option("--shape", opts->shape, "ONNX/TFLite: plan for this input shape, e.g. 1x3x48x192 (MACs, activation memory)");
     cmd->callback([opts] {
         if (opts->cpu) {
             print_cpu(opts->json);
@@ -94,9 +96,10 @@ void add_info_command(CLI::App& app) {
         }
         if (opts->model.empty()) throw UsageError("info", "give a MODEL file or --cpu");
         if (graph::graph_file_format(opts->model) != graph::GraphFileFormat::none) {
-            print_onnx_info(opts->model, opts->json);
+            print_onnx_info(opts->model, opts->json, opts->shape);
             return;
         }
+        if (!opts->shape.empty()) throw UsageError("info", "--shape is for ONNX and TFLite models");
         const ModelFileInfo info = read_model_info(opts->model);
         if (opts->json) print_json(model_info_json(info));
         else print_model_info(info, opts->tensors);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/graph_bench.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/printable.h"
@@ -131,15 +132,18 @@ void run_model(const GraphRunOptions& o) {
 
 }  // namespace
 
-void print_onnx_info(const std::string& path, bool json) {
+void print_onnx_info(const std::string& path, bool json, const std::string& shape) {
+    if (!shape.empty()) parse_shape_option("info", shape);
     const graph::GraphFileFormat format = graph::graph_file_format(path);
     const graph::Graph g = graph::import_graph_file(path);
+    const std::map<std::string, Shape> given = shape_option_inputs("info", g, shape);
     Json j = graph::graph_summary_json(g);
     j["format"] = graph::graph_file_format_name(format);
     Json plan;
     try {
-        plan = graph::plan_summary_json(g);
+        plan = graph::plan_summary_json(g, given);
     } catch (const InputError& e) {
+        if (!given.empty()) throw InputError(path, std::string("--shape ") + shape + ": " + e.what());
         plan["planned"] = false;
         plan["why"] = std::string(e.what());
     }

@@ -22,7 +22,7 @@ void add_calibrate_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 // tern info MODEL.onnx (cmd_run.cpp): op histogram, parameters, inputs and outputs.
-void print_onnx_info(const std::string& path, bool json);
+void print_onnx_info(const std::string& path, bool json, const std::string& shape = "");
 
 // Adds -t/--threads to a subcommand; the value is applied before the callback.
 void add_threads_option(CLI::App& cmd, int& threads);

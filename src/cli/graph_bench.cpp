@@ -27,15 +27,16 @@ double quantile(std::vector<double> v, double q) {
     return v[i];
 }
 
-// "1x3x48x192" -> {1, 3, 48, 192}; UsageError otherwise.
-Shape parse_shape(const std::string& text) {
+}  // namespace
+
+Shape parse_shape_option(const std::string& command, const std::string& text) {
     Shape s;
     size_t pos = 0;
     while (pos <= text.size()) {
         const size_t x = std::min(text.find('x', pos), text.size());
         const std::string part = text.substr(pos, x - pos);
         if (part.empty() || part.size() > 9 || part.find_first_not_of("0123456789") != std::string::npos || std::stoll(part) < 1) {
-            throw UsageError("bench", "--shape '" + text + "': want dims of 1 to 999999999 joined by x, e.g. 1x3x48x192");
+            throw UsageError(command, "--shape '" + text + "': want dims of 1 to 999999999 joined by x, e.g. 1x3x48x192");
         }
         s.push_back(std::stoll(part));
         pos = x + 1;
@@ -43,18 +44,21 @@ Shape parse_shape(const std::string& text) {
     return s;
 }
 
-}  // namespace
+std::map<std::string, Shape> shape_option_inputs(const std::string& command, const graph::Graph& g, const std::string& text) {
+    if (text.empty()) return {};
+    const Shape given = parse_shape_option(command, text);
+    if (g.inputs.size() != 1) {
+        throw UsageError(command, format("--shape sets the one input's shape; the model has %zu inputs", g.inputs.size()));
+    }
+    return {{g.inputs[0], given}};
+}
 
 std::vector<GraphBenchResult> run_graph_bench(const std::string& model, const std::vector<int>& threads, int runs,
                                               const std::string& shape) {
     if (runs < 1) throw UsageError("bench", "--runs must be >= 1");
-    const Shape given = shape.empty() ? Shape{} : parse_shape(shape);
+    if (!shape.empty()) parse_shape_option("bench", shape);  // a bad --shape is a usage error before the model is read
     const graph::Graph g = graph::optimize(graph::fuse_qdq(graph::import_graph_file(model)));
-    if (!shape.empty() && g.inputs.size() != 1) {
-        throw UsageError("bench", format("--shape sets the one input's shape; the model has %zu inputs", g.inputs.size()));
-    }
-    std::map<std::string, Shape> fixed;
-    if (!shape.empty()) fixed[g.inputs[0]] = given;
+    const std::map<std::string, Shape> fixed = shape_option_inputs("bench", g, shape);
     std::string why;
     std::optional<std::map<std::string, Shape>> shapes;
     try {

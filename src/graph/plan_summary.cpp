@@ -66,10 +66,10 @@ std::map<std::string, Tensor> sample_inputs(const Graph& g, const std::map<std::
     return in;
 }
 
-Json plan_summary_json(const Graph& g) {
+Json plan_summary_json(const Graph& g, const std::map<std::string, Shape>& given) {
     Json j;
     std::string why;
-    const auto shapes = planning_shapes(g, &why);
+    const auto shapes = planning_shapes(g, &why, given);
     if (!shapes) {
         j["planned"] = false;
         j["why"] = why;
@@ -80,7 +80,7 @@ Json plan_summary_json(const Graph& g) {
     for (const auto& [name, s] : *shapes) input_bytes += 4 * shape_numel(s);
     if (input_bytes > kMaxPlannedInputBytes) {
         j["planned"] = false;
-        j["why"] = "inputs of " + std::to_string(input_bytes) + " bytes at batch 1: too large to plan here";
+        j["why"] = "inputs of " + std::to_string(input_bytes) + " bytes: too large to plan here";
         return j;
     }
     const Graph opt = optimize(g);

@@ -25,6 +25,7 @@ inline constexpr int64_t kMaxPlannedInputBytes = int64_t{1} << 30;
 
 // {"planned": true, "input_shapes": {...}, "peak_activation_bytes", "naive_activation_bytes", "macs",
 //  "prepared_nodes", "reference_nodes", "optimized_nodes"} or {"planned": false, "why": ...}.
-Json plan_summary_json(const Graph& g);
+// `given` fixes input shapes as planning_shapes takes them (`tern info --shape`).
+Json plan_summary_json(const Graph& g, const std::map<std::string, Shape>& given = {});
 
 }  // namespace tern::graph

@@ -42,6 +42,31 @@ TEST(GraphCli, InfoListsOpsParametersAndShapes) {
     EXPECT_EQ(doc["outputs"][0]["shape"], "[?, 3]");
 }
 
+// A model whose spatial dims are open has no plan until --shape gives them.
+TEST(GraphCli, InfoPlansForTheShapeGiven) {
+    testio::TempDir dir;
+    onnx::ModelProto m = small_cnn();
+    auto* dims = m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+    dims->mutable_dim(2)->set_dim_param("H");
+    dims->mutable_dim(3)->set_dim_param("W");
+    const std::string model = save_model(m, dir.file("open.onnx"));
+    const auto none = run_tern("info " + model);
+    ASSERT_EQ(none.code, 0) << none.err;
+    EXPECT_NE(none.out.find("plan       none"), std::string::npos) << none.out;
+    const auto r = run_tern("info --json --shape 1x2x8x6 " + model);
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto doc = nlohmann::json::parse(r.out);
+    ASSERT_TRUE(doc["plan"]["planned"].get<bool>()) << r.out;
+    // Conv 3x3, 2 -> 3 channels, pad 1, on 8x6: 3 * 8 * 6 outputs of 2 * 9 MACs.
+    EXPECT_EQ(doc["macs"].get<long long>(), 3 * 8 * 6 * 2 * 9);
+    EXPECT_EQ(doc["plan"]["input_shapes"]["x"], (std::vector<int64_t>{1, 2, 8, 6}));
+    const auto bad = run_tern("info --shape 1x2x0 " + model);
+    EXPECT_EQ(bad.code, 2);
+    EXPECT_NE(bad.err.find("--shape '1x2x0'"), std::string::npos) << bad.err;
+    const auto wrong = run_tern("info --shape 1x3x8x6 " + model);
+    EXPECT_EQ(wrong.code, 1) << wrong.out;
+}
+
 TEST(GraphCli, RunWritesTheOutputNpyAndJson) {
     CnnFiles f;
     const auto r = run_tern("run " + f.model + " --input " + f.input + " --output " + f.output + " --json");
