@@ -1,6 +1,7 @@
 // `tern prune` on the embedded tinylm at 50 % unstructured: Wanda and SparseGPT
 // (calibrated on the training split) keep the test-split perplexity below
-// magnitude pruning's. Long: three prunes, two calibrations and three evals.
+// magnitude pruning's, and llama.cpp (libllama) loads the SparseGPT file and
+// agrees with tern on it. Long: three prunes, two calibrations and four evals.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -9,6 +10,8 @@
 
 #include "cli/cli_runner.h"
 #include "io/io_test_util.h"
+#include "llm/text_tokenizer.h"
+#include "llm/tinylm_agreement.h"
 #include "quant/quant_cli_util.h"
 #include "ref/reference.h"
 
@@ -34,6 +37,14 @@ TEST(PruneCliLong, WandaAndSparseGptBeatMagnitudeAtHalfSparsity) {
     }
     EXPECT_LT(ppl[1], ppl[0]) << "wanda " << ppl[1] << " magnitude " << ppl[0];
     EXPECT_LT(ppl[2], ppl[0]) << "sparsegpt " << ppl[2] << " magnitude " << ppl[0];
+    // The zeros are plain f16 weights: llama.cpp runs the file and gets tern's numbers.
+    const std::string text = llm::test::corpus_test_text();
+    TERN_REQUIRE_REFERENCE(testref::LlamaCpp::reference());
+    const auto tokens = llm::load_text_tokenizer(tinylm())->encode(text, true);
+    const llm::test::Agreement a = llm::test::compare_with_llama_cpp(dir.file("sparsegpt.gguf"), tokens, 256, 2);
+    EXPECT_GE(a.argmax_rate(), 0.97);
+    EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama());
+    std::printf("[ prune ] sparsegpt 50 %%: llama.cpp ppl %.4f, tern %.4f\n", a.ppl_llama(), a.ppl_tern());
     std::printf("[ prune ] tinylm 50 %%, test split 8 x 256 tokens: magnitude %.3f, wanda %.3f, sparsegpt %.3f\n", ppl[0],
                 ppl[1], ppl[2]);
 }
