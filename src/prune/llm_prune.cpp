@@ -120,7 +120,7 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
     for (const Layer& l : layers) {
         const Tensor& t = wm.original(l.tensor);
         if (!is_float_storage(t.dtype()))
-            throw InputError(wm.name(l.tensor), "is stored as " + std::string(dtype_name(t.dtype())) +
+            throw InputError(wm.name(l.tensor), "stored as " + std::string(dtype_name(t.dtype())) +
                                                     "; tern prune keeps each weight's type and prunes f32, f16 or bf16 "
                                                     "weights: prune the float model, then quantize it");
         if (recipe.pattern) check_nm_fits(wm.cols(l.tensor), *recipe.pattern, wm.name(l.tensor));

@@ -40,7 +40,9 @@ TEST(PruneCli, MagnitudeHalvesEveryBlockLinearAndKeepsTheRest) {
         EXPECT_EQ(a.name, b.name);
         EXPECT_EQ(a.tensor.dtype(), b.tensor.dtype()) << a.name;
         const bool block_linear = a.name.starts_with("blk.") && a.name.ends_with(".weight") && a.tensor.shape().size() == 2;
-        if (!block_linear) EXPECT_EQ(a.tensor.to_floats(), b.tensor.to_floats()) << a.name;
+        if (!block_linear) {
+            EXPECT_EQ(a.tensor.to_floats(), b.tensor.to_floats()) << a.name;
+        }
     }
     EXPECT_TRUE(std::isfinite(quanttest::test_split_ppl(out, 1, 64)));  // tern loads and runs it
 }
@@ -52,6 +54,9 @@ TEST(PruneCli, BadRequestsAreOneLineAndWriteNothing) {
     // A GGUF with tensors but no language model in it.
     const std::string plain = dir.file("plain.gguf");
     io::write_gguf(plain, {}, {NamedTensor{.name = "w", .tensor = Tensor::from_floats({4, 4}, std::vector<float>(16, 1.0f))}});
+    // A quantized model: its weights are not re-encoded, the prune is refused.
+    const std::string q8 = dir.file("q8.gguf");
+    ASSERT_EQ(testcli::run_tern("quantize " + tinylm() + " -o " + q8 + " --format q8_0").code, 0);
     struct Case {
         std::string args;
         int code;
@@ -72,6 +77,7 @@ TEST(PruneCli, BadRequestsAreOneLineAndWriteNothing) {
              Case{tinylm() + " -o " + dir.file("x.safetensors") + " --method magnitude --sparsity 0.5", 2, ".gguf"},
              Case{tinylm() + " -o " + tinylm() + " --method magnitude --sparsity 0.5", 2, ""},
              Case{classifier + " -o " + out + " --method magnitude --sparsity 0.5", 1, "prunes language models"},
+             Case{q8 + " -o " + out + " --method magnitude --sparsity 0.5", 1, "stored as q8_0"},
              Case{plain + " -o " + out + " --method magnitude --sparsity 0.5", 1, "plain.gguf"},
              Case{dir.file("none.gguf") + " -o " + out + " --method magnitude --sparsity 0.5", 1, "none.gguf"},
          }) {
