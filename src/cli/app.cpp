@@ -20,6 +20,7 @@ void build_app(CLI::App& app) {
     add_info_command(app);
     add_formats_command(app);
     add_quantize_command(app);
+    add_prune_command(app);
     add_convert_command(app);
     add_generate_command(app);
     add_chat_command(app);

@@ -11,6 +11,7 @@
 #include "formats/gguf_block_codes.h"
 #include "formats/gguf_blocks.h"
 #include "formats/minifloat.h"
+#include "quant/hessian_factor.h"
 
 namespace tern::quant {
 namespace {
@@ -179,74 +180,11 @@ const GgufBlockCodec& codec_of(const GgufBlockGrid& grid) {
     return *c;
 }
 
-// In-place Cholesky a = L L^T of a symmetric (n, n) matrix; L in the lower
-// triangle. False when a pivot is not positive.
-bool cholesky_lower(std::vector<double>& a, int64_t n) {
-    for (int64_t j = 0; j < n; ++j) {
-        double* aj = a.data() + j * n;
-        double s = aj[j];
-        for (int64_t k = 0; k < j; ++k) s -= aj[k] * aj[k];
-        if (!(s > 0) || !std::isfinite(s)) return false;
-        const double ljj = std::sqrt(s);
-        aj[j] = ljj;
-        const double inv = 1.0 / ljj;
-        ThreadPool& pool = default_pool();
-        pool.parallel_for(n - j - 1, 64, [&](int64_t b, int64_t e) {
-            for (int64_t i = j + 1 + b; i < j + 1 + e; ++i) {
-                double* ai = a.data() + i * n;
-                double t = ai[j];
-                for (int64_t k = 0; k < j; ++k) t -= ai[k] * aj[k];
-                ai[j] = t * inv;
-            }
-        });
-    }
-    return true;
-}
-
-// U, upper triangular with H^-1 = U^T U, from H (n, n) symmetric positive
-// definite: the factor the paper's code gets from cholesky(cholesky_inverse(
-// cholesky(H)), upper=True). False when H is not positive definite.
-bool upper_cholesky_of_inverse(std::vector<double> h, int64_t n, std::vector<double>& u) {
-    if (!cholesky_lower(h, n)) return false;
-    // Linv = L^-1 (lower), column by column by forward substitution.
-    std::vector<double> linv(static_cast<size_t>(n * n), 0.0);
-    default_pool().parallel_for(n, 16, [&](int64_t b, int64_t e) {
-        for (int64_t c = b; c < e; ++c) {
-            for (int64_t i = c; i < n; ++i) {
-                double s = i == c ? 1.0 : 0.0;
-                const double* li = h.data() + i * n;
-                for (int64_t k = c; k < i; ++k) s -= li[k] * linv[static_cast<size_t>(k * n + c)];
-                linv[static_cast<size_t>(i * n + c)] = s / li[i];
-            }
-        }
-    });
-    // Hinv = Linv^T Linv.
-    std::vector<double> hinv(static_cast<size_t>(n * n), 0.0);
-    default_pool().parallel_for(n, 16, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i)
-            for (int64_t j = i; j < n; ++j) {
-                double s = 0;
-                for (int64_t k = j; k < n; ++k) s += linv[static_cast<size_t>(k * n + i)] * linv[static_cast<size_t>(k * n + j)];
-                hinv[static_cast<size_t>(i * n + j)] = s;
-                hinv[static_cast<size_t>(j * n + i)] = s;
-            }
-    });
-    if (!cholesky_lower(hinv, n)) return false;
-    u.assign(static_cast<size_t>(n * n), 0.0);
-    for (int64_t i = 0; i < n; ++i)
-        for (int64_t j = i; j < n; ++j) u[static_cast<size_t>(i * n + j)] = hinv[static_cast<size_t>(j * n + i)];
-    return true;
-}
-
 template <class Grid>
 GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
                     const Grid& grid, const GptqOptions& o) {
-    if (static_cast<int64_t>(hessian.size()) != cols * cols)
-        throw InputError(kWhere, "Hessian holds " + std::to_string(hessian.size()) + " values, not " +
-                                     std::to_string(cols) + "^2");
-    if (!(o.damp >= 0) || o.block <= 0) throw InputError(kWhere, "damp must be >= 0 and block > 0");
-    for (double v : hessian)
-        if (!std::isfinite(v)) throw InputError(kWhere, "the Hessian holds a non-finite value");
+    check_hessian(hessian, cols, o.damp, kWhere);
+    if (o.block <= 0) throw InputError(kWhere, "block must be > 0");
     const int64_t n = cols;
     const int64_t group_size = grid.group;
     GptqResult r = grid.empty(rows, cols);
@@ -256,12 +194,7 @@ GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::s
     for (int64_t row = 0; row < rows; ++row)
         for (int64_t c = 0; c < n; ++c) wt[static_cast<size_t>(c * rows + row)] = w[static_cast<size_t>(row * n + c)];
     std::vector<double> h(hessian.begin(), hessian.end());
-    for (int64_t c = 0; c < n; ++c)
-        if (h[static_cast<size_t>(c * n + c)] == 0) {
-            h[static_cast<size_t>(c * n + c)] = 1;
-            std::fill_n(wt.begin() + c * rows, rows, 0.0);
-            ++r.dead_inputs;
-        }
+    r.dead_inputs = drop_dead_inputs(h, n, wt, rows);
 
     // Static groups (act_order): fitted once from the weights before any update.
     const int64_t n_groups = n / group_size;
@@ -291,21 +224,9 @@ GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::s
         std::copy_n(wt.begin() + perm[static_cast<size_t>(i)] * rows, rows, wp.begin() + i * rows);
     }
 
-    double mean_diag = 0;
-    for (int64_t i = 0; i < n; ++i) mean_diag += hp[static_cast<size_t>(i * n + i)];
-    mean_diag /= static_cast<double>(n);
-    std::vector<double> u;
-    double damp = o.damp;
-    for (int attempt = 0;; ++attempt) {
-        std::vector<double> hd = hp;
-        for (int64_t i = 0; i < n; ++i) hd[static_cast<size_t>(i * n + i)] += damp * mean_diag;
-        if (upper_cholesky_of_inverse(std::move(hd), n, u)) break;
-        if (attempt == 3)
-            throw InputError(kWhere, "the Hessian is not positive definite even dampened by " + std::to_string(damp) +
-                                         " of its mean diagonal");
-        damp = damp > 0 ? damp * 10 : 0.01;
-    }
-    r.damp_used = damp;
+    InverseHessianFactor f = dampened_inverse_factor(hp, n, o.damp, kWhere);
+    const std::vector<double> u = std::move(f.u);
+    r.damp_used = f.damp_used;
 
     std::vector<typename Grid::Params> current(static_cast<size_t>(rows));
     std::vector<double> err(static_cast<size_t>(o.block * rows));
@@ -343,24 +264,9 @@ GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::s
                 r.proxy_loss += (wi[row] - deq) * (wi[row] - deq) / (d * d) / 2;
                 ei[row] = (wi[row] - deq) / d;
             }
-            // Within the block: update the columns after i at once.
-            for (int64_t j = i + 1; j < i2; ++j) {
-                const double uij = u[static_cast<size_t>(i * n + j)];
-                double* wj = wp.data() + j * rows;
-                for (int64_t row = 0; row < rows; ++row) wj[row] -= ei[row] * uij;
-            }
+            update_block_columns(wp, rows, n, u, ei, i, i2);
         }
-        // The lazy update of every later column from this block's errors.
-        default_pool().parallel_for(n - i2, 8, [&](int64_t b, int64_t e) {
-            for (int64_t j = i2 + b; j < i2 + e; ++j) {
-                double* wj = wp.data() + j * rows;
-                for (int64_t i = i1; i < i2; ++i) {
-                    const double uij = u[static_cast<size_t>(i * n + j)];
-                    const double* ei = err.data() + (i - i1) * rows;
-                    for (int64_t row = 0; row < rows; ++row) wj[row] -= ei[row] * uij;
-                }
-            }
-        });
+        update_later_columns(wp, rows, n, u, err, i1, i2);
     }
     if (o.act_order)
         for (int64_t row = 0; row < rows; ++row)

@@ -15,10 +15,15 @@ bool recipe_skips(const QuantRecipe& r, io::TensorRole role) {
 }
 
 LinearStatistics calibrate_linears(const TensorModel& model, const QuantRecipe& recipe, ops::StatSet stats) {
+    return calibrate_linears(model, recipe.method, recipe.calibration, stats, kWhere);
+}
+
+LinearStatistics calibrate_linears(const TensorModel& model, const std::string& method, const CalibrateOptions& options,
+                                   ops::StatSet stats, const char* where) {
     if (!model.is_llm)
-        throw InputError(kWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
-    if (recipe.calibration.model.empty()) throw UsageError("--calib", "method '" + recipe.method + "' needs calibration data");
-    CalibrateOptions o = recipe.calibration;
+        throw InputError(where, "method '" + method + "' calibrates a language model; this input is not one tern runs");
+    if (options.model.empty()) throw UsageError("--calib", "method '" + method + "' needs calibration data");
+    CalibrateOptions o = options;
     o.stats = stats;
     std::unique_ptr<Progress> bar;
     LinearStatistics s = collect_linear_statistics(o, [&](int64_t w, int64_t n) {
@@ -27,7 +32,7 @@ LinearStatistics calibrate_linears(const TensorModel& model, const QuantRecipe& 
     });
     if (bar) bar->finish();
     if (s.fused_qkv)
-        throw InputError(kWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
+        throw InputError(where, "method '" + method + "' supports llama-family models (separate q, k, v); this one fuses them");
     return s;
 }
 

@@ -122,5 +122,9 @@ bool recipe_skips(const QuantRecipe& r, io::TensorRole role);
 // as a language model or one with fused q/k/v; UsageError without --calib.
 LinearStatistics calibrate_linears(const TensorModel& model, const QuantRecipe& recipe,
                                    ops::StatSet stats = {.meanabs = true, .hessian = true});
+// The same for any calibrated method (prune/ too): options.model is the file
+// to run; errors carry `where`.
+LinearStatistics calibrate_linears(const TensorModel& model, const std::string& method, const CalibrateOptions& options,
+                                   ops::StatSet stats, const char* where);
 
 }  // namespace tern::quant

@@ -1,0 +1,105 @@
+// tern prune MODEL.gguf -o OUT.gguf --method magnitude|wanda|sparsegpt (--sparsity S | --pattern N:M)
+//            [--calib SPEC --calib-tokens N --calib-ctx C] [--json]
+// Zeroes weights of a language model's block Linears and writes a GGUF in the
+// input's types that tern and llama.cpp load. Reading, the methods and writing
+// live in prune/prune_file.h; this file parses and prints.
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/json_out.h"
+#include "core/table.h"
+#include "prune/prune_file.h"
+
+namespace tern::cli {
+namespace {
+
+struct PruneCliOptions {
+    std::string model, output, method;
+    std::optional<double> sparsity;
+    std::string pattern;
+    std::string calib;
+    int64_t calib_tokens = 4096;
+    int64_t calib_ctx = 0;
+    bool json = false;
+    int threads = 0;
+};
+
+std::string percent(double f) { return fmt_fixed(100.0 * f, 2) + " %"; }
+
+void run_prune(const PruneCliOptions& o) {
+    apply_threads(o.threads);
+    prune::llm_prune_method(o.method);
+    if (o.sparsity && !o.pattern.empty())
+        throw UsageError("--pattern", "give either --sparsity S (unstructured) or --pattern N:M, not both");
+    if (!o.sparsity && o.pattern.empty())
+        throw UsageError("--sparsity", "give --sparsity S in [0, 1) (unstructured) or --pattern N:M (2:4, 4:8)");
+    prune::PruneFileRequest req{.input = o.model, .output = o.output, .recipe = {}};
+    req.recipe.method = o.method;
+    if (o.sparsity) req.recipe.sparsity = *o.sparsity;
+    if (!o.pattern.empty()) req.recipe.pattern = prune::parse_nm_pattern(o.pattern);
+    req.recipe.calibration.calib = o.calib;
+    req.recipe.calibration.n_tokens = o.calib_tokens;
+    req.recipe.calibration.ctx = o.calib_ctx;
+    const prune::PrunedModel p = prune::prune_file(req);
+    const std::string target = o.pattern.empty() ? percent(*o.sparsity) : o.pattern;
+    if (o.json) {
+        Json j;
+        j["input"] = o.model;
+        j["output"] = o.output;
+        j["method"] = o.method;
+        if (o.pattern.empty()) j["sparsity_target"] = *o.sparsity;
+        else j["pattern"] = o.pattern;
+        if (!o.calib.empty()) j["calib"] = o.calib;
+        j["calib_tokens"] = p.calib_tokens;
+        j["linear_weights"] = p.linear_weights;
+        j["linear_zeros"] = p.linear_zeros;
+        j["linear_sparsity"] = p.linear_sparsity();
+        j["model_params"] = p.model_params;
+        j["model_sparsity"] = p.model_params > 0 ? double(p.linear_zeros) / double(p.model_params) : 0.0;
+        Json rows = Json::array();
+        for (const auto& r : p.report) {
+            Json t{{"name", r.name}, {"dtype", r.dtype}, {"rows", r.rows}, {"cols", r.cols}, {"zeros", r.zeros},
+                   {"sparsity", r.sparsity()}};
+            if (!r.note.empty()) t["note"] = r.note;
+            rows.push_back(t);
+        }
+        j["tensors"] = rows;
+        print_json(j);
+        return;
+    }
+    TextTable table({"tensor", "type", "shape", "zeros", "sparsity", "note"});
+    for (const auto& r : p.report)
+        table.add_row({r.name, r.dtype, std::to_string(r.rows) + " x " + std::to_string(r.cols), std::to_string(r.zeros),
+                       percent(r.sparsity()), r.note});
+    table.print();
+    std::printf("\n%s -> %s: %s %s; block Linears %s sparse (%lld of %lld weights), %s of all parameters\n",
+                o.model.c_str(), o.output.c_str(), o.method.c_str(), target.c_str(), percent(p.linear_sparsity()).c_str(),
+                static_cast<long long>(p.linear_zeros), static_cast<long long>(p.linear_weights),
+                percent(p.model_params > 0 ? double(p.linear_zeros) / double(p.model_params) : 0.0).c_str());
+}
+
+}  // namespace
+
+void add_prune_command(CLI::App& app) {
+    auto o = std::make_shared<PruneCliOptions>();
+    auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT)");
+    cmd->add_option("model", o->model, "input language model (.gguf)")->required();
+    cmd->add_option("-o,--output", o->output, "output file (.gguf, the input's tensor types)")->required();
+    cmd->add_option("--method", o->method, "magnitude, wanda or sparsegpt (wanda and sparsegpt need --calib)")->required();
+    cmd->add_option("--sparsity", o->sparsity, "unstructured: fraction of each Linear's weights zeroed, in [0, 1)");
+    cmd->add_option("--pattern", o->pattern, "N:M semi-structured: keep N of every M input weights of a row (2:4, 4:8)");
+    cmd->add_option("--calib", o->calib, "calibration text: text:train, text:validation, text:test or text:FILE");
+    cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
+    cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
+        ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+    cmd->add_flag("--json", o->json, "machine-readable report");
+    add_threads_option(*cmd, o->threads);
+    cmd->callback([o] { run_prune(*o); });
+}
+
+}  // namespace tern::cli
