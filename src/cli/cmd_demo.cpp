@@ -32,6 +32,7 @@
 #include "quant/gguf_mix.h"
 #include "quant/quantize_model.h"
 #include "quant/rtn.h"
+#include "prune/prune_file.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
 
@@ -143,22 +144,34 @@ void run_demo(int threads) {
         return s;
     }));
 
+    // Test-split perplexity of a model file on the first 16 windows of 256 tokens.
+    auto test_ppl = [&](const std::string& file) {
+        const auto model = llm::load_model(file);
+        const auto tok = llm::load_text_tokenizer(file);
+        std::vector<int32_t> test = tok->encode(split_corpus(load_text_corpus().documents).test, true);
+        test.resize(std::min<size_t>(test.size(), 16 * 256));
+        llm::SessionOptions so;
+        so.n_ctx = 256;
+        llm::Session session(*model, so);
+        return llm::compute_perplexity(session, test, 256, {}, model->config.bos_token).ppl;
+    };
+    // A scratch folder for one compressed tinylm; nullopt when tinylm or the corpus is missing.
+    auto scratch_for_tinylm = [&]() -> std::optional<std::filesystem::path> {
+        namespace fs = std::filesystem;
+        if (!fs::exists(models + "tinylm.gguf") || !load_text_corpus().missing_sources.empty()) return std::nullopt;
+        const fs::path dir = fs::temp_directory_path() / ("tern-demo-q-" + std::to_string(::getpid()));
+        fs::create_directories(dir);
+        return dir;
+    };
     // tinylm quantized by `method` into `format` (calibrated on 1024 train-split
     // tokens where the method calibrates), judged on 16 test-split windows.
     auto quantized_test_ppl = [&](const std::string& method, const std::string& format,
                                   const std::function<void(quant::QuantRecipe&)>& adjust) {
-        namespace fs = std::filesystem;
-        const std::string path = models + "tinylm.gguf";
-        const TextCorpus corpus = load_text_corpus();
-        if (!fs::exists(path) || !corpus.missing_sources.empty()) return std::nan("");
-        const fs::path dir = fs::temp_directory_path() / ("tern-demo-q-" + std::to_string(::getpid()));
-        fs::create_directories(dir);
-        const auto tok = llm::load_text_tokenizer(path);
-        std::vector<int32_t> test = tok->encode(split_corpus(corpus.documents).test, true);
-        test.resize(std::min<size_t>(test.size(), 16 * 256));
+        const auto dir = scratch_for_tinylm();
+        if (!dir) return std::nan("");
         quant::QuantizeFileRequest req;
-        req.input = path;
-        req.output = (dir / "q.gguf").string();
+        req.input = models + "tinylm.gguf";
+        req.output = (*dir / "q.gguf").string();
         req.format_name = format;
         req.recipe.method = method;
         const std::optional<GgufMix> mix = gguf_mix_by_name(format);
@@ -168,12 +181,23 @@ void run_demo(int threads) {
         req.recipe.calibration.ctx = 128;
         if (adjust) adjust(req.recipe);
         quant::quantize_file(req);
-        const auto model = llm::load_model(req.output);
-        llm::SessionOptions so;
-        so.n_ctx = 256;
-        llm::Session session(*model, so);
-        const double ppl = llm::compute_perplexity(session, test, 256, {}, model->config.bos_token).ppl;
-        fs::remove_all(dir);
+        const double ppl = test_ppl(req.output);
+        std::filesystem::remove_all(*dir);
+        return ppl;
+    };
+    // tinylm's block Linears pruned to 50 % by `method` (calibrated as above).
+    auto pruned_test_ppl = [&](const std::string& method) {
+        const auto dir = scratch_for_tinylm();
+        if (!dir) return std::nan("");
+        prune::PruneFileRequest req{.input = models + "tinylm.gguf", .output = (*dir / "p.gguf").string(), .recipe = {}};
+        req.recipe.method = method;
+        req.recipe.sparsity = 0.5;
+        req.recipe.calibration.calib = method == "magnitude" ? "" : "text:train";
+        req.recipe.calibration.n_tokens = 1024;
+        req.recipe.calibration.ctx = 128;
+        prune::prune_file(req);
+        const double ppl = test_ppl(req.output);
+        std::filesystem::remove_all(*dir);
         return ppl;
     };
     const auto blocks_only = [](quant::QuantRecipe& r) { r.skip_roles = {io::TensorRole::token_embd, io::TensorRole::output}; };
@@ -206,6 +230,16 @@ void run_demo(int threads) {
         });
         return "tinylm to w8a8 (static per-tensor activation scales), test-split ppl: naive " + fmt_fixed(naive, 2) +
                ", smoothquant (alpha 0.8) " + fmt_fixed(smooth, 2);
+    }));
+
+    rows.push_back(timed("prune", [&] {
+        // Half of every block Linear's weights set to zero: by magnitude, and by
+        // SparseGPT, which updates the weights it keeps to make up for the rest.
+        const double magnitude = pruned_test_ppl("magnitude");
+        if (std::isnan(magnitude)) return std::string("tinylm or the text corpus not installed");
+        return "tinylm blocks 50 % sparse, test-split ppl: magnitude " + fmt_fixed(magnitude, 2) + ", wanda " +
+               fmt_fixed(pruned_test_ppl("wanda"), 2) + ", sparsegpt " + fmt_fixed(pruned_test_ppl("sparsegpt"), 2) +
+               " (dense " + fmt_fixed(test_ppl(models + "tinylm.gguf"), 2) + ")";
     }));
 
     rows.push_back(timed("batched decode", [&] {
