@@ -18,11 +18,26 @@
 #include "core/thread_pool.h"
 #include "nn/train/run.h"
 #include "nn/train/run_report.h"
+#include "prune/classifier_prune.h"
 
 namespace tern::cli {
 namespace {
 
 using namespace tern::nn::train;
+
+Json prune_sparsity_json(const prune::PrunedRun& p) {
+    Json layers = Json::array();
+    for (const auto& l : p.sparsity)
+        layers.push_back({{"layer", l.name}, {"weights", l.weights}, {"zeros", l.zeros}, {"sparsity", l.sparsity()}});
+    return {{"layers", layers}, {"compression", p.compression()}, {"csv", p.sparsity_csv}};
+}
+
+void print_prune_sparsity(const prune::PrunedRun& p) {
+    for (const auto& l : p.sparsity)
+        std::printf("sparsity %-14s %8lld / %8lld zero  %s\n", l.name.c_str(), static_cast<long long>(l.zeros),
+                    static_cast<long long>(l.weights), pct(l.sparsity()).c_str());
+    std::printf("prunable weights %.2fx fewer (%s)\n", p.compression(), p.sparsity_csv.c_str());
+}
 
 void run_train(const TrainCliOptions& o) {
     apply_threads(o.threads);
@@ -44,7 +59,9 @@ void run_train(const TrainCliOptions& o) {
     };
     ro.callbacks.step = [&](int64_t step, const std::string& status) { bar->update(step, status); };
     ro.callbacks.epoch_end = [&] { bar->finish(); };
-    const RunResult res = nn::train::run(r, {}, ro);
+    // A recipe with a "prune" section trains through the pruning hooks.
+    prune::PrunedRun pruned;
+    const RunResult res = r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
     const EpochMetrics& last = res.history.back();
@@ -65,11 +82,13 @@ void run_train(const TrainCliOptions& o) {
         j["metrics_csv"] = res.metrics_csv;
         j["plot_png"] = res.plot_png;
         j["history"] = history_json(res.history);
+        if (r.has_prune) j["sparsity"] = prune_sparsity_json(pruned);
         print_json(j);
         return;
     }
     std::printf("test (%lld images): loss %.4f acc %s\n", static_cast<long long>(res.test_count), res.test_loss,
                 pct(res.test_accuracy).c_str());
+    if (r.has_prune) print_prune_sparsity(pruned);
     std::printf("wrote %s, %s, %s (training %s)\n", res.output.c_str(), res.metrics_csv.c_str(), res.plot_png.c_str(),
                 fmt_duration(res.train_seconds).c_str());
 }

@@ -93,6 +93,67 @@ void one_of(Reader& r, const std::string& key, const std::string& value, std::in
     r.fail(key, "'" + value + "' is not one of: " + list);
 }
 
+// "N:M" with 0 < N < M <= 64.
+void parse_pattern(Reader& p, const std::string& text, PruneRecipe& pr) {
+    const auto colon = text.find(':');
+    auto digits = [](const std::string& t) { return !t.empty() && t.size() <= 3 && t.find_first_not_of("0123456789") == std::string::npos; };
+    const std::string n = colon == std::string::npos ? "" : text.substr(0, colon);
+    const std::string m = colon == std::string::npos ? "" : text.substr(colon + 1);
+    if (!digits(n) || !digits(m)) p.fail("pattern", "'" + text + "' is not N:M (e.g. 2:4)");
+    pr.pattern_n = std::stoll(n);
+    pr.pattern_m = std::stoll(m);
+    if (pr.pattern_n < 1 || pr.pattern_m > 64 || pr.pattern_n >= pr.pattern_m)
+        p.fail("pattern", "'" + text + "' needs 0 < N < M <= 64");
+}
+
+void parse_prune(const Json& pj, Recipe& rc, const std::string& where) {
+    Reader p(pj, "prune.", where);
+    PruneRecipe& pr = rc.prune;
+    rc.has_prune = true;
+    p.string("method", pr.method);
+    one_of(p, "method", pr.method, {"magnitude", "taylor", "obd"});
+    p.string("scope", pr.scope);
+    one_of(p, "scope", pr.scope, {"layer", "global"});
+    p.string("schedule", pr.schedule);
+    one_of(p, "schedule", pr.schedule, {"oneshot", "iterative", "agp"});
+    std::string pattern;
+    p.string("pattern", pattern);
+    const bool has_sparsity = pj.contains("sparsity");
+    if (!pattern.empty()) {
+        if (has_sparsity) p.fail("pattern", "give either sparsity or pattern, not both");
+        parse_pattern(p, pattern, pr);
+        if (pr.schedule != "oneshot") p.fail("pattern", "an N:M pattern is pruned one-shot (schedule 'oneshot')");
+        if (pr.scope != "layer") p.fail("pattern", "an N:M pattern is per row (scope 'layer')");
+        pr.sparsity = 1.0 - static_cast<double>(pr.pattern_n) / static_cast<double>(pr.pattern_m);
+    } else {
+        if (!has_sparsity) p.fail("sparsity", "missing (give sparsity or pattern)");
+        // [0, 1): pruning every weight leaves no model.
+        const Json* v = p.find("sparsity", true);
+        if (!v->is_number()) p.fail("sparsity", "must be a number");
+        pr.sparsity = v->get<double>();
+        if (!(pr.sparsity >= 0 && pr.sparsity < 1)) {
+            std::ostringstream m;
+            m << "must be in [0, 1), got " << pr.sparsity << " (1 would prune every weight)";
+            p.fail("sparsity", m.str());
+        }
+    }
+    p.integer("start_epoch", pr.start_epoch, 1, rc.epochs);
+    pr.end_epoch = pr.start_epoch;
+    if (pr.schedule != "oneshot") {
+        p.integer("end_epoch", pr.end_epoch, 1, rc.epochs, true);
+        if (pr.end_epoch <= pr.start_epoch)
+            p.fail("end_epoch", "must be after start_epoch (" + std::to_string(pr.start_epoch) + ")");
+    }
+    // Rounds start at distinct epochs, each followed by fine-tuning.
+    if (pr.schedule == "iterative") p.integer("rounds", pr.rounds, 1, pr.end_epoch - pr.start_epoch + 1);
+    if (pr.schedule == "agp") {
+        p.integer("frequency_steps", pr.frequency_steps, 1, 100000000);
+        p.number("initial_sparsity", pr.initial_sparsity, 0.0, pr.sparsity);
+    }
+    if (pr.method != "magnitude") p.integer("calibration_batches", pr.calibration_batches, 1, 100000);
+    p.check_unknown();
+}
+
 }  // namespace
 
 namespace {
@@ -138,6 +199,8 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
     r.integer("train_subset", rc.train_subset, 0, 100000000);
     r.integer("seed", rc.seed, 0, INT64_MAX);
     r.string("output", rc.output);
+    r.string("init", rc.init);
+    if (!rc.init.empty() && is_language_model(rc)) r.fail("init", "only for classifiers");
     if (rc.train_subset > 0 && rc.validation >= rc.train_subset)
         r.fail("validation", "must be smaller than train_subset (" + std::to_string(rc.train_subset) + ")");
 
@@ -214,6 +277,12 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         r.fail("lm", "only for data 'text'");
     }
 
+    if (const Json* pj = r.find("prune", false)) {
+        if (is_language_model(rc)) r.fail("prune", "only for classifiers");
+        if (!pj->is_object()) r.fail("prune", "must be an object");
+        parse_prune(*pj, rc, where);
+    }
+
     r.check_unknown();
     return rc;
 }
@@ -263,6 +332,23 @@ Json recipe_to_json(const Recipe& rc) {
     if (rc.train_subset > 0) j["train_subset"] = rc.train_subset;
     j["seed"] = rc.seed;
     j["output"] = rc.output;
+    if (!rc.init.empty()) j["init"] = rc.init;
+    if (rc.has_prune) {
+        const PruneRecipe& p = rc.prune;
+        Json pj{{"method", p.method}, {"scope", p.scope}, {"schedule", p.schedule}, {"start_epoch", p.start_epoch}};
+        if (p.pattern_m > 0)
+            pj["pattern"] = std::to_string(p.pattern_n) + ":" + std::to_string(p.pattern_m);
+        else
+            pj["sparsity"] = p.sparsity;
+        if (p.schedule != "oneshot") pj["end_epoch"] = p.end_epoch;
+        if (p.schedule == "iterative") pj["rounds"] = p.rounds;
+        if (p.schedule == "agp") {
+            pj["frequency_steps"] = p.frequency_steps;
+            pj["initial_sparsity"] = p.initial_sparsity;
+        }
+        if (p.method != "magnitude") pj["calibration_batches"] = p.calibration_batches;
+        j["prune"] = pj;
+    }
     return j;
 }
 

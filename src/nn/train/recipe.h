@@ -48,6 +48,23 @@ struct LmRecipe {
     std::string gguf_type = "f16";  // weight type of the exported GGUF (f32, f16, bf16, q8_0, ...)
 };
 
+// Pruning during training (the prune/ floor runs it through TrainHooks; this is
+// only what the recipe says). Either `sparsity` (fraction of the prunable
+// Linear / Conv weights set to zero) or an N:M `pattern`.
+struct PruneRecipe {
+    std::string method = "magnitude";  // "magnitude" | "taylor" | "obd"
+    std::string scope = "layer";       // "layer" (each tensor to the target) | "global" (one threshold)
+    double sparsity = 0;               // final target in [0, 1)
+    double initial_sparsity = 0;       // agp: s_i
+    int64_t pattern_n = 0, pattern_m = 0;  // N:M (0: none): keep N of every M along a weight row
+    std::string schedule = "oneshot";  // "oneshot" | "iterative" | "agp"
+    int64_t start_epoch = 1;           // 1-based epoch whose first step prunes first
+    int64_t end_epoch = 1;             // iterative / agp: the final sparsity is reached at this epoch's start
+    int64_t frequency_steps = 100;     // agp: delta t
+    int64_t rounds = 4;                // iterative: prune-retrain rounds
+    int64_t calibration_batches = 8;   // taylor / obd: training batches the gradients are accumulated over
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -62,6 +79,9 @@ struct Recipe {
     int64_t train_subset = 0;    // use only the first N training images (0 = all); for quick runs
     uint64_t seed = 1;
     std::string output;          // checkpoint path
+    std::string init;            // classifier file to start from (empty: seeded initialisation)
+    bool has_prune = false;      // the recipe has a "prune" section
+    PruneRecipe prune;
     std::string source;          // where the recipe came from (file path), for messages
 };
 

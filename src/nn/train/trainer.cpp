@@ -1,6 +1,7 @@
 #include "nn/train/trainer.h"
 
 #include <chrono>
+#include <filesystem>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -14,6 +15,7 @@
 #include "nn/models/zoo.h"
 #include "nn/ops.h"
 #include "nn/train/checkpoint.h"
+#include "nn/train/model_file.h"
 
 namespace tern::nn::train {
 namespace {
@@ -38,6 +40,19 @@ std::vector<int64_t> to_targets(const std::vector<int32_t>& labels) { return {la
 // Seeds of the independent random streams a run uses, all derived from recipe.seed.
 uint64_t split_seed(uint64_t s) { return data::mix_seed(s, 1); }
 uint64_t loader_seed(uint64_t s) { return data::mix_seed(s, 2); }
+
+// Starts from the weights of the recipe's `init` classifier (fine-tuning,
+// pruning), which must be the same zoo model with the same tensor shapes.
+void load_init_weights(Module& model, const Recipe& r) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(r.init, ec))
+        throw InputError(r.source, "key 'init': no classifier file '" + r.init + "'");
+    const ClassifierFile f = load_classifier(r.init);
+    if (f.model_name != r.model)
+        throw InputError(r.source, "key 'init': '" + r.init + "' holds model '" + f.model_name + "', the recipe trains '" +
+                                       r.model + "'");
+    load_module_state(model, module_state(*f.model), r.init);
+}
 
 }  // namespace
 
@@ -125,6 +140,7 @@ Trainer::Trainer(Recipe r, TrainData d) : recipe_(std::move(r)), data_(std::move
     const auto& ds = *data_.train;
     if (ds.size() == 0) throw InputError(recipe_.source, "the training set holds no images");
     model_ = models::make_model(recipe_.model, recipe_.seed, ds.channels(), ds.num_classes);
+    if (!recipe_.init.empty()) load_init_weights(*model_, recipe_);
     optimizer_ = make_optimizer(recipe_.optimizer, model_->parameters());
     data::BatchLoaderConfig lc;
     lc.batch_size = recipe_.batch_size;
