@@ -91,9 +91,11 @@ void run_sparse_bench(const BenchOptions& o, const std::vector<int>& thread_coun
                 if (r.threads == t) of_t.push_back(r);
             const double f = crossover_sparsity(of_t, shape, "csr f32", false);
             const double q = crossover_sparsity(of_t, shape, "csr int8", true);
-            std::printf("crossover %s, %d thread(s): csr f32 beats dense f32 from %s, csr int8 beats dense int8 from %s\n",
-                        shape.c_str(), t, f < 0 ? "never" : (fmt_fixed(100 * f, 0) + " %").c_str(),
-                        q < 0 ? "never" : (fmt_fixed(100 * q, 0) + " %").c_str());
+            const double b = crossover_sparsity(of_t, shape, "bitmap int8", true);
+            auto pct = [](double v) { return v < 0 ? std::string("never") : fmt_fixed(100 * v, 0) + " %"; };
+            std::printf("crossover %s, %d thread(s): csr f32 beats dense f32 from %s; against dense int8: csr int8 "
+                        "from %s, bitmap int8 from %s\n",
+                        shape.c_str(), t, pct(f).c_str(), pct(q).c_str(), pct(b).c_str());
         }
 }
 
@@ -176,7 +178,7 @@ void add_bench_command(CLI::App& app) {
         ->check(int_range(1, 100000));
     cmd->add_option("--shape", o->shape, "MODEL.onnx: the input's shape, e.g. 1x3x48x192 (when the model leaves dims open)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
-    cmd->add_flag("--sparse", o->sparse, "with --kernels: sparse (CSR, 2:4) decode GEMVs against dense f32, q8_0 and int8");
+    cmd->add_flag("--sparse", o->sparse, "with --kernels: sparse (CSR, bitmap, 2:4) decode GEMVs against dense f32, q8_0 and int8");
     cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(int_range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");
     cmd->add_option("--prompt", o->llm.prompt, "MODEL: prompt tokens for the prefill test (pp)")->check(int_range(1, kMaxCtx));

@@ -1,7 +1,8 @@
 // Sparse rows of `tern bench --kernels --sparse`: decode GEMV (M = 1) of pruned
 // weights at the LLM shapes K x N = 2048 x 5632 and 5632 x 2048 against dense
 // f32 (gemm_f32), dense q8_0 (quant_matmul, int8 activations) and dense int8
-// (gemm_q8 u8s8) in the same run. Every case rotates over copies of its
+// (gemm_q8 u8s8) in the same run: CSR f32, CSR int8 and bitmap int8 at
+// 30..95 % unstructured sparsity, and 2:4 int8. Every case rotates over copies of its
 // weights totalling gemv_rotate_bytes, so each call streams them from DRAM.
 #include <algorithm>
 #include <memory>
@@ -148,6 +149,11 @@ std::vector<SparseBenchRow> run_sparse_benchmarks(bool quick) {
                 sparse_matmul(c, xq.data(), &xs, 1, y.data(), scratch, pool, sk);
             });
             add(std::string(sk.name) + ":csr_s8", "csr int8", sp, s, q.bytes());
+            const BitmapS8 bm = pack_bitmap_s8(w.data(), n, k);
+            const double sb = time_rotating(bm, bm.bytes(), quick, [&](const BitmapS8& c) {
+                sparse_matmul(c, xq.data(), &xs, 1, y.data(), scratch, pool, sk);
+            });
+            add(std::string(sk.name) + ":bitmap_s8", "bitmap int8", sp, sb, bm.bytes());
         }
         {
             const std::vector<float> w = two_of_four(n, k);

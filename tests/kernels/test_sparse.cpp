@@ -84,7 +84,7 @@ void expect_guard_intact(const std::vector<float>& y, int64_t m, int64_t n, cons
     for (int64_t i = m * n; i < m * n + kGuard; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], kCanary) << what << " wrote past the output";
 }
 
-const int64_t kKs[] = {1, 5, 17, 33, 100, 257};
+const int64_t kKs[] = {1, 5, 17, 33, 64, 100, 257};
 const int64_t kMs[] = {1, 2, 5, 16, 17, 33, 64};
 const double kSparsities[] = {0.0, 0.5, 0.8, 0.9, 0.95, 1.0};
 
@@ -98,6 +98,10 @@ TEST(SparseKernels, PackRoundTripsTheDenseMatrix) {
     EXPECT_EQ(q.col, f.col);
     const auto dq = unpack_dense(q);
     for (size_t i = 0; i < w.size(); ++i) EXPECT_NEAR(dq[i], w[i], 0.5f * q.scale[i / 37] + 1e-6f) << i;
+
+    const BitmapS8 bm = pack_bitmap_s8(w.data(), 9, 37);
+    EXPECT_EQ(bm.nnz(), f.nnz());
+    EXPECT_EQ(unpack_dense(bm), dq);  // same values as CSR int8, another layout
 
     const auto w24 = pruned_2_4(5, 36, 2);
     const Sparse24S8 s = pack_sparse24_s8(w24.data(), 5, 36);
@@ -138,6 +142,11 @@ TEST(SparseKernels, ReferenceEqualsDenseMatmulOfUnpackedWeights) {
         const auto want = dense_matmul(unpack_dense(q), xqd, m, n, k);
         for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(y[static_cast<size_t>(i)], want[static_cast<size_t>(i)], 1e-3) << i;
         expect_guard_intact(y, m, n, "csr_s8");
+        const BitmapS8 bm = pack_bitmap_s8(w.data(), n, k);
+        auto yb = guarded_output(m, n);
+        sparse_matmul(bm, xq.data(), xs.data(), m, yb.data(), scratch, pool, kSparseScalar);
+        for (int64_t i = 0; i < m * n; ++i) EXPECT_NEAR(yb[static_cast<size_t>(i)], want[static_cast<size_t>(i)], 1e-3) << i;
+        expect_guard_intact(yb, m, n, "bitmap_s8");
     }
     {
         const int64_t k4 = 44;
@@ -165,6 +174,7 @@ TEST(SparseKernels, EveryVariantMatchesScalarOnCsr) {
                 const auto w = pruned(n, k, sp, static_cast<uint64_t>(k * 100 + sp * 10));
                 const CsrF32 f = pack_csr_f32(w.data(), n, k);
                 const CsrS8 q = pack_csr_s8(w.data(), n, k);
+                const BitmapS8 bm = pack_bitmap_s8(w.data(), n, k);
                 for (int64_t m : kMs) {
                     const auto x = randn(m * k, static_cast<uint64_t>(m));
                     auto want = guarded_output(m, n), got = guarded_output(m, n);
@@ -186,6 +196,13 @@ TEST(SparseKernels, EveryVariantMatchesScalarOnCsr) {
                         ASSERT_EQ(got8[static_cast<size_t>(i)], want8[static_cast<size_t>(i)])
                             << kern->name << " csr_s8 K " << k << " sparsity " << sp << " M " << m << " at " << i;
                     expect_guard_intact(got8, m, n, kern->name);
+
+                    auto gotb = guarded_output(m, n);
+                    sparse_matmul(bm, xq.data(), xs.data(), m, gotb.data(), scratch, pool, *kern);
+                    for (int64_t i = 0; i < m * n; ++i)  // the same int32 sums as CSR int8
+                        ASSERT_EQ(gotb[static_cast<size_t>(i)], want8[static_cast<size_t>(i)])
+                            << kern->name << " bitmap_s8 K " << k << " sparsity " << sp << " M " << m << " at " << i;
+                    expect_guard_intact(gotb, m, n, kern->name);
                     ++checked;
                 }
             }

@@ -44,6 +44,21 @@ void s24_s8_scalar(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* x
     }
 }
 
+void bitmap_s8_scalar(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                      float* y, int64_t ldy) {
+    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const uint8_t* x = xu + i * w.k_pad;
+            const int8_t* v = w.val.data() + w.row_ptr[static_cast<size_t>(r)];
+            int32_t acc = 0;
+            for (int64_t b = 0; b < blocks; ++b)
+                for (uint64_t bits = w.mask[static_cast<size_t>(r * blocks + b)]; bits; bits &= bits - 1)
+                    acc += *v++ * (x[64 * b + __builtin_ctzll(bits)] - 128);
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+        }
+}
+
 }  // namespace
 
 const SparseKernels kSparseScalar = {
@@ -52,6 +67,7 @@ const SparseKernels kSparseScalar = {
     .csr_f32 = csr_f32_scalar,
     .csr_s8 = csr_s8_scalar,
     .s24_s8 = s24_s8_scalar,
+    .bitmap_s8 = bitmap_s8_scalar,
 };
 
 }  // namespace tern

@@ -65,14 +65,30 @@ void sparse_matmul(const CsrS8& w, const int8_t* x, const float* x_scale, int64_
     over_rows(pool, w.n, [&](int64_t b, int64_t e) { kern.csr_s8(w, b, e, s.xt_s32.data(), x_scale, m, y, w.n); });
 }
 
+namespace {
+
+// (M, K) int8 -> (M, k_pad) u8 = x + 128, padded with 128 (zero): vpdpbusd's unsigned operand.
+void offset_pad_into(const int8_t* x, int64_t m, int64_t k, int64_t k_pad, std::vector<uint8_t>& out) {
+    out.assign(static_cast<size_t>(m * k_pad), 128);
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t c = 0; c < k; ++c)
+            out[static_cast<size_t>(i * k_pad + c)] = static_cast<uint8_t>(static_cast<int32_t>(x[i * k + c]) + 128);
+}
+
+}  // namespace
+
 void sparse_matmul(const Sparse24S8& w, const int8_t* x, const float* x_scale, int64_t m, float* y, SparseScratch& s,
                    ThreadPool& pool, const SparseKernels& kern) {
     check_call("sparse_matmul(sparse24_s8)", m, x, y, true, x_scale);
-    s.xu.assign(static_cast<size_t>(m * w.k_pad), 128);
-    for (int64_t i = 0; i < m; ++i)
-        for (int64_t c = 0; c < w.k; ++c)
-            s.xu[static_cast<size_t>(i * w.k_pad + c)] = static_cast<uint8_t>(static_cast<int32_t>(x[i * w.k + c]) + 128);
+    offset_pad_into(x, m, w.k, w.k_pad, s.xu);
     over_rows(pool, w.n, [&](int64_t b, int64_t e) { kern.s24_s8(w, b, e, s.xu.data(), x_scale, m, y, w.n); });
+}
+
+void sparse_matmul(const BitmapS8& w, const int8_t* x, const float* x_scale, int64_t m, float* y, SparseScratch& s,
+                   ThreadPool& pool, const SparseKernels& kern) {
+    check_call("sparse_matmul(bitmap_s8)", m, x, y, true, x_scale);
+    offset_pad_into(x, m, w.k, w.k_pad, s.xu);
+    over_rows(pool, w.n, [&](int64_t b, int64_t e) { kern.bitmap_s8(w, b, e, s.xu.data(), x_scale, m, y, w.n); });
 }
 
 }  // namespace tern

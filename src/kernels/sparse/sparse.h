@@ -6,6 +6,7 @@
 //   CSR f32:  row pointers (u32) + u16 column indices + f32 values.
 //   CSR s8:   the same pattern, int8 values with one scale per row; int8
 //             activations with one scale per activation row, int32 sums.
+//   bitmap s8: a 64-bit column mask per 64 columns + the packed nonzero int8 values.
 //   2:4 s8:   at most 2 nonzeros in every group of 4 along K: the 2 kept int8
 //             values + two 2-bit positions per group, one scale per row.
 // Column indices are 16-bit: a pruned matrix is bandwidth-bound, and u16
@@ -22,26 +23,45 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/tensor.h"
 
 namespace tern {
 
 class ThreadPool;
 
+// Packed weights live in aligned_alloc_bytes memory (transparent huge pages
+// past 2 MiB): with 4 KiB pages a 30 MB CSR matrix streamed at a quarter of
+// the speed of the same bytes on huge pages (page walks, and prefetchers stop
+// at every page boundary).
+template <class T>
+struct WeightAllocator {
+    using value_type = T;
+    WeightAllocator() = default;
+    template <class U>
+    WeightAllocator(const WeightAllocator<U>&) {}
+    T* allocate(size_t n) { return static_cast<T*>(aligned_alloc_bytes(n * sizeof(T), 64)); }
+    void deallocate(T* p, size_t) { aligned_free_bytes(p); }
+    template <class U>
+    bool operator==(const WeightAllocator<U>&) const { return true; }
+};
+template <class T>
+using WeightVec = std::vector<T, WeightAllocator<T>>;
+
 struct CsrF32 {
     int64_t n = 0, k = 0;
-    std::vector<uint32_t> row_ptr;  // (N + 1) offsets into col / val
-    std::vector<uint16_t> col;      // (nnz) column of each nonzero, ascending in a row
-    std::vector<float> val;         // (nnz)
+    WeightVec<uint32_t> row_ptr;  // (N + 1) offsets into col / val
+    WeightVec<uint16_t> col;      // (nnz) column of each nonzero, ascending in a row
+    WeightVec<float> val;         // (nnz)
     int64_t nnz() const { return static_cast<int64_t>(val.size()); }
     uint64_t bytes() const { return row_ptr.size() * 4 + col.size() * 2 + val.size() * 4; }
 };
 
 struct CsrS8 {
     int64_t n = 0, k = 0;
-    std::vector<uint32_t> row_ptr;  // (N + 1)
-    std::vector<uint16_t> col;      // (nnz)
-    std::vector<int8_t> val;        // (nnz) in [-127, 127]
-    std::vector<float> scale;       // (N) w[r][c] ≈ scale[r] · val
+    WeightVec<uint32_t> row_ptr;  // (N + 1)
+    WeightVec<uint16_t> col;      // (nnz)
+    WeightVec<int8_t> val;        // (nnz) in [-127, 127]
+    WeightVec<float> scale;       // (N) w[r][c] ≈ scale[r] · val
     int64_t nnz() const { return static_cast<int64_t>(val.size()); }
     uint64_t bytes() const { return row_ptr.size() * 4 + col.size() * 2 + val.size() + scale.size() * 4; }
 };
@@ -53,11 +73,30 @@ struct CsrS8 {
 struct Sparse24S8 {
     static constexpr int64_t kPad = 128;
     int64_t n = 0, k = 0, k_pad = 0;
-    std::vector<int8_t> val;        // (N, k_pad / 2) in [-127, 127]
-    std::vector<uint8_t> pos;       // (N, k_pad / 8)
-    std::vector<float> scale;       // (N)
-    std::vector<int32_t> row_sum;   // (N) sum of val: undoes the +128 activation offset of vpdpbusd
+    WeightVec<int8_t> val;        // (N, k_pad / 2) in [-127, 127]
+    WeightVec<uint8_t> pos;       // (N, k_pad / 8)
+    WeightVec<float> scale;       // (N)
+    WeightVec<int32_t> row_sum;   // (N) sum of val: undoes the +128 activation offset of vpdpbusd
     uint64_t bytes() const { return val.size() + pos.size() + scale.size() * 4 + row_sum.size() * 4; }
+};
+
+// Bitmap rows: one bit per column in 64-column blocks, then the row's nonzero
+// int8 values packed in column order. No indices: 1/8 byte per column plus
+// 1 byte per nonzero (80 % sparsity: 0.325 bytes per weight, CSR int8 0.6),
+// and the kernel expands values into place (vpexpandb) instead of gathering
+// activations, which capped CSR at ~2.4 G nonzeros/s on Zen 5.
+struct BitmapS8 {
+    static constexpr int64_t kBlock = 64;
+    int64_t n = 0, k = 0, k_pad = 0;  // k_pad: K rounded up to kBlock
+    WeightVec<uint64_t> mask;         // (N, k_pad / 64), bit c % 64 of word c / 64: column c is nonzero
+    WeightVec<uint32_t> row_ptr;      // (N + 1) offsets into val
+    WeightVec<int8_t> val;            // (nnz + 64): the last 64 bytes pad vector loads past the end
+    WeightVec<float> scale;           // (N)
+    WeightVec<int32_t> row_sum;       // (N) sum of val (the +128 activation offset)
+    int64_t nnz() const { return static_cast<int64_t>(row_ptr.empty() ? 0 : row_ptr.back()); }
+    uint64_t bytes() const {
+        return mask.size() * 8 + row_ptr.size() * 4 + static_cast<uint64_t>(nnz()) + scale.size() * 4 + row_sum.size() * 4;
+    }
 };
 
 // What one kernel call computes: output rows [r0, r1) of y (M, ldy).
@@ -73,6 +112,9 @@ struct SparseKernels {
     // xu: (M, k_pad) activations + 128 as u8, padded with 128 (zero).
     void (*s24_s8)(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
                    float* y, int64_t ldy);
+    // As s24_s8 for bitmap rows; xu: (M, k_pad) as above.
+    void (*bitmap_s8)(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                      float* y, int64_t ldy);
 };
 
 const SparseKernels& sparse_kernel();
@@ -90,11 +132,14 @@ CsrF32 pack_csr_f32(const float* w, int64_t n, int64_t k);
 CsrS8 pack_csr_s8(const float* w, int64_t n, int64_t k);
 // w must be 2:4 sparse along K (K a multiple of 4, at most 2 nonzeros per group).
 Sparse24S8 pack_sparse24_s8(const float* w, int64_t n, int64_t k);
+// Any pattern (exact zeros pruned), per-row int8 as pack_csr_s8.
+BitmapS8 pack_bitmap_s8(const float* w, int64_t n, int64_t k);
 
 // Dense (N, K) images of the packed weights (values times scale): tests and tools.
 std::vector<float> unpack_dense(const CsrF32& w);
 std::vector<float> unpack_dense(const CsrS8& w);
 std::vector<float> unpack_dense(const Sparse24S8& w);
+std::vector<float> unpack_dense(const BitmapS8& w);
 
 // Per-row symmetric int8 activations: q (M, K), scale (M), x ≈ scale · q.
 void quantize_rows_s8(const float* x, int64_t m, int64_t k, int8_t* q, float* scale);
@@ -116,6 +161,8 @@ void sparse_matmul(const CsrF32& w, const float* x, int64_t m, float* y, SparseS
 void sparse_matmul(const CsrS8& w, const int8_t* x, const float* x_scale, int64_t m, float* y, SparseScratch& scratch,
                    ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
 void sparse_matmul(const Sparse24S8& w, const int8_t* x, const float* x_scale, int64_t m, float* y,
+                   SparseScratch& scratch, ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
+void sparse_matmul(const BitmapS8& w, const int8_t* x, const float* x_scale, int64_t m, float* y,
                    SparseScratch& scratch, ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
 
 }  // namespace tern

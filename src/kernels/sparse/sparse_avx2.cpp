@@ -175,6 +175,52 @@ void s24_s8_avx2(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* xu,
         }
 }
 
+// vpshufb controls that expand packed bytes by an 8-bit mask: entry m puts
+// byte j of the packed run at each set bit j' of m (j = set bits below j'),
+// 0x80 (zero) at clear bits.
+struct ExpandTable {
+    uint64_t ctl[256];
+    constexpr ExpandTable() : ctl{} {
+        for (int m = 0; m < 256; ++m) {
+            uint64_t c = 0;
+            int j = 0;
+            for (int bit = 0; bit < 8; ++bit) c |= static_cast<uint64_t>(m >> bit & 1 ? j++ : 0x80) << (8 * bit);
+            ctl[m] = c;
+        }
+    }
+};
+constexpr ExpandTable kExpand;
+
+// One bitmap row against one activation row, 16 columns a step.
+int32_t bitmap_row_dot(const uint64_t* mask, const int8_t* v, const uint8_t* x, int64_t blocks) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int64_t b = 0; b < blocks; ++b)
+        for (int q = 0; q < 4; ++q) {
+            const unsigned m16 = static_cast<unsigned>(mask[b] >> (16 * q)) & 0xFFFF;
+            const unsigned lo = m16 & 0xFF, hi = m16 >> 8;
+            const int pc_lo = __builtin_popcount(lo);
+            const __m128i ctl = _mm_add_epi8(_mm_set_epi64x(static_cast<int64_t>(kExpand.ctl[hi]), static_cast<int64_t>(kExpand.ctl[lo])),
+                                             _mm_set_epi64x(0x0101010101010101ll * pc_lo, 0));
+            const __m128i wv = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v)), ctl);
+            v += pc_lo + __builtin_popcount(hi);
+            const __m256i xv = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x + 64 * b + 16 * q)));
+            acc = _mm256_add_epi32(acc, _mm256_madd_epi16(xv, _mm256_cvtepi8_epi16(wv)));
+        }
+    return hsum(acc);
+}
+
+void bitmap_s8_avx2(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                    float* y, int64_t ldy) {
+    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const int32_t dot = bitmap_row_dot(w.mask.data() + r * blocks, w.val.data() + w.row_ptr[static_cast<size_t>(r)],
+                                               xu + i * w.k_pad, blocks);
+            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+        }
+}
+
 }  // namespace
 
 const SparseKernels kSparseAvx2 = {
@@ -183,6 +229,7 @@ const SparseKernels kSparseAvx2 = {
     .csr_f32 = csr_f32_avx2,
     .csr_s8 = csr_s8_avx2,
     .s24_s8 = s24_s8_avx2,
+    .bitmap_s8 = bitmap_s8_avx2,
 };
 
 }  // namespace tern

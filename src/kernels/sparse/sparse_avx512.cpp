@@ -169,6 +169,45 @@ void s24_s8_avx512(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* x
         }
 }
 
+// One bitmap row against one activation row (u8, +128). With AVX512-VBMI2
+// (Ice Lake, Zen 4 and later) vpexpandb puts a block's 64 packed values in
+// place for one vpdpbusd; without it (Cooper Lake) the AVX2 kernel runs.
+__attribute__((target("avx512vbmi2"))) int32_t bitmap_row_dot_vbmi2(const uint64_t* mask, const int8_t* v,
+                                                                     const uint8_t* x, int64_t blocks) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const uint64_t m0 = mask[b], m1 = mask[b + 1];
+        const __m512i w0 = _mm512_maskz_expand_epi8(m0, _mm512_loadu_si512(v));
+        v += __builtin_popcountll(m0);
+        const __m512i w1 = _mm512_maskz_expand_epi8(m1, _mm512_loadu_si512(v));
+        v += __builtin_popcountll(m1);
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + 64 * b), w0);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(x + 64 * b + 64), w1);
+    }
+    if (b < blocks) a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + 64 * b), _mm512_maskz_expand_epi8(mask[b], _mm512_loadu_si512(v)));
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+}
+
+void bitmap_s8_avx512(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                      float* y, int64_t ldy) {
+    static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2");
+    if (!vbmi2) {
+        kSparseAvx2.bitmap_s8(w, r0, r1, xu, x_scale, m, y, ldy);
+        return;
+    }
+    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const uint64_t* mk = w.mask.data() + r * blocks;
+            const int8_t* v = w.val.data() + w.row_ptr[static_cast<size_t>(r)];
+            const uint8_t* x = xu + i * w.k_pad;
+            const int32_t dot = bitmap_row_dot_vbmi2(mk, v, x, blocks);
+            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+        }
+}
+
 }  // namespace
 
 const SparseKernels kSparseAvx512 = {
@@ -177,6 +216,7 @@ const SparseKernels kSparseAvx512 = {
     .csr_f32 = csr_f32_avx512,
     .csr_s8 = csr_s8_avx512,
     .s24_s8 = s24_s8_avx512,
+    .bitmap_s8 = bitmap_s8_avx512,
 };
 
 }  // namespace tern

@@ -38,8 +38,11 @@ int8_t quantize(float v, float inv_scale) {
 template <class Csr, class Put>
 void fill_pattern(const char* what, const float* w, int64_t n, int64_t k, Csr& out, Put&& put) {
     out.n = n, out.k = k;
-    out.row_ptr.assign(1, 0);
     out.row_ptr.reserve(static_cast<size_t>(n + 1));
+    out.row_ptr.push_back(0);
+    const int64_t nnz = std::count_if(w, w + n * k, [](float v) { return v != 0.0f; });
+    out.col.reserve(static_cast<size_t>(nnz));
+    out.val.reserve(static_cast<size_t>(nnz));
     for (int64_t r = 0; r < n; ++r) {
         for (int64_t c = 0; c < k; ++c)
             if (w[r * k + c] != 0.0f) {
@@ -64,6 +67,7 @@ CsrF32 pack_csr_f32(const float* w, int64_t n, int64_t k) {
 CsrS8 pack_csr_s8(const float* w, int64_t n, int64_t k) {
     check_dense("pack_csr_s8", w, n, k);
     CsrS8 out;
+    out.scale.reserve(static_cast<size_t>(n));
     for (int64_t r = 0; r < n; ++r) out.scale.push_back(row_scale(w + r * k, k));
     fill_pattern("pack_csr_s8", w, n, k, out, [&](int64_t r, int64_t c) {
         out.val.push_back(quantize(w[r * k + c], 1.0f / out.scale[static_cast<size_t>(r)]));
@@ -78,6 +82,8 @@ Sparse24S8 pack_sparse24_s8(const float* w, int64_t n, int64_t k) {
     Sparse24S8 out;
     out.n = n, out.k = k, out.k_pad = (k + Sparse24S8::kPad - 1) / Sparse24S8::kPad * Sparse24S8::kPad;
     const int64_t vals = out.k_pad / 2, pbytes = out.k_pad / 8;
+    out.scale.reserve(static_cast<size_t>(n));
+    out.row_sum.reserve(static_cast<size_t>(n));
     out.val.assign(static_cast<size_t>(n * vals), 0);
     out.pos.assign(static_cast<size_t>(n * pbytes), 0);
     for (int64_t r = 0; r < n; ++r) {
@@ -108,6 +114,49 @@ Sparse24S8 pack_sparse24_s8(const float* w, int64_t n, int64_t k) {
         out.row_sum.push_back(sum);
     }
     return out;
+}
+
+BitmapS8 pack_bitmap_s8(const float* w, int64_t n, int64_t k) {
+    const char* what = "pack_bitmap_s8";
+    check_dense(what, w, n, k);
+    BitmapS8 out;
+    out.n = n, out.k = k, out.k_pad = (k + BitmapS8::kBlock - 1) / BitmapS8::kBlock * BitmapS8::kBlock;
+    const int64_t blocks = out.k_pad / BitmapS8::kBlock;
+    const int64_t nnz = std::count_if(w, w + n * k, [](float v) { return v != 0.0f; });
+    if (nnz > std::numeric_limits<uint32_t>::max() - BitmapS8::kBlock) throw InputError(what, "more than 2^32 nonzeros");
+    out.mask.assign(static_cast<size_t>(n * blocks), 0);
+    out.val.reserve(static_cast<size_t>(nnz + BitmapS8::kBlock));
+    out.row_ptr.reserve(static_cast<size_t>(n + 1));
+    out.row_ptr.push_back(0);
+    for (int64_t r = 0; r < n; ++r) {
+        const float* row = w + r * k;
+        const float s = row_scale(row, k);
+        int32_t sum = 0;
+        for (int64_t c = 0; c < k; ++c) {
+            if (row[c] == 0.0f) continue;
+            out.mask[static_cast<size_t>(r * blocks + c / 64)] |= uint64_t{1} << (c % 64);
+            const int8_t q = quantize(row[c], 1.0f / s);
+            out.val.push_back(q);
+            sum += q;
+        }
+        out.scale.push_back(s);
+        out.row_sum.push_back(sum);
+        out.row_ptr.push_back(static_cast<uint32_t>(out.val.size()));
+    }
+    out.val.resize(out.val.size() + BitmapS8::kBlock, 0);
+    return out;
+}
+
+std::vector<float> unpack_dense(const BitmapS8& w) {
+    std::vector<float> d(static_cast<size_t>(w.n * w.k), 0.0f);
+    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
+    for (int64_t r = 0; r < w.n; ++r) {
+        uint32_t j = w.row_ptr[static_cast<size_t>(r)];
+        for (int64_t c = 0; c < w.k; ++c)
+            if (w.mask[static_cast<size_t>(r * blocks + c / 64)] >> (c % 64) & 1)
+                d[static_cast<size_t>(r * w.k + c)] = w.scale[static_cast<size_t>(r)] * w.val[j++];
+    }
+    return d;
 }
 
 std::vector<float> unpack_dense(const CsrF32& w) {
