@@ -2,6 +2,7 @@
 // tern bench --kernels [-t 1,2] [--json]: the standard kernel shapes on this
 // machine, one row per kernel, shape and thread count, with the fraction of the
 // measured peak (compute) or of the measured read bandwidth (streaming).
+// tern bench --kernels --sparse [-t 2]: sparse decode GEMVs against dense ones.
 #include <chrono>
 #include <cstdio>
 #include <functional>
@@ -25,6 +26,7 @@ namespace {
 
 struct BenchOptions {
     bool kernels = false;
+    bool sparse = false;
     LlmBenchOptions llm;
     std::vector<int> threads;
     bool json = false;
@@ -51,8 +53,55 @@ void run_onnx_bench(const BenchOptions& o, const std::vector<int>& thread_counts
     table.print();
 }
 
+void run_sparse_bench(const BenchOptions& o, const std::vector<int>& thread_counts) {
+    std::vector<SparseBenchRow> rows;
+    for (int t : thread_counts) {
+        set_default_threads(t);
+        auto r = run_sparse_benchmarks(o.quick);
+        rows.insert(rows.end(), r.begin(), r.end());
+    }
+    if (o.json) {
+        Json arr = Json::array();
+        for (const auto& r : rows) {
+            Json j;
+            j["shape"] = r.shape, j["kernel"] = r.kernel, j["format"] = r.format, j["sparsity"] = r.sparsity;
+            j["threads"] = r.threads, j["median_us"] = r.seconds * 1e6, j["gbps"] = r.gbps;
+            j["weight_bytes"] = r.weight_bytes, j["vs_dense_f32"] = r.vs_dense_f32;
+            j["vs_dense_q8_0"] = r.vs_dense_q8_0, j["vs_dense_int8"] = r.vs_dense_int8;
+            arr.push_back(j);
+        }
+        print_json(arr);
+        return;
+    }
+    TextTable table({"KxN", "format", "sparsity", "threads", "median us", "weight MiB", "GB/s", "vs f32", "vs q8_0",
+                     "vs int8", "kernel"});
+    for (const auto& r : rows)
+        table.add_row({r.shape, r.format, fmt_fixed(100 * r.sparsity, 0) + " %", std::to_string(r.threads),
+                       fmt_fixed(r.seconds * 1e6, 1), fmt_fixed(static_cast<double>(r.weight_bytes) / (1 << 20), 1),
+                       fmt_fixed(r.gbps, 1), fmt_fixed(r.vs_dense_f32, 2) + "x", fmt_fixed(r.vs_dense_q8_0, 2) + "x",
+                       fmt_fixed(r.vs_dense_int8, 2) + "x", r.kernel});
+    table.print();
+    std::printf("\nM = 1 (decode GEMV), weights rotated over copies totalling %llu MiB; vs X: median time of dense X "
+                "over this row's (same shape, same run)\n",
+                static_cast<unsigned long long>(gemv_rotate_bytes(o.quick) >> 20));
+    for (const auto& shape : {std::string("2048x5632"), std::string("5632x2048")})
+        for (int t : thread_counts) {
+            std::vector<SparseBenchRow> of_t;
+            for (const auto& r : rows)
+                if (r.threads == t) of_t.push_back(r);
+            const double f = crossover_sparsity(of_t, shape, "csr f32", false);
+            const double q = crossover_sparsity(of_t, shape, "csr int8", true);
+            const double b = crossover_sparsity(of_t, shape, "bitmap int8", true);
+            auto pct = [](double v) { return v < 0 ? std::string("never") : fmt_fixed(100 * v, 0) + " %"; };
+            std::printf("crossover %s, %d thread(s): csr f32 beats dense f32 from %s; against dense int8: csr int8 "
+                        "from %s, bitmap int8 from %s\n",
+                        shape.c_str(), t, pct(f).c_str(), pct(q).c_str(), pct(b).c_str());
+        }
+}
+
 void run_bench(const BenchOptions& o) {
     if (o.kernels == !o.model.empty()) throw UsageError("bench", "give either MODEL or --kernels");
+    if (o.sparse && !o.kernels) throw UsageError("bench", "--sparse goes with --kernels");
     std::vector<int> thread_counts = o.threads;
     if (thread_counts.empty()) thread_counts.push_back(default_thread_count());
     if (!o.kernels && is_onnx_path(o.model)) {
@@ -82,6 +131,10 @@ void run_bench(const BenchOptions& o) {
                            "", ""});
         }
         table.print();
+        return;
+    }
+    if (o.sparse) {
+        run_sparse_bench(o, thread_counts);
         return;
     }
     std::vector<KernelBenchRow> rows;
@@ -125,6 +178,7 @@ void add_bench_command(CLI::App& app) {
         ->check(int_range(1, 100000));
     cmd->add_option("--shape", o->shape, "MODEL.onnx: the input's shape, e.g. 1x3x48x192 (when the model leaves dims open)");
     cmd->add_flag("--kernels", o->kernels, "run the standard kernel shapes");
+    cmd->add_flag("--sparse", o->sparse, "with --kernels: sparse (CSR, bitmap, 2:4) decode GEMVs against dense f32, q8_0 and int8");
     cmd->add_option("-t,--threads", o->threads, "thread counts, e.g. -t 1,2")->delimiter(',')->check(int_range(1, 1024));
     cmd->add_flag("--quick", o->quick, "smaller shapes and fewer repetitions");
     cmd->add_option("--prompt", o->llm.prompt, "MODEL: prompt tokens for the prefill test (pp)")->check(int_range(1, kMaxCtx));

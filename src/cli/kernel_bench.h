@@ -43,6 +43,25 @@ void add_gemm_rows(std::vector<KernelBenchRow>& rows, const ComputePeaks& peaks,
 // All families at the current default thread count. When probe is given it
 // receives the read-bandwidth probe every GB/s row is a fraction of.
 std::vector<KernelBenchRow> run_kernel_benchmarks(bool quick, BandwidthResult* probe = nullptr);
+
+// Decode GEMV of pruned weights against dense f32 / q8_0 / int8 in the same run
+// (kernel_bench_sparse.cpp; `tern bench --kernels --sparse`).
+struct SparseBenchRow {
+    std::string shape;   // "KxN"
+    std::string kernel;
+    std::string format;  // "dense f32", "csr f32", "csr int8", "2:4 int8", ...
+    double sparsity = 0;
+    double seconds = 0;  // median per call
+    double gbps = 0;     // weight bytes (values, indices, scales) per second
+    uint64_t weight_bytes = 0;
+    int threads = 1;
+    double vs_dense_f32 = 0, vs_dense_q8_0 = 0, vs_dense_int8 = 0;  // speed-ups (dense time / this time)
+};
+std::vector<SparseBenchRow> run_sparse_benchmarks(bool quick);
+// Sparsity where `format` first matches dense f32 (or dense int8), interpolated
+// between measured points; -1 when it never does.
+double crossover_sparsity(const std::vector<SparseBenchRow>& rows, const std::string& shape, const std::string& format,
+                          bool against_int8);
 Json kernel_bench_row_json(const KernelBenchRow& r);
 
 }  // namespace tern::cli

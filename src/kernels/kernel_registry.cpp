@@ -10,6 +10,7 @@
 #include "kernels/pack/pack.h"
 #include "kernels/peak/peak.h"
 #include "kernels/quant_matmul/quant_matmul.h"
+#include "kernels/sparse/sparse.h"
 #include "kernels/stream/stream.h"
 
 namespace tern {
@@ -34,6 +35,7 @@ std::vector<KernelFamilyInfo> kernel_families() {
         describe("gemv_f16", gemv_f16_kernel(), gemv_f16_variants()),
         describe("quant_matmul", quant_matmul_kernel(), quant_matmul_variants()),
         describe("conv", conv_kernel(), conv_variants()),
+        describe("sparse", sparse_kernel(), sparse_variants()),
         describe("pack", pack_kernel(), pack_variants()),
         describe("peak", peak_kernel(), peak_variants()),
         describe("bit_gemm", bit_gemm_kernel(), bit_gemm_variants()),

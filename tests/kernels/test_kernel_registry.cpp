@@ -20,13 +20,14 @@
 #include "kernels/pack/pack.h"
 #include "kernels/peak/peak.h"
 #include "kernels/quant_matmul/quant_matmul.h"
+#include "kernels/sparse/sparse.h"
 #include "kernels/stream/stream.h"
 
 namespace tern {
 namespace {
 
 const std::set<std::string> kAllFamilies = {"elementwise", "stream", "gemm_f32", "gemm_bf16", "gemm_q8",
-                                            "gemv_f16",    "quant_matmul", "conv", "pack",     "peak"};
+                                            "gemv_f16",    "quant_matmul", "conv", "pack",     "peak", "sparse"};
 
 TEST(KernelRegistry, ListsEveryFamilyOnce) {
     std::set<std::string> seen;
@@ -74,6 +75,7 @@ TEST(KernelRegistry, EveryFamilyHasKernelAndVariants) {
     check_family("conv", conv_kernel(), conv_variants());
     check_family("pack", pack_kernel(), pack_variants());
     check_family("peak", peak_kernel(), peak_variants());
+    check_family("sparse", sparse_kernel(), sparse_variants());
 }
 
 TEST(KernelRegistry, InfoCpuJsonShowsEveryFamily) {

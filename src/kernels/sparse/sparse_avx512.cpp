@@ -1,0 +1,222 @@
+// AVX-512 sparse kernels. CSR decode gathers 16 activations per step (the
+// vector fits L1/L2, so a gather is cheap next to the weight stream); CSR with
+// several activation rows broadcasts each nonzero against its row of the
+// transposed activations. 2:4 expands the 2-bit positions into vpshufb indices
+// in registers and feeds the picked activations to vpdpbusd, so the weight
+// stream is 0.625 bytes per column.
+#include <immintrin.h>
+
+#include <algorithm>
+
+#include "kernels/sparse/sparse.h"
+
+namespace tern {
+namespace {
+
+__mmask16 first_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 0xFFFF : (1u << n) - 1); }
+
+float csr_f32_row_dot(const CsrF32& w, int64_t r, const float* x) {
+    const uint32_t b = w.row_ptr[static_cast<size_t>(r)], e = w.row_ptr[static_cast<size_t>(r) + 1];
+    const uint16_t* col = w.col.data();
+    const float* val = w.val.data();
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    uint32_t j = b;
+    for (; j + 32 <= e; j += 32) {
+        const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + j)));
+        const __m512i i1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + j + 16)));
+        a0 = _mm512_fmadd_ps(_mm512_loadu_ps(val + j), _mm512_i32gather_ps(i0, x, 4), a0);
+        a1 = _mm512_fmadd_ps(_mm512_loadu_ps(val + j + 16), _mm512_i32gather_ps(i1, x, 4), a1);
+    }
+    for (; j < e; j += 16) {
+        const __mmask16 k = first_lanes(e - j);
+        const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, col + j));
+        const __m512 xv = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, i0, x, 4);
+        a0 = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(k, val + j), xv, a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+int32_t csr_s8_row_dot(const CsrS8& w, int64_t r, const int32_t* x) {
+    const uint32_t b = w.row_ptr[static_cast<size_t>(r)], e = w.row_ptr[static_cast<size_t>(r) + 1];
+    const uint16_t* col = w.col.data();
+    const int8_t* val = w.val.data();
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    uint32_t j = b;
+    for (; j + 32 <= e; j += 32) {
+        const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + j)));
+        const __m512i i1 = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col + j + 16)));
+        const __m512i v0 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(val + j)));
+        const __m512i v1 = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(val + j + 16)));
+        a0 = _mm512_add_epi32(a0, _mm512_mullo_epi32(v0, _mm512_i32gather_epi32(i0, x, 4)));
+        a1 = _mm512_add_epi32(a1, _mm512_mullo_epi32(v1, _mm512_i32gather_epi32(i1, x, 4)));
+    }
+    for (; j < e; j += 16) {
+        const __mmask16 k = first_lanes(e - j);
+        const __m512i i0 = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, col + j));
+        const __m512i xv = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), k, i0, x, 4);
+        const __m512i v0 = _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(k, val + j));
+        a0 = _mm512_add_epi32(a0, _mm512_mullo_epi32(v0, xv));
+    }
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+}
+
+// Several activation rows: NB vectors of 16 rows each, starting at row i0 of xt's (K, M) layout.
+template <int NB, class Acc, class Csr, class X, class Fma, class Load>
+void csr_rows_block(const Csr& w, int64_t r, const X* xt, int64_t m, int64_t i0, Acc* out, Fma fma, Load load) {
+    Acc acc[NB];
+    __mmask16 mask[NB];
+    for (int b = 0; b < NB; ++b) {
+        acc[b] = Acc{};
+        mask[b] = first_lanes(std::max<int64_t>(0, m - i0 - 16 * b));
+    }
+    for (uint32_t j = w.row_ptr[static_cast<size_t>(r)]; j < w.row_ptr[static_cast<size_t>(r) + 1]; ++j) {
+        const X* xr = xt + static_cast<int64_t>(w.col[j]) * m + i0;
+        for (int b = 0; b < NB; ++b) acc[b] = fma(acc[b], w.val[j], load(mask[b], xr + 16 * b));
+    }
+    for (int b = 0; b < NB; ++b) out[b] = acc[b];
+}
+
+template <class Csr, class X, class Acc, class Fma, class Load, class Store>
+void csr_multi_rows(const Csr& w, int64_t r0, int64_t r1, const X* xt, int64_t m, Fma fma, Load load, Store store) {
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i0 = 0; i0 < m; i0 += 64) {
+            Acc acc[4];
+            const int nb = static_cast<int>(std::min<int64_t>(4, (m - i0 + 15) / 16));
+            switch (nb) {
+                case 1: csr_rows_block<1>(w, r, xt, m, i0, acc, fma, load); break;
+                case 2: csr_rows_block<2>(w, r, xt, m, i0, acc, fma, load); break;
+                case 3: csr_rows_block<3>(w, r, xt, m, i0, acc, fma, load); break;
+                default: csr_rows_block<4>(w, r, xt, m, i0, acc, fma, load); break;
+            }
+            store(r, i0, acc, std::min<int64_t>(64, m - i0));
+        }
+}
+
+void csr_f32_avx512(const CsrF32& w, int64_t r0, int64_t r1, const float* xt, int64_t m, float* y, int64_t ldy) {
+    if (m == 1) {
+        for (int64_t r = r0; r < r1; ++r) y[r] = csr_f32_row_dot(w, r, xt);
+        return;
+    }
+    csr_multi_rows<CsrF32, float, __m512>(
+        w, r0, r1, xt, m, [](__m512 a, float v, __m512 x) { return _mm512_fmadd_ps(_mm512_set1_ps(v), x, a); },
+        [](__mmask16 k, const float* p) { return _mm512_maskz_loadu_ps(k, p); },
+        [&](int64_t r, int64_t i0, const __m512* acc, int64_t cnt) {
+            alignas(64) float t[64];
+            for (int b = 0; b < 4 && 16 * b < cnt; ++b) _mm512_store_ps(t + 16 * b, acc[b]);
+            for (int64_t i = 0; i < cnt; ++i) y[(i0 + i) * ldy + r] = t[i];
+        });
+}
+
+void csr_s8_avx512(const CsrS8& w, int64_t r0, int64_t r1, const int32_t* xt, const float* x_scale, int64_t m,
+                   float* y, int64_t ldy) {
+    if (m == 1) {
+        for (int64_t r = r0; r < r1; ++r)
+            y[r] = static_cast<float>(csr_s8_row_dot(w, r, xt)) * (w.scale[static_cast<size_t>(r)] * x_scale[0]);
+        return;
+    }
+    csr_multi_rows<CsrS8, int32_t, __m512i>(
+        w, r0, r1, xt, m,
+        [](__m512i a, int8_t v, __m512i x) { return _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_set1_epi32(v), x)); },
+        [](__mmask16 k, const int32_t* p) { return _mm512_maskz_loadu_epi32(k, p); },
+        [&](int64_t r, int64_t i0, const __m512i* acc, int64_t cnt) {
+            alignas(64) int32_t t[64];
+            for (int b = 0; b < 4 && 16 * b < cnt; ++b) _mm512_store_si512(t + 16 * b, acc[b]);
+            const float s = w.scale[static_cast<size_t>(r)];
+            for (int64_t i = 0; i < cnt; ++i) y[(i0 + i) * ldy + r] = static_cast<float>(t[i]) * (s * x_scale[i0 + i]);
+        });
+}
+
+// One 2:4 row against one activation row, 128 columns (64 kept values) a step.
+// Lane L of the first activation vector holds the columns of values 8L..8L+7,
+// of the second those of values 32+8L..; their vpshufb indices come from
+// position bytes 2L.. and 8+2L.., widened to words and shifted by a multiply.
+int32_t s24_row_dot(const int8_t* v, const uint8_t* p, const uint8_t* x, int64_t k_pad) {
+    const __m512i ctl_a = _mm512_broadcast_i32x4(_mm_setr_epi8(0, -128, 0, -128, 0, -128, 0, -128, 1, -128, 1, -128,
+                                                               1, -128, 1, -128));
+    // + 2L on the low byte of every word of lane L.
+    const __m512i lane_off = _mm512_setr_epi32(0, 0, 0, 0, 0x20002, 0x20002, 0x20002, 0x20002, 0x40004, 0x40004,
+                                               0x40004, 0x40004, 0x60006, 0x60006, 0x60006, 0x60006);
+    const __m512i ca = _mm512_add_epi8(ctl_a, lane_off);
+    const __m512i cb = _mm512_add_epi8(ca, _mm512_set1_epi16(8));
+    const __m512i mul = _mm512_broadcast_i32x4(_mm_setr_epi16(64, 16, 4, 1, 64, 16, 4, 1));
+    const __m512i base = _mm512_broadcast_i32x4(_mm_setr_epi8(0, 0, 4, 4, 8, 8, 12, 12, 0, 0, 4, 4, 8, 8, 12, 12));
+    const __m512i qperm = _mm512_setr_epi64(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m512i three = _mm512_set1_epi16(3);
+    __m512i acc = _mm512_setzero_si512();
+    for (int64_t t = 0; t < k_pad / 128; ++t) {
+        const __m512i P = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * t)));
+        __m512i wa = _mm512_shuffle_epi8(P, ca), wb = _mm512_shuffle_epi8(P, cb);
+        wa = _mm512_and_si512(_mm512_srli_epi16(_mm512_mullo_epi16(wa, mul), 6), three);
+        wb = _mm512_and_si512(_mm512_srli_epi16(_mm512_mullo_epi16(wb, mul), 6), three);
+        const __m512i idx = _mm512_add_epi8(_mm512_packus_epi16(wa, wb), base);
+        const __m512i sa = _mm512_shuffle_epi8(_mm512_loadu_si512(x + 128 * t), idx);
+        const __m512i sb = _mm512_shuffle_epi8(_mm512_loadu_si512(x + 128 * t + 64), idx);
+        const __m512i xs = _mm512_mask_blend_epi8(0xFF00FF00FF00FF00ull, sa, sb);
+        const __m512i wv = _mm512_permutexvar_epi64(qperm, _mm512_loadu_si512(v + 64 * t));
+        acc = _mm512_dpbusd_epi32(acc, xs, wv);
+    }
+    return _mm512_reduce_add_epi32(acc);
+}
+
+void s24_s8_avx512(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                   float* y, int64_t ldy) {
+    const int64_t vals = w.k_pad / 2, pbytes = w.k_pad / 8;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const int32_t dot = s24_row_dot(w.val.data() + r * vals, w.pos.data() + r * pbytes, xu + i * w.k_pad, w.k_pad);
+            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+        }
+}
+
+// One bitmap row against one activation row (u8, +128). With AVX512-VBMI2
+// (Ice Lake, Zen 4 and later) vpexpandb puts a block's 64 packed values in
+// place for one vpdpbusd; without it (Cooper Lake) the AVX2 kernel runs.
+__attribute__((target("avx512vbmi2"))) int32_t bitmap_row_dot_vbmi2(const uint64_t* mask, const int8_t* v,
+                                                                     const uint8_t* x, int64_t blocks) {
+    __m512i a0 = _mm512_setzero_si512(), a1 = _mm512_setzero_si512();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const uint64_t m0 = mask[b], m1 = mask[b + 1];
+        const __m512i w0 = _mm512_maskz_expand_epi8(m0, _mm512_loadu_si512(v));
+        v += __builtin_popcountll(m0);
+        const __m512i w1 = _mm512_maskz_expand_epi8(m1, _mm512_loadu_si512(v));
+        v += __builtin_popcountll(m1);
+        a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + 64 * b), w0);
+        a1 = _mm512_dpbusd_epi32(a1, _mm512_loadu_si512(x + 64 * b + 64), w1);
+    }
+    if (b < blocks) a0 = _mm512_dpbusd_epi32(a0, _mm512_loadu_si512(x + 64 * b), _mm512_maskz_expand_epi8(mask[b], _mm512_loadu_si512(v)));
+    return _mm512_reduce_add_epi32(_mm512_add_epi32(a0, a1));
+}
+
+void bitmap_s8_avx512(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
+                      float* y, int64_t ldy) {
+    static const bool vbmi2 = __builtin_cpu_supports("avx512vbmi2");
+    if (!vbmi2) {
+        kSparseAvx2.bitmap_s8(w, r0, r1, xu, x_scale, m, y, ldy);
+        return;
+    }
+    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const uint64_t* mk = w.mask.data() + r * blocks;
+            const int8_t* v = w.val.data() + w.row_ptr[static_cast<size_t>(r)];
+            const uint8_t* x = xu + i * w.k_pad;
+            const int32_t dot = bitmap_row_dot_vbmi2(mk, v, x, blocks);
+            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+        }
+}
+
+}  // namespace
+
+const SparseKernels kSparseAvx512 = {
+    .name = "sparse_avx512",
+    .isa = Isa::avx512,
+    .csr_f32 = csr_f32_avx512,
+    .csr_s8 = csr_s8_avx512,
+    .s24_s8 = s24_s8_avx512,
+    .bitmap_s8 = bitmap_s8_avx512,
+};
+
+}  // namespace tern
