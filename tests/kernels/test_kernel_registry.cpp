@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/cli_runner.h"
+#include "kernels/bitserial/bitserial.h"
 #include "kernels/conv/conv.h"
 #include "kernels/elementwise/elementwise.h"
 #include "kernels/gemm_bf16/gemm_bf16.h"
@@ -27,7 +28,7 @@ namespace tern {
 namespace {
 
 const std::set<std::string> kAllFamilies = {"elementwise", "stream", "gemm_f32", "gemm_bf16", "gemm_q8",
-                                            "gemv_f16",    "quant_matmul", "conv", "pack",     "peak", "sparse"};
+                                            "gemv_f16",    "quant_matmul", "conv", "pack",     "peak", "sparse", "bit_gemm"};
 
 TEST(KernelRegistry, ListsEveryFamilyOnce) {
     std::set<std::string> seen;
@@ -76,6 +77,7 @@ TEST(KernelRegistry, EveryFamilyHasKernelAndVariants) {
     check_family("pack", pack_kernel(), pack_variants());
     check_family("peak", peak_kernel(), peak_variants());
     check_family("sparse", sparse_kernel(), sparse_variants());
+    check_family("bit_gemm", bit_gemm_kernel(), bit_gemm_variants());
 }
 
 TEST(KernelRegistry, InfoCpuJsonShowsEveryFamily) {
