@@ -3,6 +3,7 @@
 # with every activation observer, and the accuracy of each QDQ model on the
 # full test split in tern (tern eval: integer-only through qdq_fuse) and in
 # ONNX Runtime (tests/ref/ort_run.js, the same file). Prints a markdown table.
+# Needs Debian python3-numpy (/usr/bin/python3: a pyenv python3 may lack it).
 #
 #   bench/cnn_quant.sh TERN [MODEL ...]     (default: models/fmnist-{lenet300,lenet5,mobilenetv2_tiny})
 #   env: CALIB=512 (first N training images)  OUT=dir (models and logits kept there)
@@ -24,7 +25,7 @@ OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 
 # The test split as tern normalises it: (x / 255 - 0.2860) / 0.3530, float32.
-python3 - "$OUT" <<'PY'
+/usr/bin/python3 - "$OUT" <<'PY'
 import gzip, sys, numpy as np
 out, d = sys.argv[1], "/usr/share/datasets/fashion-mnist/"
 x = np.frombuffer(gzip.open(d + "t10k-images-idx3-ubyte.gz").read()[16:], np.uint8).astype(np.float32)
@@ -36,7 +37,7 @@ PY
 ort_accuracy() {  # MODEL.onnx -> accuracy in % from ONNX Runtime's logits
     local dir="$OUT/ort_$(basename "$1" .onnx)"
     node "$ROOT/tests/ref/ort_run.js" "$1" "$dir" "image=$OUT/test_x.npy" >/dev/null
-    python3 -c "import numpy as np,sys; l=np.load(sys.argv[1]); y=np.load(sys.argv[2]); print('%.2f' % (100*(l.argmax(1)==y).mean()))" \
+    /usr/bin/python3 -c "import numpy as np,sys; l=np.load(sys.argv[1]); y=np.load(sys.argv[2]); print('%.2f' % (100*(l.argmax(1)==y).mean()))" \
         "$dir/0.npy" "$OUT/test_y.npy"
 }
 tern_accuracy() { "$TERN" eval "$1" --data fashion-mnist --json | python3 -c "import json,sys; print('%.2f' % (100*json.load(sys.stdin)['accuracy']))"; }

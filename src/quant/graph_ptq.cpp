@@ -122,8 +122,14 @@ std::map<std::string, FloatRange> calibrate(const Graph& g, const Tensor& calib,
     ObserverOptions oo = o.observer_options;
     oo.grid = o.grid;
     std::map<std::string, std::unique_ptr<ActivationObserver>> observers;
-    for (const auto& t : observed) observers[t] = make_observer(o.observer, oo);
-    const int passes = observers.empty() ? 0 : observers.begin()->second->passes();
+    // A graph output (the logits) keeps its whole range: clipping it would tie
+    // the top classes and change the argmax, whatever it saves in rounding.
+    for (const auto& t : observed) {
+        const bool output = std::find(g.outputs.begin(), g.outputs.end(), t) != g.outputs.end();
+        observers[t] = make_observer(output ? ObserverKind::minmax : o.observer, oo);
+    }
+    int passes = 0;
+    for (const auto& [t, obs] : observers) passes = std::max(passes, obs->passes());
     const graph::Executor exec(g);
     const Tensor images = calib.contiguous();
     const int64_t n = images.dim(0), per = images.numel() / n;
@@ -131,7 +137,7 @@ std::map<std::string, FloatRange> calibrate(const Graph& g, const Tensor& calib,
     int pass = 0;
     auto observe = [&](const std::string& name, const Tensor& value) {
         auto it = observers.find(name);
-        if (it == observers.end() || value.dtype() != DType::f32) return;
+        if (it == observers.end() || value.dtype() != DType::f32 || pass >= it->second->passes()) return;
         const Tensor c = value.contiguous();
         const std::span<const float> v(c.data<float>(), static_cast<size_t>(c.numel()));
         for (float x : v) {
