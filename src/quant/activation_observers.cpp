@@ -96,7 +96,11 @@ public:
             case ObserverKind::percentile: return percentile_range(hist_, extent, o_.percentile);
             case ObserverKind::mse: return mse_range(hist_, extent, o_.grid);
             default: {
-                const float t = kl_threshold(abs_hist_, max_abs_, o_.kl_levels);
+                // A ReLU's many exact zeros are on every grid; left in, their bin
+                // dominates both distributions and the search clips the tail away.
+                std::vector<double> h = abs_hist_;
+                if (lo_ >= 0) h[0] = 0;
+                const float t = kl_threshold(h, max_abs_, o_.kl_levels);
                 return {std::max(lo_, -t), std::min(hi_, t)};
             }
         }
