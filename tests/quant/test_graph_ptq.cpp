@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "graph/executor.h"
 #include "graph/onnx_export.h"
+#include "graph/onnx_import.h"
 #include "graph/ort_reference.h"
 #include "graph/qdq_fuse.h"
 #include "interop/classifier_graph.h"
