@@ -9,7 +9,7 @@
 //     Clip, and the graph input): per-tensor uint8 or int8 QuantizeLinear ->
 //     DequantizeLinear pairs, with ranges from an activation observer
 //     (quant/activation_observers.h) fed by the fp32 executor on calibration
-//     images (a graph output always by min-max: clipped logits tie). Data-movement ops (Flatten, Reshape, MaxPool, ...) share their
+//     images (the graph input and outputs always by min-max). Data-movement ops (Flatten, Reshape, MaxPool, ...) share their
 //     input's parameters so they run on the codes.
 // BatchNormalization after a Conv is folded first.
 #include <string>
