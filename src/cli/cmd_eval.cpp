@@ -1,12 +1,17 @@
 // tern eval MODEL.safetensors --data fashion-mnist [--data-dir DIR] [-t N] [--json]
+// tern eval MODEL.onnx|.tflite --data fashion-mnist [--data-dir DIR] [-t N] [--json]
 // tern eval MODEL.gguf --data text[:test|:validation|:train] | --data FILE.txt [-c N] [--chunks N] [--fpmath M]
 //           [--kl-base BASE.gguf] [--json]
 // Classifiers written by `tern train`: test-set loss, accuracy and per-class
 // accuracy (the model is rebuilt from the zoo by its tern.model name).
+// Graph models (e.g. `tern export` or `tern quantize ... -o M.onnx` of them):
+// the same on the graph runtime, QDQ models integer-only through qdq_fuse.
 // Language models (any model the LLM runtime loads, e.g. models/tinylm.gguf):
 // perplexity in llama.cpp's definition on a split of the text corpus the
 // embedded model was trained on (split by document, see io/text_corpus.h) or
 // on a text file.
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -16,6 +21,9 @@
 #include "cli/llm_options.h"
 #include "cli/nonfinite_flag.h"
 #include "core/json_out.h"
+#include "graph/executor.h"
+#include "graph/model_file.h"
+#include "graph/qdq_fuse.h"
 #include "core/mapped_file.h"
 #include "core/read_file.h"
 #include "io/model_container.h"
@@ -150,23 +158,75 @@ const char* fashion_class_name(size_t k) {
     return k < 10 ? names[k] : "?";
 }
 
+// A graph model's logits over the test split, in batches, as an EvalResult.
+EvalResult evaluate_graph(const graph::Graph& g, const data::ImageDataset& test, const std::string& model) {
+    if (g.inputs.size() != 1 || g.outputs.empty())
+        throw InputError(model, format("a classifier graph takes one image input and gives logits; this one has %zu inputs",
+                                       g.inputs.size()));
+    const graph::Executor exec(g);
+    constexpr int64_t kBatch = 500;
+    EvalResult r;
+    r.class_total.assign(static_cast<size_t>(test.num_classes), 0);
+    r.class_correct.assign(static_cast<size_t>(test.num_classes), 0);
+    double loss = 0;
+    for (int64_t b = 0; b < test.size(); b += kBatch) {
+        const int64_t rows = std::min(kBatch, test.size() - b);
+        const Tensor x = Tensor::from_floats({rows, test.channels(), test.height(), test.width()},
+                                             std::span<const float>(test.image(b), static_cast<size_t>(rows * test.image_numel())));
+        Tensor logits;
+        try {
+            logits = exec.run({{g.inputs[0], x}}).at(g.outputs[0]).contiguous();
+        } catch (const InputError& e) {
+            throw InputError(model, e.detail());
+        }
+        if (logits.dtype() != DType::f32 || logits.rank() != 2 || logits.dim(0) != rows || logits.dim(1) != test.num_classes)
+            throw InputError(model, "output '" + g.outputs[0] + "' is " + shape_to_string(logits.shape()) + ", not f32 (N, " +
+                                        std::to_string(test.num_classes) + ") logits");
+        for (int64_t i = 0; i < rows; ++i) {
+            const float* z = logits.data<float>() + i * test.num_classes;
+            const int32_t label = test.labels[static_cast<size_t>(b + i)];
+            const int64_t best = std::max_element(z, z + test.num_classes) - z;
+            double m = z[best], sum = 0;
+            for (int64_t k = 0; k < test.num_classes; ++k) sum += std::exp(z[k] - m);
+            loss += m + std::log(sum) - z[label];
+            r.class_total[static_cast<size_t>(label)] += 1;
+            if (best == label) r.class_correct[static_cast<size_t>(label)] += 1;
+        }
+    }
+    r.count = test.size();
+    int64_t correct = 0;
+    for (auto c : r.class_correct) correct += c;
+    r.accuracy = r.count ? static_cast<double>(correct) / static_cast<double>(r.count) : 0;
+    r.loss = r.count ? loss / static_cast<double>(r.count) : 0;
+    return r;
+}
+
 void run_eval(const EvalCliOptions& o) {
     apply_threads(o.threads);
     load_options_for(o.fpmath);  // a bad --fpmath is a usage error before anything loads
-    if (is_language_model_file(o.model)) return run_eval_lm(o);
+    const bool graph_model = graph::graph_file_format(o.model) != graph::GraphFileFormat::none;
+    if (!graph_model && is_language_model_file(o.model)) return run_eval_lm(o);
     if (!o.kl_base.empty()) throw UsageError("--kl-base", "compares language models; " + o.model + " is a classifier");
     if (is_text_corpus(o.data))
         throw UsageError("--data", "a classifier needs image data (fashion-mnist), not the text corpus '" + o.data + "'");
     const std::string data = o.data.empty() ? "fashion-mnist" : o.data;
-    ClassifierLoadOptions lo;
-    lo.allow_nonfinite = o.allow_nonfinite;
-    const ClassifierFile c = load_classifier(o.model, lo);
-    const data::ImageDataset test = load_test_data(data, o.data_dir);
+    ClassifierFile c;
     EvalResult r;
-    try {
-        r = evaluate(*c.model, test);
-    } catch (const InputError& e) {
-        throw InputError(o.model, e.detail());  // name the model file, not "evaluate"
+    if (graph_model) {
+        // QDQ patterns run as integer QLinear ops, as `tern run` runs them.
+        const graph::Graph g = graph::fuse_qdq(graph::import_graph_file(o.model));
+        c.model_name = g.name;
+        r = evaluate_graph(g, load_test_data(data, o.data_dir), o.model);
+    } else {
+        ClassifierLoadOptions lo;
+        lo.allow_nonfinite = o.allow_nonfinite;
+        c = load_classifier(o.model, lo);
+        const data::ImageDataset test = load_test_data(data, o.data_dir);
+        try {
+            r = evaluate(*c.model, test);
+        } catch (const InputError& e) {
+            throw InputError(o.model, e.detail());  // name the model file, not "evaluate"
+        }
     }
     if (o.json) {
         Json j;
@@ -200,7 +260,7 @@ void run_eval(const EvalCliOptions& o) {
 void add_eval_command(CLI::App& app) {
     auto o = std::make_shared<EvalCliOptions>();
     auto* cmd = app.add_subcommand("eval", "Test-set accuracy of a classifier, or perplexity of a language model");
-    cmd->add_option("model", o->model, "classifier checkpoint (.safetensors from tern train) or language model (.gguf)")
+    cmd->add_option("model", o->model, "classifier checkpoint (.safetensors from tern train), graph classifier (.onnx, .tflite) or language model (.gguf)")
         ->required();
     cmd->add_option("--data", o->data,
                     "fashion-mnist (classifiers); text[:test|:validation|:train] or a text file (language models)");

@@ -1,6 +1,9 @@
 // tern quantize MODEL -o OUT --format F [--method rtn|awq|gptq|awq+gptq|imatrix|smoothquant|rotate|rotate+gptq]
 //               [--calib SPEC --calib-tokens N --calib-ctx C] [--imatrix STATS] [--skip-roles LIST]
 //               [--alpha A] [--act-scale dynamic|static] [--rotate-seed S] [--rotate-online] [--measure] [--json]
+// tern quantize MODEL(.safetensors classifier|.onnx|.tflite) -o OUT.onnx [--method minmax|movingavg|percentile|mse|kl]
+//               [--calib fashion-mnist:train:N] [--acts uint8|int8] [--acts-symmetric] [--json]
+// An .onnx output is a static int8 QDQ model of a graph (cli/quantize_graph.h).
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
 // safetensors) is converted to llama.cpp's layout first (llm/hf_to_gguf.h).
@@ -13,6 +16,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/quantize_graph.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
@@ -29,8 +33,8 @@ struct QuantizeCliOptions {
     std::string model;
     std::string output;
     std::string format;
-    std::string method = "rtn";
-    std::string calib = "text:train";
+    std::string method;  // empty: rtn (tensor outputs) or minmax (.onnx outputs)
+    std::string calib;   // empty: text:train or fashion-mnist:train:512
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
     std::string imatrix;
@@ -43,7 +47,13 @@ struct QuantizeCliOptions {
     bool measure = false;
     bool json = false;
     int threads = 0;
+    std::string acts;  // .onnx outputs only
+    bool acts_symmetric = false;
 };
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
 
 // The --format values that are storage types (core/storage_types.h rows with a
 // formats/ codec), for the error that refuses any other format.
@@ -57,8 +67,27 @@ std::string storage_format_names() {
     return names;
 }
 
-void run_quantize(const QuantizeCliOptions& o) {
-    apply_threads(o.threads);
+void run_quantize_tensors(const QuantizeCliOptions& o);
+
+void run_quantize(const QuantizeCliOptions& given) {
+    apply_threads(given.threads);
+    if (ends_with(given.output, ".onnx")) {
+        if (!given.format.empty())
+            throw UsageError("--format", "an .onnx output is an int8 QDQ model; --format is for .gguf / .safetensors outputs");
+        return run_quantize_graph({given.model, given.output, given.method, given.calib, given.acts, given.acts_symmetric,
+                                   given.json});
+    }
+    if (!given.acts.empty() || given.acts_symmetric)
+        throw UsageError(given.acts.empty() ? "--acts-symmetric" : "--acts", "applies to .onnx (QDQ) outputs only");
+    if (given.format.empty())
+        throw UsageError("--format", "is required for .gguf / .safetensors outputs (e.g. q4_0, q8_0, q4_k_m; see tern formats)");
+    QuantizeCliOptions o = given;
+    if (o.method.empty()) o.method = "rtn";
+    if (o.calib.empty()) o.calib = "text:train";
+    run_quantize_tensors(o);
+}
+
+void run_quantize_tensors(const QuantizeCliOptions& o) {
     quant::quant_method(o.method);  // an unknown method is reported before the format
     if (!o.imatrix.empty() && o.method != "imatrix")
         throw UsageError("--imatrix", "a statistics file is read by --method imatrix only (not '" + o.method + "')");
@@ -132,11 +161,14 @@ void run_quantize(const QuantizeCliOptions& o) {
 void add_quantize_command(CLI::App& app) {
     auto o = std::make_shared<QuantizeCliOptions>();
     auto* cmd = app.add_subcommand("quantize", "Quantize a model's weights into another number format");
-    cmd->add_option("model", o->model, "input model (.gguf, .safetensors, or a Hugging Face folder)")->required();
-    cmd->add_option("-o,--output", o->output, "output file (.gguf, or .safetensors for float formats)")->required();
-    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m")->required();
-    cmd->add_option("--method", o->method, "quantization method (default rtn; see the list an unknown name prints)");
-    cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE");
+    cmd->add_option("model", o->model, "input model (.gguf, .safetensors, a Hugging Face folder; .onnx/.tflite for an .onnx output)")->required();
+    cmd->add_option("-o,--output", o->output, "output file (.gguf, .safetensors for float formats, .onnx: int8 QDQ graph)")->required();
+    cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m (not for .onnx outputs)");
+    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl)");
+    cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
+                                         ".onnx outputs: fashion-mnist:train:N (default N 512)");
+    cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
+    cmd->add_flag("--acts-symmetric", o->acts_symmetric, ".onnx outputs: symmetric activation ranges (default asymmetric)");
     cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")

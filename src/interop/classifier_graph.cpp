@@ -206,11 +206,15 @@ void require_safetensors(const std::string& path) {
 
 }  // namespace
 
-graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path) {
+graph::Graph load_classifier_graph(const std::string& model_path) {
     require_safetensors(model_path);
     const nn::train::ClassifierFile f = nn::train::load_classifier(model_path);
     // The zoo's models take 28x28 grey images (nn/models/zoo.h).
-    graph::Graph g = classifier_graph(*f.model, f.model_name, 1, 28, 28);
+    return classifier_graph(*f.model, f.model_name, 1, 28, 28);
+}
+
+graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path) {
+    graph::Graph g = load_classifier_graph(model_path);
     graph::export_onnx_file(g, onnx_path);
     return g;
 }

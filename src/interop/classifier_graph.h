@@ -21,6 +21,11 @@ inline constexpr int64_t kExportOpset = 13;
 graph::Graph classifier_graph(nn::UnaryModule& model, const std::string& model_name, int64_t channels, int64_t height,
                               int64_t width);
 
+// Loads a tern classifier file (nn/train/model_file.h) as its graph (the
+// weights stay alive with the graph's initializers). InputError naming
+// `model_path` when it is not a tern classifier.
+graph::Graph load_classifier_graph(const std::string& model_path);
+
 // Loads a tern classifier file (nn/train/model_file.h) and writes it as an
 // ONNX model; returns the graph written. InputError naming `model_path` when it
 // is not a tern classifier, IoError naming `onnx_path` when it cannot be

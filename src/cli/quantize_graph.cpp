@@ -1,0 +1,126 @@
+#include "cli/quantize_graph.h"
+
+#include <cstdio>
+#include <map>
+#include <vector>
+
+#include "core/error.h"
+#include "core/json_out.h"
+#include "core/output_path.h"
+#include "core/table.h"
+#include "graph/model_file.h"
+#include "graph/onnx_export.h"
+#include "graph/qdq_fuse.h"
+#include "interop/classifier_graph.h"
+#include "nn/data/image_dataset.h"
+#include "quant/graph_ptq.h"
+
+namespace tern::cli {
+namespace {
+
+constexpr int64_t kDefaultCalibImages = 512;
+
+struct CalibSpec {
+    std::string dataset, split;
+    int64_t images = kDefaultCalibImages;
+};
+
+// "fashion-mnist:train:N" (N defaults to 512). Only the training split: images
+// of the test split would flatter the accuracy measured on it.
+CalibSpec parse_calib(const std::string& text) {
+    const std::string spec = text.empty() ? "fashion-mnist:train" : text;
+    const std::string usage = "graph models calibrate on fashion-mnist:train:N (N images of the training split)";
+    std::vector<std::string> parts;
+    for (size_t start = 0;;) {
+        const size_t colon = spec.find(':', start);
+        parts.push_back(spec.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+        if (colon == std::string::npos) break;
+        start = colon + 1;
+    }
+    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "fashion-mnist")
+        throw UsageError("--calib", "'" + spec + "': " + usage);
+    if (parts[1] != "train")
+        throw UsageError("--calib", "'" + spec + "': calibration images come from the train split (" + usage + ")");
+    CalibSpec c{parts[0], parts[1]};
+    if (parts.size() == 3) {
+        size_t used = 0;
+        long long n = -1;
+        try {
+            n = std::stoll(parts[2], &used);
+        } catch (const std::exception&) {
+            used = 0;
+        }
+        if (used != parts[2].size() || n < 0) throw UsageError("--calib", "'" + parts[2] + "' is not an image count (" + usage + ")");
+        c.images = n;
+    }
+    return c;
+}
+
+Tensor calibration_images(const CalibSpec& c) {
+    if (c.images == 0) throw InputError("--calib", "fashion-mnist:train:0 is an empty calibration set (N must be at least 1)");
+    const data::ImageDataset train = data::load_fashion_mnist(c.split);
+    if (c.images > train.size())
+        throw InputError("--calib", format("fashion-mnist:train has %lld images; %lld asked for",
+                                           static_cast<long long>(train.size()), static_cast<long long>(c.images)));
+    // The first N images: the split is already shuffled, and any peer can take the same ones.
+    const Shape& s = train.images.shape();
+    return Tensor::from_floats({c.images, s[1], s[2], s[3]},
+                               std::span<const float>(train.image(0), static_cast<size_t>(c.images * train.image_numel())));
+}
+
+graph::Graph load_graph(const std::string& path) {
+    if (graph::graph_file_format(path) != graph::GraphFileFormat::none) return graph::import_graph_file(path);
+    return interop::load_classifier_graph(path);  // a classifier from tern train
+}
+
+}  // namespace
+
+void run_quantize_graph(const QuantizeGraphOptions& o) {
+    quant::GraphPtqOptions po;
+    po.observer = quant::parse_observer_kind(o.method.empty() ? "minmax" : o.method);
+    if (!o.acts.empty() && o.acts != "uint8" && o.acts != "int8")
+        throw UsageError("--acts", "'" + o.acts + "' is not an activation type for an .onnx output (uint8, int8)");
+    po.grid.is_unsigned = o.acts != "int8";
+    po.grid.symmetric = o.symmetric_acts;
+    po.where = o.model;
+    const CalibSpec spec = parse_calib(o.calib);
+    check_output_path(o.output, {o.model});
+    const graph::Graph fp32 = load_graph(o.model);
+    const Tensor calib = calibration_images(spec);
+    const quant::GraphPtqResult r = quant::quantize_graph_static(fp32, calib, po);
+    graph::QdqFuseStats fused;
+    (void)graph::fuse_qdq(r.graph, &fused);  // what tern will run integer-only
+    graph::export_onnx_file(r.graph, o.output);
+    const std::string acts = std::string(po.grid.is_unsigned ? "uint8" : "int8") + (po.grid.symmetric ? " symmetric" : " asymmetric");
+    const std::string method = quant::observer_kind_name(po.observer);
+    if (o.json) {
+        Json j;
+        j["input"] = o.model;
+        j["output"] = o.output;
+        j["method"] = method;
+        j["calib"] = spec.dataset + ":" + spec.split + ":" + std::to_string(spec.images);
+        j["weights"] = "int8 symmetric per-channel";
+        j["activations"] = acts;
+        j["quantized_ops"] = r.quantized_ops;
+        j["integer_ops"] = {{"conv", fused.convs}, {"matmul", fused.matmuls}, {"gemm", fused.gemms}};
+        Json rows = Json::array();
+        for (const auto& a : r.activations)
+            rows.push_back({{"tensor", a.tensor}, {"min", a.range.lo}, {"max", a.range.hi}, {"scale", a.params.scale},
+                            {"zero_point", a.params.zero_point}});
+        j["tensors"] = rows;
+        print_json(j);
+        return;
+    }
+    TextTable t({"tensor", "min", "max", "scale", "zero point"});
+    for (const auto& a : r.activations)
+        t.add_row({a.tensor, fmt_fixed(a.range.lo, 4), fmt_fixed(a.range.hi, 4), format("%.6g", a.params.scale),
+                   std::to_string(a.params.zero_point)});
+    t.print();
+    std::printf("\n%s -> %s: %d Conv/Gemm/MatMul with int8 per-channel weights, %zu activation ranges (%s, %s over %lld "
+                "%s %s images); integer-only in tern: %d conv, %d gemm, %d matmul\n",
+                o.model.c_str(), o.output.c_str(), r.quantized_ops, r.activations.size(), acts.c_str(), method.c_str(),
+                static_cast<long long>(spec.images), spec.dataset.c_str(), spec.split.c_str(), fused.convs, fused.gemms,
+                fused.matmuls);
+}
+
+}  // namespace tern::cli

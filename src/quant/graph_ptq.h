@@ -1,0 +1,51 @@
+#pragma once
+// Static post-training quantization of an fp32 graph::Graph into a QDQ model,
+// the format ONNX Runtime's quantize_static writes and graph/qdq_fuse.h turns
+// into integer-only QLinearConv / QLinearMatMul:
+//   - Conv / Gemm / MatMul weights: int8, symmetric, one scale per output
+//     channel, behind a DequantizeLinear;
+//   - biases: int32 with scale s_x * s_w per output channel;
+//   - activations (each such op's input, its output after a following Relu /
+//     Clip, and the graph input): per-tensor uint8 or int8 QuantizeLinear ->
+//     DequantizeLinear pairs, with ranges from an activation observer
+//     (quant/activation_observers.h) fed by the fp32 executor on calibration
+//     images (the graph input and outputs always by min-max). Data-movement ops (Flatten, Reshape, MaxPool, ...) share their
+//     input's parameters so they run on the codes.
+// BatchNormalization after a Conv is folded first.
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "graph/graph.h"
+#include "quant/activation_observers.h"
+
+namespace tern::quant {
+
+struct GraphPtqOptions {
+    ObserverKind observer = ObserverKind::minmax;
+    ObserverOptions observer_options;  // its grid is replaced by `grid`
+    ActivationGrid grid;               // activations: uint8 asymmetric unless set otherwise
+    int64_t batch = 32;                // calibration images per executor run
+    std::string where = "quantize";    // names the model in errors
+};
+
+struct QuantizedActivation {
+    std::string tensor;
+    FloatRange range;  // what the observer chose
+    QuantParams params;
+};
+
+struct GraphPtqResult {
+    graph::Graph graph;  // the QDQ model
+    int quantized_ops = 0;  // Conv / Gemm / MatMul with int8 weights
+    std::vector<QuantizedActivation> activations;  // one per observed tensor, in graph order
+};
+
+// calib: (N, ...) f32 images for the graph's single input (N >= 1; the other
+// dims must match the input's known dims). InputError (naming options.where)
+// for an empty or wrong-shaped calibration set, a graph with no Conv / Gemm /
+// MatMul on constant weights, a graph with other than one float input, or a
+// NaN / infinite activation during calibration (naming the tensor).
+GraphPtqResult quantize_graph_static(const graph::Graph& fp32, const Tensor& calib, const GraphPtqOptions& options = {});
+
+}  // namespace tern::quant
