@@ -11,6 +11,11 @@ namespace tern::cli {
 // compares every prediction with the nn model's. One table cell.
 std::string demo_graph_export(const std::string& model_path);
 
+// The classifier statically quantized to an int8 QDQ graph (per-channel
+// weights, min-max activation ranges from 512 training images), run
+// integer-only over the Fashion-MNIST test split. One table cell.
+std::string demo_graph_int8(const std::string& model_path);
+
 // PP-OCRv4 detector + recognizer reading a line ImageMagick renders; says
 // what is missing when the models or convert are not installed.
 std::string demo_ocr();
