@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/bitserial/bitserial.h"
+#include "kernels/bitserial/tile_driver.h"
 
 namespace tern {
 
@@ -68,33 +69,13 @@ void tile(const BitGemmArgs& g, int64_t words, int64_t i, int64_t j) {
     }
 }
 
-template <int MR, bool Ternary>
-void row_block(const BitGemmArgs& g, int64_t words, int64_t i, int64_t j0, int64_t j1) {
-    int64_t j = j0;
-    for (; j + 4 <= j1; j += 4) tile<MR, 4, Ternary>(g, words, i, j);
-    switch (j1 - j) {
-        case 3: tile<MR, 3, Ternary>(g, words, i, j); break;
-        case 2: tile<MR, 2, Ternary>(g, words, i, j); break;
-        case 1: tile<MR, 1, Ternary>(g, words, i, j); break;
-        default: break;
-    }
-}
-
 template <bool Ternary>
 void bit_gemm(const BitGemmArgs& g, int64_t m0, int64_t m1) {
     const int64_t words = bit_words(g.k);
-    if (words == 0) {
-        for (int64_t i = m0; i < m1; ++i)
-            for (int64_t j = 0; j < g.n; ++j) g.c[i * g.n + j] = Ternary ? g.b_nonzero[j] : static_cast<int32_t>(g.k);
-        return;
-    }
-    const int64_t block = std::max<int64_t>(4, (kBlockWords / words) / 4 * 4);
-    for (int64_t j0 = 0; j0 < g.n; j0 += block) {
-        const int64_t j1 = std::min(g.n, j0 + block);
-        int64_t i = m0;
-        for (; i + 2 <= m1; i += 2) row_block<2, Ternary>(g, words, i, j0, j1);
-        if (i < m1) row_block<1, Ternary>(g, words, i, j0, j1);
-    }
+    if (words == 0) return bitserial_detail::fill_empty_k(g, Ternary, m0, m1);
+    bitserial_detail::for_each_tile<2>(g, m0, m1, kBlockWords, [&]<int MR, int NR>(int64_t i, int64_t j) {
+        tile<MR, NR, Ternary>(g, words, i, j);
+    });
 }
 
 }  // namespace

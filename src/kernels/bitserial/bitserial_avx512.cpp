@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "kernels/bitserial/bitserial.h"
+#include "kernels/bitserial/tile_driver.h"
 
 // VPOPCNTDQ is not part of tern's AVX-512 level (Zen 4 / Sapphire Rapids have
 // it, Skylake-X does not): only the functions that use it are compiled for it,
@@ -54,38 +55,13 @@ TERN_VPOPCNT void tile(const BitGemmArgs& g, int64_t words, int64_t i, int64_t j
     }
 }
 
-template <int MR, bool Ternary>
-TERN_VPOPCNT void row_block(const BitGemmArgs& g, int64_t words, int64_t i, int64_t j0, int64_t j1) {
-    int64_t j = j0;
-    for (; j + 4 <= j1; j += 4) tile<MR, 4, Ternary>(g, words, i, j);
-    switch (j1 - j) {
-        case 3: tile<MR, 3, Ternary>(g, words, i, j); break;
-        case 2: tile<MR, 2, Ternary>(g, words, i, j); break;
-        case 1: tile<MR, 1, Ternary>(g, words, i, j); break;
-        default: break;
-    }
-}
-
 template <bool Ternary>
 TERN_VPOPCNT void bit_gemm(const BitGemmArgs& g, int64_t m0, int64_t m1) {
     const int64_t words = bit_words(g.k);
-    if (words == 0) {
-        for (int64_t i = m0; i < m1; ++i)
-            for (int64_t j = 0; j < g.n; ++j) g.c[i * g.n + j] = Ternary ? g.b_nonzero[j] : static_cast<int32_t>(g.k);
-        return;
-    }
-    const int64_t block = std::max<int64_t>(4, (kBlockWords / words) / 4 * 4);
-    for (int64_t j0 = 0; j0 < g.n; j0 += block) {
-        const int64_t j1 = std::min(g.n, j0 + block);
-        int64_t i = m0;
-        for (; i + 4 <= m1; i += 4) row_block<4, Ternary>(g, words, i, j0, j1);
-        switch (m1 - i) {
-            case 3: row_block<3, Ternary>(g, words, i, j0, j1); break;
-            case 2: row_block<2, Ternary>(g, words, i, j0, j1); break;
-            case 1: row_block<1, Ternary>(g, words, i, j0, j1); break;
-            default: break;
-        }
-    }
+    if (words == 0) return bitserial_detail::fill_empty_k(g, Ternary, m0, m1);
+    bitserial_detail::for_each_tile<4>(g, m0, m1, kBlockWords, [&]<int MR, int NR>(int64_t i, int64_t j) {
+        tile<MR, NR, Ternary>(g, words, i, j);
+    });
 }
 
 }  // namespace

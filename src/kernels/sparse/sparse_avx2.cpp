@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "kernels/sparse/csr_rows.h"
 #include "kernels/sparse/sparse.h"
 
 namespace tern {
@@ -63,45 +64,13 @@ __m256i lane_mask(int64_t n) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// Several activation rows: NB vectors of 8 rows each, starting at row i0 of xt's (K, M) layout.
-template <int NB, class Acc, class Csr, class X, class Fma, class Load>
-void csr_rows_block(const Csr& w, int64_t r, const X* xt, int64_t m, int64_t i0, Acc* out, Fma fma, Load load) {
-    Acc acc[NB];
-    __m256i mask[NB];
-    for (int b = 0; b < NB; ++b) {
-        acc[b] = Acc{};
-        mask[b] = lane_mask(std::max<int64_t>(0, m - i0 - 8 * b));
-    }
-    for (uint32_t j = w.row_ptr[static_cast<size_t>(r)]; j < w.row_ptr[static_cast<size_t>(r) + 1]; ++j) {
-        const X* xr = xt + static_cast<int64_t>(w.col[j]) * m + i0;
-        for (int b = 0; b < NB; ++b) acc[b] = fma(acc[b], w.val[j], load(mask[b], xr + 8 * b));
-    }
-    for (int b = 0; b < NB; ++b) out[b] = acc[b];
-}
-
-template <class Csr, class X, class Acc, class Fma, class Load, class Store>
-void csr_multi_rows(const Csr& w, int64_t r0, int64_t r1, const X* xt, int64_t m, Fma fma, Load load, Store store) {
-    for (int64_t r = r0; r < r1; ++r)
-        for (int64_t i0 = 0; i0 < m; i0 += 32) {
-            Acc acc[4];
-            const int nb = static_cast<int>(std::min<int64_t>(4, (m - i0 + 7) / 8));
-            switch (nb) {
-                case 1: csr_rows_block<1>(w, r, xt, m, i0, acc, fma, load); break;
-                case 2: csr_rows_block<2>(w, r, xt, m, i0, acc, fma, load); break;
-                case 3: csr_rows_block<3>(w, r, xt, m, i0, acc, fma, load); break;
-                default: csr_rows_block<4>(w, r, xt, m, i0, acc, fma, load); break;
-            }
-            store(r, i0, acc, std::min<int64_t>(32, m - i0));
-        }
-}
-
 void csr_f32_avx2(const CsrF32& w, int64_t r0, int64_t r1, const float* xt, int64_t m, float* y, int64_t ldy) {
     if (m == 1) {
         for (int64_t r = r0; r < r1; ++r) y[r] = csr_f32_row_dot(w, r, xt);
         return;
     }
-    csr_multi_rows<CsrF32, float, __m256>(
-        w, r0, r1, xt, m, [](__m256 a, float v, __m256 x) { return _mm256_fmadd_ps(_mm256_set1_ps(v), x, a); },
+    sparse_detail::csr_multi_rows<8, CsrF32, float, __m256>(
+        w, r0, r1, xt, m, lane_mask, [](__m256 a, float v, __m256 x) { return _mm256_fmadd_ps(_mm256_set1_ps(v), x, a); },
         [](__m256i k, const float* p) { return _mm256_maskload_ps(p, k); },
         [&](int64_t r, int64_t i0, const __m256* acc, int64_t cnt) {
             alignas(32) float t[32];
@@ -117,8 +86,8 @@ void csr_s8_avx2(const CsrS8& w, int64_t r0, int64_t r1, const int32_t* xt, cons
             y[r] = static_cast<float>(csr_s8_row_dot(w, r, xt)) * (w.scale[static_cast<size_t>(r)] * x_scale[0]);
         return;
     }
-    csr_multi_rows<CsrS8, int32_t, __m256i>(
-        w, r0, r1, xt, m,
+    sparse_detail::csr_multi_rows<8, CsrS8, int32_t, __m256i>(
+        w, r0, r1, xt, m, lane_mask,
         [](__m256i a, int8_t v, __m256i x) { return _mm256_add_epi32(a, _mm256_mullo_epi32(_mm256_set1_epi32(v), x)); },
         [](__m256i k, const int32_t* p) { return _mm256_maskload_epi32(p, k); },
         [&](int64_t r, int64_t i0, const __m256i* acc, int64_t cnt) {
