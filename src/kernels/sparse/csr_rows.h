@@ -1,9 +1,10 @@
 #pragma once
-// The several-activation-rows CSR loop both SIMD files instantiate with their
-// own vector types: per weight row, up to 4 vectors of `Lanes` activation rows
-// read from the transposed (K, M) activations, one multiply-add per nonzero and
-// vector, then `store(r, i0, acc, count)`. mask_of(n) gives the first n lanes'
-// mask, fma / load the ISA's operations (lambdas, so each file's instantiation is its own).
+// The loops over rows both SIMD files instantiate with their own vector types
+// and row kernels. The several-activation-rows CSR loop: per weight row, up to
+// 4 vectors of `Lanes` activation rows read from the transposed (K, M)
+// activations, one multiply-add per nonzero and vector, then
+// `store(r, i0, acc, count)`; mask_of(n) gives the first n lanes' mask, fma /
+// load the ISA's operations (lambdas, so each file's instantiation is its own).
 #include <algorithm>
 #include <cstdint>
 
@@ -38,6 +39,22 @@ void csr_multi_rows(const Csr& w, int64_t r0, int64_t r1, const X* xt, int64_t m
                 default: csr_rows_block<Lanes, 4>(w, r, xt, m, i0, acc, mask_of, fma, load); break;
             }
             store(r, i0, acc, std::min<int64_t>(4 * Lanes, m - i0));
+        }
+}
+
+// The bitmap int8 layout over rows [r0, r1) of W and m activation rows, with
+// each ISA's row_dot(mask, values, x, blocks) = sum of values x (x + 128 codes);
+// the +128 offset and the scales are undone here.
+template <class Bitmap, class RowDot>
+void bitmap_rows(const Bitmap& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m, float* y,
+                 int64_t ldy, RowDot row_dot) {
+    const int64_t blocks = w.k_pad / Bitmap::kBlock;
+    for (int64_t r = r0; r < r1; ++r)
+        for (int64_t i = 0; i < m; ++i) {
+            const int32_t dot = row_dot(w.mask.data() + r * blocks, w.val.data() + w.row_ptr[static_cast<size_t>(r)],
+                                        xu + i * w.k_pad, blocks);
+            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
+            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
         }
 }
 

@@ -180,14 +180,7 @@ int32_t bitmap_row_dot(const uint64_t* mask, const int8_t* v, const uint8_t* x, 
 
 void bitmap_s8_avx2(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
                     float* y, int64_t ldy) {
-    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
-    for (int64_t r = r0; r < r1; ++r)
-        for (int64_t i = 0; i < m; ++i) {
-            const int32_t dot = bitmap_row_dot(w.mask.data() + r * blocks, w.val.data() + w.row_ptr[static_cast<size_t>(r)],
-                                               xu + i * w.k_pad, blocks);
-            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
-            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
-        }
+    sparse_detail::bitmap_rows(w, r0, r1, xu, x_scale, m, y, ldy, bitmap_row_dot);
 }
 
 }  // namespace

@@ -165,16 +165,7 @@ void bitmap_s8_avx512(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* 
         kSparseAvx2.bitmap_s8(w, r0, r1, xu, x_scale, m, y, ldy);
         return;
     }
-    const int64_t blocks = w.k_pad / BitmapS8::kBlock;
-    for (int64_t r = r0; r < r1; ++r)
-        for (int64_t i = 0; i < m; ++i) {
-            const uint64_t* mk = w.mask.data() + r * blocks;
-            const int8_t* v = w.val.data() + w.row_ptr[static_cast<size_t>(r)];
-            const uint8_t* x = xu + i * w.k_pad;
-            const int32_t dot = bitmap_row_dot_vbmi2(mk, v, x, blocks);
-            const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
-            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
-        }
+    sparse_detail::bitmap_rows(w, r0, r1, xu, x_scale, m, y, ldy, bitmap_row_dot_vbmi2);
 }
 
 }  // namespace
