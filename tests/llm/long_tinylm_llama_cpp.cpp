@@ -1,5 +1,5 @@
 // The embedded language model against llama.cpp over the whole test split of
-// the corpus (every 256-token window; every 32nd when TERN_LONG_SCALE=small):
+// the corpus (every 256-token window; every 64th when TERN_LONG_SCALE=small):
 // next-token argmax agreement >= 99 % and perplexity within 0.5 %, in f16 and
 // in the q8_0 / q4_0 / q4_k_m files `tern quantize` makes from it.
 #include <gtest/gtest.h>
@@ -24,11 +24,12 @@ TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
     if (text.empty()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
     const auto all = load_text_tokenizer(tinylm_path())->encode(text, true);
     constexpr int64_t ctx = 256;
-    // Small scale: every 32nd window, still spread over the whole split
-    // (~12k positions; five variants took ~16 min at every 8th and ~7.5 min at
-    // every 16th on a 2-core Zen 3, the longest single test of CI).
+    // Small scale: every 64th window, still spread over the whole split
+    // (~6k positions; five variants took ~16 min at every 8th, ~7.5 min at
+    // every 16th on a 2-core Zen 3 and 4.5 min at every 32nd on Zen 5, the
+    // longest single test of CI).
     std::vector<int32_t> tokens;
-    const int64_t stride = testscale::long_scale_small() ? 32 : 1;
+    const int64_t stride = testscale::long_scale_small() ? 64 : 1;
     for (int64_t w = 0; (w + 1) * ctx <= static_cast<int64_t>(all.size()); w += stride)
         tokens.insert(tokens.end(), all.begin() + w * ctx, all.begin() + (w + 1) * ctx);
     testio::TempDir dir;
@@ -38,8 +39,8 @@ TEST(TinyLmLong, AgreesWithLlamaCppOverTheTestSplit) {
         const std::string path = tinylm_variant(variant.format, dir.path(), error);
         ASSERT_FALSE(path.empty()) << error;
         const Agreement a = compare_with_llama_cpp(path, tokens, ctx, 1 << 30, {variant.math});
-        // >= 99 % over the whole split. At small scale (~12k positions) the
-        // rate's standard error is ~0.1 %, and the quantized formats measure
+        // >= 99 % over the whole split. At small scale (~6k positions) the
+        // rate's standard error is ~0.14 %, and the quantized formats measure
         // ~99.0-99.6 % on this machine (int8 activations rounded independently
         // by the two programs; see bench/RESULTS_llm.md), so CI allows 98.5 %.
         EXPECT_GE(a.argmax_rate(), testscale::long_scale_small() ? 0.985 : 0.99) << format;
