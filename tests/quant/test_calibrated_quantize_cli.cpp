@@ -65,7 +65,7 @@ TEST(CalibratedQuantizeCli, AwqFoldsItsScalesAndTheModelStillRuns) {
     testio::TempDir dir;
     const std::string out = dir.file("awq.gguf");
     const auto r = testcli::run_tern("quantize " + tinylm() + " -o " + out +
-                                     " --method awq --format q4_0 --calib-tokens 1024 --calib-ctx 128 -t 2");
+                                     " --method awq --format q4_0 --calib-tokens 256 --calib-ctx 64 -t 2");
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_NE(r.out.find("blk.3.ffn_down: alpha"), std::string::npos) << r.out;
     // The norms carry the folded scales: attn_norm differs from the input's.
@@ -77,7 +77,7 @@ TEST(CalibratedQuantizeCli, AwqFoldsItsScalesAndTheModelStillRuns) {
     };
     ASSERT_FALSE(norm(in).empty());
     EXPECT_NE(norm(in), norm(q));
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 4)));  // runs at all; the quality checks are GPTQ's and the long tests'
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 2)));  // runs at all; the quality checks are GPTQ's and the long tests'
 }
 
 TEST(CalibratedQuantizeCli, BadRequestsAreOneLineBeforeAnythingIsWritten) {

@@ -91,7 +91,7 @@ TEST(GptqGgufCli, TheTiedHeadGetsItsOwnOutputWeight) {
     EXPECT_EQ(find(q, "output.weight")->dtype(), DType::q4_0);
     ASSERT_NE(find(q, "token_embd.weight"), nullptr);
     EXPECT_EQ(find(q, "token_embd.weight")->to_floats(), find(in, "token_embd.weight")->to_floats());
-    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 16)));
+    EXPECT_TRUE(std::isfinite(test_split_ppl(out, 2)));  // runs at all; quality is the long tests'
 }
 
 TEST(GptqGgufCli, AwqScalesThenTheQ4KMMix) {
