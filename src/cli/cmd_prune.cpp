@@ -1,5 +1,5 @@
 // tern prune MODEL.gguf -o OUT.gguf --method magnitude|wanda|sparsegpt (--sparsity S | --pattern N:M)
-//            [--calib SPEC --calib-tokens N --calib-ctx C] [--json]
+//            [--calib SPEC --calib-tokens N --calib-ctx C] [--sequential] [--json]
 // Zeroes weights of a language model's block Linears and writes a GGUF in the
 // input's types that tern and llama.cpp load. Reading, the methods and writing
 // live in prune/prune_file.h; this file parses and prints.
@@ -24,6 +24,7 @@ struct PruneCliOptions {
     std::string calib;
     int64_t calib_tokens = 4096;
     int64_t calib_ctx = 0;
+    bool sequential = false;
     bool json = false;
     int threads = 0;
 };
@@ -44,6 +45,7 @@ void run_prune(const PruneCliOptions& o) {
     req.recipe.calibration.calib = o.calib;
     req.recipe.calibration.n_tokens = o.calib_tokens;
     req.recipe.calibration.ctx = o.calib_ctx;
+    req.recipe.sequential = o.sequential;
     const prune::PrunedModel p = prune::prune_file(req);
     const std::string target = o.pattern.empty() ? percent(*o.sparsity) : o.pattern;
     if (o.json) {
@@ -55,6 +57,7 @@ void run_prune(const PruneCliOptions& o) {
         else j["pattern"] = o.pattern;
         if (!o.calib.empty()) j["calib"] = o.calib;
         j["calib_tokens"] = p.calib_tokens;
+        j["calib_passes"] = p.calib_passes;
         j["linear_weights"] = p.linear_weights;
         j["linear_zeros"] = p.linear_zeros;
         j["linear_sparsity"] = p.linear_sparsity();
@@ -97,6 +100,9 @@ void add_prune_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")
         ->check(CLI::Range(int64_t{2}, int64_t{1} << 30));
+    cmd->add_flag("--sequential", o->sequential,
+                  "calibrate block by block, each block seeing the blocks before it already pruned (one pass per "
+                  "block; default: every block from the dense model in one pass)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_prune(*o); });

@@ -278,3 +278,26 @@ uint64_t Model::decode_weight_bytes() const {
 }
 
 }  // namespace tern::llm
+
+namespace tern::llm {
+
+std::unique_ptr<ops::Linear>* block_linear_slot(Model& model, io::RoleOf role) {
+    if (role.layer < 0 || role.layer >= static_cast<int32_t>(model.layers.size())) return nullptr;
+    LayerWeights& L = model.layers[static_cast<size_t>(role.layer)];
+    using io::TensorRole;
+    const bool fused_qkv = model.config.arch == Arch::gpt2;
+    std::unique_ptr<ops::Linear>* slot = nullptr;
+    switch (role.role) {
+        case TensorRole::attn_q: slot = fused_qkv ? nullptr : &L.wq; break;
+        case TensorRole::attn_k: slot = fused_qkv ? nullptr : &L.wk; break;
+        case TensorRole::attn_v: slot = fused_qkv ? nullptr : &L.wv; break;
+        case TensorRole::attn_output: slot = &L.wo; break;
+        case TensorRole::ffn_gate: slot = &L.ffn_gate; break;
+        case TensorRole::ffn_up: slot = &L.ffn_up; break;
+        case TensorRole::ffn_down: slot = &L.ffn_down; break;
+        default: break;
+    }
+    return slot && *slot ? slot : nullptr;
+}
+
+}  // namespace tern::llm

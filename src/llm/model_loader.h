@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "io/tensor_names.h"
 #include "ops/linear.h"
 #include "llm/model_config.h"
 
@@ -63,5 +64,11 @@ struct LoadOptions {
 };
 
 std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options = {});
+
+// Where a loaded model holds the Linear of a block role (attn_q ... ffn_down of
+// role.layer), so methods that compress block by block can swap in the new
+// weights between calibration passes. Null for a role the model does not hold
+// separately (GPT-2's fused q/k/v, a missing gate) or a layer out of range.
+std::unique_ptr<ops::Linear>* block_linear_slot(Model& model, io::RoleOf role);
 
 }  // namespace tern::llm

@@ -106,6 +106,8 @@ public:
     DType source_dtype() const { return source_dtype_; }
     LinearPath path() const { return path_; }
     FloatMath float_math() const { return math_; }
+    Activation activation() const { return act_; }
+    const std::vector<float>& bias() const { return bias_; }
     // Bytes of the stored weight (GGUF / safetensors dtype): what one decode
     // step must stream, the numerator of the roofline.
     uint64_t source_bytes() const;

@@ -9,6 +9,7 @@
 #include "formats/format.h"
 #include "formats/tensor_codec.h"
 #include "io/tensor_names.h"
+#include "llm/model_loader.h"
 #include "prune/sparsegpt.h"
 #include "quant/work_model.h"
 
@@ -126,18 +127,11 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
         if (recipe.pattern) check_nm_fits(wm.cols(l.tensor), *recipe.pattern, wm.name(l.tensor));
     }
     PrunedModel out;
-    std::optional<quant::LinearStatistics> stats;
-    if (method.calibrated()) {
-        stats = quant::calibrate_linears(model, recipe.method, recipe.calibration, method.stats, kWhere);
-        out.calib_tokens = stats->n_tokens;
-    }
     out.model = model;
-    Progress bar(recipe.method, static_cast<int64_t>(layers.size()));
-    int64_t done = 0;
-    for (const Layer& l : layers) {
+    // Prunes one Linear with its calibration statistics (null for magnitude)
+    // into out.model; returns the tensor as written.
+    auto prune_one = [&](const Layer& l, const ops::LinearInputStats* st) -> const Tensor& {
         const std::string& name = wm.name(l.tensor);
-        const ops::LinearInputStats* st = stats ? stats->collector->find(l.role) : nullptr;
-        if (stats && !st) throw InputError(name, "calibration saw no inputs of this Linear");
         const int64_t rows = wm.rows(l.tensor), cols = wm.cols(l.tensor);
         PruneReportRow row{.name = name, .dtype = std::string(dtype_name(wm.original(l.tensor).dtype())), .rows = rows,
                            .cols = cols, .zeros = 0, .note = {}};
@@ -145,13 +139,60 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
         Tensor t = encode_like(wm.original(l.tensor), pruned, name);
         // Count what the file holds: zeros as stored, after re-encoding.
         for (float v : tensor_to_f32(t, name)) row.zeros += v == 0.0f;
-        out.model.tensors[static_cast<size_t>(l.tensor)].tensor = std::move(t);
         out.linear_weights += rows * cols;
         out.linear_zeros += row.zeros;
         out.report.push_back(std::move(row));
-        bar.update(++done, name);
+        Tensor& slot = out.model.tensors[static_cast<size_t>(l.tensor)].tensor;
+        slot = std::move(t);
+        return slot;
+    };
+    auto stats_of = [&](const quant::LinearStatistics& s, const Layer& l) {
+        const ops::LinearInputStats* st = s.collector->find(l.role);
+        if (!st) throw InputError(wm.name(l.tensor), "calibration saw no inputs of this Linear");
+        return st;
+    };
+    if (method.calibrated() && recipe.sequential) {
+        // Block by block: calibrate block b on the model whose blocks < b already
+        // hold their pruned weights, prune it, swap the pruned weights in.
+        if (!model.is_llm)
+            throw InputError(kWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
+        if (recipe.calibration.model.empty()) throw UsageError("--calib", "method '" + recipe.method + "' needs calibration data");
+        quant::CalibrationRun run(recipe.calibration);
+        if (run.model().config.arch == llm::Arch::gpt2)
+            throw InputError(kWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
+        const int32_t blocks = wm.n_layers();
+        Progress bar(recipe.method + " (sequential)", blocks * run.n_windows());
+        for (int32_t b = 0; b < blocks; ++b) {
+            const quant::LinearStatistics stats = run.observe(
+                method.stats, [b](io::RoleOf r) { return r.layer == b; },
+                [&](int64_t w) { bar.update(b * run.n_windows() + w + 1, "block " + std::to_string(b)); });
+            out.calib_tokens = stats.n_tokens;
+            ++out.calib_passes;
+            for (const Layer& l : layers) {
+                if (l.role.layer != b) continue;
+                const Tensor& t = prune_one(l, stats_of(stats, l));
+                std::unique_ptr<ops::Linear>* slot = llm::block_linear_slot(run.model(), l.role);
+                if (!slot) throw InputError(wm.name(l.tensor), "the loaded model holds no separate Linear for this weight");
+                const ops::Linear& old = **slot;
+                *slot = std::make_unique<ops::Linear>(t, old.bias(), wm.name(l.tensor), old.activation(), old.float_math());
+            }
+        }
+        bar.finish();
+    } else {
+        std::optional<quant::LinearStatistics> stats;
+        if (method.calibrated()) {
+            stats = quant::calibrate_linears(model, recipe.method, recipe.calibration, method.stats, kWhere);
+            out.calib_tokens = stats->n_tokens;
+            out.calib_passes = 1;
+        }
+        Progress bar(recipe.method, static_cast<int64_t>(layers.size()));
+        int64_t done = 0;
+        for (const Layer& l : layers) {
+            prune_one(l, stats ? stats_of(*stats, l) : nullptr);
+            bar.update(++done, wm.name(l.tensor));
+        }
+        bar.finish();
     }
-    bar.finish();
     for (const NamedTensor& t : out.model.tensors) out.model_params += t.tensor.numel();
     return out;
 }

@@ -23,6 +23,11 @@ struct PruneRecipe {
     // Calibrated methods (wanda, sparsegpt): calibration.model is the model file
     // to run, calibration.calib the text (--calib), as `tern quantize` takes them.
     quant::CalibrateOptions calibration;
+    // Calibrated methods: block by block, each block's statistics taken with the
+    // blocks before it already pruned (the papers' order; one calibration pass
+    // per block). false: every block's statistics from the dense model in one
+    // pass, which measured as good or better on tinylm (bench/RESULTS_prune.md).
+    bool sequential = false;
     double damp = 0.01;   // sparsegpt: fraction of mean(diag H) added to the diagonal
     int64_t block = 128;  // sparsegpt: columns per lazy-update block
 };
@@ -42,6 +47,7 @@ struct PrunedModel {
     int64_t linear_weights = 0, linear_zeros = 0;  // over the pruned Linears
     int64_t model_params = 0;                       // every tensor's elements
     int64_t calib_tokens = 0;                       // 0 for magnitude
+    int64_t calib_passes = 0;                       // calibration passes over the windows (sequential: one per block)
     double linear_sparsity() const { return linear_weights > 0 ? double(linear_zeros) / double(linear_weights) : 0.0; }
 };
 

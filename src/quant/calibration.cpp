@@ -113,40 +113,79 @@ std::vector<NamedTensor> calibration_tensors(const ops::CalibrationCollector& co
     return out;
 }
 
-LinearStatistics collect_linear_statistics(const CalibrateOptions& o,
-                                           const std::function<void(int64_t, int64_t)>& on_window) {
+CalibrationRun::CalibrationRun(const CalibrateOptions& o) {
     const CalibSpec spec = parse_calib_spec(o.calib);
     if (!spec.is_text())
         throw UsageError("--calib", "'" + o.calib + "' is an image set; a language model calibrates on text:train, "
                                     "text:validation, text:test or text:FILE");
     if (o.n_tokens < 1) throw UsageError("--calib-tokens", format("%lld; must be >= 1", (long long)o.n_tokens));
     if (o.ctx != 0 && o.ctx < 2) throw UsageError("--calib-ctx", format("%lld; must be >= 2", (long long)o.ctx));
-    const auto model = llm::load_model(o.model, o.load);
-    const int64_t train_ctx = model->config.n_ctx_train > 0 ? model->config.n_ctx_train : llm::kDefaultMaxCtx;
-    LinearStatistics r;
-    r.ctx = o.ctx > 0 ? o.ctx : std::min<int64_t>(512, train_ctx);
-    if (r.ctx > train_ctx)
-        throw UsageError("--calib-ctx", format("%lld exceeds the model's context; must be in 2..%lld", (long long)r.ctx,
+    model_ = llm::load_model(o.model, o.load);
+    const int64_t train_ctx = model_->config.n_ctx_train > 0 ? model_->config.n_ctx_train : llm::kDefaultMaxCtx;
+    ctx_ = o.ctx > 0 ? o.ctx : std::min<int64_t>(512, train_ctx);
+    if (ctx_ > train_ctx)
+        throw UsageError("--calib-ctx", format("%lld exceeds the model's context; must be in 2..%lld", (long long)ctx_,
                                                (long long)train_ctx));
     const auto tokenizer = llm::load_text_tokenizer(o.model);
     if (!tokenizer) throw InputError(o.model, "has no tokenizer (no tokenizer.ggml.* metadata, no tokenizer.json beside it)");
     // BOS starts every window when the tokenizer adds one (llama.cpp's imatrix does the same).
     const std::vector<int32_t> bos_probe = tokenizer->encode("", /*add_bos=*/true);
     const int32_t bos = bos_probe.empty() ? -1 : bos_probe.front();
-    const TokenWindows tw = calibration_token_windows(spec, *tokenizer, bos, o.n_tokens, r.ctx);
-    r.n_windows = static_cast<int64_t>(tw.windows.size());
-    r.n_tokens = tw.n_tokens;
-    r.source = spec.kind == CalibSpec::Kind::text_file ? spec.path : spec.spec;
-    r.fused_qkv = model->config.arch == llm::Arch::gpt2;
+    TokenWindows tw = calibration_token_windows(spec, *tokenizer, bos, o.n_tokens, ctx_);
+    windows_ = std::move(tw.windows);
+    n_tokens_ = tw.n_tokens;
+    source_ = spec.kind == CalibSpec::Kind::text_file ? spec.path : spec.spec;
     llm::SessionOptions so;
-    so.n_ctx = r.ctx;
+    so.n_ctx = ctx_;
     so.kv_type = ops::KvType::f32;
-    llm::Session session(*model, so);
-    r.collector = std::make_unique<ops::CalibrationCollector>(o.stats, &default_pool());
-    observe_windows(session, tw.windows, *r.collector, [&](int64_t w) {
-        if (on_window) on_window(w, r.n_windows);
-    });
+    session_ = std::make_unique<llm::Session>(*model_, so);
+}
+
+CalibrationRun::~CalibrationRun() = default;
+
+namespace {
+
+// Passes on the calls of the Linears a predicate accepts.
+class FilteredObserver final : public ops::LinearObserver {
+public:
+    FilteredObserver(ops::LinearObserver& inner, const std::function<bool(io::RoleOf)>& keep)
+        : inner_(inner), keep_(keep) {}
+    void on_linear(const ops::LinearCall& call) override {
+        if (keep_(call.role)) inner_.on_linear(call);
+    }
+
+private:
+    ops::LinearObserver& inner_;
+    const std::function<bool(io::RoleOf)>& keep_;
+};
+
+}  // namespace
+
+LinearStatistics CalibrationRun::observe(ops::StatSet stats, const std::function<bool(io::RoleOf)>& keep,
+                                         const std::function<void(int64_t)>& on_window) {
+    LinearStatistics r;
+    r.ctx = ctx_;
+    r.n_windows = n_windows();
+    r.n_tokens = n_tokens_;
+    r.source = source_;
+    r.fused_qkv = model_->config.arch == llm::Arch::gpt2;
+    r.collector = std::make_unique<ops::CalibrationCollector>(stats, &default_pool());
+    if (keep) {
+        FilteredObserver filtered(*r.collector, keep);
+        observe_windows(*session_, windows_, filtered, on_window);
+    } else {
+        observe_windows(*session_, windows_, *r.collector, on_window);
+    }
     return r;
+}
+
+LinearStatistics collect_linear_statistics(const CalibrateOptions& o,
+                                           const std::function<void(int64_t, int64_t)>& on_window) {
+    CalibrationRun run(o);
+    const int64_t n = run.n_windows();
+    return run.observe(o.stats, {}, [&](int64_t w) {
+        if (on_window) on_window(w, n);
+    });
 }
 
 CalibrateResult calibrate_model(const CalibrateOptions& o, const std::function<void(int64_t, int64_t)>& on_window) {

@@ -20,6 +20,7 @@
 
 #include "io/named_tensor.h"
 #include "llm/forward.h"
+#include "llm/model_loader.h"
 #include "ops/calibration_stats.h"
 
 namespace tern::quant {
@@ -75,6 +76,34 @@ struct LinearStatistics {
 };
 LinearStatistics collect_linear_statistics(const CalibrateOptions& options,
                                            const std::function<void(int64_t, int64_t)>& on_window = {});
+
+// A language model loaded with its calibration windows, for methods that
+// calibrate more than once: sequential compression (SparseGPT's and GPTQ's
+// order) swaps a block's compressed weights into model() between passes, so
+// the next block's statistics see the error of the blocks before it.
+class CalibrationRun {
+public:
+    // Loads options.model and its tokenizer and cuts the windows; the errors of
+    // collect_linear_statistics.
+    explicit CalibrationRun(const CalibrateOptions& options);
+    ~CalibrationRun();
+    CalibrationRun(const CalibrationRun&) = delete;
+    CalibrationRun& operator=(const CalibrationRun&) = delete;
+
+    // One pass over every window; the statistics of the Linears `keep` accepts
+    // (every Linear when it is empty). on_window(i) after window i.
+    LinearStatistics observe(ops::StatSet stats, const std::function<bool(io::RoleOf)>& keep = {},
+                             const std::function<void(int64_t)>& on_window = {});
+    llm::Model& model() { return *model_; }
+    int64_t n_windows() const { return static_cast<int64_t>(windows_.size()); }
+
+private:
+    std::unique_ptr<llm::Model> model_;
+    std::unique_ptr<llm::Session> session_;
+    std::vector<std::vector<int32_t>> windows_;
+    int64_t n_tokens_ = 0, ctx_ = 0;
+    std::string source_;
+};
 
 // Loads the model and its tokenizer, cuts the calibration text into windows,
 // collects the statistics and writes them atomically to options.output.

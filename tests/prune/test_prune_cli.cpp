@@ -16,6 +16,7 @@
 #include "io/gguf_writer.h"
 #include "io/io_test_util.h"
 #include "quant/quant_cli_util.h"
+#include "ref/reference.h"
 
 namespace tern {
 namespace {
@@ -45,6 +46,35 @@ TEST(PruneCli, MagnitudeHalvesEveryBlockLinearAndKeepsTheRest) {
         }
     }
     EXPECT_TRUE(std::isfinite(quanttest::test_split_ppl(out, 1, 64)));  // tern loads and runs it
+}
+
+// --sequential calibrates block b on the model whose blocks < b are already
+// pruned: block 0 sees the same inputs as in the one-pass mode (so its weights
+// come out bit-identical), every later block sees different ones.
+TEST(PruneCli, SequentialCalibrationChangesOnlyTheBlocksAfterTheFirst) {
+    if (!quanttest::corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
+    testio::TempDir dir;
+    const std::string one = dir.file("one.gguf"), seq = dir.file("seq.gguf");
+    const std::string common = " --method sparsegpt --sparsity 0.5 --calib text:train --calib-tokens 128 --calib-ctx 64 --json";
+    const auto r1 = testcli::run_tern("prune " + tinylm() + " -o " + one + common);
+    ASSERT_EQ(r1.code, 0) << r1.err;
+    const auto r2 = testcli::run_tern("prune " + tinylm() + " -o " + seq + common + " --sequential");
+    ASSERT_EQ(r2.code, 0) << r2.err;
+    EXPECT_EQ(nlohmann::json::parse(r1.out)["calib_passes"], 1);
+    EXPECT_EQ(nlohmann::json::parse(r2.out)["calib_passes"], 4);  // one per block
+    const io::GgufModel a = io::read_gguf(one), b = io::read_gguf(seq);
+    ASSERT_EQ(a.tensors.size(), b.tensors.size());
+    int later_blocks_differing = 0;
+    for (size_t i = 0; i < a.tensors.size(); ++i) {
+        const std::string& name = a.tensors[i].name;
+        const bool block_linear = name.starts_with("blk.") && a.tensors[i].tensor.shape().size() == 2;
+        if (!block_linear) continue;
+        const bool same = a.tensors[i].tensor.to_floats() == b.tensors[i].tensor.to_floats();
+        if (name.starts_with("blk.0.")) EXPECT_TRUE(same) << name;
+        else later_blocks_differing += !same;
+    }
+    EXPECT_EQ(later_blocks_differing, 3 * 7);
+    EXPECT_TRUE(std::isfinite(quanttest::test_split_ppl(seq, 1, 64)));
 }
 
 TEST(PruneCli, BadRequestsAreOneLineAndWriteNothing) {
