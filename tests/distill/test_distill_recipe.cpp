@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "distill/classifier_distill.h"
 #include "distill/features.h"
 #include "nn/models/zoo.h"
 #include "nn/nn_test_util.h"
@@ -88,6 +89,23 @@ TEST(DistillRecipe, HostileSectionsAreOneClearError) {
         ADD_FAILURE() << "LM distill parsed";
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("key 'distill': only for classifiers"), std::string::npos) << e.what();
+    }
+}
+
+// The recipes bench/distill_lenet5.sh and the born-again example use, with their teachers.
+TEST(DistillRecipe, CommittedRecipesParseAndTheirTeachersLoad) {
+    const struct {
+        const char* name;
+        const char* teacher_model;
+    } recipes[] = {{"fmnist-lenet5-distill", "mobilenetv2_tiny"}, {"fmnist-lenet5-born-again", "lenet5"}};
+    for (const auto& c : recipes) {
+        Recipe r = nn::train::load_recipe(std::string(TERN_SOURCE_DIR) + "/models/recipes/" + c.name + ".json");
+        EXPECT_EQ(r.output, std::string("models/") + c.name + ".safetensors");
+        ASSERT_TRUE(r.has_distill) << c.name;
+        r.distill.teacher = std::string(TERN_SOURCE_DIR) + "/" + r.distill.teacher;
+        const Teacher t = load_teacher(r);
+        EXPECT_EQ(t.model_name, c.teacher_model);
+        EXPECT_GT(t.test_accuracy, 0.85) << c.name;
     }
 }
 
