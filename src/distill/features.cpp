@@ -99,13 +99,14 @@ TappedForward forward_with_features(nn::UnaryModule& model, const Var& x, const 
     Taps tap;
     tap.wanted = &points;
     if (!replay(model, x, tap, out.logits))
-        throw InputError(where, "feature taps are known for the zoo's lenet300, lenet5 and mobilenetv2 models only");
+        throw InputError(where, "key 'distill.layers': feature taps are known for the zoo's lenet300, lenet5 and "
+                                "mobilenetv2 models only");
     for (const auto& p : points) {
         auto it = tap.got.find(p);
         if (it == tap.got.end()) {
             std::string known;
             for (const auto& n : feature_points(model)) known += (known.empty() ? "" : ", ") + n;
-            throw InputError(where, "no point '" + p + "' in the model (known: " + known + ")");
+            throw InputError(where, "key 'distill.layers': no point '" + p + "' in the model (known: " + known + ")");
         }
         out.features.push_back(it->second);
     }

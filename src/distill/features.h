@@ -20,8 +20,8 @@ struct TappedForward {
     std::vector<nn::Var> features;  // one per requested point, in request order
 };
 
-// Throws InputError(where, ...) naming the unknown point and listing the known ones.
+// Throws InputError(where, "key 'distill.layers': ...") naming an unknown point and listing the known ones.
 TappedForward forward_with_features(nn::UnaryModule& model, const nn::Var& x, const std::vector<std::string>& points,
-                                    const std::string& where = "distill.layers");
+                                    const std::string& where = "recipe");
 
 }  // namespace tern::distill

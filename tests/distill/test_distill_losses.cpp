@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/error.h"
 #include "distill/losses.h"
 #include "nn/modules/conv.h"
 #include "nn/ops.h"
