@@ -214,6 +214,9 @@ DistilledRun run_distilled_training(const Recipe& r, const nn::train::RunOptions
         line += format("), loss %s, T %g, alpha %g", d.loss.c_str(), d.temperature, d.alpha);
         if (d.loss != "kd") line += format(", feature weight %g over %zu layer pair(s)", d.feature_weight, d.layers.size());
         o.callbacks.log(line + "\n");
+        // The checkpoint holds the student and its optimizer, not the hint regressors.
+        if (!o.resume.empty() && d.loss == "fitnets")
+            o.callbacks.log("distill: the FitNets regressors restart from their seeded initialisation on resume\n");
     }
     DistilledRun res;
     res.teacher = teacher.path;

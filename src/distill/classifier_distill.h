@@ -5,7 +5,9 @@
 //   alpha * T^2 KL(teacher/T || student/T) + (1 - alpha) * CE(labels)
 //   + feature_weight * (FitNets hint MSE | attention transfer) over `layers`.
 // FitNets regressors (1x1 conv or linear, student -> teacher channels) train
-// with their own optimizer of the recipe's kind at the same learning rate.
+// with their own optimizer of the recipe's kind at the same learning rate; they
+// are not in the resume checkpoint (a resumed run starts them afresh; KD and
+// attention transfer have no state of their own and resume exactly).
 // Born-again self-distillation is a teacher file of the student's own model.
 #include <functional>
 #include <memory>
