@@ -16,6 +16,7 @@
 #include "core/json_out.h"
 #include "core/progress.h"
 #include "core/thread_pool.h"
+#include "distill/classifier_distill.h"
 #include "nn/train/run.h"
 #include "nn/train/run_report.h"
 #include "prune/classifier_prune.h"
@@ -37,6 +38,20 @@ void print_prune_sparsity(const prune::PrunedRun& p) {
         std::printf("sparsity %-14s %8lld / %8lld zero  %s\n", l.name.c_str(), static_cast<long long>(l.zeros),
                     static_cast<long long>(l.weights), pct(l.sparsity()).c_str());
     std::printf("prunable weights %.2fx fewer (%s)\n", p.compression(), p.sparsity_csv.c_str());
+}
+
+Json distill_json(const Recipe& r, const distill::DistilledRun& d) {
+    Json j{{"teacher", d.teacher},         {"teacher_model", d.teacher_model}, {"loss", r.distill.loss},
+           {"temperature", r.distill.temperature}, {"alpha", r.distill.alpha}};
+    if (d.teacher_test_accuracy >= 0) j["teacher_test_accuracy"] = d.teacher_test_accuracy;
+    if (r.distill.loss != "kd") j["feature_weight"] = r.distill.feature_weight;
+    return j;
+}
+
+void print_distill(const Recipe& r, const distill::DistilledRun& d) {
+    std::printf("distilled from %s (%s", d.teacher.c_str(), d.teacher_model.c_str());
+    if (d.teacher_test_accuracy >= 0) std::printf(", test acc %s", pct(d.teacher_test_accuracy).c_str());
+    std::printf("), loss %s T %g alpha %g\n", r.distill.loss.c_str(), r.distill.temperature, r.distill.alpha);
 }
 
 void run_train(const TrainCliOptions& o) {
@@ -61,7 +76,11 @@ void run_train(const TrainCliOptions& o) {
     ro.callbacks.epoch_end = [&] { bar->finish(); };
     // A recipe with a "prune" section trains through the pruning hooks.
     prune::PrunedRun pruned;
-    const RunResult res = r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run : nn::train::run(r, {}, ro);
+    // One with a "distill" section through the distillation hooks (teacher live, eval mode).
+    distill::DistilledRun distilled;
+    const RunResult res = r.has_distill ? (distilled = distill::run_distilled_training(r, ro)).run
+                          : r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
+                                        : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
     const EpochMetrics& last = res.history.back();
@@ -83,12 +102,14 @@ void run_train(const TrainCliOptions& o) {
         j["plot_png"] = res.plot_png;
         j["history"] = history_json(res.history);
         if (r.has_prune) j["sparsity"] = prune_sparsity_json(pruned);
+        if (r.has_distill) j["distill"] = distill_json(r, distilled);
         print_json(j);
         return;
     }
     std::printf("test (%lld images): loss %.4f acc %s\n", static_cast<long long>(res.test_count), res.test_loss,
                 pct(res.test_accuracy).c_str());
     if (r.has_prune) print_prune_sparsity(pruned);
+    if (r.has_distill) print_distill(r, distilled);
     std::printf("wrote %s, %s, %s (training %s)\n", res.output.c_str(), res.metrics_csv.c_str(), res.plot_png.c_str(),
                 fmt_duration(res.train_seconds).c_str());
 }

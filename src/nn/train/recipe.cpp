@@ -154,6 +154,35 @@ void parse_prune(const Json& pj, Recipe& rc, const std::string& where) {
     p.check_unknown();
 }
 
+void parse_distill(const Json& dj, Recipe& rc, const std::string& where) {
+    Reader d(dj, "distill.", where);
+    DistillRecipe& dr = rc.distill;
+    rc.has_distill = true;
+    d.string("teacher", dr.teacher, true);
+    if (dr.teacher.empty()) d.fail("teacher", "must name a classifier file");
+    d.string("teacher_model", dr.teacher_model);
+    if (!dr.teacher_model.empty() && !models::has_model(dr.teacher_model))
+        d.fail("teacher_model", "unknown model '" + dr.teacher_model + "'");
+    d.string("loss", dr.loss);
+    one_of(d, "loss", dr.loss, {"kd", "fitnets", "attention"});
+    d.number("temperature", dr.temperature, 1e-3, 1000.0);
+    d.number("alpha", dr.alpha, 0.0, 1.0);
+    if (dr.loss == "attention") dr.feature_weight = 1000.0f;
+    if (dr.loss != "kd") d.number("feature_weight", dr.feature_weight, 0.0, 1e9);
+    if (const Json* lj = d.find("layers", dr.loss != "kd")) {
+        if (dr.loss == "kd") d.fail("layers", "only for loss 'fitnets' or 'attention'");
+        const char* shape = "must be a non-empty array of [\"student.point\", \"teacher.point\"] pairs";
+        if (!lj->is_array() || lj->empty()) d.fail("layers", shape);
+        for (const auto& pair : *lj) {
+            if (!pair.is_array() || pair.size() != 2 || !pair[0].is_string() || !pair[1].is_string())
+                d.fail("layers", shape);
+            dr.layers.emplace_back(pair[0].get<std::string>(), pair[1].get<std::string>());
+            if (dr.layers.back().first.empty() || dr.layers.back().second.empty()) d.fail("layers", shape);
+        }
+    }
+    d.check_unknown();
+}
+
 }  // namespace
 
 namespace {
@@ -282,6 +311,11 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         if (!pj->is_object()) r.fail("prune", "must be an object");
         parse_prune(*pj, rc, where);
     }
+    if (const Json* dj = r.find("distill", false)) {
+        if (is_language_model(rc)) r.fail("distill", "only for classifiers (language-model distillation: distill/losses.h)");
+        if (!dj->is_object()) r.fail("distill", "must be an object");
+        parse_distill(*dj, rc, where);
+    }
 
     r.check_unknown();
     return rc;
@@ -348,6 +382,18 @@ Json recipe_to_json(const Recipe& rc) {
         }
         if (p.method != "magnitude") pj["calibration_batches"] = p.calibration_batches;
         j["prune"] = pj;
+    }
+    if (rc.has_distill) {
+        const DistillRecipe& d = rc.distill;
+        Json dj{{"teacher", d.teacher}, {"loss", d.loss}, {"temperature", d.temperature}, {"alpha", d.alpha}};
+        if (!d.teacher_model.empty()) dj["teacher_model"] = d.teacher_model;
+        if (d.loss != "kd") {
+            dj["feature_weight"] = d.feature_weight;
+            Json layers = Json::array();
+            for (const auto& [s, t] : d.layers) layers.push_back({s, t});
+            dj["layers"] = layers;
+        }
+        j["distill"] = dj;
     }
     return j;
 }

@@ -5,6 +5,7 @@
 // ("optimizer.lr"), so a typo never silently falls back to a default.
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json_out.h"
@@ -65,6 +66,20 @@ struct PruneRecipe {
     int64_t calibration_batches = 8;   // taylor / obd: training batches the gradients are accumulated over
 };
 
+// Knowledge distillation while a classifier trains (the distill/ floor runs it
+// through TrainHooks): a teacher classifier runs in eval mode on the same
+// augmented batch; its softened logits (and for "fitnets" / "attention" its
+// feature maps at `layers`) enter the student's loss.
+struct DistillRecipe {
+    std::string teacher;        // classifier file (.safetensors)
+    std::string teacher_model;  // zoo name when the file's metadata does not say
+    std::string loss = "kd";    // "kd" | "fitnets" | "attention"
+    float temperature = 4.0f;
+    float alpha = 0.9f;          // loss = alpha * KD + (1 - alpha) * CE (+ feature_weight * feature term)
+    float feature_weight = 1.0f;  // fitnets default 1, attention default 1000 (Zagoruyko's beta)
+    std::vector<std::pair<std::string, std::string>> layers;  // (student point, teacher point)
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -82,6 +97,8 @@ struct Recipe {
     std::string init;            // classifier file to start from (empty: seeded initialisation)
     bool has_prune = false;      // the recipe has a "prune" section
     PruneRecipe prune;
+    bool has_distill = false;    // the recipe has a "distill" section
+    DistillRecipe distill;
     std::string source;          // where the recipe came from (file path), for messages
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <vector>
 
 #include "nn/autograd.h"
 #include "nn/modules/module.h"
@@ -54,12 +55,23 @@ struct EpochTotals {
     double loss = 0, accuracy = 0;  // means over the epoch (0 when it had no steps)
 };
 
+// What a classifier step's forward gives when a hook replaces it.
+struct ClassifierForward {
+    Var loss;    // scalar, differentiable
+    Var logits;  // (N, classes): top-1 accuracy is counted on them
+};
+
 struct TrainHooks {
     std::function<void(StepContext&)> on_step_begin;   // batch loaded, before the forward; may change ctx.lr
     std::function<void(StepContext&)> after_backward;  // gradients ready; before clipping and the optimizer step
     std::function<void(StepContext&)> on_step_end;     // after the optimizer step
     // After the epoch's last step, before the trainer validates.
     std::function<void(Module&, Optimizer&, const EpochTotals&)> on_epoch_end;
+    // Replaces a classifier step's forward and loss (distillation: a teacher's
+    // outputs and the student's features enter the loss); gets the model, the
+    // augmented batch and its labels. Empty: cross-entropy of model(images).
+    std::function<ClassifierForward(Module& model, const Var& images, const std::vector<int32_t>& labels)>
+        classifier_forward;
 };
 
 struct EpochLoop {

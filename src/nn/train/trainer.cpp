@@ -174,6 +174,10 @@ EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
     resumed_ = {};
     loop.next_batch = [&](int64_t) { return loader_->next(batch); };
     loop.forward = [&] {
+        if (hooks_.classifier_forward) {
+            ClassifierForward f = hooks_.classifier_forward(*model_, Var(batch.images), batch.labels);
+            return StepLoss{f.loss, batch.size(), count_correct(f.logits.value(), batch.labels)};
+        }
         Var logits = model_->forward(Var(batch.images));
         Var loss = cross_entropy(logits, to_targets(batch.labels));
         return StepLoss{loss, batch.size(), count_correct(logits.value(), batch.labels)};
