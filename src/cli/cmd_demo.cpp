@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/demo_graph.h"
 #include "cli/demo_lm.h"
+#include "cli/demo_train.h"
 #include "cli/kernel_bench.h"
 #include "cli/llm_bench.h"
 #include "core/cpu_features.h"
@@ -242,6 +243,8 @@ void run_demo(int threads) {
                fmt_fixed(pruned_test_ppl("wanda"), 2) + ", sparsegpt " + fmt_fixed(pruned_test_ppl("sparsegpt"), 2) +
                " (dense " + fmt_fixed(test_ppl(models + "tinylm.gguf"), 2) + ")";
     }));
+
+    rows.push_back(timed("distill", [&] { return demo_distill(models); }));
 
     rows.push_back(timed("batched decode", [&] {
         // One weight read serves every sequence of a decode step.
