@@ -341,6 +341,16 @@ double fit_overhead_us(const std::vector<std::pair<double, double>>& predicted_m
     return n % 2 ? d[n / 2] : 0.5 * (d[n / 2 - 1] + d[n / 2]);
 }
 
+double fit_scale(const std::vector<std::pair<double, double>>& predicted_measured) {
+    std::vector<double> r;
+    for (const auto& [p, m] : predicted_measured)
+        if (p > 0) r.push_back(m / p);
+    if (r.empty()) return 1;
+    std::sort(r.begin(), r.end());
+    const size_t n = r.size();
+    return n % 2 ? r[n / 2] : 0.5 * (r[n / 2 - 1] + r[n / 2]);
+}
+
 std::string default_latency_table_path() { return tern_cache_dir() + "/latency_table.json"; }
 
 double predict_latency(const std::vector<LayerConfig>& layers) {

@@ -97,6 +97,12 @@ double predict_latency_us(const std::vector<LayerConfig>& layers, LatencyTable& 
 // median of measured - sum (robust to one outlier run on a loaded machine).
 double fit_overhead_us(const std::vector<std::pair<double, double>>& predicted_measured);
 
+// The multiplicative calibration that best fits the pairs: the median of
+// measured / sum. Isolated ops run faster than the same ops inside a model
+// (caches, the executor's own passes), by a factor that is steady within a
+// model family: fit it on the family's base model, apply it to its subnets.
+double fit_scale(const std::vector<std::pair<double, double>>& predicted_measured);
+
 // Where the default table lives: $TERN_CACHE (or ~/.cache/tern)/latency_table.json.
 std::string default_latency_table_path();
 

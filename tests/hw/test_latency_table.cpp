@@ -123,6 +123,8 @@ TEST(LatencyTable, PredictionIsTheSumPlusTheFittedOverhead) {
     // The median of measured - predicted: one outlier does not move it.
     EXPECT_DOUBLE_EQ(fit_overhead_us({{100, 110}, {200, 212}, {50, 500}}), 12);
     EXPECT_DOUBLE_EQ(fit_overhead_us({}), 0);
+    EXPECT_DOUBLE_EQ(fit_scale({{100, 150}, {200, 320}, {10, 100}}), 1.6);
+    EXPECT_DOUBLE_EQ(fit_scale({}), 1);
 }
 
 }  // namespace

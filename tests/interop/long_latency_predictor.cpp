@@ -1,8 +1,11 @@
 // The latency table's predictor against measured end-to-end latency (prepared
 // graph executor, batch 1, 1 thread) on the three committed zoo models and on
-// MobileNetV2-like variants (width, expansion, depth). The per-model overhead
-// is fitted on the zoo models and judged on the variants. Prints the table;
-// asserts only a loose bound, since the machine the tests run on is shared.
+// MobileNetV2-like variants (width, expansion, depth). Two calibrations, both
+// judged on the variants only: an additive per-model overhead fitted on the
+// three zoo models, and a scale fitted on mobilenetv2_tiny alone (the family's
+// base model, as a search would fit it on its supernet's reference
+// architecture). Prints the table; asserts only a loose bound, since the
+// machine the tests run on is shared.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -67,21 +70,27 @@ TEST(LatencyPredictorLong, TableSumTracksMeasuredLatency) {
     std::vector<std::pair<double, double>> fit;
     for (const Row& r : zoo) fit.push_back({r.sum_us, r.measured_us});
     const double overhead = hw::fit_overhead_us(fit);
-    std::printf("fitted per-model overhead %.1f us (median over the zoo models)\n", overhead);
-    std::printf("%-22s %10s %10s %10s %8s %9s\n", "model", "table us", "+overhead", "measured", "error", "uncovered");
-    double worst = 0, sum_abs = 0;
+    const double scale = hw::fit_scale({{zoo.back().sum_us, zoo.back().measured_us}});
+    std::printf("fitted: overhead %.1f us (median over the zoo models); scale %.3f (mobilenetv2_tiny)\n", overhead, scale);
+    std::printf("%-22s %9s %9s %9s %8s %9s %8s\n", "model", "table us", "measured", "+overhd", "error", "x scale", "error");
+    double sum_add = 0, sum_scaled = 0, worst_scaled = 0;
+    for (const Row& r : zoo) EXPECT_EQ(r.uncovered, 0u) << r.name;
     auto print = [&](const Row& r, bool judged) {
-        const double pred = r.sum_us + overhead, err = (pred - r.measured_us) / r.measured_us;
-        std::printf("%-22s %10.1f %10.1f %10.1f %+7.1f%% %9zu%s\n", r.name.c_str(), r.sum_us, pred, r.measured_us,
-                    100 * err, r.uncovered, judged ? "" : "  (fit)");
-        if (judged) worst = std::max(worst, std::abs(err)), sum_abs += std::abs(err);
+        const double add = r.sum_us + overhead, scaled = r.sum_us * scale;
+        const double e_add = (add - r.measured_us) / r.measured_us, e_scaled = (scaled - r.measured_us) / r.measured_us;
+        std::printf("%-22s %9.1f %9.1f %9.1f %+7.1f%% %9.1f %+7.1f%%%s\n", r.name.c_str(), r.sum_us, r.measured_us, add,
+                    100 * e_add, scaled, 100 * e_scaled, judged ? "" : "  (fit)");
         EXPECT_EQ(r.uncovered, 0u) << r.name;
+        if (!judged) return;
+        sum_add += std::abs(e_add), sum_scaled += std::abs(e_scaled);
+        worst_scaled = std::max(worst_scaled, std::abs(e_scaled));
     };
     for (const Row& r : zoo) print(r, false);
     for (const Row& r : var) print(r, true);
-    std::printf("variants: mean |error| %.1f %%, worst %.1f %%\n", 100 * sum_abs / static_cast<double>(var.size()),
-                100 * worst);
-    EXPECT_LT(sum_abs / static_cast<double>(var.size()), 0.5);  // loose: timings on a loaded machine
+    const double n = static_cast<double>(var.size());
+    std::printf("variants: mean |error| %.1f %% with the overhead, %.1f %% with the scale (worst %.1f %%)\n",
+                100 * sum_add / n, 100 * sum_scaled / n, 100 * worst_scaled);
+    EXPECT_LT(sum_scaled / n, 0.25);  // loose: timings on a loaded machine
 }
 
 }  // namespace
