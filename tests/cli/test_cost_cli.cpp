@@ -117,6 +117,7 @@ TEST(CostCli, BadInputIsOneLineNamingTheFile) {
         EXPECT_NE(r.err.find(named), std::string::npos) << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
         EXPECT_TRUE(r.out.empty()) << r.out;
+        EXPECT_EQ(r.err.find("tern export"), std::string::npos) << r.err;  // the hint fits every command
     }
     const RunResult usage = run_tern("cost " + model_file("fmnist-lenet300") + " --dtype f16");
     EXPECT_EQ(usage.code, 2) << usage.all();
