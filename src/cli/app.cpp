@@ -34,6 +34,7 @@ void build_app(CLI::App& app) {
     add_demo_command(app);
     add_tokenize_command(app);
     add_synth_command(app);
+    add_cost_command(app);
 }
 
 }  // namespace tern::cli

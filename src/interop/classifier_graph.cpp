@@ -193,7 +193,7 @@ namespace {
 void require_safetensors(const std::string& path) {
     const auto f = MappedFile::open(path);
     const std::span<const uint8_t> bytes(f->data(), f->size());
-    const char* expected = "tern export reads classifiers written by `tern train` (.safetensors)";
+    const char* expected = "expected a classifier written by `tern train` (.safetensors)";
     if (bytes.empty()) throw InputError(path, std::string("is empty; ") + expected);
     io::ModelContainer kind;
     try {
