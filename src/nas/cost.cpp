@@ -61,11 +61,12 @@ double measure_latency_ms(const Arch& a, int runs, int64_t resolution) {
     nn::NoGradGuard no_grad;
     const nn::Var x(Tensor::zeros({1, 1, resolution, resolution}));
     std::vector<double> ms;
-    for (int i = 0; i <= std::max(1, runs); ++i) {
+    constexpr int kWarmups = 2;  // caches, allocators and lazily built kernels
+    for (int i = 0; i < kWarmups + std::max(1, runs); ++i) {
         const auto t0 = std::chrono::steady_clock::now();
         model->forward(x);
         const double t = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-        if (i > 0) ms.push_back(t);  // the first run warms caches and allocators
+        if (i >= kWarmups) ms.push_back(t);
     }
     std::nth_element(ms.begin(), ms.begin() + static_cast<std::ptrdiff_t>(ms.size() / 2), ms.end());
     return ms[ms.size() / 2];

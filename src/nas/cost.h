@@ -21,9 +21,11 @@ ArchCost arch_cost(const Arch& a, int64_t in_channels = 1, int64_t num_classes =
 // Milliseconds for one image through an architecture.
 using LatencyEstimator = std::function<double(const Arch&)>;
 
-// Median of `runs` timed forwards (after one warm-up) of the built model at
+// Median of `runs` timed forwards (after two warm-ups) of the built model at
 // batch 1 with the default thread pool set to one thread for the measurement.
-double measure_latency_ms(const Arch& a, int runs = 5, int64_t resolution = 28);
-LatencyEstimator measured_latency(int runs = 5);
+// On a loaded machine it is noisy (the median tames single outliers only), so a
+// latency budget makes the search depend on the machine; params and MACs do not.
+double measure_latency_ms(const Arch& a, int runs = 7, int64_t resolution = 28);
+LatencyEstimator measured_latency(int runs = 7);
 
 }  // namespace tern::nas

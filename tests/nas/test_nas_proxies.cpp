@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 
 #include "nas/cost.h"
 #include "nas/proxies.h"
@@ -45,4 +46,18 @@ TEST(NasProxies, NaswotOfIdenticalImagesIsSingular) {
     Tensor x = Tensor::zeros({4, 1, 28, 28});
     const ProxyScores p = compute_proxies(a, x, {0, 1, 2, 3}, 1);
     EXPECT_EQ(p.naswot, -INFINITY);  // every image has the same code: K is rank one
+}
+
+TEST(NasProxies, SynflowStaysFiniteOnTheLargestArchitecture) {
+    // All-positive weights grow activations layer by layer; ReLU6 clips them, so
+    // synflow on this space must stay finite and non-zero even at full size.
+    const Space s = mobilenet_space();
+    Arch a = smallest_arch(s);
+    a.width = 1.0;
+    for (auto& st : a.stages) st.blocks.assign(4, BlockArch{7, 6});
+    const ProxyScores p = compute_proxies(a, random_images(2, 3), {1, 2}, 1);
+    EXPECT_TRUE(std::isfinite(p.synflow));
+    EXPECT_GT(p.synflow, 0);
+    std::printf("largest architecture: synflow %g, naswot %g, snip %g, grad_norm %g\n", p.synflow, p.naswot, p.snip,
+                p.grad_norm);
 }
