@@ -138,9 +138,17 @@ SearchResult run_search(const SearchOptions& o) {
     auto train_row = [&](CandidateRow& row) {
         const auto t = Clock::now();
         nn::train::Trainer trainer(candidate_recipe(o, row.arch), data);
-        while (!trainer.finished()) trainer.train_epoch();
         row.trained = true;
-        row.val_accuracy = trainer.history().back().val_accuracy;
+        try {
+            while (!trainer.finished()) trainer.train_epoch();
+            row.val_accuracy = trainer.history().back().val_accuracy;
+        } catch (const InputError& e) {
+            // A candidate whose training diverges (non-finite loss or logits) is a
+            // bad architecture for this budget, not a reason to stop the search.
+            if (e.where() != "search" && e.where() != "evaluate") throw;
+            log("candidate diverged, scored 0: " + e.detail() + "\n");
+            row.val_accuracy = 0;
+        }
         row.train_seconds = seconds_since(t);
         if (!best_model || row.val_accuracy > res.rows[best_row].val_accuracy) {
             best_model = trainer.model_ptr();
