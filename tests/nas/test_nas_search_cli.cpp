@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "cli/cli_runner.h"
@@ -63,16 +64,29 @@ TEST(SearchCli, TinySearchWritesAModelTernEvalTakes) {
     EXPECT_NEAR(ej["accuracy"].get<double>(), j["test_accuracy"].get<double>(), 1e-9);
 }
 
-TEST(SearchCli, SameSeedSameResult) {
+TEST(SearchCli, ZeroShotSameSeedSameResult) {
     REQUIRE_FASHION();
     const std::string space = write("tiny-seed.json", kTinySpace);
     auto once = [&](const std::string& name) {
-        const auto r = run_tern("search " + space + " --strategy random --max-evals 2 --epochs 1 --train-subset 256 "
+        const auto r = run_tern("search " + space + " --strategy zeroshot --max-evals 3 --epochs 1 --train-subset 256 "
                                 "--seed 5 -t 2 --json -o " + temp_dir() + "/" + name);
         EXPECT_EQ(r.code, 0) << r.all();
         return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
     };
     const auto a = once("seed-a.safetensors"), b = once("seed-b.safetensors");
+    EXPECT_EQ(a["evaluations"], 3);  // scored by the proxies; only the top NASWOT one trains
+    std::ifstream csv(temp_dir() + "/seed-a.safetensors.search.csv");
+    std::string line;
+    int trained = 0;
+    std::getline(csv, line);
+    while (std::getline(csv, line)) {
+        // After the quoted arch: params, macs, latency_ms, trained, ...
+        std::stringstream rest(line.substr(line.rfind('"') + 2));
+        std::string field;
+        for (int i = 0; i < 4; ++i) std::getline(rest, field, ',');
+        trained += field == "1";
+    }
+    EXPECT_EQ(trained, 1);
     EXPECT_EQ(a["arch"], b["arch"]);
     EXPECT_EQ(a["val_accuracy"], b["val_accuracy"]);
     EXPECT_EQ(a["test_accuracy"], b["test_accuracy"]);
