@@ -100,7 +100,7 @@ ProxyScores compute_proxies(const Arch& a, const Tensor& images, const std::vect
     {
         nn::NoGradGuard no_grad;
         std::vector<double> k(static_cast<size_t>(n * n), 0.0);
-        model->forward_observed(Var(images), [&](const Var& pre) {
+        forward_observed(*model, Var(images), [&](const Var& pre) {
             const int64_t per = pre.numel() / n;
             const float* p = pre.data();
             std::vector<uint8_t> code(static_cast<size_t>(pre.numel()));

@@ -43,7 +43,9 @@ TEST(NasBuild, TinyArchIsTheZoosMobilenetV2Tiny) {
     ASSERT_EQ(pa.size(), pz.size());
     for (size_t i = 0; i < pa.size(); ++i) {
         EXPECT_EQ(pa[i].first, pz[i].first);
-        EXPECT_EQ(pa[i].second.shape(), pz[i].second.shape()) << pa[i].first;
+        ASSERT_EQ(pa[i].second.shape(), pz[i].second.shape()) << pa[i].first;
+        // Same seeds, same construction order: the same initial weights.
+        for (int64_t k = 0; k < pa[i].second.numel(); ++k) ASSERT_EQ(pa[i].second.data()[k], pz[i].second.data()[k]) << pa[i].first;
     }
     EXPECT_EQ(arch_cost(tiny_arch()).params, z->parameter_count());
 }

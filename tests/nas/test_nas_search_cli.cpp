@@ -62,6 +62,10 @@ TEST(SearchCli, TinySearchWritesAModelTernEvalTakes) {
     ASSERT_EQ(e.code, 0) << e.all();
     const auto ej = nlohmann::json::parse(e.out);
     EXPECT_NEAR(ej["accuracy"].get<double>(), j["test_accuracy"].get<double>(), 1e-9);
+    // A found model is a MobileNetV2 to the other tools too: it exports to ONNX.
+    const auto x = run_tern("export " + out + " -o " + out + ".onnx");
+    EXPECT_EQ(x.code, 0) << x.all();
+    EXPECT_TRUE(std::filesystem::exists(out + ".onnx"));
 }
 
 TEST(SearchCli, ZeroShotSameSeedSameResult) {

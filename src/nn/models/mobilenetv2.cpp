@@ -44,12 +44,15 @@ MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, int64_t in_channels, int6
     blocks = register_module("blocks", std::make_shared<Sequential>());
     int64_t channels = cfg.stem_channels;
     uint64_t index = 0;
-    for (const auto& s : cfg.stages)
-        for (int64_t r = 0; r < s.repeats; ++r) {
-            blocks->add(std::make_shared<InvertedResidual>(channels, s.channels, r == 0 ? s.stride : 1, s.expansion,
-                                                           child_seed(seed, 100 + index++)));
-            channels = s.channels;
-        }
+    std::vector<MobileNetV2Config::Block> list = cfg.blocks;
+    if (list.empty())
+        for (const auto& s : cfg.stages)
+            for (int64_t r = 0; r < s.repeats; ++r) list.push_back({s.expansion, s.channels, r == 0 ? s.stride : 1, 3});
+    for (const auto& b : list) {
+        blocks->add(std::make_shared<InvertedResidual>(channels, b.channels, b.stride, b.expansion,
+                                                       child_seed(seed, 100 + index++), b.kernel));
+        channels = b.channels;
+    }
     head = register_module("head", std::make_shared<Conv2d>(channels, cfg.head_channels, Conv2dOptions{1, 1, 0, 1, 1, false},
                                                             child_seed(seed, 2)));
     head_bn = register_module("head_bn", std::make_shared<BatchNorm2d>(cfg.head_channels));

@@ -35,6 +35,12 @@ struct MobileNetV2Config {
         int64_t expansion, channels, repeats, stride;
     };
     std::vector<Stage> stages;  // as the paper's (t, c, n, s) table
+    // One entry per block, used instead of `stages` when not empty: the
+    // architectures nas/ finds vary kernel and expansion block by block.
+    struct Block {
+        int64_t expansion, channels, stride, kernel;
+    };
+    std::vector<Block> blocks;
     int64_t head_channels = 128;
 };
 
