@@ -21,8 +21,8 @@ void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_export_command(CLI::App& app);
-void add_prune_command(CLI::App& app);
 void add_search_command(CLI::App& app);
+void add_prune_command(CLI::App& app);
 // tern info MODEL.onnx (cmd_run.cpp): op histogram, parameters, inputs and outputs.
 void print_onnx_info(const std::string& path, bool json, const std::string& shape = "");
 
