@@ -2,6 +2,7 @@
 
 #include "cli/commands.h"
 #include "core/thread_pool.h"
+#include "nas/build.h"
 
 namespace tern::cli {
 
@@ -15,12 +16,14 @@ void apply_threads(int threads) {
 }
 
 void build_app(CLI::App& app) {
+    nas::register_model_family();  // model files of found architectures (tern.model "nas:...")
     app.require_subcommand(1);
     app.set_version_flag("--version", "tern 0.1.0");
     add_info_command(app);
     add_formats_command(app);
     add_quantize_command(app);
     add_prune_command(app);
+    add_search_command(app);
     add_convert_command(app);
     add_generate_command(app);
     add_chat_command(app);

@@ -21,6 +21,7 @@ void add_eval_command(CLI::App& app);
 void add_calibrate_command(CLI::App& app);
 void add_run_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_search_command(CLI::App& app);
 void add_prune_command(CLI::App& app);
 void add_cost_command(CLI::App& app);
 // tern info MODEL.onnx (cmd_run.cpp): op histogram, parameters, inputs and outputs.

@@ -5,7 +5,7 @@
 namespace tern::nn::models {
 
 InvertedResidual::InvertedResidual(int64_t in_channels, int64_t out_channels, int64_t stride, int64_t expansion,
-                                   uint64_t seed) {
+                                   uint64_t seed, int64_t kernel) {
     const int64_t hidden = in_channels * expansion;
     // Biases are dropped before every batch norm: BN's beta plays that role.
     if (expansion != 1) {
@@ -13,7 +13,7 @@ InvertedResidual::InvertedResidual(int64_t in_channels, int64_t out_channels, in
                                                                     child_seed(seed, 1)));
         expand_bn = register_module("expand_bn", std::make_shared<BatchNorm2d>(hidden));
     }
-    dw = register_module("dw", std::make_shared<DepthwiseConv2d>(hidden, 3, stride, 1, false, child_seed(seed, 2)));
+    dw = register_module("dw", std::make_shared<DepthwiseConv2d>(hidden, kernel, stride, kernel / 2, false, child_seed(seed, 2)));
     dw_bn = register_module("dw_bn", std::make_shared<BatchNorm2d>(hidden));
     project = register_module("project", std::make_shared<Conv2d>(hidden, out_channels, Conv2dOptions{1, 1, 0, 1, 1, false},
                                                                   child_seed(seed, 3)));
@@ -44,12 +44,15 @@ MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, int64_t in_channels, int6
     blocks = register_module("blocks", std::make_shared<Sequential>());
     int64_t channels = cfg.stem_channels;
     uint64_t index = 0;
-    for (const auto& s : cfg.stages)
-        for (int64_t r = 0; r < s.repeats; ++r) {
-            blocks->add(std::make_shared<InvertedResidual>(channels, s.channels, r == 0 ? s.stride : 1, s.expansion,
-                                                           child_seed(seed, 100 + index++)));
-            channels = s.channels;
-        }
+    std::vector<MobileNetV2Config::Block> list = cfg.blocks;
+    if (list.empty())
+        for (const auto& s : cfg.stages)
+            for (int64_t r = 0; r < s.repeats; ++r) list.push_back({s.expansion, s.channels, r == 0 ? s.stride : 1, 3});
+    for (const auto& b : list) {
+        blocks->add(std::make_shared<InvertedResidual>(channels, b.channels, b.stride, b.expansion,
+                                                       child_seed(seed, 100 + index++), b.kernel));
+        channels = b.channels;
+    }
     head = register_module("head", std::make_shared<Conv2d>(channels, cfg.head_channels, Conv2dOptions{1, 1, 0, 1, 1, false},
                                                             child_seed(seed, 2)));
     head_bn = register_module("head_bn", std::make_shared<BatchNorm2d>(cfg.head_channels));

@@ -16,7 +16,9 @@ namespace tern::nn::models {
 
 class InvertedResidual : public UnaryModule {
 public:
-    InvertedResidual(int64_t in_channels, int64_t out_channels, int64_t stride, int64_t expansion, uint64_t seed);
+    // `kernel`: the depthwise kernel (odd; padded to keep the size at stride 1).
+    InvertedResidual(int64_t in_channels, int64_t out_channels, int64_t stride, int64_t expansion, uint64_t seed,
+                     int64_t kernel = 3);
     Var forward(const Var& x) override;
     std::shared_ptr<Conv2d> expand;  // null when expansion == 1
     std::shared_ptr<BatchNorm2d> expand_bn;
@@ -33,6 +35,12 @@ struct MobileNetV2Config {
         int64_t expansion, channels, repeats, stride;
     };
     std::vector<Stage> stages;  // as the paper's (t, c, n, s) table
+    // One entry per block, used instead of `stages` when not empty: the
+    // architectures nas/ finds vary kernel and expansion block by block.
+    struct Block {
+        int64_t expansion, channels, stride, kernel;
+    };
+    std::vector<Block> blocks;
     int64_t head_channels = 128;
 };
 

@@ -16,7 +16,32 @@ const std::vector<ModelInfo>& model_list() {
     return list;
 }
 
+namespace {
+
+std::vector<std::pair<std::string, ModelFactory>>& families() {
+    static std::vector<std::pair<std::string, ModelFactory>> list;
+    return list;
+}
+
+const ModelFactory* family_of(const std::string& name) {
+    for (const auto& [prefix, factory] : families())
+        if (name.rfind(prefix, 0) == 0) return &factory;
+    return nullptr;
+}
+
+}  // namespace
+
+void register_model_family(const std::string& prefix, ModelFactory factory) {
+    for (auto& f : families())
+        if (f.first == prefix) {
+            f.second = std::move(factory);
+            return;
+        }
+    families().emplace_back(prefix, std::move(factory));
+}
+
 bool has_model(const std::string& name) {
+    if (family_of(name)) return true;
     for (const auto& m : model_list())
         if (m.name == name) return true;
     return false;
@@ -24,6 +49,7 @@ bool has_model(const std::string& name) {
 
 std::shared_ptr<UnaryModule> make_model(const std::string& name, uint64_t seed, int64_t in_channels,
                                         int64_t num_classes) {
+    if (const ModelFactory* family = family_of(name)) return (*family)(name, seed, in_channels, num_classes);
     if (name == "lenet300") return std::make_shared<LeNet300>(in_channels * 28 * 28, num_classes, seed);
     if (name == "lenet5") return std::make_shared<LeNet5>(in_channels, num_classes, false, seed);
     if (name == "lenet5_bn") return std::make_shared<LeNet5>(in_channels, num_classes, true, seed);

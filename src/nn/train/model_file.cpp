@@ -35,7 +35,11 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     };
     if (!options.allow_nonfinite)
         for (const auto& t : f.tensors) require_finite_tensor(t.tensor, path, t.name, "; --allow-nonfinite loads it anyway");
-    c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
+    try {
+        c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
+    } catch (const InputError& e) {  // a model family's name that does not parse (e.g. a bad "nas:" architecture)
+        throw InputError(path, "tern.model metadata: " + e.detail());
+    }
     load_module_state(*c.model, f.tensors, path);
     c.model->eval();
     return c;

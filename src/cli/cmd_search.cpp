@@ -1,0 +1,86 @@
+// tern search SPACE --strategy random|evolution|zeroshot --data fashion-mnist [--latency-ms X] [--params N]
+//             [--macs M] [--max-evals N] [--epochs E] [--train-subset N] [--seed S] -o OUT [--json]
+// SPACE is "mobilenet" (the built-in elastic MobileNetV2 space) or a space JSON
+// file. Progress lines, OUT.search.csv (every candidate), and OUT: the winner
+// by validation accuracy as a classifier file `tern eval OUT` takes.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/option_ranges.h"
+#include "core/json_out.h"
+#include "nas/search.h"
+#include "nn/train/run_report.h"
+
+namespace tern::cli {
+namespace {
+
+struct SearchCliOptions {
+    std::string space;
+    nas::SearchOptions search;
+    bool json = false;
+    int threads = 0;
+};
+
+Json json_or_null(double v) { return std::isfinite(v) ? Json(v) : Json(nullptr); }
+
+void run_search_command(SearchCliOptions& c) {
+    apply_threads(c.threads);
+    nas::SearchOptions o = c.search;
+    o.space_name = c.space;
+    o.space = c.space == "mobilenet" ? nas::mobilenet_space() : nas::load_space_file(c.space);
+    FILE* progress = c.json ? stderr : stdout;  // stdout carries the JSON report
+    o.log = [progress](const std::string& line) {
+        std::fputs(line.c_str(), progress);
+        std::fflush(progress);
+    };
+    const nas::SearchResult r = nas::run_search(o);
+    if (c.json) {
+        Json ranks = Json::object();
+        for (const auto& [name, sk] : r.proxy_rank)
+            ranks[name] = {{"spearman", json_or_null(sk.first)}, {"kendall", json_or_null(sk.second)}};
+        print_json({{"space", c.space}, {"strategy", o.strategy}, {"seed", o.seed}, {"evaluations", r.rows.size()},
+                    {"arch", nas::arch_to_json(r.best)}, {"params", r.cost.params}, {"macs", r.cost.macs},
+                    {"latency_ms", r.latency_ms}, {"val_accuracy", r.val_accuracy}, {"test_accuracy", r.test_accuracy},
+                    {"test_images", r.test_count}, {"proxy_rank", ranks}, {"output", r.output}, {"search_csv", r.csv},
+                    {"seconds", r.seconds}});
+        return;
+    }
+    for (const auto& [name, sk] : r.proxy_rank)
+        std::printf("proxy %-9s vs val acc: Spearman %+.3f  Kendall %+.3f\n", name.c_str(), sk.first, sk.second);
+    std::printf("best: %lld params, %lld MACs, %.3f ms (batch 1, 1 thread); val acc %s; TEST acc %s on %lld images\n"
+                "%s\nwrote %s and %s in %s\n",
+                (long long)r.cost.params, (long long)r.cost.macs, r.latency_ms, nn::train::pct(r.val_accuracy).c_str(),
+                nn::train::pct(r.test_accuracy).c_str(), (long long)r.test_count, nas::arch_to_string(r.best).c_str(),
+                r.output.c_str(), r.csv.c_str(), nn::train::fmt_duration(r.seconds).c_str());
+}
+
+}  // namespace
+
+void add_search_command(CLI::App& app) {
+    auto c = std::make_shared<SearchCliOptions>();
+    auto& o = c->search;
+    auto* cmd = app.add_subcommand("search", "Hardware-aware architecture search (elastic MobileNetV2 space)");
+    cmd->add_option("space", c->space, "mobilenet (the built-in elastic space) or a search-space JSON file")->required();
+    cmd->add_option("--strategy", o.strategy, "random, evolution (regularized) or zeroshot (NASWOT, trains the top one)")
+        ->check(CLI::IsMember({"random", "evolution", "zeroshot"}));
+    cmd->add_option("--data", o.data, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
+    cmd->add_option("--data-dir", o.data_dir, "dataset folder (default: the tern cache)");
+    cmd->add_option("--latency-ms", o.budget.latency_ms, "budget: measured latency at batch 1, 1 thread")
+        ->check(real_range(0, 1e6, true));
+    cmd->add_option("--params", o.budget.params, "budget: parameters")->check(int_range(1, int64_t{1} << 40));
+    cmd->add_option("--macs", o.budget.macs, "budget: multiply-accumulates per image")->check(int_range(1, int64_t{1} << 50));
+    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored) (default 20)")->check(int_range(1, 100000));
+    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (default 1)")->check(int_range(1, 1000));
+    cmd->add_option("--train-subset", o.train_subset, "first N training images, a fifth of them for validation (default 10000)")
+        ->check(int_range(10, 60000));
+    cmd->add_option("--seed", o.seed, "search, split and initialisation seed (default 1)")->check(seed_range());
+    cmd->add_option("-o,--output", o.output, "output model file (.safetensors); the log goes to OUT.search.csv")->required();
+    cmd->add_flag("--json", c->json, "machine-readable report (progress on stderr)");
+    add_threads_option(*cmd, c->threads);
+    cmd->callback([c] { run_search_command(*c); });
+}
+
+}  // namespace tern::cli

@@ -1,0 +1,245 @@
+#include "nas/search.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <memory>
+
+#include "core/error.h"
+#include "core/output_path.h"
+#include "core/version.h"
+#include "nas/build.h"
+#include "nas/sampler.h"
+#include "nas/strategy.h"
+#include "nn/train/model_file.h"
+#include "nn/train/recipe.h"
+#include "nn/train/run_report.h"
+#include "nn/train/trainer.h"
+
+namespace tern::nas {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+void check_options(const SearchOptions& o) {
+    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot")
+        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot");
+    if (o.max_evals < 1 || o.max_evals > 100000) throw UsageError("--max-evals", "must be in [1, 100000]");
+    if (o.epochs < 1 || o.epochs > 1000) throw UsageError("--epochs", "must be in [1, 1000]");
+    if (o.train_subset < 10 || o.train_subset > 60000) throw UsageError("--train-subset", "must be in [10, 60000]");
+    if (o.budget.latency_ms < 0 || o.budget.params < 0 || o.budget.macs < 0)
+        throw UsageError("budget", "--latency-ms, --params and --macs must be positive");
+    if (o.output.empty()) throw UsageError("-o", "an output model file is required");
+}
+
+// The recipe a candidate trains with: the zoo's defaults (SGD, cosine) on the subset.
+nn::train::Recipe candidate_recipe(const SearchOptions& o, const Arch& a) {
+    nn::train::Recipe r;
+    r.model = model_name(a);
+    r.data = o.data;
+    r.data_dir = o.data_dir;
+    r.epochs = o.epochs;
+    r.batch_size = o.batch_size;
+    r.optimizer.lr = 0.05f;
+    r.train_subset = o.train_subset;
+    r.validation = std::max<int64_t>(2, o.train_subset / 5);
+    r.seed = o.seed;
+    r.output = o.output;
+    r.source = "search";
+    return r;
+}
+
+std::string csv_number(double v) { return std::isfinite(v) ? format("%.6g", v) : ""; }
+
+// Says why `a` is over the budget, or "" when it fits.
+std::string over_budget(const Budget& b, const ArchCost& c, double latency_ms) {
+    if (b.params > 0 && c.params > b.params) return format("%lld parameters", (long long)c.params);
+    if (b.macs > 0 && c.macs > b.macs) return format("%lld MACs", (long long)c.macs);
+    if (b.latency_ms > 0 && latency_ms > b.latency_ms) return format("%.3f ms", latency_ms);
+    return "";
+}
+
+}  // namespace
+
+std::string search_csv(const std::vector<CandidateRow>& rows) {
+    std::string s = "index,arch,params,macs,latency_ms,trained,val_accuracy,train_seconds";
+    for (const auto& n : proxy_names()) s += ",proxy_" + n;
+    s += "\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const CandidateRow& r = rows[i];
+        std::string arch = arch_to_string(r.arch), quoted;
+        for (char c : arch) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+        s += format("%zu,\"%s\",%lld,%lld,%s,%d,%s,%s", i, quoted.c_str(), (long long)r.cost.params, (long long)r.cost.macs,
+                    csv_number(r.latency_ms).c_str(), r.trained ? 1 : 0,
+                    r.trained ? csv_number(r.val_accuracy).c_str() : "", r.trained ? format("%.2f", r.train_seconds).c_str() : "");
+        for (const auto& n : proxy_names()) s += "," + csv_number(proxy_value(r.proxies, n));
+        s += "\n";
+    }
+    return s;
+}
+
+SearchResult run_search(const SearchOptions& o) {
+    check_options(o);
+    register_model_family();  // the candidates' trainers build "nas:" models by name
+    validate_space(o.space, o.space_name);
+    const auto t0 = Clock::now();
+    const std::string csv_path = o.output + ".search.csv";
+    check_output_path(o.output, {o.space_name}, {".search.csv"});
+    auto log = [&](const std::string& line) {
+        if (o.log) o.log(line);
+    };
+    const LatencyEstimator latency = o.latency ? o.latency : measured_latency();
+
+    // A budget the smallest architecture misses is missed by all of them.
+    const Arch smallest = smallest_arch(o.space);
+    const ArchCost small_cost = arch_cost(smallest);
+    const double small_latency = o.budget.latency_ms > 0 ? latency(smallest) : 0;
+    if (const std::string over = over_budget(o.budget, small_cost, small_latency); !over.empty())
+        throw InputError("budget", "no architecture of the search space '" + o.space_name + "' meets it: the smallest has " +
+                                       over + " (loosen --latency-ms / --params / --macs)");
+
+    nn::train::Recipe base = candidate_recipe(o, smallest);
+    const nn::train::TrainData data = nn::train::load_train_data(base);
+    // The proxies' batch: the first images of the training split.
+    const int64_t pb = std::min(o.proxy_batch, data.train->size());
+    Tensor proxy_images = Tensor::empty({pb, data.train->channels(), data.train->height(), data.train->width()});
+    std::memcpy(proxy_images.data<float>(), data.train->image(0),
+                static_cast<size_t>(pb * data.train->image_numel()) * sizeof(float));
+    const std::vector<int32_t> proxy_labels(data.train->labels.begin(), data.train->labels.begin() + pb);
+    log(format("search %s (%.3g architectures) with %s: %lld train / %lld validation images, %lld epoch(s) per candidate\n",
+               o.space_name.c_str(), space_size(o.space), o.strategy.c_str(), (long long)data.train->size(),
+               (long long)(data.validation ? data.validation->size() : 0), (long long)o.epochs));
+
+    std::map<std::string, double> latency_cache;  // measured once per architecture
+    auto latency_of = [&](const Arch& a) {
+        const std::string key = arch_to_string(a);
+        auto it = latency_cache.find(key);
+        if (it != latency_cache.end()) return it->second;
+        return latency_cache[key] = latency(a);
+    };
+    const Feasible feasible = [&](const Arch& a) {
+        const ArchCost c = arch_cost(a);
+        if (!over_budget({0, o.budget.params, o.budget.macs}, c, 0).empty()) return false;
+        return o.budget.latency_ms <= 0 || latency_of(a) <= o.budget.latency_ms;
+    };
+
+    SearchResult res;
+    std::shared_ptr<nn::UnaryModule> best_model;
+    size_t best_row = 0;
+    auto score_row = [&](const Arch& a) {
+        CandidateRow row;
+        row.arch = a;
+        row.cost = arch_cost(a);
+        row.latency_ms = latency_of(a);
+        row.proxies = compute_proxies(a, proxy_images, proxy_labels, o.seed);
+        return row;
+    };
+    auto train_row = [&](CandidateRow& row) {
+        const auto t = Clock::now();
+        nn::train::Trainer trainer(candidate_recipe(o, row.arch), data);
+        row.trained = true;
+        try {
+            while (!trainer.finished()) trainer.train_epoch();
+            row.val_accuracy = trainer.history().back().val_accuracy;
+        } catch (const InputError& e) {
+            // A candidate whose training diverges (non-finite loss or logits) is a
+            // bad architecture for this budget, not a reason to stop the search.
+            if (e.where() != "search" && e.where() != "evaluate") throw;
+            log("candidate diverged, scored 0: " + e.detail() + "\n");
+            row.val_accuracy = 0;
+        }
+        row.train_seconds = seconds_since(t);
+        if (!best_model || row.val_accuracy > res.rows[best_row].val_accuracy) {
+            best_model = trainer.model_ptr();
+            best_row = res.rows.size();
+        }
+    };
+    auto report = [&](const CandidateRow& row) {
+        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), (long long)o.max_evals,
+                   (long long)row.cost.params, (long long)row.cost.macs, row.latency_ms,
+                   row.trained ? format(", val acc %s (%.1fs)", nn::train::pct(row.val_accuracy).c_str(), row.train_seconds).c_str() : "",
+                   arch_to_string(row.arch).c_str()));
+    };
+    const Evaluate train_candidate = [&](const Arch& a) {
+        CandidateRow row = score_row(a);
+        train_row(row);
+        res.rows.push_back(row);
+        report(row);
+        return row.val_accuracy;
+    };
+
+    StrategyOptions so;
+    so.max_evals = o.max_evals;
+    so.seed = o.seed;
+    if (o.strategy == "random") {
+        random_search(o.space, so, feasible, train_candidate);
+    } else if (o.strategy == "evolution") {
+        regularized_evolution(o.space, so, feasible, train_candidate);
+    } else {  // zeroshot: score every draw by NASWOT at initialisation, train only the best
+        random_search(o.space, so, feasible, [&](const Arch& a) {
+            res.rows.push_back(score_row(a));
+            report(res.rows.back());
+            return res.rows.back().proxies.naswot;
+        });
+        size_t top = 0;
+        for (size_t i = 1; i < res.rows.size(); ++i)
+            if (res.rows[i].proxies.naswot > res.rows[top].proxies.naswot) top = i;
+        CandidateRow row = res.rows[top];
+        train_row(row);
+        best_row = top;
+        res.rows[top] = row;
+        log(format("trained the top NASWOT architecture: val acc %s\n", nn::train::pct(row.val_accuracy).c_str()));
+    }
+
+    // Rank correlations of each proxy with validation accuracy over trained rows.
+    std::vector<double> acc;
+    for (const auto& r : res.rows)
+        if (r.trained) acc.push_back(r.val_accuracy);
+    if (acc.size() >= 3)
+        for (const auto& n : proxy_names()) {
+            std::vector<double> p;
+            for (const auto& r : res.rows)
+                if (r.trained) p.push_back(proxy_value(r.proxies, n));
+            res.proxy_rank[n] = {spearman(p, acc), kendall_tau(p, acc)};
+        }
+
+    // Only the winner, chosen on validation, sees the test split.
+    const CandidateRow& win = res.rows[best_row];
+    const data::ImageDataset test = nn::train::load_test_data(o.data, o.data_dir);
+    const nn::train::EvalResult t = nn::train::evaluate(*best_model, test);
+    const nn::train::Recipe wr = candidate_recipe(o, win.arch);
+    std::map<std::string, std::string> meta;
+    meta["tern.format"] = "classifier-v1";
+    meta["tern.model"] = wr.model;
+    meta["tern.data"] = o.data;
+    meta["tern.in_channels"] = std::to_string(test.channels());
+    meta["tern.num_classes"] = std::to_string(test.num_classes);
+    meta["tern.recipe"] = nn::train::recipe_to_json(wr).dump();
+    meta["tern.epochs"] = std::to_string(o.epochs);
+    meta["tern.val_accuracy"] = std::to_string(win.val_accuracy);
+    meta["tern.test_accuracy"] = std::to_string(t.accuracy);
+    meta["tern.test_loss"] = std::to_string(t.loss);
+    meta["tern.nas.space"] = o.space_name;
+    meta["tern.nas.strategy"] = o.strategy;
+    meta["tern.nas.seed"] = std::to_string(o.seed);
+    meta["tern.nas.params"] = std::to_string(win.cost.params);
+    meta["tern.nas.macs"] = std::to_string(win.cost.macs);
+    meta["tern.nas.latency_ms"] = format("%.4f", win.latency_ms);
+    meta["tern.version"] = kTernVersion;
+    nn::train::write_text_file(csv_path, search_csv(res.rows));
+    nn::train::save_classifier(o.output, *best_model, meta);
+
+    res.best = win.arch;
+    res.cost = win.cost;
+    res.latency_ms = win.latency_ms;
+    res.val_accuracy = win.val_accuracy;
+    res.test_accuracy = t.accuracy;
+    res.test_count = t.count;
+    res.output = o.output;
+    res.csv = csv_path;
+    res.seconds = seconds_since(t0);
+    return res;
+}
+
+}  // namespace tern::nas

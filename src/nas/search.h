@@ -1,0 +1,73 @@
+#pragma once
+// A whole architecture search on an image dataset: candidates are drawn by a
+// strategy under a budget, each trained briefly (E epochs on a training
+// subset) and judged on a held-out validation split; the winner by validation
+// accuracy alone is measured once on the TEST split and saved as an ordinary
+// classifier file (tern.model "nas:<arch json>"), with a CSV log of every
+// candidate (OUT.search.csv). `tern search` is argument parsing, this call and
+// printing.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nas/arch.h"
+#include "nas/cost.h"
+#include "nas/proxies.h"
+
+namespace tern::nas {
+
+struct Budget {
+    double latency_ms = 0;  // 0: none
+    int64_t params = 0, macs = 0;
+};
+
+struct SearchOptions {
+    std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file
+    Space space = mobilenet_space();
+    std::string strategy = "evolution";    // random | evolution | zeroshot
+    Budget budget;
+    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies)
+    int64_t epochs = 1;
+    int64_t train_subset = 10000;  // first N training images; a fifth of them validate
+    int64_t batch_size = 64;
+    int64_t proxy_batch = 32;
+    uint64_t seed = 1;
+    std::string data = "fashion-mnist", data_dir;
+    std::string output;
+    LatencyEstimator latency;  // empty: measured (cost.h)
+    std::function<void(const std::string& line)> log;  // progress lines, '\n' included
+};
+
+struct CandidateRow {
+    Arch arch;
+    ArchCost cost;
+    double latency_ms = 0;
+    bool trained = false;
+    double val_accuracy = 0;
+    double train_seconds = 0;
+    ProxyScores proxies;
+};
+
+struct SearchResult {
+    Arch best;
+    ArchCost cost;
+    double latency_ms = 0, val_accuracy = 0, test_accuracy = 0;
+    int64_t test_count = 0;
+    std::vector<CandidateRow> rows;  // in evaluation order
+    // Spearman and Kendall of each proxy against validation accuracy over the
+    // trained candidates (when at least three were trained).
+    std::map<std::string, std::pair<double, double>> proxy_rank;
+    std::string output, csv;
+    double seconds = 0;
+};
+
+// Throws UsageError for a bad option, InputError("budget", ...) when no
+// architecture of the space meets the budget, and what the data loaders throw.
+SearchResult run_search(const SearchOptions& o);
+
+// The CSV log (header and one line per row).
+std::string search_csv(const std::vector<CandidateRow>& rows);
+
+}  // namespace tern::nas

@@ -1,0 +1,150 @@
+// `tern search` end to end on a tiny space, `tern eval` of what it found, and
+// its usage and input errors.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "cli/cli_runner.h"
+#include "nn/data/image_dataset.h"
+#include "ref/reference.h"
+
+using tern::testcli::run_tern;
+
+namespace {
+
+bool have_fashion() {
+    return std::filesystem::exists(tern::data::default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
+}
+#define REQUIRE_FASHION() \
+    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
+
+std::string temp_dir() {
+    const auto d = std::filesystem::temp_directory_path() / ("tern-search-cli-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(d);
+    return d.string();
+}
+
+std::string write(const std::string& name, const std::string& text) {
+    const std::string p = temp_dir() + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+}
+
+// Small enough that two candidates train, and the test split is evaluated twice, in about a second.
+const char* kTinySpace = R"({"stem":8,"head":16,"stages":[{"channels":8,"stride":2,"depths":[1,2]}],
+                            "kernels":[3,5],"expansions":[1,2],"widths":[0.5,1.0]})";
+
+}  // namespace
+
+TEST(SearchCli, TinySearchWritesAModelTernEvalTakes) {
+    REQUIRE_FASHION();
+    const std::string space = write("tiny.json", kTinySpace), out = temp_dir() + "/found.safetensors";
+    const auto r = run_tern("search " + space + " --strategy evolution --data fashion-mnist --max-evals 2 --epochs 1 "
+                            "--train-subset 256 --seed 3 -t 2 --json -o " + out);
+    ASSERT_EQ(r.code, 0) << r.all();
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["evaluations"], 2);
+    EXPECT_EQ(j["test_images"], 10000);
+    EXPECT_NE(r.err.find("[2/2]"), std::string::npos) << "progress lines on stderr with --json";
+    std::ifstream csv(out + ".search.csv");
+    std::string header, line;
+    std::getline(csv, header);
+    EXPECT_EQ(header.rfind("index,arch,params,macs,latency_ms,trained,val_accuracy", 0), 0u) << header;
+    int rows = 0;
+    while (std::getline(csv, line)) ++rows;
+    EXPECT_EQ(rows, 2);
+
+    const auto e = run_tern("eval " + out + " --data fashion-mnist --json -t 2");
+    ASSERT_EQ(e.code, 0) << e.all();
+    const auto ej = nlohmann::json::parse(e.out);
+    EXPECT_NEAR(ej["accuracy"].get<double>(), j["test_accuracy"].get<double>(), 1e-9);
+    // A found model is a MobileNetV2 to the other tools too: it exports to ONNX.
+    const auto x = run_tern("export " + out + " -o " + out + ".onnx");
+    EXPECT_EQ(x.code, 0) << x.all();
+    EXPECT_TRUE(std::filesystem::exists(out + ".onnx"));
+}
+
+TEST(SearchCli, ZeroShotSameSeedSameResult) {
+    REQUIRE_FASHION();
+    const std::string space = write("tiny-seed.json", kTinySpace);
+    auto once = [&](const std::string& name) {
+        const auto r = run_tern("search " + space + " --strategy zeroshot --max-evals 3 --epochs 1 --train-subset 256 "
+                                "--seed 5 -t 2 --json -o " + temp_dir() + "/" + name);
+        EXPECT_EQ(r.code, 0) << r.all();
+        return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
+    };
+    const auto a = once("seed-a.safetensors"), b = once("seed-b.safetensors");
+    EXPECT_EQ(a["evaluations"], 3);  // scored by the proxies; only the top NASWOT one trains
+    std::ifstream csv(temp_dir() + "/seed-a.safetensors.search.csv");
+    std::string line;
+    int trained = 0;
+    std::getline(csv, line);
+    while (std::getline(csv, line)) {
+        // After the quoted arch: params, macs, latency_ms, trained, ...
+        std::stringstream rest(line.substr(line.rfind('"') + 2));
+        std::string field;
+        for (int i = 0; i < 4; ++i) std::getline(rest, field, ',');
+        trained += field == "1";
+    }
+    EXPECT_EQ(trained, 1);
+    EXPECT_EQ(a["arch"], b["arch"]);
+    EXPECT_EQ(a["val_accuracy"], b["val_accuracy"]);
+    EXPECT_EQ(a["test_accuracy"], b["test_accuracy"]);
+}
+
+TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
+    const std::string out = temp_dir() + "/x.safetensors";
+    auto r = run_tern("search mobilenet --strategy darts -o " + out);
+    EXPECT_EQ(r.code, 2) << r.all();
+    EXPECT_NE(r.err.find("random"), std::string::npos) << r.err;
+    r = run_tern("search mobilenet --max-evals 0 -o " + out);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_NE(r.err.find("100000"), std::string::npos) << r.err;
+    r = run_tern("search mobilenet --epochs -1 -o " + out);
+    EXPECT_EQ(r.code, 2);
+    r = run_tern("search mobilenet --latency-ms 0 -o " + out);
+    EXPECT_EQ(r.code, 2);
+    r = run_tern("search mobilenet --data cifar10 -o " + out);
+    EXPECT_EQ(r.code, 2);
+    EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+TEST(SearchCli, UnmeetableBudgetAndBadSpaceExitOne) {
+    const std::string out = temp_dir() + "/y.safetensors";
+    auto r = run_tern("search mobilenet --params 1000 -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find("no architecture of the search space 'mobilenet' meets it: the smallest has"), std::string::npos)
+        << r.err;
+    r = run_tern("search mobilenet --macs 5 -o " + out);
+    EXPECT_EQ(r.code, 1);
+    const std::string empty = write("empty.json", R"({"stem":8,"head":16,"stages":[],"kernels":[3],"expansions":[1],"widths":[1]})");
+    r = run_tern("search " + empty + " -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find(empty), std::string::npos);
+    EXPECT_NE(r.err.find("'stages': is empty"), std::string::npos) << r.err;
+    r = run_tern("search " + temp_dir() + "/missing.json -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_FALSE(std::filesystem::exists(out + ".search.csv"));
+}
+
+TEST(SearchCli, HostileNasModelFileIsOneError) {
+    // A classifier file whose tern.model names a malformed architecture.
+    const std::string path = temp_dir() + "/bad.safetensors";
+    const std::string meta = R"({"__metadata__":{"tern.model":"nas:{\"stem\":99999}"}})";
+    std::string header = meta;
+    while (header.size() % 8) header += ' ';
+    std::ofstream f(path, std::ios::binary);
+    const uint64_t n = header.size();
+    f.write(reinterpret_cast<const char*>(&n), 8);
+    f << header;
+    f.close();
+    const auto r = run_tern("eval " + path + " --data fashion-mnist");
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("tern.model metadata"), std::string::npos) << r.err;
+}
