@@ -55,7 +55,7 @@ TEST(PruneCli, SequentialCalibrationChangesOnlyTheBlocksAfterTheFirst) {
     if (!quanttest::corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
     testio::TempDir dir;
     const std::string one = dir.file("one.gguf"), seq = dir.file("seq.gguf");
-    const std::string common = " --method sparsegpt --sparsity 0.5 --calib text:train --calib-tokens 128 --calib-ctx 64 --json";
+    const std::string common = " --method wanda --sparsity 0.5 --calib text:train --calib-tokens 128 --calib-ctx 64 --json";
     const auto r1 = testcli::run_tern("prune " + tinylm() + " -o " + one + common);
     ASSERT_EQ(r1.code, 0) << r1.err;
     const auto r2 = testcli::run_tern("prune " + tinylm() + " -o " + seq + common + " --sequential");
