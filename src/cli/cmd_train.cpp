@@ -19,6 +19,7 @@
 #include "nn/train/run.h"
 #include "nn/train/run_report.h"
 #include "prune/classifier_prune.h"
+#include "quant/qat_training.h"
 
 namespace tern::cli {
 namespace {
@@ -61,7 +62,11 @@ void run_train(const TrainCliOptions& o) {
     ro.callbacks.epoch_end = [&] { bar->finish(); };
     // A recipe with a "prune" section trains through the pruning hooks.
     prune::PrunedRun pruned;
-    const RunResult res = r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run : nn::train::run(r, {}, ro);
+    // A "qat" section trains the fake-quantized model (its test accuracy is the fake-quant one).
+    quant::QatRun qat;
+    const RunResult res = r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
+                          : r.has_qat ? (qat = quant::run_qat_training(r, ro)).run
+                                      : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
     const EpochMetrics& last = res.history.back();
@@ -83,12 +88,21 @@ void run_train(const TrainCliOptions& o) {
         j["plot_png"] = res.plot_png;
         j["history"] = history_json(res.history);
         if (r.has_prune) j["sparsity"] = prune_sparsity_json(pruned);
+        if (r.has_qat) {
+            j["qat"] = recipe_to_json(r)["qat"];
+            j["qat"]["layers"] = qat.layers;
+            if (qat.init_test_accuracy >= 0) j["qat"]["init_test_accuracy"] = qat.init_test_accuracy;
+        }
         print_json(j);
         return;
     }
     std::printf("test (%lld images): loss %.4f acc %s\n", static_cast<long long>(res.test_count), res.test_loss,
                 pct(res.test_accuracy).c_str());
     if (r.has_prune) print_prune_sparsity(pruned);
+    if (r.has_qat)
+        std::printf("qat %s on %lld layers: fake-quant test acc %s (fp32 init %s)\n", quant::qat_summary(r.qat).c_str(),
+                    static_cast<long long>(qat.layers), pct(res.test_accuracy).c_str(),
+                    qat.init_test_accuracy >= 0 ? pct(qat.init_test_accuracy).c_str() : "not recorded");
     std::printf("wrote %s, %s, %s (training %s)\n", res.output.c_str(), res.metrics_csv.c_str(), res.plot_png.c_str(),
                 fmt_duration(res.train_seconds).c_str());
 }

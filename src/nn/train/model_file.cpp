@@ -4,6 +4,7 @@
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "nn/models/zoo.h"
+#include "nn/modules/fake_quant.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
@@ -36,6 +37,9 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     if (!options.allow_nonfinite)
         for (const auto& t : f.tensors) require_finite_tensor(t.tensor, path, t.name, "; --allow-nonfinite loads it anyway");
     c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
+    // A QAT model: the same quantizers, whose scales are tensors of the file.
+    if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
+        attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
     load_module_state(*c.model, f.tensors, path);
     c.model->eval();
     return c;
