@@ -21,6 +21,10 @@ void check_qat_recipe(const Recipe& r) {
     if (!std::filesystem::is_regular_file(r.init, ec))
         throw InputError(r.source, "key 'init': no classifier file '" + r.init + "'");
     const auto f = nn::train::load_classifier(r.init);
+    // The trainer checks this too, but only after loading the training images.
+    if (f.model_name != r.model)
+        throw InputError(r.source, "key 'init': '" + r.init + "' holds model '" + f.model_name + "', the recipe trains '" +
+                                       r.model + "'");
     if (f.metadata.count("tern.qat"))
         throw InputError(r.source, "key 'init': '" + r.init + "' is already a QAT model; start QAT from an fp32 one");
 }

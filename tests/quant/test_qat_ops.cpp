@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <set>
+
+#include "core/error.h"
 
 #include "nn/nn_test_util.h"
 #include "nn/ops.h"

@@ -18,7 +18,7 @@ using namespace tern::nn::train;
 namespace {
 
 std::string recipe(const std::string& qat, const std::string& extra = R"("init": "m.safetensors",)") {
-    return R"({"model": "lenet5", "epochs": 3, )" + extra + R"( "output": "o.safetensors", "qat": )" + qat + "}";
+    return R"({"model": "lenet5", "epochs": 3, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.01}, )" + extra + R"( "output": "o.safetensors", "qat": )" + qat + "}";
 }
 
 std::string error_of(const std::string& text) {
@@ -52,7 +52,7 @@ TEST(QatRecipe, ParsesEveryKeyAndRoundTrips) {
     EXPECT_TRUE(d.qat.per_channel);
     EXPECT_EQ(d.qat.calibration_batches, 8);
     EXPECT_EQ(d.qat.freeze_bn_epoch, 0);
-    EXPECT_FALSE(parse_recipe_json(R"({"model": "lenet5", "epochs": 1})", "r.json").has_qat);
+    EXPECT_FALSE(parse_recipe_json(R"({"model": "lenet5", "epochs": 1, "batch_size": 8, "optimizer": {"name": "sgd", "lr": 0.01}})", "r.json").has_qat);
 }
 
 TEST(QatRecipe, HostileValuesNameTheFileAndKey) {
