@@ -2,7 +2,7 @@
 // at 2-bit weights writes a fake-quant model that `tern eval` reproduces
 // exactly, whose weights really sit on a 2-bit grid, and whose accuracy is far
 // above plain round-to-nearest at the same 2 bits (which training must earn:
-// the calibrated scales alone do not get there; see the test's comment).
+// the calibrated scales alone do not get there; numbers in the test).
 // Bad recipes fail with one line naming the recipe, exit 1, nothing written.
 #include <gtest/gtest.h>
 
@@ -107,11 +107,12 @@ TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
         }
     });
 
-    // Plain 2-bit RTN of the same fp32 model (91.7 %) lands near chance
-    // (measured ~20 %); the QAT run reached ~80 % (measured) after 16 steps.
-    // A 40-point margin cannot be met by RTN-quality weights, nor by a run
-    // whose quantizers were inactive (the level count above), nor by scales
-    // the file does not carry (eval above).
+    // Plain 2-bit per-channel RTN of the same fp32 model (91.65 %) gives 16.4 %
+    // (measured, first 2000 test images); the calibrated scales without
+    // training 31.8 % (lr 1e-9); the 16 LSQ steps 83.3 %. A 40-point margin
+    // over RTN cannot be met by RTN-quality weights, by a run whose quantizers
+    // were inactive (the level count above), or by scales the file does not
+    // carry (eval above).
     const auto fp32 = nn::train::load_classifier(init);
     std::vector<int64_t> first(2000);
     std::iota(first.begin(), first.end(), 0);  // 2000 test images: RTN is tens of points off either way
