@@ -123,5 +123,18 @@ TEST(QatRecipe, QatFileRoundTripsItsScales) {
     EXPECT_EQ(loaded[1].first, layers[1].first);
     EXPECT_EQ(loaded[1].second->spec.weight_bits, 3);
     EXPECT_EQ(loaded[1].second->weight_scale.data()[5], 0.125f);
+
+    // A negative step in the file: refused at load, naming the file and the tensor.
+    layers[2].second->act_scale.data()[0] = -0.5f;
+    save_classifier(path, *model, {{"tern.model", "lenet300"}, {"tern.qat", nn::fake_quant_spec_json(spec)}});
+    try {
+        load_classifier(path);
+        ADD_FAILURE() << "a negative QAT scale loaded";
+    } catch (const InputError& e) {
+        EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("tensor 'fc3.qat.act_scale' element 0 is -0.5; QAT scales must be finite and > 0"),
+                  std::string::npos)
+            << e.what();
+    }
     std::filesystem::remove_all(dir);
 }

@@ -204,6 +204,15 @@ int64_t attach_fake_quant(Module& model, const FakeQuantSpec& spec) {
     return static_cast<int64_t>(layers.size());
 }
 
+void check_fake_quant_scales(Module& model, const std::string& where) {
+    for (const auto& [layer, q] : fake_quant_layers(model))
+        for (const auto& [name, v] : q->named_parameters())
+            for (int64_t i = 0; i < v.numel(); ++i)
+                if (!(v.data()[i] > 0) || !std::isfinite(v.data()[i]))
+                    throw InputError(where, format("tensor '%s.qat.%s' element %lld is %g; QAT scales must be finite and > 0",
+                                                   layer.c_str(), name.c_str(), static_cast<long long>(i), v.data()[i]));
+}
+
 std::vector<std::pair<std::string, LayerFakeQuant*>> fake_quant_layers(Module& model) {
     std::vector<std::pair<std::string, LayerFakeQuant*>> out;
     visit_modules(model, [&](const std::string& name, Module& m) {

@@ -57,6 +57,9 @@ private:
 // Attaches a LayerFakeQuant to every Conv2d and Linear under `model`; returns
 // how many. Throws Error when the model has none or already has quantizers.
 int64_t attach_fake_quant(Module& model, const FakeQuantSpec& spec);
+// InputError(where) naming the first learned scale / clip that is not finite
+// and > 0 (a file's tensors can hold anything; the ops would refuse it mid-run).
+void check_fake_quant_scales(Module& model, const std::string& where);
 // (dotted layer name, quantizer) of every attached quantizer, in model order.
 std::vector<std::pair<std::string, LayerFakeQuant*>> fake_quant_layers(Module& model);
 // Calls fn(dotted name, module) on `model` and everything under it, parents first.

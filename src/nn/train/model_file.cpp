@@ -41,6 +41,7 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
         attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
     load_module_state(*c.model, f.tensors, path);
+    if (c.metadata.count("tern.qat")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;
 }
