@@ -245,6 +245,7 @@ void run_demo(int threads) {
     }));
 
     rows.push_back(timed("distill", [&] { return demo_distill(models); }));
+    rows.push_back(timed("search", [] { return demo_search(); }));
 
     rows.push_back(timed("batched decode", [&] {
         // One weight read serves every sequence of a decode step.

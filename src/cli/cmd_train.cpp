@@ -20,6 +20,7 @@
 #include "nn/train/run.h"
 #include "nn/train/run_report.h"
 #include "prune/classifier_prune.h"
+#include "quant/qat_training.h"
 
 namespace tern::cli {
 namespace {
@@ -78,8 +79,11 @@ void run_train(const TrainCliOptions& o) {
     prune::PrunedRun pruned;
     // One with a "distill" section through the distillation hooks (teacher live, eval mode).
     distill::DistilledRun distilled;
+    // A "qat" section trains the fake-quantized model (its test accuracy is the fake-quant one).
+    quant::QatRun qat;
     const RunResult res = r.has_distill ? (distilled = distill::run_distilled_training(r, ro)).run
                           : r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
+                          : r.has_qat   ? (qat = quant::run_qat_training(r, ro)).run
                                         : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
@@ -103,6 +107,11 @@ void run_train(const TrainCliOptions& o) {
         j["history"] = history_json(res.history);
         if (r.has_prune) j["sparsity"] = prune_sparsity_json(pruned);
         if (r.has_distill) j["distill"] = distill_json(r, distilled);
+        if (r.has_qat) {
+            j["qat"] = recipe_to_json(r)["qat"];
+            j["qat"]["layers"] = qat.layers;
+            if (qat.init_test_accuracy >= 0) j["qat"]["init_test_accuracy"] = qat.init_test_accuracy;
+        }
         print_json(j);
         return;
     }
@@ -110,6 +119,10 @@ void run_train(const TrainCliOptions& o) {
                 pct(res.test_accuracy).c_str());
     if (r.has_prune) print_prune_sparsity(pruned);
     if (r.has_distill) print_distill(r, distilled);
+    if (r.has_qat)
+        std::printf("qat %s on %lld layers: fake-quant test acc %s (fp32 init %s)\n", quant::qat_summary(r.qat).c_str(),
+                    static_cast<long long>(qat.layers), pct(res.test_accuracy).c_str(),
+                    qat.init_test_accuracy >= 0 ? pct(qat.init_test_accuracy).c_str() : "not recorded");
     std::printf("wrote %s, %s, %s (training %s)\n", res.output.c_str(), res.metrics_csv.c_str(), res.plot_png.c_str(),
                 fmt_duration(res.train_seconds).c_str());
 }

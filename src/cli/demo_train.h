@@ -10,4 +10,9 @@ namespace tern::cli {
 // T 4, alpha 0.9); both judged on the whole test split. One table cell.
 std::string demo_distill(const std::string& models_dir);
 
+// A small zero-shot search in the elastic MobileNetV2 space under a parameter
+// budget: architectures scored at initialisation by NASWOT, the top one trained
+// one epoch on a training slice, measured on the test split.
+std::string demo_search();
+
 }  // namespace tern::cli

@@ -209,6 +209,10 @@ void require_safetensors(const std::string& path) {
 graph::Graph load_classifier_graph(const std::string& model_path) {
     require_safetensors(model_path);
     const nn::train::ClassifierFile f = nn::train::load_classifier(model_path);
+    // Its fp32 graph would silently drop the learned quantization.
+    if (f.metadata.count("tern.qat"))
+        throw InputError(model_path, "is a QAT model (fake-quantized weights and inputs); exporting it to a graph is not "
+                                     "supported yet: evaluate it with tern eval");
     // The zoo's models take 28x28 grey images (nn/models/zoo.h).
     return classifier_graph(*f.model, f.model_name, 1, 28, 28);
 }

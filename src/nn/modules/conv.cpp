@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "nn/init.h"
+#include "nn/modules/fake_quant.h"
 
 namespace tern::nn {
 
@@ -26,7 +27,15 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, const Conv2dOptions& o
     }
 }
 
-Var Conv2d::forward(const Var& x) { return conv2d(x, weight, bias, params); }
+Var Conv2d::forward(const Var& x) {
+    if (fake_quant) return conv2d(fake_quant->input(x), fake_quant->weight(weight), bias, params);
+    return conv2d(x, weight, bias, params);
+}
+
+void Conv2d::attach_fake_quant(std::shared_ptr<LayerFakeQuant> q) {
+    if (fake_quant) throw Error("Conv2d", "already has a fake quantizer");
+    fake_quant = register_module("qat", std::move(q));
+}
 
 DepthwiseConv2d::DepthwiseConv2d(int64_t channels, int64_t kernel, int64_t stride, int64_t padding, bool has_bias,
                                  uint64_t seed, int64_t dilation)

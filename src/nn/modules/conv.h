@@ -4,6 +4,8 @@
 
 namespace tern::nn {
 
+class LayerFakeQuant;
+
 struct Conv2dOptions {
     int64_t kernel = 3;
     int64_t stride = 1;
@@ -18,6 +20,9 @@ class Conv2d : public UnaryModule {
 public:
     Conv2d(int64_t in_channels, int64_t out_channels, const Conv2dOptions& opt, uint64_t seed);
     Var forward(const Var& x) override;
+    // QAT: fake-quantize the weight and input on every forward (nn/modules/fake_quant.h).
+    void attach_fake_quant(std::shared_ptr<LayerFakeQuant> q);
+    std::shared_ptr<LayerFakeQuant> fake_quant;
     Var weight, bias;
     Conv2dParams params;
 };

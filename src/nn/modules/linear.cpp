@@ -2,7 +2,9 @@
 
 #include <cmath>
 
+#include "core/error.h"
 #include "nn/init.h"
+#include "nn/modules/fake_quant.h"
 #include "nn/ops.h"
 
 namespace tern::nn {
@@ -20,6 +22,14 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, uint64_
     }
 }
 
-Var Linear::forward(const Var& x) { return linear(x, weight, bias); }
+Var Linear::forward(const Var& x) {
+    if (fake_quant) return linear(fake_quant->input(x), fake_quant->weight(weight), bias);
+    return linear(x, weight, bias);
+}
+
+void Linear::attach_fake_quant(std::shared_ptr<LayerFakeQuant> q) {
+    if (fake_quant) throw Error("Linear", "already has a fake quantizer");
+    fake_quant = register_module("qat", std::move(q));
+}
 
 }  // namespace tern::nn

@@ -25,6 +25,8 @@ public:
     void eval() { train(false); }
     bool is_training() const { return training_; }
     void zero_grad();
+    // Direct children in registration order (walking a model: QAT, freezing batch norm).
+    const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
 protected:
     // Registers a trainable leaf (requires_grad) and returns its handle.

@@ -4,6 +4,7 @@
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "nn/models/zoo.h"
+#include "nn/modules/fake_quant.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
@@ -40,7 +41,11 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     } catch (const InputError& e) {  // a model family's name that does not parse (e.g. a bad "nas:" architecture)
         throw InputError(path, "tern.model metadata: " + e.detail());
     }
+    // A QAT model: the same quantizers, whose scales are tensors of the file.
+    if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
+        attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
     load_module_state(*c.model, f.tensors, path);
+    if (c.metadata.count("tern.qat")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;
 }

@@ -106,6 +106,20 @@ void parse_pattern(Reader& p, const std::string& text, PruneRecipe& pr) {
         p.fail("pattern", "'" + text + "' needs 0 < N < M <= 64");
 }
 
+void parse_qat(const Json& qj, Recipe& rc, const std::string& where) {
+    Reader q(qj, "qat.", where);
+    QatRecipe& qr = rc.qat;
+    rc.has_qat = true;
+    q.string("method", qr.method);
+    one_of(q, "method", qr.method, {"ste", "lsq", "pact"});
+    q.integer("weight_bits", qr.weight_bits, 2, 8);
+    q.integer("act_bits", qr.act_bits, 2, 8);
+    q.boolean("per_channel", qr.per_channel);
+    q.integer("calibration_batches", qr.calibration_batches, 1, 10000);
+    q.integer("freeze_bn_epoch", qr.freeze_bn_epoch, 0, rc.epochs);
+    q.check_unknown();
+}
+
 void parse_prune(const Json& pj, Recipe& rc, const std::string& where) {
     Reader p(pj, "prune.", where);
     PruneRecipe& pr = rc.prune;
@@ -317,6 +331,16 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         parse_distill(*dj, rc, where);
     }
 
+    if (const Json* qj = r.find("qat", false)) {
+        if (is_language_model(rc)) r.fail("qat", "only for classifiers");
+        if (!qj->is_object()) r.fail("qat", "must be an object");
+        if (rc.has_prune) r.fail("qat", "cannot be combined with 'prune' in one recipe (prune first, then train QAT from it)");
+        if (rc.has_distill)
+            r.fail("qat", "cannot be combined with 'distill' in one recipe yet (distill first, then train QAT from it)");
+        if (rc.init.empty()) r.fail("qat", "needs 'init': QAT starts from a trained fp32 model");
+        parse_qat(*qj, rc, where);
+    }
+
     r.check_unknown();
     return rc;
 }
@@ -394,6 +418,12 @@ Json recipe_to_json(const Recipe& rc) {
             dj["layers"] = layers;
         }
         j["distill"] = dj;
+    }
+    if (rc.has_qat) {
+        const QatRecipe& q = rc.qat;
+        j["qat"] = {{"method", q.method},           {"weight_bits", q.weight_bits},
+                    {"act_bits", q.act_bits},       {"per_channel", q.per_channel},
+                    {"calibration_batches", q.calibration_batches}, {"freeze_bn_epoch", q.freeze_bn_epoch}};
     }
     return j;
 }

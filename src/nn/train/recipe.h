@@ -80,6 +80,16 @@ struct DistillRecipe {
     std::vector<std::pair<std::string, std::string>> layers;  // (student point, teacher point)
 };
 
+// Quantization-aware training (quant/qat_* runs it; nn/modules/fake_quant.h
+// holds the quantizers). Starts from the recipe's trained `init` model.
+struct QatRecipe {
+    std::string method = "lsq";  // "ste" (observer-driven) | "lsq" (learned step) | "pact" (learned clip)
+    int weight_bits = 4, act_bits = 8;  // in [2, 8]
+    bool per_channel = true;            // weights: one scale per output channel
+    int64_t calibration_batches = 8;    // training batches the activation scales start from
+    int64_t freeze_bn_epoch = 0;        // >= 1: batch norm uses its running statistics from this epoch on; 0: never
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -99,6 +109,8 @@ struct Recipe {
     PruneRecipe prune;
     bool has_distill = false;    // the recipe has a "distill" section
     DistillRecipe distill;
+    bool has_qat = false;        // the recipe has a "qat" section
+    QatRecipe qat;
     std::string source;          // where the recipe came from (file path), for messages
 };
 

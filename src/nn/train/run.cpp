@@ -143,6 +143,7 @@ RunResult run_classifier(const Recipe& r, const TrainHooks& hooks, const RunOpti
     meta["tern.train_seconds"] = std::to_string(res.train_seconds);
     meta["tern.threads"] = std::to_string(default_thread_count());
     meta["tern.version"] = kTernVersion;
+    if (r.has_qat) meta["tern.qat"] = fake_quant_spec_json(fake_quant_spec(r.qat));
     save_classifier(r.output, trainer.model(), meta);
     std::error_code ec;
     std::filesystem::remove(paths.resume, ec);  // the finished model supersedes it

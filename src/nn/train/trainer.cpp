@@ -13,6 +13,7 @@
 #include "io/safetensors.h"
 #include "nn/data/rng.h"
 #include "nn/models/zoo.h"
+#include "nn/modules/fake_quant.h"
 #include "nn/ops.h"
 #include "nn/train/checkpoint.h"
 #include "nn/train/model_file.h"
@@ -55,6 +56,8 @@ void load_init_weights(Module& model, const Recipe& r) {
 }
 
 }  // namespace
+
+FakeQuantSpec fake_quant_spec(const QatRecipe& q) { return {q.method, q.weight_bits, q.act_bits, q.per_channel}; }
 
 EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t batch_size) {
     // Accuracy over nothing would print 0.00 % and exit 0.
@@ -141,6 +144,8 @@ Trainer::Trainer(Recipe r, TrainData d) : recipe_(std::move(r)), data_(std::move
     if (ds.size() == 0) throw InputError(recipe_.source, "the training set holds no images");
     model_ = models::make_model(recipe_.model, recipe_.seed, ds.channels(), ds.num_classes);
     if (!recipe_.init.empty()) load_init_weights(*model_, recipe_);
+    // Before the optimizer: the learned scales are parameters it must step.
+    if (recipe_.has_qat) attach_fake_quant(*model_, fake_quant_spec(recipe_.qat));
     optimizer_ = make_optimizer(recipe_.optimizer, model_->parameters());
     data::BatchLoaderConfig lc;
     lc.batch_size = recipe_.batch_size;

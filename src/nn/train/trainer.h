@@ -17,6 +17,7 @@
 
 #include "nn/data/batch_loader.h"
 #include "nn/data/image_dataset.h"
+#include "nn/modules/fake_quant.h"
 #include "nn/modules/module.h"
 #include "nn/optim/optimizer.h"
 #include "nn/train/recipe.h"
@@ -34,6 +35,9 @@ struct EvalResult {
 
 // Loss and accuracy of `model` (put in eval mode) over all of `ds`, in order.
 EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t batch_size = 500);
+
+// The quantizers a recipe's "qat" section asks for.
+FakeQuantSpec fake_quant_spec(const QatRecipe& q);
 
 struct TrainData {
     std::shared_ptr<const data::ImageDataset> train, validation;  // validation may be null

@@ -1,0 +1,68 @@
+#pragma once
+// Quantization-aware training inside nn: a LayerFakeQuant attached to a Conv2d
+// or Linear fake-quantizes its weight (per output channel or per tensor) and
+// its input (per tensor) on every forward. Its scales are parameters or
+// buffers of the model ("<layer>.qat.weight_scale"), so checkpoints and model
+// files carry them, and a classifier file whose metadata holds "tern.qat" is
+// rebuilt with the same quantizers (tern eval reproduces the fake-quant
+// accuracy). How the scales start (calibration) and the training run live in
+// quant/qat_*; this is only the model side.
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/modules/module.h"
+#include "nn/ops_fake_quant.h"
+
+namespace tern::nn {
+
+struct FakeQuantSpec {
+    std::string method = "lsq";  // "ste" (observer-driven) | "lsq" | "pact"
+    int weight_bits = 4, act_bits = 8;
+    bool per_channel = true;  // weights: one scale per output channel
+};
+// The spec as the JSON the "tern.qat" metadata holds, and back (InputError(where)
+// naming a bad method or bit-width).
+std::string fake_quant_spec_json(const FakeQuantSpec& s);
+FakeQuantSpec parse_fake_quant_spec(const std::string& json, const std::string& where);
+
+class LayerFakeQuant : public Module {
+public:
+    LayerFakeQuant(const FakeQuantSpec& spec, int64_t out_channels);
+    Var weight(const Var& w);  // the fake-quantized weight (w itself while calibrating)
+    Var input(const Var& x);   // the fake-quantized input (x itself while calibrating)
+
+    // Scales from data: the weight's (MSE-optimal clip per channel) and, from
+    // what input() recorded while `calibrating`, the input's. Throws when the
+    // recorded inputs are empty or not finite.
+    void init_weight_scale(const Tensor& w);
+    void finish_calibration(const std::string& layer);
+
+    FakeQuantSpec spec;
+    bool calibrating = false;
+    std::vector<float> recorded;  // a strided sample of the inputs seen while calibrating
+
+    Var weight_scale;  // lsq: learned, (out_channels) or (1); ste / pact: derived from max |w| per forward
+    Var act_scale;     // lsq: learned step (1)
+    Var act_alpha;     // pact: learned clip (1)
+    Tensor act_signed; // (1): 1 when calibration saw negative inputs (signed grid)
+    Tensor act_range;  // ste: (2) moving-average min and max of the inputs
+
+private:
+    Tensor ste_weight_scale(const Tensor& w) const;
+};
+
+// Attaches a LayerFakeQuant to every Conv2d and Linear under `model`; returns
+// how many. Throws Error when the model has none or already has quantizers.
+int64_t attach_fake_quant(Module& model, const FakeQuantSpec& spec);
+// InputError(where) naming the first learned scale / clip that is not finite
+// and > 0 (a file's tensors can hold anything; the ops would refuse it mid-run).
+void check_fake_quant_scales(Module& model, const std::string& where);
+// (dotted layer name, quantizer) of every attached quantizer, in model order.
+std::vector<std::pair<std::string, LayerFakeQuant*>> fake_quant_layers(Module& model);
+// Calls fn(dotted name, module) on `model` and everything under it, parents first.
+void visit_modules(Module& model, const std::function<void(const std::string&, Module&)>& fn);
+
+}  // namespace tern::nn
