@@ -36,8 +36,9 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     };
     if (!options.allow_nonfinite)
         for (const auto& t : f.tensors) require_finite_tensor(t.tensor, path, t.name, "; --allow-nonfinite loads it anyway");
+    const int64_t in_channels = num("tern.in_channels", 1), num_classes = num("tern.num_classes", 10);
     try {
-        c.model = models::make_model(c.model_name, 0, num("tern.in_channels", 1), num("tern.num_classes", 10));
+        c.model = models::make_model(c.model_name, 0, in_channels, num_classes);
     } catch (const InputError& e) {  // a model family's name that does not parse (e.g. a bad "nas:" architecture)
         throw InputError(path, "tern.model metadata: " + e.detail());
     }
