@@ -57,19 +57,6 @@ std::vector<float> random_floats(int64_t n, uint64_t seed) {
     return v;
 }
 
-// Sets the default pool to one thread for the scope; the previous count after.
-class SingleThreadScope {
-public:
-    SingleThreadScope() : before_(default_thread_count()) {
-        if (before_ != 1) set_default_threads(1);
-    }
-    ~SingleThreadScope() {
-        if (before_ != 1) set_default_threads(before_);
-    }
-
-private:
-    int before_;
-};
 
 std::unique_ptr<ops::Conv2d> make_conv(int64_t C, int64_t H, int64_t O, int64_t k, int64_t s, int64_t pad,
                                        bool depthwise) {
@@ -363,6 +350,14 @@ double predict_latency(const std::vector<LayerConfig>& layers) {
         table.save(path);
     }
     return us;
+}
+
+SingleThreadScope::SingleThreadScope() : before_(default_thread_count()) {
+    if (before_ != 1) set_default_threads(1);
+}
+
+SingleThreadScope::~SingleThreadScope() {
+    if (before_ != 1) set_default_threads(before_);
 }
 
 }  // namespace tern::hw

@@ -110,4 +110,18 @@ std::string default_latency_table_path();
 // default table on this CPU (measuring and saving missing entries), no overhead.
 double predict_latency(const std::vector<LayerConfig>& layers);
 
+// Sets the default thread pool to one thread for the scope and restores the
+// previous count after: the latency table is measured that way, and what is
+// compared with it must be too.
+class SingleThreadScope {
+public:
+    SingleThreadScope();
+    ~SingleThreadScope();
+    SingleThreadScope(const SingleThreadScope&) = delete;
+    SingleThreadScope& operator=(const SingleThreadScope&) = delete;
+
+private:
+    int before_;
+};
+
 }  // namespace tern::hw

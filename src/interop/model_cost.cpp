@@ -41,19 +41,6 @@ struct NodeShapes {
 
 bool is_conv(const graph::Node& n) { return n.op_type == "Conv" || n.op_type == "FusedConv"; }
 
-// Scoped single-thread default pool (the latency table is measured that way too).
-class SingleThreadScope {
-public:
-    SingleThreadScope() : before_(default_thread_count()) {
-        if (before_ != 1) set_default_threads(1);
-    }
-    ~SingleThreadScope() {
-        if (before_ != 1) set_default_threads(before_);
-    }
-
-private:
-    int before_;
-};
 
 }  // namespace
 
@@ -226,7 +213,7 @@ std::vector<NodeLatencyConfig> latency_configs(const CostModel& m, std::vector<s
 }
 
 double measure_model_latency_us(const CostModel& m, int warmup, int runs) {
-    SingleThreadScope one_thread;
+    hw::SingleThreadScope one_thread;
     graph::PreparedExecutor exec(m.graph, m.input_shapes);
     const auto inputs = graph::sample_inputs(m.graph, m.input_shapes);
     for (int i = 0; i < warmup; ++i) exec.run(inputs);

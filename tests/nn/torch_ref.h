@@ -109,44 +109,53 @@ inline testref::Reference torch_reference() {
     return testref::python_module_reference("torch", "Debian python3-torch, run scripts/setup.sh");
 }
 
+// torch's outputs for `cases` ("case/name") from tests/ref/<script>, every case
+// in ONE python run (importing torch costs seconds). ctest runs every TEST in
+// its own process; torch's answer is a pure function of (inputs, script), so it
+// is cached under that content hash in <tmp>/<cache_name> and python runs once
+// per change rather than once per test. Empty with an unusable reference when
+// torch is missing.
+inline TorchRef run_torch_cases(const std::string& script_name, const std::vector<RefCase>& cases,
+                                const std::string& cache_name) {
+    TorchRef r;
+    const auto dir = std::filesystem::temp_directory_path() / (cache_name + "_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    nlohmann::json header;
+    header["cases"] = nlohmann::json::array();
+    std::vector<std::pair<std::string, Tensor>> tensors;
+    for (const RefCase& c : cases) {
+        header["cases"].push_back({{"name", c.name}, {"params", c.params}});
+        for (const auto& [n, t] : c.inputs) tensors.emplace_back(c.name + "/" + n, t);
+    }
+    const std::string ref_dir = std::string(TERN_SOURCE_DIR) + "/tests/ref/";
+    const std::string script = ref_dir + script_name;
+    const std::string in_path = (dir / "in.bin").string(), out_path = (dir / "out.bin").string();
+    write_bundle(in_path, header, tensors);
+    const auto cache_dir = std::filesystem::temp_directory_path() / cache_name;
+    const auto cached = cache_dir / (content_hash({in_path, script, ref_dir + "tensor_bundle.py"}) + ".bin");
+    if (!std::filesystem::exists(cached)) {
+        r.reference = torch_reference();
+        if (!r.reference.usable()) {
+            std::filesystem::remove_all(dir);
+            return r;
+        }
+        const std::string cmd = "/usr/bin/python3 " + script + " " + in_path + " " + out_path;
+        if (std::system(cmd.c_str()) != 0) throw std::runtime_error(script_name + " failed: " + cmd);
+        std::filesystem::create_directories(cache_dir);
+        const auto tmp = cache_dir / ("tmp_" + std::to_string(::getpid()));
+        std::filesystem::copy_file(out_path, tmp, std::filesystem::copy_options::overwrite_existing);
+        std::filesystem::rename(tmp, cached);  // atomic: concurrent tests never read a partial file
+    }
+    r.outputs = read_bundle(cached.string());
+    std::filesystem::remove_all(dir);
+    return r;
+}
+
 inline const TorchRef& torch_ref() {
     static const TorchRef ref = [] {
-        TorchRef r;
-        const auto dir = std::filesystem::temp_directory_path() / ("tern_nn_ref_" + std::to_string(::getpid()));
-        std::filesystem::create_directories(dir);
-        nlohmann::json header;
-        header["cases"] = nlohmann::json::array();
-        std::vector<std::pair<std::string, Tensor>> tensors;
-        for (RefCaseBuilder b : ref_case_registry()) {
-            RefCase c = b();
-            header["cases"].push_back({{"name", c.name}, {"params", c.params}});
-            for (auto& [n, t] : c.inputs) tensors.emplace_back(c.name + "/" + n, t);
-        }
-        const std::string script = std::string(TERN_SOURCE_DIR) + "/tests/ref/nn_ref.py";
-        const std::string in_path = (dir / "in.bin").string(), out_path = (dir / "out.bin").string();
-        write_bundle(in_path, header, tensors);
-        // ctest runs every TEST in its own process; torch's answer is a pure
-        // function of (inputs, script), so it is cached under that content hash
-        // and python runs once per change rather than once per test.
-        const auto cache_dir = std::filesystem::temp_directory_path() / "tern_nn_ref_cache";
-        const std::string bundle_io = std::string(TERN_SOURCE_DIR) + "/tests/ref/tensor_bundle.py";
-        const auto cached = cache_dir / (content_hash({in_path, script, bundle_io}) + ".bin");
-        if (!std::filesystem::exists(cached)) {
-            r.reference = torch_reference();
-            if (!r.reference.usable()) {
-                std::filesystem::remove_all(dir);
-                return r;
-            }
-            const std::string cmd = "/usr/bin/python3 " + script + " " + in_path + " " + out_path;
-            if (std::system(cmd.c_str()) != 0) throw std::runtime_error("nn_ref.py failed: " + cmd);
-            std::filesystem::create_directories(cache_dir);
-            const auto tmp = cache_dir / ("tmp_" + std::to_string(::getpid()));
-            std::filesystem::copy_file(out_path, tmp, std::filesystem::copy_options::overwrite_existing);
-            std::filesystem::rename(tmp, cached);  // atomic: concurrent tests never read a partial file
-        }
-        r.outputs = read_bundle(cached.string());
-        std::filesystem::remove_all(dir);
-        return r;
+        std::vector<RefCase> cases;
+        for (RefCaseBuilder b : ref_case_registry()) cases.push_back(b());
+        return run_torch_cases("nn_ref.py", cases, "tern_nn_ref_cache");
     }();
     return ref;
 }
