@@ -18,17 +18,13 @@
 #include "nn/train/checkpoint.h"
 #include "nn/train/model_file.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 using tern::testcli::run_tern;
 
 namespace tern::distill {
 namespace {
 
-bool have_fashion() {
-    return std::filesystem::exists(data::default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
-}
-#define REQUIRE_FASHION() \
-    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 const std::string kMobilenet = source("models/fmnist-mobilenetv2_tiny.safetensors");

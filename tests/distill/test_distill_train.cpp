@@ -19,6 +19,7 @@
 #include "nn/train/recipe.h"
 #include "nn/train/trainer.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 namespace tern::distill {
 namespace {
@@ -32,9 +33,6 @@ std::shared_ptr<const data::ImageDataset> images() {
     return d;
 }
 
-#define REQUIRE_FASHION()                                                                        \
-    if (!std::filesystem::exists(data::default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz")) \
-    TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 Recipe recipe(const std::string& distill, int64_t subset, int64_t validation, int64_t epochs = 1, int64_t batch = 50) {
     return nn::train::parse_recipe_json(

@@ -11,16 +11,12 @@
 #include "cli/cli_runner.h"
 #include "nn/data/image_dataset.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 using tern::testcli::run_tern;
 
 namespace {
 
-bool have_fashion() {
-    return std::filesystem::exists(tern::data::default_fashion_mnist_dir() + "/t10k-images-idx3-ubyte.gz");
-}
-#define REQUIRE_FASHION() \
-    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 std::string temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-search-cli-" + std::to_string(::getpid()));

@@ -13,16 +13,12 @@
 #include "nn/train/model_file.h"
 #include "prune/classifier_masks.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 using tern::testcli::run_tern;
 
 namespace {
 
-bool have_fashion() {
-    return std::filesystem::exists(tern::data::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
-}
-#define REQUIRE_FASHION() \
-    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
@@ -70,7 +66,7 @@ TEST(ClassifierPruneCli, BadRecipesFailWithOneLineAndWriteNothing) {
          "holds model 'lenet5', the recipe trains 'lenet300'", true},
     };
     for (const Case& c : cases) {
-        if (c.needs_data && !have_fashion()) continue;
+        if (c.needs_data && !tern::testdata::have_fashion_mnist()) continue;
         const std::string path = dir + "/bad.json", out = dir + "/bad.safetensors";
         std::ofstream(path) << recipe(c.model, c.init, c.prune);
         const auto r = run_tern("train " + path + " --out " + out);

@@ -21,17 +21,13 @@
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 using tern::testcli::run_tern;
 using namespace tern;
 
 namespace {
 
-bool have_fashion() {
-    return std::filesystem::exists(data::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
-}
-#define REQUIRE_FASHION() \
-    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
@@ -155,7 +151,7 @@ TEST(QatCli, BadRecipesFailWithOneLineAndWriteNothing) {
          "holds model 'lenet300', the recipe trains 'lenet5'", true},
     };
     for (const Case& c : cases) {
-        if (c.needs_data && !have_fashion()) continue;
+        if (c.needs_data && !tern::testdata::have_fashion_mnist()) continue;
         const std::string path = dir + "/bad.json", out = dir + "/bad.safetensors";
         std::ofstream(path) << recipe(c.qat, c.init);
         const auto r = run_tern("train " + path + " --out " + out);

@@ -13,6 +13,7 @@
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
 #include "ref/reference.h"
+#include "data/fashion_mnist_test_util.h"
 
 using namespace tern;
 using namespace tern::nn;
@@ -20,11 +21,6 @@ using namespace tern::nn::train;
 
 namespace {
 
-bool have_fashion() {
-    return std::filesystem::exists(data::default_fashion_mnist_dir() + "/train-images-idx3-ubyte.gz");
-}
-#define REQUIRE_FASHION() \
-    if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed (run scripts/setup.sh)"
 
 Recipe small_recipe(const std::string& model, int64_t subset, int64_t validation, int64_t epochs) {
     return parse_recipe_json(R"({"model": ")" + model + R"(", "epochs": )" + std::to_string(epochs) +
