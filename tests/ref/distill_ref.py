@@ -11,7 +11,7 @@ import sys
 import torch
 import torch.nn.functional as F
 
-from tensor_bundle import read_bundle, write_bundle
+from tensor_bundle import answer_cases
 
 
 def leaf(t):
@@ -83,14 +83,7 @@ KINDS = {"kd": kd, "fitnets": fitnets, "attention": attention, "forward_kl": for
 
 
 def main():
-    header, tensors = read_bundle(sys.argv[1])
-    out = {}
-    for case in header["cases"]:
-        name, p = case["name"], case["params"] or {}
-        t = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
-        for k, v in KINDS[p["kind"]](p, t).items():
-            out[name + "/" + k] = v
-    write_bundle(sys.argv[2], out)
+    answer_cases(lambda p, t: KINDS[p["kind"]](p, t), sys.argv)
 
 
 if __name__ == "__main__":

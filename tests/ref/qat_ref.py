@@ -10,7 +10,7 @@ import sys
 
 import torch
 
-from tensor_bundle import read_bundle, write_bundle
+from tensor_bundle import answer_cases
 
 
 def grad_scale(s, g):
@@ -65,14 +65,7 @@ def run_case(p, t):
 
 
 def main():
-    header, tensors = read_bundle(sys.argv[1])
-    out = {}
-    for case in header["cases"]:
-        name = case["name"]
-        t = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
-        for k, v in run_case(case["params"], t).items():
-            out[name + "/" + k] = v
-    write_bundle(sys.argv[2], out)
+    answer_cases(run_case, sys.argv)
 
 
 if __name__ == "__main__":

@@ -35,3 +35,18 @@ def write_bundle(path, tensors):
         f.write(h)
         if blobs:
             f.write(torch.cat(blobs).numpy().tobytes())
+
+
+def answer_cases(run_case, argv):
+    """The common main of a reference script: argv[1] is the bundle the C++ test
+    wrote (header["cases"], inputs named "<case>/<input>"); run_case(params,
+    inputs) returns {name: tensor} for one case; argv[2] receives them all as
+    "<case>/<name>"."""
+    header, tensors = read_bundle(argv[1])
+    out = {}
+    for case in header["cases"]:
+        name, params = case["name"], case["params"] or {}
+        inputs = {k[len(name) + 1:]: v for k, v in tensors.items() if k.startswith(name + "/")}
+        for k, v in run_case(params, inputs).items():
+            out[name + "/" + k] = v
+    write_bundle(argv[2], out)
