@@ -95,16 +95,6 @@ AxisLayout axis_layout(const Node& n, const Tensor& x, size_t count, const char*
     return l;
 }
 
-// x / scale clamped to the codes' range around zp, ties to even: MLAS's
-// QuantizeLinear on x86 (divide, MAXPS/MINPS so NaN becomes the lower bound, CVTPS2DQ).
-int32_t quantize_value(float x, float scale, int32_t zp, int32_t qmin, int32_t qmax) {
-    float v = x / scale;
-    const float lo = static_cast<float>(qmin - zp), hi = static_cast<float>(qmax - zp);
-    v = v > lo ? v : lo;
-    v = v < hi ? v : hi;
-    return static_cast<int32_t>(std::nearbyint(v)) + zp;
-}
-
 void run_quantize_linear(OpContext& c) {
     const Node& n = c.node;
     const Tensor x = c.input(0).contiguous();
@@ -120,7 +110,7 @@ void run_quantize_linear(OpContext& c) {
     for (int64_t i = 0; i < x.numel(); ++i) {
         const float v = x.dtype() == DType::f32 ? x.data<float>()[i] : static_cast<float>(x.data<int32_t>()[i]);
         const int64_t ch = l.channel(i);
-        store_code(y, i, quantize_value(v, scales[ch], zps[ch], code_min(out), code_max(out)));
+        store_code(y, i, quantize_float(v, scales[ch], zps[ch], code_min(out), code_max(out)));
     }
     c.out[0] = std::move(y);
 }
@@ -164,7 +154,7 @@ void run_dynamic_quantize_linear(OpContext& c) {
     const float zp_real = std::clamp(0.f - lo / scale, 0.f, 255.f);
     const int32_t zp = static_cast<int32_t>(std::nearbyint(zp_real));
     Tensor y = Tensor::empty(x.shape(), DType::u8);
-    for (int64_t i = 0; i < x.numel(); ++i) y.data<uint8_t>()[i] = static_cast<uint8_t>(quantize_value(px[i], scale, zp, 0, 255));
+    for (int64_t i = 0; i < x.numel(); ++i) y.data<uint8_t>()[i] = static_cast<uint8_t>(quantize_float(px[i], scale, zp, 0, 255));
     Tensor s = Tensor::empty({}, DType::f32), z = Tensor::empty({}, DType::u8);
     s.data<float>()[0] = scale;
     z.data<uint8_t>()[0] = static_cast<uint8_t>(zp);

@@ -11,6 +11,7 @@
 
 #include "graph/fused_activation.h"
 #include "graph/op_util.h"
+#include "graph/prepared_qlinear.h"
 #include "ops/conv2d.h"
 #include "ops/parallel.h"
 #include "ops/pool.h"
@@ -288,6 +289,9 @@ std::optional<PreparedStep> prepare_step(const Graph& g, const Node& n, const st
                                          const std::vector<int>& out, const std::vector<ValueSlot>& slots) {
     const std::string& op = n.op_type;
     if (op == "Conv" || op == "FusedConv") return prepare_conv(g, n, in, out, slots);
+    if (op == "QLinearConv") return prepare_qlinear_conv(n, in, out, slots);
+    if (op == "QuantizeLinear") return prepare_quantize_linear(in, out, slots);
+    if (op == "DequantizeLinear") return prepare_dequantize_linear(in, out, slots);
     if (op == "MaxPool") return prepare_max_pool(n, in, out, slots);
     if (op == "GlobalAveragePool") return prepare_global_average_pool(in, out, slots);
     if (op == "BatchNormalization") return prepare_batch_norm(n, in, out, slots);

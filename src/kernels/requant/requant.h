@@ -31,6 +31,16 @@ inline int32_t requantize_float(int32_t acc, float scale, int32_t zero_point, in
     return static_cast<int32_t>(std::nearbyint(v)) + zero_point;
 }
 
+// QuantizeLinear of one float: x / scale clamped to the codes' range around zp,
+// ties to even (MLAS on x86: divide, MAXPS/MINPS so NaN becomes the lower bound, CVTPS2DQ).
+inline int32_t quantize_float(float x, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
+    float v = x / scale;
+    const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
+    v = v > lo ? v : lo;
+    v = v < hi ? v : hi;
+    return static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+}
+
 // ---- fixed point (TFLite) ----
 
 struct FixedPointMultiplier {
