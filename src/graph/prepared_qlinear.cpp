@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <utility>
 
 #include "graph/op_util.h"
 #include "kernels/gemm_q8/gemm_q8.h"
@@ -149,6 +150,18 @@ PreparedStep gemm_step(const Geometry& g, const Tensor& w, const std::vector<flo
     return s;
 }
 
+// First and one-past-last output column whose input column ow * sw + off lies in [0, W).
+std::pair<int64_t, int64_t> valid_columns(int64_t off, int64_t sw, int64_t W, int64_t OW) {
+    int64_t lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+    int64_t hi = W - 1 - off < 0 ? 0 : (W - 1 - off) / sw + 1;
+    lo = std::min(lo, OW), hi = std::min(hi, OW);
+    return {lo, std::max(lo, hi)};
+}
+
+// One output row at a time: int32 sums over the kernel taps, each tap a
+// contiguous (stride 1) sweep over the row's valid columns, so the compiler
+// vectorizes it. Sums are exact: |acc| <= KH * KW * 255 * 128 stays in int32
+// for kernels up to 256 taps (checked at prepare).
 template <class X, class Y>
 void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_t* w, const int32_t* bias,
                       const float* scales, int32_t y_zp, Y* y, int64_t p0, int64_t p1) {
@@ -156,28 +169,38 @@ void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_
     const int64_t C = geo.C, H = geo.H, W = geo.W, KH = geo.KH, KW = geo.KW, OH = geo.OH, OW = geo.OW;
     const int64_t sh = geo.sh, sw = geo.sw, dh = geo.dh, dw = geo.dw, pt = geo.pt, pl = geo.pl;
     const int32_t lo = std::is_signed_v<Y> ? -128 : 0, hi = std::is_signed_v<Y> ? 127 : 255;
+    std::vector<int32_t> acc(static_cast<size_t>(OW));
     for (int64_t plane = p0; plane < p1; ++plane) {
         const int64_t c = plane % C;
         const X* src = x + plane * H * W;
         const int8_t* k = w + c * KH * KW;
         Y* dst = y + plane * OH * OW;  // one output channel per input channel
-        const int32_t b = bias ? bias[c] : 0;
+        const uint32_t b = bias ? static_cast<uint32_t>(bias[c]) : 0u;
         const float scale = scales[c];
         for (int64_t oh = 0; oh < OH; ++oh) {
-            for (int64_t ow = 0; ow < OW; ++ow) {
-                int64_t acc = 0;
-                for (int64_t kh = 0; kh < KH; ++kh) {
-                    const int64_t ih = oh * sh - pt + kh * dh;
-                    if (ih < 0 || ih >= H) continue;
-                    for (int64_t kw = 0; kw < KW; ++kw) {
-                        const int64_t iw = ow * sw - pl + kw * dw;
-                        if (iw >= 0 && iw < W)
-                            acc += static_cast<int64_t>(static_cast<int32_t>(src[ih * W + iw]) - x_zp) * k[kh * KW + kw];
+            int32_t* a = acc.data();
+            std::fill(acc.begin(), acc.end(), 0);
+            for (int64_t kh = 0; kh < KH; ++kh) {
+                const int64_t ih = oh * sh - pt + kh * dh;
+                if (ih < 0 || ih >= H) continue;
+                const X* row = src + ih * W;
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                    const int64_t off = kw * dw - pl;
+                    const int32_t kv = k[kh * KW + kw];
+                    const auto [c0, c1] = valid_columns(off, sw, W, OW);
+                    if (sw == 1) {
+                        const X* r = row + off;
+                        for (int64_t ow = c0; ow < c1; ++ow) a[ow] += (static_cast<int32_t>(r[ow]) - x_zp) * kv;
+                    } else {
+                        for (int64_t ow = c0; ow < c1; ++ow) a[ow] += (static_cast<int32_t>(row[ow * sw + off]) - x_zp) * kv;
                     }
                 }
+            }
+            Y* out = dst + oh * OW;
+            for (int64_t ow = 0; ow < OW; ++ow) {
                 // int32 wraps as the reference's sums do.
-                const uint32_t sum = static_cast<uint32_t>(static_cast<int32_t>(acc)) + static_cast<uint32_t>(b);
-                dst[oh * OW + ow] = static_cast<Y>(requantize_float(static_cast<int32_t>(sum), scale, y_zp, lo, hi));
+                const int32_t sum = static_cast<int32_t>(static_cast<uint32_t>(a[ow]) + b);
+                out[ow] = static_cast<Y>(requantize_float(sum, scale, y_zp, lo, hi));
             }
         }
     }
@@ -263,7 +286,8 @@ std::optional<PreparedStep> prepare_qlinear_conv(const Node& n, const std::vecto
     g.O = w->dim(0), g.KH = w->dim(2), g.KW = w->dim(3);
     const int64_t groups = n.attr_int("group", 1), cg = w->dim(1);
     if (groups < 1 || g.C != cg * groups || g.O % groups != 0) return std::nullopt;
-    const bool depthwise = cg == 1 && g.O == groups;
+    // Depthwise sums are int32 (depthwise_planes): at most 256 taps keep them exact.
+    const bool depthwise = cg == 1 && g.O == groups && g.KH * g.KW <= 256;
     if (groups != 1 && !depthwise) return std::nullopt;
     const auto xsc = scales_of(constant(slots, in, 1), 1), ysc = scales_of(constant(slots, in, 6), 1);
     const auto wsc = scales_of(constant(slots, in, 4), g.O);

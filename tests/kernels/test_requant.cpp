@@ -79,3 +79,25 @@ TEST(Requant, FloatPathRoundsTiesToEvenAndClampsAroundZeroPoint) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(Requant, MagicRoundingEqualsNearbyintOverEveryQuarterAndRandomValues) {
+    // Every tie and quarter step across the widest 8-bit clamp, then random values.
+    for (int q = -4 * 600; q <= 4 * 600; ++q) {
+        const float v = static_cast<float>(q) / 4.f;
+        ASSERT_EQ(round_clamped(v, -600.f, 600.f), std::nearbyint(v)) << v;
+    }
+    std::mt19937 rng(9);
+    std::uniform_real_distribution<float> u(-510.f, 510.f);
+    for (int i = 0; i < 200000; ++i) {
+        const float v = u(rng);
+        ASSERT_EQ(round_clamped(v, -510.f, 510.f), std::nearbyint(v)) << v;
+    }
+    EXPECT_EQ(round_clamped(-0.4f, -1.f, 1.f), 0.f);
+    EXPECT_EQ(round_clamped(1e9f + 64.f, -2e9f, 2e9f), std::nearbyint(1e9f + 64.f));  // wide clamps take nearbyint
+}
+
+}  // namespace
+}  // namespace tern

@@ -23,12 +23,23 @@ namespace tern {
 // The fp32 scale of one output channel, in ORT's order of operations.
 inline float requant_scale(float x_scale, float w_scale, float y_scale) { return (x_scale * w_scale) / y_scale; }
 
+// Round half to even of a value already clamped to [lo, hi]: within +-2^22,
+// adding and subtracting 1.5 * 2^23 rounds exactly as nearbyint does under the
+// default rounding mode, without nearbyint's libm call in the inner loops
+// (code ranges are 8-bit, far inside; wider clamps take nearbyint). IEEE
+// arithmetic (no -ffast-math anywhere in tern) keeps the sum from being folded.
+inline float round_clamped(float v, float lo, float hi) {
+    constexpr float limit = 4194304.0f, magic = 12582912.0f;
+    if (lo < -limit || hi > limit) return std::nearbyint(v);
+    return (v + magic) - magic;
+}
+
 inline int32_t requantize_float(int32_t acc, float scale, int32_t zero_point, int32_t qmin, int32_t qmax) {
     float v = static_cast<float>(acc) * scale;
     const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
     v = v < lo ? lo : v;  // NaN cannot arise: acc is finite and scale is checked finite by the ops
     v = v > hi ? hi : v;
-    return static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+    return static_cast<int32_t>(round_clamped(v, lo, hi)) + zero_point;
 }
 
 // QuantizeLinear of one float: x / scale clamped to the codes' range around zp,
@@ -38,7 +49,7 @@ inline int32_t quantize_float(float x, float scale, int32_t zero_point, int32_t 
     const float lo = static_cast<float>(qmin - zero_point), hi = static_cast<float>(qmax - zero_point);
     v = v > lo ? v : lo;
     v = v < hi ? v : hi;
-    return static_cast<int32_t>(std::nearbyint(v)) + zero_point;
+    return static_cast<int32_t>(round_clamped(v, lo, hi)) + zero_point;
 }
 
 // ---- fixed point (TFLite) ----
