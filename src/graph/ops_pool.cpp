@@ -1,9 +1,10 @@
 // MaxPool (with the optional Indices output), AveragePool and
-// GlobalAveragePool over 1-3 spatial dims, float32: reference loops with
-// ONNX's pads, strides, dilations, ceil_mode and count_include_pad.
+// GlobalAveragePool over 1-3 spatial dims, float32 (MaxPool also int8 / uint8):
+// reference loops with ONNX's pads, strides, dilations, ceil_mode and count_include_pad.
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
@@ -60,24 +61,26 @@ PoolGeom pool_geometry(const Node& n, const Tensor& x, Shape& out_shape) {
     return g;
 }
 
-template <bool Max>
+// T: float, or for MaxPool 8-bit codes (ONNX allows them since opset 12; a
+// max of codes is the max of their values, so QDQ graphs pool on the codes).
+template <bool Max, class T = float>
 void pool(OpContext& c) {
     const Node& n = c.node;
     const Tensor x = c.input(0).contiguous();
-    require_f32(n, x, "input");
+    if constexpr (std::is_same_v<T, float>) require_f32(n, x, "input");
     Shape out_shape;
     const PoolGeom g = pool_geometry(n, x, out_shape);
     const bool include_pad = n.attr_int("count_include_pad", 0) != 0;
     const bool want_indices = Max && n.outputs.size() > 1 && !n.outputs[1].empty();
     if (want_indices && n.attr_int("storage_order", 0) != 0) throw n.error("column-major Indices are not supported");
-    Tensor y = Tensor::empty(out_shape, DType::f32);
+    Tensor y = Tensor::empty(out_shape, x.dtype());
     Tensor idx = want_indices ? Tensor::empty(out_shape, DType::i64) : Tensor();
-    const float* px = x.data<float>();
-    float* py = y.data<float>();
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
     const int64_t in_plane = g.in[0] * g.in[1] * g.in[2];
     int64_t o = 0;
     for (int64_t p = 0; p < g.planes; ++p) {
-        const float* plane = px + p * in_plane;
+        const T* plane = px + p * in_plane;
         for (int64_t a = 0; a < g.out[0]; ++a)
             for (int64_t b = 0; b < g.out[1]; ++b)
                 for (int64_t e = 0; e < g.out[2]; ++e, ++o) {
@@ -96,7 +99,7 @@ void pool(OpContext& c) {
                                     ++padded_count;
                                 if (z < 0 || z >= g.in[0] || h < 0 || h >= g.in[1] || w < 0 || w >= g.in[2]) continue;
                                 const int64_t at = (z * g.in[1] + h) * g.in[2] + w;
-                                const float v = plane[at];
+                                const float v = static_cast<float>(plane[at]);
                                 if constexpr (Max) {
                                     if (v > best || best_at < 0) best = v, best_at = at;
                                 } else {
@@ -107,16 +110,28 @@ void pool(OpContext& c) {
                         }
                     }
                     if constexpr (Max) {
-                        py[o] = best;
+                        if constexpr (std::is_same_v<T, float>) {
+                            py[o] = best;
+                        } else {  // a window wholly in the padding has no code to keep
+                            py[o] = best_at < 0 ? std::numeric_limits<T>::lowest() : static_cast<T>(best);
+                        }
                         if (want_indices) idx.data<int64_t>()[o] = best_at < 0 ? 0 : p * in_plane + best_at;
                     } else {
                         const int64_t div = include_pad ? padded_count : count;
-                        py[o] = div > 0 ? static_cast<float>(sum / div) : 0.f;
+                        py[o] = static_cast<T>(div > 0 ? static_cast<float>(sum / div) : 0.f);
                     }
                 }
     }
     c.out[0] = std::move(y);
     if (want_indices) c.out[1] = std::move(idx);
+}
+
+void run_max_pool(OpContext& c) {
+    switch (c.input(0).dtype()) {
+        case DType::u8: return pool<true, uint8_t>(c);
+        case DType::i8: return pool<true, int8_t>(c);
+        default: return pool<true>(c);  // says what it needs for anything else
+    }
 }
 
 void run_global_average_pool(OpContext& c) {
@@ -138,7 +153,7 @@ void run_global_average_pool(OpContext& c) {
 }  // namespace
 
 std::vector<OpEntry> pool_ops() {
-    return {{"MaxPool", pool<true>}, {"AveragePool", pool<false>}, {"GlobalAveragePool", run_global_average_pool}};
+    return {{"MaxPool", run_max_pool}, {"AveragePool", pool<false>}, {"GlobalAveragePool", run_global_average_pool}};
 }
 
 }  // namespace tern::graph

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <utility>
 
@@ -265,6 +266,25 @@ void dequantize_range(const X* x, float scale, int32_t zp, float* y, int64_t i0,
     for (int64_t i = i0; i < i1; ++i) y[i] = static_cast<float>(static_cast<int32_t>(x[i]) - zp) * scale;
 }
 
+template <class T>
+void max_pool_planes(const T* x, T* y, int64_t p0, int64_t p1, int64_t H, int64_t W, int64_t OH, int64_t OW,
+                     int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl) {
+    for (int64_t p = p0; p < p1; ++p) {
+        const T* src = x + p * H * W;
+        T* dst = y + p * OH * OW;
+        for (int64_t oh = 0; oh < OH; ++oh) {
+            const int64_t h0 = std::max<int64_t>(0, oh * sh - pt), h1 = std::min(H, oh * sh - pt + kh);
+            for (int64_t ow = 0; ow < OW; ++ow) {
+                const int64_t w0 = std::max<int64_t>(0, ow * sw - pl), w1 = std::min(W, ow * sw - pl + kw);
+                T best = std::numeric_limits<T>::lowest();  // a window wholly in the padding is refused at prepare
+                for (int64_t h = h0; h < h1; ++h)
+                    for (int64_t w = w0; w < w1; ++w) best = std::max(best, src[h * W + w]);
+                dst[oh * OW + ow] = best;
+            }
+        }
+    }
+}
+
 }  // namespace
 
 std::optional<PreparedStep> prepare_qlinear_conv(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
@@ -355,6 +375,45 @@ std::optional<PreparedStep> prepare_dequantize_linear(const std::vector<int>& in
         ops::parallel_items(count, 4, [&](int64_t i0, int64_t i1) {
             if (is_signed) dequantize_range(reinterpret_cast<const int8_t*>(px), scale, zp, py, i0, i1);
             else dequantize_range(px, scale, zp, py, i0, i1);
+        });
+    };
+    return s;
+}
+
+}  // namespace tern::graph
+
+namespace tern::graph {
+
+std::optional<PreparedStep> prepare_max_pool_codes(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                                                   const std::vector<ValueSlot>& slots) {
+    if (in.empty() || in[0] < 0 || out.size() != 1 || out[0] < 0) return std::nullopt;
+    const ValueSlot &xs = slots[static_cast<size_t>(in[0])], &ys = slots[static_cast<size_t>(out[0])];
+    if (!is_code(xs.dtype) || ys.dtype != xs.dtype || xs.shape.size() != 4 || ys.shape.size() != 4) return std::nullopt;
+    if (n.attr_int("ceil_mode", 0) != 0 || n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1})
+        return std::nullopt;
+    const std::vector<int64_t> k = n.attr_ints("kernel_shape", {});
+    if (k.size() != 2 || k[0] < 1 || k[1] < 1) return std::nullopt;
+    const std::vector<int64_t> st = attr_ints_sized(n, "strides", 2, 1);
+    if (st[0] < 1 || st[1] < 1) return std::nullopt;
+    const SpatialPads p = spatial_pads(n, {xs.shape[2], xs.shape[3]}, k, st);
+    const int64_t H = xs.shape[2], W = xs.shape[3];
+    const int64_t OH = (H + p.begin[0] + p.end[0] - k[0]) / st[0] + 1, OW = (W + p.begin[1] + p.end[1] - k[1]) / st[1] + 1;
+    if (ys.shape != Shape{xs.shape[0], xs.shape[1], OH, OW}) return std::nullopt;
+    // Every window must hold a real input (pads smaller than the kernel): the reference's empty-window rule is not copied.
+    if (p.begin[0] >= k[0] || p.begin[1] >= k[1] || p.end[0] >= k[0] || p.end[1] >= k[1]) return std::nullopt;
+    const int64_t planes = xs.shape[0] * xs.shape[1], sh = st[0], sw = st[1], pt = p.begin[0], pl = p.begin[1];
+    const int x = in[0], y = out[0];
+    const bool is_signed = xs.dtype == DType::i8;
+    PreparedStep s;
+    s.run = [=](RunFrame& f) {
+        const uint8_t* px = f.read[static_cast<size_t>(x)];
+        uint8_t* py = f.write[static_cast<size_t>(y)];
+        ops::parallel_items(planes, H * W, [&](int64_t p0, int64_t p1) {
+            if (is_signed)
+                max_pool_planes(reinterpret_cast<const int8_t*>(px), reinterpret_cast<int8_t*>(py), p0, p1, H, W, OH, OW,
+                                k[0], k[1], sh, sw, pt, pl);
+            else
+                max_pool_planes(px, py, p0, p1, H, W, OH, OW, k[0], k[1], sh, sw, pt, pl);
         });
     };
     return s;

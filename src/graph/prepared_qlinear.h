@@ -23,6 +23,9 @@ std::optional<PreparedStep> prepare_qlinear_conv(const Node& n, const std::vecto
 // (kernels/requant/requant.h quantize_float; (code - zp) * scale); nullopt otherwise.
 std::optional<PreparedStep> prepare_quantize_linear(const std::vector<int>& in, const std::vector<int>& out,
                                                     const std::vector<ValueSlot>& slots);
+// MaxPool on 8-bit codes (2-D, no dilation or ceil_mode, pads within the kernel).
+std::optional<PreparedStep> prepare_max_pool_codes(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
+                                                   const std::vector<ValueSlot>& slots);
 std::optional<PreparedStep> prepare_dequantize_linear(const std::vector<int>& in, const std::vector<int>& out,
                                                       const std::vector<ValueSlot>& slots);
 

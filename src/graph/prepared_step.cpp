@@ -292,7 +292,10 @@ std::optional<PreparedStep> prepare_step(const Graph& g, const Node& n, const st
     if (op == "QLinearConv") return prepare_qlinear_conv(n, in, out, slots);
     if (op == "QuantizeLinear") return prepare_quantize_linear(in, out, slots);
     if (op == "DequantizeLinear") return prepare_dequantize_linear(in, out, slots);
-    if (op == "MaxPool") return prepare_max_pool(n, in, out, slots);
+    if (op == "MaxPool") {
+        std::optional<PreparedStep> f32 = prepare_max_pool(n, in, out, slots);
+        return f32 ? f32 : prepare_max_pool_codes(n, in, out, slots);
+    }
     if (op == "GlobalAveragePool") return prepare_global_average_pool(in, out, slots);
     if (op == "BatchNormalization") return prepare_batch_norm(n, in, out, slots);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return prepare_binary(n, in, out, slots);

@@ -305,9 +305,10 @@ bool fuse_gemm(Rewriter& r, Graph& g, size_t idx) {
     return true;
 }
 
-// DQ -> data movement -> Q with the same parameters: the op runs on the codes.
+// DQ -> data movement (or MaxPool: a max of codes is the max of their values,
+// the scale being positive) -> Q with the same parameters: the op runs on the codes.
 bool fuse_data_movement(Rewriter& r, Graph& g, size_t idx) {
-    static const std::set<std::string> kOps = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze"};
+    static const std::set<std::string> kOps = {"Reshape", "Flatten", "Transpose", "Squeeze", "Unsqueeze", "MaxPool"};
     Node& op = g.nodes[idx];
     if (!kOps.count(op.op_type) || op.outputs.size() != 1 || op.inputs.empty()) return false;
     const size_t q = r.sole_quantize_reader(op.outputs[0]);

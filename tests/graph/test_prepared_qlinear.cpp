@@ -10,6 +10,7 @@
 #include <iterator>
 #include <utility>
 #include <random>
+#include <tuple>
 
 #include "graph/executor.h"
 #include "graph/prepared_executor.h"
@@ -161,6 +162,45 @@ TEST(PreparedQuantizeLinear, QuantizeAndDequantizeEqualTheReferenceOps) {
         const auto got = exec.run({{"x", x}});
         EXPECT_EQ(std::memcmp(got.at("q").data<uint8_t>(), want.at("q").data<uint8_t>(), 3000), 0);
         EXPECT_EQ(std::memcmp(got.at("y").data<float>(), want.at("y").data<float>(), 3000 * sizeof(float)), 0);
+    }
+}
+
+TEST(PreparedMaxPool, CodesEqualTheReferenceOp) {
+    std::mt19937 rng(13);
+    for (DType codes : {DType::u8, DType::i8}) {
+        for (const auto& [kernel, stride, pad] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
+            Graph g;
+            g.opset = 13;
+            g.inputs = {"x"};
+            g.outputs = {"y"};
+            g.values["x"] = ValueInfo{Shape{3, 4, 9, 8}, codes};
+            Node n;
+            n.op_type = "MaxPool", n.name = "pool", n.inputs = {"x"}, n.outputs = {"y"};
+            n.attributes["kernel_shape"] = ints({kernel, kernel});
+            n.attributes["strides"] = ints({stride, stride});
+            n.attributes["pads"] = ints({pad, pad, pad, pad});
+            g.nodes = {n};
+            const Tensor x = random_codes({3, 4, 9, 8}, codes, rng);
+            const Tensor want = Executor(g).run({{"x", x}}).at("y");
+            ASSERT_EQ(want.dtype(), codes);
+            PreparedExecutor exec(g, {{"x", {3, 4, 9, 8}}});
+            EXPECT_EQ(exec.reference_nodes(), 0);
+            const Tensor got = exec.run({{"x", x}}).at("y");
+            ASSERT_EQ(got.shape(), want.shape());
+            EXPECT_EQ(std::memcmp(got.data<uint8_t>(), want.data<uint8_t>(), static_cast<size_t>(got.nbytes())), 0)
+                << "kernel " << kernel << " stride " << stride << " pad " << pad;
+            // The codes' max is the max of the values they stand for: against a float MaxPool of x as floats.
+            Tensor xf = Tensor::empty(x.shape(), DType::f32);
+            for (int64_t i = 0; i < x.numel(); ++i)
+                xf.data<float>()[i] = codes == DType::i8 ? x.data<int8_t>()[i] : x.data<uint8_t>()[i];
+            Graph gf = g;
+            gf.values["x"] = ValueInfo{Shape{3, 4, 9, 8}, DType::f32};
+            const Tensor yf = Executor(gf).run({{"x", xf}}).at("y");
+            for (int64_t i = 0; i < got.numel(); ++i) {
+                const float v = codes == DType::i8 ? got.data<int8_t>()[i] : got.data<uint8_t>()[i];
+                ASSERT_EQ(v, yf.data<float>()[i]) << i;
+            }
+        }
     }
 }
 
