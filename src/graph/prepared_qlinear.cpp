@@ -171,6 +171,9 @@ void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_
     const int64_t sh = geo.sh, sw = geo.sw, dh = geo.dh, dw = geo.dw, pt = geo.pt, pl = geo.pl;
     const int32_t lo = std::is_signed_v<Y> ? -128 : 0, hi = std::is_signed_v<Y> ? 127 : 255;
     std::vector<int32_t> acc(static_cast<size_t>(OW));
+    // The valid output columns of each kernel column depend on kw only.
+    std::vector<std::pair<int64_t, int64_t>> cols(static_cast<size_t>(KW));
+    for (int64_t kw = 0; kw < KW; ++kw) cols[static_cast<size_t>(kw)] = valid_columns(kw * dw - pl, sw, W, OW);
     for (int64_t plane = p0; plane < p1; ++plane) {
         const int64_t c = plane % C;
         const X* src = x + plane * H * W;
@@ -179,7 +182,7 @@ void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_
         const uint32_t b = bias ? static_cast<uint32_t>(bias[c]) : 0u;
         const float scale = scales[c];
         for (int64_t oh = 0; oh < OH; ++oh) {
-            int32_t* a = acc.data();
+            int32_t* __restrict a = acc.data();
             std::fill(acc.begin(), acc.end(), 0);
             for (int64_t kh = 0; kh < KH; ++kh) {
                 const int64_t ih = oh * sh - pt + kh * dh;
@@ -188,9 +191,9 @@ void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_
                 for (int64_t kw = 0; kw < KW; ++kw) {
                     const int64_t off = kw * dw - pl;
                     const int32_t kv = k[kh * KW + kw];
-                    const auto [c0, c1] = valid_columns(off, sw, W, OW);
+                    const auto [c0, c1] = cols[static_cast<size_t>(kw)];
                     if (sw == 1) {
-                        const X* r = row + off;
+                        const X* __restrict r = row + off;
                         for (int64_t ow = c0; ow < c1; ++ow) a[ow] += (static_cast<int32_t>(r[ow]) - x_zp) * kv;
                     } else {
                         for (int64_t ow = c0; ow < c1; ++ow) a[ow] += (static_cast<int32_t>(row[ow * sw + off]) - x_zp) * kv;
