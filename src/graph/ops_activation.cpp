@@ -49,7 +49,30 @@ float scalar_input(OpContext& c, size_t i, float fallback) {
     return t.data<float>()[0];
 }
 
+// Clip of 8-bit codes (opset 12+): bounds of the input's own type, absent ones the type's range.
+template <class T>
+void clip_codes(OpContext& c) {
+    const Tensor x = c.input(0).contiguous();
+    T bound[2] = {std::numeric_limits<T>::lowest(), std::numeric_limits<T>::max()};
+    for (size_t i = 1; i <= 2; ++i) {
+        if (!c.has_input(i)) continue;
+        const Tensor t = c.input(i).contiguous();
+        if (t.dtype() != x.dtype())
+            throw c.node.error(format("%s is %s; it must be %s like the input", i == 1 ? "min" : "max",
+                                      std::string(dtype_name(t.dtype())).c_str(), std::string(dtype_name(x.dtype())).c_str()));
+        if (t.numel() != 1) throw c.node.error("Clip bound must be a scalar, got shape " + shape_to_string(t.shape()));
+        bound[i - 1] = t.data<T>()[0];
+    }
+    Tensor y = Tensor::empty(x.shape(), x.dtype());
+    const T* px = x.data<T>();
+    T* py = y.data<T>();
+    for (int64_t i = 0, n = x.numel(); i < n; ++i) py[i] = std::min(bound[1], std::max(bound[0], px[i]));
+    c.out[0] = std::move(y);
+}
+
 void run_clip(OpContext& c) {
+    if (c.opset >= 12 && c.input(0).dtype() == DType::i8) return clip_codes<int8_t>(c);
+    if (c.opset >= 12 && c.input(0).dtype() == DType::u8) return clip_codes<uint8_t>(c);
     // Opset < 11 gives the bounds as attributes, later opsets as optional inputs.
     const float inf = std::numeric_limits<float>::infinity();
     float lo = -inf, hi = inf;
