@@ -134,6 +134,8 @@ std::vector<uint32_t> huffman_decode(std::span<const uint8_t> bytes, std::span<c
     if (count > uint64_t{bytes.size()} * 8)
         throw InputError(where, "Huffman stream of " + std::to_string(bytes.size()) + " bytes cannot hold " +
                                     std::to_string(count) + " symbols (truncated)");
+    int longest = 0;
+    for (uint8_t l : lengths) longest = std::max<int>(longest, l);
     std::vector<uint32_t> sorted;  // symbols by (length, symbol)
     for (int len = 1; len <= kHuffmanMaxBits; ++len)
         for (size_t s = 0; s < lengths.size(); ++s)
@@ -145,7 +147,7 @@ std::vector<uint32_t> huffman_decode(std::span<const uint8_t> bytes, std::span<c
     for (uint64_t n = 0; n < count; ++n) {
         uint32_t code = 0, first = 0, index = 0;
         bool found = false;
-        for (int len = 1; len <= kHuffmanMaxBits; ++len) {
+        for (int len = 1; len <= longest; ++len) {
             if (bit >= total_bits)
                 throw InputError(where, "Huffman stream ends after " + std::to_string(n) + " of " + std::to_string(count) +
                                             " symbols (truncated)");
