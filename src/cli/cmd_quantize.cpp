@@ -17,6 +17,7 @@
 
 #include "cli/commands.h"
 #include "cli/quantize_graph.h"
+#include "cli/quantize_kmeans.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
@@ -49,6 +50,9 @@ struct QuantizeCliOptions {
     int threads = 0;
     std::string acts;  // .onnx outputs only
     bool acts_symmetric = false;
+    int bits = 0;  // kmeans only (0: not given)
+    int index_bits = 0;
+    bool huffman = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -71,6 +75,14 @@ void run_quantize_tensors(const QuantizeCliOptions& o);
 
 void run_quantize(const QuantizeCliOptions& given) {
     apply_threads(given.threads);
+    if (given.method == "kmeans") {
+        if (!given.format.empty()) throw UsageError("--format", "--method kmeans stores shared codebooks; use --bits");
+        return run_quantize_kmeans({given.model, given.output, given.bits ? given.bits : 4,
+                                    given.index_bits ? given.index_bits : 5, given.huffman, given.json});
+    }
+    if (given.bits || given.index_bits || given.huffman)
+        throw UsageError(given.bits ? "--bits" : given.index_bits ? "--index-bits" : "--huffman",
+                         "applies to --method kmeans only");
     if (ends_with(given.output, ".onnx")) {
         if (!given.format.empty())
             throw UsageError("--format", "an .onnx output is an int8 QDQ model; --format is for .gguf / .safetensors outputs");
@@ -164,7 +176,8 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, a Hugging Face folder; .onnx/.tflite for an .onnx output)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, .safetensors for float formats, .onnx: int8 QDQ graph)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m (not for .onnx outputs)");
-    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl)");
+    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl; "
+                                           "kmeans: shared codebooks of a classifier .safetensors)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
                                          ".onnx outputs: fashion-mnist:train:N (default N 512)");
     cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
@@ -185,6 +198,11 @@ void add_quantize_command(CLI::App& app) {
         ->each([o](const std::string&) { o->rotate_seed_given = true; });
     cmd->add_flag("--rotate-online", o->rotate_online,
                   "rotate: also an online Hadamard before ffn_down (tern runs the file; llama.cpp does not know the op)");
+    cmd->add_option("--bits", o->bits, "kmeans: at most 2^bits shared values per layer (default 4)")
+        ->check(CLI::Range(1, 8));
+    cmd->add_option("--index-bits", o->index_bits, "kmeans: width of a pruned layer's relative index (default 5)")
+        ->check(CLI::Range(1, 16));
+    cmd->add_flag("--huffman", o->huffman, "kmeans: Huffman-code the weight codes and index gaps");
     cmd->add_flag("--measure", o->measure, "report each tensor's relative RMS error (gptq: its output error against rtn's)");
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);

@@ -21,6 +21,8 @@
 #include "nn/train/run_report.h"
 #include "prune/classifier_prune.h"
 #include "quant/qat_training.h"
+#include "cli/kmeans_report.h"
+#include "quant/kmeans_training.h"
 
 namespace tern::cli {
 namespace {
@@ -81,9 +83,12 @@ void run_train(const TrainCliOptions& o) {
     distill::DistilledRun distilled;
     // A "qat" section trains the fake-quantized model (its test accuracy is the fake-quant one).
     quant::QatRun qat;
+    // A "kmeans" section fine-tunes shared centroids and writes the compressed file.
+    quant::KmeansRun kmeans;
     const RunResult res = r.has_distill ? (distilled = distill::run_distilled_training(r, ro)).run
                           : r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
                           : r.has_qat   ? (qat = quant::run_qat_training(r, ro)).run
+                          : r.has_kmeans ? (kmeans = quant::run_kmeans_training(r, ro)).run
                                         : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
@@ -112,9 +117,11 @@ void run_train(const TrainCliOptions& o) {
             j["qat"]["layers"] = qat.layers;
             if (qat.init_test_accuracy >= 0) j["qat"]["init_test_accuracy"] = qat.init_test_accuracy;
         }
+        if (r.has_kmeans) j["kmeans"] = kmeans_report_json(kmeans.layers, r.init, kmeans.init_bytes, res.output, kmeans.output_bytes);
         print_json(j);
         return;
     }
+    if (r.has_kmeans) print_kmeans_report(kmeans.layers, r.init, kmeans.init_bytes, res.output, kmeans.output_bytes);
     std::printf("test (%lld images): loss %.4f acc %s\n", static_cast<long long>(res.test_count), res.test_loss,
                 pct(res.test_accuracy).c_str());
     if (r.has_prune) print_prune_sparsity(pruned);

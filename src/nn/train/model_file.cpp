@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
+#include "io/shared_weights.h"
 #include "nn/models/zoo.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/train/checkpoint.h"
@@ -45,7 +46,17 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     // A QAT model: the same quantizers, whose scales are tensors of the file.
     if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
         attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
-    load_module_state(*c.model, f.tensors, path);
+    // A weight-shared (K-means) file: its codebooks and code streams become F32 tensors here.
+    std::vector<NamedTensor> tensors = f.tensors;
+    if (auto k = c.metadata.find(io::kCompressionKey); k != c.metadata.end()) {
+        std::map<std::string, Shape> shapes;
+        for (const auto& [name, v] : c.model->named_parameters()) shapes[name] = v.shape();
+        io::decode_shared_weights(tensors, k->second, path, [&](const std::string& name) -> const Shape* {
+            auto s = shapes.find(name);
+            return s == shapes.end() ? nullptr : &s->second;
+        });
+    }
+    load_module_state(*c.model, tensors, path);
     if (c.metadata.count("tern.qat")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;

@@ -120,6 +120,16 @@ void parse_qat(const Json& qj, Recipe& rc, const std::string& where) {
     q.check_unknown();
 }
 
+void parse_kmeans(const Json& kj, Recipe& rc, const std::string& where) {
+    Reader k(kj, "kmeans.", where);
+    KmeansRecipe& kr = rc.kmeans;
+    rc.has_kmeans = true;
+    k.integer("bits", kr.bits, 1, 8);
+    k.integer("index_bits", kr.index_bits, 1, 16);
+    k.boolean("huffman", kr.huffman);
+    k.check_unknown();
+}
+
 void parse_prune(const Json& pj, Recipe& rc, const std::string& where) {
     Reader p(pj, "prune.", where);
     PruneRecipe& pr = rc.prune;
@@ -341,6 +351,16 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         parse_qat(*qj, rc, where);
     }
 
+    if (const Json* kj = r.find("kmeans", false)) {
+        if (is_language_model(rc)) r.fail("kmeans", "only for classifiers");
+        if (!kj->is_object()) r.fail("kmeans", "must be an object");
+        if (rc.has_prune || rc.has_qat || rc.has_distill)
+            r.fail("kmeans", "cannot be combined with 'prune', 'qat' or 'distill' in one recipe (prune first, then share "
+                             "the pruned model's weights)");
+        if (rc.init.empty()) r.fail("kmeans", "needs 'init': weight sharing starts from a trained (or pruned) model");
+        parse_kmeans(*kj, rc, where);
+    }
+
     r.check_unknown();
     return rc;
 }
@@ -425,6 +445,8 @@ Json recipe_to_json(const Recipe& rc) {
                     {"act_bits", q.act_bits},       {"per_channel", q.per_channel},
                     {"calibration_batches", q.calibration_batches}, {"freeze_bn_epoch", q.freeze_bn_epoch}};
     }
+    if (rc.has_kmeans)
+        j["kmeans"] = {{"bits", rc.kmeans.bits}, {"index_bits", rc.kmeans.index_bits}, {"huffman", rc.kmeans.huffman}};
     return j;
 }
 

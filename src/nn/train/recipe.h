@@ -90,6 +90,15 @@ struct QatRecipe {
     int64_t freeze_bn_epoch = 0;        // >= 1: batch norm uses its running statistics from this epoch on; 0: never
 };
 
+// K-means weight sharing with centroid fine-tuning (quant/kmeans_training.h):
+// starts from the trained (or pruned) `init` model; the output is the
+// compressed model file (codebooks + codes, io/shared_weights.h).
+struct KmeansRecipe {
+    int bits = 4;          // at most 2^bits shared values per layer, in [1, 8]
+    int index_bits = 5;    // pruned layers: width of the relative index, in [1, 16]
+    bool huffman = true;   // Huffman-code the codes and index gaps
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -111,6 +120,8 @@ struct Recipe {
     DistillRecipe distill;
     bool has_qat = false;        // the recipe has a "qat" section
     QatRecipe qat;
+    bool has_kmeans = false;     // the recipe has a "kmeans" section
+    KmeansRecipe kmeans;
     std::string source;          // where the recipe came from (file path), for messages
 };
 
