@@ -14,7 +14,10 @@
 #include "nn/models/zoo.h"
 #include "nn/modules/norm.h"
 #include "nn/train/checkpoint.h"
+#include "nn/train/recipe.h"
 #include "prune/channel_prune.h"
+#include "prune/netadapt.h"
+#include "prune/sensitivity_scan.h"
 
 using namespace tern;
 using namespace tern::prune;
@@ -190,4 +193,54 @@ TEST(ChannelPrune, BadNamesAndPruningEveryChannelAreErrors) {
     auto m = nn::models::make_model("lenet300", 1);
     EXPECT_THROW(narrow_model(*m, "lenet300", {{}, {0, 1}}), InputError);  // every fc1 neuron
     EXPECT_THROW(narrow_model(*m, "lenet300", {{1, 0}, {0}}), InputError);  // not sorted
+}
+
+namespace {
+
+data::ImageDataset random_dataset(int64_t n, uint32_t seed) {
+    data::ImageDataset ds;
+    ds.images = random_images(n, seed);
+    for (int64_t i = 0; i < n; ++i) ds.labels.push_back(static_cast<int32_t>(i % 10));
+    ds.num_classes = 10;
+    return ds;
+}
+
+}  // namespace
+
+TEST(ChannelScan, OneRowPerLayerAndSparsityWithTheKeptChannels) {
+    nn::train::ClassifierFile f;
+    f.model_name = "lenet5";
+    f.model = model_with_stats("lenet5");
+    const auto ds = random_dataset(20, 5);
+    const ScanResult r = sensitivity_scan(f, ChannelCriterion::l1, ds, {0.5, 0.9});
+    ASSERT_EQ(r.points.size(), 8u);
+    EXPECT_EQ(r.points[0].layer, "conv1");
+    EXPECT_EQ(r.points[0].kept, 3);
+    EXPECT_EQ(r.points[1].kept, 1);  // 10 % of 6, at least one
+    EXPECT_EQ(r.points[7].layer, "fc2");
+    EXPECT_EQ(r.points[7].kept, 8);
+    const std::string csv = scan_csv(r);
+    EXPECT_EQ(csv.rfind("layer,sparsity,channels_kept,accuracy\ndense,0,,", 0), 0u) << csv;
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 10);
+}
+
+TEST(NetAdapt, MeetsTheBudgetOneLayerPerIterationAndRefusesTheImpossible) {
+    auto m = model_with_stats("lenet300");
+    const auto ds = random_dataset(64, 6);
+    nn::train::Recipe r;
+    r.batch_size = 16;
+    NetAdaptOptions o;
+    o.latency = [](const nn::models::PrunedArch& a) { return double(nn::models::pruned_macs(a)) / 1e6; };  // MACs as ms
+    o.latency_fraction = 0.5;
+    o.step_fraction = 0.2;
+    o.short_steps = 2;
+    const NetAdaptResult res = netadapt(*m, "lenet300", r, ds, ds, o);
+    EXPECT_LE(res.latency_after_ms, 0.5 * res.latency_before_ms + 1e-12);
+    EXPECT_GE(res.history.size(), 3u);  // 20 % steps to reach 50 %
+    auto widths = nn::models::full_widths("lenet300");
+    for (const auto& h : res.history) widths[h.layer == "fc1" ? 0 : 1] = h.kept;
+    EXPECT_EQ(nn::models::pruned_arch_of(res.model_name).widths, widths);
+    EXPECT_EQ(res.model->parameter_count(), nn::models::make_model(res.model_name, 0)->parameter_count());
+    o.latency_fraction = 1e-4;  // below one neuron per layer
+    EXPECT_THROW(netadapt(*m, "lenet300", r, ds, ds, o), InputError);
 }
