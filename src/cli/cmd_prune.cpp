@@ -121,6 +121,9 @@ void add_prune_command(CLI::App& app) {
                   "block; default: every block from the dense model in one pass)");
     cmd->add_option("--flops", o->channels.flops, "classifiers: fraction of the MACs kept, in (0, 1]");
     cmd->add_option("--widths", o->channels.widths, "classifiers: channels kept per prunable layer, W1,W2,...");
+    cmd->add_option("--width-multiple", o->channels.width_multiple,
+                    "classifiers, --flops: round kept widths down to multiples of N (8: faster SIMD widths; default 1)")
+        ->check(CLI::Range(int64_t{1}, int64_t{64}));
     cmd->add_option("--finetune-epochs", o->channels.finetune_epochs,
                     "classifiers: fine-tune with the recipe stored in the model file (tern.recipe)")
         ->check(CLI::Range(int64_t{0}, int64_t{1000}));
@@ -136,6 +139,9 @@ void add_prune_command(CLI::App& app) {
     cmd->add_option("--latency-fraction", o->channels.latency_fraction, "netadapt: budget as a fraction of the input's latency");
     cmd->add_option("--steps", o->channels.steps, "netadapt: fine-tune steps per candidate (default 200)")
         ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+    cmd->add_option("--latency-step", o->channels.latency_step,
+                    "netadapt: latency cut per iteration, fraction of the input's latency (default 0.05)")
+        ->check(CLI::Range(0.001, 0.9));
     cmd->add_option("--iterations", o->channels.iterations, "netadapt: at most this many iterations (default: to the budget)")
         ->check(CLI::Range(int64_t{0}, int64_t{1000}));
     cmd->add_flag("--json", o->json, "machine-readable report");

@@ -125,6 +125,7 @@ void run_netadapt(const ChannelPruneCliOptions& o) {
     na.latency_ms = o.latency_ms.value_or(0);
     na.latency_fraction = o.latency_fraction.value_or(0);
     na.short_steps = o.steps;
+    na.step_fraction = o.latency_step;
     if (o.iterations > 0) na.max_iterations = o.iterations;
     if (!o.json) na.log = [](const std::string& l) { std::fputs(l.c_str(), stderr); };
     prune::NetAdaptResult r;
@@ -198,6 +199,7 @@ void run_channel_prune(const ChannelPruneCliOptions& o) {
     } else {
         req.flops = *o.flops;
     }
+    req.width_multiple = o.width_multiple;
     req.finetune_epochs = o.finetune_epochs;
     req.train_subset = o.train_subset;
     req.calibration_batches = o.calib_batches;

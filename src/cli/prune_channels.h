@@ -13,6 +13,8 @@ struct ChannelPruneCliOptions {
     std::string model, output, method;
     std::optional<double> flops;
     std::string widths;  // "W1,W2,..."
+    int64_t width_multiple = 1;
+    double latency_step = 0.05;
     int64_t finetune_epochs = 0;
     int64_t train_subset = 0;
     int64_t calib_batches = 8;

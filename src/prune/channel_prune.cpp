@@ -196,18 +196,22 @@ NarrowedModel narrow_model(const nn::UnaryModule& model, const std::string& mode
 }
 
 std::vector<int64_t> uniform_widths(const nn::models::PrunedArch& current, double flops_fraction, int64_t in_channels,
-                                    int64_t num_classes) {
+                                    int64_t num_classes, int64_t multiple) {
     const double budget = flops_fraction * double(nn::models::pruned_macs(current, in_channels, num_classes));
     auto scaled = [&](double r) {
         nn::models::PrunedArch a = current;
-        for (int64_t& w : a.widths) w = std::max<int64_t>(1, std::llround(r * double(w)));
+        for (int64_t& w : a.widths) {
+            const int64_t m = w >= 2 * multiple ? multiple : 1;
+            w = std::max<int64_t>(m, std::llround(r * double(w)) / m * m);
+        }
         return a;
     };
     const nn::models::PrunedArch smallest = scaled(0);
     const int64_t least = nn::models::pruned_macs(smallest, in_channels, num_classes);
     if (double(least) > budget)
         throw InputError("--flops", "keeping " + std::to_string(flops_fraction) + " of the MACs is below what one channel per "
-                                    "layer reaches (" + std::to_string(least) + " MACs)");
+                                    "layer reaches (" + std::to_string(least) + " MACs" +
+                                    (multiple > 1 ? ", widths multiples of " + std::to_string(multiple) : "") + ")");
     double lo = 0, hi = 1;  // lo always fits
     for (int i = 0; i < 40; ++i) {
         const double mid = 0.5 * (lo + hi);

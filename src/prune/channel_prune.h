@@ -64,9 +64,11 @@ NarrowedModel narrow_model(const nn::UnaryModule& model, const std::string& mode
                            int64_t num_classes = 10);
 
 // Widths that keep at most `flops_fraction` of the current MACs, every group
-// scaled by the same ratio (the largest that fits). InputError when even one
-// channel per group is above the budget.
+// scaled by the same ratio (the largest that fits), each rounded down to a
+// multiple of `multiple` (SIMD-friendly widths run faster; a layer narrower
+// than `multiple` is rounded to 1). InputError when the smallest such model is
+// above the budget.
 std::vector<int64_t> uniform_widths(const nn::models::PrunedArch& current, double flops_fraction,
-                                    int64_t in_channels = 1, int64_t num_classes = 10);
+                                    int64_t in_channels = 1, int64_t num_classes = 10, int64_t multiple = 1);
 
 }  // namespace tern::prune

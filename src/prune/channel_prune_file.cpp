@@ -21,6 +21,7 @@ void check_channel_request(const ChannelPruneRequest& r) {
     const std::string ext = std::filesystem::path(r.output).extension().string();
     if (ext != ".safetensors")
         throw UsageError("-o", "a channel-pruned classifier is written as .safetensors, not '" + r.output + "'");
+    if (r.width_multiple < 1 || r.width_multiple > 64) throw UsageError("--width-multiple", "must be in 1..64");
     if (r.finetune_epochs < 0 || r.finetune_epochs > 1000)
         throw UsageError("--finetune-epochs", "must be in 0..1000");
 }
@@ -96,7 +97,7 @@ ChannelPruneReport prune_classifier_channels(const ChannelPruneRequest& req) {
     std::vector<int64_t> widths = req.widths;
     if (widths.empty()) {
         try {
-            widths = uniform_widths(before, req.flops, in_ch, classes);
+            widths = uniform_widths(before, req.flops, in_ch, classes, req.width_multiple);
         } catch (const InputError& e) {
             throw InputError(req.input, e.detail());
         }

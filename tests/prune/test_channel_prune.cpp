@@ -152,6 +152,11 @@ TEST(ChannelPrune, UniformWidthsMeetTheFlopsBudget) {
         EXPECT_GT(nn::models::pruned_macs(a), (f - 0.08) * double(macs));
     }
     EXPECT_THROW(uniform_widths(full, 0.01), InputError);  // below one channel per layer
+    nn::models::PrunedArch a = full;
+    a.widths = uniform_widths(full, 0.5, 1, 10, 8);
+    for (int64_t w : a.widths) EXPECT_EQ(w % 8, 0) << w;
+    EXPECT_LE(nn::models::pruned_macs(a), 0.5 * double(macs));
+    EXPECT_LT(uniform_widths(nn::models::pruned_arch_of("lenet5"), 0.5, 1, 10, 8)[0], 6);  // conv1 (6 < 16) is not rounded
 }
 
 TEST(ChannelPrune, CriteriaRankADeadChannelLast) {

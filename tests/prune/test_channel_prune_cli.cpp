@@ -79,6 +79,7 @@ TEST(ChannelPruneCli, BadInputFailsWithOneLineAndWritesNothing) {
         {m + " -o " + out + " --method l1 --flops 0", 2, "(0, 1]"},
         {m + " -o " + out + " --method l1 --flops 1.5", 2, "(0, 1]"},
         {m + " -o " + out + " --method l1", 2, "--flops F in (0, 1]"},
+        {m + " -o " + out + " --method l1 --flops 0.5 --width-multiple 0", 2, "--width-multiple"},
         {m + " -o " + dir + "/x.gguf --method l1 --flops 0.5", 2, ".safetensors"},
         {m + " -o " + out + " --method l2 --flops 0.5", 2, "unknown method 'l2'"},
         {l300 + " -o " + out + " --method l1 --widths 0,50", 2, "fc1 width 0 would prune every channel of the layer (allowed 1..300)"},
