@@ -47,14 +47,14 @@ std::string scan_plot_path(const std::string& csv_path) {
 }
 
 void write_scan(const std::string& csv_path, const ScanResult& r) {
-    ChartPanel panel{"ACCURACY VS CHANNEL SPARSITY", {}};
+    ChartPanel panel{"VALIDATION ACCURACY VS CHANNEL SPARSITY", {}, "CHANNELS REMOVED (PERCENT)"};
     static const uint32_t colors[] = {0x1f77b4, 0xff7f0e, 0x2ca02c, 0xd62728, 0x9467bd,
                                       0x8c564b, 0xe377c2, 0x7f7f7f, 0xbcbd22, 0x17becf};
     for (const auto& p : r.points) {
         if (panel.series.empty() || panel.series.back().label != p.layer) {
             panel.series.push_back({p.layer, {0.0}, {r.dense_accuracy}, colors[panel.series.size() % 10]});
         }
-        panel.series.back().x.push_back(p.sparsity);
+        panel.series.back().x.push_back(100 * p.sparsity);
         panel.series.back().y.push_back(p.accuracy);
     }
     const std::string png = scan_plot_path(csv_path);
