@@ -124,6 +124,8 @@ void add_prune_command(CLI::App& app) {
     cmd->add_option("--width-multiple", o->channels.width_multiple,
                     "classifiers, --flops: round kept widths down to multiples of N (8: faster SIMD widths; default 1)")
         ->check(CLI::Range(int64_t{1}, int64_t{64}));
+    cmd->add_option("--sensitivity", o->channels.sensitivity,
+                    "classifiers, --flops: per-layer ratios from a --scan CSV (smallest accuracy drop meeting the budget)");
     cmd->add_option("--finetune-epochs", o->channels.finetune_epochs,
                     "classifiers: fine-tune with the recipe stored in the model file (tern.recipe)")
         ->check(CLI::Range(int64_t{0}, int64_t{1000}));

@@ -200,6 +200,7 @@ void run_channel_prune(const ChannelPruneCliOptions& o) {
         req.flops = *o.flops;
     }
     req.width_multiple = o.width_multiple;
+    req.sensitivity = o.sensitivity;
     req.finetune_epochs = o.finetune_epochs;
     req.train_subset = o.train_subset;
     req.calibration_batches = o.calib_batches;

@@ -14,6 +14,7 @@ struct ChannelPruneCliOptions {
     std::optional<double> flops;
     std::string widths;  // "W1,W2,..."
     int64_t width_multiple = 1;
+    std::string sensitivity;
     double latency_step = 0.05;
     int64_t finetune_epochs = 0;
     int64_t train_subset = 0;

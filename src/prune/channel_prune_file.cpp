@@ -11,6 +11,7 @@
 #include "nn/train/run.h"
 #include "nn/train/trainer.h"
 #include "prune/channel_prune.h"
+#include "prune/sensitivity_scan.h"
 
 namespace tern::prune {
 
@@ -96,10 +97,12 @@ ChannelPruneReport prune_classifier_channels(const ChannelPruneRequest& req) {
     }
     std::vector<int64_t> widths = req.widths;
     if (widths.empty()) {
+        const ScanResult scan = req.sensitivity.empty() ? ScanResult{} : read_scan_csv(req.sensitivity);
         try {
-            widths = uniform_widths(before, req.flops, in_ch, classes, req.width_multiple);
+            widths = req.sensitivity.empty() ? uniform_widths(before, req.flops, in_ch, classes, req.width_multiple)
+                                             : sensitivity_widths(before, scan, req.flops, in_ch, classes);
         } catch (const InputError& e) {
-            throw InputError(req.input, e.detail());
+            throw InputError(req.sensitivity.empty() ? req.input : req.sensitivity, e.detail());
         }
     } else {
         if (widths.size() != before.widths.size())

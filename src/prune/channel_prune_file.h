@@ -21,6 +21,7 @@ struct ChannelPruneRequest {
     double flops = 0;              // fraction of the MACs kept, (0, 1]; unused when widths are given
     std::vector<int64_t> widths;   // explicit widths, one per prunable layer (width_names order)
     int64_t width_multiple = 1;    // --flops widths rounded down to multiples of this
+    std::string sensitivity;       // a --scan CSV: per-layer ratios from it instead of one uniform ratio
     int64_t calibration_batches = 8;  // taylor: training batches of 64
     int64_t finetune_epochs = 0;
     int64_t train_subset = 0;      // fine-tune on only the first N training images (0: the recipe's)

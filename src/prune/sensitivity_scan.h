@@ -38,4 +38,15 @@ std::string scan_csv(const ScanResult& r);
 void write_scan(const std::string& csv_path, const ScanResult& r);
 std::string scan_plot_path(const std::string& csv_path);
 
+// Reads what write_scan wrote; InputError(path, ...) for anything else.
+ScanResult read_scan_csv(const std::string& path);
+
+// Per-layer widths from a scan (Distiller's sensitivity pruning): each layer
+// gets the largest scanned sparsity whose accuracy stays within `drop` of the
+// dense accuracy, with `drop` the smallest that brings the MACs to at most
+// `flops_fraction` of `current`'s. InputError when the scan's layers are not
+// `current`'s or even the sparsest scanned widths exceed the budget.
+std::vector<int64_t> sensitivity_widths(const nn::models::PrunedArch& current, const ScanResult& scan,
+                                        double flops_fraction, int64_t in_channels = 1, int64_t num_classes = 10);
+
 }  // namespace tern::prune

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 #include "core/error.h"
@@ -248,4 +249,42 @@ TEST(NetAdapt, MeetsTheBudgetOneLayerPerIterationAndRefusesTheImpossible) {
     EXPECT_EQ(res.model->parameter_count(), nn::models::make_model(res.model_name, 0)->parameter_count());
     o.latency_fraction = 1e-4;  // below one neuron per layer
     EXPECT_THROW(netadapt(*m, "lenet300", r, ds, ds, o), InputError);
+}
+
+TEST(ChannelScan, SensitivityWidthsPruneTheFlatLayersFirst) {
+    ScanResult scan;
+    scan.dense_accuracy = 0.9;
+    for (double s : {0.25, 0.5, 0.75}) {
+        scan.points.push_back({"fc1", s, 0, 0.9 - 0.4 * s});  // sensitive
+        scan.points.push_back({"fc2", s, 0, 0.9});            // flat
+    }
+    const auto full = nn::models::pruned_arch_of("lenet300");
+    nn::models::PrunedArch a = full;
+    a.widths = sensitivity_widths(full, scan, 0.6);
+    EXPECT_EQ(a.widths[1], 25);  // fc2 at its sparsest scanned point
+    EXPECT_LT(a.widths[0], 300);
+    EXPECT_LE(nn::models::pruned_macs(a), 0.6 * double(nn::models::pruned_macs(full)));
+    EXPECT_THROW(sensitivity_widths(full, scan, 0.05), InputError);  // below the sparsest scanned widths
+    scan.points.push_back({"conv1", 0.5, 0, 0.9});
+    EXPECT_THROW(sensitivity_widths(full, scan, 0.6), InputError);  // not a lenet300 layer
+}
+
+TEST(ChannelScan, CsvRoundTripsAndHostileCsvIsRefused) {
+    const std::string dir = ::testing::TempDir(), path = dir + "/chprune_scan.csv";
+    ScanResult r;
+    r.dense_accuracy = 0.75;
+    r.points = {{"fc1", 0.5, 150, 0.5}, {"fc2", 0.9, 10, 0.25}};
+    write_scan(path, r);
+    const ScanResult back = read_scan_csv(path);
+    EXPECT_EQ(back.dense_accuracy, 0.75);
+    ASSERT_EQ(back.points.size(), 2u);
+    EXPECT_EQ(back.points[1].layer, "fc2");
+    EXPECT_EQ(back.points[1].kept, 10);
+    for (const char* bad : {"", "layer,x\n", "layer,sparsity,channels_kept,accuracy\nfc1,0.5,3,0.5\n",
+                            "layer,sparsity,channels_kept,accuracy\ndense,0,,0.9\nfc1,nan,3,0.5\n",
+                            "layer,sparsity,channels_kept,accuracy\ndense,0,,0.9\nfc1,0.5,3\n",
+                            "layer,sparsity,channels_kept,accuracy\ndense,0,,0.9\nfc1,2,3,0.5\n"}) {
+        std::ofstream(path, std::ios::trunc) << bad;
+        EXPECT_THROW(read_scan_csv(path), InputError) << bad;
+    }
 }

@@ -69,6 +69,8 @@ TEST(ChannelPruneCli, BadInputFailsWithOneLineAndWritesNothing) {
     arch.stages = {{16, 1, {{3, 4}}}};
     const std::string nas_name = tern::nas::model_name(arch), nas = dir + "/nas.safetensors";
     tern::nn::train::save_classifier(nas, *tern::nn::models::make_model(nas_name, 1), {{"tern.model", nas_name}});
+    const std::string bad_scan = dir + "/bad_scan.csv";
+    std::ofstream(bad_scan) << "layer,sparsity\n";
     struct Case {
         std::string args;
         int code;
@@ -88,6 +90,7 @@ TEST(ChannelPruneCli, BadInputFailsWithOneLineAndWritesNothing) {
         {l300 + " -o " + out + " --method l1 --flops 0.0001", 1, "below what one channel per layer reaches"},
         {nas + " -o " + out + " --method l1 --flops 0.5", 1, "has no layers channel pruning knows"},
         {"--scan " + m + " -o " + dir + "/scan.txt", 2, "-o NAME.csv"},
+        {l300 + " -o " + out + " --method l1 --flops 0.5 --sensitivity " + bad_scan, 1, "not a tern prune --scan CSV"},
         {l300 + " -o " + out + " --method netadapt", 2, "--latency-ms L"},
         {l300 + " -o " + out + " --method netadapt --latency-fraction 1.5", 2, "(0, 1)"},
     };
