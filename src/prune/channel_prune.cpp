@@ -209,7 +209,7 @@ std::vector<int64_t> uniform_widths(const nn::models::PrunedArch& current, doubl
     const nn::models::PrunedArch smallest = scaled(0);
     const int64_t least = nn::models::pruned_macs(smallest, in_channels, num_classes);
     if (double(least) > budget)
-        throw InputError("--flops", "keeping " + std::to_string(flops_fraction) + " of the MACs is below what one channel per "
+        throw InputError("--flops", "keeping " + format("%g", flops_fraction) + " of the MACs is below what one channel per "
                                     "layer reaches (" + std::to_string(least) + " MACs" +
                                     (multiple > 1 ? ", widths multiples of " + std::to_string(multiple) : "") + ")");
     double lo = 0, hi = 1;  // lo always fits

@@ -18,7 +18,7 @@ namespace tern::prune {
 void check_channel_request(const ChannelPruneRequest& r) {
     channel_criterion(r.method);
     if (r.widths.empty() && !(r.flops > 0 && r.flops <= 1))
-        throw UsageError("--flops", "the fraction of MACs kept must be in (0, 1], not " + std::to_string(r.flops));
+        throw UsageError("--flops", format("the fraction of MACs kept must be in (0, 1], not %g", r.flops));
     const std::string ext = std::filesystem::path(r.output).extension().string();
     if (ext != ".safetensors")
         throw UsageError("-o", "a channel-pruned classifier is written as .safetensors, not '" + r.output + "'");

@@ -115,8 +115,8 @@ NetAdaptResult netadapt(const nn::UnaryModule& model, const std::string& model_n
     for (int64_t& w : smallest.widths) w = 1;
     const double least = latency(smallest);
     if (least > budget)
-        throw InputError("--latency-ms", "a budget of " + std::to_string(budget) + " ms is below what the smallest model "
-                                         "(one channel per layer) reaches: " + std::to_string(least) + " ms");
+        throw InputError("--latency-ms", format("a budget of %g ms is below what the smallest model (one channel per layer) reaches: %g ms "
+                                                "(latency table prediction)", budget, least));
     double lat = res.latency_before_ms;
     const double step = o.step_fraction * res.latency_before_ms;
     const std::vector<std::string> names = nn::models::width_names(cur.base);
@@ -157,7 +157,7 @@ NetAdaptResult netadapt(const nn::UnaryModule& model, const std::string& model_n
             }
         }
         if (!best_model)
-            throw InputError("--latency-ms", "no layer can be narrowed further to reach " + std::to_string(budget) + " ms");
+            throw InputError("--latency-ms", format("no layer can be narrowed further to reach %g ms", budget));
         best.iteration = it;
         res.model = best_model;
         res.model_name = best_name;
