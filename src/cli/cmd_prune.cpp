@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/prune_channels.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
@@ -27,12 +28,24 @@ struct PruneCliOptions {
     bool sequential = false;
     bool json = false;
     int threads = 0;
+    ChannelPruneCliOptions channels;  // classifier files: --method l1|bn|taylor|netadapt, --scan
 };
 
 std::string percent(double f) { return fmt_fixed(100.0 * f, 2) + " %"; }
 
 void run_prune(const PruneCliOptions& o) {
     apply_threads(o.threads);
+    if (o.channels.scan || is_channel_method(o.method)) {
+        ChannelPruneCliOptions c = o.channels;
+        c.model = o.model;
+        c.output = o.output;
+        c.method = o.method.empty() ? "l1" : o.method;
+        c.json = o.json;
+        run_channel_prune(c);
+        return;
+    }
+    if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.gguf");
+    if (o.method.empty()) throw UsageError("--method", "give --method magnitude, wanda or sparsegpt");
     prune::llm_prune_method(o.method);
     if (o.sparsity && !o.pattern.empty())
         throw UsageError("--pattern", "give either --sparsity S (unstructured) or --pattern N:M, not both");
@@ -89,10 +102,13 @@ void run_prune(const PruneCliOptions& o) {
 
 void add_prune_command(CLI::App& app) {
     auto o = std::make_shared<PruneCliOptions>();
-    auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT)");
-    cmd->add_option("model", o->model, "input language model (.gguf)")->required();
-    cmd->add_option("-o,--output", o->output, "output file (.gguf, the input's tensor types)")->required();
-    cmd->add_option("--method", o->method, "magnitude, wanda or sparsegpt (wanda and sparsegpt need --calib)")->required();
+    auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT); "
+                                            "remove channels of a classifier (L1, BN, Taylor, NetAdapt)");
+    cmd->add_option("model", o->model, "input language model (.gguf) or classifier (.safetensors)")->required();
+    cmd->add_option("-o,--output", o->output,
+                    "output file (.gguf, the input's tensor types; a classifier: .safetensors; --scan: .csv)");
+    cmd->add_option("--method", o->method,
+                    "magnitude, wanda or sparsegpt (wanda and sparsegpt need --calib); classifiers: l1, bn, taylor, netadapt");
     cmd->add_option("--sparsity", o->sparsity, "unstructured: fraction of each Linear's weights zeroed, in [0, 1)");
     cmd->add_option("--pattern", o->pattern, "N:M semi-structured: keep N of every M input weights of a row (2:4, 4:8)");
     cmd->add_option("--calib", o->calib, "calibration text: text:train, text:validation, text:test or text:FILE");
@@ -103,6 +119,33 @@ void add_prune_command(CLI::App& app) {
     cmd->add_flag("--sequential", o->sequential,
                   "calibrate block by block, each block seeing the blocks before it already pruned (one pass per "
                   "block; default: every block from the dense model in one pass)");
+    cmd->add_option("--flops", o->channels.flops, "classifiers: fraction of the MACs kept, in (0, 1]");
+    cmd->add_option("--widths", o->channels.widths, "classifiers: channels kept per prunable layer, W1,W2,...");
+    cmd->add_option("--width-multiple", o->channels.width_multiple,
+                    "classifiers, --flops: round kept widths down to multiples of N (8: faster SIMD widths; default 1)")
+        ->check(CLI::Range(int64_t{1}, int64_t{64}));
+    cmd->add_option("--sensitivity", o->channels.sensitivity,
+                    "classifiers, --flops: per-layer ratios from a --scan CSV (smallest accuracy drop meeting the budget)");
+    cmd->add_option("--finetune-epochs", o->channels.finetune_epochs,
+                    "classifiers: fine-tune with the recipe stored in the model file (tern.recipe)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1000}));
+    cmd->add_option("--train-subset", o->channels.train_subset, "classifiers: fine-tune on the first N training images")
+        ->check(CLI::Range(int64_t{0}, int64_t{60000}));
+    cmd->add_option("--calib-batches", o->channels.calib_batches, "classifiers, taylor: calibration batches of 64")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+    cmd->add_flag("--scan", o->channels.scan,
+                  "classifiers: validation accuracy vs channel sparsity of each layer alone (CSV + PNG; -o NAME.csv)");
+    cmd->add_option("--val-images", o->channels.val_images, "classifiers: validation images for --scan and netadapt")
+        ->check(CLI::Range(int64_t{1}, int64_t{60000}));
+    cmd->add_option("--latency-ms", o->channels.latency_ms, "netadapt: latency budget in ms (latency table, 1 thread)");
+    cmd->add_option("--latency-fraction", o->channels.latency_fraction, "netadapt: budget as a fraction of the input's latency");
+    cmd->add_option("--steps", o->channels.steps, "netadapt: fine-tune steps per candidate (default 200)")
+        ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+    cmd->add_option("--latency-step", o->channels.latency_step,
+                    "netadapt: latency cut per iteration, fraction of the input's latency (default 0.05)")
+        ->check(CLI::Range(0.001, 0.9));
+    cmd->add_option("--iterations", o->channels.iterations, "netadapt: at most this many iterations (default: to the budget)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1000}));
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_prune(*o); });

@@ -147,7 +147,7 @@ void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) 
     }
     draw_line(img, left, top, left, bottom, kAxis, 1);
     draw_line(img, left, bottom, right, bottom, kAxis, 1);
-    draw_text(img, (left + right) / 2 - 15, ph - 14, "EPOCH", kText);
+    draw_text(img, (left + right) / 2 - static_cast<int>(panel.x_label.size()) * 3, ph - 14, panel.x_label, kText);
 
     int legend_y = 3;  // in the band above the plot, right of the title, so curves never hide it
     for (const auto& s : panel.series) {

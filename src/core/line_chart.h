@@ -20,6 +20,7 @@ struct ChartSeries {
 struct ChartPanel {
     std::string title;
     std::vector<ChartSeries> series;
+    std::string x_label = "EPOCH";
 };
 
 // Panels left to right, each panel_w x panel_h pixels.

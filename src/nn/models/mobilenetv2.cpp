@@ -5,8 +5,8 @@
 namespace tern::nn::models {
 
 InvertedResidual::InvertedResidual(int64_t in_channels, int64_t out_channels, int64_t stride, int64_t expansion,
-                                   uint64_t seed, int64_t kernel) {
-    const int64_t hidden = in_channels * expansion;
+                                   uint64_t seed, int64_t kernel, int64_t hidden_width) {
+    const int64_t hidden = hidden_width > 0 ? hidden_width : in_channels * expansion;
     // Biases are dropped before every batch norm: BN's beta plays that role.
     if (expansion != 1) {
         expand = register_module("expand", std::make_shared<Conv2d>(in_channels, hidden, Conv2dOptions{1, 1, 0, 1, 1, false},
@@ -50,7 +50,7 @@ MobileNetV2::MobileNetV2(const MobileNetV2Config& cfg, int64_t in_channels, int6
             for (int64_t r = 0; r < s.repeats; ++r) list.push_back({s.expansion, s.channels, r == 0 ? s.stride : 1, 3});
     for (const auto& b : list) {
         blocks->add(std::make_shared<InvertedResidual>(channels, b.channels, b.stride, b.expansion,
-                                                       child_seed(seed, 100 + index++), b.kernel));
+                                                       child_seed(seed, 100 + index++), b.kernel, b.hidden));
         channels = b.channels;
     }
     head = register_module("head", std::make_shared<Conv2d>(channels, cfg.head_channels, Conv2dOptions{1, 1, 0, 1, 1, false},

@@ -17,8 +17,10 @@ namespace tern::nn::models {
 class InvertedResidual : public UnaryModule {
 public:
     // `kernel`: the depthwise kernel (odd; padded to keep the size at stride 1).
+    // `hidden`: the expanded width (0: in_channels * expansion); channel pruning
+    // cuts it below that, expansion != 1 still saying there is an expand conv.
     InvertedResidual(int64_t in_channels, int64_t out_channels, int64_t stride, int64_t expansion, uint64_t seed,
-                     int64_t kernel = 3);
+                     int64_t kernel = 3, int64_t hidden = 0);
     Var forward(const Var& x) override;
     std::shared_ptr<Conv2d> expand;  // null when expansion == 1
     std::shared_ptr<BatchNorm2d> expand_bn;
@@ -39,6 +41,7 @@ struct MobileNetV2Config {
     // architectures nas/ finds vary kernel and expansion block by block.
     struct Block {
         int64_t expansion, channels, stride, kernel;
+        int64_t hidden = 0;  // expanded width; 0: input channels * expansion (pruned models set it)
     };
     std::vector<Block> blocks;
     int64_t head_channels = 128;

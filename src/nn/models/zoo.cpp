@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "nn/models/lenet.h"
 #include "nn/models/mobilenetv2.h"
+#include "nn/models/pruned.h"
 
 namespace tern::nn::models {
 
@@ -41,7 +42,7 @@ void register_model_family(const std::string& prefix, ModelFactory factory) {
 }
 
 bool has_model(const std::string& name) {
-    if (family_of(name)) return true;
+    if (family_of(name) || name.rfind(kPrunedPrefix, 0) == 0) return true;
     for (const auto& m : model_list())
         if (m.name == name) return true;
     return false;
@@ -50,6 +51,8 @@ bool has_model(const std::string& name) {
 std::shared_ptr<UnaryModule> make_model(const std::string& name, uint64_t seed, int64_t in_channels,
                                         int64_t num_classes) {
     if (const ModelFactory* family = family_of(name)) return (*family)(name, seed, in_channels, num_classes);
+    if (name.rfind(kPrunedPrefix, 0) == 0)  // channel-pruned zoo models: widths in the name
+        return make_pruned_model(pruned_arch_of(name), seed, in_channels, num_classes);
     if (name == "lenet300") return std::make_shared<LeNet300>(in_channels * 28 * 28, num_classes, seed);
     if (name == "lenet5") return std::make_shared<LeNet5>(in_channels, num_classes, false, seed);
     if (name == "lenet5_bn") return std::make_shared<LeNet5>(in_channels, num_classes, true, seed);
