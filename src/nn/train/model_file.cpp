@@ -5,6 +5,7 @@
 #include "io/safetensors.h"
 #include "nn/models/zoo.h"
 #include "nn/modules/fake_quant.h"
+#include "nn/train/binary_file.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
@@ -45,15 +46,25 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     // A QAT model: the same quantizers, whose scales are tensors of the file.
     if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
         attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
-    load_module_state(*c.model, f.tensors, path);
-    if (c.metadata.count("tern.qat")) check_fake_quant_scales(*c.model, path);
+    // A binary / ternary model: its layers' weights are packed (nn/train/binary_file.h).
+    if (auto b = c.metadata.find("tern.binary"); b != c.metadata.end()) {
+        if (c.metadata.count("tern.qat")) throw InputError(path, "holds both tern.qat and tern.binary metadata");
+        BinarySpec spec = parse_binary_spec(b->second, path);
+        attach_binarizers(*c.model, spec, path);
+        load_module_state(*c.model, unpack_binary_tensors(f.tensors, spec, *c.model, path), path);
+    } else {
+        load_module_state(*c.model, f.tensors, path);
+    }
+    if (c.metadata.count("tern.qat") || c.metadata.count("tern.binary")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;
 }
 
 void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata) {
     if (!metadata.count("tern.model")) throw Error(path, "classifier metadata needs tern.model");
-    io::write_safetensors(path, module_state(model), metadata);
+    auto b = metadata.find("tern.binary");
+    if (b == metadata.end()) return io::write_safetensors(path, module_state(model), metadata);
+    io::write_safetensors(path, pack_binary_tensors(module_state(model), parse_binary_spec(b->second, path)), metadata);
 }
 
 }  // namespace tern::nn::train

@@ -90,6 +90,14 @@ struct QatRecipe {
     int64_t freeze_bn_epoch = 0;        // >= 1: batch norm uses its running statistics from this epoch on; 0: never
 };
 
+// Binary / ternary networks (section "binary": bwn | xnor, section "ternary":
+// twn | ttq; nn/modules/binary_layer.h). Starts from the recipe's trained `init`.
+struct BinaryRecipe {
+    std::string method = "bwn";  // "bwn" | "xnor" | "twn" | "ttq"
+    float threshold = 0;         // ternary: twn delta = t * mean |w| (0.7), ttq delta = t * max |w| (0.05)
+    bool keep_first_last = true; // the first and last Conv2d / Linear stay full precision
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -111,6 +119,8 @@ struct Recipe {
     DistillRecipe distill;
     bool has_qat = false;        // the recipe has a "qat" section
     QatRecipe qat;
+    bool has_binary = false;     // the recipe has a "binary" or a "ternary" section
+    BinaryRecipe binary;
     std::string source;          // where the recipe came from (file path), for messages
 };
 
