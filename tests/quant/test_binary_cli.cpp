@@ -65,6 +65,12 @@ TEST(BinaryCli, BwnTrainWritesAPackedFileEvalReproduces) {
     EXPECT_EQ(q.code, 1) << q.all();
     EXPECT_NE(q.err.find("is a binary / ternary model"), std::string::npos) << q.err;
     EXPECT_FALSE(std::filesystem::exists(dir + "/q.onnx"));
+    const auto g = run_tern("quantize " + out + " -o " + dir + "/q.gguf --format q8_0");
+    EXPECT_EQ(g.code, 1) << g.all();
+    EXPECT_NE(g.err.find("[" + out + "] is a binary / ternary model (packed 1- or 2-bit layers); quantizing it again"),
+              std::string::npos)
+        << g.err;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/q.gguf"));
 
     const std::string again = dir + "/again.json";
     std::ofstream(again) << recipe(R"("ternary": {})", out);
