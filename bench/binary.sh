@@ -2,7 +2,7 @@
 # Binary and ternary networks table (issue 24 item 3, Fashion-MNIST test set,
 # 10000 images; settings chosen on the recipes' 5000-image validation split):
 # BWN LeNet-5 (target within 2 pt of fp32 91.65 %), TWN LeNet-5, XNOR LeNet-5
-# and XNOR LeNet-300-100, each fine-tuned from the trained fp32 model by
+# and XNOR LeNet-300-100 (also with every layer binary: lenet300-xnor-all), each fine-tuned from the trained fp32 model by
 # `tern train models/recipes/fmnist-<model>-<method>.json`, then `tern eval`
 # of the written packed file (which must reproduce the accuracy the run
 # printed), and the file's size against the same model stored all f32.
@@ -32,13 +32,13 @@ json.dump(r, open(dst, "w"), indent=2)
 PY
 }
 
-rows=${ROWS:-"lenet5-bwn lenet5-twn lenet5-xnor lenet300-xnor"}
+rows=${ROWS:-"lenet5-bwn lenet5-twn lenet5-xnor lenet300-xnor lenet300-xnor-all"}
 [ "${WITH_TTQ:-0}" = 1 ] && rows="$rows mobilenetv2_tiny-ttq"
 echo "| model | method | fp32 test % | test acc % | vs fp32 | val acc % | tern eval % | file bytes | f32 bytes | smaller | train s |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for name in $rows; do
-  model=${name%-*}
-  method=${name##*-}
+  # model and method from the recipe ("+first/last" when those two layers stay f32, as the papers keep them)
+  read -r model method <<<"$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); s=r.get('binary') or r['ternary']; print(r['model'], s['method'] + ('+f32 first/last' if s.get('keep_first_last', True) else ' all layers'))" "models/recipes/fmnist-$name.json")"
   variant "models/recipes/fmnist-$name.json" "$name"
   fp32=$("$tern" eval "models/fmnist-$model.safetensors" --data fashion-mnist --json -t "$threads" | json accuracy)
   args=("$out/$name.json" --json -t "$threads")

@@ -72,3 +72,18 @@ TEST(BinaryRecipe, BadSectionsFailNamingTheKey) {
     };
     for (const auto& [text, error] : cases) EXPECT_NE(error_of(text).find(error), std::string::npos) << error << "\n got: " << error_of(text);
 }
+
+TEST(BinaryRecipe, CommittedRecipesParse) {
+    const std::pair<const char*, const char*> recipes[] = {
+        {"fmnist-lenet5-bwn", "bwn"},         {"fmnist-lenet5-twn", "twn"},
+        {"fmnist-lenet5-xnor", "xnor"},       {"fmnist-lenet300-xnor", "xnor"},
+        {"fmnist-lenet300-xnor-all", "xnor"}, {"fmnist-mobilenetv2_tiny-ttq", "ttq"},
+    };
+    for (const auto& [name, method] : recipes) {
+        const Recipe r = load_recipe(std::string(TERN_SOURCE_DIR) + "/models/recipes/" + name + ".json");
+        EXPECT_TRUE(r.has_binary) << name;
+        EXPECT_EQ(r.binary.method, method) << name;
+        EXPECT_EQ(r.output, std::string("models/") + name + ".safetensors");
+        EXPECT_EQ(r.init.rfind("models/fmnist-", 0), 0u) << name;
+    }
+}
