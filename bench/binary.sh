@@ -2,7 +2,8 @@
 # Binary and ternary networks table (issue 24 item 3, Fashion-MNIST test set,
 # 10000 images; settings chosen on the recipes' 5000-image validation split):
 # BWN LeNet-5 (target within 2 pt of fp32 91.65 %), TWN LeNet-5, XNOR LeNet-5
-# and XNOR LeNet-300-100 (also with every layer binary: lenet300-xnor-all), each fine-tuned from the trained fp32 model by
+# and XNOR LeNet-300-100 (also with every layer binary: lenet300-xnor-all),
+# each fine-tuned from the trained fp32 model by
 # `tern train models/recipes/fmnist-<model>-<method>.json`, then `tern eval`
 # of the written packed file (which must reproduce the accuracy the run
 # printed), and the file's size against the same model stored all f32.
