@@ -148,6 +148,39 @@ def classifier_header(path):
     return text + b" " * ((-(8 + len(text))) % 8)
 
 
+def packed_classifier_header(path, method, layers):
+    """A classifier header with `layers` stored packed as nn/train/binary_file.h
+    says (u8 bits / codes per row, f32 alpha per row) and "tern.binary" metadata,
+    so the fuzzer reaches the unpacker."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+    meta = {k: v for k, v in header.pop("__metadata__").items() if k != "tern.recipe"}
+    ternary = method in ("twn", "ttq")
+    entries = []
+    for name, t in header.items():
+        layer = name[:-len(".weight")] if name.endswith(".weight") else None
+        if layer in layers:
+            rows, inner = t["shape"][0], 1
+            for d in t["shape"][1:]:
+                inner *= d
+            per_row = (inner + 3) // 4 if ternary else (inner + 7) // 8
+            entries.append((layer + (".weight.codes" if ternary else ".weight.bits"), "U8", [rows, per_row], rows * per_row))
+            if method != "ttq":
+                entries.append((layer + ".weight.alpha", "F32", [rows], 4 * rows))
+        else:
+            entries.append((name, t["dtype"], t["shape"], t["data_offsets"][1] - t["data_offsets"][0]))
+    out, off = {}, 0
+    for name, dtype, shape, size in entries:
+        out[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + size]}
+        off += size
+    meta["tern.binary"] = json.dumps({"method": method, "threshold": 0.7 if method == "twn" else 0,
+                                      "keep_first_last": True, "layers": layers})
+    out["__metadata__"] = meta
+    text = json.dumps(out, separators=(",", ":")).encode()
+    return text + b" " * ((-(8 + len(text))) % 8)
+
+
 CLI_SEEDS = {
     "info.args": ["info", "model.gguf", "--json", "--no-tensors"],
     "info_cpu.args": ["info", "--cpu"],
@@ -178,6 +211,9 @@ def write_llm_and_cli_seeds():
     for name in ("lenet5", "lenet300", "mobilenetv2_tiny"):
         header = classifier_header(os.path.join(HERE, "..", "models", "fmnist-%s.safetensors" % name))
         write("classifier", name + ".json", header)
+    lenet5 = os.path.join(HERE, "..", "models", "fmnist-lenet5.safetensors")
+    for method in ("bwn", "twn"):
+        write("classifier", "lenet5_%s.json" % method, packed_classifier_header(lenet5, method, ["conv2", "fc1", "fc2"]))
     for name, args in CLI_SEEDS.items():
         write("cli", name, b"\0".join(a.encode() for a in args))
 

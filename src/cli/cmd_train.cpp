@@ -5,6 +5,7 @@
 // (<out>.metrics.csv) and a plot of the curves (<out>.metrics.png); at the end
 // it measures the test set once, writes the model (<out>, weights only, with
 // metadata) and removes the resume checkpoint. All files are written atomically.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -20,6 +21,7 @@
 #include "nn/train/run.h"
 #include "nn/train/run_report.h"
 #include "prune/classifier_prune.h"
+#include "quant/binary_training.h"
 #include "quant/qat_training.h"
 #include "cli/kmeans_report.h"
 #include "quant/kmeans_training.h"
@@ -57,6 +59,26 @@ void print_distill(const Recipe& r, const distill::DistilledRun& d) {
     std::printf("), loss %s T %g alpha %g\n", r.distill.loss.c_str(), r.distill.temperature, r.distill.alpha);
 }
 
+Json binary_json(const Recipe& r, const quant::BinaryRun& b) {
+    Json j = recipe_to_json(r)[r.binary.method == "twn" || r.binary.method == "ttq" ? "ternary" : "binary"];
+    j["layers"] = b.layers;
+    j["file_bytes"] = b.file_bytes;
+    j["f32_file_bytes"] = b.f32_file_bytes;
+    if (b.init_test_accuracy >= 0) j["init_test_accuracy"] = b.init_test_accuracy;
+    return j;
+}
+
+void print_binary(const Recipe& r, const quant::BinaryRun& b, double test_accuracy) {
+    std::string layers;
+    for (const auto& l : b.layers) layers += (layers.empty() ? "" : ", ") + l;
+    std::printf("%s on %zu layers (%s): test acc %s (fp32 init %s)\n", r.binary.method.c_str(), b.layers.size(),
+                layers.c_str(), pct(test_accuracy).c_str(),
+                b.init_test_accuracy >= 0 ? pct(b.init_test_accuracy).c_str() : "not recorded");
+    std::printf("model file %lld bytes packed vs %lld bytes all f32 (%.2fx smaller)\n", static_cast<long long>(b.file_bytes),
+                static_cast<long long>(b.f32_file_bytes),
+                static_cast<double>(b.f32_file_bytes) / static_cast<double>(std::max<int64_t>(1, b.file_bytes)));
+}
+
 void run_train(const TrainCliOptions& o) {
     apply_threads(o.threads);
     Recipe r = load_recipe(o.recipe);
@@ -85,10 +107,17 @@ void run_train(const TrainCliOptions& o) {
     quant::QatRun qat;
     // A "kmeans" section fine-tunes shared centroids and writes the compressed file.
     quant::KmeansRun kmeans;
+    // A "binary" / "ternary" section trains binarized layers (its test accuracy is the binary model's).
+    quant::BinaryRun binary;
+    if (r.has_binary) {  // checked first, so a bad init is the only line
+        quant::check_binary_recipe(r);
+        std::fprintf(log, "training %s from %s\n", quant::binary_summary(r.binary).c_str(), r.init.c_str());
+    }
     const RunResult res = r.has_distill ? (distilled = distill::run_distilled_training(r, ro)).run
                           : r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
                           : r.has_qat   ? (qat = quant::run_qat_training(r, ro)).run
                           : r.has_kmeans ? (kmeans = quant::run_kmeans_training(r, ro)).run
+                          : r.has_binary ? (binary = quant::run_binary_training(r, ro)).run
                                         : nn::train::run(r, {}, ro);
     if (res.language_model) return print_lm_result(res, o.json);
 
@@ -118,6 +147,7 @@ void run_train(const TrainCliOptions& o) {
             if (qat.init_test_accuracy >= 0) j["qat"]["init_test_accuracy"] = qat.init_test_accuracy;
         }
         if (r.has_kmeans) j["kmeans"] = kmeans_report_json(kmeans.layers, r.init, kmeans.init_bytes, res.output, kmeans.output_bytes);
+        if (r.has_binary) j["binary"] = binary_json(r, binary);
         print_json(j);
         return;
     }
@@ -130,6 +160,7 @@ void run_train(const TrainCliOptions& o) {
         std::printf("qat %s on %lld layers: fake-quant test acc %s (fp32 init %s)\n", quant::qat_summary(r.qat).c_str(),
                     static_cast<long long>(qat.layers), pct(res.test_accuracy).c_str(),
                     qat.init_test_accuracy >= 0 ? pct(qat.init_test_accuracy).c_str() : "not recorded");
+    if (r.has_binary) print_binary(r, binary, res.test_accuracy);
     std::printf("wrote %s, %s, %s (training %s)\n", res.output.c_str(), res.metrics_csv.c_str(), res.plot_png.c_str(),
                 fmt_duration(res.train_seconds).c_str());
 }

@@ -213,6 +213,9 @@ graph::Graph load_classifier_graph(const std::string& model_path) {
     if (f.metadata.count("tern.qat"))
         throw InputError(model_path, "is a QAT model (fake-quantized weights and inputs); exporting it to a graph is not "
                                      "supported yet: evaluate it with tern eval");
+    if (f.metadata.count("tern.binary"))
+        throw InputError(model_path, "is a binary / ternary model (packed 1- or 2-bit layers); exporting or quantizing it "
+                                     "as a graph is not supported: evaluate it with tern eval");
     // The zoo's models take 28x28 grey images (nn/models/zoo.h).
     return classifier_graph(*f.model, f.model_name, 1, 28, 28);
 }

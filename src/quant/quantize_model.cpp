@@ -73,6 +73,10 @@ TensorModel read_tensor_model(const QuantizeFileRequest& req, bool to_gguf) {
         // output, or `tern eval` could not rebuild the model from it.
         io::SafetensorsModel st = io::read_safetensors(req.input);
         for (const auto& info : st.infos) m.safetensors_metadata.insert(info.metadata.begin(), info.metadata.end());
+        // Its packed u8 layers are not weights a tensor format can re-quantize.
+        if (m.safetensors_metadata.count("tern.binary"))
+            throw InputError(req.input, "is a binary / ternary model (packed 1- or 2-bit layers); quantizing it again is not "
+                                        "supported: evaluate it with tern eval");
         m.tensors = std::move(st.tensors);
     } else {
         m.tensors = load_tensors(req.input);

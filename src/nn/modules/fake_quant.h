@@ -9,6 +9,7 @@
 // quant/qat_*; this is only the model side.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -31,8 +32,10 @@ FakeQuantSpec parse_fake_quant_spec(const std::string& json, const std::string& 
 class LayerFakeQuant : public Module {
 public:
     LayerFakeQuant(const FakeQuantSpec& spec, int64_t out_channels);
-    Var weight(const Var& w);  // the fake-quantized weight (w itself while calibrating)
-    Var input(const Var& x);   // the fake-quantized input (x itself while calibrating)
+    virtual Var weight(const Var& w);  // the fake-quantized weight (w itself while calibrating)
+    virtual Var input(const Var& x);   // the fake-quantized input (x itself while calibrating)
+    // The whole Linear forward when the quantizer runs it by a kernel of its own; nullopt: linear(input, weight).
+    virtual std::optional<Var> linear(const Var&, const Var&, const Var&) { return std::nullopt; }
 
     // Scales from data: the weight's (MSE-optimal clip per channel) and, from
     // what input() recorded while `calibrating`, the input's. Throws when the
@@ -49,6 +52,9 @@ public:
     Var act_alpha;     // pact: learned clip (1)
     Tensor act_signed; // (1): 1 when calibration saw negative inputs (signed grid)
     Tensor act_range;  // ste: (2) moving-average min and max of the inputs
+
+protected:
+    LayerFakeQuant() = default;  // binary / ternary layers (nn/modules/binary_layer.h) bring their own state
 
 private:
     Tensor ste_weight_scale(const Tensor& w) const;

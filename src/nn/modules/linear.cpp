@@ -23,7 +23,10 @@ Linear::Linear(int64_t in_features, int64_t out_features, bool has_bias, uint64_
 }
 
 Var Linear::forward(const Var& x) {
-    if (fake_quant) return linear(fake_quant->input(x), fake_quant->weight(weight), bias);
+    if (fake_quant) {
+        if (auto y = fake_quant->linear(x, weight, bias)) return *y;  // a layer with its own kernel (XNOR)
+        return linear(fake_quant->input(x), fake_quant->weight(weight), bias);
+    }
     return linear(x, weight, bias);
 }
 

@@ -6,6 +6,7 @@
 #include "io/shared_weights.h"
 #include "nn/models/zoo.h"
 #include "nn/modules/fake_quant.h"
+#include "nn/train/binary_file.h"
 #include "nn/train/checkpoint.h"
 
 namespace tern::nn::train {
@@ -49,6 +50,8 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     // A weight-shared (K-means) file: its codebooks and code streams become F32 tensors here.
     std::vector<NamedTensor> tensors = f.tensors;
     if (auto k = c.metadata.find(io::kCompressionKey); k != c.metadata.end()) {
+        if (c.metadata.count("tern.binary"))
+            throw InputError(path, "holds both tern.binary and " + std::string(io::kCompressionKey) + " metadata");
         std::map<std::string, Shape> shapes;
         for (const auto& [name, v] : c.model->named_parameters()) shapes[name] = v.shape();
         io::decode_shared_weights(tensors, k->second, path, [&](const std::string& name) -> const Shape* {
@@ -56,15 +59,25 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
             return s == shapes.end() ? nullptr : &s->second;
         });
     }
-    load_module_state(*c.model, tensors, path);
-    if (c.metadata.count("tern.qat")) check_fake_quant_scales(*c.model, path);
+    // A binary / ternary model: its layers' weights are packed (nn/train/binary_file.h).
+    if (auto b = c.metadata.find("tern.binary"); b != c.metadata.end()) {
+        if (c.metadata.count("tern.qat")) throw InputError(path, "holds both tern.qat and tern.binary metadata");
+        BinarySpec spec = parse_binary_spec(b->second, path);
+        attach_binarizers(*c.model, spec, path);
+        load_module_state(*c.model, unpack_binary_tensors(tensors, spec, *c.model, path), path);
+    } else {
+        load_module_state(*c.model, tensors, path);
+    }
+    if (c.metadata.count("tern.qat") || c.metadata.count("tern.binary")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;
 }
 
 void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata) {
     if (!metadata.count("tern.model")) throw Error(path, "classifier metadata needs tern.model");
-    io::write_safetensors(path, module_state(model), metadata);
+    auto b = metadata.find("tern.binary");
+    if (b == metadata.end()) return io::write_safetensors(path, module_state(model), metadata);
+    io::write_safetensors(path, pack_binary_tensors(module_state(model), parse_binary_spec(b->second, path)), metadata);
 }
 
 }  // namespace tern::nn::train

@@ -130,6 +130,28 @@ void parse_kmeans(const Json& kj, Recipe& rc, const std::string& where) {
     k.check_unknown();
 }
 
+// `section`: "binary" (bwn, xnor) or "ternary" (twn, ttq).
+void parse_binary(const Json& bj, const std::string& section, Recipe& rc, const std::string& where) {
+    Reader b(bj, section + ".", where);
+    BinaryRecipe& br = rc.binary;
+    rc.has_binary = true;
+    br.method = section == "binary" ? "bwn" : "twn";
+    b.string("method", br.method);
+    if (section == "binary") {
+        one_of(b, "method", br.method, {"bwn", "xnor"});
+    } else {
+        one_of(b, "method", br.method, {"twn", "ttq"});
+        br.threshold = br.method == "twn" ? 0.7f : 0.05f;
+        // TWN's delta is a multiple of mean |w| (a Gaussian's max is ~4x it); TTQ's a fraction of max |w|.
+        if (br.method == "twn")
+            b.number("threshold", br.threshold, 0.01, 1.49);
+        else
+            b.number("threshold", br.threshold, 0.001, 0.99);
+    }
+    b.boolean("keep_first_last", br.keep_first_last);
+    b.check_unknown();
+}
+
 void parse_prune(const Json& pj, Recipe& rc, const std::string& where) {
     Reader p(pj, "prune.", where);
     PruneRecipe& pr = rc.prune;
@@ -350,13 +372,24 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         if (rc.init.empty()) r.fail("qat", "needs 'init': QAT starts from a trained fp32 model");
         parse_qat(*qj, rc, where);
     }
+    for (const char* section : {"binary", "ternary"}) {
+        const Json* bj = r.find(section, false);
+        if (!bj) continue;
+        if (is_language_model(rc)) r.fail(section, "only for classifiers");
+        if (!bj->is_object()) r.fail(section, "must be an object");
+        if (rc.has_binary) r.fail(section, "cannot be combined with 'binary' in one recipe (one or the other)");
+        const std::string others = rc.has_qat ? "qat" : rc.has_prune ? "prune" : rc.has_distill ? "distill" : "";
+        if (!others.empty()) r.fail(section, "cannot be combined with '" + others + "' in one recipe");
+        if (rc.init.empty()) r.fail(section, "needs 'init': binary and ternary training start from a trained fp32 model");
+        parse_binary(*bj, section, rc, where);
+    }
 
     if (const Json* kj = r.find("kmeans", false)) {
         if (is_language_model(rc)) r.fail("kmeans", "only for classifiers");
         if (!kj->is_object()) r.fail("kmeans", "must be an object");
-        if (rc.has_prune || rc.has_qat || rc.has_distill)
-            r.fail("kmeans", "cannot be combined with 'prune', 'qat' or 'distill' in one recipe (prune first, then share "
-                             "the pruned model's weights)");
+        if (rc.has_prune || rc.has_qat || rc.has_distill || rc.has_binary)
+            r.fail("kmeans", "cannot be combined with 'prune', 'qat', 'distill', 'binary' or 'ternary' in one recipe "
+                             "(prune first, then share the pruned model's weights)");
         if (rc.init.empty()) r.fail("kmeans", "needs 'init': weight sharing starts from a trained (or pruned) model");
         parse_kmeans(*kj, rc, where);
     }
@@ -447,6 +480,13 @@ Json recipe_to_json(const Recipe& rc) {
     }
     if (rc.has_kmeans)
         j["kmeans"] = {{"bits", rc.kmeans.bits}, {"index_bits", rc.kmeans.index_bits}, {"huffman", rc.kmeans.huffman}};
+    if (rc.has_binary) {
+        const BinaryRecipe& b = rc.binary;
+        const bool ternary = b.method == "twn" || b.method == "ttq";
+        Json bj{{"method", b.method}, {"keep_first_last", b.keep_first_last}};
+        if (ternary) bj["threshold"] = b.threshold;
+        j[ternary ? "ternary" : "binary"] = bj;
+    }
     return j;
 }
 

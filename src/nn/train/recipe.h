@@ -99,6 +99,14 @@ struct KmeansRecipe {
     bool huffman = true;   // Huffman-code the codes and index gaps
 };
 
+// Binary / ternary networks (section "binary": bwn | xnor, section "ternary":
+// twn | ttq; nn/modules/binary_layer.h). Starts from the recipe's trained `init`.
+struct BinaryRecipe {
+    std::string method = "bwn";  // "bwn" | "xnor" | "twn" | "ttq"
+    float threshold = 0;         // ternary: twn delta = t * mean |w| (0.7), ttq delta = t * max |w| (0.05)
+    bool keep_first_last = true; // the first and last Conv2d / Linear stay full precision
+};
+
 struct Recipe {
     std::string model;
     std::string data = "fashion-mnist";  // "fashion-mnist" | "text"
@@ -122,6 +130,8 @@ struct Recipe {
     QatRecipe qat;
     bool has_kmeans = false;     // the recipe has a "kmeans" section
     KmeansRecipe kmeans;
+    bool has_binary = false;     // the recipe has a "binary" or a "ternary" section
+    BinaryRecipe binary;
     std::string source;          // where the recipe came from (file path), for messages
 };
 

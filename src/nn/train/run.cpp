@@ -144,6 +144,11 @@ RunResult run_classifier(const Recipe& r, const TrainHooks& hooks, const RunOpti
     meta["tern.threads"] = std::to_string(default_thread_count());
     meta["tern.version"] = kTernVersion;
     if (r.has_qat) meta["tern.qat"] = fake_quant_spec_json(fake_quant_spec(r.qat));
+    if (r.has_binary) {  // save_classifier packs the layers this names
+        BinarySpec spec = binary_spec(r.binary);
+        for (const auto& [name, layer] : binary_layers(trainer.model())) spec.layers.push_back(name);
+        meta["tern.binary"] = binary_spec_json(spec);
+    }
     save_classifier(r.output, trainer.model(), meta);
     std::error_code ec;
     std::filesystem::remove(paths.resume, ec);  // the finished model supersedes it

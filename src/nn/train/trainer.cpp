@@ -59,6 +59,8 @@ void load_init_weights(Module& model, const Recipe& r) {
 
 FakeQuantSpec fake_quant_spec(const QatRecipe& q) { return {q.method, q.weight_bits, q.act_bits, q.per_channel}; }
 
+BinarySpec binary_spec(const BinaryRecipe& b) { return {b.method, b.threshold, b.keep_first_last, {}}; }
+
 EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t batch_size) {
     // Accuracy over nothing would print 0.00 % and exit 0.
     if (ds.size() == 0) throw InputError("evaluate", "the dataset holds no images");
@@ -146,6 +148,10 @@ Trainer::Trainer(Recipe r, TrainData d) : recipe_(std::move(r)), data_(std::move
     if (!recipe_.init.empty()) load_init_weights(*model_, recipe_);
     // Before the optimizer: the learned scales are parameters it must step.
     if (recipe_.has_qat) attach_fake_quant(*model_, fake_quant_spec(recipe_.qat));
+    if (recipe_.has_binary) {  // after the init weights: TTQ starts its scales from them
+        BinarySpec spec = binary_spec(recipe_.binary);
+        attach_binarizers(*model_, spec, recipe_.source);
+    }
     optimizer_ = make_optimizer(recipe_.optimizer, model_->parameters());
     data::BatchLoaderConfig lc;
     lc.batch_size = recipe_.batch_size;

@@ -17,6 +17,7 @@
 
 #include "nn/data/batch_loader.h"
 #include "nn/data/image_dataset.h"
+#include "nn/modules/binary_layer.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/modules/module.h"
 #include "nn/optim/optimizer.h"
@@ -38,6 +39,8 @@ EvalResult evaluate(UnaryModule& model, const data::ImageDataset& ds, int64_t ba
 
 // The quantizers a recipe's "qat" section asks for.
 FakeQuantSpec fake_quant_spec(const QatRecipe& q);
+// The binarizers a recipe's "binary" / "ternary" section asks for (layers not chosen yet).
+BinarySpec binary_spec(const BinaryRecipe& b);
 
 struct TrainData {
     std::shared_ptr<const data::ImageDataset> train, validation;  // validation may be null
