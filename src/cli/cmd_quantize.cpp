@@ -175,7 +175,8 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, a Hugging Face folder; .onnx/.tflite for an .onnx output)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, .safetensors for float formats, .onnx: int8 QDQ graph)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m (not for .onnx outputs)");
-    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl)");
+    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl, "
+                    "or adaround: learned weight rounding (Nagel 2020), activation ranges by min-max)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
                                          ".onnx outputs: fashion-mnist:train:N (default N 512)");
     cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
