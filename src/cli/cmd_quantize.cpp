@@ -3,6 +3,7 @@
 //               [--alpha A] [--act-scale dynamic|static] [--rotate-seed S] [--rotate-online] [--measure] [--json]
 // tern quantize MODEL(.safetensors classifier|.onnx|.tflite) -o OUT.onnx [--method minmax|movingavg|percentile|mse|kl]
 //               [--calib fashion-mnist:train:N] [--acts uint8|int8] [--acts-symmetric] [--json]
+//               [--method adaround --adaround-iters N] [--weights int8|int4|int2] [--bias-correction] [--equalize]
 // An .onnx output is a static int8 QDQ model of a graph (cli/quantize_graph.h).
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
@@ -53,6 +54,10 @@ struct QuantizeCliOptions {
     int bits = 0;  // kmeans only (0: not given)
     int index_bits = 0;
     bool huffman = false;
+    std::string weights;          // .onnx outputs only: int8 (default), int4, int2
+    int adaround_iters = 0;       // 0: not given
+    bool bias_correction = false;
+    bool equalize = false;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -77,6 +82,10 @@ void run_quantize(const QuantizeCliOptions& given) {
     apply_threads(given.threads);
     if (given.method == "kmeans") {
         if (!given.format.empty()) throw UsageError("--format", "--method kmeans stores shared codebooks; use --bits");
+        if (!given.weights.empty() || given.adaround_iters != 0 || given.bias_correction || given.equalize)
+            throw UsageError(!given.weights.empty() ? "--weights" : given.adaround_iters != 0 ? "--adaround-iters"
+                             : given.bias_correction ? "--bias-correction" : "--equalize",
+                             "applies to .onnx (QDQ graph) outputs, not to --method kmeans (it takes --bits)");
         return run_quantize_kmeans({given.model, given.output, given.bits ? given.bits : 4,
                                     given.index_bits ? given.index_bits : 5, given.huffman, given.json});
     }
@@ -87,10 +96,16 @@ void run_quantize(const QuantizeCliOptions& given) {
         if (!given.format.empty())
             throw UsageError("--format", "an .onnx output is an int8 QDQ model; --format is for .gguf / .safetensors outputs");
         return run_quantize_graph({given.model, given.output, given.method, given.calib, given.acts, given.acts_symmetric,
-                                   given.json});
+                                   given.json, given.weights, given.adaround_iters, given.bias_correction, given.equalize});
     }
     if (!given.acts.empty() || given.acts_symmetric)
         throw UsageError(given.acts.empty() ? "--acts-symmetric" : "--acts", "applies to .onnx (QDQ) outputs only");
+    if (!given.weights.empty() || given.adaround_iters != 0 || given.bias_correction || given.equalize)
+        throw UsageError(!given.weights.empty()        ? "--weights"
+                         : given.adaround_iters != 0  ? "--adaround-iters"
+                         : given.bias_correction      ? "--bias-correction"
+                                                      : "--equalize",
+                         "applies to .onnx (QDQ graph) outputs only; .gguf / .safetensors outputs take --format");
     if (given.format.empty())
         throw UsageError("--format", "is required for .gguf / .safetensors outputs (e.g. q4_0, q8_0, q4_k_m; see tern formats)");
     QuantizeCliOptions o = given;
@@ -176,12 +191,21 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("model", o->model, "input model (.gguf, .safetensors, a Hugging Face folder; .onnx/.tflite for an .onnx output)")->required();
     cmd->add_option("-o,--output", o->output, "output file (.gguf, .safetensors for float formats, .onnx: int8 QDQ graph)")->required();
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m (not for .onnx outputs)");
-    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl; "
-                                           "kmeans: shared codebooks of a classifier .safetensors)");
+    cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl, "
+                    "or adaround: learned weight rounding (Nagel 2020), activation ranges by min-max; "
+                    "kmeans: shared codebooks of a classifier .safetensors)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
                                          ".onnx outputs: fashion-mnist:train:N (default N 512)");
     cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
     cmd->add_flag("--acts-symmetric", o->acts_symmetric, ".onnx outputs: symmetric activation ranges (default asymmetric)");
+    cmd->add_option("--weights", o->weights,
+                    ".onnx outputs: weight codes int8 (default), int4 or int2, symmetric per channel (stored in int8 containers)");
+    cmd->add_option("--adaround-iters", o->adaround_iters, "--method adaround: Adam iterations per layer (default 1000)")
+        ->check(CLI::Range(1, 1000000));
+    cmd->add_flag("--bias-correction", o->bias_correction,
+                  ".onnx outputs: subtract each layer's mean output error on the calibration images from its bias");
+    cmd->add_flag("--equalize", o->equalize,
+                  ".onnx outputs: cross-layer equalization of Conv/Gemm pairs joined by Relu / MaxPool before quantizing");
     cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")

@@ -73,11 +73,27 @@ graph::Graph load_graph(const std::string& path) {
     return interop::load_classifier_graph(path);  // a classifier from tern train
 }
 
+// "int8" / "int4" / "int2" -> bits; UsageError with the list otherwise.
+int parse_weight_bits(const std::string& w) {
+    if (w.empty() || w == "int8") return 8;
+    if (w == "int4") return 4;
+    if (w == "int2") return 2;
+    throw UsageError("--weights", "'" + w + "' is not a weight type for an .onnx output (int8, int4, int2)");
+}
+
 }  // namespace
 
 void run_quantize_graph(const QuantizeGraphOptions& o) {
     quant::GraphPtqOptions po;
-    po.observer = quant::parse_observer_kind(o.method.empty() ? "minmax" : o.method);
+    po.adaround = o.method == "adaround";
+    if (o.adaround_iters != 0 && !po.adaround)
+        throw UsageError("--adaround-iters", "applies to --method adaround only");
+    if (o.adaround_iters < 0) throw UsageError("--adaround-iters", format("%d: must be at least 1", o.adaround_iters));
+    if (o.adaround_iters > 0) po.adaround_options.iterations = o.adaround_iters;
+    po.observer = po.adaround ? quant::ObserverKind::minmax : quant::parse_observer_kind(o.method.empty() ? "minmax" : o.method);
+    po.weight_bits = parse_weight_bits(o.weights);
+    po.bias_correction = o.bias_correction;
+    po.equalize = o.equalize;
     if (!o.acts.empty() && o.acts != "uint8" && o.acts != "int8")
         throw UsageError("--acts", "'" + o.acts + "' is not an activation type for an .onnx output (uint8, int8)");
     po.grid.is_unsigned = o.acts != "int8";
@@ -92,14 +108,24 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
     (void)graph::fuse_qdq(r.graph, &fused);  // what tern will run integer-only
     graph::export_onnx_file(r.graph, o.output);
     const std::string acts = std::string(po.grid.is_unsigned ? "uint8" : "int8") + (po.grid.symmetric ? " symmetric" : " asymmetric");
-    const std::string method = quant::observer_kind_name(po.observer);
+    const std::string method = po.adaround ? "adaround (min-max activations)" : quant::observer_kind_name(po.observer);
+    const std::string weights = format("int%d symmetric per-channel", po.weight_bits) +
+                                (po.equalize ? ", equalized" : "") + (po.bias_correction ? ", bias-corrected" : "");
     if (o.json) {
         Json j;
         j["input"] = o.model;
         j["output"] = o.output;
         j["method"] = method;
         j["calib"] = spec.dataset + ":" + spec.split + ":" + std::to_string(spec.images);
-        j["weights"] = "int8 symmetric per-channel";
+        j["weights"] = weights;
+        j["weight_bits"] = po.weight_bits;
+        if (po.adaround) {
+            j["adaround"] = {{"layers", r.refined.adarounded}, {"iterations", po.adaround_options.iterations},
+                             {"reconstruction_nearest", r.refined.rec_nearest}, {"reconstruction_adaround", r.refined.rec_adaround},
+                             {"skipped", r.refined.skipped}};
+        }
+        if (po.bias_correction) j["bias_corrected_layers"] = r.refined.bias_corrected;
+        if (po.equalize) j["equalized_pairs"] = r.equalized.pairs;
         j["activations"] = acts;
         j["quantized_ops"] = r.quantized_ops;
         j["integer_ops"] = {{"conv", fused.convs}, {"matmul", fused.matmuls}, {"gemm", fused.gemms}};
@@ -116,9 +142,14 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
         t.add_row({a.tensor, fmt_fixed(a.range.lo, 4), fmt_fixed(a.range.hi, 4), format("%.6g", a.params.scale),
                    std::to_string(a.params.zero_point)});
     t.print();
-    std::printf("\n%s -> %s: %d Conv/Gemm/MatMul with int8 per-channel weights, %zu activation ranges (%s, %s over %lld "
+    if (po.equalize) std::printf("\ncross-layer equalization: %d pairs, %d sweeps\n", r.equalized.pairs, r.equalized.sweeps);
+    if (po.adaround)
+        std::printf("\nadaround: %d layers, %d iterations each; summed reconstruction error %.6g (nearest) -> %.6g\n",
+                    r.refined.adarounded, po.adaround_options.iterations, r.refined.rec_nearest, r.refined.rec_adaround);
+    if (po.bias_correction) std::printf("\nbias correction: %d layers\n", r.refined.bias_corrected);
+    std::printf("\n%s -> %s: %d Conv/Gemm/MatMul with %s weights, %zu activation ranges (%s, %s over %lld "
                 "%s %s images); integer-only in tern: %d conv, %d gemm, %d matmul\n",
-                o.model.c_str(), o.output.c_str(), r.quantized_ops, r.activations.size(), acts.c_str(), method.c_str(),
+                o.model.c_str(), o.output.c_str(), r.quantized_ops, weights.c_str(), r.activations.size(), acts.c_str(), method.c_str(),
                 static_cast<long long>(spec.images), spec.dataset.c_str(), spec.split.c_str(), fused.convs, fused.gemms,
                 fused.matmuls);
 }

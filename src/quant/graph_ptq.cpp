@@ -171,7 +171,7 @@ std::map<std::string, FloatRange> calibrate(const Graph& g, const Tensor& calib,
 }
 
 // Per-channel symmetric int8 codes of w along `axis`; fills the scales.
-Tensor quantize_weight(const Tensor& w, int64_t axis, std::vector<float>& scales, const std::string& where,
+Tensor quantize_weight(const Tensor& w, int64_t axis, int qmax, std::vector<float>& scales, const std::string& where,
                        const std::string& name) {
     const Tensor c = w.contiguous();
     const int64_t channels = c.dim(static_cast<int>(axis));
@@ -188,14 +188,15 @@ Tensor quantize_weight(const Tensor& w, int64_t axis, std::vector<float>& scales
         for (int64_t ch = 0; ch < channels; ++ch)
             for (int64_t i = 0; i < inner; ++i)
                 scales[static_cast<size_t>(ch)] = std::max(scales[static_cast<size_t>(ch)], std::fabs(src[at(o, ch, i)]));
-    for (float& s : scales) s = s > 0 ? s / 127.f : 1.f;  // an all-zero channel: any scale is exact
+    const float top = static_cast<float>(qmax);
+    for (float& s : scales) s = s > 0 ? s / top : 1.f;  // an all-zero channel: any scale is exact
     Tensor q = Tensor::empty(c.shape(), DType::i8);
     int8_t* dst = q.data<int8_t>();
     for (int64_t o = 0; o < outer; ++o)
         for (int64_t ch = 0; ch < channels; ++ch)
             for (int64_t i = 0; i < inner; ++i) {
                 const float v = std::nearbyint(src[at(o, ch, i)] / scales[static_cast<size_t>(ch)]);
-                dst[at(o, ch, i)] = static_cast<int8_t>(std::clamp(v, -127.f, 127.f));
+                dst[at(o, ch, i)] = static_cast<int8_t>(std::clamp(v, -top, top));
             }
     return q;
 }
@@ -206,10 +207,20 @@ Tensor per_channel_tensor(const std::vector<float>& v) {
 
 }  // namespace
 
+int weight_qmax(int bits) {
+    if (bits != 8 && bits != 4 && bits != 2)
+        throw UsageError("--weights", format("%d-bit weights: graph models take int8, int4 or int2", bits));
+    return (1 << (bits - 1)) - 1;
+}
+
 GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, const GraphPtqOptions& o) {
     if (o.batch < 1) throw UsageError("batch", "calibration batch must be at least 1");
+    const int qmax = weight_qmax(o.weight_bits);
     Graph g = graph::fold_batch_norm(graph::remove_identities(fp32));
     check_calibration_shape(g, calib, o.where);
+    GraphPtqResult result;
+    if (o.equalize) g = equalize_cross_layer(g, &result.equalized);
+    const Graph float_graph = g;  // what AdaRound / bias correction reconstruct
     const std::vector<size_t> order = g.topological_order();
     std::map<std::string, std::vector<size_t>> readers;
     for (size_t i = 0; i < g.nodes.size(); ++i)
@@ -249,7 +260,6 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
     }
     const std::map<std::string, FloatRange> ranges = calibrate(g, calib, observed, o);
 
-    GraphPtqResult result;
     std::map<std::string, QuantParams> params;
     auto report = [&](const std::string& t) {
         const QuantParams p = activation_params(ranges.at(t), o.grid);
@@ -280,13 +290,15 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
 
     // Weights and biases behind DequantizeLinear nodes.
     std::vector<Node> weight_nodes;
+    std::vector<RefinedLayer> refined;
     for (size_t i : linear) {
         Node& n = g.nodes[i];
         const int64_t axis = *weight_axis(g, n);
+        refined.push_back({n.name, static_cast<int>(axis)});
         const std::string w = n.inputs[1];
         std::vector<float> ws;
         const std::string base = n.name + "_W";
-        g.initializers[base + "_quantized"] = quantize_weight(g.initializers.at(w), axis, ws, o.where, w);
+        g.initializers[base + "_quantized"] = quantize_weight(g.initializers.at(w), axis, qmax, ws, o.where, w);
         g.initializers[base + "_scale"] = per_channel_tensor(ws);
         g.initializers[base + "_zero_point"] = Tensor::zeros({static_cast<int64_t>(ws.size())}, DType::i8);
         weight_nodes.push_back({"DequantizeLinear", base + "_DequantizeLinear",
@@ -347,6 +359,15 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
     g.nodes = std::move(nodes);
     g.opset = std::max<int64_t>(g.opset, 13);  // per-axis DequantizeLinear
     result.graph = graph::eliminate_dead_nodes(std::move(g));
+    WeightRefineOptions ro;
+    ro.adaround = o.adaround;
+    ro.adaround_options = o.adaround_options;
+    ro.bias_correction = o.bias_correction;
+    ro.qmax = qmax;
+    ro.rows = o.adaround_rows;
+    ro.batch = o.batch;
+    ro.where = o.where;
+    result.refined = refine_weights(float_graph, result.graph, refined, calib, ro);
     return result;
 }
 

@@ -18,6 +18,9 @@
 #include "core/tensor.h"
 #include "graph/graph.h"
 #include "quant/activation_observers.h"
+#include "quant/adaround.h"
+#include "quant/cross_layer_equalization.h"
+#include "quant/graph_weight_refine.h"
 
 namespace tern::quant {
 
@@ -27,6 +30,15 @@ struct GraphPtqOptions {
     ActivationGrid grid;               // activations: uint8 asymmetric unless set otherwise
     int64_t batch = 32;                // calibration images per executor run
     std::string where = "quantize";    // names the model in errors
+    // Weights: symmetric per-channel codes in [-(2^(bits-1) - 1), 2^(bits-1) - 1],
+    // stored in the int8 DequantizeLinear containers whatever the width (so the
+    // integer executor and ONNX Runtime run a 4- or 2-bit model unchanged).
+    int weight_bits = 8;               // 8, 4 or 2
+    bool adaround = false;             // learn the rounding (quant/adaround.h) instead of nearest
+    AdaroundOptions adaround_options;
+    int64_t adaround_rows = 4096;      // sampled input rows per layer for AdaRound / bias correction
+    bool bias_correction = false;      // empirical bias correction (quant/graph_weight_refine.h)
+    bool equalize = false;             // cross-layer equalization before quantizing (quant/cross_layer_equalization.h)
 };
 
 struct QuantizedActivation {
@@ -39,7 +51,12 @@ struct GraphPtqResult {
     graph::Graph graph;  // the QDQ model
     int quantized_ops = 0;  // Conv / Gemm / MatMul with int8 weights
     std::vector<QuantizedActivation> activations;  // one per observed tensor, in graph order
+    EqualizeStats equalized;     // with options.equalize
+    WeightRefineStats refined;   // with options.adaround / bias_correction
 };
+
+// UsageError unless bits is 8, 4 or 2.
+int weight_qmax(int bits);
 
 // calib: (N, ...) f32 images for the graph's single input (N >= 1; the other
 // dims must match the input's known dims). InputError (naming options.where)
