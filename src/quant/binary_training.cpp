@@ -14,13 +14,7 @@ using nn::train::Recipe;
 
 void check_binary_recipe(const Recipe& r) {
     if (!r.has_binary) return;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(r.init, ec))
-        throw InputError(r.source, "key 'init': no classifier file '" + r.init + "'");
-    const auto f = nn::train::load_classifier(r.init);
-    if (f.model_name != r.model)
-        throw InputError(r.source, "key 'init': '" + r.init + "' holds model '" + f.model_name + "', the recipe trains '" +
-                                       r.model + "'");
+    const auto f = nn::train::load_init_classifier(r.init, r.model, r.source);
     for (const char* key : {"tern.qat", "tern.binary"})
         if (f.metadata.count(key))
             throw InputError(r.source, "key 'init': '" + r.init + "' is already a quantized model (" + key +

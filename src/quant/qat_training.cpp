@@ -1,7 +1,6 @@
 #include "quant/qat_training.h"
 
 #include <cstring>
-#include <filesystem>
 
 #include "core/error.h"
 #include "nn/modules/conv.h"
@@ -17,14 +16,8 @@ using nn::train::Recipe;
 
 void check_qat_recipe(const Recipe& r) {
     if (!r.has_qat) return;
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(r.init, ec))
-        throw InputError(r.source, "key 'init': no classifier file '" + r.init + "'");
-    const auto f = nn::train::load_classifier(r.init);
-    // The trainer checks this too, but only after loading the training images.
-    if (f.model_name != r.model)
-        throw InputError(r.source, "key 'init': '" + r.init + "' holds model '" + f.model_name + "', the recipe trains '" +
-                                       r.model + "'");
+    // The trainer checks the model too, but only after loading the training images.
+    const auto f = nn::train::load_init_classifier(r.init, r.model, r.source);
     if (f.metadata.count("tern.qat"))
         throw InputError(r.source, "key 'init': '" + r.init + "' is already a QAT model; start QAT from an fp32 one");
 }

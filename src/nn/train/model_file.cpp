@@ -1,5 +1,7 @@
 #include "nn/train/model_file.h"
 
+#include <filesystem>
+
 #include "core/error.h"
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
@@ -71,6 +73,17 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
     if (c.metadata.count("tern.qat") || c.metadata.count("tern.binary")) check_fake_quant_scales(*c.model, path);
     c.model->eval();
     return c;
+}
+
+ClassifierFile load_init_classifier(const std::string& init, const std::string& model, const std::string& source) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(init, ec))
+        throw InputError(source, "key 'init': no classifier file '" + init + "'");
+    ClassifierFile f = load_classifier(init);
+    if (f.model_name != model)
+        throw InputError(source, "key 'init': '" + init + "' holds model '" + f.model_name + "', the recipe trains '" +
+                                     model + "'");
+    return f;
 }
 
 void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata) {

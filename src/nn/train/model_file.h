@@ -26,6 +26,10 @@ struct ClassifierLoadOptions {
 // tensors do not fit the named model, or one holds NaN / Inf.
 ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOptions& options = {});
 
+// The classifier a recipe's `init` key names, which must be a file holding the
+// recipe's `model`: InputError(source, "key 'init': ...") otherwise.
+ClassifierFile load_init_classifier(const std::string& init, const std::string& model, const std::string& source);
+
 // Writes atomically; `metadata` must include "tern.model".
 void save_classifier(const std::string& path, const Module& model, const std::map<std::string, std::string>& metadata);
 

@@ -1,7 +1,6 @@
 #include "nn/train/trainer.h"
 
 #include <chrono>
-#include <filesystem>
 #include <cstring>
 #include <limits>
 #include <numeric>
@@ -45,13 +44,7 @@ uint64_t loader_seed(uint64_t s) { return data::mix_seed(s, 2); }
 // Starts from the weights of the recipe's `init` classifier (fine-tuning,
 // pruning), which must be the same zoo model with the same tensor shapes.
 void load_init_weights(Module& model, const Recipe& r) {
-    std::error_code ec;
-    if (!std::filesystem::is_regular_file(r.init, ec))
-        throw InputError(r.source, "key 'init': no classifier file '" + r.init + "'");
-    const ClassifierFile f = load_classifier(r.init);
-    if (f.model_name != r.model)
-        throw InputError(r.source, "key 'init': '" + r.init + "' holds model '" + f.model_name + "', the recipe trains '" +
-                                       r.model + "'");
+    const ClassifierFile f = load_init_classifier(r.init, r.model, r.source);
     load_module_state(model, module_state(*f.model), r.init);
 }
 
