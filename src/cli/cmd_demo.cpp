@@ -244,6 +244,7 @@ void run_demo(int threads) {
                " (dense " + fmt_fixed(test_ppl(models + "tinylm.gguf"), 2) + ")";
     }));
 
+    rows.push_back(timed("kmeans", [&] { return demo_kmeans(models); }));
     rows.push_back(timed("distill", [&] { return demo_distill(models); }));
     rows.push_back(timed("search", [] { return demo_search(); }));
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <string>
 
@@ -9,7 +10,10 @@
 #include "distill/classifier_distill.h"
 #include "nas/search.h"
 #include "nn/train/recipe.h"
+#include "nn/train/model_file.h"
 #include "nn/train/run.h"
+#include "nn/train/trainer.h"
+#include "quant/kmeans_model.h"
 
 namespace tern::cli {
 
@@ -42,6 +46,29 @@ std::string demo_distill(const std::string& models_dir) {
     }
     std::error_code ec;
     fs::remove_all(dir, ec);
+    return cell;
+}
+
+std::string demo_kmeans(const std::string& models_dir) {
+    namespace fs = std::filesystem;
+    const std::string input = models_dir + "fmnist-lenet300.safetensors";
+    if (!fs::exists(input)) return "not found: " + input;
+    const fs::path out = fs::temp_directory_path() / ("tern-demo-kmeans-" + std::to_string(::getpid()) + ".safetensors");
+    std::string cell;
+    try {
+        const quant::KmeansFileResult r = quant::kmeans_compress_file(input, out.string(), {4, 5, true});
+        const data::ImageDataset test = nn::train::load_test_data("fashion-mnist");
+        nn::train::ClassifierFile f32 = nn::train::load_classifier(input), shared = nn::train::load_classifier(out.string());
+        cell = "lenet300 4-bit K-means + Huffman: " + std::to_string(r.bytes_before) + " -> " +
+               std::to_string(r.bytes_after) + " bytes (" +
+               fmt_fixed(double(r.bytes_before) / double(std::max<uint64_t>(r.bytes_after, 1)), 1) +
+               "x smaller), test accuracy " + fmt_fixed(100 * nn::train::evaluate(*shared.model, test).accuracy, 2) +
+               " % (f32 " + fmt_fixed(100 * nn::train::evaluate(*f32.model, test).accuracy, 2) + " %)";
+    } catch (const std::exception& e) {
+        cell = std::string("failed: ") + e.what();
+    }
+    std::error_code ec;
+    fs::remove(out, ec);
     return cell;
 }
 

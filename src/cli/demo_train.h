@@ -15,4 +15,9 @@ std::string demo_distill(const std::string& models_dir);
 // one epoch on a training slice, measured on the test split.
 std::string demo_search();
 
+// Deep Compression's weight sharing on the embedded LeNet-300: 4-bit K-means
+// codebooks per layer, Huffman-coded codes, the file's own size and its test
+// accuracy after decoding at load.
+std::string demo_kmeans(const std::string& models_dir);
+
 }  // namespace tern::cli

@@ -212,13 +212,18 @@ std::vector<int64_t> uniform_widths(const nn::models::PrunedArch& current, doubl
         throw InputError("--flops", "keeping " + format("%g", flops_fraction) + " of the MACs is below what one channel per "
                                     "layer reaches (" + std::to_string(least) + " MACs" +
                                     (multiple > 1 ? ", widths multiples of " + std::to_string(multiple) : "") + ")");
-    double lo = 0, hi = 1;  // lo always fits
+    const double t = bisect_fitting(
+        [&](double r) { return double(nn::models::pruned_macs(scaled(r), in_channels, num_classes)) <= budget; }, 0);
+    return scaled(t).widths;
+}
+
+double bisect_fitting(const std::function<bool(double)>& fits, double fitting) {
+    double good = fitting, bad = 1 - fitting;
     for (int i = 0; i < 40; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        if (double(nn::models::pruned_macs(scaled(mid), in_channels, num_classes)) <= budget) lo = mid;
-        else hi = mid;
+        const double mid = 0.5 * (good + bad);
+        (fits(mid) ? good : bad) = mid;
     }
-    return scaled(lo).widths;
+    return good;
 }
 
 }  // namespace tern::prune

@@ -9,6 +9,7 @@
 // mobilenetv2_tiny's block outputs are tied through the residual adds and are
 // not pruned; its expanded channels and head are.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -70,5 +71,10 @@ NarrowedModel narrow_model(const nn::UnaryModule& model, const std::string& mode
 // above the budget.
 std::vector<int64_t> uniform_widths(const nn::models::PrunedArch& current, double flops_fraction,
                                     int64_t in_channels = 1, int64_t num_classes = 10, int64_t multiple = 1);
+
+// Bisection over t in [0, 1] where fits(t) changes once, starting from the
+// end `fitting` (0 or 1) that fits: the t nearest the change that still fits
+// (40 halvings). The uniform and sensitivity-driven width searches share it.
+double bisect_fitting(const std::function<bool(double)>& fits, double fitting);
 
 }  // namespace tern::prune

@@ -131,13 +131,9 @@ std::vector<int64_t> sensitivity_widths(const nn::models::PrunedArch& current, c
     const double budget = flops_fraction * double(nn::models::pruned_macs(current, in_channels, num_classes));
     if (double(nn::models::pruned_macs(widths_at(1.0), in_channels, num_classes)) > budget)
         throw InputError("--flops", format("even the sparsest scanned widths keep more than %g of the MACs", flops_fraction));
-    double lo = 0, hi = 1;  // hi always fits
-    for (int i = 0; i < 40; ++i) {
-        const double mid = 0.5 * (lo + hi);
-        if (double(nn::models::pruned_macs(widths_at(mid), in_channels, num_classes)) <= budget) hi = mid;
-        else lo = mid;
-    }
-    return widths_at(hi).widths;
+    const double t = bisect_fitting(
+        [&](double d) { return double(nn::models::pruned_macs(widths_at(d), in_channels, num_classes)) <= budget; }, 1);
+    return widths_at(t).widths;
 }
 
 }  // namespace tern::prune
