@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cmake --preset release >/dev/null
+cmake --preset release -DTERN_UNITY_BUILD="${TERN_UNITY_BUILD:-ON}" >/dev/null
 cmake --build --preset release
 ./build/release/tern demo "$@"

@@ -108,6 +108,7 @@ void run_demo(int threads) {
 
     rows.push_back(timed("graph runtime", [&] { return demo_graph_export(models + "fmnist-lenet5.safetensors"); }));
     rows.push_back(timed("int8 graph", [&] { return demo_graph_int8(models + "fmnist-lenet5.safetensors"); }));
+    rows.push_back(timed("w4a8 adaround", [&] { return demo_graph_w4a8(models + "fmnist-lenet5.safetensors"); }));
     rows.push_back(timed("ocr", [] { return demo_ocr(); }));
 
     std::string lm_sample;

@@ -16,6 +16,11 @@ std::string demo_graph_export(const std::string& model_path);
 // integer-only over the Fashion-MNIST test split. One table cell.
 std::string demo_graph_int8(const std::string& model_path);
 
+// The classifier with 4-bit weights and int8 activations, rounded to nearest
+// and by AdaRound (a short schedule), both run integer-only over the test
+// split. One table cell.
+std::string demo_graph_w4a8(const std::string& model_path);
+
 // PP-OCRv4 detector + recognizer reading a line ImageMagick renders; says
 // what is missing when the models or convert are not installed.
 std::string demo_ocr();

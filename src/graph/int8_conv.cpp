@@ -9,10 +9,10 @@ namespace tern::graph {
 
 namespace {
 
-bool is_code_dtype(DType t) { return t == DType::i8 || t == DType::u8; }
+bool is_int8_conv_code_dtype(DType t) { return t == DType::i8 || t == DType::u8; }
 
 void require_codes(const Node& n, const Tensor& t, const char* what) {
-    if (!is_code_dtype(t.dtype())) {
+    if (!is_int8_conv_code_dtype(t.dtype())) {
         throw n.error(std::string(what) + " is " + std::string(dtype_name(t.dtype())) + "; " + n.op_type +
                       " needs int8 or uint8");
     }
@@ -69,7 +69,7 @@ ConvGeometry conv_geometry(const Node& n, const Shape& xs, const Shape& ws) {
     return g;
 }
 
-int32_t code_at(const Tensor& t, int64_t i) {
+int32_t int8_conv_code_at(const Tensor& t, int64_t i) {
     return t.dtype() == DType::i8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
 }
 
@@ -92,8 +92,8 @@ void conv_reference(const ConvGeometry& g, const Tensor& x, int32_t x_zp, const 
                             for (int64_t kw = 0; kw < g.KW; ++kw) {
                                 const int64_t iw = ow * g.sw - g.pl + kw * g.dw;
                                 if (iw < 0 || iw >= g.W) continue;
-                                const int32_t xv = code_at(x, ((b * g.C + c) * g.H + ih) * g.W + iw) - x_zp;
-                                const int32_t wv = code_at(w, ((o * cg + ic) * g.KH + kh) * g.KW + kw) - wz;
+                                const int32_t xv = int8_conv_code_at(x, ((b * g.C + c) * g.H + ih) * g.W + iw) - x_zp;
+                                const int32_t wv = int8_conv_code_at(w, ((o * cg + ic) * g.KH + kh) * g.KW + kw) - wz;
                                 acc += static_cast<int64_t>(xv) * wv;
                             }
                         }

@@ -12,7 +12,7 @@ namespace tern::graph {
 namespace {
 
 template <float (*F)(float)>
-void unary(OpContext& c) {
+void math_unary(OpContext& c) {
     const Tensor x = c.input(0).contiguous();
     require_f32(c.node, x, "input");
     Tensor y = Tensor::empty(x.shape(), DType::f32);
@@ -58,7 +58,7 @@ void abs_or_neg(OpContext& c) {
         case DType::i32: signed_int_unary<int32_t, Abs>(x, y); break;
         case DType::i16: signed_int_unary<int16_t, Abs>(x, y); break;
         case DType::i8: signed_int_unary<int8_t, Abs>(x, y); break;
-        default: return unary<F>(c);
+        default: return math_unary<F>(c);
     }
     c.out[0] = std::move(y);
 }
@@ -134,10 +134,10 @@ void run_pow(OpContext& c) {
 
 std::vector<OpEntry> math_ops() {
     return {
-        {"Sqrt", unary<f_sqrt>},   {"Exp", unary<f_exp>},     {"Log", unary<f_log>},
-        {"Abs", abs_or_neg<f_abs, true>}, {"Neg", abs_or_neg<f_neg, false>},     {"Reciprocal", unary<f_reciprocal>},
-        {"Floor", unary<f_floor>}, {"Ceil", unary<f_ceil>},   {"Sin", unary<f_sin>},
-        {"Cos", unary<f_cos>},     {"Erf", unary<f_erf>},     {"HardSwish", unary<f_hard_swish>},
+        {"Sqrt", math_unary<f_sqrt>},   {"Exp", math_unary<f_exp>},     {"Log", math_unary<f_log>},
+        {"Abs", abs_or_neg<f_abs, true>}, {"Neg", abs_or_neg<f_neg, false>},     {"Reciprocal", math_unary<f_reciprocal>},
+        {"Floor", math_unary<f_floor>}, {"Ceil", math_unary<f_ceil>},   {"Sin", math_unary<f_sin>},
+        {"Cos", math_unary<f_cos>},     {"Erf", math_unary<f_erf>},     {"HardSwish", math_unary<f_hard_swish>},
         {"Pow", run_pow},
     };
 }

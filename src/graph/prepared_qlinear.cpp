@@ -25,7 +25,7 @@ const Tensor* constant(const std::vector<ValueSlot>& slots, const std::vector<in
     return s.init;
 }
 
-int32_t code_at(const Tensor& t, int64_t i) {
+int32_t qlinear_code_at(const Tensor& t, int64_t i) {
     return t.dtype() == DType::i8 ? t.data<int8_t>()[i] : t.data<uint8_t>()[i];
 }
 
@@ -251,7 +251,7 @@ bool per_tensor_params(const std::vector<ValueSlot>& slots, const std::vector<in
     if (in.size() > 2 && in[2] >= 0) {
         const Tensor* z = constant(slots, in, 2);
         if (!z || z->dtype() != codes || z->numel() != 1 || z->rank() > 1) return false;
-        zp = code_at(*z, 0);
+        zp = qlinear_code_at(*z, 0);
     } else if (codes != DType::u8) {
         return false;
     }
@@ -328,7 +328,7 @@ std::optional<PreparedStep> prepare_qlinear_conv(const Node& n, const std::vecto
     g.OW = (g.W + p.begin[1] + p.end[1] - (g.KW - 1) * g.dw - 1) / g.sw + 1;
     if (g.OH < 1 || g.OW < 1 || ys.shape != Shape{g.N, g.O, g.OH, g.OW}) return std::nullopt;
     const bool x_signed = xs.dtype == DType::i8, y_signed = ys.dtype == DType::i8;
-    const int32_t xz = code_at(*x_zp, 0), yz = code_at(*y_zp, 0);
+    const int32_t xz = qlinear_code_at(*x_zp, 0), yz = qlinear_code_at(*y_zp, 0);
     if (depthwise) return depthwise_step(g, *w, wsc, xsc[0], ysc[0], xz, yz, x_signed, y_signed, bias, in[0], out[0]);
     return gemm_step(g, *w, wsc, xsc[0], ysc[0], xz, yz, x_signed, y_signed, bias, in[0], out[0]);
 }

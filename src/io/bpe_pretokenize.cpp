@@ -11,7 +11,7 @@ enum class CharClass { letter, number, space, other };
 
 // Decodes one UTF-8 code point at `i`; malformed bytes count as one
 // code point of class `other` so every byte string still splits.
-uint32_t decode_utf8(std::string_view s, size_t i, size_t& len) {
+uint32_t pretok_decode_utf8(std::string_view s, size_t i, size_t& len) {
     const auto c0 = static_cast<unsigned char>(s[i]);
     auto cont = [&](size_t k) { return i + k < s.size() && (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80; };
     if (c0 < 0x80) return len = 1, c0;
@@ -59,7 +59,7 @@ bool is_letter(uint32_t c) {
     return true;
 }
 
-CharClass classify(uint32_t c) {
+CharClass pretok_classify(uint32_t c) {
     if (is_letter(c)) return CharClass::letter;
     if (is_number(c)) return CharClass::number;
     if (is_space(c)) return CharClass::space;
@@ -87,7 +87,7 @@ void for_each_pretoken(std::string_view s, const std::function<void(std::string_
     auto run_end = [&](size_t j, CharClass cls) {
         while (j < n) {
             size_t len;
-            if (classify(decode_utf8(s, j, len)) != cls) break;
+            if (pretok_classify(pretok_decode_utf8(s, j, len)) != cls) break;
             j += len;
         }
         return j;
@@ -99,7 +99,7 @@ void for_each_pretoken(std::string_view s, const std::function<void(std::string_
             continue;
         }
         size_t len;
-        const CharClass cls = classify(decode_utf8(s, i, len));
+        const CharClass cls = pretok_classify(pretok_decode_utf8(s, i, len));
         if (cls != CharClass::space) {
             const size_t end = run_end(i + len, cls);
             fn(s.substr(i, end - i));
@@ -109,7 +109,7 @@ void for_each_pretoken(std::string_view s, const std::function<void(std::string_
         // ' ?X+': a single ASCII space joins the letter / number / other run after it.
         if (s[i] == ' ' && i + 1 < n) {
             size_t len2;
-            const CharClass next = classify(decode_utf8(s, i + 1, len2));
+            const CharClass next = pretok_classify(pretok_decode_utf8(s, i + 1, len2));
             if (next != CharClass::space) {
                 const size_t end = run_end(i + 1 + len2, next);
                 fn(s.substr(i, end - i));
@@ -121,7 +121,7 @@ void for_each_pretoken(std::string_view s, const std::function<void(std::string_
         size_t j = i, last = i;
         while (j < n) {
             size_t l;
-            if (!is_space(decode_utf8(s, j, l))) break;
+            if (!is_space(pretok_decode_utf8(s, j, l))) break;
             last = j;
             j += l;
         }

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "core/error.h"
+#include "core/stopwatch.h"
 
 namespace tern {
 namespace {
@@ -28,10 +29,6 @@ struct HeapEntry {
         return count != o.count ? count < o.count : pair > o.pair;
     }
 };
-
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 class MergeState {
 public:

@@ -78,14 +78,14 @@ uint32_t alignment_of(const GgufMetadata& md) {
     return static_cast<uint32_t>(v->u);
 }
 
-struct Layout {
+struct GgufLayout {
     std::vector<uint8_t> header;  // up to and including the padding before the data section
     std::vector<Tensor> data;     // contiguous tensors, in order
     uint32_t alignment = kGgufDefaultAlignment;
 };
 
-Layout build_layout(const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors) {
-    Layout l;
+GgufLayout build_gguf_layout(const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors) {
+    GgufLayout l;
     l.alignment = alignment_of(metadata);
     ByteSink out;
     out.put_raw("GGUF", 4);
@@ -130,9 +130,9 @@ Layout build_layout(const GgufMetadata& metadata, const std::vector<NamedTensor>
 
 void write_gguf(const std::string& path, const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors,
                 const std::function<void(const std::string& staged_path)>& verify) {
-    Layout l;
+    GgufLayout l;
     try {
-        l = build_layout(metadata, tensors);
+        l = build_gguf_layout(metadata, tensors);
     } catch (const InputError& e) {
         throw InputError(path, e.what());
     }
@@ -149,7 +149,7 @@ void write_gguf(const std::string& path, const GgufMetadata& metadata, const std
 }
 
 std::vector<uint8_t> gguf_to_bytes(const GgufMetadata& metadata, const std::vector<NamedTensor>& tensors) {
-    Layout l = build_layout(metadata, tensors);
+    GgufLayout l = build_gguf_layout(metadata, tensors);
     std::vector<uint8_t> out = std::move(l.header);
     for (const auto& t : l.data) {
         const size_t n = t.nbytes();

@@ -14,7 +14,7 @@
 namespace tern {
 namespace {
 
-constexpr int kMaxRank = 16;
+constexpr int kIdxMaxRank = 16;
 
 struct IdxType {
     uint8_t code;
@@ -118,7 +118,7 @@ std::vector<uint8_t> gunzip_idx(const uint8_t* src, size_t n, const std::string&
     }
     // Let parse_idx report bad magic / dtype / rank with the header in hand.
     const IdxType* type = idx_type_of_code(out[2]);
-    if (out[0] != 0 || out[1] != 0 || !type || rank == 0 || rank > kMaxRank) return out;
+    if (out[0] != 0 || out[1] != 0 || !type || rank == 0 || rank > kIdxMaxRank) return out;
     unsigned __int128 total = type->bytes;
     for (size_t i = 0; i < rank; ++i) total *= read_be32(out.data() + 4 + 4 * i);
     const uint64_t want = total > (unsigned __int128)UINT64_MAX / 2 ? UINT64_MAX / 2 : (uint64_t)total;
@@ -163,7 +163,7 @@ Tensor parse_idx(std::span<const uint8_t> bytes, const std::string& name) {
     const IdxType* type = idx_type_of_code(p[2]);
     if (!type) throw InputError(name, format("unknown IDX dtype code 0x%02x", p[2]));
     const size_t rank = p[3];
-    if (rank == 0 || rank > kMaxRank) throw InputError(name, format("IDX rank %zu is outside 1..%d", rank, kMaxRank));
+    if (rank == 0 || rank > kIdxMaxRank) throw InputError(name, format("IDX rank %zu is outside 1..%d", rank, kIdxMaxRank));
     const size_t header = 4 + 4 * rank;
     if (n < header) throw InputError(name, format("file ends inside the header (%zu of %zu bytes)", n, header));
 
@@ -223,7 +223,7 @@ void write_idx(const std::string& path, const Tensor& tensor) {
     for (const auto& it : kIdxTypes)
         if (it.dtype == t.dtype()) type = &it;
     if (!type) throw InputError(path, "IDX cannot store dtype " + std::string(dtype_name(t.dtype())));
-    if (t.rank() == 0 || t.rank() > kMaxRank) throw InputError(path, format("IDX cannot store rank %d", t.rank()));
+    if (t.rank() == 0 || t.rank() > kIdxMaxRank) throw InputError(path, format("IDX cannot store rank %d", t.rank()));
     std::vector<uint8_t> out = {0, 0, type->code, static_cast<uint8_t>(t.rank())};
     for (int64_t d : t.shape()) {
         if (d > INT32_MAX) throw InputError(path, "IDX dims must fit in 31 bits");

@@ -28,7 +28,7 @@ constexpr std::array<DTypeName, 12> kDTypeNames{{
 // input is refused rather than built into a large tree.
 constexpr int kMaxJsonDepth = 3;
 // Far above any real model's rank; keeps a hostile shape list short.
-constexpr size_t kMaxRank = 16;
+constexpr size_t kSafetensorsMaxRank = 16;
 
 json parse_header_json(std::string_view text, const std::string& where) {
     std::set<std::string> names;
@@ -80,7 +80,7 @@ SafetensorsTensorInfo parse_entry(const std::string& name, const json& e, uint64
     const auto dtype = dtype_from_safetensors_name(t.dtype_name);
     if (!dtype) throw InputError(where, ctx + "unsupported dtype '" + t.dtype_name + "'");
     t.dtype = *dtype;
-    if (sh->size() > kMaxRank) throw InputError(where, ctx + format("rank %zu exceeds %zu", sh->size(), kMaxRank));
+    if (sh->size() > kSafetensorsMaxRank) throw InputError(where, ctx + format("rank %zu exceeds %zu", sh->size(), kSafetensorsMaxRank));
     uint64_t numel = 1;
     // Overflow is judged on the non-zero dims, so no order of multiplication overflows later.
     uint64_t nonzero_product = 1;

@@ -9,18 +9,18 @@
 namespace tern::io {
 namespace {
 
-struct Layout {
+struct SafetensorsLayout {
     std::string header;            // JSON padded with spaces to make 8 + size a multiple of 8
     std::vector<Tensor> data;      // contiguous, in name order
 };
 
-Layout build_layout(const std::vector<NamedTensor>& tensors, const std::map<std::string, std::string>& metadata) {
+SafetensorsLayout build_safetensors_layout(const std::vector<NamedTensor>& tensors, const std::map<std::string, std::string>& metadata) {
     std::vector<const NamedTensor*> sorted;
     for (const auto& nt : tensors) sorted.push_back(&nt);
     std::sort(sorted.begin(), sorted.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
     nlohmann::json header = nlohmann::json::object();  // std::map-backed: keys come out sorted
     if (!metadata.empty()) header["__metadata__"] = metadata;
-    Layout l;
+    SafetensorsLayout l;
     uint64_t offset = 0;
     for (size_t k = 0; k < sorted.size(); ++k) {
         const auto& nt = *sorted[k];
@@ -44,9 +44,9 @@ Layout build_layout(const std::vector<NamedTensor>& tensors, const std::map<std:
 
 void write_safetensors(const std::string& path, const std::vector<NamedTensor>& tensors,
                        const std::map<std::string, std::string>& metadata) {
-    Layout l;
+    SafetensorsLayout l;
     try {
-        l = build_layout(tensors, metadata);
+        l = build_safetensors_layout(tensors, metadata);
     } catch (const InputError& e) {
         throw InputError(path, e.what());
     }
@@ -60,7 +60,7 @@ void write_safetensors(const std::string& path, const std::vector<NamedTensor>& 
 
 std::vector<uint8_t> safetensors_to_bytes(const std::vector<NamedTensor>& tensors,
                                           const std::map<std::string, std::string>& metadata) {
-    const Layout l = build_layout(tensors, metadata);
+    const SafetensorsLayout l = build_safetensors_layout(tensors, metadata);
     size_t total = 8 + l.header.size();
     for (const auto& t : l.data) total += t.nbytes();
     std::vector<uint8_t> out(total);

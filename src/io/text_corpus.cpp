@@ -34,7 +34,7 @@ std::string normalise_text(std::string_view raw) {
     return s;
 }
 
-std::string read_text_file(const fs::path& path) {
+std::string read_corpus_text_file(const fs::path& path) {
     auto f = MappedFile::open(path.string());
     return normalise_text(std::string_view(reinterpret_cast<const char*>(f->data()), f->size()));
 }
@@ -71,7 +71,7 @@ std::vector<TextDocument> load_txt_dir(const std::string& dir, const std::string
     std::sort(names.begin(), names.end(), natural_less);
     if (names.empty()) throw InputError(dir, "no .txt documents");
     std::vector<TextDocument> docs;
-    for (const auto& n : names) docs.push_back({source, n, read_text_file(fs::path(dir) / (n + ".txt"))});
+    for (const auto& n : names) docs.push_back({source, n, read_corpus_text_file(fs::path(dir) / (n + ".txt"))});
     return docs;
 }
 
@@ -103,7 +103,7 @@ std::vector<TextDocument> load_gutenberg(const std::string& testdata_dir) {
     // The `_long` copies repeat Tom Sawyer eleven times: not new text.
     std::vector<TextDocument> docs;
     for (const char* n : {"Mark.Twain-Tom.Sawyer", "pg1661"}) {
-        docs.push_back({"gutenberg", n, read_text_file(fs::path(testdata_dir) / (std::string(n) + ".txt"))});
+        docs.push_back({"gutenberg", n, read_corpus_text_file(fs::path(testdata_dir) / (std::string(n) + ".txt"))});
     }
     return docs;
 }

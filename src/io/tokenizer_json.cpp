@@ -15,7 +15,7 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-std::string read_text_file(const std::string& path) {
+std::string read_tokenizer_json_text(const std::string& path) {
     try {
         auto f = MappedFile::open(path);
         return std::string(reinterpret_cast<const char*>(f->data()), f->size());
@@ -25,7 +25,7 @@ std::string read_text_file(const std::string& path) {
 }
 
 json parse_json_file(const std::string& path) {
-    const std::string text = read_text_file(path);
+    const std::string text = read_tokenizer_json_text(path);
     try {
         return json::parse(text);
     } catch (const json::exception& e) {
@@ -324,7 +324,7 @@ std::unique_ptr<Tokenizer> load_gpt2_bpe(const std::string& encoder_json, const 
             v.special.bos = v.special.eos = int32_t(id);
         }
     }
-    const std::string bpe = read_text_file(vocab_bpe);
+    const std::string bpe = read_tokenizer_json_text(vocab_bpe);
     size_t line_no = 0;
     for (size_t pos = 0; pos < bpe.size();) {
         size_t end = bpe.find('\n', pos);

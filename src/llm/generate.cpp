@@ -4,12 +4,12 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/stopwatch.h"
 
 namespace tern::llm {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 }  // namespace
 

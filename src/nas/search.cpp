@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/output_path.h"
 #include "core/version.h"
+#include "core/stopwatch.h"
 #include "nas/build.h"
 #include "nas/sampler.h"
 #include "nas/strategy.h"
@@ -20,7 +21,6 @@ namespace tern::nas {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 void check_options(const SearchOptions& o) {
     if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot")

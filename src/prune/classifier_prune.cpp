@@ -14,14 +14,14 @@
 
 namespace tern::prune {
 
-using nn::train::PruneRecipe;
+using TrainPruneRecipe = nn::train::PruneRecipe;
 using nn::train::Recipe;
 
 namespace {
 
 const char* kCsvHeader = "epoch,layer,weights,zeros,sparsity\n";
 
-std::string pattern_name(const PruneRecipe& p) { return std::to_string(p.pattern_n) + ":" + std::to_string(p.pattern_m); }
+std::string pattern_name(const TrainPruneRecipe& p) { return std::to_string(p.pattern_n) + ":" + std::to_string(p.pattern_m); }
 
 // The rows of an earlier process's CSV for epochs before `epoch` (a resumed run continues it).
 std::string csv_rows_before(const std::string& path, int64_t epoch) {
@@ -42,7 +42,7 @@ void check_prune_recipe(const Recipe& r) {
     const auto model = nn::models::make_model(r.model, 0, 1, 10);
     const auto weights = prunable_weights(*model);
     if (weights.empty()) throw InputError(r.source, "key 'prune': model '" + r.model + "' has no Linear or Conv weights");
-    const PruneRecipe& p = r.prune;
+    const TrainPruneRecipe& p = r.prune;
     if (p.pattern_m > 0)
         if (const PrunableWeight* w = first_row_not_divisible(weights, p.pattern_m))
             throw InputError(r.source, "key 'prune.pattern': " + pattern_name(p) + " groups rows in " +
@@ -88,7 +88,7 @@ struct ClassifierPruner::State {
         for (size_t t = 0; t < weights.size(); ++t)
             for (size_t i = 0; i < scores[t].size(); ++i)
                 if (!masks[t][i]) scores[t][i] = -1.0f;
-        const PruneRecipe& p = recipe.prune;
+        const TrainPruneRecipe& p = recipe.prune;
         if (p.pattern_m > 0)
             masks = n_m_masks(scores, weights, p.pattern_n, p.pattern_m);
         else if (p.scope == "global")

@@ -17,7 +17,7 @@ namespace tern::prune {
 namespace {
 
 using io::TensorRole;
-constexpr const char* kWhere = "prune";
+constexpr const char* kLlmPruneWhere = "prune";
 
 struct Layer {
     int tensor;
@@ -116,7 +116,7 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
     quant::WorkModel wm(model);
     const std::vector<Layer> layers = prunable_linears(wm);
     if (layers.empty())
-        throw InputError(kWhere, "the model has no block Linears to prune (attn_q/k/v/output, ffn_gate/up/down)");
+        throw InputError(kLlmPruneWhere, "the model has no block Linears to prune (attn_q/k/v/output, ffn_gate/up/down)");
     // Refuse before the calibration minutes: stored types and N:M fit.
     for (const Layer& l : layers) {
         const Tensor& t = wm.original(l.tensor);
@@ -155,11 +155,11 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
         // Block by block: calibrate block b on the model whose blocks < b already
         // hold their pruned weights, prune it, swap the pruned weights in.
         if (!model.is_llm)
-            throw InputError(kWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
+            throw InputError(kLlmPruneWhere, "method '" + recipe.method + "' calibrates a language model; this input is not one tern runs");
         if (recipe.calibration.model.empty()) throw UsageError("--calib", "method '" + recipe.method + "' needs calibration data");
         quant::CalibrationRun run(recipe.calibration);
         if (run.model().config.arch == llm::Arch::gpt2)
-            throw InputError(kWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
+            throw InputError(kLlmPruneWhere, "method '" + recipe.method + "' supports llama-family models (separate q, k, v); this one fuses them");
         const int32_t blocks = wm.n_layers();
         Progress bar(recipe.method + " (sequential)", blocks * run.n_windows());
         for (int32_t b = 0; b < blocks; ++b) {
@@ -181,7 +181,7 @@ PrunedModel prune_llm(const quant::TensorModel& model, const PruneRecipe& recipe
     } else {
         std::optional<quant::LinearStatistics> stats;
         if (method.calibrated()) {
-            stats = quant::calibrate_linears(model, recipe.method, recipe.calibration, method.stats, kWhere);
+            stats = quant::calibrate_linears(model, recipe.method, recipe.calibration, method.stats, kLlmPruneWhere);
             out.calib_tokens = stats->n_tokens;
             out.calib_passes = 1;
         }

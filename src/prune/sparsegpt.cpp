@@ -9,7 +9,7 @@
 
 namespace tern::prune {
 namespace {
-constexpr const char* kWhere = "sparsegpt";
+constexpr const char* kSparsegptWhere = "sparsegpt";
 }  // namespace
 
 SparseGptResult sparsegpt_prune(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
@@ -19,14 +19,14 @@ SparseGptResult sparsegpt_prune(std::span<const float> w, int64_t rows, int64_t 
                                      " x " + std::to_string(cols));
     for (size_t i = 0; i < w.size(); ++i)
         if (!std::isfinite(w[i])) throw InputError(tensor, "weight element " + std::to_string(i) + " is not finite");
-    quant::check_hessian(hessian, cols, o.damp, kWhere);
-    if (o.block <= 0) throw InputError(kWhere, "block must be > 0");
+    quant::check_hessian(hessian, cols, o.damp, kSparsegptWhere);
+    if (o.block <= 0) throw InputError(kSparsegptWhere, "block must be > 0");
     if (!o.pattern && !(o.sparsity >= 0 && o.sparsity < 1))
         throw UsageError("--sparsity", "must be in [0, 1), not " + std::to_string(o.sparsity));
     const int m = o.pattern ? o.pattern->m : 1;
     if (o.pattern) {
         check_nm_fits(cols, *o.pattern, tensor);
-        if (o.block % m != 0) throw InputError(kWhere, "block must be a multiple of M");
+        if (o.block % m != 0) throw InputError(kSparsegptWhere, "block must be a multiple of M");
     }
     const int64_t n = cols;
     SparseGptResult r;
@@ -36,7 +36,7 @@ SparseGptResult sparsegpt_prune(std::span<const float> w, int64_t rows, int64_t 
         for (int64_t c = 0; c < n; ++c) wt[static_cast<size_t>(c * rows + row)] = w[static_cast<size_t>(row * n + c)];
     std::vector<double> h(hessian.begin(), hessian.end());
     r.dead_inputs = quant::drop_dead_inputs(h, n, wt, rows);
-    const quant::InverseHessianFactor f = quant::dampened_inverse_factor(h, n, o.damp, kWhere);
+    const quant::InverseHessianFactor f = quant::dampened_inverse_factor(h, n, o.damp, kSparsegptWhere);
     const std::vector<double>& u = f.u;  // (n, n) upper, H^-1 = U^T U
     r.damp_used = f.damp_used;
     r.mask.assign(static_cast<size_t>(rows * n), 0);

@@ -9,7 +9,7 @@
 namespace tern::quant {
 namespace {
 
-constexpr const char* kWhere = "calibration";
+constexpr const char* kObserverWhere = "calibration";
 
 struct KindName {
     ObserverKind kind;
@@ -23,7 +23,7 @@ constexpr KindName kKinds[] = {{ObserverKind::minmax, "minmax"},
 
 void check_finite(std::span<const float> values) {
     for (float v : values) {
-        if (!std::isfinite(v)) throw InputError(kWhere, std::isnan(v) ? "a NaN activation" : "an infinite activation");
+        if (!std::isfinite(v)) throw InputError(kObserverWhere, std::isnan(v) ? "a NaN activation" : "an infinite activation");
     }
 }
 
@@ -53,7 +53,7 @@ public:
         }
     }
     FloatRange range() const override {
-        if (!seen_) throw InputError(kWhere, "no values were observed");
+        if (!seen_) throw InputError(kObserverWhere, "no values were observed");
         return r_;
     }
 
@@ -90,7 +90,7 @@ public:
         }
     }
     FloatRange range() const override {
-        if (hist_.empty()) throw InputError(kWhere, "no values were observed");
+        if (hist_.empty()) throw InputError(kObserverWhere, "no values were observed");
         const FloatRange extent{lo_, hi_};
         switch (kind_) {
             case ObserverKind::percentile: return percentile_range(hist_, extent, o_.percentile);

@@ -13,19 +13,19 @@
 namespace tern::quant {
 namespace {
 
-constexpr const char* kWhere = "awq";
+constexpr const char* kAwqWhere = "awq";
 
 void check_statistics(int64_t cols, std::span<const double> mean_abs, std::span<const double> hessian) {
     if (static_cast<int64_t>(hessian.size()) != cols * cols)
-        throw InputError(kWhere, "Hessian holds " + std::to_string(hessian.size()) + " values, not " +
+        throw InputError(kAwqWhere, "Hessian holds " + std::to_string(hessian.size()) + " values, not " +
                                      std::to_string(cols) + "^2");
     if (!mean_abs.empty() && static_cast<int64_t>(mean_abs.size()) != cols)
-        throw InputError(kWhere, "mean |x| holds " + std::to_string(mean_abs.size()) + " channels, not " +
+        throw InputError(kAwqWhere, "mean |x| holds " + std::to_string(mean_abs.size()) + " channels, not " +
                                      std::to_string(cols));
     for (double v : hessian)
-        if (!std::isfinite(v)) throw InputError(kWhere, "the Hessian holds a non-finite value");
+        if (!std::isfinite(v)) throw InputError(kAwqWhere, "the Hessian holds a non-finite value");
     for (double v : mean_abs)
-        if (!std::isfinite(v) || v < 0) throw InputError(kWhere, "mean |x| holds a negative or non-finite value");
+        if (!std::isfinite(v) || v < 0) throw InputError(kAwqWhere, "mean |x| holds a negative or non-finite value");
 }
 
 // sum over rows r of d_r^T H d_r for d = a - b (rows, cols). D·H is one f32
@@ -85,12 +85,12 @@ std::vector<double> scale_hessian(std::span<const double> hessian, std::span<con
 
 AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<const double> mean_abs,
                                  std::span<const double> hessian, const GroupQuantizer& quantizer, int n_grid) {
-    if (linears.empty()) throw InputError(kWhere, "no Linear to scale");
-    if (n_grid < 1) throw InputError(kWhere, "n_grid must be >= 1");
+    if (linears.empty()) throw InputError(kAwqWhere, "no Linear to scale");
+    if (n_grid < 1) throw InputError(kAwqWhere, "n_grid must be >= 1");
     const int64_t cols = linears[0].cols;
     for (const auto& l : linears)
-        if (l.cols != cols) throw InputError(kWhere, "Linears sharing an input differ in input features");
-    if (static_cast<int64_t>(mean_abs.size()) != cols) throw InputError(kWhere, "mean |x| is missing");
+        if (l.cols != cols) throw InputError(kAwqWhere, "Linears sharing an input differ in input features");
+    if (static_cast<int64_t>(mean_abs.size()) != cols) throw InputError(kAwqWhere, "mean |x| is missing");
     check_statistics(cols, mean_abs, hessian);
     const std::vector<float> h32(hessian.begin(), hessian.end());
 
@@ -112,7 +112,7 @@ AwqScaleSearch awq_search_scales(std::span<const WeightView> linears, std::span<
         for (const auto& l : linears) {
             const std::vector<float> scaled = scale_columns(l, s);
             if (cols % quantizer.group != 0)
-                throw InputError(kWhere, "input features " + std::to_string(cols) + " are not a multiple of the block " +
+                throw InputError(kAwqWhere, "input features " + std::to_string(cols) + " are not a multiple of the block " +
                                              std::to_string(quantizer.group));
             std::vector<float> q = round_trip_rows(scaled, l.rows, l.cols, quantizer);
             for (int64_t r = 0; r < l.rows; ++r)
@@ -133,7 +133,7 @@ AwqClip awq_search_clip(const WeightView& w, std::span<const double> hessian, co
                         int n_grid, double max_shrink) {
     const int64_t rows = w.rows, cols = w.cols, g = quantizer.group;
     check_statistics(cols, {}, hessian);
-    if (g <= 0 || cols % g != 0) throw InputError(kWhere, "input features are not a multiple of the group");
+    if (g <= 0 || cols % g != 0) throw InputError(kAwqWhere, "input features are not a multiple of the group");
     const int64_t groups = cols / g;
     AwqClip out;
     out.clipped.assign(w.w.begin(), w.w.end());

@@ -26,7 +26,7 @@ namespace tern::quant {
 namespace {
 
 using io::TensorRole;
-constexpr const char* kWhere = "quantize";
+constexpr const char* kCalibratedWhere = "quantize";
 
 std::vector<double> mean_abs_of(const ops::LinearInputStats& s) {
     const std::vector<float> m = s.mean_abs();
@@ -139,7 +139,7 @@ Tensor pack_gptq(const GptqResult& g, const GptqGrid& grid, DType dtype) {
     if (const auto* ig = std::get_if<IntGroupGrid>(&grid)) return pack_int_groups(g, *ig, dtype);
     Tensor t = Tensor::zeros({g.rows, g.cols}, dtype);
     if (t.nbytes() != g.blocks.size())
-        throw InputError(kWhere, "GPTQ packed " + std::to_string(g.blocks.size()) + " bytes for a " +
+        throw InputError(kCalibratedWhere, "GPTQ packed " + std::to_string(g.blocks.size()) + " bytes for a " +
                                      std::string(dtype_name(dtype)) + " tensor of " + std::to_string(t.nbytes()));
     std::memcpy(t.raw_data(), g.blocks.data(), g.blocks.size());
     return t;

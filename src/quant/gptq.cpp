@@ -16,7 +16,7 @@
 namespace tern::quant {
 namespace {
 
-constexpr const char* kWhere = "gptq";
+constexpr const char* kGptqWhere = "gptq";
 
 // The per-row, per-group parameters of IntGroupGrid, fitted exactly as the
 // int<bits>_asym_g<group> formats fit them (so a stored file decodes to the
@@ -50,20 +50,20 @@ int quantize_code(double x, const GroupParams& p, int levels) {
 double dequantize_code(int q, const GroupParams& p) { return static_cast<double>(q - p.z) * p.d; }
 
 void check_weights(std::span<const float> w, int64_t rows, int64_t cols, int64_t group, const std::string& group_name) {
-    if (rows <= 0 || cols <= 0) throw InputError(kWhere, "empty weight");
+    if (rows <= 0 || cols <= 0) throw InputError(kGptqWhere, "empty weight");
     if (static_cast<int64_t>(w.size()) != rows * cols)
-        throw InputError(kWhere, "weight holds " + std::to_string(w.size()) + " values, not " +
+        throw InputError(kGptqWhere, "weight holds " + std::to_string(w.size()) + " values, not " +
                                      std::to_string(rows) + " x " + std::to_string(cols));
     if (group <= 0 || cols % group != 0)
-        throw InputError(kWhere, "input features " + std::to_string(cols) + " are not a multiple of " + group_name +
+        throw InputError(kGptqWhere, "input features " + std::to_string(cols) + " are not a multiple of " + group_name +
                                      std::to_string(group));
     for (size_t i = 0; i < w.size(); ++i)
         if (!std::isfinite(w[i]))
-            throw InputError(kWhere, "weight element " + std::to_string(i) + " is not finite");
+            throw InputError(kGptqWhere, "weight element " + std::to_string(i) + " is not finite");
 }
 
 void check_shapes(std::span<const float> w, int64_t rows, int64_t cols, const IntGroupGrid& grid) {
-    if (grid.bits < 2 || grid.bits > 8) throw InputError(kWhere, "bits must be 2..8, not " + std::to_string(grid.bits));
+    if (grid.bits < 2 || grid.bits > 8) throw InputError(kGptqWhere, "bits must be 2..8, not " + std::to_string(grid.bits));
     check_weights(w, rows, cols, grid.group, "the group ");
 }
 
@@ -175,7 +175,7 @@ struct GgufGrid {
 const GgufBlockCodec& codec_of(const GgufBlockGrid& grid) {
     const GgufBlockCodec* c = gguf_block_codec(grid.type);
     if (!c)
-        throw InputError(kWhere, std::string(dtype_name(grid.type)) +
+        throw InputError(kGptqWhere, std::string(dtype_name(grid.type)) +
                                      " is not a GGUF block grid GPTQ rounds onto (q4_0, q4_1, q2_k, q3_k, q4_k, q5_k, q6_k)");
     return *c;
 }
@@ -183,8 +183,8 @@ const GgufBlockCodec& codec_of(const GgufBlockGrid& grid) {
 template <class Grid>
 GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::span<const double> hessian,
                     const Grid& grid, const GptqOptions& o) {
-    check_hessian(hessian, cols, o.damp, kWhere);
-    if (o.block <= 0) throw InputError(kWhere, "block must be > 0");
+    check_hessian(hessian, cols, o.damp, kGptqWhere);
+    if (o.block <= 0) throw InputError(kGptqWhere, "block must be > 0");
     const int64_t n = cols;
     const int64_t group_size = grid.group;
     GptqResult r = grid.empty(rows, cols);
@@ -224,7 +224,7 @@ GptqResult gptq_run(std::span<const float> w, int64_t rows, int64_t cols, std::s
         std::copy_n(wt.begin() + perm[static_cast<size_t>(i)] * rows, rows, wp.begin() + i * rows);
     }
 
-    InverseHessianFactor f = dampened_inverse_factor(hp, n, o.damp, kWhere);
+    InverseHessianFactor f = dampened_inverse_factor(hp, n, o.damp, kGptqWhere);
     const std::vector<double> u = std::move(f.u);
     r.damp_used = f.damp_used;
 

@@ -75,10 +75,7 @@ nn::train::TrainHooks CentroidTrainer::hooks() {
 
 KmeansRun run_kmeans_training(const nn::train::Recipe& r, const nn::train::RunOptions& o) {
     {
-        const auto init = nn::train::load_classifier(r.init);
-        if (init.model_name != r.model)
-            throw InputError(r.source, "key 'init': " + r.init + " holds model '" + init.model_name + "', the recipe trains '" +
-                                           r.model + "'");
+        const auto init = nn::train::load_init_classifier(r.init, r.model, r.source);
         if (init.metadata.count("tern.qat")) throw InputError(r.source, "key 'init': " + r.init + " is a QAT model; share an fp32 one");
         if (shared_weight_parameters(*init.model).empty())
             throw InputError(r.source, "key 'kmeans': model '" + r.model + "' has no Linear or Conv weights");

@@ -18,7 +18,7 @@ namespace {
 
 using io::TensorRole;
 // "tensor": naming_model_file (io/model_container.h) puts the input file in front, nothing else.
-constexpr const char* kWhere = "tensor";
+constexpr const char* kRotateWhere = "tensor";
 constexpr const char* kOnlineHadamardMarker = "tern.rotation.ffn_down_hadamard";
 
 // fn over every row of a (rows, cols) f32 matrix, in double.
@@ -83,14 +83,14 @@ std::optional<std::pair<TensorRole, int32_t>> folded_key(io::RoleOf r) {
 class Rotator {
 public:
     Rotator(const TensorModel& m, const RotateOptions& o) : in_(m), out_{m, {}} {
-        if (!m.is_llm) throw InputError(kWhere, "rotate: not a language model tern runs");
+        if (!m.is_llm) throw InputError(kRotateWhere, "rotate: not a language model tern runs");
         const io::GgufValue* arch = io::find_metadata(m.gguf_metadata, "general.architecture");
         const std::string a = arch && arch->type == io::GgufType::string ? arch->s : "?";
         if (a != "llama" && a != "qwen2")
-            throw InputError(kWhere, "a rotation needs a llama-family model (RMSNorm: llama, qwen2); this one is '" + a + "'");
-        const llm::ModelConfig c = llm::config_from_gguf(m.gguf_metadata, kWhere);
+            throw InputError(kRotateWhere, "a rotation needs a llama-family model (RMSNorm: llama, qwen2); this one is '" + a + "'");
+        const llm::ModelConfig c = llm::config_from_gguf(m.gguf_metadata, kRotateWhere);
         if (o.online && c.ffn_down_hadamard > 0)
-            throw InputError(kWhere, std::string("already has an online Hadamard before ffn_down (") +
+            throw InputError(kRotateWhere, std::string("already has an online Hadamard before ffn_down (") +
                                          llm::kFfnDownHadamardKey + "); rotate it again without --rotate-online");
         Rotation& r = out_.rotation;
         r.d = c.n_embd;
@@ -99,7 +99,7 @@ public:
         if (o.online) {
             r.ffn_block = largest_power_of_two_factor(r.ffn);
             if (r.ffn_block < 2)
-                throw InputError(kWhere, "the feed-forward width " + std::to_string(r.ffn) +
+                throw InputError(kRotateWhere, "the feed-forward width " + std::to_string(r.ffn) +
                                              " is odd: no Hadamard block fits it (--rotate-online)");
         }
         // The raw bits of mt19937_64 (specified by the standard), not a distribution (implementation-defined).
@@ -121,7 +121,7 @@ public:
             rotate_rows(e, rows_of("token_embd.weight"), r.d);
             put("token_embd.weight", e);
         }
-        const int64_t layers = llm::config_from_gguf(in_.gguf_metadata, kWhere).n_layer;
+        const int64_t layers = llm::config_from_gguf(in_.gguf_metadata, kRotateWhere).n_layer;
         for (int64_t l = 0; l < layers; ++l) {
             const std::string p = "blk." + std::to_string(l) + ".";
             fold_readers(p + "attn_norm.weight", {p + "attn_q.weight", p + "attn_k.weight", p + "attn_v.weight"},
@@ -269,10 +269,10 @@ std::vector<double> rotated_hessian(const Rotation& r, io::RoleOf role, std::vec
         if (it == r.folded.end()) return h;
         const std::vector<double>& g = it->second;
         const int64_t K = r.d;
-        if (static_cast<int64_t>(h.size()) != K * K) throw InputError(kWhere, "a Hessian of the wrong size");
+        if (static_cast<int64_t>(h.size()) != K * K) throw InputError(kRotateWhere, "a Hessian of the wrong size");
         for (int64_t i = 0; i < K; ++i)
             if (g[static_cast<size_t>(i)] == 0.0)
-                throw InputError(kWhere, "a folded norm weight (" + std::string(io::tensor_role_name(role.role)) +
+                throw InputError(kRotateWhere, "a folded norm weight (" + std::string(io::tensor_role_name(role.role)) +
                                              "'s input) is 0 at channel " + std::to_string(i) +
                                              ": the rotated input's statistics cannot be derived; use --method rotate");
         for (int64_t i = 0; i < K; ++i)

@@ -7,7 +7,7 @@
 
 namespace tern::quant {
 namespace {
-constexpr const char* kWhere = "quantize";
+constexpr const char* kWorkModelWhere = "quantize";
 }  // namespace
 
 bool recipe_skips(const QuantRecipe& r, io::TensorRole role) {
@@ -15,7 +15,7 @@ bool recipe_skips(const QuantRecipe& r, io::TensorRole role) {
 }
 
 LinearStatistics calibrate_linears(const TensorModel& model, const QuantRecipe& recipe, ops::StatSet stats) {
-    return calibrate_linears(model, recipe.method, recipe.calibration, stats, kWhere);
+    return calibrate_linears(model, recipe.method, recipe.calibration, stats, kWorkModelWhere);
 }
 
 LinearStatistics calibrate_linears(const TensorModel& model, const std::string& method, const CalibrateOptions& options,

@@ -11,7 +11,7 @@ namespace tern {
 
 namespace {
 
-const std::array<BitGemmKernel, 3> kTable = {{
+const std::array<BitGemmKernel, 3> kBitserialTable = {{
     {"bit_gemm_avx512_vpopcntdq", Isa::avx512, bit_gemm_binary_avx512, bit_gemm_ternary_avx512},
     {"bit_gemm_avx2_pshufb", Isa::avx2, bit_gemm_binary_avx2, bit_gemm_ternary_avx2},
     {"bit_gemm_scalar", Isa::scalar, bit_gemm_binary_scalar, bit_gemm_ternary_scalar},
@@ -33,7 +33,7 @@ void run(const BitGemmArgs& g, const BitGemmKernel* kernel) {
 
 }  // namespace
 
-std::span<const BitGemmKernel> bit_gemm_table() { return kTable; }
+std::span<const BitGemmKernel> bit_gemm_table() { return kBitserialTable; }
 
 bool bit_gemm_kernel_supported(const BitGemmKernel& k) {
     if (!isa_supported(k.isa)) return false;
@@ -42,16 +42,16 @@ bool bit_gemm_kernel_supported(const BitGemmKernel& k) {
 
 std::vector<const BitGemmKernel*> bit_gemm_variants() {
     std::vector<const BitGemmKernel*> out;
-    for (auto it = kTable.rbegin(); it != kTable.rend(); ++it)
+    for (auto it = kBitserialTable.rbegin(); it != kBitserialTable.rend(); ++it)
         if (bit_gemm_kernel_supported(*it)) out.push_back(&*it);
     return out;
 }
 
 const BitGemmKernel& bit_gemm_kernel() {
     static const BitGemmKernel* chosen = [] {
-        for (const auto& k : kTable)
+        for (const auto& k : kBitserialTable)
             if (k.isa <= active_isa() && bit_gemm_kernel_supported(k)) return &k;
-        return &kTable.back();
+        return &kBitserialTable.back();
     }();
     return *chosen;
 }

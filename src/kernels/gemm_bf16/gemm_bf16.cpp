@@ -14,7 +14,7 @@ namespace {
 
 // Blocking: as gemm_f32 but half the bytes per element, so KC doubles for the
 // same L1/L2 footprint (KC counts K elements, a multiple of the pair size).
-constexpr GemmBf16Kernel kTable[] = {
+constexpr GemmBf16Kernel kGemmBf16Table[] = {
     {.name = "gemm_bf16_12x32_avx512bf16",
      .isa = Isa::avx512,
      .blocking = {.mr = 12, .nr = 32, .kg = 2, .mc = 48, .kc = 2048, .nc = 4096},
@@ -37,15 +37,15 @@ constexpr GemmBf16Kernel kTable[] = {
 
 }  // namespace
 
-std::span<const GemmBf16Kernel> gemm_bf16_table() { return kTable; }
+std::span<const GemmBf16Kernel> gemm_bf16_table() { return kGemmBf16Table; }
 
 std::span<const GemmBf16Kernel* const> gemm_bf16_variants() {
-    static const std::vector<const GemmBf16Kernel*> variants = supported_kernels_of<GemmBf16Kernel>(kTable);
+    static const std::vector<const GemmBf16Kernel*> variants = supported_kernels_of<GemmBf16Kernel>(kGemmBf16Table);
     return variants;
 }
 
 const GemmBf16Kernel& gemm_bf16_kernel() {
-    static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kTable);
+    static const GemmBf16Kernel* chosen = choose_kernel_of<GemmBf16Kernel>(kGemmBf16Table);
     return *chosen;
 }
 

@@ -17,7 +17,7 @@ namespace {
 // KC x NR B micro-panel (128 KiB) and the MC x KC A block (192 KiB) then stream
 // from L2, which the kernel's B prefetch (4 KiB ahead) and the hardware
 // prefetchers keep up with; KC x NC of B sits in L3.
-constexpr GemmF32Kernel kTable[] = {
+constexpr GemmF32Kernel kGemmF32Table[] = {
     {.name = "gemm_f32_12x32_avx512",
      .isa = Isa::avx512,
      .blocking = {.mr = 12, .nr = 32, .kg = 1, .mc = 48, .kc = 1024, .nc = 4096},
@@ -48,15 +48,15 @@ constexpr GemmF32Kernel kTable[] = {
 
 }  // namespace
 
-std::span<const GemmF32Kernel> gemm_f32_table() { return kTable; }
+std::span<const GemmF32Kernel> gemm_f32_table() { return kGemmF32Table; }
 
 std::span<const GemmF32Kernel* const> gemm_f32_variants() {
-    static const std::vector<const GemmF32Kernel*> variants = supported_kernels_of<GemmF32Kernel>(kTable);
+    static const std::vector<const GemmF32Kernel*> variants = supported_kernels_of<GemmF32Kernel>(kGemmF32Table);
     return variants;
 }
 
 const GemmF32Kernel& gemm_f32_kernel() {
-    static const GemmF32Kernel* chosen = choose_kernel_of<GemmF32Kernel>(kTable);
+    static const GemmF32Kernel* chosen = choose_kernel_of<GemmF32Kernel>(kGemmF32Table);
     return *chosen;
 }
 

@@ -17,7 +17,7 @@ namespace {
 // for MC/MR micro-tiles.
 constexpr int kAnyK = 1 << 30;
 
-constexpr GemmQ8Kernel kTable[] = {
+constexpr GemmQ8Kernel kGemmQ8Table[] = {
     {.name = "gemm_q8_u8s8_12x32_avx512vnni",
      .isa = Isa::avx512,
      .blocking = {.mr = 12, .nr = 32, .kg = 4, .mc = 48, .kc = kAnyK, .nc = 4096},
@@ -55,15 +55,15 @@ void check_args(const GemmQ8Args& g) {
 
 }  // namespace
 
-std::span<const GemmQ8Kernel> gemm_q8_table() { return kTable; }
+std::span<const GemmQ8Kernel> gemm_q8_table() { return kGemmQ8Table; }
 
 std::span<const GemmQ8Kernel* const> gemm_q8_variants() {
-    static const std::vector<const GemmQ8Kernel*> variants = supported_kernels_of<GemmQ8Kernel>(kTable);
+    static const std::vector<const GemmQ8Kernel*> variants = supported_kernels_of<GemmQ8Kernel>(kGemmQ8Table);
     return variants;
 }
 
 const GemmQ8Kernel& gemm_q8_kernel() {
-    static const GemmQ8Kernel* chosen = choose_kernel_of<GemmQ8Kernel>(kTable);
+    static const GemmQ8Kernel* chosen = choose_kernel_of<GemmQ8Kernel>(kGemmQ8Table);
     return *chosen;
 }
 

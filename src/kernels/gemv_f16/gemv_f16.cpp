@@ -24,7 +24,7 @@ constexpr int64_t kAllRows = int64_t{1} << 40;
 // interleaved repetitions (Zen 5, loaded, 2026-11-22): AVX-512 GEMV 1.8x / 1.2x /
 // 1.1x gemm_f32 at M = 16 / 128 / 512; AVX2 GEMV 2x at M = 8 but 0.75x the
 // converting GEMM at M = 16; the scalar GEMV widens with integer code per row group.
-constexpr GemvF16Kernel kTable[] = {
+constexpr GemvF16Kernel kGemvF16Table[] = {
     {.name = "gemv_f16_32col_avx512",
      .isa = Isa::avx512,
      .nr = 32,
@@ -96,15 +96,15 @@ void pack_panels(const uint16_t* w, int64_t ldw, int64_t n, int64_t k, int nr, i
 
 }  // namespace
 
-std::span<const GemvF16Kernel> gemv_f16_table() { return kTable; }
+std::span<const GemvF16Kernel> gemv_f16_table() { return kGemvF16Table; }
 
 std::span<const GemvF16Kernel* const> gemv_f16_variants() {
-    static const std::vector<const GemvF16Kernel*> variants = supported_kernels_of<GemvF16Kernel>(kTable);
+    static const std::vector<const GemvF16Kernel*> variants = supported_kernels_of<GemvF16Kernel>(kGemvF16Table);
     return variants;
 }
 
 const GemvF16Kernel& gemv_f16_kernel() {
-    static const GemvF16Kernel* chosen = choose_kernel_of<GemvF16Kernel>(kTable);
+    static const GemvF16Kernel* chosen = choose_kernel_of<GemvF16Kernel>(kGemvF16Table);
     return *chosen;
 }
 

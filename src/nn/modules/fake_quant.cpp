@@ -40,7 +40,7 @@ float mse_optimal_scale(const float* v, int64_t n, QuantGrid g) {
     return std::max(best, kMinScale);
 }
 
-Tensor filled(const Shape& shape, float v) {
+Tensor fq_filled(const Shape& shape, float v) {
     Tensor t = Tensor::empty(shape);
     std::fill_n(t.data<float>(), t.numel(), v);
     return t;
@@ -84,17 +84,17 @@ LayerFakeQuant::LayerFakeQuant(const FakeQuantSpec& s, int64_t out_channels) : s
     quant_grid(spec.weight_bits, true);  // range checks
     quant_grid(spec.act_bits, false);
     if (spec.method == "lsq") {
-        weight_scale = register_parameter("weight_scale", filled({spec.per_channel ? out_channels : 1}, 1.0f));
-        act_scale = register_parameter("act_scale", filled({1}, 1.0f));
+        weight_scale = register_parameter("weight_scale", fq_filled({spec.per_channel ? out_channels : 1}, 1.0f));
+        act_scale = register_parameter("act_scale", fq_filled({1}, 1.0f));
     } else if (spec.method == "pact") {
-        act_alpha = register_parameter("act_alpha", filled({1}, 6.0f));
+        act_alpha = register_parameter("act_alpha", fq_filled({1}, 6.0f));
     } else if (spec.method == "ste") {
-        act_range = filled({2}, 0.0f);
+        act_range = fq_filled({2}, 0.0f);
         register_buffer("act_range", act_range);
     } else {
         throw Error("fake_quant", "unknown method '" + spec.method + "'");
     }
-    act_signed = filled({1}, 0.0f);
+    act_signed = fq_filled({1}, 0.0f);
     register_buffer("act_signed", act_signed);
 }
 
@@ -119,7 +119,7 @@ Var LayerFakeQuant::weight(const Var& w) {
         return fake_quant_lsq(w, weight_scale, g, static_cast<float>(1.0 / std::sqrt(per_scale * static_cast<double>(g.qmax))));
     }
     const Tensor s = ste_weight_scale(w.value());
-    return fake_quant_ste(w, s, filled({s.numel()}, 0.0f), g);
+    return fake_quant_ste(w, s, fq_filled({s.numel()}, 0.0f), g);
 }
 
 Var LayerFakeQuant::input(const Var& x) {
@@ -149,7 +149,7 @@ Var LayerFakeQuant::input(const Var& x) {
     const float lo = std::min(range[0], 0.0f), hi = std::max(range[1], 0.0f);
     const float scale = std::max((hi - lo) / static_cast<float>(ug.qmax), kMinScale);
     const float zp = std::fmin(std::fmax(std::nearbyint(-lo / scale), 0.0f), static_cast<float>(ug.qmax));
-    return fake_quant_ste(x, filled({1}, scale), filled({1}, zp), ug);
+    return fake_quant_ste(x, fq_filled({1}, scale), fq_filled({1}, zp), ug);
 }
 
 void LayerFakeQuant::init_weight_scale(const Tensor& w) {

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/stopwatch.h"
 #include "io/text_corpus.h"
 #include "nn/data/rng.h"
 #include "nn/ops.h"
@@ -14,7 +15,6 @@ namespace tern::nn::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 constexpr const char* kEndOfText = "<|endoftext|>";
 

@@ -10,6 +10,7 @@
 #include "core/output_path.h"
 #include "core/thread_pool.h"
 #include "core/version.h"
+#include "core/stopwatch.h"
 #include "nn/train/lm_export.h"
 #include "nn/train/lm_trainer.h"
 #include "nn/train/model_file.h"
@@ -20,7 +21,6 @@ namespace tern::nn::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 struct RunPaths {
     std::string resume, csv, png, tokenizer;
