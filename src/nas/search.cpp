@@ -163,7 +163,7 @@ SearchResult run_search(const SearchOptions& o) {
         }
     };
     auto report = [&](const CandidateRow& row) {
-        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), (long long)o.max_evals,
+        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), proxyless ? 1LL : (long long)o.max_evals,
                    (long long)row.cost.params, (long long)row.cost.macs, row.latency_ms,
                    row.trained ? format(", val acc %s (%.1fs)", nn::train::pct(row.val_accuracy).c_str(), row.train_seconds).c_str() : "",
                    arch_to_string(row.arch).c_str()));
