@@ -2,8 +2,10 @@
 # Architecture search on Fashion-MNIST with every strategy `tern search` has,
 # same seed and settings, for a results table: the winner's measured latency
 # (batch 1, 1 thread), params, MACs, validation and TEST accuracy, and the
-# search's wall time. Not a test: minutes to hours depending on the settings.
+# search's wall time and CPU-hours. Not a test: minutes to hours depending on the settings.
 #   bench/nas_search.sh OUTDIR [MAX_EVALS] [EPOCHS] [TRAIN_SUBSET]
+# proxyless needs BUDGET="--latency-ms X"; SEARCH_EPOCHS (default 1) are its
+# supernet epochs (MAX_EVALS does not cap its steps here); STRATEGIES picks the rows.
 # Each run's OUT.search.csv holds every candidate with its proxy scores; with
 # three or more trained candidates the run prints each proxy's Spearman and
 # Kendall rank correlation with validation accuracy.
@@ -12,21 +14,27 @@ out=$1
 evals=${2:-20} epochs=${3:-2} subset=${4:-10000}
 budget=${BUDGET:-}   # e.g. BUDGET="--params 60000" or "--latency-ms 2"
 seed=${SEED:-1}
+search_epochs=${SEARCH_EPOCHS:-1}
+strategies=${STRATEGIES:-random evolution zeroshot proxyless}
+threads=${THREADS:-1}
 tern=${TERN:-build/release/tern}
 mkdir -p "$out"
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print(' '.join(str(d.get(k,'')) for k in sys.argv[1:]))" "$@"; }
 
-echo "| strategy | params | MACs | latency ms | val acc | test acc | search s |"
-echo "|---|---|---|---|---|---|---|"
-for s in random evolution zeroshot; do
+echo "| strategy | params | MACs | latency ms | val acc | test acc | search s | search CPU-h | run CPU-h |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for s in $strategies; do
   f="$out/fmnist-nas-$s.safetensors"
-  if ! rep=$("$tern" search mobilenet --strategy "$s" --max-evals "$evals" --epochs "$epochs" --train-subset "$subset" \
-               --seed "$seed" $budget --json -o "$f" 2>"$out/$s.log"); then
-    echo "| $s | $(tail -1 "$out/$s.log" | tr '|' '/') | | | | | |"
+  extra=(--max-evals "$evals")
+  [ "$s" = proxyless ] && extra=(--search-epochs "$search_epochs")
+  if ! rep=$("$tern" search mobilenet --strategy "$s" "${extra[@]}" --epochs "$epochs" --train-subset "$subset" \
+               --seed "$seed" -t "$threads" $budget --json -o "$f" 2>"$out/$s.log"); then
+    echo "| $s | $(tail -1 "$out/$s.log" | tr '|' '/') | | | | | | | |"
     continue
   fi
-  read -r p m l v t secs <<<"$(echo "$rep" | json params macs latency_ms val_accuracy test_accuracy seconds)"
-  printf '| %s | %s | %s | %.3f | %.2f %% | %.2f %% | %.0f |\n' "$s" "$p" "$m" "$l" "$(python3 -c "print(100*$v)")" \
-    "$(python3 -c "print(100*$t)")" "$secs"
+  echo "$rep" >"$out/$s.json"
+  read -r p m l v t secs sc tc <<<"$(echo "$rep" | json params macs latency_ms val_accuracy test_accuracy seconds search_cpu_hours total_cpu_hours)"
+  printf '| %s | %s | %s | %.3f | %.2f %% | %.2f %% | %.0f | %.4f | %.4f |\n' "$s" "$p" "$m" "$l" "$(python3 -c "print(100*$v)")" \
+    "$(python3 -c "print(100*$t)")" "$secs" "$sc" "$tc"
 done

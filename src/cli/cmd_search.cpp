@@ -1,5 +1,5 @@
-// tern search SPACE --strategy random|evolution|zeroshot --data fashion-mnist [--latency-ms X] [--params N]
-//             [--macs M] [--max-evals N] [--epochs E] [--train-subset N] [--seed S] -o OUT [--json]
+// tern search SPACE --strategy random|evolution|zeroshot|proxyless --data fashion-mnist [--latency-ms X] [--params N]
+//             [--macs M] [--max-evals N] [--epochs E] [--search-epochs E] [--train-subset N] [--seed S] -o OUT [--json]
 // SPACE is "mobilenet" (the built-in elastic MobileNetV2 space) or a space JSON
 // file. Progress lines, OUT.search.csv (every candidate), and OUT: the winner
 // by validation accuracy as a classifier file `tern eval OUT` takes.
@@ -21,6 +21,7 @@ struct SearchCliOptions {
     std::string space;
     nas::SearchOptions search;
     bool json = false;
+    bool max_evals_given = false;
     int threads = 0;
 };
 
@@ -31,6 +32,7 @@ void run_search_command(SearchCliOptions& c) {
     nas::SearchOptions o = c.search;
     o.space_name = c.space;
     o.space = c.space == "mobilenet" ? nas::mobilenet_space() : nas::load_space_file(c.space);
+    if (o.strategy == "proxyless" && c.max_evals_given) o.max_steps = o.max_evals;  // bounds the supernet's steps
     FILE* progress = c.json ? stderr : stdout;  // stdout carries the JSON report
     o.log = [progress](const std::string& line) {
         std::fputs(line.c_str(), progress);
@@ -41,11 +43,22 @@ void run_search_command(SearchCliOptions& c) {
         Json ranks = Json::object();
         for (const auto& [name, sk] : r.proxy_rank)
             ranks[name] = {{"spearman", json_or_null(sk.first)}, {"kendall", json_or_null(sk.second)}};
-        print_json({{"space", c.space}, {"strategy", o.strategy}, {"seed", o.seed}, {"evaluations", r.rows.size()},
+        Json j = {{"space", c.space}, {"strategy", o.strategy}, {"seed", o.seed}, {"evaluations", r.rows.size()},
                     {"arch", nas::arch_to_json(r.best)}, {"params", r.cost.params}, {"macs", r.cost.macs},
                     {"latency_ms", r.latency_ms}, {"val_accuracy", r.val_accuracy}, {"test_accuracy", r.test_accuracy},
                     {"test_images", r.test_count}, {"proxy_rank", ranks}, {"output", r.output}, {"search_csv", r.csv},
-                    {"seconds", r.seconds}});
+                    {"seconds", r.seconds}, {"search_cpu_hours", r.search_cpu_seconds / 3600},
+                    {"total_cpu_hours", r.total_cpu_seconds / 3600}};
+        if (r.proxyless) {
+            j["predicted_latency_ms"] = r.proxyless->predicted_ms;
+            j["width"] = r.proxyless->width;
+            j["latency_scale"] = r.proxyless->latency_scale;
+            j["argmax_arch"] = nas::arch_to_json(r.proxyless->argmax);
+            j["repairs"] = r.proxyless->repairs;
+            j["supernet_steps"] = r.proxyless->steps.size();
+            j["steps_csv"] = r.steps_csv;
+        }
+        print_json(j);
         return;
     }
     for (const auto& [name, sk] : r.proxy_rank)
@@ -55,6 +68,10 @@ void run_search_command(SearchCliOptions& c) {
                 (long long)r.cost.params, (long long)r.cost.macs, r.latency_ms, nn::train::pct(r.val_accuracy).c_str(),
                 nn::train::pct(r.test_accuracy).c_str(), (long long)r.test_count, nas::arch_to_string(r.best).c_str(),
                 r.output.c_str(), r.csv.c_str(), nn::train::fmt_duration(r.seconds).c_str());
+    if (r.proxyless)
+        std::printf("proxyless: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet log %s\n",
+                    r.proxyless->predicted_ms, r.proxyless->latency_scale, r.latency_ms, r.steps_csv.c_str());
+    std::printf("search cost %.4f CPU-hours (whole run %.4f)\n", r.search_cpu_seconds / 3600, r.total_cpu_seconds / 3600);
 }
 
 }  // namespace
@@ -64,16 +81,23 @@ void add_search_command(CLI::App& app) {
     auto& o = c->search;
     auto* cmd = app.add_subcommand("search", "Hardware-aware architecture search (elastic MobileNetV2 space)");
     cmd->add_option("space", c->space, "mobilenet (the built-in elastic space) or a search-space JSON file")->required();
-    cmd->add_option("--strategy", o.strategy, "random, evolution (regularized) or zeroshot (NASWOT, trains the top one)")
-        ->check(CLI::IsMember({"random", "evolution", "zeroshot"}));
+    cmd->add_option("--strategy", o.strategy,
+                    "random, evolution (regularized), zeroshot (NASWOT, trains the top one) or proxyless (supernet with "
+                    "binarized paths and a latency loss; needs --latency-ms)")
+        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless"}));
     cmd->add_option("--data", o.data, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
     cmd->add_option("--data-dir", o.data_dir, "dataset folder (default: the tern cache)");
     cmd->add_option("--latency-ms", o.budget.latency_ms, "budget: measured latency at batch 1, 1 thread")
         ->check(real_range(0, 1e6, true));
     cmd->add_option("--params", o.budget.params, "budget: parameters")->check(int_range(1, int64_t{1} << 40));
     cmd->add_option("--macs", o.budget.macs, "budget: multiply-accumulates per image")->check(int_range(1, int64_t{1} << 50));
-    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored) (default 20)")->check(int_range(1, 100000));
-    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (default 1)")->check(int_range(1, 1000));
+    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored; proxyless: supernet steps at most) (default 20)")
+        ->check(int_range(1, 100000))
+        ->each([c](const std::string&) { c->max_evals_given = true; });
+    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (proxyless: of the found architecture) (default 1)")
+        ->check(int_range(1, 1000));
+    cmd->add_option("--search-epochs", o.search_epochs, "proxyless: supernet epochs over the training images (default 1)")
+        ->check(int_range(1, 1000));
     cmd->add_option("--train-subset", o.train_subset, "first N training images, a fifth of them for validation (default 10000)")
         ->check(int_range(10, 60000));
     cmd->add_option("--seed", o.seed, "search, split and initialisation seed (default 1)")->check(seed_range());

@@ -23,8 +23,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const SearchOptions& o) {
-    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot")
-        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot");
+    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless")
+        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless");
+    if (o.strategy == "proxyless" && !(o.budget.latency_ms > 0))
+        throw UsageError("--latency-ms", "the proxyless strategy needs a latency target (--latency-ms X)");
+    if (o.search_epochs < 1 || o.search_epochs > 1000) throw UsageError("--search-epochs", "must be in [1, 1000]");
+    if (o.max_steps < 0) throw UsageError("--max-evals", "must be positive");
     if (o.max_evals < 1 || o.max_evals > 100000) throw UsageError("--max-evals", "must be in [1, 100000]");
     if (o.epochs < 1 || o.epochs > 1000) throw UsageError("--epochs", "must be in [1, 1000]");
     if (o.train_subset < 10 || o.train_subset > 60000) throw UsageError("--train-subset", "must be in [10, 60000]");
@@ -84,8 +88,11 @@ SearchResult run_search(const SearchOptions& o) {
     register_model_family();  // the candidates' trainers build "nas:" models by name
     validate_space(o.space, o.space_name);
     const auto t0 = Clock::now();
-    const std::string csv_path = o.output + ".search.csv";
-    check_output_path(o.output, {o.space_name}, {".search.csv"});
+    const double cpu0 = process_cpu_seconds();
+    const bool proxyless = o.strategy == "proxyless";
+    const std::string csv_path = o.output + ".search.csv", steps_path = o.output + ".proxyless.csv";
+    check_output_path(o.output, {o.space_name},
+                      proxyless ? std::vector<std::string>{".search.csv", ".proxyless.csv"} : std::vector<std::string>{".search.csv"});
     auto log = [&](const std::string& line) {
         if (o.log) o.log(line);
     };
@@ -94,7 +101,8 @@ SearchResult run_search(const SearchOptions& o) {
     // A budget the smallest architecture misses is missed by all of them.
     const Arch smallest = smallest_arch(o.space);
     const ArchCost small_cost = arch_cost(smallest);
-    const double small_latency = o.budget.latency_ms > 0 ? latency(smallest) : 0;
+    // proxyless checks its own (table-predicted) latency budget, steadier than one measurement on a loaded machine.
+    const double small_latency = o.budget.latency_ms > 0 && !proxyless ? latency(smallest) : 0;
     if (const std::string over = over_budget(o.budget, small_cost, small_latency); !over.empty())
         throw InputError("budget", "no architecture of the search space '" + o.space_name + "' meets it: the smallest has " +
                                        over + " (loosen --latency-ms / --params / --macs)");
@@ -156,7 +164,7 @@ SearchResult run_search(const SearchOptions& o) {
         }
     };
     auto report = [&](const CandidateRow& row) {
-        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), (long long)o.max_evals,
+        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), proxyless ? 1LL : (long long)o.max_evals,
                    (long long)row.cost.params, (long long)row.cost.macs, row.latency_ms,
                    row.trained ? format(", val acc %s (%.1fs)", nn::train::pct(row.val_accuracy).c_str(), row.train_seconds).c_str() : "",
                    arch_to_string(row.arch).c_str()));
@@ -176,6 +184,23 @@ SearchResult run_search(const SearchOptions& o) {
         random_search(o.space, so, feasible, train_candidate);
     } else if (o.strategy == "evolution") {
         regularized_evolution(o.space, so, feasible, train_candidate);
+    } else if (proxyless) {  // the supernet picks the architecture, which then trains from scratch
+        ProxylessOptions po;
+        po.latency_ms = o.budget.latency_ms;
+        po.params = o.budget.params;
+        po.macs = o.budget.macs;
+        po.search_epochs = o.search_epochs;
+        po.max_steps = o.max_steps;
+        po.batch_size = o.batch_size;
+        po.seed = o.seed;
+        po.space_name = o.space_name;
+        po.layer_latency = o.layer_latency;
+        po.measured = o.latency;
+        po.log = o.log;
+        if (!data.validation) throw InputError("search", "proxyless needs a validation split (a larger --train-subset)");
+        res.proxyless = proxyless_search(o.space, *data.train, *data.validation, po);
+        res.search_cpu_seconds = res.proxyless->cpu_seconds;
+        train_candidate(res.proxyless->arch);
     } else {  // zeroshot: score every draw by NASWOT at initialisation, train only the best
         random_search(o.space, so, feasible, [&](const Arch& a) {
             res.rows.push_back(score_row(a));
@@ -191,6 +216,8 @@ SearchResult run_search(const SearchOptions& o) {
         res.rows[top] = row;
         log(format("trained the top NASWOT architecture: val acc %s\n", nn::train::pct(row.val_accuracy).c_str()));
     }
+
+    if (!proxyless) res.search_cpu_seconds = process_cpu_seconds() - cpu0;
 
     // Rank correlations of each proxy with validation accuracy over trained rows.
     std::vector<double> acc;
@@ -226,8 +253,14 @@ SearchResult run_search(const SearchOptions& o) {
     meta["tern.nas.params"] = std::to_string(win.cost.params);
     meta["tern.nas.macs"] = std::to_string(win.cost.macs);
     meta["tern.nas.latency_ms"] = format("%.4f", win.latency_ms);
+    if (res.proxyless) meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.proxyless->predicted_ms);
+    meta["tern.nas.search_cpu_hours"] = format("%.5f", res.search_cpu_seconds / 3600);
     meta["tern.version"] = kTernVersion;
     nn::train::write_text_file(csv_path, search_csv(res.rows));
+    if (res.proxyless) {
+        nn::train::write_text_file(steps_path, proxyless_csv(res.proxyless->steps));
+        res.steps_csv = steps_path;
+    }
     nn::train::save_classifier(o.output, *best_model, meta);
 
     res.best = win.arch;
@@ -239,6 +272,7 @@ SearchResult run_search(const SearchOptions& o) {
     res.output = o.output;
     res.csv = csv_path;
     res.seconds = seconds_since(t0);
+    res.total_cpu_seconds = process_cpu_seconds() - cpu0;
     return res;
 }
 

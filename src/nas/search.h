@@ -9,12 +9,14 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "nas/arch.h"
 #include "nas/cost.h"
 #include "nas/proxies.h"
+#include "nas/proxyless.h"
 
 namespace tern::nas {
 
@@ -26,10 +28,12 @@ struct Budget {
 struct SearchOptions {
     std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file
     Space space = mobilenet_space();
-    std::string strategy = "evolution";    // random | evolution | zeroshot
+    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless
     Budget budget;
-    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies)
-    int64_t epochs = 1;
+    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps)
+    int64_t epochs = 1;         // training epochs per candidate (proxyless: of the derived architecture, from scratch)
+    int64_t search_epochs = 1;  // proxyless: supernet epochs over the training images
+    int64_t max_steps = 0;      // proxyless: supernet steps at most (0: all of search_epochs); `tern search` sets it from --max-evals
     int64_t train_subset = 10000;  // first N training images; a fifth of them validate
     int64_t batch_size = 64;
     int64_t proxy_batch = 32;
@@ -37,6 +41,7 @@ struct SearchOptions {
     std::string data = "fashion-mnist", data_dir;
     std::string output;
     LatencyEstimator latency;  // empty: measured (cost.h)
+    LayerLatency layer_latency;  // proxyless: per-layer microseconds; empty: tern's latency table
     std::function<void(const std::string& line)> log;  // progress lines, '\n' included
 };
 
@@ -61,6 +66,12 @@ struct SearchResult {
     std::map<std::string, std::pair<double, double>> proxy_rank;
     std::string output, csv;
     double seconds = 0;
+    // CPU time of the search itself (random / evolution / zeroshot: drawing, scoring
+    // and training the candidates; proxyless: the supernet) and of the whole run
+    // (with the final training and the test evaluation).
+    double search_cpu_seconds = 0, total_cpu_seconds = 0;
+    std::optional<ProxylessResult> proxyless;  // the supernet's report
+    std::string steps_csv;                     // proxyless: OUT.proxyless.csv, one line per supernet step
 };
 
 // Throws UsageError for a bad option, InputError("budget", ...) when no

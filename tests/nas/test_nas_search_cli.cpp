@@ -96,7 +96,7 @@ TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
     const std::string out = temp_dir() + "/x.safetensors";
     auto r = run_tern("search mobilenet --strategy darts -o " + out);
     EXPECT_EQ(r.code, 2) << r.all();
-    EXPECT_NE(r.err.find("random"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("proxyless"), std::string::npos) << r.err;
     r = run_tern("search mobilenet --max-evals 0 -o " + out);
     EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("100000"), std::string::npos) << r.err;
@@ -143,4 +143,49 @@ TEST(SearchCli, HostileNasModelFileIsOneError) {
     EXPECT_EQ(r.code, 1) << r.all();
     EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("tern.model metadata"), std::string::npos) << r.err;
+}
+
+TEST(SearchCli, ProxylessWritesAModelAndItsSupernetLog) {
+    REQUIRE_FASHION();
+    const std::string space = write("tiny-proxyless.json", kTinySpace), out = temp_dir() + "/proxyless.safetensors";
+    const auto r = run_tern("search " + space + " --strategy proxyless --latency-ms 50 --max-evals 2 --epochs 1 "
+                            "--train-subset 256 --seed 2 -t 2 --json -o " + out);
+    ASSERT_EQ(r.code, 0) << r.all();
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["strategy"], "proxyless");
+    EXPECT_EQ(j["supernet_steps"], 2);
+    EXPECT_LE(j["predicted_latency_ms"].get<double>(), 50.0);
+    EXPECT_GT(j["latency_ms"].get<double>(), 0.0);  // measured
+    EXPECT_GT(j["search_cpu_hours"].get<double>(), 0.0);
+    EXPECT_GE(j["total_cpu_hours"].get<double>(), j["search_cpu_hours"].get<double>());
+    EXPECT_NE(r.err.find("[proxyless 2/2]"), std::string::npos) << r.err;
+    std::ifstream log(out + ".proxyless.csv");
+    std::string header, line;
+    std::getline(log, header);
+    EXPECT_EQ(header.rfind("step,epoch,lr,train_ce,arch_step,val_ce,loss,expected_latency_ms", 0), 0u) << header;
+    int rows = 0;
+    while (std::getline(log, line)) ++rows;
+    EXPECT_EQ(rows, 2);
+    const auto e = run_tern("eval " + out + " --data fashion-mnist --json -t 2");
+    ASSERT_EQ(e.code, 0) << e.all();
+    EXPECT_NEAR(nlohmann::json::parse(e.out)["accuracy"].get<double>(), j["test_accuracy"].get<double>(), 1e-9);
+}
+
+TEST(SearchCli, ProxylessBadFlagsAndBudgets) {
+    const std::string out = temp_dir() + "/p.safetensors";
+    auto r = run_tern("search mobilenet --strategy proxyless -o " + out);  // no latency target
+    EXPECT_EQ(r.code, 2) << r.all();
+    EXPECT_NE(r.err.find("--latency-ms"), std::string::npos) << r.err;
+    r = run_tern("search mobilenet --strategy proxyless --latency-ms 5 --search-epochs 0 -o " + out);
+    EXPECT_EQ(r.code, 2) << r.all();
+    r = run_tern("search mobilenet --strategy proxyless --latency-ms 0.0001 -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find("meets it"), std::string::npos) << r.err;
+    const std::string gap = write("gap.json", R"({"stem":8,"head":16,"stages":[{"channels":8,"stride":2,"depths":[1,3]}],
+                                                 "kernels":[3],"expansions":[2],"widths":[1.0]})");
+    r = run_tern("search " + gap + " --strategy proxyless --latency-ms 50 --train-subset 64 -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find("contiguous"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_FALSE(std::filesystem::exists(out + ".proxyless.csv"));
 }
