@@ -37,7 +37,9 @@ void expect_pruned(const std::string& in, const std::string& out, double s, bool
         EXPECT_EQ(zeros, std::llround(s * double(vb.size()))) << sa[i].name;
         if (!weights_may_move)
             for (size_t k = 0; k < va.size(); ++k)
-                if (vb[k] != 0.0f) EXPECT_EQ(va[k], vb[k]) << sa[i].name << " " << k;
+                if (vb[k] != 0.0f) {
+                    EXPECT_EQ(va[k], vb[k]) << sa[i].name << " " << k;
+                }
     }
 }
 
@@ -49,15 +51,16 @@ TEST(WeightPruneCli, MagnitudeObdAndObsReachTheSparsityAndLoadInEval) {
         SCOPED_TRACE(method);
         const std::string out = dir.file(method + ".safetensors");
         const auto r = testcli::run_tern("prune " + in + " -o " + out + " --method " + method +
-                                         " --sparsity 0.6 --calib-images 128 --json -t 2");
+                                         " --sparsity 0.6 --calib-images 64 --json -t 2");
         ASSERT_EQ(r.code, 0) << r.err;
         const auto j = nlohmann::json::parse(r.out);
-        EXPECT_EQ(j["calibration_images"].get<int64_t>(), method == "magnitude" ? 0 : 128);
+        EXPECT_EQ(j["calibration_images"].get<int64_t>(), method == "magnitude" ? 0 : 64);
         EXPECT_NEAR(j["sparsity"].get<double>(), 0.6, 1e-4);
         expect_pruned(in, out, 0.6, method == "obs");  // only OBS moves the weights it keeps
+        if (method != "obs") continue;  // one eval keeps the test short
         const auto e = testcli::run_tern("eval " + out + " --data fashion-mnist --json -t 2");
         ASSERT_EQ(e.code, 0) << e.err;
-        EXPECT_GT(nlohmann::json::parse(e.out).at("accuracy").get<double>(), 0.5);
+        EXPECT_GT(nlohmann::json::parse(e.out).at("accuracy").get<double>(), 0.85);  // dense 91.65 %
     }
 }
 
