@@ -1,19 +1,28 @@
 // tern prune MODEL.gguf -o OUT.gguf --method magnitude|wanda|sparsegpt (--sparsity S | --pattern N:M)
 //            [--calib SPEC --calib-tokens N --calib-ctx C] [--sequential] [--json]
+// tern prune MODEL.gguf -o OUT.gguf --method block-drop --blocks K --calib SPEC
+// tern prune MODEL.safetensors -o OUT.safetensors --method magnitude|obd|obs --sparsity S [--calib-images N]
 // Zeroes weights of a language model's block Linears and writes a GGUF in the
-// input's types that tern and llama.cpp load. Reading, the methods and writing
-// live in prune/prune_file.h; this file parses and prints.
+// input's types that tern and llama.cpp load, or drops whole blocks; zeroes a
+// classifier's weights; classifier channels: cli/prune_channels.h. Reading, the
+// methods and writing live in prune/ (prune_file.h, block_drop.h,
+// weight_prune_file.h); this file parses and prints.
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "cli/commands.h"
 #include "cli/prune_channels.h"
+#include "cli/prune_weights.h"
 #include "core/error.h"
 #include "core/json_out.h"
 #include "core/table.h"
+#include "prune/block_drop.h"
 #include "prune/prune_file.h"
+#include "prune/weight_prune_file.h"
 
 namespace tern::cli {
 namespace {
@@ -29,12 +38,50 @@ struct PruneCliOptions {
     bool json = false;
     int threads = 0;
     ChannelPruneCliOptions channels;  // classifier files: --method l1|bn|taylor|netadapt, --scan
+    int64_t calib_images = 2048;      // classifier files, obd / obs
+    int64_t blocks = 0;               // block-drop: K
 };
+
 
 std::string percent(double f) { return fmt_fixed(100.0 * f, 2) + " %"; }
 
+void run_block_drop(const PruneCliOptions& o) {
+    if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.gguf");
+    if (o.sparsity || !o.pattern.empty()) throw UsageError("--blocks", "block-drop takes --blocks K, not --sparsity / --pattern");
+    prune::BlockDropOptions b{.input = o.model, .output = o.output, .blocks = o.blocks, .calibration = {}};
+    b.calibration.calib = o.calib;
+    b.calibration.n_tokens = o.calib_tokens;
+    b.calibration.ctx = o.calib_ctx;
+    const prune::BlockDropResult r =
+        prune::drop_blocks(b, o.json ? std::function<void(const std::string&)>{}
+                                     : [](const std::string& l) { std::fputs(l.c_str(), stderr); });
+    if (o.json) {
+        Json rounds = Json::array();
+        for (const auto& rd : r.rounds) {
+            Json ppl = Json::array();
+            for (double p : rd.ppl_without) ppl.push_back(std::isfinite(p) ? Json(p) : Json(nullptr));
+            rounds.push_back(Json{{"dropped", rd.dropped}, {"calib_ppl_without", ppl}});
+        }
+        print_json(Json{{"input", o.model}, {"output", o.output}, {"method", "block-drop"}, {"blocks_before", r.blocks_before},
+                        {"blocks_after", r.blocks_before - static_cast<int64_t>(r.dropped.size())}, {"dropped", r.dropped},
+                        {"calib", o.calib}, {"calib_tokens", r.calib_tokens}, {"calib_ppl_dense", r.calib_ppl_dense},
+                        {"calib_ppl_after", r.calib_ppl_after}, {"params_before", r.params_before},
+                        {"params_after", r.params_after}, {"rounds", rounds}});
+        return;
+    }
+    std::string dropped;
+    for (int64_t d : r.dropped) dropped += (dropped.empty() ? "" : ", ") + std::to_string(d);
+    std::printf("%s -> %s: dropped block%s %s of %lld; calibration ppl %s -> %s (%lld tokens); parameters %lld -> %lld\n",
+                o.model.c_str(), o.output.c_str(), r.dropped.size() > 1 ? "s" : "", dropped.c_str(),
+                static_cast<long long>(r.blocks_before), fmt_fixed(r.calib_ppl_dense, 4).c_str(),
+                fmt_fixed(r.calib_ppl_after, 4).c_str(), static_cast<long long>(r.calib_tokens),
+                static_cast<long long>(r.params_before), static_cast<long long>(r.params_after));
+}
+
 void run_prune(const PruneCliOptions& o) {
     apply_threads(o.threads);
+    if (o.method == "block-drop") return run_block_drop(o);
+    if (o.blocks != 0) throw UsageError("--blocks", "only --method block-drop drops blocks");
     if (o.channels.scan || is_channel_method(o.method)) {
         ChannelPruneCliOptions c = o.channels;
         c.model = o.model;
@@ -42,6 +89,15 @@ void run_prune(const PruneCliOptions& o) {
         c.method = o.method.empty() ? "l1" : o.method;
         c.json = o.json;
         run_channel_prune(c);
+        return;
+    }
+    // Fine-grained pruning of a classifier: obd and obs, and magnitude on a .safetensors input.
+    if (prune::is_weight_prune_method(o.method) && (o.method != "magnitude" || o.model.ends_with(".safetensors"))) {
+        if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.safetensors");
+        if (!o.pattern.empty()) throw UsageError("--pattern", "classifiers are pruned fine-grained here: give --sparsity S");
+        if (!o.sparsity) throw UsageError("--sparsity", "give --sparsity S in [0, 1)");
+        run_weight_prune({.model = o.model, .output = o.output, .method = o.method, .sparsity = *o.sparsity,
+                          .calib_images = o.calib_images, .json = o.json});
         return;
     }
     if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.gguf");
@@ -102,13 +158,15 @@ void run_prune(const PruneCliOptions& o) {
 
 void add_prune_command(CLI::App& app) {
     auto o = std::make_shared<PruneCliOptions>();
-    auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT); "
-                                            "remove channels of a classifier (L1, BN, Taylor, NetAdapt)");
+    auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT) or drop "
+                                            "its least important blocks; zero a classifier's weights (magnitude, OBD, OBS) "
+                                            "or remove its channels (L1, BN, Taylor, NetAdapt)");
     cmd->add_option("model", o->model, "input language model (.gguf) or classifier (.safetensors)")->required();
     cmd->add_option("-o,--output", o->output,
                     "output file (.gguf, the input's tensor types; a classifier: .safetensors; --scan: .csv)");
     cmd->add_option("--method", o->method,
-                    "magnitude, wanda or sparsegpt (wanda and sparsegpt need --calib); classifiers: l1, bn, taylor, netadapt");
+                    "magnitude, wanda, sparsegpt or block-drop (all but magnitude need --calib); classifiers: magnitude, obd, obs "
+                    "(fine-grained, --sparsity) or l1, bn, taylor, netadapt (channels)");
     cmd->add_option("--sparsity", o->sparsity, "unstructured: fraction of each Linear's weights zeroed, in [0, 1)");
     cmd->add_option("--pattern", o->pattern, "N:M semi-structured: keep N of every M input weights of a row (2:4, 4:8)");
     cmd->add_option("--calib", o->calib, "calibration text: text:train, text:validation, text:test or text:FILE");
@@ -131,8 +189,12 @@ void add_prune_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{0}, int64_t{1000}));
     cmd->add_option("--train-subset", o->channels.train_subset, "classifiers: fine-tune on the first N training images")
         ->check(CLI::Range(int64_t{0}, int64_t{60000}));
-    cmd->add_option("--calib-batches", o->channels.calib_batches, "classifiers, taylor: calibration batches of 64")
+    cmd->add_option("--calib-batches", o->channels.calib_batches, "classifiers, taylor and regression: calibration batches of 64 (training images)")
         ->check(CLI::Range(int64_t{1}, int64_t{1000}));
+    cmd->add_option("--blocks", o->blocks, "block-drop: how many transformer blocks to drop (K < block count)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+    cmd->add_option("--calib-images", o->calib_images, "classifiers, obd / obs: training images to calibrate on (default 2048)")
+        ->check(CLI::Range(int64_t{1}, int64_t{60000}));
     cmd->add_flag("--scan", o->channels.scan,
                   "classifiers: validation accuracy vs channel sparsity of each layer alone (CSV + PNG; -o NAME.csv)");
     cmd->add_option("--val-images", o->channels.val_images, "classifiers: validation images for --scan and netadapt")

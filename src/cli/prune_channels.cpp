@@ -180,7 +180,7 @@ void run_netadapt(const ChannelPruneCliOptions& o) {
 }  // namespace
 
 bool is_channel_method(const std::string& method) {
-    return method == "l1" || method == "bn" || method == "taylor" || method == "netadapt";
+    return method == "l1" || method == "bn" || method == "taylor" || method == "regression" || method == "netadapt";
 }
 
 void run_channel_prune(const ChannelPruneCliOptions& o) {

@@ -67,12 +67,15 @@ ChannelCriterion channel_criterion(const std::string& name) {
     if (name == "l1") return ChannelCriterion::l1;
     if (name == "bn") return ChannelCriterion::bn;
     if (name == "taylor") return ChannelCriterion::taylor;
-    throw UsageError("--method", "unknown channel criterion '" + name + "' (known: l1, bn, taylor, netadapt)");
+    if (name == "regression") return ChannelCriterion::regression;
+    throw UsageError("--method", "unknown channel criterion '" + name + "' (known: l1, bn, taylor, regression, netadapt)");
 }
 
 std::vector<std::vector<double>> channel_scores(nn::UnaryModule& model, const std::string& model_name,
                                                 ChannelCriterion c, const data::ImageDataset* data, int64_t batches,
                                                 int64_t batch_size) {
+    if (c == ChannelCriterion::regression)
+        throw UsageError("--method", "regression chooses channels by LASSO with a refit, not by a per-channel score");
     const std::vector<ChannelGroup> groups = channel_groups(model_name);
     std::map<std::string, Tensor> state;
     for (auto& t : nn::train::module_state(model)) state[t.name] = t.tensor;

@@ -32,8 +32,10 @@ struct ChannelGroup {
 // width_names order; InputError("model", ...) when it has none.
 std::vector<ChannelGroup> channel_groups(const std::string& model_name);
 
-enum class ChannelCriterion { l1, bn, taylor };
-// "l1" | "bn" | "taylor"; else UsageError("--method", ...).
+// regression: LASSO channel choice + least-squares refit (prune/channel_regression.h),
+// which has no per-channel score of its own (channel_scores refuses it).
+enum class ChannelCriterion { l1, bn, taylor, regression };
+// "l1" | "bn" | "taylor" | "regression"; else UsageError("--method", ...).
 ChannelCriterion channel_criterion(const std::string& name);
 
 // One score per channel of each group (larger: keep). l1: sum of |w| of the

@@ -8,9 +8,12 @@
 #include "core/json_out.h"
 #include "core/output_path.h"
 #include "nn/models/pruned.h"
+#include "nn/models/zoo.h"
+#include "nn/train/checkpoint.h"
 #include "nn/train/run.h"
 #include "nn/train/trainer.h"
 #include "prune/channel_prune.h"
+#include "prune/channel_regression.h"
 #include "prune/sensitivity_scan.h"
 
 namespace tern::prune {
@@ -117,11 +120,22 @@ ChannelPruneReport prune_classifier_channels(const ChannelPruneRequest& req) {
     }
     std::shared_ptr<const data::ImageDataset> calib;
     nn::train::Recipe recipe;
-    const bool need_recipe = crit == ChannelCriterion::taylor || req.finetune_epochs > 0;
-    if (need_recipe) recipe = stored_recipe(f, req.input);
-    if (crit == ChannelCriterion::taylor) calib = nn::train::load_train_data(recipe).train;
-    const auto scores = channel_scores(*f.model, f.model_name, crit, calib.get(), req.calibration_batches, 64);
-    const NarrowedModel n = narrow_model(*f.model, f.model_name, top_channels(scores, widths), in_ch, classes);
+    const bool calibrated = crit == ChannelCriterion::taylor || crit == ChannelCriterion::regression;
+    if (calibrated || req.finetune_epochs > 0) recipe = stored_recipe(f, req.input);
+    if (calibrated) calib = nn::train::load_train_data(recipe).train;  // the TRAIN split
+    std::vector<std::vector<int64_t>> kept;
+    if (crit == ChannelCriterion::regression) {
+        auto copy = [&] {
+            std::shared_ptr<nn::UnaryModule> m = nn::models::make_model(f.model_name, 0, in_ch, classes);
+            nn::train::load_module_state(*m, nn::train::module_state(*f.model), req.input);
+            return m;
+        };
+        kept = regression_channels(*f.model, f.model_name, widths, *calib, copy,
+                                   {.images = req.calibration_batches * 64, .ridge = 1e-3, .log = req.log});
+    } else {
+        kept = top_channels(channel_scores(*f.model, f.model_name, crit, calib.get(), req.calibration_batches, 64), widths);
+    }
+    const NarrowedModel n = narrow_model(*f.model, f.model_name, kept, in_ch, classes);
 
     ChannelPruneReport rep;
     rep.model_before = f.model_name;

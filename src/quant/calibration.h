@@ -96,6 +96,8 @@ public:
                              const std::function<void(int64_t)>& on_window = {});
     llm::Model& model() { return *model_; }
     int64_t n_windows() const { return static_cast<int64_t>(windows_.size()); }
+    const std::vector<std::vector<int32_t>>& windows() const { return windows_; }
+    int64_t ctx() const { return ctx_; }
 
 private:
     std::unique_ptr<llm::Model> model_;

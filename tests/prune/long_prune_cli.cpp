@@ -49,5 +49,26 @@ TEST(PruneCliLong, WandaAndSparseGptBeatMagnitudeAtHalfSparsity) {
                 ppl[1], ppl[2]);
 }
 
+// Dropping a block renumbers the rest and lowers block_count: llama.cpp loads
+// the shallower file and computes tern's perplexity on it.
+TEST(PruneCliLong, BlockDroppedModelRunsInLlamaCpp) {
+    if (!quanttest::corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
+    testio::TempDir dir;
+    const std::string out = dir.file("drop1.gguf");
+    const auto r = testcli::run_tern("prune " + tinylm() + " -o " + out +
+                                     " --method block-drop --blocks 1 --calib text:train --calib-tokens 1024 --calib-ctx 128 -t 2");
+    ASSERT_EQ(r.code, 0) << r.err;
+    const double dense = test_split_ppl(tinylm(), 8), dropped = test_split_ppl(out, 8);
+    EXPECT_GT(dropped, dense);
+    const std::string text = llm::test::corpus_test_text();
+    TERN_REQUIRE_REFERENCE(testref::LlamaCpp::reference());
+    const auto tokens = llm::load_text_tokenizer(tinylm())->encode(text, true);
+    const llm::test::Agreement a = llm::test::compare_with_llama_cpp(out, tokens, 256, 2);
+    EXPECT_GE(a.argmax_rate(), 0.97);
+    EXPECT_NEAR(a.ppl_tern(), a.ppl_llama(), 0.005 * a.ppl_llama());
+    std::printf("[ prune ] block-drop 1 of 4: llama.cpp ppl %.4f, tern %.4f (dense test ppl %.3f, dropped %.3f)\n",
+                a.ppl_llama(), a.ppl_tern(), dense, dropped);
+}
+
 }  // namespace
 }  // namespace tern

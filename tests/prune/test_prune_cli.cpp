@@ -106,7 +106,7 @@ TEST(PruneCli, BadRequestsAreOneLineAndWriteNothing) {
              Case{m + " --method sparsegpt --pattern 2:4", 2, "needs calibration text"},
              Case{tinylm() + " -o " + dir.file("x.safetensors") + " --method magnitude --sparsity 0.5", 2, ".gguf"},
              Case{tinylm() + " -o " + tinylm() + " --method magnitude --sparsity 0.5", 2, ""},
-             Case{classifier + " -o " + out + " --method magnitude --sparsity 0.5", 1, "prunes language models"},
+             Case{classifier + " -o " + out + " --method magnitude --sparsity 0.5", 2, "written as .safetensors"},
              Case{q8 + " -o " + out + " --method magnitude --sparsity 0.5", 1, "stored as q8_0"},
              Case{plain + " -o " + out + " --method magnitude --sparsity 0.5", 1, "plain.gguf"},
              Case{dir.file("none.gguf") + " -o " + out + " --method magnitude --sparsity 0.5", 1, "none.gguf"},
