@@ -1,5 +1,6 @@
 // quant/mixed_precision: the knapsack against exhaustive search, a
-// deliberately sensitive layer getting the wider codes, and the written
+// deliberately sensitive layer getting the wider codes, sensitivity and choice
+// against a PyTorch transcription (tests/ref/mixed_precision_ref.py), and the written
 // mixed-width QDQ model running integer-only in tern and in ONNX Runtime.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include "interop/export_test_util.h"
 #include "io/io_test_util.h"
 #include "io/npy.h"
+#include "nn/torch_ref.h"
 #include "quant/mixed_precision.h"
 #include "ref/reference.h"
 
@@ -132,6 +134,33 @@ TEST(MixedPrecision, ADeliberatelySensitiveLayerGetsMoreBits) {
     const GraphPtqResult u = quantize_graph_static(g, val.images, uniform);
     const ValidationScore u4 = score_classifier(graph::fuse_qdq(u.graph), val, 64, "uniform");
     EXPECT_GT(r.report.chosen.measured.accuracy, u4.accuracy + 0.2);
+}
+
+TEST(MixedPrecision, SensitivityAndChoiceFollowAPyTorchTranscription) {
+    const graph::Graph g = outlier_graph();
+    const data::ImageDataset val = labelled_by(g);
+    MixedPrecisionOptions o;
+    o.avg_bits = 4;
+    o.pareto = false;
+    const MixedPrecisionResult r = quantize_graph_mixed(g, val.images, val, o);
+    nn::test::RefCase c;
+    c.name = "outlier_mlp";
+    c.params = {{"choices", o.bit_choices}, {"budget_bytes", r.report.budget_bytes}};
+    const std::vector<float> labels(val.labels.begin(), val.labels.end());
+    c.inputs = {{"x", val.images}, {"labels", Tensor::from_floats({val.size()}, labels)}, {"A", g.initializers.at("A")},
+                {"Ab", g.initializers.at("Ab")}, {"B", g.initializers.at("B")}, {"Bb", g.initializers.at("Bb")}};
+    const nn::test::TorchRef ref = nn::test::run_torch_cases("mixed_precision_ref.py", {c}, "tern_mixed_precision_ref_cache");
+    if (ref.outputs.empty()) {
+        TERN_REQUIRE_REFERENCE(ref.reference);
+    }
+    ASSERT_TRUE(ref.find(c.name, "loss_increase") && ref.find(c.name, "bits"));
+    const std::vector<float> want = ref.find(c.name, "loss_increase")->to_floats(), bits = ref.find(c.name, "bits")->to_floats();
+    ASSERT_EQ(want.size(), 8u);
+    for (size_t l = 0; l < 2; ++l)
+        for (size_t k = 0; k < 4; ++k)
+            EXPECT_NEAR(r.report.layers[l].loss_increase[k], want[l * 4 + k], 1e-4 + 1e-3 * std::fabs(want[l * 4 + k]))
+                << r.report.layers[l].layer.node << " at " << o.bit_choices[k] << " bits";
+    EXPECT_EQ(r.report.chosen.bits, (std::vector<int>{static_cast<int>(bits[0]), static_cast<int>(bits[1])}));
 }
 
 TEST(MixedPrecision, BadBudgetsAndChoicesAreRefused) {
