@@ -67,8 +67,8 @@ MixedBudget parse_mixed_budget(const QuantizeGraphOptions& o) {
     b.bit_choices = parse_bit_choices(o.bit_choices);
     if ((o.avg_bits != 0) == (o.size_kb != 0))
         throw UsageError("--avg-bits", "--method mixed takes one budget: --avg-bits B or --size-kb S");
-    if (o.avg_bits != 0 && !(std::isfinite(o.avg_bits) && o.avg_bits > 0))
-        throw UsageError("--avg-bits", format("%g: must be a positive number of bits per weight", o.avg_bits));
+    if (o.avg_bits != 0 && !(std::isfinite(o.avg_bits) && o.avg_bits > 0 && o.avg_bits <= 32))
+        throw UsageError("--avg-bits", format("%g: must be a number of bits per weight in (0, 32]", o.avg_bits));
     if (o.size_kb != 0 && !(std::isfinite(o.size_kb) && o.size_kb > 0 && o.size_kb < 1e12))
         throw UsageError("--size-kb", format("%g: must be a positive size in KB", o.size_kb));
     b.avg_bits = o.avg_bits;

@@ -188,8 +188,8 @@ Budget check_budget(const graph::Graph& fp32, const MixedPrecisionOptions& o) {
     check_bit_choices(o.bit_choices);
     const bool by_bits = o.avg_bits != 0, by_bytes = o.budget_bytes != 0;
     if (by_bits == by_bytes) throw UsageError("--avg-bits", "give one budget: --avg-bits B or --size-kb S");
-    if (by_bits && !(std::isfinite(o.avg_bits) && o.avg_bits > 0))
-        throw UsageError("--avg-bits", format("%g: must be a positive number of bits per weight", o.avg_bits));
+    if (by_bits && !(std::isfinite(o.avg_bits) && o.avg_bits > 0 && o.avg_bits <= 32))
+        throw UsageError("--avg-bits", format("%g: must be a number of bits per weight in (0, 32]", o.avg_bits));
     if (by_bytes && o.budget_bytes < 0) throw UsageError("--size-kb", "must be positive");
     if (o.batch < 1) throw UsageError("batch", "validation batch must be at least 1");
     if (o.ptq.adaround || o.ptq.equalize)

@@ -190,7 +190,8 @@ TEST(MixedPrecision, BadBudgetsAndChoicesAreRefused) {
     EXPECT_THROW(run(4, 0, {8, 5}), UsageError);
     EXPECT_THROW(run(4, 0, {8, 8}), UsageError);
     EXPECT_THROW(run(4, 0, {}), UsageError);
-    const MixedPrecisionResult wide = run(100, 0, {8, 4});  // above all-8-bit: every layer at 8
+    EXPECT_THROW(run(1e300, 0, {8, 4}), UsageError);
+    const MixedPrecisionResult wide = run(16, 0, {8, 4});  // above all-8-bit: every layer at 8
     EXPECT_EQ(wide.report.chosen.bits, (std::vector<int>{8, 8}));
 }
 
