@@ -3,7 +3,8 @@
 //               [--alpha A] [--act-scale dynamic|static] [--rotate-seed S] [--rotate-online] [--measure] [--json]
 // tern quantize MODEL(.safetensors classifier|.onnx|.tflite) -o OUT.onnx [--method minmax|movingavg|percentile|mse|kl]
 //               [--calib fashion-mnist:train:N] [--acts uint8|int8] [--acts-symmetric] [--json]
-//               [--method adaround --adaround-iters N] [--weights int8|int4|int2] [--bias-correction] [--equalize]
+//               [--method adaround --adaround-iters N] [--weights int8|int6|int4|int2] [--bias-correction] [--equalize]
+//               [--method mixed --avg-bits B|--size-kb S [--bit-choices 8,6,4,2] [--val-images N] [--pareto-png P]]
 // An .onnx output is a static int8 QDQ model of a graph (cli/quantize_graph.h).
 // Round-to-nearest into any tensor storage format; GGUF block formats give a
 // GGUF that llama.cpp loads. A Hugging Face checkpoint (config.json beside the
@@ -58,6 +59,11 @@ struct QuantizeCliOptions {
     int adaround_iters = 0;       // 0: not given
     bool bias_correction = false;
     bool equalize = false;
+    double avg_bits = 0;  // --method mixed only (0: not given)
+    double size_kb = 0;
+    std::string bit_choices;
+    std::string pareto_png;
+    int64_t val_images = 0;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -96,7 +102,8 @@ void run_quantize(const QuantizeCliOptions& given) {
         if (!given.format.empty())
             throw UsageError("--format", "an .onnx output is an int8 QDQ model; --format is for .gguf / .safetensors outputs");
         return run_quantize_graph({given.model, given.output, given.method, given.calib, given.acts, given.acts_symmetric,
-                                   given.json, given.weights, given.adaround_iters, given.bias_correction, given.equalize});
+                                   given.json, given.weights, given.adaround_iters, given.bias_correction, given.equalize,
+                                   given.avg_bits, given.size_kb, given.bit_choices, given.pareto_png, given.val_images});
     }
     if (!given.acts.empty() || given.acts_symmetric)
         throw UsageError(given.acts.empty() ? "--acts-symmetric" : "--acts", "applies to .onnx (QDQ) outputs only");
@@ -193,19 +200,28 @@ void add_quantize_command(CLI::App& app) {
     cmd->add_option("--format", o->format, "target format (see tern formats), e.g. q4_0, q4_k, q8_0, f16, or a llama.cpp mix: q3_k_m, q4_k_m, q5_k_m (not for .onnx outputs)");
     cmd->add_option("--method", o->method, "quantization method (default rtn; .onnx outputs: minmax (default), movingavg, percentile, mse, kl, "
                     "or adaround: learned weight rounding (Nagel 2020), activation ranges by min-max; "
+                    "mixed: per-layer weight widths by measured sensitivity under --avg-bits / --size-kb; "
                     "kmeans: shared codebooks of a classifier .safetensors)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
                                          ".onnx outputs: fashion-mnist:train:N (default N 512)");
     cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
     cmd->add_flag("--acts-symmetric", o->acts_symmetric, ".onnx outputs: symmetric activation ranges (default asymmetric)");
     cmd->add_option("--weights", o->weights,
-                    ".onnx outputs: weight codes int8 (default), int4 or int2, symmetric per channel (stored in int8 containers)");
+                    ".onnx outputs: weight codes int8 (default), int6, int4 or int2, symmetric per channel (stored in int8 containers)");
     cmd->add_option("--adaround-iters", o->adaround_iters, "--method adaround: Adam iterations per layer (default 1000)")
         ->check(CLI::Range(1, 1000000));
     cmd->add_flag("--bias-correction", o->bias_correction,
                   ".onnx outputs: subtract each layer's mean output error on the calibration images from its bias");
     cmd->add_flag("--equalize", o->equalize,
                   ".onnx outputs: cross-layer equalization of Conv/Gemm pairs joined by Relu / MaxPool before quantizing");
+    cmd->add_option("--avg-bits", o->avg_bits,
+                    "--method mixed: weight budget as average bits per weight (4: the size of uniform 4-bit weights)");
+    cmd->add_option("--size-kb", o->size_kb, "--method mixed: weight budget in KB of packed weight codes");
+    cmd->add_option("--bit-choices", o->bit_choices, "--method mixed: per-layer weight widths to choose from (default 8,6,4,2)");
+    cmd->add_option("--pareto-png", o->pareto_png, "--method mixed: plot of validation accuracy against weight size");
+    cmd->add_option("--val-images", o->val_images,
+                    "--method mixed: validation images for the sensitivity scan (default 1000, from the 5000 tern train holds out)")
+        ->check(CLI::Range(int64_t{1}, int64_t{5000}));
     cmd->add_option("--calib-tokens", o->calib_tokens, "calibration tokens, BOS included (default 4096)")
         ->check(CLI::Range(int64_t{1}, int64_t{1} << 40));
     cmd->add_option("--calib-ctx", o->calib_ctx, "tokens per calibration window (default: the model's context, at most 512)")

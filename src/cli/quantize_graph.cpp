@@ -1,4 +1,5 @@
 #include "cli/quantize_graph.h"
+#include "cli/quantize_mixed.h"
 
 #include <cstdio>
 #include <map>
@@ -56,9 +57,8 @@ CalibSpec parse_calib(const std::string& text) {
     return c;
 }
 
-Tensor calibration_images(const CalibSpec& c) {
+Tensor calibration_images(const CalibSpec& c, const data::ImageDataset& train) {
     if (c.images == 0) throw InputError("--calib", "fashion-mnist:train:0 is an empty calibration set (N must be at least 1)");
-    const data::ImageDataset train = data::load_fashion_mnist(c.split);
     if (c.images > train.size())
         throw InputError("--calib", format("fashion-mnist:train has %lld images; %lld asked for",
                                            static_cast<long long>(train.size()), static_cast<long long>(c.images)));
@@ -76,21 +76,32 @@ graph::Graph load_graph(const std::string& path) {
 // "int8" / "int4" / "int2" -> bits; UsageError with the list otherwise.
 int parse_weight_bits(const std::string& w) {
     if (w.empty() || w == "int8") return 8;
+    if (w == "int6") return 6;
     if (w == "int4") return 4;
     if (w == "int2") return 2;
-    throw UsageError("--weights", "'" + w + "' is not a weight type for an .onnx output (int8, int4, int2)");
+    throw UsageError("--weights", "'" + w + "' is not a weight type for an .onnx output (int8, int6, int4, int2)");
 }
 
 }  // namespace
 
 void run_quantize_graph(const QuantizeGraphOptions& o) {
+    const bool mixed = o.method == "mixed";
+    if (!mixed && (o.avg_bits != 0 || o.size_kb != 0 || !o.bit_choices.empty() || !o.pareto_png.empty() || o.val_images != 0))
+        throw UsageError(o.avg_bits != 0 ? "--avg-bits" : o.size_kb != 0 ? "--size-kb" : !o.bit_choices.empty() ? "--bit-choices"
+                         : !o.pareto_png.empty() ? "--pareto-png" : "--val-images",
+                         "applies to --method mixed only");
+    if (mixed && (!o.weights.empty() || o.adaround_iters != 0 || o.bias_correction || o.equalize))
+        throw UsageError(!o.weights.empty() ? "--weights" : o.adaround_iters != 0 ? "--adaround-iters"
+                         : o.bias_correction ? "--bias-correction" : "--equalize",
+                         "does not combine with --method mixed (it chooses per-layer widths for nearest rounding)");
     quant::GraphPtqOptions po;
     po.adaround = o.method == "adaround";
     if (o.adaround_iters != 0 && !po.adaround)
         throw UsageError("--adaround-iters", "applies to --method adaround only");
     if (o.adaround_iters < 0) throw UsageError("--adaround-iters", format("%d: must be at least 1", o.adaround_iters));
     if (o.adaround_iters > 0) po.adaround_options.iterations = o.adaround_iters;
-    po.observer = po.adaround ? quant::ObserverKind::minmax : quant::parse_observer_kind(o.method.empty() ? "minmax" : o.method);
+    po.observer = po.adaround || mixed ? quant::ObserverKind::minmax
+                                       : quant::parse_observer_kind(o.method.empty() ? "minmax" : o.method);
     po.weight_bits = parse_weight_bits(o.weights);
     po.bias_correction = o.bias_correction;
     po.equalize = o.equalize;
@@ -100,9 +111,15 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
     po.grid.symmetric = o.symmetric_acts;
     po.where = o.model;
     const CalibSpec spec = parse_calib(o.calib);
+    const MixedBudget budget = mixed ? parse_mixed_budget(o) : MixedBudget{};
     check_output_path(o.output, {o.model});
+    if (!o.pareto_png.empty()) check_output_path(o.pareto_png, {o.model, o.output});
     const graph::Graph fp32 = load_graph(o.model);
-    const Tensor calib = calibration_images(spec);
+    if (mixed) check_mixed_budget(budget, po, fp32);
+    const data::ImageDataset train = data::load_fashion_mnist(spec.split);
+    const Tensor calib = calibration_images(spec, train);
+    const std::string calib_text = spec.dataset + ":" + spec.split + ":" + std::to_string(spec.images);
+    if (mixed) return run_quantize_mixed(o, budget, po, fp32, calib, calib_text, train);
     const quant::GraphPtqResult r = quant::quantize_graph_static(fp32, calib, po);
     graph::QdqFuseStats fused;
     (void)graph::fuse_qdq(r.graph, &fused);  // what tern will run integer-only
@@ -116,7 +133,7 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
         j["input"] = o.model;
         j["output"] = o.output;
         j["method"] = method;
-        j["calib"] = spec.dataset + ":" + spec.split + ":" + std::to_string(spec.images);
+        j["calib"] = calib_text;
         j["weights"] = weights;
         j["weight_bits"] = po.weight_bits;
         if (po.adaround) {

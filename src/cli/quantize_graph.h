@@ -1,7 +1,8 @@
 #pragma once
 // tern quantize MODEL(.safetensors classifier | .onnx | .tflite) -o OUT.onnx: static
 // int8 post-training quantization of a graph model into a QDQ ONNX file
-// (quant/graph_ptq.h). cmd_quantize.cpp sends .onnx outputs here.
+// (quant/graph_ptq.h). cmd_quantize.cpp sends .onnx outputs here; --method
+// mixed goes on to cli/quantize_mixed.h.
 #include <string>
 
 namespace tern::cli {
@@ -18,6 +19,12 @@ struct QuantizeGraphOptions {
     int adaround_iters = 0;      // 0: AdaroundOptions' default (only with --method adaround)
     bool bias_correction = false;
     bool equalize = false;
+    // --method mixed (cli/quantize_mixed.h): one budget, the widths, the plot
+    double avg_bits = 0;         // 0: not given
+    double size_kb = 0;          // 0: not given
+    std::string bit_choices;     // empty: 8,6,4,2
+    std::string pareto_png;
+    int64_t val_images = 0;      // 0: the default count
 };
 
 void run_quantize_graph(const QuantizeGraphOptions& o);

@@ -208,15 +208,44 @@ Tensor per_channel_tensor(const std::vector<float>& v) {
 }  // namespace
 
 int weight_qmax(int bits) {
-    if (bits != 8 && bits != 4 && bits != 2)
-        throw UsageError("--weights", format("%d-bit weights: graph models take int8, int4 or int2", bits));
+    if (bits != 8 && bits != 6 && bits != 4 && bits != 2)
+        throw UsageError("--weights", format("%d-bit weights: graph models take int8, int6, int4 or int2", bits));
     return (1 << (bits - 1)) - 1;
+}
+
+Graph prepare_float_graph(const Graph& fp32) { return graph::fold_batch_norm(graph::remove_identities(fp32)); }
+
+std::vector<QuantizableLayer> quantizable_layers(const Graph& g) {
+    std::vector<QuantizableLayer> layers;
+    for (size_t i : g.topological_order()) {
+        const Node& n = g.nodes[i];
+        const auto axis = weight_axis(g, n);
+        if (!axis) continue;
+        layers.push_back({n.name, n.inputs[1], *axis, initializer(g, n.inputs[1])->numel(), 8});
+    }
+    return layers;
+}
+
+Tensor fake_quantize_weight(const Tensor& w, int64_t axis, int bits, const std::string& where) {
+    std::vector<float> scales;
+    const Tensor codes = quantize_weight(w, axis, weight_qmax(bits), scales, where, "weight");
+    Tensor out = Tensor::empty(codes.shape(), DType::f32);
+    const int64_t channels = codes.dim(static_cast<int>(axis));
+    int64_t inner = 1;
+    for (int d = static_cast<int>(axis) + 1; d < codes.rank(); ++d) inner *= codes.dim(d);
+    const int8_t* q = codes.data<int8_t>();
+    float* dst = out.data<float>();
+    for (int64_t i = 0; i < codes.numel(); ++i) dst[i] = static_cast<float>(q[i]) * scales[static_cast<size_t>((i / inner) % channels)];
+    return out;
 }
 
 GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, const GraphPtqOptions& o) {
     if (o.batch < 1) throw UsageError("batch", "calibration batch must be at least 1");
     const int qmax = weight_qmax(o.weight_bits);
-    Graph g = graph::fold_batch_norm(graph::remove_identities(fp32));
+    for (const auto& [node, bits] : o.layer_weight_bits) weight_qmax(bits);
+    if (o.adaround && !o.layer_weight_bits.empty())
+        throw UsageError("--method", "adaround learns one weight width for the whole model, not per-layer widths");
+    Graph g = prepare_float_graph(fp32);
     check_calibration_shape(g, calib, o.where);
     GraphPtqResult result;
     if (o.equalize) g = equalize_cross_layer(g, &result.equalized);
@@ -241,6 +270,10 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
     }
     if (linear.empty())
         throw InputError(o.where, "the model has no Conv, Gemm or MatMul with constant f32 weights: nothing to quantize");
+    for (const auto& [node, bits] : o.layer_weight_bits) {
+        if (std::none_of(linear.begin(), linear.end(), [&, &name = node](size_t i) { return g.nodes[i].name == name; }))
+            throw UsageError("layer bits", "'" + node + "' is not a Conv, Gemm or MatMul layer of " + o.where);
+    }
     for (bool changed = true; changed;) {
         changed = false;
         for (size_t i : order) {
@@ -298,7 +331,10 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
         const std::string w = n.inputs[1];
         std::vector<float> ws;
         const std::string base = n.name + "_W";
-        g.initializers[base + "_quantized"] = quantize_weight(g.initializers.at(w), axis, qmax, ws, o.where, w);
+        const auto width = o.layer_weight_bits.find(n.name);
+        const int bits = width == o.layer_weight_bits.end() ? o.weight_bits : width->second;
+        result.layers.push_back({n.name, w, axis, g.initializers.at(w).numel(), bits});
+        g.initializers[base + "_quantized"] = quantize_weight(g.initializers.at(w), axis, weight_qmax(bits), ws, o.where, w);
         g.initializers[base + "_scale"] = per_channel_tensor(ws);
         g.initializers[base + "_zero_point"] = Tensor::zeros({static_cast<int64_t>(ws.size())}, DType::i8);
         weight_nodes.push_back({"DequantizeLinear", base + "_DequantizeLinear",

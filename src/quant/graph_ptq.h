@@ -12,6 +12,7 @@
 //     images (the graph input and outputs always by min-max). Data-movement ops (Flatten, Reshape, MaxPool, ...) share their
 //     input's parameters so they run on the codes.
 // BatchNormalization after a Conv is folded first.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,12 @@ struct GraphPtqOptions {
     // Weights: symmetric per-channel codes in [-(2^(bits-1) - 1), 2^(bits-1) - 1],
     // stored in the int8 DequantizeLinear containers whatever the width (so the
     // integer executor and ONNX Runtime run a 4- or 2-bit model unchanged).
-    int weight_bits = 8;               // 8, 4 or 2
+    int weight_bits = 8;               // 8, 6, 4 or 2
+    // Per-layer widths (quant/mixed_precision.h): the Conv / Gemm / MatMul node's
+    // name (after BatchNorm folding) -> bits, overriding weight_bits there.
+    // UsageError for a name that is not a quantized layer, or with adaround
+    // (its rounding search takes one width).
+    std::map<std::string, int> layer_weight_bits;
     bool adaround = false;             // learn the rounding (quant/adaround.h) instead of nearest
     AdaroundOptions adaround_options;
     int64_t adaround_rows = 4096;      // sampled input rows per layer for AdaRound / bias correction
@@ -47,16 +53,35 @@ struct QuantizedActivation {
     QuantParams params;
 };
 
+// A Conv / Gemm / MatMul whose constant f32 weight graph PTQ quantizes.
+struct QuantizableLayer {
+    std::string node;      // the node's name
+    std::string weight;    // its weight initializer
+    int64_t axis = 0;      // the weight's output-channel axis
+    int64_t weights = 0;   // elements of the weight
+    int bits = 8;          // in a GraphPtqResult: the width its codes were written at
+};
+
 struct GraphPtqResult {
     graph::Graph graph;  // the QDQ model
     int quantized_ops = 0;  // Conv / Gemm / MatMul with int8 weights
+    std::vector<QuantizableLayer> layers;  // the quantized ops in graph order, with their widths
     std::vector<QuantizedActivation> activations;  // one per observed tensor, in graph order
     EqualizeStats equalized;     // with options.equalize
     WeightRefineStats refined;   // with options.adaround / bias_correction
 };
 
-// UsageError unless bits is 8, 4 or 2.
+// UsageError unless bits is 8, 6, 4 or 2.
 int weight_qmax(int bits);
+
+// The graph PTQ quantizes: identities removed, BatchNormalization folded into its Conv.
+graph::Graph prepare_float_graph(const graph::Graph& fp32);
+// The layers of `g` (a prepared graph) that graph PTQ quantizes, in graph order.
+std::vector<QuantizableLayer> quantizable_layers(const graph::Graph& g);
+// w rounded to the nearest per-channel symmetric `bits`-wide code and back to
+// float: what the QDQ model's weight DequantizeLinear gives. InputError (naming
+// `where`) for a NaN / infinite weight.
+Tensor fake_quantize_weight(const Tensor& w, int64_t axis, int bits, const std::string& where = "quantize");
 
 // calib: (N, ...) f32 images for the graph's single input (N >= 1; the other
 // dims must match the input's known dims). InputError (naming options.where)

@@ -51,8 +51,8 @@ TEST(AdaroundCli, BadBitWidthsIterationsAndOutputsFailWithOneLineAndNoFile) {
     if (!testinterop::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
     testio::TempDir dir;
     const Hostile cases[] = {
-        {"3-bit weights", "w3.onnx", "--weights int3", "int8, int4, int2"},
-        {"16-bit weights", "w16.onnx", "--weights int16", "int8, int4, int2"},
+        {"3-bit weights", "w3.onnx", "--weights int3", "int8, int6, int4, int2"},
+        {"16-bit weights", "w16.onnx", "--weights int16", "int8, int6, int4, int2"},
         {"zero iterations", "it0.onnx", "--method adaround --adaround-iters 0", "--adaround-iters"},
         {"iterations without adaround", "it50.onnx", "--method minmax --adaround-iters 50", "--method adaround only"},
         {"int4 into gguf", "w4.gguf", "--weights int4 --format q4_0", "applies to .onnx"},
