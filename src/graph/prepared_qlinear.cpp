@@ -40,15 +40,15 @@ std::vector<float> scales_of(const Tensor* t, int64_t count) {
     return v;
 }
 
-struct Geometry {
+struct QLinearGeometry {
     int64_t N, C, H, W, O, KH, KW, sh, sw, dh, dw, pt, pl, OH, OW;
 };
 
 // im2col of images [b0, b1) into rows (b, oh, ow) of K = C * KH * KW codes as
 // u8 (int8 codes shifted by 128, `flip`); outside the image reads `pad`.
-// Geometry is copied into locals: stores through uint8_t* may alias anything,
+// QLinearGeometry is copied into locals: stores through uint8_t* may alias anything,
 // so fields read through a reference would be reloaded for every byte.
-void im2col(const Geometry& geo, const uint8_t* x, int64_t b0, int64_t b1, uint8_t flip, uint8_t pad, uint8_t* cols) {
+void im2col(const QLinearGeometry& geo, const uint8_t* x, int64_t b0, int64_t b1, uint8_t flip, uint8_t pad, uint8_t* cols) {
     const int64_t C = geo.C, H = geo.H, W = geo.W, KH = geo.KH, KW = geo.KW, OH = geo.OH, OW = geo.OW;
     const int64_t sh = geo.sh, sw = geo.sw, dh = geo.dh, dw = geo.dw, pt = geo.pt, pl = geo.pl;
     const int64_t K = C * KH * KW, plane = H * W;
@@ -96,7 +96,7 @@ void rows_to_planes(const int8_t* staged, int64_t images, int64_t P, int64_t O, 
     }
 }
 
-PreparedStep gemm_step(const Geometry& g, const Tensor& w, const std::vector<float>& w_scales, float x_scale,
+PreparedStep gemm_step(const QLinearGeometry& g, const Tensor& w, const std::vector<float>& w_scales, float x_scale,
                        float y_scale, int32_t x_zp, int32_t y_zp, bool x_signed, bool y_signed,
                        const Tensor* bias, int x, int y) {
     const int64_t K = g.C * g.KH * g.KW, P = g.OH * g.OW, O = g.O;
@@ -164,7 +164,7 @@ std::pair<int64_t, int64_t> valid_columns(int64_t off, int64_t sw, int64_t W, in
 // vectorizes it. Sums are exact: |acc| <= KH * KW * 255 * 128 stays in int32
 // for kernels up to 256 taps (checked at prepare).
 template <class X, class Y>
-void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_t* w, const int32_t* bias,
+void depthwise_planes(const QLinearGeometry& geo, const X* x, int32_t x_zp, const int8_t* w, const int32_t* bias,
                       const float* scales, int32_t y_zp, Y* y, int64_t p0, int64_t p1) {
     // Locals, not fields: stores through Y* (a byte type) may alias the geometry.
     const int64_t C = geo.C, H = geo.H, W = geo.W, KH = geo.KH, KW = geo.KW, OH = geo.OH, OW = geo.OW;
@@ -210,7 +210,7 @@ void depthwise_planes(const Geometry& geo, const X* x, int32_t x_zp, const int8_
     }
 }
 
-PreparedStep depthwise_step(const Geometry& g, const Tensor& w, const std::vector<float>& w_scales, float x_scale,
+PreparedStep depthwise_step(const QLinearGeometry& g, const Tensor& w, const std::vector<float>& w_scales, float x_scale,
                             float y_scale, int32_t x_zp, int32_t y_zp, bool x_signed, bool y_signed,
                             const Tensor* bias, int x, int y) {
     auto weights = std::make_shared<std::vector<int8_t>>(w.data<int8_t>(), w.data<int8_t>() + w.numel());
@@ -304,7 +304,7 @@ std::optional<PreparedStep> prepare_qlinear_conv(const Node& n, const std::vecto
     for (int64_t i = 0; i < w_zp->numel(); ++i) {
         if (w_zp->data<int8_t>()[i] != 0) return std::nullopt;  // asymmetric weights: the reference op
     }
-    Geometry g{};
+    QLinearGeometry g{};
     g.N = xs.shape[0], g.C = xs.shape[1], g.H = xs.shape[2], g.W = xs.shape[3];
     g.O = w->dim(0), g.KH = w->dim(2), g.KW = w->dim(3);
     const int64_t groups = n.attr_int("group", 1), cg = w->dim(1);

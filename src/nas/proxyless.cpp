@@ -21,7 +21,7 @@ namespace {
 
 using nn::Var;
 
-void check_options(const ProxylessOptions& o) {
+void check_proxyless_options(const ProxylessOptions& o) {
     if (!(o.latency_ms > 0) || !std::isfinite(o.latency_ms))
         throw UsageError("--latency-ms", "the proxyless strategy needs a latency target (--latency-ms X, X > 0)");
     if (o.params < 0 || o.macs < 0) throw UsageError("budget", "--params and --macs must be positive");
@@ -121,7 +121,7 @@ double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS
 
 ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train, const data::ImageDataset& validation,
                                  const ProxylessOptions& o) {
-    check_options(o);
+    check_proxyless_options(o);
     if (train.size() < 1 || validation.size() < 1) throw InputError("proxyless", "needs training and validation images");
     const double cpu0 = process_cpu_seconds();
     const auto wall0 = std::chrono::steady_clock::now();

@@ -17,7 +17,7 @@
 namespace tern::prune {
 namespace {
 
-constexpr const char* kWhere = "block-drop";
+constexpr const char* kBlockDropWhere = "block-drop";
 
 // Mean next-token NLL over every position of every window, from an empty cache.
 double calibration_nll(const llm::Model& m, const quant::CalibrationRun& run, int64_t& scored) {
@@ -37,7 +37,7 @@ double calibration_nll(const llm::Model& m, const quant::CalibrationRun& run, in
             ++scored;
         }
     }
-    if (scored == 0) throw InputError(kWhere, "the calibration windows hold no token to predict; give more --calib-tokens");
+    if (scored == 0) throw InputError(kBlockDropWhere, "the calibration windows hold no token to predict; give more --calib-tokens");
     return sum / static_cast<double>(scored);
 }
 

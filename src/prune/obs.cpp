@@ -13,7 +13,7 @@
 namespace tern::prune {
 namespace {
 
-constexpr const char* kWhere = "obs";
+constexpr const char* kObsWhere = "obs";
 
 // One row's greedy OBS run to the end: the column removed at each step and
 // that step's loss increase w_q² / [H^-1]_qq. `hinv`: (n, n) of the dampened H.
@@ -114,14 +114,14 @@ ObsResult obs_prune(std::span<const float> w, int64_t rows, int64_t cols, std::s
         if (!std::isfinite(w[i])) throw InputError(tensor, "weight element " + std::to_string(i) + " is not finite");
     if (!(o.sparsity >= 0 && o.sparsity < 1))
         throw UsageError("--sparsity", "must be in [0, 1), not " + std::to_string(o.sparsity));
-    quant::check_hessian(hessian, cols, o.damp, kWhere);
+    quant::check_hessian(hessian, cols, o.damp, kObsWhere);
     const int64_t n = cols;
     // Dead inputs: H_jj = 1 (as SparseGPT's code), so H stays invertible; their weights are free to prune.
     std::vector<double> h(hessian.begin(), hessian.end());
     std::vector<uint8_t> dead(static_cast<size_t>(n), 0);
     for (int64_t j = 0; j < n; ++j)
         if (h[j * n + j] == 0) dead[j] = 1, h[j * n + j] = 1;
-    const quant::InverseHessianFactor f = quant::dampened_inverse_factor(h, n, o.damp, kWhere);
+    const quant::InverseHessianFactor f = quant::dampened_inverse_factor(h, n, o.damp, kObsWhere);
     double mean_diag = 0;
     for (int64_t j = 0; j < n; ++j) mean_diag += h[j * n + j];
     mean_diag /= static_cast<double>(n);
