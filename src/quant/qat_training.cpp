@@ -24,7 +24,7 @@ void check_qat_recipe(const Recipe& r) {
 
 std::string qat_summary(const nn::train::QatRecipe& q) {
     return q.method + " W" + std::to_string(q.weight_bits) + "A" + std::to_string(q.act_bits) +
-           (q.per_channel ? " per-channel" : " per-tensor");
+           (q.per_channel ? " per-channel" : " per-tensor") + (q.fold_bn ? ", BatchNorm folded" : "");
 }
 
 struct QatCalibrator::State {
@@ -55,7 +55,8 @@ struct QatCalibrator::State {
         }
         for (const auto& [name, q] : layers) q->finish_calibration(recipe.source + ": layer " + name);
         nn::visit_modules(model, [](const std::string&, nn::Module& m) {
-            if (auto* c = dynamic_cast<nn::Conv2d*>(&m); c && c->fake_quant) c->fake_quant->init_weight_scale(c->weight.value());
+            if (auto* c = dynamic_cast<nn::Conv2d*>(&m); c && c->fake_quant)
+                c->fake_quant->init_weight_scale(c->fake_quant->folded_weight(c->weight.value()));
             if (auto* l = dynamic_cast<nn::Linear*>(&m); l && l->fake_quant) l->fake_quant->init_weight_scale(l->weight.value());
         });
         if (log)
