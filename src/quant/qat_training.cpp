@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "nn/models/conv_bn_pairs.h"
 #include "nn/modules/conv.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/modules/linear.h"
@@ -20,6 +21,9 @@ void check_qat_recipe(const Recipe& r) {
     const auto f = nn::train::load_init_classifier(r.init, r.model, r.source);
     if (f.metadata.count("tern.qat"))
         throw InputError(r.source, "key 'init': '" + r.init + "' is already a QAT model; start QAT from an fp32 one");
+    if (r.qat.fold_bn && nn::models::conv_batch_norm_pairs(*f.model).empty())
+        throw InputError(r.source, "qat.fold_bn: model '" + r.model + "' has no convolution followed by batch norm "
+                                   "(lenet5_bn and mobilenetv2 models have)");
 }
 
 std::string qat_summary(const nn::train::QatRecipe& q) {

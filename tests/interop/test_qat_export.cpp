@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 
 #include "cli/cli_runner.h"
@@ -221,6 +222,35 @@ TEST(QatExport, BatchNormFoldedDuringTrainingIsTheDeployedGrid) {
     const int64_t inner = codes.numel() / codes.dim(0);
     for (int64_t i = 0; i < codes.numel(); ++i)
         EXPECT_EQ(codes.data<int8_t>()[i] * steps.data<float>()[i / inner], wq.data<float>()[i]) << i;
+}
+
+TEST(QatExport, FoldBnModelFileReloadsAndExports) {
+    testio::TempDir dir;
+    nn::FakeQuantSpec spec;
+    spec.fold_bn = true;
+    auto model = qat_model("lenet5_bn", spec);
+    const std::string path = dir.file("fold.safetensors");
+    nn::train::save_classifier(path, *model, {{"tern.model", "lenet5_bn"}, {"tern.qat", nn::fake_quant_spec_json(spec)}});
+    const auto f = nn::train::load_classifier(path);
+    EXPECT_TRUE(nn::parse_fake_quant_spec(f.metadata.at("tern.qat"), path).fold_bn);
+    const Tensor x = images(4, 26);
+    const Tensor a = fake_quant_logits(*model, x), b = fake_quant_logits(*f.model, x);
+    for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
+    const auto r = testcli::run_tern("export " + path + " -o " + dir.file("fold.onnx"));
+    EXPECT_EQ(r.code, 0) << r.all();
+    EXPECT_NE(r.out.find("QAT W4A8 on its learned grid: 4 layers"), std::string::npos) << r.out;
+
+    // fold_bn on a model without batch norm: one line naming the recipe, nothing written.
+    if (!have_fashion_mnist()) return;
+    const std::string recipe = dir.file("r.json"), init = dir.file("lenet5.safetensors");
+    nn::train::save_classifier(init, *nn::models::make_model("lenet5", 1, 1, 10), {{"tern.model", "lenet5"}});
+    std::ofstream(recipe) << R"({"model": "lenet5", "epochs": 1, "batch_size": 64, "train_subset": 256, "validation": 0,
+        "optimizer": {"name": "sgd", "lr": 0.001}, "init": ")" << init << R"(", "qat": {"fold_bn": true}})";
+    const auto t = testcli::run_tern("train " + recipe + " --out " + dir.file("m.safetensors"));
+    EXPECT_EQ(t.code, 1) << t.all();
+    EXPECT_NE(t.err.find("qat.fold_bn: model 'lenet5' has no convolution followed by batch norm"), std::string::npos) << t.err;
+    EXPECT_EQ(std::count(t.err.begin(), t.err.end(), '\n'), 1) << t.err;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
 }
 
 TEST(QatExport, OnnxRuntimeAgrees) {
