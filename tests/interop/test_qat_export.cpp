@@ -29,6 +29,7 @@
 #include "nn/modules/norm.h"
 #include "nn/random.h"
 #include "nn/train/model_file.h"
+#include "nn/train/recipe.h"
 
 namespace tern::testinterop {
 namespace {
@@ -239,6 +240,15 @@ TEST(QatExport, FoldBnModelFileReloadsAndExports) {
     const auto r = testcli::run_tern("export " + path + " -o " + dir.file("fold.onnx"));
     EXPECT_EQ(r.code, 0) << r.all();
     EXPECT_NE(r.out.find("QAT W4A8 on its learned grid: 4 layers"), std::string::npos) << r.out;
+
+    // The recipe key parses, round-trips, and takes booleans only.
+    const std::string head = R"({"model": "lenet5_bn", "epochs": 1, "batch_size": 8, "optimizer": {"name": "sgd", "lr": 0.01},
+        "init": "x.safetensors", "qat": )";
+    const std::string text = head + R"({"fold_bn": true}})";
+    const nn::train::Recipe parsed = nn::train::parse_recipe_json(text, "r.json");
+    EXPECT_TRUE(parsed.qat.fold_bn);
+    EXPECT_TRUE(nn::train::recipe_to_json(parsed)["qat"]["fold_bn"].get<bool>());
+    EXPECT_THROW(nn::train::parse_recipe_json(head + R"({"fold_bn": 1}})", "r.json"), InputError);
 
     // fold_bn on a model without batch norm: one line naming the recipe, nothing written.
     if (!have_fashion_mnist()) return;
