@@ -204,15 +204,11 @@ void require_safetensors(const std::string& path) {
     if (kind == io::ModelContainer::gguf) throw InputError(path, std::string("is a GGUF model; ") + expected);
 }
 
-}  // namespace
-
-graph::Graph load_classifier_graph(const std::string& model_path) {
-    require_safetensors(model_path);
-    const nn::train::ClassifierFile f = nn::train::load_classifier(model_path);
+graph::Graph graph_of(const nn::train::ClassifierFile& f, const std::string& model_path) {
     // Its fp32 graph would silently drop the learned quantization.
     if (f.metadata.count("tern.qat"))
-        throw InputError(model_path, "is a QAT model (fake-quantized weights and inputs); exporting it to a graph is not "
-                                     "supported yet: evaluate it with tern eval");
+        throw InputError(model_path, "is a QAT model (fake-quantized weights and inputs); its fp32 graph would drop the "
+                                     "learned grid: export it with tern export (integer-only QDQ)");
     if (f.metadata.count("tern.binary"))
         throw InputError(model_path, "is a binary / ternary model (packed 1- or 2-bit layers); exporting or quantizing it "
                                      "as a graph is not supported: evaluate it with tern eval");
@@ -220,8 +216,22 @@ graph::Graph load_classifier_graph(const std::string& model_path) {
     return classifier_graph(*f.model, f.model_name, 1, 28, 28);
 }
 
-graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path) {
-    graph::Graph g = load_classifier_graph(model_path);
+}  // namespace
+
+graph::Graph load_classifier_graph(const std::string& model_path) {
+    require_safetensors(model_path);
+    return graph_of(nn::train::load_classifier(model_path), model_path);
+}
+
+graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path, QatGraphReport* qat) {
+    graph::Graph g;
+    if (qat) *qat = {};
+    require_safetensors(model_path);
+    const nn::train::ClassifierFile f = nn::train::load_classifier(model_path);
+    if (f.metadata.count("tern.qat"))  // the zoo's models take 28x28 grey images
+        g = qat_classifier_graph(*f.model, f.model_name, 1, 28, 28, model_path, qat);
+    else
+        g = graph_of(f, model_path);
     graph::export_onnx_file(g, onnx_path);
     return g;
 }

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "graph/graph.h"
+#include "interop/qat_graph.h"
 #include "nn/modules/module.h"
 
 namespace tern::interop {
@@ -27,9 +28,11 @@ graph::Graph classifier_graph(nn::UnaryModule& model, const std::string& model_n
 graph::Graph load_classifier_graph(const std::string& model_path);
 
 // Loads a tern classifier file (nn/train/model_file.h) and writes it as an
-// ONNX model; returns the graph written. InputError naming `model_path` when it
-// is not a tern classifier, IoError naming `onnx_path` when it cannot be
-// written (nothing is left there then).
-graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path);
+// ONNX model; returns the graph written. A QAT model ("tern.qat" metadata) is
+// written as its integer-only QDQ graph (qat_graph.h; `qat` says how). InputError
+// naming `model_path` when it is not a tern classifier, IoError naming
+// `onnx_path` when it cannot be written (nothing is left there then).
+graph::Graph export_classifier_onnx(const std::string& model_path, const std::string& onnx_path,
+                                    QatGraphReport* qat = nullptr);
 
 }  // namespace tern::interop

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "nn/models/conv_bn_pairs.h"
 #include "nn/modules/conv.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/modules/linear.h"
@@ -20,11 +21,14 @@ void check_qat_recipe(const Recipe& r) {
     const auto f = nn::train::load_init_classifier(r.init, r.model, r.source);
     if (f.metadata.count("tern.qat"))
         throw InputError(r.source, "key 'init': '" + r.init + "' is already a QAT model; start QAT from an fp32 one");
+    if (r.qat.fold_bn && nn::models::conv_batch_norm_pairs(*f.model).empty())
+        throw InputError(r.source, "qat.fold_bn: model '" + r.model + "' has no convolution followed by batch norm "
+                                   "(lenet5_bn and mobilenetv2 models have)");
 }
 
 std::string qat_summary(const nn::train::QatRecipe& q) {
     return q.method + " W" + std::to_string(q.weight_bits) + "A" + std::to_string(q.act_bits) +
-           (q.per_channel ? " per-channel" : " per-tensor");
+           (q.per_channel ? " per-channel" : " per-tensor") + (q.fold_bn ? ", BatchNorm folded" : "");
 }
 
 struct QatCalibrator::State {
@@ -55,7 +59,8 @@ struct QatCalibrator::State {
         }
         for (const auto& [name, q] : layers) q->finish_calibration(recipe.source + ": layer " + name);
         nn::visit_modules(model, [](const std::string&, nn::Module& m) {
-            if (auto* c = dynamic_cast<nn::Conv2d*>(&m); c && c->fake_quant) c->fake_quant->init_weight_scale(c->weight.value());
+            if (auto* c = dynamic_cast<nn::Conv2d*>(&m); c && c->fake_quant)
+                c->fake_quant->init_weight_scale(c->fake_quant->folded_weight(c->weight.value()));
             if (auto* l = dynamic_cast<nn::Linear*>(&m); l && l->fake_quant) l->fake_quant->init_weight_scale(l->weight.value());
         });
         if (log)

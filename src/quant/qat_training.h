@@ -6,8 +6,9 @@
 // inputs: a few training batches run through the fp32 model), and from
 // `freeze_bn_epoch` on batch norm keeps its running statistics. The written
 // model file carries the learned scales and its "tern.qat" metadata, so
-// `tern eval` runs the same fake-quant model. BatchNorm is not folded into the
-// convolutions during QAT: the fake-quantized weight is the conv's own.
+// `tern eval` runs the same fake-quant model. With `fold_bn` the fake-quantized
+// conv weight is w * gamma / sigma (nn/modules/fake_quant.h LayerFakeQuant::conv),
+// the grid the integer export deploys; without it, the conv's own weight.
 #include <memory>
 #include <string>
 

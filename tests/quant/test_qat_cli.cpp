@@ -116,11 +116,11 @@ TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
     std::printf("lenet5 W2: plain RTN %.2f %%, LSQ QAT (16 steps) %.2f %%\n", 100 * rtn, 100 * qat);
     EXPECT_GT(qat, rtn + 0.40);
 
-    // The fp32 graph export would drop the quantization: refused, nothing written.
+    // Exported on its learned grid (interop/qat_graph.h, tested in tests/interop/test_qat_export.cpp).
     const auto x = run_tern("export " + out + " -o " + dir + "/m.onnx");
-    EXPECT_EQ(x.code, 1) << x.all();
-    EXPECT_NE(x.err.find(out + "] is a QAT model"), std::string::npos) << x.err;
-    EXPECT_FALSE(std::filesystem::exists(dir + "/m.onnx"));
+    EXPECT_EQ(x.code, 0) << x.all();
+    EXPECT_NE(x.out.find("QAT W2A8 on its learned grid"), std::string::npos) << x.out;
+    EXPECT_TRUE(std::filesystem::exists(dir + "/m.onnx"));
 
     // QAT twice over: the second run's init is already fake-quantized.
     const std::string again = dir + "/again.json";

@@ -28,7 +28,10 @@ Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, const Conv2dOptions& o
 }
 
 Var Conv2d::forward(const Var& x) {
-    if (fake_quant) return conv2d(fake_quant->input(x), fake_quant->weight(weight), bias, params);
+    if (fake_quant) {
+        if (auto y = fake_quant->conv(x, weight, bias, params)) return *y;  // a BatchNorm folded in (QAT fold_bn)
+        return conv2d(fake_quant->input(x), fake_quant->weight(weight), bias, params);
+    }
     return conv2d(x, weight, bias, params);
 }
 

@@ -7,6 +7,7 @@
 #include "core/json_out.h"
 #include "nn/modules/conv.h"
 #include "nn/modules/linear.h"
+#include "nn/modules/norm.h"
 
 namespace tern::nn {
 namespace {
@@ -51,8 +52,9 @@ bool is_quantizable(Module& m) { return dynamic_cast<Conv2d*>(&m) || dynamic_cas
 }  // namespace
 
 std::string fake_quant_spec_json(const FakeQuantSpec& s) {
-    return Json{{"method", s.method}, {"weight_bits", s.weight_bits}, {"act_bits", s.act_bits}, {"per_channel", s.per_channel}}
-        .dump();
+    Json j{{"method", s.method}, {"weight_bits", s.weight_bits}, {"act_bits", s.act_bits}, {"per_channel", s.per_channel}};
+    if (s.fold_bn) j["fold_bn"] = true;  // absent in files written before folding existed
+    return j.dump();
 }
 
 FakeQuantSpec parse_fake_quant_spec(const std::string& text, const std::string& where) {
@@ -70,9 +72,9 @@ FakeQuantSpec parse_fake_quant_spec(const std::string& text, const std::string& 
             if (!it->is_number_integer() || it->get<int64_t>() < 2 || it->get<int64_t>() > 8)
                 bad(k + " must be an integer in [2, 8]");
             (k == "weight_bits" ? s.weight_bits : s.act_bits) = static_cast<int>(it->get<int64_t>());
-        } else if (k == "per_channel") {
-            if (!it->is_boolean()) bad("per_channel must be true or false");
-            s.per_channel = it->get<bool>();
+        } else if (k == "per_channel" || k == "fold_bn") {
+            if (!it->is_boolean()) bad(k + " must be true or false");
+            (k == "per_channel" ? s.per_channel : s.fold_bn) = it->get<bool>();
         } else {
             bad("unknown key '" + k + "'");
         }
@@ -150,6 +152,72 @@ Var LayerFakeQuant::input(const Var& x) {
     const float scale = std::max((hi - lo) / static_cast<float>(ug.qmax), kMinScale);
     const float zp = std::fmin(std::fmax(std::nearbyint(-lo / scale), 0.0f), static_cast<float>(ug.qmax));
     return fake_quant_ste(x, fq_filled({1}, scale), fq_filled({1}, zp), ug);
+}
+
+std::vector<float> LayerFakeQuant::bn_factor() const {
+    if (!folded_bn) throw Error("fake_quant", "no BatchNorm is folded into this layer");
+    const BatchNorm2d& bn = *folded_bn;
+    std::vector<float> f(static_cast<size_t>(bn.weight.numel()));
+    for (size_t c = 0; c < f.size(); ++c) {
+        // As nn's batch_norm in eval mode: gamma * (1 / sqrt(var + eps)); a zero gamma keeps a
+        // tiny factor so the division after the conv stays finite.
+        const float v = bn.weight.data()[c] * (1.0f / std::sqrt(bn.running_var.data<float>()[c] + bn.eps));
+        f[c] = std::fabs(v) < 1e-12f ? (v < 0 ? -1e-12f : 1e-12f) : v;
+    }
+    return f;
+}
+
+Tensor LayerFakeQuant::folded_weight(const Tensor& w) const {
+    Tensor out = w.contiguous().clone();
+    if (!folded_bn) return out;
+    const std::vector<float> f = bn_factor();
+    if (static_cast<int64_t>(f.size()) != w.dim(0)) throw Error("fake_quant", "folded BatchNorm does not match the conv's output channels");
+    const int64_t inner = w.numel() / w.dim(0);
+    for (int64_t i = 0; i < out.numel(); ++i) out.data<float>()[i] *= f[static_cast<size_t>(i / inner)];
+    return out;
+}
+
+std::optional<Var> LayerFakeQuant::conv(const Var& x, const Var& w, const Var& b, const Conv2dParams& p) {
+    if (!folded_bn) return std::nullopt;
+    const std::vector<float> f = bn_factor();
+    const int64_t o = static_cast<int64_t>(f.size());
+    std::vector<float> inv(f.size());
+    for (size_t c = 0; c < f.size(); ++c) inv[c] = 1.0f / f[c];
+    const Var scale_w(Tensor::from_floats({o, 1, 1, 1}, f)), unscale_y(Tensor::from_floats({1, o, 1, 1}, inv));
+    Var y = mul(conv2d(input(x), weight(mul(w, scale_w)), Var(), p), unscale_y);
+    if (b.defined()) y = add(y, reshape(b, {1, o, 1, 1}));
+    return y;
+}
+
+Tensor LayerFakeQuant::weight_steps(const Tensor& w) const {
+    if (spec.method == "lsq") return weight_scale.value().clone();
+    return ste_weight_scale(w);
+}
+
+LayerFakeQuant::InputGrid LayerFakeQuant::input_grid() const {
+    InputGrid out;
+    out.is_signed = act_signed.data<float>()[0] > 0.5f;
+    const QuantGrid g = quant_grid(spec.act_bits, out.is_signed);
+    out.code_min = static_cast<int32_t>(g.qmin);
+    out.code_max = static_cast<int32_t>(g.qmax);
+    if (spec.method == "lsq") {
+        out.scale = act_scale.data()[0];
+    } else if (spec.method == "pact") {
+        // clamp(x, lo, alpha) on the grid alpha / qmax: the signed grid is symmetric (-qmax .. qmax).
+        out.scale = act_alpha.data()[0] / static_cast<float>(g.qmax);
+        if (out.is_signed) out.code_min = -out.code_max;
+    } else {
+        // ste: the asymmetric unsigned grid input() builds from the observed range.
+        const QuantGrid ug = quant_grid(spec.act_bits, false);
+        const float* range = act_range.data<float>();
+        const float lo = std::min(range[0], 0.0f), hi = std::max(range[1], 0.0f);
+        out.scale = std::max((hi - lo) / static_cast<float>(ug.qmax), kMinScale);
+        out.zero_point = static_cast<int32_t>(std::fmin(std::fmax(std::nearbyint(-lo / out.scale), 0.0f), static_cast<float>(ug.qmax)));
+        out.is_signed = false;
+        out.code_min = 0;
+        out.code_max = static_cast<int32_t>(ug.qmax);
+    }
+    return out;
 }
 
 void LayerFakeQuant::init_weight_scale(const Tensor& w) {

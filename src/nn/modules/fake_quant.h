@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "nn/modules/module.h"
+#include "nn/ops.h"
 #include "nn/ops_fake_quant.h"
 
 namespace tern::nn {
@@ -23,11 +24,16 @@ struct FakeQuantSpec {
     std::string method = "lsq";  // "ste" (observer-driven) | "lsq" | "pact"
     int weight_bits = 4, act_bits = 8;
     bool per_channel = true;  // weights: one scale per output channel
+    // Conv weights are fake-quantized with the following BatchNorm folded in
+    // (w * gamma / sigma_running, Krishnamoorthi 2018), so the trained grid is the deployed one.
+    bool fold_bn = false;
 };
 // The spec as the JSON the "tern.qat" metadata holds, and back (InputError(where)
 // naming a bad method or bit-width).
 std::string fake_quant_spec_json(const FakeQuantSpec& s);
 FakeQuantSpec parse_fake_quant_spec(const std::string& json, const std::string& where);
+
+class BatchNorm2d;
 
 class LayerFakeQuant : public Module {
 public:
@@ -36,12 +42,33 @@ public:
     virtual Var input(const Var& x);   // the fake-quantized input (x itself while calibrating)
     // The whole Linear forward when the quantizer runs it by a kernel of its own; nullopt: linear(input, weight).
     virtual std::optional<Var> linear(const Var&, const Var&, const Var&) { return std::nullopt; }
+    // The whole Conv2d forward when the following BatchNorm is folded (folded_bn set):
+    // conv(q(x), q(w * f)) / f + b with f = gamma / sqrt(running_var + eps) per output
+    // channel, so the BatchNorm after it (batch statistics while training, running
+    // ones once frozen) sees the float conv's scale. f is a constant here: gamma
+    // learns through the BatchNorm itself (the factor's own gradient is dropped).
+    std::optional<Var> conv(const Var& x, const Var& w, const Var& b, const Conv2dParams& p);
+    BatchNorm2d* folded_bn = nullptr;  // set by nn/models/conv_bn_pairs.h for fold_bn specs
+    // w * f per output channel when a BatchNorm is folded, else w: what weight() quantizes.
+    Tensor folded_weight(const Tensor& w) const;
+    std::vector<float> bn_factor() const;  // f per output channel (folded_bn must be set)
 
     // Scales from data: the weight's (MSE-optimal clip per channel) and, from
     // what input() recorded while `calibrating`, the input's. Throws when the
     // recorded inputs are empty or not finite.
     void init_weight_scale(const Tensor& w);
     void finish_calibration(const std::string& layer);
+
+    // What an integer export needs, in eval mode: the weight's step per output
+    // channel (or one) that weight(w) rounds to, and the input's grid: x maps
+    // to clamp(round(x / scale) + zero_point, code_min, code_max).
+    Tensor weight_steps(const Tensor& w) const;
+    struct InputGrid {
+        float scale = 1;
+        int32_t zero_point = 0, code_min = 0, code_max = 255;
+        bool is_signed = false;  // codes are int8 (else uint8)
+    };
+    InputGrid input_grid() const;
 
     FakeQuantSpec spec;
     bool calibrating = false;

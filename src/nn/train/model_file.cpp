@@ -6,6 +6,7 @@
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "io/shared_weights.h"
+#include "nn/models/conv_bn_pairs.h"
 #include "nn/models/zoo.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/train/binary_file.h"
@@ -47,8 +48,11 @@ ClassifierFile load_classifier(const std::string& path, const ClassifierLoadOpti
         throw InputError(path, "tern.model metadata: " + e.detail());
     }
     // A QAT model: the same quantizers, whose scales are tensors of the file.
-    if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end())
-        attach_fake_quant(*c.model, parse_fake_quant_spec(q->second, path));
+    if (auto q = c.metadata.find("tern.qat"); q != c.metadata.end()) {
+        const FakeQuantSpec spec = parse_fake_quant_spec(q->second, path);
+        attach_fake_quant(*c.model, spec);
+        if (spec.fold_bn) models::fold_batch_norms_into_quantizers(*c.model, path);
+    }
     // A weight-shared (K-means) file: its codebooks and code streams become F32 tensors here.
     std::vector<NamedTensor> tensors = f.tensors;
     if (auto k = c.metadata.find(io::kCompressionKey); k != c.metadata.end()) {

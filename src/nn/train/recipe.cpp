@@ -117,6 +117,7 @@ void parse_qat(const Json& qj, Recipe& rc, const std::string& where) {
     q.boolean("per_channel", qr.per_channel);
     q.integer("calibration_batches", qr.calibration_batches, 1, 10000);
     q.integer("freeze_bn_epoch", qr.freeze_bn_epoch, 0, rc.epochs);
+    q.boolean("fold_bn", qr.fold_bn);
     q.check_unknown();
 }
 
@@ -477,6 +478,7 @@ Json recipe_to_json(const Recipe& rc) {
         j["qat"] = {{"method", q.method},           {"weight_bits", q.weight_bits},
                     {"act_bits", q.act_bits},       {"per_channel", q.per_channel},
                     {"calibration_batches", q.calibration_batches}, {"freeze_bn_epoch", q.freeze_bn_epoch}};
+        if (q.fold_bn) j["qat"]["fold_bn"] = true;
     }
     if (rc.has_kmeans)
         j["kmeans"] = {{"bits", rc.kmeans.bits}, {"index_bits", rc.kmeans.index_bits}, {"huffman", rc.kmeans.huffman}};

@@ -88,6 +88,7 @@ struct QatRecipe {
     bool per_channel = true;            // weights: one scale per output channel
     int64_t calibration_batches = 8;    // training batches the activation scales start from
     int64_t freeze_bn_epoch = 0;        // >= 1: batch norm uses its running statistics from this epoch on; 0: never
+    bool fold_bn = false;               // fake-quantize conv weights with their BatchNorm folded in (deployed grid)
 };
 
 // K-means weight sharing with centroid fine-tuning (quant/kmeans_training.h):

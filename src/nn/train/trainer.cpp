@@ -11,6 +11,7 @@
 #include "formats/nonfinite_scan.h"
 #include "io/safetensors.h"
 #include "nn/data/rng.h"
+#include "nn/models/conv_bn_pairs.h"
 #include "nn/models/zoo.h"
 #include "nn/modules/fake_quant.h"
 #include "nn/ops.h"
@@ -50,7 +51,7 @@ void load_init_weights(Module& model, const Recipe& r) {
 
 }  // namespace
 
-FakeQuantSpec fake_quant_spec(const QatRecipe& q) { return {q.method, q.weight_bits, q.act_bits, q.per_channel}; }
+FakeQuantSpec fake_quant_spec(const QatRecipe& q) { return {q.method, q.weight_bits, q.act_bits, q.per_channel, q.fold_bn}; }
 
 BinarySpec binary_spec(const BinaryRecipe& b) { return {b.method, b.threshold, b.keep_first_last, {}}; }
 
@@ -140,7 +141,10 @@ Trainer::Trainer(Recipe r, TrainData d) : recipe_(std::move(r)), data_(std::move
     model_ = models::make_model(recipe_.model, recipe_.seed, ds.channels(), ds.num_classes);
     if (!recipe_.init.empty()) load_init_weights(*model_, recipe_);
     // Before the optimizer: the learned scales are parameters it must step.
-    if (recipe_.has_qat) attach_fake_quant(*model_, fake_quant_spec(recipe_.qat));
+    if (recipe_.has_qat) {
+        attach_fake_quant(*model_, fake_quant_spec(recipe_.qat));
+        if (recipe_.qat.fold_bn) models::fold_batch_norms_into_quantizers(*model_, recipe_.source);
+    }
     if (recipe_.has_binary) {  // after the init weights: TTQ starts its scales from them
         BinarySpec spec = binary_spec(recipe_.binary);
         attach_binarizers(*model_, spec, recipe_.source);
