@@ -32,6 +32,28 @@ struct Attribute {
 };
 const char* attribute_kind_name(Attribute::Kind k);
 
+// Attribute values for the code that builds graphs (importers, exporters, PTQ).
+inline Attribute int_attr(int64_t v) {
+    Attribute a;
+    a.kind = Attribute::Kind::int_, a.i = v;
+    return a;
+}
+inline Attribute ints_attr(std::vector<int64_t> v) {
+    Attribute a;
+    a.kind = Attribute::Kind::ints, a.ints = std::move(v);
+    return a;
+}
+inline Attribute float_attr(float v) {
+    Attribute a;
+    a.kind = Attribute::Kind::float_, a.f = v;
+    return a;
+}
+inline Attribute string_attr(std::string v) {
+    Attribute a;
+    a.kind = Attribute::Kind::string, a.s = std::move(v);
+    return a;
+}
+
 struct Node {
     std::string op_type;
     std::string name;                  // never empty: the importer names unnamed nodes "<op>_<index>"

@@ -6,27 +6,6 @@
 
 namespace tern::graph::tflite_detail {
 
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::int_, a.i = v;
-    return a;
-}
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::ints, a.ints = std::move(v);
-    return a;
-}
-Attribute float_attr(float v) {
-    Attribute a;
-    a.kind = Attribute::Kind::float_, a.f = v;
-    return a;
-}
-Attribute string_attr(std::string v) {
-    Attribute a;
-    a.kind = Attribute::Kind::string, a.s = std::move(v);
-    return a;
-}
-
 Tensor permute_tensor(const Tensor& t, const std::vector<int64_t>& perm) {
     const Tensor x = t.contiguous();
     const int64_t r = x.rank();

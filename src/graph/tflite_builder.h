@@ -94,10 +94,6 @@ private:
     int fresh_ = 0;
 };
 
-Attribute int_attr(int64_t v);
-Attribute ints_attr(std::vector<int64_t> v);
-Attribute float_attr(float v);
-Attribute string_attr(std::string v);
 // tensor `t` (plain dtype) with its dims permuted: out.dim(i) = t.dim(perm[i]).
 Tensor permute_tensor(const Tensor& t, const std::vector<int64_t>& perm);
 

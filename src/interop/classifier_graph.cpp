@@ -24,25 +24,9 @@ namespace tern::interop {
 namespace {
 
 using graph::Attribute;
-
-Attribute ints_attr(std::vector<int64_t> v) {
-    Attribute a;
-    a.kind = Attribute::Kind::ints;
-    a.ints = std::move(v);
-    return a;
-}
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::int_;
-    a.i = v;
-    return a;
-}
-Attribute float_attr(float v) {
-    Attribute a;
-    a.kind = Attribute::Kind::float_;
-    a.f = v;
-    return a;
-}
+using graph::float_attr;
+using graph::int_attr;
+using graph::ints_attr;
 
 class GraphEmitter {
 public:

@@ -25,12 +25,7 @@ using graph::Graph;
 using graph::Node;
 using InputGrid = nn::LayerFakeQuant::InputGrid;
 
-Attribute int_attr(int64_t v) {
-    Attribute a;
-    a.kind = Attribute::Kind::int_;
-    a.i = v;
-    return a;
-}
+using graph::int_attr;
 
 Tensor f32_vector(const std::vector<float>& v) { return Tensor::from_floats({static_cast<int64_t>(v.size())}, v); }
 

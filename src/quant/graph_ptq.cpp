@@ -56,12 +56,6 @@ Tensor zero_point_tensor(int32_t z, const ActivationGrid& grid) {
     return t;
 }
 
-graph::Attribute int_attribute(int64_t v) {
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::int_;
-    a.i = v;
-    return a;
-}
 
 // Which tensors get a Q -> DQ pair, each pointing at the tensor whose observer
 // it shares (itself for the ones observed).
@@ -339,7 +333,7 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
         g.initializers[base + "_zero_point"] = Tensor::zeros({static_cast<int64_t>(ws.size())}, DType::i8);
         weight_nodes.push_back({"DequantizeLinear", base + "_DequantizeLinear",
                                 {base + "_quantized", base + "_scale", base + "_zero_point"}, {base + "_dequantized"},
-                                {{"axis", int_attribute(axis)}}});
+                                {{"axis", graph::int_attr(axis)}}});
         n.inputs[1] = base + "_dequantized";
         const Tensor* b = n.has_input(2) ? initializer(g, n.inputs[2]) : nullptr;
         if (!b || b->dtype() != DType::f32 || b->rank() != 1 || b->numel() != static_cast<int64_t>(ws.size())) continue;
@@ -357,7 +351,7 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
         g.initializers[bb + "_quantized"] = bq;
         g.initializers[bb + "_scale"] = per_channel_tensor(bs);
         weight_nodes.push_back({"DequantizeLinear", bb + "_DequantizeLinear", {bb + "_quantized", bb + "_scale"},
-                                {bb + "_dequantized"}, {{"axis", int_attribute(0)}}});
+                                {bb + "_dequantized"}, {{"axis", graph::int_attr(0)}}});
         n.inputs[2] = bb + "_dequantized";
     }
     result.quantized_ops = static_cast<int>(linear.size());
