@@ -44,6 +44,13 @@ struct LayerConfig {
     int64_t out_size() const;  // spatial size after the layer
 };
 
+// A layer's config with expansion 1 and "same" padding (set them after where they differ).
+inline LayerConfig layer_config(LayerKind kind, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t size) {
+    LayerConfig c;
+    c.kind = kind, c.in_channels = in, c.out_channels = out, c.kernel = kernel, c.stride = stride, c.size = size;
+    return c;
+}
+
 // A canonical key: "conv/i16/o24/k3/s2/p1/h28/e1". Throws InputError("layer
 // config", ...) for sizes outside what the table measures (channels 1..8192,
 // kernel 1..11, stride 1..4, size 1..1024, expansion 1..8, a window larger than

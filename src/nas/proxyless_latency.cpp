@@ -86,13 +86,7 @@ SlotLatencies slot_latencies(const Space& s, double width, const std::vector<Mix
     using hw::LayerConfig;
     using hw::LayerKind;
     auto layer = [](LayerKind k, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t size, int64_t e = 1) {
-        LayerConfig c;
-        c.kind = k;
-        c.in_channels = in;
-        c.out_channels = out;
-        c.kernel = kernel;
-        c.stride = stride;
-        c.size = size;
+        LayerConfig c = hw::layer_config(k, in, out, kernel, stride, size);
         c.expansion = e;
         return c;
     };

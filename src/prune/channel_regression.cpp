@@ -8,36 +8,10 @@
 #include "core/error.h"
 #include "prune/channel_prune.h"
 #include "prune/layer_hessian.h"
+#include "quant/hessian_factor.h"
 
 namespace tern::prune {
 namespace {
-
-// Solves A x = b in place (A symmetric positive definite, n x n; A is overwritten).
-bool spd_solve(std::vector<double>& a, int64_t n, std::vector<double>& b) {
-    for (int64_t j = 0; j < n; ++j) {
-        double d = a[j * n + j];
-        for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-        if (!(d > 0)) return false;
-        d = std::sqrt(d);
-        a[j * n + j] = d;
-        for (int64_t i = j + 1; i < n; ++i) {
-            double s = a[i * n + j];
-            for (int64_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = s / d;
-        }
-    }
-    for (int64_t i = 0; i < n; ++i) {
-        double s = b[i];
-        for (int64_t k = 0; k < i; ++k) s -= a[i * n + k] * b[k];
-        b[i] = s / a[i * n + i];
-    }
-    for (int64_t i = n - 1; i >= 0; --i) {
-        double s = b[i];
-        for (int64_t k = i + 1; k < n; ++k) s -= a[k * n + i] * b[k];
-        b[i] = s / a[i * n + i];
-    }
-    return true;
-}
 
 int64_t nonzeros(const std::vector<double>& v) {
     return std::count_if(v.begin(), v.end(), [](double x) { return x != 0.0; });
@@ -161,7 +135,7 @@ std::vector<std::vector<int64_t>> regression_channels(nn::UnaryModule& model, co
                 for (int64_t j = 0; j < cols; ++j) rhs[p] += hp[j] * wr[j];
                 rhs[p] += ridge * wr[kc[p]];  // the ridge pulls toward the old weights, not toward 0
             }
-            if (!spd_solve(a, m, rhs)) throw InputError("regression", "the least-squares refit of " + consumer + " is singular");
+            if (!quant::cholesky_solve(a, m, rhs)) throw InputError("regression", "the least-squares refit of " + consumer + " is singular");
             for (int64_t j = 0; j < cols; ++j) wr[j] = 0.0f;
             for (int64_t p = 0; p < m; ++p) wr[kc[p]] = static_cast<float>(rhs[p]);
         }

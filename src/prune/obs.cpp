@@ -35,6 +35,7 @@ void obs_trajectory(const double* w0, const std::vector<double>& hinv, const std
             const double s = dead[idx[p]] ? 0.0 : w[p] * w[p] / h[p * a + p];
             if (s < best) best = s, q = p;
         }
+        if (q < 0) return;  // unreachable: a live column remains at every step (n steps, one removed each)
         order[t] = idx[q];
         delta[t] = best;
         const double hqq = h[q * a + q];
@@ -74,33 +75,6 @@ void obs_trajectory(const double* w0, const std::vector<double>& hinv, const std
             removed_since_pack = 0;
         }
     }
-}
-
-// Solves A x = b in place for a symmetric positive definite A (n, n); false if it is not.
-bool cholesky_solve(std::vector<double>& a, int64_t n, std::vector<double>& b) {
-    for (int64_t j = 0; j < n; ++j) {
-        double d = a[j * n + j];
-        for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
-        if (!(d > 0)) return false;
-        d = std::sqrt(d);
-        a[j * n + j] = d;
-        for (int64_t i = j + 1; i < n; ++i) {
-            double s = a[i * n + j];
-            for (int64_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
-            a[i * n + j] = s / d;
-        }
-    }
-    for (int64_t i = 0; i < n; ++i) {  // L y = b
-        double s = b[i];
-        for (int64_t k = 0; k < i; ++k) s -= a[i * n + k] * b[k];
-        b[i] = s / a[i * n + i];
-    }
-    for (int64_t i = n - 1; i >= 0; --i) {  // L^T x = y
-        double s = b[i];
-        for (int64_t k = i + 1; k < n; ++k) s -= a[k * n + i] * b[k];
-        b[i] = s / a[i * n + i];
-    }
-    return true;
 }
 
 }  // namespace
@@ -181,7 +155,7 @@ ObsResult obs_prune(std::span<const float> w, int64_t rows, int64_t cols, std::s
                     for (int64_t j = 0; j < n; ++j)
                         if (pruned[j]) rhs[i] += hi[j] * w0[j];
             }
-            if (count[r] > 0 && nk > 0 && !cholesky_solve(a, nk, rhs)) {
+            if (count[r] > 0 && nk > 0 && !quant::cholesky_solve(a, nk, rhs)) {
                 indefinite = true;
                 continue;
             }

@@ -132,4 +132,30 @@ void update_later_columns(std::vector<double>& wt, int64_t rows, int64_t n, cons
     });
 }
 
+bool cholesky_solve(std::vector<double>& a, int64_t n, std::vector<double>& b) {
+    for (int64_t j = 0; j < n; ++j) {
+        double d = a[j * n + j];
+        for (int64_t k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+        if (!(d > 0)) return false;
+        d = std::sqrt(d);
+        a[j * n + j] = d;
+        for (int64_t i = j + 1; i < n; ++i) {
+            double s = a[i * n + j];
+            for (int64_t k = 0; k < j; ++k) s -= a[i * n + k] * a[j * n + k];
+            a[i * n + j] = s / d;
+        }
+    }
+    for (int64_t i = 0; i < n; ++i) {  // L y = b
+        double s = b[i];
+        for (int64_t k = 0; k < i; ++k) s -= a[i * n + k] * b[k];
+        b[i] = s / a[i * n + i];
+    }
+    for (int64_t i = n - 1; i >= 0; --i) {  // L^T x = y
+        double s = b[i];
+        for (int64_t k = i + 1; k < n; ++k) s -= a[k * n + i] * b[k];
+        b[i] = s / a[i * n + i];
+    }
+    return true;
+}
+
 }  // namespace tern::quant

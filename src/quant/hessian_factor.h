@@ -9,6 +9,11 @@
 
 namespace tern::quant {
 
+// Solves A x = b in place by Cholesky (A: (n, n) symmetric positive definite,
+// overwritten by its factor; b becomes x); false, with A and b spoiled, if A is
+// not positive definite.
+bool cholesky_solve(std::vector<double>& a, int64_t n, std::vector<double>& b);
+
 // InputError(where) unless `hessian` holds cols² finite values and damp >= 0.
 void check_hessian(std::span<const double> hessian, int64_t cols, double damp, const char* where);
 

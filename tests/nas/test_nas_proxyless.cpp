@@ -70,7 +70,9 @@ TEST(Proxyless, SlotsCoverTheSpaceAndMapArchitecturesBothWays) {
     for (const MixedSlot& slot : slots) {
         // 3 kernels x 3 expansions, plus the zero op past the smallest depth (2).
         EXPECT_EQ(slot.ops.size(), slot.index >= 2 ? 10u : 9u);
-        if (slot.index > 0) EXPECT_EQ(slot.stride, 1);
+        if (slot.index > 0) {
+            EXPECT_EQ(slot.stride, 1);
+        }
     }
     EXPECT_EQ(slots[4].stride, 2);  // stage 1 starts 28 -> 14
     EXPECT_EQ(slots[4].size, 28);
