@@ -43,8 +43,7 @@ Tensor s24linear_weight(int64_t n, int64_t k, uint32_t seed) {
     return t;
 }
 
-TEST(LinearSparse24, BothPathsMatchTheW8A8DefinitionOnTheDenseCodes) {
-    const int64_t n = 96, k = 384;
+void s24linear_check_paths(int64_t n, int64_t k) {
     const Tensor w = s24linear_weight(n, k, 11);
     const Sparse24Unpacked u = unpack_sparse24(w.data<uint8_t>(), n, k, "w");
     const std::vector<int8_t> codes = sparse24_dense_codes(u, n, k);
@@ -56,16 +55,23 @@ TEST(LinearSparse24, BothPathsMatchTheW8A8DefinitionOnTheDenseCodes) {
         ASSERT_NE(lin.sparse24_choice(), nullptr);
         EXPECT_EQ(lin.sparse24_choice()->sparse, std::string(mode) == "sparse");
         EXPECT_EQ(lin.path(), std::string(mode) == "sparse" ? ops::LinearPath::sparse24_int8 : ops::LinearPath::w8a8_int8);
-        for (int64_t m : {1, 5, 70}) {
+        for (int64_t m : {1, 5, 64, 70, 128}) {
             std::vector<float> x(static_cast<size_t>(m * k));
             for (auto& v : x) v = act(rng);
             std::vector<float> want(static_cast<size_t>(m * n)), got(static_cast<size_t>(m * n), NAN);
             w8a8_matmul_reference(codes.data(), u.row_scales.data(), 0.0f, x.data(), m, n, k, want.data());
             lin.forward(x.data(), got.data(), m);
             for (size_t i = 0; i < want.size(); ++i)
-                ASSERT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i]))) << mode << " m=" << m << " i=" << i;
+                ASSERT_NEAR(got[i], want[i], 1e-5f * (1.0f + std::fabs(want[i])))
+                    << mode << " n=" << n << " k=" << k << " m=" << m << " i=" << i;
         }
     }
+}
+
+TEST(LinearSparse24, BothPathsMatchTheW8A8DefinitionOnTheDenseCodes) {
+    s24linear_check_paths(96, 384);
+    s24linear_check_paths(768, 256);  // tinylm's ffn_up and ffn_down shapes
+    s24linear_check_paths(256, 768);
 }
 
 TEST(LinearSparse24, TheLoadTimeMeasurementKeepsOnePath) {
