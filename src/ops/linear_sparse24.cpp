@@ -103,7 +103,7 @@ Sparse24Choice choose_sparse24_path(const uint8_t* blocks, int64_t n, int64_t k,
     constexpr int kReps = 5;
     c.sparse_us = s24_median_us([&] { sparse->forward(x.data(), 1, y.data()); }, kReps);
     c.dense_us = s24_median_us([&] { w8a8_matmul(*dense, x.data(), 1, y.data(), s24_act_scratch(), default_pool()); }, kReps);
-    c.sparse = c.sparse_us <= c.dense_us;
+    c.sparse = c.sparse_us <= kSparse24ByteCredit * c.dense_us;
     c.reason = "measured";
     if (c.sparse) dense.reset();
     else sparse.reset();

@@ -7,9 +7,15 @@
 //
 // Which path a sparse24_q8 weight takes is measured once at load
 // (choose_sparse24_path): the sparse kernel and the same codes densified for
-// gemm_q8 (the w8a8 path) each run a decode step (M = 1) a few times and the
-// faster one is kept; the other is freed. TERN_SPARSE24_PATH=sparse|dense
-// skips the measurement (tests, comparisons).
+// gemm_q8 (the w8a8 path) each run a decode step (M = 1) a few times; the
+// other is freed. The measurement runs with the one matrix in cache, where
+// dense int8 does not pay for its bytes; a real decode step streams every
+// matrix from DRAM, and there dense reads 1.62x the bytes (136 vs 84 per 128
+// weights). So sparse is kept unless it is slower than dense even with that
+// credit (kSparse24ByteCredit). Without it, TinyLlama-shaped 2:4 kept sparse
+// for only 40-53 of 154 matrices and decoded at 14-17 tok/s; all-sparse ran
+// at 21-22 (bench/RESULTS_sparse.md). TERN_SPARSE24_PATH=sparse|dense skips
+// the measurement (tests, comparisons).
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,6 +41,10 @@ public:
 private:
     Sparse24S8 w_;
 };
+
+// Dense int8 bytes per sparse24_q8 byte (136 / 84): sparse is kept while
+// sparse_us <= kSparse24ByteCredit * dense_us.
+inline constexpr double kSparse24ByteCredit = 136.0 / 84.0;
 
 // What the load-time measurement decided, for `tern bench` and debug lines.
 struct Sparse24Choice {
