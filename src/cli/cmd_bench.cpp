@@ -131,6 +131,10 @@ void run_bench(const BenchOptions& o) {
                            "", ""});
         }
         table.print();
+        if (!results.empty()) {
+            std::printf("linears: %s\n", results[0].linear_paths.c_str());
+            if (!results[0].sparse24_choice.empty()) std::printf("%s\n", results[0].sparse24_choice.c_str());
+        }
         return;
     }
     if (o.sparse) {

@@ -153,6 +153,9 @@ void run_quantize_tensors(const QuantizeCliOptions& o) {
     req.recipe.static_act_scale = o.act_scale == "static";
     if (req.recipe.static_act_scale && fmt.dtype != DType::w8a8)
         throw UsageError("--act-scale", "static activation scales are for --format w8a8");
+    if (fmt.dtype == DType::sparse24_q8 && o.method != "rtn")
+        throw UsageError("--format", "sparse24_q8 stores a 2:4-pruned model (tern prune --pattern 2:4) as it is: "
+                                     "use --method rtn, not '" + o.method + "'");
     req.recipe.rotate = {.seed = static_cast<uint64_t>(o.rotate_seed), .online = o.rotate_online};
     req.file_type = io::llama_file_type_from_dtype(*fmt.dtype);
     req.warn = [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); };

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include "cli/context_limits.h"
@@ -14,6 +15,7 @@
 #include "hw/bandwidth.h"
 #include "llm/forward.h"
 #include "llm/model_loader.h"
+#include "ops/linear_sparse24.h"
 
 namespace tern::cli {
 namespace {
@@ -31,6 +33,31 @@ double peak_rss_mb() {
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Paths of the model's Linears with counts, and the sparse24_q8 choices summed.
+void describe_linears(const llm::Model& m, LlmBenchResult& r) {
+    std::map<std::string, int> paths;
+    int sparse = 0, dense = 0;
+    double sparse_us = 0, dense_us = 0;
+    auto visit = [&](const std::unique_ptr<ops::Linear>& l) {
+        if (!l) return;
+        ++paths[ops::linear_path_name(l->path())];
+        if (const ops::Sparse24Choice* c = l->sparse24_choice()) {
+            (c->sparse ? sparse : dense) += 1;
+            sparse_us += c->sparse_us;
+            dense_us += c->dense_us;
+        }
+    };
+    for (const auto& layer : m.layers)
+        for (const auto* l : {&layer.wq, &layer.wk, &layer.wv, &layer.wo, &layer.ffn_gate, &layer.ffn_up, &layer.ffn_down})
+            visit(*l);
+    visit(m.output);
+    for (const auto& [name, count] : paths) r.linear_paths += (r.linear_paths.empty() ? "" : ", ") + name + " " + std::to_string(count);
+    if (sparse + dense > 0)
+        r.sparse24_choice = format("sparse24_q8: sparse kernel kept for %d of %d matrices; one decode step of all of them "
+                                   "measured at load: sparse %.0f us, dense int8 %.0f us",
+                                   sparse, sparse + dense, sparse_us, dense_us);
 }
 
 }  // namespace
@@ -68,6 +95,7 @@ std::vector<LlmBenchResult> run_llm_bench(const LlmBenchOptions& o, const std::v
             r.prompt = o.prompt;
             r.gen = o.gen;
             r.decode_weight_bytes = model->decode_weight_bytes();
+            describe_linears(*model, r);
             std::vector<double> ttft, roofline;
             // The probe of `tern bench --kernels` (hw/bandwidth.h: 1 GiB, huge pages).
             std::unique_ptr<BandwidthProbe> probe;
@@ -149,6 +177,8 @@ Json llm_bench_json(const LlmBenchResult& r) {
     j["decode_runs"] = r.decode_runs;
     j["decode_weight_bytes"] = r.decode_weight_bytes;
     j["decode_weight_gbps"] = r.decode_weight_gbps;
+    j["linear_paths"] = r.linear_paths;
+    if (!r.sparse24_choice.empty()) j["sparse24_choice"] = r.sparse24_choice;
     if (!r.read_gbps_runs.empty()) {
         j["read_gbps"] = r.read_gbps;
         j["read_gbps_runs"] = r.read_gbps_runs;

@@ -44,6 +44,10 @@ struct LlmBenchResult {
     double read_gbps = 0;
     double decode_roofline = 0;
     std::vector<double> read_gbps_runs;
+    // How the model's Linears run ("sparse24-int8 154, quantized-int8 1"), and for
+    // sparse24_q8 weights what the load-time measurement kept (ops/linear_sparse24.h).
+    std::string linear_paths;
+    std::string sparse24_choice;
 };
 
 // Runs at each thread count (the default pool is resized between them) and

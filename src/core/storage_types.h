@@ -53,7 +53,11 @@ namespace tern {
     /* tern's W8A8 (SmoothQuant storage; formats/w8a8_format.cpp): per 128 weights an \
        f32 row scale, an f32 activation scale (0: per-token dynamic), 128 int8 codes; \
        ops::Linear runs it int8 x int8 on gemm_q8 */                                  \
-    X(w8a8, "w8a8", 128, 136, block, 1027, kNone, "", 0)
+    X(w8a8, "w8a8", 128, 136, block, 1027, kNone, "", 0)                              \
+    /* tern's 2:4 sparse int8 (formats/sparse24_block.h): per 128 weights an f32 row  \
+       scale, 2-bit positions of the 2 kept weights of every 4, their 64 int8 codes;  \
+       ops::Linear runs it on the 2:4 sparse kernel (kernels/sparse) */              \
+    X(sparse24_q8, "sparse24_q8", 128, 84, block, 1028, kNone, "", 0)
 
 // Marks a column a type has no value for (no ggml id, no llama.cpp file type).
 inline constexpr int64_t kNone = -1;

@@ -50,6 +50,8 @@ FloatFields float_fields(DType t) {
             return f16_scales(dtype_info(t).block_bytes, 0, 1);
         // w8a8: an f32 row scale and an f32 activation scale, then the codes.
         case DType::w8a8: return {4, 0x7f800000u, 0x007fffffu, dtype_info(t).block_bytes, 0, 2};
+        // sparse24_q8: an f32 row scale, then positions and codes.
+        case DType::sparse24_q8: return {4, 0x7f800000u, 0x007fffffu, dtype_info(t).block_bytes, 0, 1};
         default: return {};
     }
 }

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "formats/format.h"
+#include "formats/sparse24_block.h"
 #include "formats/w8a8_block.h"
 
 namespace tern {
@@ -9,7 +10,7 @@ namespace {
 
 std::vector<FormatDescriptor> build_registry() {
     std::vector<FormatDescriptor> all;
-    for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats(), w8a8_formats()})
+    for (auto family : {float_formats(), int_formats(), mx_formats(), gguf_formats(), w8a8_formats(), sparse24_formats()})
         all.insert(all.end(), family.begin(), family.end());
     // A storage type's codec must agree with its row in core/storage_types.h.
     for (const auto& f : all) {

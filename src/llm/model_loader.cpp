@@ -107,12 +107,21 @@ public:
         const Tensor* t = get(name, {n}, required);
         return t ? tensor_to_f32(*t, name) : std::vector<float>{};
     }
+    // A Linear's own refusal (a damaged sparse24_q8 or w8a8 tensor) names the tensor; add the file.
+    template <class F>
+    std::unique_ptr<ops::Linear> in_file(F&& make) {
+        try {
+            return make();
+        } catch (const InputError& e) {
+            throw InputError(m_.path, e.where() + ": " + e.detail());
+        }
+    }
     std::unique_ptr<ops::Linear> linear(const std::string& base, int64_t out, int64_t in, bool bias,
                                          Activation act = Activation::none) {
         const Tensor* w = get(base + ".weight", {out, in});
         std::vector<float> b = bias ? vec(base + ".bias", out) : std::vector<float>{};
         if (check_only_) return nullptr;
-        auto lw = std::make_unique<ops::Linear>(*w, std::move(b), base + ".weight", act, m_.float_math);
+        auto lw = in_file([&] { return std::make_unique<ops::Linear>(*w, std::move(b), base + ".weight", act, m_.float_math); });
         w->release_file_pages();  // every path copied it into its own layout
         return lw;
     }
@@ -160,9 +169,11 @@ public:
         }
         if (c_.uses_rope()) m_.rope_freq_factors = vec("rope_freqs.weight", c_.rope_dim / 2, false);
         if (check_only_) return;
-        m_.output = std::make_unique<ops::Linear>(*out, std::vector<float>{},
-                                                   out == &m_.token_embd ? "token_embd.weight" : "output.weight",
-                                                   Activation::none, m_.float_math);
+        m_.output = in_file([&] {
+            return std::make_unique<ops::Linear>(*out, std::vector<float>{},
+                                                 out == &m_.token_embd ? "token_embd.weight" : "output.weight",
+                                                 Activation::none, m_.float_math);
+        });
         // Packed now; a tied embedding's rows fault back in when a token needs one.
         out->release_file_pages();
         if (!m_.layers.empty()) m_.weight_dtype = std::string(dtype_name(m_.layers[0].wo->source_dtype()));

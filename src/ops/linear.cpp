@@ -14,6 +14,7 @@
 #include "formats/tensor_codec.h"
 #include "formats/w8a8_block.h"
 #include "kernels/w8a8/w8a8_matmul.h"
+#include "ops/linear_sparse24.h"
 
 namespace tern::ops {
 
@@ -25,6 +26,7 @@ const char* linear_path_name(LinearPath p) {
         case LinearPath::quantized_int8: return "quantized-int8";
         case LinearPath::dequantized_f32: return "dequantized-f32";
         case LinearPath::w8a8_int8: return "w8a8-int8";
+        case LinearPath::sparse24_int8: return "sparse24-int8";
     }
     return "?";
 }
@@ -100,6 +102,11 @@ Linear::Linear(const Tensor& w, std::vector<float> bias, const std::string& name
         packed_w8a8_ = std::make_unique<W8A8Matrix>(gemm_q8_kernel(), u.codes.data(), std::move(u.row_scales),
                                                     u.act_scale, n_, k_);
         prepared_bytes_ = packed_w8a8_->packed_bytes();
+    } else if (source_dtype_ == DType::sparse24_q8) {
+        sparse24_choice_ = std::make_unique<Sparse24Choice>(
+            choose_sparse24_path(wc.data<uint8_t>(), n_, k_, name, packed_s24_, packed_w8a8_));
+        path_ = packed_s24_ ? LinearPath::sparse24_int8 : LinearPath::w8a8_int8;
+        prepared_bytes_ = packed_s24_ ? packed_s24_->bytes() : packed_w8a8_->packed_bytes();
     } else if (const auto qk = quant_kernel_for_dtype(source_dtype_)) {
         // GGUF blocks and int4g128 (quant_matmul's int4_asym at group 128): the storage table's kernel column.
         path_ = LinearPath::quantized_int8;
@@ -154,6 +161,11 @@ void Linear::forward_many(std::span<const Linear* const> ws, const float* x, std
 
 void Linear::forward(const float* x, float* y, int64_t M) const {
     if (M <= 0) return;
+    if (packed_s24_) {
+        packed_s24_->forward(x, M, y);
+        apply_bias_act(y, M);
+        return;
+    }
     if (packed_w8a8_) {
         w8a8_matmul(*packed_w8a8_, x, M, y, w8a8_scratch(), default_pool());
         apply_bias_act(y, M);

@@ -42,6 +42,10 @@
 //                    each call quantizes the activations to int8 per token (or
 //                    with the file's static scale) and multiplies int8 x int8
 //                    (kernels/w8a8).
+//   sparse24_q8   -> 2:4 sparse int8 (2-bit positions + kept codes): the 2:4
+//                    sparse kernel or, where measured faster once at load, the
+//                    same codes densified on the w8a8 path (ops/linear_sparse24.h);
+//                    the same int8 sums either way.
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -61,8 +65,10 @@ class W8A8Matrix;
 }  // namespace tern
 
 namespace tern::ops {
+class Sparse24Weights;
+struct Sparse24Choice;
 
-enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32, w8a8_int8 };
+enum class LinearPath { f32_packed, f16_panels, bf16_packed, quantized_int8, dequantized_f32, w8a8_int8, sparse24_int8 };
 const char* linear_path_name(LinearPath p);
 
 // How f32 / f16 weights may be multiplied (see the top of this file).
@@ -113,6 +119,9 @@ public:
     uint64_t source_bytes() const;
     // Bytes the prepared weights occupy (packed panels), for memory reports.
     uint64_t prepared_bytes() const { return prepared_bytes_; }
+    // sparse24_q8 weights: which path the load-time measurement kept and its
+    // times (linear_sparse24.h); nullptr for every other dtype.
+    const Sparse24Choice* sparse24_choice() const { return sparse24_choice_.get(); }
 
 private:
     int64_t n_ = 0, k_ = 0;
@@ -126,6 +135,8 @@ private:
     std::unique_ptr<GemvF16Weights> packed_f16_;
     std::unique_ptr<QuantMatrix> packed_quant_;
     std::unique_ptr<W8A8Matrix> packed_w8a8_;
+    std::unique_ptr<Sparse24Weights> packed_s24_;
+    std::unique_ptr<Sparse24Choice> sparse24_choice_;
     uint64_t prepared_bytes_ = 0;
 
     void apply_bias_act(float* y, int64_t M) const;

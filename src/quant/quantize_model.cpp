@@ -7,6 +7,9 @@
 #include "core/mapped_file.h"
 #include "core/output_path.h"
 #include "formats/nonfinite_scan.h"
+#include "formats/sparse24_block.h"
+#include "formats/tensor_codec.h"
+#include "io/gguf_types.h"
 #include "io/gguf_writer.h"
 #include "io/model_container.h"
 #include "io/model_info.h"
@@ -105,10 +108,28 @@ void write_tensor_model(const QuantizeFileRequest& req, TensorModel& m) {
     if (r.mix) set("general.file_type", io::GgufValue::of_u32(r.mix->llama_file_type));
     else if (req.file_type) set("general.file_type", io::GgufValue::of_u32(*req.file_type));
     set("general.quantization_version", io::GgufValue::of_u32(2));
+    // tern's private block types (sparse24_q8, w8a8, int4g128, ...): say so where a reader looks first.
+    for (const NamedTensor& t : m.tensors)
+        if (const auto id = io::ggml_type_from_dtype(t.tensor.dtype()); id && *id >= kTernPrivateGgmlTypes) {
+            set("general.tern_only", io::GgufValue::of_string(
+                                         "tensor " + t.name + " is " + std::string(dtype_name(t.tensor.dtype())) +
+                                         ", a tern-only storage type: llama.cpp cannot load this file, tern can"));
+            break;
+        }
     if (m.is_llm) llm::write_model_gguf(req.output, m.gguf_metadata, m.tensors);
     else io::write_gguf(req.output, m.gguf_metadata, m.tensors);
 }
 
+}  // namespace
+
+namespace {
+// sparse24_q8 for a 2-D tensor that is 2:4 sparse, w8a8 for any other.
+const FormatDescriptor* sparse24_format_for(const NamedTensor& t) {
+    const FormatDescriptor* sparse = format_for_dtype(DType::sparse24_q8);
+    if (t.tensor.rank() != 2 || t.tensor.dim(1) % sparse->block_size != 0) return format_for_dtype(DType::w8a8);
+    const std::vector<float> w = tensor_to_f32(t.tensor, t.name);
+    return row_is_2of4_sparse(w.data(), static_cast<int64_t>(w.size())) ? sparse : format_for_dtype(DType::w8a8);
+}
 }  // namespace
 
 QuantizedModel run_method_rtn(const TensorModel& model, const QuantRecipe& recipe,
@@ -120,6 +141,10 @@ QuantizedModel run_method_rtn(const TensorModel& model, const QuantRecipe& recip
     if (recipe.mix) {
         plan.emplace(*recipe.mix, model.tensors);
         qo.format_for = [&](const NamedTensor& t) { return plan->format_for(t); };
+    } else if (recipe.format->dtype == DType::sparse24_q8) {
+        // Only what is already 2:4 sparse is stored sparse (the codec would prune the
+        // rest); every other tensor gets w8a8, the same codes stored dense.
+        qo.format_for = [](const NamedTensor& t) { return sparse24_format_for(t); };
     }
     std::vector<NamedTensor> todo;
     std::vector<size_t> kept;

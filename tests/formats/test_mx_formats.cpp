@@ -226,7 +226,7 @@ const std::map<std::string, double> kExpectedBits = {
     {"int3_asym_g32", 3 + 24.0 / 32}, {"int4_asym_g32", 4 + 24.0 / 32}, {"int4_asym_g64", 4 + 24.0 / 64},
     {"int4_asym_g128", 4 + 24.0 / 128}, {"int8_asym_g32", 8 + 24.0 / 32}, {"mxfp8_e4m3", 8.25},
     {"mxfp8_e5m2", 8.25},   {"mxfp6_e2m3", 6.25},     {"mxfp6_e3m2", 6.25},     {"mxfp4", 4.25},
-    {"mxint8", 8.25},       {"nf4", 4 + 16.0 / 64},
+    {"mxint8", 8.25},       {"nf4", 4 + 16.0 / 64},   {"sparse24_q8", 84 * 8.0 / 128},
 };
 
 TEST(AllFormats, ZerosRoundTripExactlyAndWritesStayInBounds) {
@@ -264,8 +264,9 @@ TEST(AllFormats, OddSizesAndNanInputsDoNotCrash) {
             // Padding with zeros must not change the leading elements' reconstruction
             // for block size 1; for blocks, the first full blocks match the full run.
             const auto full = round_trip(f, data);
-            // w8a8's scale is the whole row's (padding changes the row), not the block's.
-            const size_t whole = f.name == "w8a8" ? 0 : n / f.block_size * f.block_size;
+            // w8a8's and sparse24_q8's scale is the whole row's (padding changes the row), not the block's.
+            const bool row_scale = f.name == "w8a8" || f.name == "sparse24_q8";
+            const size_t whole = row_scale ? 0 : n / f.block_size * f.block_size;
             for (size_t i = 0; i < whole; ++i) ASSERT_EQ(y[i], full[i]) << f.name << " n=" << n;
         }
         std::vector<float> x(data.begin(), data.begin() + 256);

@@ -39,7 +39,9 @@ void s24_s8_scalar(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* x
                 const int nib = g % 2 ? p[g / 2] >> 4 : p[g / 2] & 15;
                 acc += v[2 * g] * (x[4 * g + (nib & 3)] - 128) + v[2 * g + 1] * (x[4 * g + (nib >> 2)] - 128);
             }
-            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+            // (acc · row scale) · activation scale: w8a8_matmul's order, so a sparse24_q8 Linear gives
+            // bit-for-bit the w8a8 path's outputs (ops/linear_sparse24.h).
+            y[i * ldy + r] = (static_cast<float>(acc) * w.scale[static_cast<size_t>(r)]) * x_scale[i];
         }
     }
 }

@@ -84,6 +84,13 @@ void sparse_matmul(const Sparse24S8& w, const int8_t* x, const float* x_scale, i
     over_rows(pool, w.n, [&](int64_t b, int64_t e) { kern.s24_s8(w, b, e, s.xu.data(), x_scale, m, y, w.n); });
 }
 
+void sparse_matmul_offset(const Sparse24S8& w, const uint8_t* xu, const float* x_scale, int64_t m, float* y,
+                          ThreadPool& pool, const SparseKernels& kern) {
+    check_call("sparse_matmul_offset(sparse24_s8)", m, xu, y, true, x_scale);
+    if (w.k != w.k_pad) throw InputError("sparse_matmul_offset(sparse24_s8)", "K must be a multiple of 128 (no padding)");
+    over_rows(pool, w.n, [&](int64_t b, int64_t e) { kern.s24_s8(w, b, e, xu, x_scale, m, y, w.n); });
+}
+
 void sparse_matmul(const BitmapS8& w, const int8_t* x, const float* x_scale, int64_t m, float* y, SparseScratch& s,
                    ThreadPool& pool, const SparseKernels& kern) {
     check_call("sparse_matmul(bitmap_s8)", m, x, y, true, x_scale);

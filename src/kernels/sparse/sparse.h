@@ -162,6 +162,11 @@ void sparse_matmul(const CsrS8& w, const int8_t* x, const float* x_scale, int64_
                    ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
 void sparse_matmul(const Sparse24S8& w, const int8_t* x, const float* x_scale, int64_t m, float* y,
                    SparseScratch& scratch, ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
+// The same with the activations already as the kernel reads them: xu (M, K)
+// u8 codes q + 128 (w8a8's activation quantizer writes exactly these); K must
+// equal k_pad. ops::Linear's sparse24_q8 path: no conversion per call.
+void sparse_matmul_offset(const Sparse24S8& w, const uint8_t* xu, const float* x_scale, int64_t m, float* y,
+                          ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
 void sparse_matmul(const BitmapS8& w, const int8_t* x, const float* x_scale, int64_t m, float* y,
                    SparseScratch& scratch, ThreadPool& pool, const SparseKernels& kern = sparse_kernel());
 

@@ -140,7 +140,9 @@ void s24_s8_avx2(const Sparse24S8& w, int64_t r0, int64_t r1, const uint8_t* xu,
         for (int64_t i = 0; i < m; ++i) {
             const int32_t dot = s24_row_dot(w.val.data() + r * vals, w.pos.data() + r * pbytes, xu + i * w.k_pad, w.k_pad);
             const int32_t acc = dot - 128 * w.row_sum[static_cast<size_t>(r)];
-            y[i * ldy + r] = static_cast<float>(acc) * (w.scale[static_cast<size_t>(r)] * x_scale[i]);
+            // (acc · row scale) · activation scale: w8a8_matmul's order, so a sparse24_q8 Linear gives
+            // bit-for-bit the w8a8 path's outputs (ops/linear_sparse24.h).
+            y[i * ldy + r] = (static_cast<float>(acc) * w.scale[static_cast<size_t>(r)]) * x_scale[i];
         }
 }
 
