@@ -88,6 +88,15 @@ OfaResult ofa_search(const Space& space, const data::ImageDataset& train, const 
     const int64_t in_ch = train.channels(), classes = train.num_classes;
     OfaResult res;
 
+    const Arch smallest = smallest_arch(s), largest = largest_arch(s, width);
+    // A budget the smallest subnet misses is missed by all of them (params and MACs first: no timing needed).
+    const ArchCost smallest_cost = arch_cost(smallest, in_ch, classes);
+    auto unmeetable = [&](const std::string& over) {
+        return InputError("budget", "no subnet of the '" + o.space_name + "' supernet meets it: the smallest has " + over +
+                                        " (loosen --latency-ms / --params / --macs)");
+    };
+    if (const std::string over = over_budget(o, smallest_cost, 0); !over.empty()) throw unmeetable(over);
+
     // Latency predictor: the table's per-block entries, calibrated on two measured subnets.
     TableLatency table;
     if (!o.layer_latency) table = default_table_latency();
@@ -95,17 +104,13 @@ OfaResult ofa_search(const Space& space, const data::ImageDataset& train, const 
     SlotLatencies lat = slot_latencies(s, width, slots, o.layer_latency ? o.layer_latency : table.latency, in_ch, classes);
     if (table.save) table.save();
     const LatencyEstimator measured = o.measured ? o.measured : measured_latency();
-    const Arch smallest = smallest_arch(s), largest = largest_arch(s, width);
     std::vector<std::pair<double, double>> calibration;
     for (const Arch& a : {smallest, largest}) calibration.emplace_back(lat.of(arch_choice(a, slots)), measured(a));
     res.latency_scale = hw::fit_scale(calibration);
     apply_scale(lat, res.latency_scale);
     auto predicted = [&](const Arch& a) { return lat.of(arch_choice(a, slots)); };
 
-    // A budget the smallest subnet misses is missed by all of them.
-    if (const std::string over = over_budget(o, arch_cost(smallest, in_ch, classes), predicted(smallest)); !over.empty())
-        throw InputError("budget", "no subnet of the '" + o.space_name + "' supernet meets it: the smallest has " + over +
-                                       " (loosen --latency-ms / --params / --macs)");
+    if (const std::string over = over_budget(o, smallest_cost, predicted(smallest)); !over.empty()) throw unmeetable(over);
 
     std::unique_ptr<OfaSupernet> net;
     if (auto loaded = load_supernet(largest, o)) {

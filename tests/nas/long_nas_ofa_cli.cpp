@@ -57,5 +57,10 @@ TEST(OfaCliLong, OneSupernetServesTwoBudgetsAndTheSubnetIsAnOrdinaryModel) {
                                                "-t 1 --supernet " + super + " -o " + dir + "/c.safetensors");
     EXPECT_EQ(other.code, 1) << other.all();
     EXPECT_NE(other.all().find("was trained with --train-subset 200"), std::string::npos) << other.all();
+    // 60,000 parameters: some width-0.5 architectures fit, no subnet of the width-1.0 supernet does.
+    const auto budget = tern::testcli::run_tern("search mobilenet --strategy ofa --params 60000 --train-subset 100 -t 1 -o " + dir + "/d.safetensors");
+    EXPECT_EQ(budget.code, 1) << budget.all();
+    EXPECT_NE(budget.all().find("no subnet of the 'mobilenet' supernet meets it"), std::string::npos) << budget.all();
+    EXPECT_FALSE(std::filesystem::exists(dir + "/d.safetensors"));
     std::filesystem::remove_all(dir);
 }
