@@ -1,5 +1,6 @@
-// tern search SPACE --strategy random|evolution|zeroshot|proxyless --data fashion-mnist [--latency-ms X] [--params N]
-//             [--macs M] [--max-evals N] [--epochs E] [--search-epochs E] [--train-subset N] [--seed S] -o OUT [--json]
+// tern search SPACE --strategy random|evolution|zeroshot|proxyless|ofa --data fashion-mnist [--latency-ms X] [--params N]
+//             [--macs M] [--max-evals N] [--epochs E] [--search-epochs E] [--train-subset N] [--seed S]
+//             [--supernet FILE] [--ofa-steps N] -o OUT [--json]
 // SPACE is "mobilenet" (the built-in elastic MobileNetV2 space) or a space JSON
 // file. Progress lines, OUT.search.csv (every candidate), and OUT: the winner
 // by validation accuracy as a classifier file `tern eval OUT` takes.
@@ -58,6 +59,19 @@ void run_search_command(SearchCliOptions& c) {
             j["supernet_steps"] = r.proxyless->steps.size();
             j["steps_csv"] = r.steps_csv;
         }
+        if (r.ofa) {
+            j["predicted_latency_ms"] = r.ofa->predicted_ms;
+            j["latency_scale"] = r.ofa->latency_scale;
+            j["supernet"] = o.supernet.empty() ? Json(nullptr) : Json(o.supernet);
+            j["supernet_reused"] = r.ofa->reused_supernet;
+            j["supernet_train_cpu_hours"] = r.ofa->train_cpu_seconds / 3600;
+            j["ofa_search_cpu_hours"] = r.ofa->search_cpu_seconds / 3600;
+            Json phases = Json::array();
+            for (const auto& p : r.ofa->train.phases)
+                phases.push_back({{"phase", p.name}, {"steps", p.steps}, {"first_loss", p.first_loss}, {"last_loss", p.last_loss},
+                                  {"cpu_seconds", p.cpu_seconds}});
+            j["phases"] = phases;
+        }
         print_json(j);
         return;
     }
@@ -71,6 +85,12 @@ void run_search_command(SearchCliOptions& c) {
     if (r.proxyless)
         std::printf("proxyless: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet log %s\n",
                     r.proxyless->predicted_ms, r.proxyless->latency_scale, r.latency_ms, r.steps_csv.c_str());
+    if (r.ofa)
+        std::printf("ofa: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet %s (%.4f CPU-hours), "
+                    "evolution %.4f CPU-hours\n",
+                    r.ofa->predicted_ms, r.ofa->latency_scale, r.latency_ms,
+                    r.ofa->reused_supernet ? ("reused from " + o.supernet).c_str() : (o.supernet.empty() ? "trained" : ("trained, saved to " + o.supernet).c_str()),
+                    r.ofa->train_cpu_seconds / 3600, r.ofa->search_cpu_seconds / 3600);
     std::printf("search cost %.4f CPU-hours (whole run %.4f)\n", r.search_cpu_seconds / 3600, r.total_cpu_seconds / 3600);
 }
 
@@ -83,21 +103,27 @@ void add_search_command(CLI::App& app) {
     cmd->add_option("space", c->space, "mobilenet (the built-in elastic space) or a search-space JSON file")->required();
     cmd->add_option("--strategy", o.strategy,
                     "random, evolution (regularized), zeroshot (NASWOT, trains the top one) or proxyless (supernet with "
-                    "binarized paths and a latency loss; needs --latency-ms)")
-        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless"}));
+                    "binarized paths and a latency loss; needs --latency-ms) or ofa (Once-for-All: a supernet trained by "
+                    "progressive shrinking with distillation, then evolution over its subnets, used without retraining)")
+        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless", "ofa"}));
     cmd->add_option("--data", o.data, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
     cmd->add_option("--data-dir", o.data_dir, "dataset folder (default: the tern cache)");
     cmd->add_option("--latency-ms", o.budget.latency_ms, "budget: measured latency at batch 1, 1 thread")
         ->check(real_range(0, 1e6, true));
     cmd->add_option("--params", o.budget.params, "budget: parameters")->check(int_range(1, int64_t{1} << 40));
     cmd->add_option("--macs", o.budget.macs, "budget: multiply-accumulates per image")->check(int_range(1, int64_t{1} << 50));
-    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored; proxyless: supernet steps at most) (default 20)")
+    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored; proxyless: supernet steps at most; ofa: subnets judged) (default 20)")
         ->check(int_range(1, 100000))
         ->each([c](const std::string&) { c->max_evals_given = true; });
-    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (proxyless: of the found architecture) (default 1)")
+    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (proxyless: of the found architecture; ofa: per shrinking phase) (default 1)")
         ->check(int_range(1, 1000));
     cmd->add_option("--search-epochs", o.search_epochs, "proxyless: supernet epochs over the training images (default 1)")
         ->check(int_range(1, 1000));
+    cmd->add_option("--supernet", o.supernet,
+                    "ofa: the trained supernet's file, reused when it exists (same --train-subset and --seed), else trained and "
+                    "written there, so several budgets share one training");
+    cmd->add_option("--ofa-steps", o.ofa_steps, "ofa: steps per shrinking phase at most (default: all of --epochs)")
+        ->check(int_range(1, 10000000));
     cmd->add_option("--train-subset", o.train_subset, "first N training images, a fifth of them for validation (default 10000)")
         ->check(int_range(10, 60000));
     cmd->add_option("--seed", o.seed, "search, split and initialisation seed (default 1)")->check(seed_range());

@@ -23,8 +23,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const SearchOptions& o) {
-    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless")
-        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless");
+    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless" && o.strategy != "ofa")
+        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless, ofa");
+    if (o.strategy != "ofa" && !o.supernet.empty()) throw UsageError("--supernet", "only the ofa strategy trains a reusable supernet");
+    if (o.strategy != "ofa" && o.ofa_steps != 0) throw UsageError("--ofa-steps", "only the ofa strategy has shrinking phases");
+    if (o.ofa_steps < 0) throw UsageError("--ofa-steps", "must be positive");
+    if (!o.supernet.empty() && same_file(o.supernet, o.output)) throw UsageError("--supernet", "must not be the output file");
     if (o.strategy == "proxyless" && !(o.budget.latency_ms > 0))
         throw UsageError("--latency-ms", "the proxyless strategy needs a latency target (--latency-ms X)");
     if (o.search_epochs < 1 || o.search_epochs > 1000) throw UsageError("--search-epochs", "must be in [1, 1000]");
@@ -89,9 +93,11 @@ SearchResult run_search(const SearchOptions& o) {
     validate_space(o.space, o.space_name);
     const auto t0 = Clock::now();
     const double cpu0 = process_cpu_seconds();
-    const bool proxyless = o.strategy == "proxyless";
+    const bool proxyless = o.strategy == "proxyless", ofa = o.strategy == "ofa";
     const std::string csv_path = o.output + ".search.csv", steps_path = o.output + ".proxyless.csv";
-    check_output_path(o.output, {o.space_name},
+    std::vector<std::string> inputs{o.space_name};
+    if (!o.supernet.empty()) inputs.push_back(o.supernet);
+    check_output_path(o.output, inputs,
                       proxyless ? std::vector<std::string>{".search.csv", ".proxyless.csv"} : std::vector<std::string>{".search.csv"});
     auto log = [&](const std::string& line) {
         if (o.log) o.log(line);
@@ -102,7 +108,8 @@ SearchResult run_search(const SearchOptions& o) {
     const Arch smallest = smallest_arch(o.space);
     const ArchCost small_cost = arch_cost(smallest);
     // proxyless checks its own (table-predicted) latency budget, steadier than one measurement on a loaded machine.
-    const double small_latency = o.budget.latency_ms > 0 && !proxyless ? latency(smallest) : 0;
+    // ofa predicts latency from the table too, and checks the smallest subnet of its supernet itself.
+    const double small_latency = o.budget.latency_ms > 0 && !proxyless && !ofa ? latency(smallest) : 0;
     if (const std::string over = over_budget(o.budget, small_cost, small_latency); !over.empty())
         throw InputError("budget", "no architecture of the search space '" + o.space_name + "' meets it: the smallest has " +
                                        over + " (loosen --latency-ms / --params / --macs)");
@@ -201,6 +208,42 @@ SearchResult run_search(const SearchOptions& o) {
         res.proxyless = proxyless_search(o.space, *data.train, *data.validation, po);
         res.search_cpu_seconds = res.proxyless->cpu_seconds;
         train_candidate(res.proxyless->arch);
+    } else if (ofa) {  // one supernet, subnets judged with shared weights (no retraining)
+        if (!data.validation) throw InputError("search", "ofa needs a validation split (a larger --train-subset)");
+        OfaOptions fo;
+        fo.latency_ms = o.budget.latency_ms;
+        fo.params = o.budget.params;
+        fo.macs = o.budget.macs;
+        fo.max_evals = o.max_evals;
+        fo.supernet = o.supernet;
+        fo.train_subset = o.train_subset;
+        fo.data = o.data;
+        fo.bn_images = o.ofa_bn_images;
+        fo.train.epochs_per_phase = o.epochs;
+        fo.train.max_steps_per_phase = o.ofa_steps;
+        fo.train.batch_size = o.batch_size;
+        fo.train.seed = o.seed;
+        fo.train.log = o.log;
+        fo.space_name = o.space_name;
+        fo.layer_latency = o.layer_latency;
+        fo.measured = o.latency;
+        fo.log = o.log;
+        res.ofa = ofa_search(o.space, *data.train, *data.validation, fo);
+        for (const OfaCandidate& c : res.ofa->history) {
+            CandidateRow row;
+            row.arch = c.arch;
+            row.cost = c.cost;
+            row.latency_ms = c.predicted_ms;  // predicted; the winner is measured below
+            row.trained = true;               // judged: shared weights, recalibrated batch norm
+            row.val_accuracy = c.val_accuracy;
+            row.train_seconds = c.seconds;
+            if (res.rows.empty() || row.val_accuracy > res.rows[best_row].val_accuracy) best_row = res.rows.size();
+            res.rows.push_back(row);
+        }
+        best_model = res.ofa->model;
+        res.ofa->model.reset();
+        res.rows[best_row].latency_ms = latency_of(res.rows[best_row].arch);
+        res.search_cpu_seconds = res.ofa->train_cpu_seconds + res.ofa->search_cpu_seconds;
     } else {  // zeroshot: score every draw by NASWOT at initialisation, train only the best
         random_search(o.space, so, feasible, [&](const Arch& a) {
             res.rows.push_back(score_row(a));
@@ -217,7 +260,7 @@ SearchResult run_search(const SearchOptions& o) {
         log(format("trained the top NASWOT architecture: val acc %s\n", nn::train::pct(row.val_accuracy).c_str()));
     }
 
-    if (!proxyless) res.search_cpu_seconds = process_cpu_seconds() - cpu0;
+    if (!proxyless && !ofa) res.search_cpu_seconds = process_cpu_seconds() - cpu0;
 
     // Rank correlations of each proxy with validation accuracy over trained rows.
     std::vector<double> acc;
@@ -254,6 +297,12 @@ SearchResult run_search(const SearchOptions& o) {
     meta["tern.nas.macs"] = std::to_string(win.cost.macs);
     meta["tern.nas.latency_ms"] = format("%.4f", win.latency_ms);
     if (res.proxyless) meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.proxyless->predicted_ms);
+    if (res.ofa) {
+        meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.ofa->predicted_ms);
+        meta["tern.nas.ofa"] = "subnet of a supernet trained by progressive shrinking, not retrained; batch norm recalibrated on " +
+                               std::to_string(o.ofa_bn_images) + " TRAIN images";
+        if (!o.supernet.empty()) meta["tern.nas.ofa_supernet"] = o.supernet;
+    }
     meta["tern.nas.search_cpu_hours"] = format("%.5f", res.search_cpu_seconds / 3600);
     meta["tern.version"] = kTernVersion;
     nn::train::write_text_file(csv_path, search_csv(res.rows));

@@ -15,6 +15,7 @@
 
 #include "nas/arch.h"
 #include "nas/cost.h"
+#include "nas/ofa_search.h"
 #include "nas/proxies.h"
 #include "nas/proxyless.h"
 
@@ -28,15 +29,18 @@ struct Budget {
 struct SearchOptions {
     std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file
     Space space = mobilenet_space();
-    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless
+    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless | ofa
     Budget budget;
-    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps)
-    int64_t epochs = 1;         // training epochs per candidate (proxyless: of the derived architecture, from scratch)
+    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps; ofa: subnets judged)
+    int64_t epochs = 1;         // training epochs per candidate (proxyless: of the derived architecture, from scratch; ofa: per shrinking phase)
     int64_t search_epochs = 1;  // proxyless: supernet epochs over the training images
     int64_t max_steps = 0;      // proxyless: supernet steps at most (0: all of search_epochs); `tern search` sets it from --max-evals
     int64_t train_subset = 10000;  // first N training images; a fifth of them validate
     int64_t batch_size = 64;
     int64_t proxy_batch = 32;
+    std::string supernet;         // ofa: the trained supernet's file (reused when it exists, else written); "": not kept
+    int64_t ofa_steps = 0;        // ofa: steps per shrinking phase at most (0: all of `epochs`)
+    int64_t ofa_bn_images = 500;  // ofa: TRAIN images for each subnet's batch-norm recalibration
     uint64_t seed = 1;
     std::string data = "fashion-mnist", data_dir;
     std::string output;
@@ -72,6 +76,7 @@ struct SearchResult {
     double search_cpu_seconds = 0, total_cpu_seconds = 0;
     std::optional<ProxylessResult> proxyless;  // the supernet's report
     std::string steps_csv;                     // proxyless: OUT.proxyless.csv, one line per supernet step
+    std::optional<OfaResult> ofa;              // ofa: the supernet's training and the evolution (its `model` released)
 };
 
 // Throws UsageError for a bad option, InputError("budget", ...) when no
