@@ -39,6 +39,7 @@ struct PruneCliOptions {
     int threads = 0;
     ChannelPruneCliOptions channels;  // classifier files: --method l1|bn|taylor|netadapt, --scan
     int64_t calib_images = 2048;      // classifier files, obd / obs
+    int64_t obd_batch = 8;            // obd: images per squared gradient
     int64_t blocks = 0;               // block-drop: K
 };
 
@@ -97,7 +98,7 @@ void run_prune(const PruneCliOptions& o) {
         if (!o.pattern.empty()) throw UsageError("--pattern", "classifiers are pruned fine-grained here: give --sparsity S");
         if (!o.sparsity) throw UsageError("--sparsity", "give --sparsity S in [0, 1)");
         run_weight_prune({.model = o.model, .output = o.output, .method = o.method, .sparsity = *o.sparsity,
-                          .calib_images = o.calib_images, .json = o.json});
+                          .calib_images = o.calib_images, .obd_batch = o.obd_batch, .json = o.json});
         return;
     }
     if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.gguf");
@@ -193,6 +194,9 @@ void add_prune_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{1}, int64_t{1000}));
     cmd->add_option("--blocks", o->blocks, "block-drop: how many transformer blocks to drop (K < block count)")
         ->check(CLI::Range(int64_t{0}, int64_t{1} << 20));
+    cmd->add_option("--obd-batch", o->obd_batch,
+                    "classifiers, obd: images per gradient whose square enters the Fisher diagonal (default 8; 1 = per-sample Fisher)")
+        ->check(CLI::Range(int64_t{1}, int64_t{4096}));
     cmd->add_option("--calib-images", o->calib_images, "classifiers, obd / obs: training images to calibrate on (default 2048)")
         ->check(CLI::Range(int64_t{1}, int64_t{60000}));
     cmd->add_flag("--scan", o->channels.scan,

@@ -113,12 +113,14 @@ void run_train(const TrainCliOptions& o) {
         quant::check_binary_recipe(r);
         std::fprintf(log, "training %s from %s\n", quant::binary_summary(r.binary).c_str(), r.init.c_str());
     }
+    // "distill" and "qat" together: the distiller runs QAT with its hooks.
     const RunResult res = r.has_distill ? (distilled = distill::run_distilled_training(r, ro)).run
                           : r.has_prune ? (pruned = prune::run_pruned_training(r, ro)).run
                           : r.has_qat   ? (qat = quant::run_qat_training(r, ro)).run
                           : r.has_kmeans ? (kmeans = quant::run_kmeans_training(r, ro)).run
                           : r.has_binary ? (binary = quant::run_binary_training(r, ro)).run
                                         : nn::train::run(r, {}, ro);
+    if (r.has_distill && r.has_qat) qat = distilled.qat;
     if (res.language_model) return print_lm_result(res, o.json);
 
     const EpochMetrics& last = res.history.back();

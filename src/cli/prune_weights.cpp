@@ -15,6 +15,7 @@ void run_weight_prune(const WeightPruneCliOptions& o) {
     req.method = o.method;
     req.sparsity = o.sparsity;
     req.calibration_images = o.calib_images;
+    req.obd_batch = o.obd_batch;
     if (!o.json) req.log = [](const std::string& line) { std::fputs(line.c_str(), stderr); };
     const prune::WeightPruneReport r = prune::prune_classifier_weights(req);
     const prune::LayerSparsity& total = r.layers.back();

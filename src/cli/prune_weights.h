@@ -10,6 +10,7 @@ struct WeightPruneCliOptions {
     std::string model, output, method;
     double sparsity = 0;
     int64_t calib_images = 2048;
+    int64_t obd_batch = 8;
     bool json = false;
 };
 

@@ -223,7 +223,12 @@ DistilledRun run_distilled_training(const Recipe& r, const nn::train::RunOptions
     res.teacher_model = teacher.model_name;
     res.teacher_test_accuracy = teacher.test_accuracy;
     ClassifierDistiller distiller(r, std::move(teacher), o.callbacks.log);
-    res.run = nn::train::run(r, distiller.hooks(), o);
+    if (r.has_qat) {
+        res.qat = quant::run_qat_training(r, o, distiller.hooks());
+        res.run = res.qat.run;
+    } else {
+        res.run = nn::train::run(r, distiller.hooks(), o);
+    }
     return res;
 }
 

@@ -15,6 +15,7 @@
 
 #include "nn/modules/module.h"
 #include "nn/train/run.h"
+#include "quant/qat_training.h"
 
 namespace tern::distill {
 
@@ -43,11 +44,14 @@ private:
 
 struct DistilledRun {
     nn::train::RunResult run;
+    quant::QatRun qat;  // a recipe with a "qat" section too: the quantized student's report
     std::string teacher, teacher_model;  // file and zoo name
     double teacher_test_accuracy = -1;   // from its metadata; < 0 when absent
 };
 
-// load_teacher, then nn::train::run with the distillation hooks.
+// load_teacher, then nn::train::run with the distillation hooks (with a "qat"
+// section: quant::run_qat_training with them, a fake-quantized student taught by
+// the teacher, e.g. its own fp32 model).
 DistilledRun run_distilled_training(const nn::train::Recipe& r, const nn::train::RunOptions& options);
 
 }  // namespace tern::distill

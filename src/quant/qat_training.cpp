@@ -93,10 +93,11 @@ nn::train::TrainHooks QatCalibrator::hooks() {
         const int64_t freeze = s->recipe.qat.freeze_bn_epoch;
         if (freeze > 0 && c.epoch >= freeze) s->freeze_batch_norm(c.model);
     };
+    h.on_step_end = [](nn::train::StepContext& c) { nn::keep_scales_positive(c.model); };
     return h;
 }
 
-QatRun run_qat_training(const Recipe& r, const nn::train::RunOptions& o) {
+QatRun run_qat_training(const Recipe& r, const nn::train::RunOptions& o, nn::train::TrainHooks more) {
     check_qat_recipe(r);
     QatRun res;
     {
@@ -109,7 +110,7 @@ QatRun run_qat_training(const Recipe& r, const nn::train::RunOptions& o) {
         }
     }
     QatCalibrator calibrator(r, nn::train::load_train_data(r).train, o.callbacks.log);
-    res.run = nn::train::run(r, calibrator.hooks(), o);
+    res.run = nn::train::run(r, nn::train::merge_hooks(calibrator.hooks(), std::move(more)), o);
     res.layers = static_cast<int64_t>(nn::fake_quant_layers(*nn::train::load_classifier(r.output).model).size());
     return res;
 }

@@ -39,8 +39,10 @@ struct QatRun {
     double init_test_accuracy = -1;  // the fp32 init's, from its metadata (-1: not recorded)
 };
 
-// check_qat_recipe, then nn::train::run with the calibration hooks.
-QatRun run_qat_training(const nn::train::Recipe& r, const nn::train::RunOptions& options);
+// check_qat_recipe, then nn::train::run with the calibration hooks, followed at
+// every step by `more` (a distiller's: QAT taught by a teacher).
+QatRun run_qat_training(const nn::train::Recipe& r, const nn::train::RunOptions& options,
+                        nn::train::TrainHooks more = {});
 
 // "lsq W4A8 per-channel": the recipe's quantization in one phrase.
 std::string qat_summary(const nn::train::QatRecipe& q);

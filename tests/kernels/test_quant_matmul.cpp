@@ -278,8 +278,10 @@ TEST(QuantMatmul, AllVariantsMatchReferenceOnAwkwardShapes) {
     for (const QuantMatmulTypeCase& c : all_types()) {
         const int be = quant_block_elems(c.type, c.group);
         for (int64_t k : {int64_t{be}, int64_t{3 * be}, round_up(4097, be)})
-            // m: 1, 3, 6 = 4 + 2 and 17 = 16 + 1 leave every remainder of the 4-row micro-tiles.
-            for (int64_t m : {1, 3, 6, 17})
+            // m: 1, 3, 6 = 4 + 2 and 17 = 16 + 1 leave every remainder of the 4-row micro-tiles;
+            // 8, 11 and 16 take the streamed first row block of up to 8 rows (kStreamRows)
+            // and the 4-row blocks after it.
+            for (int64_t m : {1, 3, 6, 8, 11, 16, 17})
                 for (int64_t n : {1, 7, 33}) {
                     if (k > 3 * be && m * n > 33) continue;  // the long k once per (m | n) extreme keeps this fast
                     check_matmul(c, m, n, k, pool);

@@ -51,7 +51,7 @@ TEST(WeightPruneCli, MagnitudeObdAndObsReachTheSparsityAndLoadInEval) {
         SCOPED_TRACE(method);
         const std::string out = dir.file(method + ".safetensors");
         const auto r = testcli::run_tern("prune " + in + " -o " + out + " --method " + method +
-                                         " --sparsity 0.6 --calib-images 64 --json -t 2");
+                                         " --sparsity 0.6 --calib-images 64 --obd-batch 4 --json -t 2");
         ASSERT_EQ(r.code, 0) << r.err;
         const auto j = nlohmann::json::parse(r.out);
         EXPECT_EQ(j["calibration_images"].get<int64_t>(), method == "magnitude" ? 0 : 64);
@@ -76,6 +76,7 @@ TEST(WeightPruneCli, BadRequestsAreOneLineAndWriteNothing) {
              Case{in + " -o " + out + " --method obs --sparsity 1", 2, "[0, 1)"},
              Case{in + " -o " + out + " --method obd --sparsity -0.2", 2, "[0, 1)"},
              Case{in + " -o " + out + " --method obs", 2, "--sparsity"},
+             Case{in + " -o " + out + " --method obd --sparsity 0.5 --obd-batch 0", 2, "--obd-batch"},
              Case{in + " -o " + out + " --method obs --pattern 2:4", 2, "fine-grained"},
              Case{in + " -o " + dir.file("x.gguf") + " --method obs --sparsity 0.5", 2, ".safetensors"},
              Case{in + " -o " + in + " --method magnitude --sparsity 0.5", 2, ""},

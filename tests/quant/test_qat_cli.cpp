@@ -134,6 +134,43 @@ TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
     std::filesystem::remove_all(dir);
 }
 
+// "qat" and "distill" in one recipe: a W4A4 student taught by its own fp32
+// model. Both sections reach the run (the report has both, the file is a QAT
+// model that eval reproduces), and the teacher changes the trained weights:
+// the same seed without "distill" ends elsewhere.
+TEST(QatCli, QatWithDistillationTrainsTheQuantizedStudentFromItsTeacher) {
+    REQUIRE_FASHION();
+    const std::string dir = qat_cli_temp_dir();
+    const std::string init = qat_cli_source("models/fmnist-lenet5.safetensors");
+    const std::string qat = R"({"method": "lsq", "weight_bits": 4, "act_bits": 4, "calibration_batches": 2})";
+    std::string taught = qat_cli_recipe(qat, init);
+    taught.insert(taught.size() - 1,
+                  R"(, "distill": {"teacher": ")" + init + R"(", "loss": "kd", "temperature": 4, "alpha": 0.9})");
+    std::ofstream(dir + "/kd.json") << taught;
+    std::ofstream(dir + "/plain.json") << qat_cli_recipe(qat, init);
+    const auto k = run_tern("train " + dir + "/kd.json --out " + dir + "/kd.safetensors --json");
+    ASSERT_EQ(k.code, 0) << k.all();
+    const auto j = nlohmann::json::parse(k.out);
+    EXPECT_EQ(j["qat"]["layers"].get<int64_t>(), 5);
+    EXPECT_EQ(j["qat"]["act_bits"].get<int64_t>(), 4);
+    EXPECT_EQ(j["distill"]["loss"].get<std::string>(), "kd");
+    const auto e = run_tern("eval " + dir + "/kd.safetensors --data fashion-mnist --json");
+    ASSERT_EQ(e.code, 0) << e.all();
+    EXPECT_EQ(nlohmann::json::parse(e.out)["accuracy"].get<double>(), j["test_accuracy"].get<double>());
+
+    const auto p = run_tern("train " + dir + "/plain.json --out " + dir + "/plain.safetensors --json");
+    ASSERT_EQ(p.code, 0) << p.all();
+    const auto a = nn::train::load_classifier(dir + "/kd.safetensors");
+    const auto b = nn::train::load_classifier(dir + "/plain.safetensors");
+    const auto pa = a.model->parameters(), pb = b.model->parameters();
+    ASSERT_EQ(pa.size(), pb.size());
+    double diff = 0;
+    for (size_t t = 0; t < pa.size(); ++t)
+        for (int64_t i = 0; i < pa[t].numel(); ++i) diff += std::fabs(pa[t].data()[i] - pb[t].data()[i]);
+    EXPECT_GT(diff, 0.0) << "the teacher's loss did not reach the QAT steps";
+    std::filesystem::remove_all(dir);
+}
+
 TEST(QatCli, BadRecipesFailWithOneLineAndWriteNothing) {
     const std::string dir = qat_cli_temp_dir();
     const std::string lenet5 = qat_cli_source("models/fmnist-lenet5.safetensors");

@@ -81,6 +81,31 @@ TEST(QatHooks, FirstStepCalibratesAndFreezeEpochStopsBatchNorm) {
     EXPECT_EQ(layers[0].second->act_scale.data()[0], 0.5f);  // calibrated once only
 }
 
+// An optimizer step that overshoots a small learned scale (Adam at lr 1e-3
+// against a 4-bit step of ~3e-4 did, in a W4A4 run) must not leave it <= 0:
+// the step-end hook raises it to the floor and leaves the others alone.
+TEST(QatHooks, StepEndKeepsLearnedScalesPositive) {
+    auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
+    nn::attach_fake_quant(*model, nn::FakeQuantSpec{});
+    auto opt = nn::train::make_optimizer(nn::train::OptimizerRecipe{}, model->parameters());
+    QatCalibrator cal(qat_recipe(0), qat_hooks_random_images(16));
+    auto hooks = cal.hooks();
+    ASSERT_TRUE(hooks.on_step_end);
+    nn::train::StepContext c{*model, *opt};
+    const auto layers = nn::fake_quant_layers(*model);
+    float* w = layers[1].second->weight_scale.data();
+    w[0] = -0.002f;
+    w[1] = 0.0f;
+    w[2] = 0.25f;
+    layers[2].second->act_scale.data()[0] = -1.0f;
+    hooks.on_step_end(c);
+    EXPECT_EQ(w[0], nn::kMinLearnedScale);
+    EXPECT_EQ(w[1], nn::kMinLearnedScale);
+    EXPECT_EQ(w[2], 0.25f);
+    EXPECT_EQ(layers[2].second->act_scale.data()[0], nn::kMinLearnedScale);
+    EXPECT_NO_THROW(nn::check_fake_quant_scales(*model, "m"));
+}
+
 TEST(QatHooks, ResumedRunKeepsItsScales) {
     auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
     nn::attach_fake_quant(*model, nn::FakeQuantSpec{});

@@ -72,8 +72,6 @@ TEST(QatRecipe, HostileValuesNameTheFileAndKey) {
         {qat_recipe_recipe("{}", ""), "key 'qat': needs 'init': QAT starts from a trained fp32 model"},
         {qat_recipe_recipe("{}", R"("init": "m.safetensors", "prune": {"sparsity": 0.5},)"),
          "key 'qat': cannot be combined with 'prune'"},
-        {qat_recipe_recipe("{}", R"("init": "m.safetensors", "distill": {"teacher": "t.safetensors"},)"),
-         "key 'qat': cannot be combined with 'distill'"},
     };
     for (const auto& [text, want] : cases) {
         const std::string e = qat_recipe_error_of(text);

@@ -281,6 +281,20 @@ void check_fake_quant_scales(Module& model, const std::string& where) {
                                                    layer.c_str(), name.c_str(), static_cast<long long>(i), v.data()[i]));
 }
 
+int64_t keep_scales_positive(Module& model, float floor) {
+    int64_t raised = 0;
+    for (const auto& [layer, q] : fake_quant_layers(model))
+        for (auto& [name, v] : q->named_parameters()) {
+            float* p = v.data();
+            for (int64_t i = 0; i < v.numel(); ++i)
+                if (p[i] < floor) {  // NaN is left for check_fake_quant_scales to name
+                    p[i] = floor;
+                    ++raised;
+                }
+        }
+    return raised;
+}
+
 std::vector<std::pair<std::string, LayerFakeQuant*>> fake_quant_layers(Module& model) {
     std::vector<std::pair<std::string, LayerFakeQuant*>> out;
     visit_modules(model, [&](const std::string& name, Module& m) {

@@ -87,12 +87,21 @@ private:
     Tensor ste_weight_scale(const Tensor& w) const;
 };
 
+// The smallest learned scale keep_scales_positive leaves: far below any step a
+// trained layer uses, and x / scale stays finite for every float x that matters.
+inline constexpr float kMinLearnedScale = 1e-6f;
+
 // Attaches a LayerFakeQuant to every Conv2d and Linear under `model`; returns
 // how many. Throws Error when the model has none or already has quantizers.
 int64_t attach_fake_quant(Module& model, const FakeQuantSpec& spec);
 // InputError(where) naming the first learned scale / clip that is not finite
 // and > 0 (a file's tensors can hold anything; the ops would refuse it mid-run).
 void check_fake_quant_scales(Module& model, const std::string& where);
+// Raises every learned scale / clip below `floor` to it; returns how many. An
+// optimizer step can overshoot a small scale (Adam moves each by about lr
+// whatever its gradient: lr 1e-3 against a 4-bit weight step of 3e-4), and a
+// scale of zero or less has no grid. The trainers call it after every step.
+int64_t keep_scales_positive(Module& model, float floor = kMinLearnedScale);
 // (dotted layer name, quantizer) of every attached quantizer, in model order.
 std::vector<std::pair<std::string, LayerFakeQuant*>> fake_quant_layers(Module& model);
 // Calls fn(dotted name, module) on `model` and everything under it, parents first.

@@ -368,8 +368,6 @@ Recipe parse_recipe_checked(const std::string& text, const std::string& where) {
         if (is_language_model(rc)) r.fail("qat", "only for classifiers");
         if (!qj->is_object()) r.fail("qat", "must be an object");
         if (rc.has_prune) r.fail("qat", "cannot be combined with 'prune' in one recipe (prune first, then train QAT from it)");
-        if (rc.has_distill)
-            r.fail("qat", "cannot be combined with 'distill' in one recipe yet (distill first, then train QAT from it)");
         if (rc.init.empty()) r.fail("qat", "needs 'init': QAT starts from a trained fp32 model");
         parse_qat(*qj, rc, where);
     }

@@ -9,6 +9,30 @@
 
 namespace tern::nn::train {
 
+namespace {
+template <class Fn>
+Fn chain(Fn a, Fn b) {
+    if (!a) return b;
+    if (!b) return a;
+    return [a = std::move(a), b = std::move(b)](auto&... args) {
+        a(args...);
+        b(args...);
+    };
+}
+}  // namespace
+
+TrainHooks merge_hooks(TrainHooks first, TrainHooks second) {
+    if (first.classifier_forward && second.classifier_forward)
+        throw Error("train", "two hooks replace the classifier forward; only one loss can drive a step");
+    TrainHooks h;
+    h.on_step_begin = chain(std::move(first.on_step_begin), std::move(second.on_step_begin));
+    h.after_backward = chain(std::move(first.after_backward), std::move(second.after_backward));
+    h.on_step_end = chain(std::move(first.on_step_end), std::move(second.on_step_end));
+    h.on_epoch_end = chain(std::move(first.on_epoch_end), std::move(second.on_epoch_end));
+    h.classifier_forward = first.classifier_forward ? std::move(first.classifier_forward) : std::move(second.classifier_forward);
+    return h;
+}
+
 EpochTotals run_epoch(const EpochLoop& loop, const TrainHooks& hooks) {
     const Recipe& r = *loop.recipe;
     Module& model = *loop.model;

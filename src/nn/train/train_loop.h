@@ -74,6 +74,11 @@ struct TrainHooks {
         classifier_forward;
 };
 
+// Both sets of hooks, `first`'s callback before `second`'s at every point
+// (QAT's calibration at the first step before a distiller's forward). At most
+// one may replace the classifier forward: two losses for one step is an Error.
+TrainHooks merge_hooks(TrainHooks first, TrainHooks second);
+
 struct EpochLoop {
     const Recipe* recipe = nullptr;  // the schedule, grad_clip, and the name errors carry
     Module* model = nullptr;
