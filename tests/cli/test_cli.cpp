@@ -11,35 +11,34 @@
 namespace {
 
 using namespace tern;
-using testcli::RunResult;
 
-RunResult run_tern(const std::string& args) {
-    RunResult r = testcli::run_tern(args);
+testcli::RunResult cli_run_tern(const std::string& args) {
+    testcli::RunResult r = testcli::run_tern(args);
     r.out = r.all();  // these checks look at both streams together
     return r;
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-    EXPECT_EQ(run_tern("").code, 2);
-    EXPECT_EQ(run_tern("no-such-command").code, 2);
-    EXPECT_EQ(run_tern("info --no-such-flag").code, 2);
-    EXPECT_EQ(run_tern("formats --synthetic cauchy").code, 2);
+    EXPECT_EQ(cli_run_tern("").code, 2);
+    EXPECT_EQ(cli_run_tern("no-such-command").code, 2);
+    EXPECT_EQ(cli_run_tern("info --no-such-flag").code, 2);
+    EXPECT_EQ(cli_run_tern("formats --synthetic cauchy").code, 2);
 }
 
 TEST(Cli, MissingFileExitsOneNamingIt) {
-    const auto r = run_tern("info /nonexistent/model.gguf");
+    const auto r = cli_run_tern("info /nonexistent/model.gguf");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.out.find("/nonexistent/model.gguf"), std::string::npos) << r.out;
 }
 
 TEST(Cli, InfoCpuJson) {
-    const auto r = run_tern("info --cpu --json");
+    const auto r = cli_run_tern("info --cpu --json");
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("\"isa_active\""), std::string::npos);
 }
 
 TEST(Cli, FormatsSyntheticTable) {
-    const auto r = run_tern("formats --synthetic laplace --n 4096 --json");
+    const auto r = cli_run_tern("formats --synthetic laplace --n 4096 --json");
     EXPECT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("\"sqnr_db\""), std::string::npos);
 }
@@ -49,18 +48,18 @@ TEST(Cli, FormatsSyntheticTable) {
 namespace {
 
 TEST(Cli, BenchKernelsJsonHasTheDocumentedKeys) {
-    const auto r = run_tern("bench --kernels --quick -t 1 --json");
+    const auto r = cli_run_tern("bench --kernels --quick -t 1 --json");
     ASSERT_EQ(r.code, 0) << r.out;
     for (const char* key : {"\"kernel\"", "\"isa\"", "\"dtype\"", "\"threads\"", "\"gbps\"", "\"gops\"", "\"peak_fraction\""})
         EXPECT_NE(r.out.find(key), std::string::npos) << key;
-    EXPECT_EQ(run_tern("bench --kernels -t 0").code, 2);
+    EXPECT_EQ(cli_run_tern("bench --kernels -t 0").code, 2);
 }
 
 // tern bench MODEL --json on the embedded language model: the documented keys,
 // and with --roofline a probed bandwidth and a decode fraction of it.
 TEST(Cli, BenchModelJsonReportsSpeedAndRoofline) {
     const std::string model = std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf";
-    const auto r = run_tern("bench " + model + " --prompt 8 --gen 4 --reps 1 -t 1 --roofline --json");
+    const auto r = cli_run_tern("bench " + model + " --prompt 8 --gen 4 --reps 1 -t 1 --roofline --json");
     ASSERT_EQ(r.code, 0) << r.out;
     const auto j = nlohmann::json::parse(r.out);
     for (const char* key : {"model", "threads", "prompt", "gen", "prefill_tps", "decode_tps", "ttft_ms", "peak_rss_mb",
@@ -78,7 +77,7 @@ TEST(Cli, BenchModelJsonReportsSpeedAndRoofline) {
     EXPECT_GT(gbps, 1.0);
     EXPECT_LT(gbps, 5000.0);  // GB/s, not bytes/s or MB/s
     EXPECT_NEAR(roof, j["decode_weight_bytes"].get<double>() * j["decode_tps"].get<double>() / 1e9 / gbps, 1e-9 * roof);
-    EXPECT_EQ(run_tern("bench " + model + " --reps 0").code, 2);
+    EXPECT_EQ(cli_run_tern("bench " + model + " --reps 0").code, 2);
 }
 
 }  // namespace

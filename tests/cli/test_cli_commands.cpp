@@ -22,7 +22,7 @@ using tern::testcli::run_tern;
 using Json = nlohmann::json;
 
 std::string source_path(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
-std::string tinylm() { return source_path("models/tinylm.gguf"); }
+std::string cli_commands_tinylm() { return source_path("models/tinylm.gguf"); }
 
 Json parse_json(const tern::testcli::RunResult& r) {
     try {
@@ -34,7 +34,7 @@ Json parse_json(const tern::testcli::RunResult& r) {
 }
 
 TEST(CliCommands, TokenizeEncodesAndDecodesBack) {
-    const std::string tok = tinylm() + ".tokenizer.json";
+    const std::string tok = cli_commands_tinylm() + ".tokenizer.json";
     const auto enc = run_tern("tokenize --tokenizer " + tok + " --text 'Hello world, the union.' --json");
     ASSERT_EQ(enc.code, 0) << enc.err;
     const Json j = parse_json(enc);
@@ -67,7 +67,7 @@ TEST(CliCommands, SynthWritesTheShapeAndTypeAsked) {
 }
 
 TEST(CliCommands, FormatsOnAModelTensorTable) {
-    const auto r = run_tern("formats " + tinylm() + " --max-elements 4096 --format q8_0 --format q4_0 --json");
+    const auto r = run_tern("formats " + cli_commands_tinylm() + " --max-elements 4096 --format q8_0 --format q4_0 --json");
     ASSERT_EQ(r.code, 0) << r.err;
     const std::string& t = r.out;
     EXPECT_NE(t.find("token_embd.weight"), std::string::npos);
@@ -75,14 +75,14 @@ TEST(CliCommands, FormatsOnAModelTensorTable) {
     EXPECT_NE(t.find("\"q8_0\""), std::string::npos);
     EXPECT_NE(t.find("\"q4_0\""), std::string::npos);
     EXPECT_EQ(t.find("\"q4_k\""), std::string::npos) << "--format limits the table";
-    const auto text = run_tern("formats " + tinylm() + " --max-elements 4096 --format q8_0");
+    const auto text = run_tern("formats " + cli_commands_tinylm() + " --max-elements 4096 --format q8_0");
     ASSERT_EQ(text.code, 0) << text.err;
     EXPECT_NE(text.out.find("sqnr_db"), std::string::npos) << text.out;
 }
 
 TEST(CliCommands, EvalLanguageModelOnTheTestSplit) {
-    TERN_REQUIRE_REFERENCE(tern::testref::file_reference(tinylm()));
-    const auto r = run_tern("eval " + tinylm() + " --data text:test --chunks 2 -c 64 --json");
+    TERN_REQUIRE_REFERENCE(tern::testref::file_reference(cli_commands_tinylm()));
+    const auto r = run_tern("eval " + cli_commands_tinylm() + " --data text:test --chunks 2 -c 64 --json");
     if (r.code != 0 && r.err.find("not installed") != std::string::npos) TERN_MISSING_REFERENCE() << r.err;
     ASSERT_EQ(r.code, 0) << r.err;
     const Json j = parse_json(r);
@@ -103,7 +103,7 @@ TEST(CliCommands, PerplexityChunksLimitTheWindows) {
         for (int i = 0; i < 20; ++i)
             f << "The state of the Union is strong, and the people of the nation are hopeful for the year ahead. ";
     }
-    const auto r = run_tern("perplexity " + tinylm() + " --text " + text_path + " -c 32 --chunks 2 --json");
+    const auto r = run_tern("perplexity " + cli_commands_tinylm() + " --text " + text_path + " -c 32 --chunks 2 --json");
     ASSERT_EQ(r.code, 0) << r.err;
     const Json j = parse_json(r);
     EXPECT_EQ(j["windows"], 2);
@@ -113,7 +113,7 @@ TEST(CliCommands, PerplexityChunksLimitTheWindows) {
     EXPECT_NEAR(ppl, std::exp(nll), 1e-9 * ppl);
     EXPECT_GT(ppl, 1.0);
     EXPECT_LT(ppl, 50.0) << "repeated English should be easy for the model (uniform would be 4096)";
-    const auto one = run_tern("perplexity " + tinylm() + " --text " + text_path + " -c 32 --chunks 1 --json");
+    const auto one = run_tern("perplexity " + cli_commands_tinylm() + " --text " + text_path + " -c 32 --chunks 1 --json");
     ASSERT_EQ(one.code, 0) << one.err;
     EXPECT_EQ(parse_json(one)["windows"], 1);
 }

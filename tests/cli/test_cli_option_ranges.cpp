@@ -12,7 +12,7 @@ namespace {
 
 using tern::testcli::run_tern;
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int cli_option_ranges_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 struct BadOption {
     std::string args;    // after `tern`
@@ -68,7 +68,7 @@ TEST(CliOptionRanges, EveryNumericOptionRejectsOutOfRangeWithItsRange) {
     for (const BadOption& row : rows) {
         const auto r = run_tern(row.args);
         EXPECT_EQ(r.code, 2) << row.args << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << row.args << ": " << r.err;
+        EXPECT_EQ(cli_option_ranges_lines(r.err), 1) << row.args << ": " << r.err;
         EXPECT_EQ(r.out, "") << row.args;
         EXPECT_NE(r.err.find(row.option), std::string::npos) << row.args << ": " << r.err;
         EXPECT_NE(r.err.find(row.range), std::string::npos) << row.args << ": " << r.err;
@@ -83,7 +83,7 @@ TEST(CliOptionRanges, ValuesAtTheEdgesOfTheRangeAreAccepted) {
 TEST(CliOptionRanges, UnknownSubcommandIsNamed) {
     const auto r = run_tern("frobnicate");
     EXPECT_EQ(r.code, 2);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(cli_option_ranges_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("unknown subcommand 'frobnicate'"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("generate"), std::string::npos) << r.err;  // lists the real ones
     const auto with_args = run_tern("frobnicate --ctx 3 model.gguf");

@@ -33,7 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 using testcli::run_tern;
 
-std::set<std::string> names_in(const std::string& dir) {
+std::set<std::string> output_safety_names_in(const std::string& dir) {
     std::set<std::string> names;
     for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
     return names;
@@ -146,7 +146,7 @@ TEST_F(QuantizeInterrupted, SignalMidWriteLeavesTheFolderAsItWas) {
                 ASSERT_TRUE(WIFSIGNALED(status)) << "signal " << sig << " status " << status;
                 EXPECT_EQ(WTERMSIG(status), sig);
                 const bool replaced = fs::exists(out) && (!existing || testio::read_bytes(out) != old);
-                if (replaced && names_in(dir) == std::set<std::string>{"in.gguf", "out.gguf"} &&
+                if (replaced && output_safety_names_in(dir) == std::set<std::string>{"in.gguf", "out.gguf"} &&
                     io::read_gguf(out).tensors.size() == 1) {
                     // Stopped between linking the finished file and closing it: complete, not half-written.
                     reset_output();
@@ -155,7 +155,7 @@ TEST_F(QuantizeInterrupted, SignalMidWriteLeavesTheFolderAsItWas) {
                 caught_mid_write = true;
                 const std::set<std::string> want =
                     existing ? std::set<std::string>{"in.gguf", "out.gguf"} : std::set<std::string>{"in.gguf"};
-                EXPECT_EQ(names_in(dir), want) << "signal " << sig << " after " << pos << " bytes";
+                EXPECT_EQ(output_safety_names_in(dir), want) << "signal " << sig << " after " << pos << " bytes";
                 if (existing) {
                     EXPECT_EQ(testio::read_bytes(out), old);
                 }
@@ -185,7 +185,7 @@ TEST(OutputSafety, QuantizeRefusesItsInputUnderAnyName) {
         EXPECT_NE(r.err.find("output would overwrite the input " + in), std::string::npos) << r.err;
     }
     EXPECT_EQ(testio::read_bytes(in), before);
-    EXPECT_EQ(names_in(dir.path()), (std::set<std::string>{"model.gguf", "hardlink.gguf"}));
+    EXPECT_EQ(output_safety_names_in(dir.path()), (std::set<std::string>{"model.gguf", "hardlink.gguf"}));
 }
 
 TEST(OutputSafety, QuantizeChecksTheOutputBeforeQuantizing) {
@@ -201,7 +201,7 @@ TEST(OutputSafety, QuantizeChecksTheOutputBeforeQuantizing) {
     r = run_tern("quantize " + in + " -o " + dir.path() + " --format q8_0");
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("is a folder"), std::string::npos) << r.err;
-    EXPECT_EQ(names_in(dir.path()), std::set<std::string>{"nan.gguf"});
+    EXPECT_EQ(output_safety_names_in(dir.path()), std::set<std::string>{"nan.gguf"});
 }
 
 TEST(OutputSafety, TrainRefusesToOverwriteItsRecipeOrResumeFile) {
@@ -234,7 +234,7 @@ TEST(OutputSafety, SynthChecksTheOutputFirst) {
     const auto r = run_tern("synth --shape llama-tiny -o " + dir.file("missing/m.gguf"));
     EXPECT_EQ(r.code, 1);
     EXPECT_NE(r.err.find("output folder"), std::string::npos) << r.err;
-    EXPECT_TRUE(names_in(dir.path()).empty());
+    EXPECT_TRUE(output_safety_names_in(dir.path()).empty());
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ namespace {
 
 using Staging = AtomicFileWriter::Staging;
 
-std::set<std::string> names_in(const std::string& dir) {
+std::set<std::string> atomic_file_writer_names_in(const std::string& dir) {
     std::set<std::string> names;
     for (const auto& e : std::filesystem::directory_iterator(dir)) names.insert(e.path().filename().string());
     return names;
@@ -33,7 +33,7 @@ std::string read_all(const std::string& path) {
     return std::string(b.begin(), b.end());
 }
 
-void write_file(const std::string& path, const std::string& text, Staging staging) {
+void atomic_file_writer_write_file(const std::string& path, const std::string& text, Staging staging) {
     AtomicFileWriter w(path, staging);
     w.write(text.data(), text.size());
     w.commit();
@@ -48,14 +48,14 @@ TEST(AtomicFileWriter, CreatesAndReplacesLeavingOnlyTheDestination) {
             EXPECT_EQ(w.staged_unnamed(), staging == Staging::unnamed_if_supported) << "ext4 and tmpfs have O_TMPFILE";
             w.write("first", 5);
             if (w.staged_unnamed()) {
-                EXPECT_TRUE(names_in(dir.path()).empty()) << "unnamed staging is invisible";
+                EXPECT_TRUE(atomic_file_writer_names_in(dir.path()).empty()) << "unnamed staging is invisible";
             }
             w.commit();
         }
         EXPECT_EQ(read_all(path), "first");
-        write_file(path, "second, longer", staging);  // linkat cannot replace: the rename path
+        atomic_file_writer_write_file(path, "second, longer", staging);  // linkat cannot replace: the rename path
         EXPECT_EQ(read_all(path), "second, longer");
-        EXPECT_EQ(names_in(dir.path()), std::set<std::string>{"out.bin"});
+        EXPECT_EQ(atomic_file_writer_names_in(dir.path()), std::set<std::string>{"out.bin"});
         EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
                   std::filesystem::perms(0644));
     }
@@ -64,22 +64,22 @@ TEST(AtomicFileWriter, CreatesAndReplacesLeavingOnlyTheDestination) {
 TEST(AtomicFileWriter, UncommittedWriterLeavesNothing) {
     for (Staging staging : {Staging::unnamed_if_supported, Staging::named}) {
         testio::TempDir dir;
-        write_file(dir.file("keep.bin"), "old", staging);
+        atomic_file_writer_write_file(dir.file("keep.bin"), "old", staging);
         {
             AtomicFileWriter w(dir.file("keep.bin"), staging);
             w.write_zeros(1000);
         }  // e.g. an exception while writing
         EXPECT_EQ(read_all(dir.file("keep.bin")), "old");
-        EXPECT_EQ(names_in(dir.path()), std::set<std::string>{"keep.bin"});
+        EXPECT_EQ(atomic_file_writer_names_in(dir.path()), std::set<std::string>{"keep.bin"});
     }
 }
 
 TEST(AtomicFileWriter, NamedFallbackFitsALongDestinationName) {
     testio::TempDir dir;
     const std::string path = dir.file(std::string(250, 'n'));  // + ".tmp-XXXXXX" would pass NAME_MAX
-    write_file(path, "long", Staging::named);
+    atomic_file_writer_write_file(path, "long", Staging::named);
     EXPECT_EQ(read_all(path), "long");
-    EXPECT_EQ(names_in(dir.path()).size(), 1u);
+    EXPECT_EQ(atomic_file_writer_names_in(dir.path()).size(), 1u);
 }
 
 // Forks a child that starts writing `dir`/out.bin (existing or not), then is
@@ -117,11 +117,11 @@ TEST(AtomicFileWriter, KillMidWriteLeavesNothing) {
                          Case{Staging::named, SIGTERM}, Case{Staging::named, SIGINT}}) {
         for (bool existing : {false, true}) {
             testio::TempDir dir;
-            if (existing) write_file(dir.file("out.bin"), "old", Staging::unnamed_if_supported);
+            if (existing) atomic_file_writer_write_file(dir.file("out.bin"), "old", Staging::unnamed_if_supported);
             const int status = status_of_child_killed_mid_write(dir.path(), c.staging, c.sig);
             ASSERT_TRUE(WIFSIGNALED(status)) << "status " << status;
             EXPECT_EQ(WTERMSIG(status), c.sig) << "the signal still ends the process as it would have";
-            EXPECT_EQ(names_in(dir.path()), existing ? std::set<std::string>{"out.bin"} : std::set<std::string>{})
+            EXPECT_EQ(atomic_file_writer_names_in(dir.path()), existing ? std::set<std::string>{"out.bin"} : std::set<std::string>{})
                 << "signal " << c.sig << (c.staging == Staging::named ? " named" : " unnamed");
             if (existing) {
                 EXPECT_EQ(read_all(dir.file("out.bin")), "old");

@@ -19,7 +19,7 @@
 namespace tern {
 namespace {
 
-std::vector<float> random_floats(int64_t n, uint64_t seed) {
+std::vector<float> storage_types_random_floats(int64_t n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.0f, 1.0f);
     std::vector<float> v(static_cast<size_t>(n));
@@ -76,7 +76,7 @@ TEST(StorageTypes, CodecsEncodeTheRowsBlockBytes) {
         EXPECT_EQ(f->block_size, s.block_size);
         EXPECT_EQ(f->block_bytes, s.block_bytes);
         const int64_t n = 2 * s.block_size;
-        const auto x = random_floats(n, 7);
+        const auto x = storage_types_random_floats(n, 7);
         std::vector<uint8_t> out(2 * s.block_bytes + 64, 0xA5);
         f->quantize(x.data(), out.data(), n);
         for (size_t i = 2 * s.block_bytes; i < out.size(); ++i) ASSERT_EQ(out[i], 0xA5) << "wrote past 2 blocks";
@@ -100,7 +100,7 @@ TEST(StorageTypes, EveryRowWithAKernelTypePacks) {
         EXPECT_EQ(quant_block_bytes(qk->type, qk->group), static_cast<int>(s.block_bytes));
         const FormatDescriptor& f = *format_for_dtype(s.dtype);
         const int64_t n = 19, k = 2 * s.block_size;
-        const auto x = random_floats(n * k, 11);
+        const auto x = storage_types_random_floats(n * k, 11);
         std::vector<uint8_t> blocks(f.bytes_for(n * k));
         for (int64_t r = 0; r < n; ++r) f.quantize(x.data() + r * k, blocks.data() + r * f.bytes_for(k), k);
         const QuantMatrix w = pack_quant_matrix(qk->type, blocks.data(), n, k, qk->group);

@@ -40,7 +40,7 @@ std::vector<uint8_t> gunzip_file(const std::string& path) {
     return out;
 }
 
-fs::path temp_dir() {
+fs::path idx_temp_dir() {
     fs::path d = fs::temp_directory_path() / ("tern_test_idx_" + std::to_string(::getpid()));
     fs::create_directories(d);
     return d;
@@ -95,7 +95,7 @@ TEST(Idx, ReadsFashionMnistTestSet) {
 
 TEST(Idx, GzipAndDecompressedCopyAgree) {
     if (!have_fashion()) TERN_MISSING_REFERENCE() << "dataset-fashion-mnist not installed";
-    const fs::path dir = temp_dir();
+    const fs::path dir = idx_temp_dir();
     const std::string gz = fashion_path("t10k-images-idx3-ubyte.gz");
     const std::vector<uint8_t> raw = gunzip_file(gz);
     ASSERT_EQ(raw.size(), 7840016u);
@@ -140,7 +140,7 @@ TEST(Idx, HostileHeaders) {
 }
 
 TEST(Idx, HostileGzipFiles) {
-    const fs::path dir = temp_dir();
+    const fs::path dir = idx_temp_dir();
     // A gzip'd header claiming 60000x28x28 with only 10 pixels behind it.
     std::vector<uint8_t> raw = {0, 0, 0x08, 3, 0, 0, 0xea, 0x60, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     write_bytes(dir / "liar.gz", gzip_bytes(raw));
@@ -171,7 +171,7 @@ TEST(Idx, HostileGzipFiles) {
 }
 
 TEST(Idx, WriteReadRoundTripEveryDtype) {
-    const fs::path dir = temp_dir();
+    const fs::path dir = idx_temp_dir();
     const std::vector<float> vals = {0.f, 1.f, -2.f, 3.5f, 127.f, -128.f};
     for (auto dt : {tern::DType::u8, tern::DType::i8, tern::DType::i16, tern::DType::i32, tern::DType::f32,
                     tern::DType::f64}) {

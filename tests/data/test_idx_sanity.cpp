@@ -21,9 +21,9 @@ namespace {
 
 using testcli::run_tern;
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int idx_sanity_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
-std::string error_of(const std::function<void()>& f) {
+std::string idx_sanity_error_of(const std::function<void()>& f) {
     try {
         f();
     } catch (const InputError& e) {
@@ -49,26 +49,26 @@ TEST(IdxSanity, GzipTrailingBytesAreCountedNotJustProbed) {
     std::vector<uint8_t> bytes = testio::read_bytes(raw_path);
     bytes.resize(bytes.size() + 3'900'000, 0xab);  // ~3.9 MB after the 6 declared bytes
     testio::write_bytes(dir.file("t.gz"), testio::gzip_bytes(bytes));
-    EXPECT_EQ(error_of([&] { read_idx(dir.file("t.gz")); }),
+    EXPECT_EQ(idx_sanity_error_of([&] { read_idx(dir.file("t.gz")); }),
               "[" + dir.file("t.gz") + "] 3900000 trailing bytes after the data declared by dims [2, 3]");
     // The raw copy says the same.
     testio::write_bytes(dir.file("t.idx"), bytes);
-    EXPECT_EQ(error_of([&] { read_idx(dir.file("t.idx")); }),
+    EXPECT_EQ(idx_sanity_error_of([&] { read_idx(dir.file("t.idx")); }),
               "[" + dir.file("t.idx") + "] 3900000 trailing bytes after the data declared by dims [2, 3]");
     // One trailing byte is still one.
     bytes.resize(bytes.size() - 3'899'999);
     testio::write_bytes(dir.file("one.gz"), testio::gzip_bytes(bytes));
-    EXPECT_NE(error_of([&] { read_idx(dir.file("one.gz")); }).find("] 1 trailing bytes"), std::string::npos);
+    EXPECT_NE(idx_sanity_error_of([&] { read_idx(dir.file("one.gz")); }).find("] 1 trailing bytes"), std::string::npos);
 }
 
 TEST(IdxSanity, FashionMnistWithNoImagesOrTheWrongSizeIsRefused) {
     testio::TempDir dir;
     write_split(dir, "t10k", 0, 28, 28);
     const std::string images = dir.file("t10k-images-idx3-ubyte.gz");
-    EXPECT_EQ(error_of([&] { data::load_fashion_mnist("t10k", dir.path()); }),
+    EXPECT_EQ(idx_sanity_error_of([&] { data::load_fashion_mnist("t10k", dir.path()); }),
               "[" + images + "] holds no images (dims [0, 28, 28])");
     write_split(dir, "t10k", 7, 14, 56);
-    EXPECT_EQ(error_of([&] { data::load_fashion_mnist("t10k", dir.path()); }),
+    EXPECT_EQ(idx_sanity_error_of([&] { data::load_fashion_mnist("t10k", dir.path()); }),
               "[" + images + "] images are 14 x 56; Fashion-MNIST images are 28 x 28");
     write_split(dir, "t10k", 7, 28, 28);
     EXPECT_EQ(data::load_fashion_mnist("t10k", dir.path()).size(), 7);
@@ -82,7 +82,7 @@ TEST(IdxSanity, EvalAndTrainRefuseEmptyAndMisshapenData) {
         write_split(dir, "t10k", n, h, w);
         const auto r = run_tern("eval " + model + " --data-dir " + dir.path() + " -t 1");
         EXPECT_EQ(r.code, 1) << r.out << r.err;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(idx_sanity_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
         EXPECT_EQ(r.out.find("accuracy"), std::string::npos) << r.out;
     }
@@ -94,7 +94,7 @@ TEST(IdxSanity, EvalAndTrainRefuseEmptyAndMisshapenData) {
         "optimizer": {"name": "adamw", "lr": 0.002}, "data_dir": ")" + dir.path() + R"(", "output": ")" + out + R"("})";
     const auto t = run_tern("train " + recipe + " -t 1");
     EXPECT_EQ(t.code, 1) << t.out << t.err;
-    EXPECT_EQ(lines(t.err), 1) << t.err;
+    EXPECT_EQ(idx_sanity_lines(t.err), 1) << t.err;
     EXPECT_NE(t.err.find("train-images-idx3-ubyte.gz] holds no images"), std::string::npos) << t.err;
     EXPECT_FALSE(std::filesystem::exists(out));
 }

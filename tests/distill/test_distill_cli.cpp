@@ -26,11 +26,11 @@ namespace tern::distill {
 namespace {
 
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
-const std::string kMobilenet = source("models/fmnist-mobilenetv2_tiny.safetensors");
+std::string distill_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+const std::string kDistillCliMobilenet = distill_cli_source("models/fmnist-mobilenetv2_tiny.safetensors");
 
 // One epoch of lenet5 on 1000 images (100 held out) with `distill` spliced in.
-std::string recipe(const std::string& distill, int64_t subset = 1000) {
+std::string distill_cli_recipe(const std::string& distill, int64_t subset = 1000) {
     return R"({"model": "lenet5", "epochs": 1, "batch_size": 50, "train_subset": )" + std::to_string(subset) +
            R"(, "validation": 100, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "grad_clip": 1},
         "schedule": {"name": "constant"}, "seed": 1, "distill": )" + distill + "}";
@@ -61,19 +61,19 @@ TEST(DistillCli, BadTeachersAndLayersFailWithOneLineAndWriteNothing) {
          "teacher gives [1, 5] logits; the student (fashion-mnist) has 10 classes"},
         {"bare weights", teacher_json(bare), bare, "no tern.model in __metadata__); name its architecture with distill.teacher_model"},
         {"bare weights, wrong model", teacher_json(bare, R"(, "teacher_model": "lenet300")"), bare, ""},
-        {"model disagrees", teacher_json(kMobilenet, R"(, "teacher_model": "lenet5")"), kMobilenet,
+        {"model disagrees", teacher_json(kDistillCliMobilenet, R"(, "teacher_model": "lenet5")"), kDistillCliMobilenet,
          "holds model 'mobilenetv2_tiny', distill.teacher_model says 'lenet5'"},
-        {"unknown point", teacher_json(kMobilenet, R"(, "loss": "fitnets", "layers": [["pool1", "blocks.99"]])"), "",
+        {"unknown point", teacher_json(kDistillCliMobilenet, R"(, "loss": "fitnets", "layers": [["pool1", "blocks.99"]])"), "",
          "key 'distill.layers': no point 'blocks.99' in the model (known: stem, stem_bn, blocks.0"},
-        {"attention sizes", teacher_json(kMobilenet, R"(, "loss": "attention", "layers": [["conv2", "blocks.1"]])"), "",
+        {"attention sizes", teacher_json(kDistillCliMobilenet, R"(, "loss": "attention", "layers": [["conv2", "blocks.1"]])"), "",
          "attention transfer needs feature maps of the same height and width: student 'conv2' [1, 16, 10, 10] vs "
          "teacher 'blocks.1' [1, 24, 14, 14]"},
-        {"hint vector vs map", teacher_json(kMobilenet, R"(, "loss": "fitnets", "layers": [["fc1", "blocks.1"]])"), "",
+        {"hint vector vs map", teacher_json(kDistillCliMobilenet, R"(, "loss": "fitnets", "layers": [["fc1", "blocks.1"]])"), "",
          "a hint needs two feature maps of the same height and width or two feature vectors"},
     };
     for (const auto& c : cases) {
         const std::string path = dir.file("bad.json"), out = dir.file("bad.safetensors");
-        std::ofstream(path) << recipe(c.distill);
+        std::ofstream(path) << distill_cli_recipe(c.distill);
         const auto r = run_tern("train " + path + " --out " + out);
         EXPECT_EQ(r.code, 1) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.error), std::string::npos) << c.name << ": " << r.err;
@@ -89,16 +89,16 @@ TEST(DistillCli, KdRunReportsTheTeacher) {
     REQUIRE_FASHION();
     testio::TempDir dir;
     const std::string path = dir.file("kd.json"), out = dir.file("kd.safetensors");
-    std::ofstream(path) << recipe(teacher_json(kMobilenet, R"(, "alpha": 0.9, "temperature": 4)"), 300);
+    std::ofstream(path) << distill_cli_recipe(teacher_json(kDistillCliMobilenet, R"(, "alpha": 0.9, "temperature": 4)"), 300);
     const auto r = run_tern("train " + path + " --out " + out + " --json");
     ASSERT_EQ(r.code, 0) << r.all();
     const auto j = nlohmann::json::parse(r.out);
-    EXPECT_EQ(j["distill"]["teacher"], kMobilenet);
+    EXPECT_EQ(j["distill"]["teacher"], kDistillCliMobilenet);
     EXPECT_EQ(j["distill"]["teacher_model"], "mobilenetv2_tiny");
     EXPECT_EQ(j["distill"]["loss"], "kd");
     EXPECT_FLOAT_EQ(j["distill"]["alpha"].get<float>(), 0.9f);
     EXPECT_GT(j["distill"]["teacher_test_accuracy"].get<double>(), 0.9);
-    EXPECT_NE(r.err.find("distill: teacher " + kMobilenet + " (mobilenetv2_tiny, test acc 93.73 %), loss kd, T 4, "
+    EXPECT_NE(r.err.find("distill: teacher " + kDistillCliMobilenet + " (mobilenetv2_tiny, test acc 93.73 %), loss kd, T 4, "
                          "alpha 0.9"),
               std::string::npos)
         << r.err;

@@ -26,7 +26,7 @@ constexpr double kTol = 1e-4;  // max relative error vs torch
 const std::vector<int64_t> kLabels{3, 0, 7, 7, 1};
 const std::vector<int32_t> kTopkIdx{2, 5, 0, 1, 1, 4, 6, 3, 2, 0, 3, 5};  // 4 rows x k 3, vocab 7
 
-Tensor floats_of(const std::vector<int64_t>& v) {
+Tensor distill_losses_floats_of(const std::vector<int64_t>& v) {
     std::vector<float> f(v.begin(), v.end());
     return Tensor::from_floats({static_cast<int64_t>(v.size())}, f);
 }
@@ -35,9 +35,9 @@ std::vector<RefCase> cases() {
     nn::Rng rng(2601);
     std::vector<RefCase> c;
     c.push_back({"kd", {{"kind", "kd"}, {"T", 4.0}, {"alpha", 0.9}},
-                 {{"s", random_tensor({5, 10}, rng, 3)}, {"t", random_tensor({5, 10}, rng, 3)}, {"labels", floats_of(kLabels)}}});
+                 {{"s", random_tensor({5, 10}, rng, 3)}, {"t", random_tensor({5, 10}, rng, 3)}, {"labels", distill_losses_floats_of(kLabels)}}});
     c.push_back({"kd_t1_half", {{"kind", "kd"}, {"T", 1.0}, {"alpha", 0.5}},
-                 {{"s", random_tensor({5, 10}, rng, 2)}, {"t", random_tensor({5, 10}, rng, 2)}, {"labels", floats_of(kLabels)}}});
+                 {{"s", random_tensor({5, 10}, rng, 2)}, {"t", random_tensor({5, 10}, rng, 2)}, {"labels", distill_losses_floats_of(kLabels)}}});
     c.push_back({"fitnets", {{"kind", "fitnets"}},
                  {{"s", random_tensor({2, 3, 4, 5}, rng)}, {"w", random_tensor({6, 3, 1, 1}, rng, 0.5f)},
                   {"t", random_tensor({2, 6, 4, 5}, rng)}}});
@@ -71,7 +71,7 @@ RefCase find_case(const std::string& name) {
     throw std::runtime_error("no case " + name);
 }
 
-void expect_close(const std::string& c, const std::string& name, const Tensor& got) {
+void distill_losses_expect_close(const std::string& c, const std::string& name, const Tensor& got) {
     auto it = distill_ref().outputs.find(c + "/" + name);
     ASSERT_NE(it, distill_ref().outputs.end()) << c << "/" << name << " missing from torch output";
     ASSERT_EQ(got.numel(), it->second.numel()) << c << "/" << name;
@@ -89,8 +89,8 @@ void check_student_loss(const std::string& name, F loss) {
     Var s(c.input("s").clone(), true);
     Var y = loss(c, s);
     y.backward();
-    expect_close(name, "y", y.value());
-    expect_close(name, "gs", s.grad());
+    distill_losses_expect_close(name, "y", y.value());
+    distill_losses_expect_close(name, "gs", s.grad());
 }
 
 TEST(DistillLosses, SoftTargetKdWithCrossEntropy) {
@@ -106,9 +106,9 @@ TEST(DistillLosses, FitNetsHintThroughRegressor) {
     Var s(c.input("s").clone(), true), w(c.input("w").clone(), true);
     Var y = hint_loss(nn::conv2d(s, w, Var(), nn::Conv2dParams{}), Var(c.input("t")));
     y.backward();
-    expect_close(c.name, "y", y.value());
-    expect_close(c.name, "gs", s.grad());
-    expect_close(c.name, "gw", w.grad());
+    distill_losses_expect_close(c.name, "y", y.value());
+    distill_losses_expect_close(c.name, "gs", s.grad());
+    distill_losses_expect_close(c.name, "gw", w.grad());
 }
 
 TEST(DistillLosses, AttentionTransfer) {

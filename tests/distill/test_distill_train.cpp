@@ -26,21 +26,21 @@ namespace {
 
 using nn::train::Recipe;
 
-const std::string kMobilenet = std::string(TERN_SOURCE_DIR) + "/models/fmnist-mobilenetv2_tiny.safetensors";
+const std::string kDistillTrainMobilenet = std::string(TERN_SOURCE_DIR) + "/models/fmnist-mobilenetv2_tiny.safetensors";
 
-std::shared_ptr<const data::ImageDataset> images() {
+std::shared_ptr<const data::ImageDataset> distill_train_images() {
     static const auto d = std::make_shared<const data::ImageDataset>(nn::train::load_test_data("fashion-mnist"));
     return d;
 }
 
 
-Recipe recipe(const std::string& distill, int64_t subset, int64_t validation, int64_t epochs = 1, int64_t batch = 50) {
+Recipe distill_train_recipe(const std::string& distill, int64_t subset, int64_t validation, int64_t epochs = 1, int64_t batch = 50) {
     return nn::train::parse_recipe_json(
         R"({"model": "lenet5", "epochs": )" + std::to_string(epochs) + R"(, "batch_size": )" + std::to_string(batch) +
             R"(, "train_subset": )" +
             std::to_string(subset) + R"(, "validation": )" + std::to_string(validation) +
             R"(, "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9, "grad_clip": 1},
-            "schedule": {"name": "constant"}, "seed": 1, "distill": {"teacher": ")" + kMobilenet + "\"" + distill + "}}",
+            "schedule": {"name": "constant"}, "seed": 1, "distill": {"teacher": ")" + kDistillTrainMobilenet + "\"" + distill + "}}",
         "test.json");
 }
 
@@ -49,7 +49,7 @@ struct Distilled {
     std::unique_ptr<nn::train::Trainer> trainer;
     std::unique_ptr<ClassifierDistiller> distiller;
     Distilled(const Recipe& r, double* first_loss = nullptr)
-        : trainer(std::make_unique<nn::train::Trainer>(r, nn::train::split_train_data(r, images()))),
+        : trainer(std::make_unique<nn::train::Trainer>(r, nn::train::split_train_data(r, distill_train_images()))),
           distiller(std::make_unique<ClassifierDistiller>(r, load_teacher(r))) {
         nn::train::TrainHooks h = distiller->hooks();
         if (first_loss) {
@@ -65,13 +65,13 @@ struct Distilled {
 
 TEST(DistillTrain, TeacherPullsTheStudentTowardsItsOutputs) {
     REQUIRE_FASHION();
-    const Recipe taught_r = recipe(R"(, "alpha": 1, "temperature": 4)", 700, 200, 1, 20);
-    const Recipe alone_r = recipe(R"(, "alpha": 0)", 700, 200, 1, 20);
+    const Recipe taught_r = distill_train_recipe(R"(, "alpha": 1, "temperature": 4)", 700, 200, 1, 20);
+    const Recipe alone_r = distill_train_recipe(R"(, "alpha": 0)", 700, 200, 1, 20);
     Distilled taught(taught_r), alone(alone_r);
     taught.trainer->train_epoch();
     alone.trainer->train_epoch();
     // T^2 KL(teacher || student) at T 4 on the 200 held-out images.
-    const auto val = nn::train::split_train_data(taught_r, images()).validation;
+    const auto val = nn::train::split_train_data(taught_r, distill_train_images()).validation;
     Tensor x = Tensor::empty({val->size(), 1, 28, 28});
     std::memcpy(x.data<float>(), val->image(0), static_cast<size_t>(val->size() * val->image_numel()) * sizeof(float));
     nn::NoGradGuard no_grad;
@@ -90,9 +90,9 @@ TEST(DistillTrain, FeatureTermsEnterTheStepLoss) {
     REQUIRE_FASHION();
     double kd = NAN, fitnets = NAN, attention = NAN;
     const std::string layers = R"(, "layers": [["pool1", "blocks.1"], ["conv1", "stem_bn"]])";
-    Distilled(recipe("", 150, 50), &kd).trainer->train_epoch();
-    Distilled f(recipe(R"(, "loss": "fitnets")" + layers, 150, 50), &fitnets);
-    Distilled a(recipe(R"(, "loss": "attention")" + layers, 150, 50), &attention);
+    Distilled(distill_train_recipe("", 150, 50), &kd).trainer->train_epoch();
+    Distilled f(distill_train_recipe(R"(, "loss": "fitnets")" + layers, 150, 50), &fitnets);
+    Distilled a(distill_train_recipe(R"(, "loss": "attention")" + layers, 150, 50), &attention);
     const auto fm = f.trainer->train_epoch();
     const auto am = a.trainer->train_epoch();
     // Same seed, same first batch, same initial student: the feature terms are added on top of KD.
@@ -105,7 +105,7 @@ TEST(DistillTrain, FeatureTermsEnterTheStepLoss) {
 TEST(DistillTrain, ResumedRunEndsWithTheSameWeights) {
     REQUIRE_FASHION();
     testio::TempDir dir;
-    const Recipe r = recipe(R"(, "alpha": 0.7, "temperature": 3)", 250, 50, 2);
+    const Recipe r = distill_train_recipe(R"(, "alpha": 0.7, "temperature": 3)", 250, 50, 2);
     Distilled straight(r);
     straight.trainer->train_epoch();
     straight.trainer->train_epoch();

@@ -45,7 +45,7 @@ using TypeSizeFn = size_t (*)(int type);
 using BlckSizeFn = int64_t (*)(int type);
 using RowRefFn = void (*)(const float* x, void* y, int64_t k);
 
-struct TypeCase {
+struct GgufBlocksTypeCase {
     const char* name;       // tern format name
     int ggml_type;          // enum ggml_type value (stable: it is written into GGUF files)
     const char* ggml_name;  // ggml_type_name()
@@ -55,7 +55,7 @@ struct TypeCase {
 };
 
 // Budgets: measured rel. RMS error on 16k N(0,1) values (in parentheses) plus ~15% margin.
-const TypeCase kCases[] = {
+const GgufBlocksTypeCase kCases[] = {
     {"q4_0", 2, "q4_0", "quantize_row_q4_0_ref", true, 0.097},    // (0.0845)
     {"q4_1", 3, "q4_1", "quantize_row_q4_1_ref", true, 0.089},    // (0.0774)
     {"q5_0", 6, "q5_0", "quantize_row_q5_0_ref", true, 0.048},    // (0.0419)
@@ -73,9 +73,9 @@ const TypeCase kCases[] = {
 // ------------------------------------------------------------ test data
 // Own generator (splitmix64 + Box-Muller) so data are identical with any
 // standard library.
-class Rng {
+class GgufBlocksRng {
 public:
-    explicit Rng(uint64_t seed) : s_(seed) {}
+    explicit GgufBlocksRng(uint64_t seed) : s_(seed) {}
     uint64_t next() {
         uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -103,51 +103,51 @@ struct DataSet {
 std::vector<DataSet> make_data_sets(int bs) {
     std::vector<DataSet> sets;
     const int n = 32 * bs;
-    auto gen = [&](const std::string& name, uint64_t seed, int count, const std::function<float(Rng&, int)>& f) {
-        Rng rng(seed);
+    auto gen = [&](const std::string& name, uint64_t seed, int count, const std::function<float(GgufBlocksRng&, int)>& f) {
+        GgufBlocksRng rng(seed);
         DataSet d{name, std::vector<float>(static_cast<size_t>(count))};
         for (int i = 0; i < count; ++i) d.x[static_cast<size_t>(i)] = f(rng, i);
         sets.push_back(std::move(d));
     };
-    gen("gaussian", 1, n, [](Rng& r, int) { return static_cast<float>(r.gaussian()); });
-    gen("gaussian_shifted", 2, n, [](Rng& r, int) { return static_cast<float>(3.0 + r.gaussian()); });
-    gen("laplace", 3, n, [](Rng& r, int) { return static_cast<float>(r.laplace()); });
-    gen("outliers", 4, n, [](Rng& r, int) {
+    gen("gaussian", 1, n, [](GgufBlocksRng& r, int) { return static_cast<float>(r.gaussian()); });
+    gen("gaussian_shifted", 2, n, [](GgufBlocksRng& r, int) { return static_cast<float>(3.0 + r.gaussian()); });
+    gen("laplace", 3, n, [](GgufBlocksRng& r, int) { return static_cast<float>(r.laplace()); });
+    gen("outliers", 4, n, [](GgufBlocksRng& r, int) {
         const double v = r.gaussian();
         return static_cast<float>(r.uniform() < 0.01 ? 50.0 * v : v);
     });
     // Magnitudes varying by 10^+-3 every 16 values: stresses sub-block scale quantization.
     {
-        Rng scale_rng(5);
+        GgufBlocksRng scale_rng(5);
         std::vector<double> scales(static_cast<size_t>(n / 16));
         for (auto& s : scales) s = std::pow(10.0, 6.0 * scale_rng.uniform() - 3.0);
-        gen("mixed_scales", 6, n, [&](Rng& r, int i) { return static_cast<float>(scales[i / 16] * r.gaussian()); });
+        gen("mixed_scales", 6, n, [&](GgufBlocksRng& r, int i) { return static_cast<float>(scales[i / 16] * r.gaussian()); });
     }
-    gen("zeros", 7, n, [](Rng&, int) { return 0.0f; });
-    gen("constant_pos", 8, n, [](Rng&, int) { return 0.37f; });
-    gen("constant_neg", 9, n, [](Rng&, int) { return -2.5f; });
-    gen("tiny_1e-30", 10, n, [](Rng& r, int) { return static_cast<float>(1e-30 * r.gaussian()); });
-    gen("tiny_1e-6", 11, n, [](Rng& r, int) { return static_cast<float>(1e-6 * r.gaussian()); });
-    gen("single_large", 12, n, [bs](Rng& r, int i) {
+    gen("zeros", 7, n, [](GgufBlocksRng&, int) { return 0.0f; });
+    gen("constant_pos", 8, n, [](GgufBlocksRng&, int) { return 0.37f; });
+    gen("constant_neg", 9, n, [](GgufBlocksRng&, int) { return -2.5f; });
+    gen("tiny_1e-30", 10, n, [](GgufBlocksRng& r, int) { return static_cast<float>(1e-30 * r.gaussian()); });
+    gen("tiny_1e-6", 11, n, [](GgufBlocksRng& r, int) { return static_cast<float>(1e-6 * r.gaussian()); });
+    gen("single_large", 12, n, [bs](GgufBlocksRng& r, int i) {
         // Per block, one value of +-1000 among N(0, 0.01) noise.
         const int pos = static_cast<int>((static_cast<uint64_t>(i / bs) * 7919u) % static_cast<uint64_t>(bs));
         const double noise = 0.01 * r.gaussian();
         return static_cast<float>(i % bs == pos ? ((i / bs) % 2 ? -1000.0 : 1000.0) : noise);
     });
-    gen("single_nonzero", 13, n, [bs](Rng&, int i) {
+    gen("single_nonzero", 13, n, [bs](GgufBlocksRng&, int i) {
         const int pos = (i / bs * 37) % bs;
         return i % bs == pos ? ((i / bs) % 2 ? 3.0f : -0.75f) : 0.0f;
     });
-    gen("integers", 14, n, [](Rng& r, int) { return static_cast<float>(std::floor(r.uniform() * 17.0) - 8.0); });
+    gen("integers", 14, n, [](GgufBlocksRng& r, int) { return static_cast<float>(std::floor(r.uniform() * 17.0) - 8.0); });
     // 96 blocks, each drawn from a random distribution, scale 10^U(-8, 8) and offset.
     {
-        Rng block_rng(15);
+        GgufBlocksRng block_rng(15);
         struct BlockKind { int kind; double scale, offset; };
         std::vector<BlockKind> kinds(96);
         for (auto& k : kinds)
             k = {static_cast<int>(block_rng.next() % 4), std::pow(10.0, 16.0 * block_rng.uniform() - 8.0),
                  block_rng.uniform() < 0.5 ? 0.0 : 2.0 * block_rng.gaussian()};
-        gen("random_mix", 16, 96 * bs, [&](Rng& r, int i) {
+        gen("random_mix", 16, 96 * bs, [&](GgufBlocksRng& r, int i) {
             const BlockKind& k = kinds[static_cast<size_t>(i / bs)];
             const double v = k.kind == 0 ? r.gaussian() : k.kind == 1 ? r.laplace() : k.kind == 2 ? r.uniform() : (r.uniform() < 0.05 ? 30.0 : 1.0) * r.gaussian();
             return static_cast<float>(k.scale * (v + k.offset));
@@ -155,7 +155,7 @@ std::vector<DataSet> make_data_sets(int bs) {
     }
     for (int b = 1; b <= 8; ++b)
         gen("blocks_" + std::to_string(b), 100 + static_cast<uint64_t>(b), b * bs,
-            [](Rng& r, int) { return static_cast<float>(r.gaussian()); });
+            [](GgufBlocksRng& r, int) { return static_cast<float>(r.gaussian()); });
     return sets;
 }
 
@@ -183,13 +183,13 @@ int64_t count_block_mismatches(const std::vector<uint8_t>& a, const std::vector<
     return bad;
 }
 
-const FormatDescriptor& fmt_of(const TypeCase& c) { return format_by_name(c.name); }
+const FormatDescriptor& fmt_of(const GgufBlocksTypeCase& c) { return format_by_name(c.name); }
 
-class GgufVsGgml : public ::testing::TestWithParam<TypeCase> {};
+class GgufVsGgml : public ::testing::TestWithParam<GgufBlocksTypeCase> {};
 
 TEST_P(GgufVsGgml, BytesAndFloatsIdentical) {
     TERN_REQUIRE_REFERENCE(testref::ggml_reference());
-    const TypeCase& c = GetParam();
+    const GgufBlocksTypeCase& c = GetParam();
     const auto get_traits = testref::ggml_symbol<GetTraitsFn>("ggml_get_type_traits");
     const auto type_name = testref::ggml_symbol<TypeNameFn>("ggml_type_name");
     const auto type_size = testref::ggml_symbol<TypeSizeFn>("ggml_type_size");
@@ -273,7 +273,7 @@ TEST_P(GgufVsGgml, BytesAndFloatsIdentical) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Gguf, GgufVsGgml, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<TypeCase>& info) { return std::string(info.param.name); });
+                         [](const ::testing::TestParamInfo<GgufBlocksTypeCase>& info) { return std::string(info.param.name); });
 
 // ------------------------------------------------------------ ggml-independent checks
 
@@ -307,10 +307,10 @@ double rel_rms_error(const FormatDescriptor& f, const std::vector<float>& x) {
 }
 
 TEST(GgufFormats, RoundTripErrorBudgets) {
-    Rng rng(42);
+    GgufBlocksRng rng(42);
     std::vector<float> x(16384);
     for (float& v : x) v = static_cast<float>(rng.gaussian());
-    for (const TypeCase& c : kCases) {
+    for (const GgufBlocksTypeCase& c : kCases) {
         const double e = rel_rms_error(fmt_of(c), x);
         std::printf("[ gguf     ] %-5s rel. RMS error on N(0,1): %.5f (budget %.4f)\n", c.name, e, c.rel_rms_budget);
         EXPECT_LT(e, c.rel_rms_budget) << c.name;
@@ -319,7 +319,7 @@ TEST(GgufFormats, RoundTripErrorBudgets) {
 }
 
 TEST(GgufFormats, SpecialRowsRoundTrip) {
-    for (const TypeCase& c : kCases) {
+    for (const GgufBlocksTypeCase& c : kCases) {
         const FormatDescriptor& f = fmt_of(c);
         const size_t n = 2 * f.block_size;
         // All zeros reconstruct exactly.
@@ -337,11 +337,11 @@ TEST(GgufFormats, SpecialRowsRoundTrip) {
 TEST(GgufFormats, NoWritesOutsideOutput) {
     constexpr size_t kGuard = 64;
     constexpr uint8_t kPattern = 0xA5;
-    for (const TypeCase& c : kCases) {
+    for (const GgufBlocksTypeCase& c : kCases) {
         const FormatDescriptor& f = fmt_of(c);
         for (int nb : {1, 3}) {
             const int64_t n = nb * static_cast<int64_t>(f.block_size);
-            Rng rng(static_cast<uint64_t>(nb));
+            GgufBlocksRng rng(static_cast<uint64_t>(nb));
             std::vector<float> x(static_cast<size_t>(n));
             for (float& v : x) v = static_cast<float>(rng.laplace());
             const size_t bytes = f.bytes_for(n);
@@ -366,7 +366,7 @@ TEST(GgufFormats, NoWritesOutsideOutput) {
 }
 
 TEST(GgufFormats, Q8_1SumMatchesQuants) {
-    Rng rng(9);
+    GgufBlocksRng rng(9);
     std::vector<float> x(4 * kQK8_1);
     for (float& v : x) v = static_cast<float>(rng.gaussian());
     std::vector<BlockQ8_1> blocks(4);

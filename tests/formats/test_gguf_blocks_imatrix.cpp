@@ -36,9 +36,9 @@ const WeightedCase kWeightedCases[] = {
 };
 
 // splitmix64 + Box-Muller: the same data with any standard library.
-class Rng {
+class GgufBlocksImatrixRng {
 public:
-    explicit Rng(uint64_t seed) : s_(seed) {}
+    explicit GgufBlocksImatrixRng(uint64_t seed) : s_(seed) {}
     uint64_t next() {
         uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -60,12 +60,12 @@ constexpr int64_t kRows = 24;
 
 // Weight-like rows (gaussian, a few outliers, one offset row set) and a skewed
 // importance: log-normal per column with a handful of columns 100x hotter.
-struct Data {
+struct GgufBlocksImatrixData {
     std::vector<float> x, importance;
 };
-Data make_data(uint64_t seed) {
-    Rng r(seed);
-    Data d;
+GgufBlocksImatrixData gguf_blocks_imatrix_make_data(uint64_t seed) {
+    GgufBlocksImatrixRng r(seed);
+    GgufBlocksImatrixData d;
     d.x.resize(static_cast<size_t>(kRows * kCols));
     for (int64_t i = 0; i < kRows * kCols; ++i) {
         double v = 0.05 * r.gaussian();
@@ -78,7 +78,7 @@ Data make_data(uint64_t seed) {
     return d;
 }
 
-double weighted_error(const FormatDescriptor& f, const std::vector<uint8_t>& q, const Data& d) {
+double weighted_error(const FormatDescriptor& f, const std::vector<uint8_t>& q, const GgufBlocksImatrixData& d) {
     std::vector<float> y(d.x.size());
     const uint64_t row_bytes = f.bytes_for(kCols);
     for (int64_t r = 0; r < kRows; ++r) f.dequantize(q.data() + r * row_bytes, y.data() + r * kCols, kCols);
@@ -90,7 +90,7 @@ double weighted_error(const FormatDescriptor& f, const std::vector<uint8_t>& q, 
     return e;
 }
 
-std::vector<uint8_t> quantize_rows(const FormatDescriptor& f, const Data& d, const float* importance) {
+std::vector<uint8_t> gguf_blocks_imatrix_quantize_rows(const FormatDescriptor& f, const GgufBlocksImatrixData& d, const float* importance) {
     const uint64_t row_bytes = f.bytes_for(kCols);
     std::vector<uint8_t> q(row_bytes * kRows, 0);
     for (int64_t r = 0; r < kRows; ++r)
@@ -102,18 +102,18 @@ class GgufImatrix : public ::testing::TestWithParam<WeightedCase> {};
 
 TEST_P(GgufImatrix, NullImportanceIsTheReferenceQuantizer) {
     const FormatDescriptor& f = format_by_name(GetParam().name);
-    const Data d = make_data(1);
+    const GgufBlocksImatrixData d = gguf_blocks_imatrix_make_data(1);
     std::vector<uint8_t> ref(f.bytes_for(kCols) * kRows, 0);
     f.quantize(d.x.data(), ref.data(), kRows * kCols);
-    EXPECT_EQ(quantize_rows(f, d, nullptr), ref);
+    EXPECT_EQ(gguf_blocks_imatrix_quantize_rows(f, d, nullptr), ref);
 }
 
 TEST_P(GgufImatrix, WeightedErrorNoWorseThanReference) {
     const FormatDescriptor& f = format_by_name(GetParam().name);
     for (uint64_t seed : {2, 3, 4}) {
-        const Data d = make_data(seed);
-        const double e_ref = weighted_error(f, quantize_rows(f, d, nullptr), d);
-        const double e_w = weighted_error(f, quantize_rows(f, d, d.importance.data()), d);
+        const GgufBlocksImatrixData d = gguf_blocks_imatrix_make_data(seed);
+        const double e_ref = weighted_error(f, gguf_blocks_imatrix_quantize_rows(f, d, nullptr), d);
+        const double e_w = weighted_error(f, gguf_blocks_imatrix_quantize_rows(f, d, d.importance.data()), d);
         EXPECT_LE(e_w, e_ref) << f.name << " seed " << seed;
         std::printf("[ imatrix  ] %-5s seed %llu: weighted error %.4g (reference quantizer %.4g, %.3fx)\n",
                     std::string(f.name).c_str(), static_cast<unsigned long long>(seed), e_w, e_ref, e_w / e_ref);
@@ -132,8 +132,8 @@ TEST_P(GgufImatrix, BytesIdenticalToGgmlQuantizeChunkWithImatrix) {
     const FormatDescriptor& f = format_by_name(c.name);
     int64_t blocks = 0, bad = 0;
     for (uint64_t seed : {5, 6}) {
-        const Data d = make_data(seed);
-        const std::vector<uint8_t> ours = quantize_rows(f, d, d.importance.data());
+        const GgufBlocksImatrixData d = gguf_blocks_imatrix_make_data(seed);
+        const std::vector<uint8_t> ours = gguf_blocks_imatrix_quantize_rows(f, d, d.importance.data());
         std::vector<uint8_t> theirs(ours.size(), 0);
         ASSERT_EQ(quantize_chunk(c.ggml_type, d.x.data(), theirs.data(), 0, kRows, kCols, d.importance.data()),
                   theirs.size());

@@ -15,7 +15,7 @@
 namespace tern {
 namespace {
 
-std::vector<uint8_t> quantize(const FormatDescriptor& f, const std::vector<float>& x) {
+std::vector<uint8_t> int_formats_quantize(const FormatDescriptor& f, const std::vector<float>& x) {
     std::vector<uint8_t> q(f.bytes_for(static_cast<int64_t>(x.size())));
     f.quantize(x.data(), q.data(), static_cast<int64_t>(x.size()));
     return q;
@@ -40,7 +40,7 @@ TEST(IntFormats, Int3SymLayoutIsEightValuesInThreeBytes) {
         q[i] = (i * 5) % 7 - 3;  // every value of [-3, 3], absmax 3 -> scale exactly 0.25
         x[i] = q[i] * 0.25f;
     }
-    const auto got = quantize(f, x);
+    const auto got = int_formats_quantize(f, x);
     std::vector<int> stream;
     append_bits(stream, fp32_to_fp16(0.25f), 16);
     for (int v : q) append_bits(stream, static_cast<uint32_t>(v) & 7, 3);  // two's complement
@@ -57,7 +57,7 @@ TEST(IntFormats, Int4AsymG128LayoutHasScaleZeroAndNibbles) {
     q[0] = 0, q[1] = 15;
     const float d = fp16_to_fp32(fp32_to_fp16(0.2f));
     for (int i = 0; i < 128; ++i) x[i] = static_cast<float>((q[i] - 5) * d);
-    const auto got = quantize(f, x);
+    const auto got = int_formats_quantize(f, x);
     std::vector<int> stream;
     append_bits(stream, fp32_to_fp16(0.2f), 16);
     append_bits(stream, 5, 8);
@@ -120,14 +120,14 @@ TEST(IntFormats, AsymKeepsZeroExactAndHandlesOneSignedGroups) {
     }
 }
 
-struct Budget {
+struct IntFormatsBudget {
     const char* name;
     double gaussian, laplace;  // relative RMS error ceilings
 };
 
 // Measured (seed 7, 65536 values): int8 sym 0.0053/0.0068, int4 sym 0.096/0.122, ...;
 // budgets add ~15% so a real regression trips them, noise across seeds does not.
-const Budget kBudgets[] = {
+const IntFormatsBudget kIntFormatsBudgets[] = {
     {"int2_sym_g32", 0.75, 0.75},       {"int2_asym_g32", 0.47, 0.50},   {"int3_sym_g32", 0.26, 0.32},
     {"int3_asym_g32", 0.20, 0.23},      {"int4_sym_g32", 0.11, 0.14},    {"int4_asym_g32", 0.093, 0.11},
     {"int4_asym_g64", 0.105, 0.13},     {"int4_asym_g128", 0.115, 0.15}, {"int8_sym_g32", 0.0061, 0.0078},
@@ -139,7 +139,7 @@ const Budget kBudgets[] = {
 TEST(IntFormats, ErrorBudgetsOnGaussianAndLaplace) {
     const auto gauss = synthetic_data("gaussian", 1 << 16, 21);
     const auto laplace = synthetic_data("laplace", 1 << 16, 22);
-    for (const Budget& b : kBudgets) {
+    for (const IntFormatsBudget& b : kIntFormatsBudgets) {
         const FormatDescriptor& f = format_by_name(b.name);
         const FormatError eg = measure_format_error(f, gauss), el = measure_format_error(f, laplace);
         EXPECT_TRUE(eg.finite && el.finite) << b.name;
@@ -172,7 +172,7 @@ TEST(FixedPoint, SpecValuesRoundingAndSaturation) {
     EXPECT_EQ(y[8], -1.0f);
     EXPECT_EQ(y[9], 127.0f / 128);  // 126.72 -> 127
     // Q8.8 is int16 little-endian: 1.5 -> 384 = 0x0180.
-    const auto bytes = quantize(format_by_name("fixed_q8_8"), {1.5f, -0.00390625f});
+    const auto bytes = int_formats_quantize(format_by_name("fixed_q8_8"), {1.5f, -0.00390625f});
     EXPECT_EQ(bytes, (std::vector<uint8_t>{0x80, 0x01, 0xFF, 0xFF}));
     EXPECT_EQ(round_trip(format_by_name("fixed_q4_12"), std::vector<float>{1e9f})[0], 32767.0f / 4096);
 }
@@ -184,14 +184,14 @@ TEST(Bfp, SharedExponentAndLayout) {
     x[0] = 1.0f;    // absmax 1 -> step 2^-6 (mantissa 64 in [64, 128))
     x[1] = -0.5f;   // -32
     x[2] = 1.0f / 256;  // a quarter step: rounds to 0
-    const auto q = quantize(f, x);
+    const auto q = int_formats_quantize(f, x);
     EXPECT_EQ(q[0], 127 - 6);
     EXPECT_EQ(q[1], 64);
     EXPECT_EQ(q[2], static_cast<uint8_t>(-32));
     EXPECT_EQ(q[3], 0);
     // When rounding the largest would overflow 127, the step doubles instead of clipping.
     x[0] = 127.75f / 64;
-    EXPECT_EQ(quantize(f, x)[0], 127 - 5);
+    EXPECT_EQ(int_formats_quantize(f, x)[0], 127 - 5);
     const auto y = round_trip(f, x);
     EXPECT_NEAR(y[0], x[0], 1.0 / 64);
     // NaN or Inf makes the whole block NaN; the next block is untouched.

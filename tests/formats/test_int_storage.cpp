@@ -28,7 +28,7 @@ struct IntStorage {
 };
 constexpr IntStorage kTypes[] = {{DType::int4g128, 4}, {DType::int3g128, 3}, {DType::int2g128, 2}};
 
-std::vector<float> random_floats(int64_t n, uint64_t seed) {
+std::vector<float> int_storage_random_floats(int64_t n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.1f, 0.7f);  // off-centre: the zero point matters
     std::vector<float> v(static_cast<size_t>(n));
@@ -54,7 +54,7 @@ std::vector<double> naive_round_trip(const std::vector<float>& x, int bits) {
 
 TEST(IntStorage, RoundTripErrorIsWithinHalfAStepAndMatchesTheNaiveReference) {
     const int64_t n = 128 * 64;
-    const auto x = random_floats(n, 3);
+    const auto x = int_storage_random_floats(n, 3);
     for (const IntStorage& t : kTypes) {
         const FormatDescriptor& f = *format_for_dtype(t.dtype);
         SCOPED_TRACE(std::string(f.name));
@@ -93,7 +93,7 @@ TEST(IntStorage, ZeroIsExactAndConstantGroupsSurvive) {
 }
 
 TEST(IntStorage, TensorsEncodeAndDecodeThroughTheCodecLayer) {
-    const auto x = random_floats(8 * 384, 5);
+    const auto x = int_storage_random_floats(8 * 384, 5);
     const Tensor src = Tensor::from_floats({8, 384}, x);
     for (const IntStorage& t : kTypes) {
         const FormatDescriptor& f = *format_for_dtype(t.dtype);
@@ -105,7 +105,7 @@ TEST(IntStorage, TensorsEncodeAndDecodeThroughTheCodecLayer) {
         EXPECT_EQ(y, want) << f.name;
     }
     // A row that is not a whole number of groups is refused, naming the tensor.
-    const Tensor odd = Tensor::from_floats({2, 200}, random_floats(400, 6));
+    const Tensor odd = Tensor::from_floats({2, 200}, int_storage_random_floats(400, 6));
     try {
         quantize_tensor_rtn(odd, *format_for_dtype(DType::int4g128), "blk.0.odd.weight");
         FAIL() << "expected InputError";
@@ -117,7 +117,7 @@ TEST(IntStorage, TensorsEncodeAndDecodeThroughTheCodecLayer) {
 
 TEST(IntStorage, GgufFilesHoldThemAndTruncatedFilesAreRefused) {
     testio::TempDir dir;
-    const Tensor src = Tensor::from_floats({4, 256}, random_floats(4 * 256, 9));
+    const Tensor src = Tensor::from_floats({4, 256}, int_storage_random_floats(4 * 256, 9));
     for (const IntStorage& t : kTypes) {
         const Tensor q = quantize_tensor_rtn(src, *format_for_dtype(t.dtype), "w");
         const std::string path = dir.file(std::string(dtype_name(t.dtype)) + ".gguf");

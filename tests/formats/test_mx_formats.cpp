@@ -19,7 +19,7 @@
 namespace tern {
 namespace {
 
-std::vector<uint8_t> quantize(const FormatDescriptor& f, const std::vector<float>& x) {
+std::vector<uint8_t> mx_formats_quantize(const FormatDescriptor& f, const std::vector<float>& x) {
     std::vector<uint8_t> q(f.bytes_for(static_cast<int64_t>(x.size())));
     f.quantize(x.data(), q.data(), static_cast<int64_t>(x.size()));
     return q;
@@ -53,11 +53,11 @@ TEST(Mx, SharedExponentIsFloorLog2AbsmaxMinusEmax) {
             x[5] = -amax;
             x[9] = amax / 3;
             const int expect = std::clamp(static_cast<int>(std::floor(std::log2(double(amax)))) - c.emax_elem, -127, 127);
-            EXPECT_EQ(quantize(f, x)[0], expect + 127) << c.name << " amax " << amax;
+            EXPECT_EQ(mx_formats_quantize(f, x)[0], expect + 127) << c.name << " amax " << amax;
         }
         // All-zero block: smallest scale, exact zeros back.
         const std::vector<float> zeros(32, 0.0f);
-        EXPECT_EQ(quantize(f, zeros)[0], 0) << c.name;
+        EXPECT_EQ(mx_formats_quantize(f, zeros)[0], 0) << c.name;
         EXPECT_EQ(round_trip(f, zeros), zeros) << c.name;
     }
 }
@@ -81,7 +81,7 @@ TEST(Mx, NanOrInfMakesTheScaleNan) {
         for (float bad : {NAN, INFINITY, -INFINITY}) {
             std::vector<float> x(64, 0.75f);
             x[17] = bad;
-            const auto q = quantize(f, x);
+            const auto q = mx_formats_quantize(f, x);
             EXPECT_EQ(q[0], 0xFF) << c.name;
             const auto y = round_trip(f, x);
             for (int i = 0; i < 32; ++i) EXPECT_TRUE(std::isnan(y[i])) << c.name;
@@ -95,7 +95,7 @@ TEST(Mx, Fp4LayoutAndExactValues) {
     const float e2m1[8] = {0, 0.5f, 1, 1.5f, 2, 3, 4, 6};
     std::vector<float> x(32);
     for (int i = 0; i < 32; ++i) x[i] = (i & 8 ? -1.0f : 1.0f) * e2m1[i & 7] * 0.25f;  // scale 2^-2
-    const auto q = quantize(f, x);
+    const auto q = mx_formats_quantize(f, x);
     EXPECT_EQ(q[0], 127 - 2);  // floor(log2(1.5)) - 2 = -2
     for (int i = 0; i < 16; ++i)  // element 2k low nibble, 2k+1 high nibble; code = sign<<3 | index
         EXPECT_EQ(q[1 + i], ((2 * i + 1) % 16) << 4 | (2 * i) % 16) << i;
@@ -110,7 +110,7 @@ TEST(Mx, Fp6PacksFourElementsInThreeBytes) {
     x[1] = -0.125f; // 1 00 001 = 0x21
     x[2] = 1.0f;    // 0 01 000 = 0x08
     x[3] = -3.0f;   // 1 10 100 = 0x34
-    const auto q = quantize(f, x);
+    const auto q = mx_formats_quantize(f, x);
     EXPECT_EQ(q[0], 127);
     const uint32_t word = q[1] | q[2] << 8 | q[3] << 16;  // 4 x 6 bits, element 0 lowest
     EXPECT_EQ(word & 63, 0x1Fu);
@@ -128,7 +128,7 @@ TEST(Mx, Int8IsOnePointSixFixedPoint) {
     x[1] = -1.0f / 64;    // -1
     x[2] = 1.0f / 128;    // half a step: ties to even (0)
     x[3] = 3.0f / 128;    // 1.5 steps: ties to even (2)
-    const auto q = quantize(f, x);
+    const auto q = mx_formats_quantize(f, x);
     EXPECT_EQ(q[0], 127);
     EXPECT_EQ(q[1], 96);
     EXPECT_EQ(q[2], 0xFF);
@@ -171,7 +171,7 @@ TEST(Nf4, BlockLayoutNearestCodeAndExactValues) {
     EXPECT_EQ(f.family, "nf");
     std::vector<float> x(64);
     for (int i = 0; i < 64; ++i) x[i] = kNf4Values[i % 16] * 2.0f;  // absmax 2: fp16-exact scale
-    const auto q = quantize(f, x);
+    const auto q = mx_formats_quantize(f, x);
     uint16_t d;
     std::memcpy(&d, q.data(), 2);
     EXPECT_EQ(fp16_to_fp32(d), 2.0f);
@@ -187,14 +187,14 @@ TEST(Nf4, BlockLayoutNearestCodeAndExactValues) {
     EXPECT_EQ(r[2], kNf4Values[12]);
 }
 
-struct Budget {
+struct MxFormatsBudget {
     const char* name;
     double gaussian, laplace;
 };
 // Measured rel RMS (seed 7, 65536 values) gaussian / laplace: mxfp4 0.115/0.128,
 // mxfp6_e2m3 0.028/0.031, mxfp8_e4m3 0.029/0.032, mxint8 0.0083/0.010, nf4 0.092/0.104;
 // budgets add ~15%.
-const Budget kBudgets[] = {
+const MxFormatsBudget kMxFormatsBudgets[] = {
     {"mxfp4", 0.135, 0.15},      {"mxfp6_e3m2", 0.063, 0.064}, {"mxfp6_e2m3", 0.033, 0.036},
     {"mxfp8_e5m2", 0.063, 0.064}, {"mxfp8_e4m3", 0.034, 0.037}, {"mxint8", 0.0097, 0.0118},
     {"nf4", 0.106, 0.12},
@@ -203,7 +203,7 @@ const Budget kBudgets[] = {
 TEST(Mx, ErrorBudgetsOnGaussianAndLaplace) {
     const auto gauss = synthetic_data("gaussian", 1 << 16, 31);
     const auto laplace = synthetic_data("laplace", 1 << 16, 32);
-    for (const Budget& b : kBudgets) {
+    for (const MxFormatsBudget& b : kMxFormatsBudgets) {
         const FormatDescriptor& f = format_by_name(b.name);
         const FormatError eg = measure_format_error(f, gauss), el = measure_format_error(f, laplace);
         EXPECT_TRUE(eg.finite && el.finite) << b.name;

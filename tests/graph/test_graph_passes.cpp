@@ -16,12 +16,12 @@
 namespace tern::testgraph {
 namespace {
 
-graph::Graph import(const onnx::ModelProto& m) {
+graph::Graph graph_passes_import(const onnx::ModelProto& m) {
     const std::string bytes = m.SerializeAsString();
     return graph::import_onnx_bytes(bytes.data(), bytes.size(), "test.onnx");
 }
 
-Tensor test_input(const Shape& shape) {
+Tensor graph_passes_test_input(const Shape& shape) {
     Tensor t = Tensor::empty(shape, DType::f32);
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 2.f * std::sin(0.7f * static_cast<float>(i));
     return t;
@@ -35,7 +35,7 @@ int count_op(const graph::Graph& g, const std::string& op) {
     return n;
 }
 
-void expect_close(const Tensor& got, const Tensor& want, float rel) {
+void graph_passes_expect_close(const Tensor& got, const Tensor& want, float rel) {
     ASSERT_EQ(got.shape(), want.shape());
     for (int64_t i = 0; i < got.numel(); ++i) {
         const float w = want.data<float>()[i];
@@ -43,7 +43,7 @@ void expect_close(const Tensor& got, const Tensor& want, float rel) {
     }
 }
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
+bool graph_passes_bitwise_equal(const Tensor& a, const Tensor& b) {
     return a.shape() == b.shape() && std::memcmp(a.data<float>(), b.data<float>(), a.nbytes()) == 0;
 }
 
@@ -75,34 +75,34 @@ onnx::ModelProto conv_then(const std::string& act) {
 TEST(GraphPasses, ConvActivationFusesIntoOneNodeWithTheSameBits) {
     for (const char* act : {"Relu", "Clip", "HardSigmoid", "LeakyRelu", "HardSwishPattern"}) {
         SCOPED_TRACE(act);
-        const graph::Graph g = import(conv_then(act));
+        const graph::Graph g = graph_passes_import(conv_then(act));
         const graph::Graph f = graph::fuse_conv_activation(g);
         ASSERT_EQ(f.nodes.size(), 1u);
         EXPECT_EQ(f.nodes[0].op_type, "FusedConv");
-        const Tensor x = test_input({1, 4, 6, 6});
-        EXPECT_TRUE(bitwise_equal(run_ref(f, x), run_ref(g, x)));
+        const Tensor x = graph_passes_test_input({1, 4, 6, 6});
+        EXPECT_TRUE(graph_passes_bitwise_equal(run_ref(f, x), run_ref(g, x)));
     }
 }
 
 TEST(GraphPasses, ConvOutputReadTwiceIsNotFused) {
     onnx::ModelProto m = conv_then("Relu");
     add_value(m.mutable_graph()->mutable_output(), "c", {1, 5, 6, 6});  // the conv output is also a graph output
-    const graph::Graph f = graph::fuse_conv_activation(import(m));
+    const graph::Graph f = graph::fuse_conv_activation(graph_passes_import(m));
     EXPECT_EQ(count_op(f, "FusedConv"), 0);
     EXPECT_EQ(count_op(f, "Relu"), 1);
 }
 
 TEST(GraphPasses, BatchNormFoldsIntoConvAndConstantsFold) {
-    const graph::Graph g = import(mobilenet_style(2));
+    const graph::Graph g = graph_passes_import(mobilenet_style(2));
     const graph::Graph folded = graph::fold_batch_norm(g);
     EXPECT_EQ(count_op(folded, "BatchNormalization"), 0);
     EXPECT_EQ(count_op(g, "BatchNormalization"), count_op(g, "Conv"));
     const graph::Graph consts = graph::fold_constants(g);
     EXPECT_EQ(count_op(consts, "Mul"), count_op(g, "Mul") - 1);  // fc_bias = fc_half * two
     EXPECT_TRUE(consts.initializers.count("fc_b"));
-    const Tensor x = test_input({1, 3, 32, 32});
-    expect_close(run_ref(folded, x), run_ref(g, x), 1e-5f);
-    EXPECT_TRUE(bitwise_equal(run_ref(consts, x), run_ref(g, x)));
+    const Tensor x = graph_passes_test_input({1, 3, 32, 32});
+    graph_passes_expect_close(run_ref(folded, x), run_ref(g, x), 1e-5f);
+    EXPECT_TRUE(graph_passes_bitwise_equal(run_ref(consts, x), run_ref(g, x)));
 }
 
 TEST(GraphPasses, IdentityAndDeadNodesGo) {
@@ -111,35 +111,35 @@ TEST(GraphPasses, IdentityAndDeadNodesGo) {
     add_node(m, "Identity", "ident_in", {"x"}, {"xd"});
     m.mutable_graph()->mutable_node(0)->set_input(0, "xd");
     add_initializer(m, "orphan", {2}, {1.f, 2.f});
-    graph::Graph g = import(m);
+    graph::Graph g = graph_passes_import(m);
     g = graph::eliminate_dead_nodes(graph::remove_identities(g));
     EXPECT_EQ(count_op(g, "Identity"), 0);
     EXPECT_FALSE(g.initializers.count("orphan"));
     EXPECT_EQ(g.nodes.size(), 2u);  // Conv, Relu
-    const Tensor x = test_input({1, 4, 6, 6});
-    EXPECT_TRUE(bitwise_equal(run_ref(g, x), run_ref(import(conv_then("Relu")), x)));
+    const Tensor x = graph_passes_test_input({1, 4, 6, 6});
+    EXPECT_TRUE(graph_passes_bitwise_equal(run_ref(g, x), run_ref(graph_passes_import(conv_then("Relu")), x)));
 }
 
 TEST(GraphPasses, OptimizedMobileNetMatchesOriginal) {
-    const graph::Graph g = import(mobilenet_style(3));
+    const graph::Graph g = graph_passes_import(mobilenet_style(3));
     const graph::Graph o = graph::optimize(g);
     EXPECT_EQ(count_op(o, "BatchNormalization"), 0);
     EXPECT_EQ(count_op(o, "Clip") + count_op(o, "HardSigmoid") + count_op(o, "Identity"), 0);
     EXPECT_EQ(count_op(o, "Conv") + count_op(o, "FusedConv"), count_op(g, "Conv"));
     EXPECT_EQ(count_op(o, "Conv"), 3);  // the projections (no activation)
-    const Tensor x = test_input({1, 3, 32, 32});
-    expect_close(run_ref(o, x), run_ref(g, x), 1e-5f);
+    const Tensor x = graph_passes_test_input({1, 3, 32, 32});
+    graph_passes_expect_close(run_ref(o, x), run_ref(g, x), 1e-5f);
 }
 
 TEST(GraphPasses, OptimizedMobileNetMatchesOnnxRuntime) {
     TERN_REQUIRE_REFERENCE(testref::ort_reference());
     testio::TempDir dir;
     const std::string model = save_model(mobilenet_style(3), dir.file("mnet.onnx"));
-    const Tensor x = test_input({1, 3, 32, 32});
+    const Tensor x = graph_passes_test_input({1, 3, 32, 32});
     write_npy(dir.file("x.npy"), x);
     const auto ort = testref::ort_run(model, {{"x", dir.file("x.npy")}}, dir.file("ort"));
     ASSERT_EQ(ort.outputs.size(), 1u);
-    expect_close(run_ref(graph::optimize(graph::import_onnx_file(model)), x), read_npy(ort.outputs[0].file), 1e-4f);
+    graph_passes_expect_close(run_ref(graph::optimize(graph::import_onnx_file(model)), x), read_npy(ort.outputs[0].file), 1e-4f);
 }
 
 }  // namespace

@@ -52,39 +52,39 @@ TEST(MemoryPlan, RandomLifetimesNeverOverlap) {
     }
 }
 
-graph::Graph import(const onnx::ModelProto& m) {
+graph::Graph memory_plan_import(const onnx::ModelProto& m) {
     const std::string bytes = m.SerializeAsString();
     return graph::import_onnx_bytes(bytes.data(), bytes.size(), "test.onnx");
 }
 
-Tensor test_input() {
+Tensor memory_plan_test_input() {
     Tensor t = Tensor::empty({1, 3, 32, 32}, DType::f32);
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = 2.f * std::sin(0.7f * static_cast<float>(i));
     return t;
 }
 
-bool bitwise_equal(const Tensor& a, const Tensor& b) {
+bool memory_plan_bitwise_equal(const Tensor& a, const Tensor& b) {
     return a.shape() == b.shape() && std::memcmp(a.data<float>(), b.data<float>(), a.nbytes()) == 0;
 }
 
 TEST(PreparedExecutor, MobileNetPlanIsThreeTimesBelowNaiveAndExact) {
-    const graph::Graph original = import(mobilenet_style(6));
+    const graph::Graph original = memory_plan_import(mobilenet_style(6));
     for (const graph::Graph& g : {original, graph::optimize(original)}) {
         graph::PreparedExecutor exec(g, {{"x", {1, 3, 32, 32}}});
         EXPECT_GE(exec.naive_activation_bytes(), 3 * exec.peak_activation_bytes())
             << "naive " << exec.naive_activation_bytes() << " planned " << exec.peak_activation_bytes();
         EXPECT_LE(exec.reference_nodes(), 1);  // the Gemm head
         EXPECT_GT(exec.macs(), 0);
-        const Tensor x = test_input();
+        const Tensor x = memory_plan_test_input();
         const Tensor want = graph::Executor(g).run({{"x", x}}).at("y");
-        EXPECT_TRUE(bitwise_equal(exec.run({{"x", x}}).at("y"), want));
-        EXPECT_TRUE(bitwise_equal(exec.run({{"x", x}}).at("y"), want));  // the arena reused
+        EXPECT_TRUE(memory_plan_bitwise_equal(exec.run({{"x", x}}).at("y"), want));
+        EXPECT_TRUE(memory_plan_bitwise_equal(exec.run({{"x", x}}).at("y"), want));  // the arena reused
     }
 }
 
 TEST(PreparedExecutor, ElementwiseRunsInPlace) {
     // Conv -> BatchNorm -> Clip unoptimized: BN and Clip take over their input's buffer.
-    const graph::Graph g = import(mobilenet_style(0));
+    const graph::Graph g = memory_plan_import(mobilenet_style(0));
     graph::PreparedExecutor exec(g, {{"x", {1, 3, 32, 32}}});
     const int64_t stem = 16 * 16 * 16 * 4;  // (1, 16, 16, 16) f32
     EXPECT_LT(exec.peak_activation_bytes(), 2 * stem);
@@ -92,7 +92,7 @@ TEST(PreparedExecutor, ElementwiseRunsInPlace) {
 }
 
 TEST(PreparedExecutor, OtherInputShapeIsRefused) {
-    const graph::Graph g = import(mobilenet_style(1));
+    const graph::Graph g = memory_plan_import(mobilenet_style(1));
     graph::PreparedExecutor exec(g, {{"x", {1, 3, 32, 32}}});
     try {
         exec.run({{"x", Tensor::zeros({1, 3, 16, 16})}});

@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-graph::Graph round_trip(const graph::Graph& g) {
+graph::Graph onnx_export_round_trip(const graph::Graph& g) {
     const std::string bytes = graph::export_onnx_bytes(g);
     return graph::import_onnx_bytes(bytes.data(), bytes.size(), "exported " + g.name);
 }
@@ -42,7 +42,7 @@ graph::Graph small_cnn_graph() {
 
 TEST(OnnxExport, SmallCnnRoundTripKeepsStructureAndRunsBitIdentically) {
     const graph::Graph g = small_cnn_graph();
-    const graph::Graph back = round_trip(g);
+    const graph::Graph back = onnx_export_round_trip(g);
     EXPECT_EQ(back.opset, g.opset);
     EXPECT_EQ(back.inputs, g.inputs);
     EXPECT_EQ(back.outputs, g.outputs);
@@ -104,7 +104,7 @@ TEST(OnnxExport, EveryAttributeKindAndDtypeSurvivesTheRoundTrip) {
     }
     g.initializers["empty"] = Tensor::zeros({0, 4});
 
-    const graph::Graph back = round_trip(g);
+    const graph::Graph back = onnx_export_round_trip(g);
     ASSERT_EQ(back.nodes.size(), 1u);
     const graph::Node& m = back.nodes[0];
     EXPECT_EQ(m.attr_int("i", 0), -7);
@@ -155,7 +155,7 @@ TEST(OnnxExport, ConformanceCasesPassAfterTheRoundTrip) {
     int passed = 0;
     for (const std::string& dir : dirs) {
         if (run_conformance_case(dir).status != CaseResult::Status::pass) continue;
-        const CaseResult r = run_conformance_case(dir, round_trip);
+        const CaseResult r = run_conformance_case(dir, onnx_export_round_trip);
         EXPECT_EQ(r.status, CaseResult::Status::pass) << fs::path(dir).filename().string() << ": " << r.detail;
         passed += r.status == CaseResult::Status::pass;
     }

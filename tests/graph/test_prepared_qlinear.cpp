@@ -18,13 +18,13 @@
 namespace tern::graph {
 namespace {
 
-struct Case {
+struct PreparedQlinearCase {
     int64_t n, c, h, w, o, k, stride, pad, dilation, groups;
     DType x, y;
     bool bias;
 };
 
-Tensor random_codes(const Shape& s, DType t, std::mt19937& rng) {
+Tensor prepared_qlinear_random_codes(const Shape& s, DType t, std::mt19937& rng) {
     Tensor x = Tensor::empty(s, t);
     std::uniform_int_distribution<int> d(0, 255);
     for (int64_t i = 0; i < x.numel(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(d(rng));
@@ -38,14 +38,14 @@ Tensor code_scalar(DType t, int v) {
     return z;
 }
 
-Attribute ints(std::vector<int64_t> v) {
+Attribute prepared_qlinear_ints(std::vector<int64_t> v) {
     Attribute a;
     a.kind = Attribute::Kind::ints;
     a.ints = std::move(v);
     return a;
 }
 
-Graph qlinear_conv_graph(const Case& c, std::mt19937& rng) {
+Graph qlinear_conv_graph(const PreparedQlinearCase& c, std::mt19937& rng) {
     Graph g;
     g.opset = 13;
     g.inputs = {"x"};
@@ -56,16 +56,16 @@ Graph qlinear_conv_graph(const Case& c, std::mt19937& rng) {
     n.name = "conv";
     n.inputs = {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"};
     n.outputs = {"y"};
-    n.attributes["strides"] = ints({c.stride, c.stride});
-    n.attributes["pads"] = ints({c.pad, c.pad, c.pad, c.pad});
-    n.attributes["dilations"] = ints({c.dilation, c.dilation});
+    n.attributes["strides"] = prepared_qlinear_ints({c.stride, c.stride});
+    n.attributes["pads"] = prepared_qlinear_ints({c.pad, c.pad, c.pad, c.pad});
+    n.attributes["dilations"] = prepared_qlinear_ints({c.dilation, c.dilation});
     Attribute grp;
     grp.kind = Attribute::Kind::int_;
     grp.i = c.groups;
     n.attributes["group"] = grp;
     g.initializers["xs"] = Tensor::from_floats({}, std::vector<float>{0.02f});
     g.initializers["xz"] = code_scalar(c.x, c.x == DType::i8 ? -3 : 117);
-    Tensor w = random_codes({c.o, c.c / c.groups, c.k, c.k}, DType::i8, rng);
+    Tensor w = prepared_qlinear_random_codes({c.o, c.c / c.groups, c.k, c.k}, DType::i8, rng);
     g.initializers["w"] = w;
     std::vector<float> ws(static_cast<size_t>(c.o));
     for (size_t i = 0; i < ws.size(); ++i) ws[i] = 0.001f * static_cast<float>(1 + i % 7);
@@ -86,7 +86,7 @@ Graph qlinear_conv_graph(const Case& c, std::mt19937& rng) {
 
 TEST(PreparedQLinearConv, EqualsTheReferenceOpBitForBit) {
     std::mt19937 rng(11);
-    const Case cases[] = {
+    const PreparedQlinearCase cases[] = {
         {1, 3, 9, 9, 8, 3, 1, 1, 1, 1, DType::u8, DType::u8, true},
         {3, 5, 8, 7, 6, 3, 2, 1, 1, 1, DType::i8, DType::u8, true},
         {2, 4, 10, 10, 7, 3, 1, 2, 2, 1, DType::u8, DType::i8, false},
@@ -97,9 +97,9 @@ TEST(PreparedQLinearConv, EqualsTheReferenceOpBitForBit) {
         {2, 4, 6, 6, 4, 3, 1, 1, 2, 4, DType::u8, DType::i8, true},     // depthwise, dilation 2
         {2, 12, 5, 5, 16, 1, 1, 0, 1, 1, DType::u8, DType::u8, true},   // 1x1 expansion
     };
-    for (const Case& c : cases) {
+    for (const PreparedQlinearCase& c : cases) {
         const Graph g = qlinear_conv_graph(c, rng);
-        const Tensor x = random_codes({c.n, c.c, c.h, c.w}, c.x, rng);
+        const Tensor x = prepared_qlinear_random_codes({c.n, c.c, c.h, c.w}, c.x, rng);
         const Tensor want = Executor(g).run({{"x", x}}).at("y");
         PreparedExecutor exec(g, {{"x", {c.n, c.c, c.h, c.w}}});
         EXPECT_EQ(exec.reference_nodes(), 0) << "the prepared step was not chosen, case o=" << c.o;
@@ -122,7 +122,7 @@ TEST(PreparedQLinearConv, AsymmetricWeightsRunOnTheReferenceOp) {
     for (int i = 0; i < 4; ++i) g.initializers["wz"].data<int8_t>()[i] = static_cast<int8_t>(i);
     PreparedExecutor exec(g, {{"x", {1, 3, 5, 5}}});
     EXPECT_EQ(exec.reference_nodes(), 1);
-    const Tensor x = random_codes({1, 3, 5, 5}, DType::u8, rng);
+    const Tensor x = prepared_qlinear_random_codes({1, 3, 5, 5}, DType::u8, rng);
     const Tensor want = Executor(g).run({{"x", x}}).at("y");
     const Tensor got = exec.run({{"x", x}}).at("y");
     EXPECT_EQ(std::memcmp(got.data<uint8_t>(), want.data<uint8_t>(), static_cast<size_t>(got.nbytes())), 0);
@@ -176,11 +176,11 @@ TEST(PreparedMaxPool, CodesEqualTheReferenceOp) {
             g.values["x"] = ValueInfo{Shape{3, 4, 9, 8}, codes};
             Node n;
             n.op_type = "MaxPool", n.name = "pool", n.inputs = {"x"}, n.outputs = {"y"};
-            n.attributes["kernel_shape"] = ints({kernel, kernel});
-            n.attributes["strides"] = ints({stride, stride});
-            n.attributes["pads"] = ints({pad, pad, pad, pad});
+            n.attributes["kernel_shape"] = prepared_qlinear_ints({kernel, kernel});
+            n.attributes["strides"] = prepared_qlinear_ints({stride, stride});
+            n.attributes["pads"] = prepared_qlinear_ints({pad, pad, pad, pad});
             g.nodes = {n};
-            const Tensor x = random_codes({3, 4, 9, 8}, codes, rng);
+            const Tensor x = prepared_qlinear_random_codes({3, 4, 9, 8}, codes, rng);
             const Tensor want = Executor(g).run({{"x", x}}).at("y");
             ASSERT_EQ(want.dtype(), codes);
             PreparedExecutor exec(g, {{"x", {3, 4, 9, 8}}});

@@ -138,7 +138,7 @@ onnx::ModelProto qdq_net(const Net& p, bool relu = false) {
     return m;
 }
 
-Tensor test_input(int64_t batch) {
+Tensor qdq_vs_ort_test_input(int64_t batch) {
     std::vector<float> x(static_cast<size_t>(batch * 3 * 64));
     for (size_t i = 0; i < x.size(); ++i) x[i] = 2.4f * std::sin(0.37f * static_cast<float>(i)) + 0.3f * std::cos(1.3f * static_cast<float>(i));
     return Tensor::from_floats({batch, 3, 8, 8}, x);
@@ -161,7 +161,7 @@ TEST(QdqVsOrt, QOperatorAndQdqNetsMatchOnnxRuntimeWithinOneLsb) {
     const Net p;
     const std::string qop = save_model(qoperator_net(p), dir.file("qop.onnx"));
     const std::string qdq = save_model(qdq_net(p), dir.file("qdq.onnx"));
-    const Tensor input = test_input(2);
+    const Tensor input = qdq_vs_ort_test_input(2);
     write_npy(dir.file("x.npy"), input);
 
     const Tensor ort_qop = read_npy(testref::ort_run(qop, {{"x", dir.file("x.npy")}}, dir.file("ort_qop")).outputs.at(0).file);
@@ -263,7 +263,7 @@ TEST(QdqFuse, FusedQdqNetRunsTheQOperatorNetsArithmetic) {
     int qlinear = 0;
     for (const auto& n : fused.nodes) qlinear += n.op_type == "QLinearConv" || n.op_type == "QLinearMatMul";
     EXPECT_EQ(qlinear, 3);
-    const Tensor input = test_input(2);
+    const Tensor input = qdq_vs_ort_test_input(2);
     const Tensor a = graph::Executor(qop).run({{"x", input}}).at("y");
     const Tensor b = graph::Executor(fused).run({{"x", input}}).at("y");
     EXPECT_EQ(max_lsb_difference(a, b), 0);
@@ -287,7 +287,7 @@ TEST(QdqFuse, LeavesNonMatchingPatternsInFloat) {
     EXPECT_EQ(stats.convs, 1);
     EXPECT_EQ(stats.matmuls, 1);
     // Still runs, and the fused and unfused graphs agree on y (the float Conv feeds the same Q).
-    const Tensor input = test_input(1);
+    const Tensor input = qdq_vs_ort_test_input(1);
     const graph::Graph plain = graph::import_onnx_file(path);
     const Tensor a = graph::Executor(g).run({{"x", input}}).at("y");
     const Tensor b = graph::Executor(plain).run({{"x", input}}).at("y");
@@ -307,7 +307,7 @@ TEST(QdqFuse, BiasWhoseScaleIsNotInputTimesWeightScaleStaysFloat) {
     graph::QdqFuseStats stats;
     const graph::Graph g = graph::fuse_qdq(graph::import_onnx_file(save_model(m, dir.file("m.onnx"))), &stats);
     EXPECT_EQ(stats.convs, 1);
-    const Tensor y = graph::Executor(g).run({{"x", test_input(1)}}).at("y");
+    const Tensor y = graph::Executor(g).run({{"x", qdq_vs_ort_test_input(1)}}).at("y");
     EXPECT_EQ(y.shape(), (Shape{1, 10}));
 }
 

@@ -16,7 +16,7 @@
 namespace tern::graph {
 namespace {
 
-Tensor random_codes(const Shape& s, DType t, std::mt19937& rng) {
+Tensor quant_ops_random_codes(const Shape& s, DType t, std::mt19937& rng) {
     Tensor x = Tensor::empty(s, t);
     std::uniform_int_distribution<int> d(0, 255);
     for (int64_t i = 0; i < x.numel(); ++i) x.data<uint8_t>()[i] = static_cast<uint8_t>(d(rng));
@@ -58,8 +58,8 @@ TEST(Int8Gemm, FastPathEqualsReferenceOverSignednessAndZeroPoints) {
             for (bool b_nk : {false, true}) {
                 for (int64_t per_col : {0, 1}) {
                     const int64_t M = 7, N = 19, K = 37;
-                    const Tensor a = random_codes({M, K}, a_signed ? DType::i8 : DType::u8, rng);
-                    const Tensor b = random_codes({N, K}, b_signed ? DType::i8 : DType::u8, rng);
+                    const Tensor a = quant_ops_random_codes({M, K}, a_signed ? DType::i8 : DType::u8, rng);
+                    const Tensor b = quant_ops_random_codes({N, K}, b_signed ? DType::i8 : DType::u8, rng);
                     const int32_t a_zp = a_signed ? -5 : 131;
                     std::vector<int32_t> b_zp(per_col ? N : 1);
                     for (size_t j = 0; j < b_zp.size(); ++j) b_zp[j] = (b_signed ? -128 : 0) + static_cast<int32_t>((j * 37 + 3) % 256);
@@ -104,7 +104,7 @@ TEST(Int8Conv, GemmPathEqualsDirectLoopsOverGroupsPadsStridesDilations) {
                 n.attributes["pads"] = ints_attribute(cs.pads);
                 n.attributes["strides"] = ints_attribute(cs.strides);
                 n.attributes["dilations"] = ints_attribute(cs.dil);
-                const Tensor x = random_codes(cs.x, xt, rng), w = random_codes(cs.w, wt, rng);
+                const Tensor x = quant_ops_random_codes(cs.x, xt, rng), w = quant_ops_random_codes(cs.w, wt, rng);
                 const int32_t x_zp = xt == DType::u8 ? 120 : -7;
                 std::vector<int32_t> w_zp;
                 for (int64_t o = 0; o < cs.w[0]; ++o) w_zp.push_back(static_cast<int32_t>(o * 13 % 50) - (wt == DType::i8 ? 25 : 0));
@@ -156,7 +156,7 @@ TEST(QuantOps, QLinearConvPerChannelWithBiasEqualsFloatDefinition) {
     Node n;
     n.op_type = "QLinearConv";
     n.attributes["pads"] = ints_attribute({1, 1, 1, 1});
-    const Tensor x = random_codes({1, 2, 4, 4}, DType::u8, rng), w = random_codes({3, 2, 3, 3}, DType::i8, rng);
+    const Tensor x = quant_ops_random_codes({1, 2, 4, 4}, DType::u8, rng), w = quant_ops_random_codes({3, 2, 3, 3}, DType::i8, rng);
     const Tensor xs = floats({}, {0.02f}), ws = floats({3}, {0.01f, 0.003f, 0.005f}), ys = floats({}, {0.25f});
     const Tensor xz = scalar<uint8_t>(DType::u8, 100), yz = scalar<uint8_t>(DType::u8, 7);
     Tensor wz = Tensor::zeros({3}, DType::i8);

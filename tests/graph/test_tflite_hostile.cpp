@@ -121,7 +121,7 @@ TEST(TfliteHostile, WrongSchemaVersion) {
 }
 
 // Imports and, when that works, runs on a zero input of the declared shape.
-void import_and_maybe_run(const std::string& bytes) {
+void tflite_hostile_import_and_maybe_run(const std::string& bytes) {
     try {
         const graph::Graph g = graph::import_tflite_bytes(bytes.data(), bytes.size(), "mutant.tflite");
         std::map<std::string, Tensor> feeds;
@@ -133,13 +133,13 @@ void import_and_maybe_run(const std::string& bytes) {
 
 TEST(TfliteHostile, TruncationsAndMutationsAreErrorsNotCrashes) {
     for (const std::string& good : {good_conv_net(), small_tflite_net()}) {
-        for (size_t n = 0; n < good.size(); ++n) EXPECT_NO_FATAL_FAILURE(import_and_maybe_run(good.substr(0, n)));
+        for (size_t n = 0; n < good.size(); ++n) EXPECT_NO_FATAL_FAILURE(tflite_hostile_import_and_maybe_run(good.substr(0, n)));
         std::mt19937 rng(23);
         for (int i = 0; i < 1500; ++i) {
             std::string m = good;
             const int edits = 1 + static_cast<int>(rng() % 4);
             for (int e = 0; e < edits; ++e) m[rng() % m.size()] = static_cast<char>(rng() & 0xff);
-            EXPECT_NO_THROW(import_and_maybe_run(m)) << "mutation " << i;
+            EXPECT_NO_THROW(tflite_hostile_import_and_maybe_run(m)) << "mutation " << i;
         }
     }
 }

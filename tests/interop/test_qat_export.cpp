@@ -35,7 +35,7 @@ namespace tern::testinterop {
 namespace {
 
 // Images shaped like normalised Fashion-MNIST ones (about -0.8 .. 2).
-Tensor images(int64_t n, uint64_t seed) {
+Tensor qat_export_images(int64_t n, uint64_t seed) {
     nn::Rng rng(seed);
     Tensor x = Tensor::empty({n, 1, 28, 28});
     for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = rng.uniform() < 0.5 ? -0.8f : rng.uniform(-0.8f, 2.0f);
@@ -65,7 +65,7 @@ std::shared_ptr<nn::UnaryModule> qat_model(const std::string& name, const nn::Fa
     for (const auto& [layer, q] : layers) q->calibrating = true;
     {
         nn::NoGradGuard no_grad;
-        model->forward(nn::Var(images(16, 5)));
+        model->forward(nn::Var(qat_export_images(16, 5)));
     }
     for (const auto& [layer, q] : layers) q->finish_calibration(layer);
     nn::visit_modules(*model, [&](const std::string&, nn::Module& m) {
@@ -156,7 +156,7 @@ TEST(QatExport, LeNet5BnRunsIntegerOnlyWithTheLearnedCodes) {
     EXPECT_EQ(ops.at("QLinearConv"), 4);
     EXPECT_EQ(ops.at("MatMulInteger"), 1);
 
-    const Tensor x = images(8, 21);
+    const Tensor x = qat_export_images(8, 21);
     expect_same_predictions(run_graph(fused, x), fake_quant_logits(*model, x), "lenet5_bn integer");
     // The ONNX file round trip keeps it.
     testio::TempDir dir;
@@ -174,7 +174,7 @@ TEST(QatExport, MobileNetV2TinyKeepsResidualsFloatAndMacsInteger) {
     const graph::Graph fused = graph::fuse_qdq(g);
     const auto ops = op_counts(fused);
     EXPECT_EQ(ops.count("Conv") + ops.count("Gemm") + ops.count("MatMul"), 0u);
-    const Tensor x = images(6, 22);
+    const Tensor x = qat_export_images(6, 22);
     expect_same_predictions(run_graph(fused, x), fake_quant_logits(*model, x), "mobilenetv2_tiny integer");
 }
 
@@ -190,7 +190,7 @@ TEST(QatExport, PactAndSteGridsIncludingFourBitActivations) {
             const std::string what = std::string(method) + " A" + std::to_string(act_bits);
             EXPECT_EQ(op_counts(fused).count("Conv"), 0u) << what;
             if (act_bits == 4) EXPECT_GT(op_counts(fused).at("Clip"), 0) << what;
-            const Tensor x = images(8, 23);
+            const Tensor x = qat_export_images(8, 23);
             expect_same_predictions(run_graph(fused, x), fake_quant_logits(*model, x), what, act_bits == 8 ? 0.05 : 0.2);
         }
 }
@@ -205,7 +205,7 @@ TEST(QatExport, BatchNormFoldedDuringTrainingIsTheDeployedGrid) {
         EXPECT_EQ(report.negated_channels, 0) << name;  // the trained codes carry gamma's sign already
         const graph::Graph fused = graph::fuse_qdq(g);
         EXPECT_EQ(op_counts(fused).count("Conv"), 0u) << name;
-        const Tensor x = images(8, 25);
+        const Tensor x = qat_export_images(8, 25);
         expect_same_predictions(run_graph(fused, x), fake_quant_logits(*model, x), name);
     }
     // The deployed weight of conv1 is the fake-quant forward's w * gamma / sigma, code for code.
@@ -234,7 +234,7 @@ TEST(QatExport, FoldBnModelFileReloadsAndExports) {
     nn::train::save_classifier(path, *model, {{"tern.model", "lenet5_bn"}, {"tern.qat", nn::fake_quant_spec_json(spec)}});
     const auto f = nn::train::load_classifier(path);
     EXPECT_TRUE(nn::parse_fake_quant_spec(f.metadata.at("tern.qat"), path).fold_bn);
-    const Tensor x = images(4, 26);
+    const Tensor x = qat_export_images(4, 26);
     const Tensor a = fake_quant_logits(*model, x), b = fake_quant_logits(*f.model, x);
     for (int64_t i = 0; i < a.numel(); ++i) EXPECT_EQ(a.data<float>()[i], b.data<float>()[i]) << i;
     const auto r = testcli::run_tern("export " + path + " -o " + dir.file("fold.onnx"));
@@ -266,7 +266,7 @@ TEST(QatExport, FoldBnModelFileReloadsAndExports) {
 TEST(QatExport, OnnxRuntimeAgrees) {
     TERN_REQUIRE_REFERENCE(testref::ort_reference());
     testio::TempDir dir;
-    const Tensor x = images(8, 24);
+    const Tensor x = qat_export_images(8, 24);
     write_npy(dir.file("x.npy"), x);
     for (const char* name : {"lenet5_bn", "mobilenetv2_tiny"}) {
         auto model = qat_model(name, nn::FakeQuantSpec{});

@@ -24,14 +24,14 @@ using io::GgufType;
 using io::GgufValue;
 using testio::TempDir;
 
-Tensor tensor_with_bytes(const Shape& shape, DType dtype, uint32_t seed) {
+Tensor gguf_tensor_with_bytes(const Shape& shape, DType dtype, uint32_t seed) {
     Tensor t = Tensor::empty(shape, dtype);
     const auto bytes = testio::pattern_bytes(t.nbytes(), seed);
     std::memcpy(t.raw_data(), bytes.data(), bytes.size());
     return t;
 }
 
-std::vector<uint8_t> tensor_bytes(const Tensor& t) {
+std::vector<uint8_t> gguf_tensor_bytes(const Tensor& t) {
     return std::vector<uint8_t>(t.data<uint8_t>(), t.data<uint8_t>() + t.nbytes());
 }
 
@@ -75,15 +75,15 @@ GgufMetadata every_metadata_type() {
 
 std::vector<NamedTensor> several_dtypes() {
     return {
-        {"f32.matrix", tensor_with_bytes({3, 5}, DType::f32, 1)},
-        {"f16.matrix", tensor_with_bytes({2, 8}, DType::f16, 2)},
-        {"bf16.cube", tensor_with_bytes({2, 3, 4}, DType::bf16, 3)},
-        {"q8_0.rows", tensor_with_bytes({2, 64}, DType::q8_0, 4)},
-        {"q4_k.row", tensor_with_bytes({1, 256}, DType::q4_k, 5)},
-        {"q6_k.4d", tensor_with_bytes({1, 2, 1, 256}, DType::q6_k, 6)},
-        {"i32.vec", tensor_with_bytes({7}, DType::i32, 7)},
-        {"i8.vec", tensor_with_bytes({3}, DType::i8, 8)},
-        {"f64.vec", tensor_with_bytes({2}, DType::f64, 9)},
+        {"f32.matrix", gguf_tensor_with_bytes({3, 5}, DType::f32, 1)},
+        {"f16.matrix", gguf_tensor_with_bytes({2, 8}, DType::f16, 2)},
+        {"bf16.cube", gguf_tensor_with_bytes({2, 3, 4}, DType::bf16, 3)},
+        {"q8_0.rows", gguf_tensor_with_bytes({2, 64}, DType::q8_0, 4)},
+        {"q4_k.row", gguf_tensor_with_bytes({1, 256}, DType::q4_k, 5)},
+        {"q6_k.4d", gguf_tensor_with_bytes({1, 2, 1, 256}, DType::q6_k, 6)},
+        {"i32.vec", gguf_tensor_with_bytes({7}, DType::i32, 7)},
+        {"i8.vec", gguf_tensor_with_bytes({3}, DType::i8, 8)},
+        {"f64.vec", gguf_tensor_with_bytes({2}, DType::f64, 9)},
         {"empty", Tensor::empty({0, 4}, DType::f32)},
     };
 }
@@ -112,7 +112,7 @@ TEST(Gguf, RoundTripEveryMetadataTypeAndDtype) {
         EXPECT_EQ(m.tensors[k].tensor.dtype(), tensors[k].tensor.dtype());
         EXPECT_EQ(m.tensors[k].tensor.shape(), tensors[k].tensor.shape());
         EXPECT_TRUE(m.tensors[k].tensor.read_only());  // a view into the mapping, not a copy
-        EXPECT_EQ(tensor_bytes(m.tensors[k].tensor), tensor_bytes(tensors[k].tensor));
+        EXPECT_EQ(gguf_tensor_bytes(m.tensors[k].tensor), gguf_tensor_bytes(tensors[k].tensor));
         EXPECT_EQ(m.info.tensors[k].file_offset % 32, 0u);
     }
     // The in-memory writer produces the same bytes as the file writer.
@@ -224,7 +224,7 @@ TEST(GgufLlamaCpp, ReadsFileWrittenByLlamaCpp) {
         // ggml writes n_dims = the highest dim above 1, so trailing 1s in ne are dropped.
         while (expect.size() > 1 && expect.front() == 1) expect.erase(expect.begin());
         EXPECT_EQ(t.tensor.shape(), expect);
-        EXPECT_EQ(tensor_bytes(t.tensor), w.bytes);
+        EXPECT_EQ(gguf_tensor_bytes(t.tensor), w.bytes);
     }
 }
 

@@ -48,16 +48,16 @@ struct GgufBuilder {
     }
 };
 
-const std::string kPath = "/models/hostile.gguf";
+const std::string kGgufHostilePath = "/models/hostile.gguf";
 
 // Parses and expects exactly an InputError whose message names the file and contains `needle`.
-void expect_rejected(const std::vector<uint8_t>& bytes, const std::string& needle) {
+void gguf_hostile_expect_rejected(const std::vector<uint8_t>& bytes, const std::string& needle) {
     try {
-        io::parse_gguf(bytes, kPath);
+        io::parse_gguf(bytes, kGgufHostilePath);
         ADD_FAILURE() << "accepted; expected an error containing '" << needle << "'";
     } catch (const InputError& e) {
         const std::string msg = e.what();
-        EXPECT_EQ(msg.rfind("[" + kPath + "]", 0), 0u) << msg;
+        EXPECT_EQ(msg.rfind("[" + kGgufHostilePath + "]", 0), 0u) << msg;
         EXPECT_NE(msg.find(needle), std::string::npos) << msg;
         EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
     }
@@ -71,7 +71,7 @@ std::vector<uint8_t> one_f32_tensor(uint64_t offset = 0, uint32_t type = 0) {
 }
 
 TEST(GgufHostile, BuilderMakesAValidFile) {
-    const auto f = io::parse_gguf(one_f32_tensor(), kPath);
+    const auto f = io::parse_gguf(one_f32_tensor(), kGgufHostilePath);
     ASSERT_EQ(f.tensors.size(), 1u);
     EXPECT_EQ(f.tensors[0].shape, (Shape{1, 8}));
 }
@@ -86,16 +86,16 @@ TEST(GgufHostile, TruncatedAtEveryByteThrows) {
          {"eps", io::GgufValue::of_f32(1e-5f)}},
         {{"a", Tensor::zeros({2, 32}, DType::q8_0)}, {"b", Tensor::zeros({8}, DType::f32)}});
     ASSERT_EQ(full.size() % 32, 0u);
-    EXPECT_NO_THROW(io::parse_gguf(full, kPath));
+    EXPECT_NO_THROW(io::parse_gguf(full, kGgufHostilePath));
     int rejected = 0;
     for (size_t n = 0; n < full.size(); ++n) {
         const std::vector<uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
         try {
-            io::parse_gguf(cut, kPath);
+            io::parse_gguf(cut, kGgufHostilePath);
             ADD_FAILURE() << "prefix of " << n << " bytes accepted";
         } catch (const InputError& e) {
             ++rejected;
-            EXPECT_NE(std::string(e.what()).find(kPath), std::string::npos);
+            EXPECT_NE(std::string(e.what()).find(kGgufHostilePath), std::string::npos);
         }
     }
     EXPECT_EQ(rejected, static_cast<int>(full.size()));
@@ -121,44 +121,44 @@ TEST(GgufHostile, TruncatedFileOnDiskNamesItThroughModelInfo) {
 TEST(GgufHostile, BadMagicAndVersions) {
     auto b = one_f32_tensor();
     b[0] = 'X';
-    expect_rejected(b, "not a GGUF file");
-    expect_rejected({'G', 'G'}, "not a GGUF file");
+    gguf_hostile_expect_rejected(b, "not a GGUF file");
+    gguf_hostile_expect_rejected({'G', 'G'}, "not a GGUF file");
     b = one_f32_tensor();
     b[4] = 1;
-    expect_rejected(b, "v1 is not supported");
+    gguf_hostile_expect_rejected(b, "v1 is not supported");
     b = one_f32_tensor();
     b[4] = 0;
     b[7] = 3;  // version 3 written big-endian
-    expect_rejected(b, "big-endian");
+    gguf_hostile_expect_rejected(b, "big-endian");
     b = one_f32_tensor();
     b[4] = 99;
-    expect_rejected(b, "unsupported GGUF version 99");
+    gguf_hostile_expect_rejected(b, "unsupported GGUF version 99");
 }
 
 TEST(GgufHostile, HugeCounts) {
     auto b = one_f32_tensor();
     const uint64_t huge = 0xffffffffffffffffull;
     std::memcpy(b.data() + 8, &huge, 8);
-    expect_rejected(b, "tensor count");
+    gguf_hostile_expect_rejected(b, "tensor count");
     b = one_f32_tensor();
     std::memcpy(b.data() + 16, &huge, 8);
-    expect_rejected(b, "metadata count");
+    gguf_hostile_expect_rejected(b, "metadata count");
     b = one_f32_tensor();
     const uint64_t key_len = 1ull << 62;
     std::memcpy(b.data() + 24, &key_len, 8);
-    expect_rejected(b, "truncated: metadata key needs 4611686018427387904 bytes");
+    gguf_hostile_expect_rejected(b, "truncated: metadata key needs 4611686018427387904 bytes");
 }
 
 TEST(GgufHostile, HugeStringValueAndArrayCount) {
     GgufBuilder g;
     g.header(0, 1).str("k").put<uint32_t>(8).put<uint64_t>(1ull << 60).zeros(64);
-    expect_rejected(g.b, "metadata key 'k': truncated: string value");
+    gguf_hostile_expect_rejected(g.b, "metadata key 'k': truncated: string value");
     GgufBuilder a;
     a.header(0, 1).str("arr").put<uint32_t>(9).put<uint32_t>(6).put<uint64_t>(1ull << 61).zeros(64);
-    expect_rejected(a.b, "metadata key 'arr': array of 2305843009213693952 f32 values");
+    gguf_hostile_expect_rejected(a.b, "metadata key 'arr': array of 2305843009213693952 f32 values");
     GgufBuilder s;
     s.header(0, 1).str("arr").put<uint32_t>(9).put<uint32_t>(8).put<uint64_t>(1000000).zeros(64);
-    expect_rejected(s.b, "array of 1000000 string values");
+    gguf_hostile_expect_rejected(s.b, "array of 1000000 string values");
 }
 
 TEST(GgufHostile, DeeplyNestedArrays) {
@@ -166,28 +166,28 @@ TEST(GgufHostile, DeeplyNestedArrays) {
     g.header(0, 1).str("deep").put<uint32_t>(9);
     for (int k = 0; k < 1000; ++k) g.put<uint32_t>(9).put<uint64_t>(1);
     g.put<uint32_t>(0).put<uint64_t>(0);
-    expect_rejected(g.b, "nested deeper");
+    gguf_hostile_expect_rejected(g.b, "nested deeper");
 }
 
 TEST(GgufHostile, UnknownValueTypeAndDuplicateKey) {
     GgufBuilder g;
     g.header(0, 1).str("k").put<uint32_t>(13).zeros(16);
-    expect_rejected(g.b, "metadata key 'k': unknown value type 13");
+    gguf_hostile_expect_rejected(g.b, "metadata key 'k': unknown value type 13");
     GgufBuilder d;
     d.header(0, 2).str("k").put<uint32_t>(0).put<uint8_t>(1).str("k").put<uint32_t>(0).put<uint8_t>(2);
-    expect_rejected(d.b, "metadata key 'k': duplicate key");
+    gguf_hostile_expect_rejected(d.b, "metadata key 'k': duplicate key");
 }
 
 TEST(GgufHostile, BadAlignment) {
     GgufBuilder g;
     g.header(0, 1).str("general.alignment").put<uint32_t>(4).put<uint32_t>(48);
-    expect_rejected(g.b, "not a power of two");
+    gguf_hostile_expect_rejected(g.b, "not a power of two");
     GgufBuilder z;
     z.header(0, 1).str("general.alignment").put<uint32_t>(4).put<uint32_t>(0);
-    expect_rejected(z.b, "not a power of two");
+    gguf_hostile_expect_rejected(z.b, "not a power of two");
     GgufBuilder t;
     t.header(0, 1).str("general.alignment").put<uint32_t>(8).str("32");
-    expect_rejected(t.b, "must be a u32");
+    gguf_hostile_expect_rejected(t.b, "must be a u32");
 }
 
 TEST(GgufHostile, BadTensorInfos) {
@@ -196,38 +196,38 @@ TEST(GgufHostile, BadTensorInfos) {
         g.header(1, 0).tensor(name, std::move(ne), type, offset).pad_to(32).zeros(64);
         return g.b;
     };
-    expect_rejected(with("w", {8, 1, 1, 1, 1}, 0, 0), "tensor 'w': n_dims 5 is outside 1..4");
-    expect_rejected(with("w", {}, 0, 0), "tensor 'w': n_dims 0");
+    gguf_hostile_expect_rejected(with("w", {8, 1, 1, 1, 1}, 0, 0), "tensor 'w': n_dims 5 is outside 1..4");
+    gguf_hostile_expect_rejected(with("w", {}, 0, 0), "tensor 'w': n_dims 0");
     GgufBuilder huge_dims;
     huge_dims.header(1, 0).str("w").put<uint32_t>(0xffffffffu).zeros(64);
-    expect_rejected(huge_dims.b, "tensor 'w': n_dims 4294967295");
-    expect_rejected(with("w", {1ull << 32, 1ull << 32}, 0, 0), "tensor 'w': element count overflows");
-    expect_rejected(with("w", {1ull << 63, 1}, 0, 0), "beyond int64");
+    gguf_hostile_expect_rejected(huge_dims.b, "tensor 'w': n_dims 4294967295");
+    gguf_hostile_expect_rejected(with("w", {1ull << 32, 1ull << 32}, 0, 0), "tensor 'w': element count overflows");
+    gguf_hostile_expect_rejected(with("w", {1ull << 63, 1}, 0, 0), "beyond int64");
     // Found by fuzz_gguf: a zero dim hid the overflow of the others.
-    expect_rejected(with("w", {0, 1ull << 62, 1ull << 62}, 0, 0), "tensor 'w': element count overflows");
-    expect_rejected(with("w", {1ull << 40, 1ull << 22}, 0, 0), "tensor 'w': byte size overflows");
-    expect_rejected(with("blk.0.x", {8}, 99, 0), "tensor 'blk.0.x': unknown or unsupported ggml type id 99");
-    expect_rejected(with("w", {33}, 8, 0), "tensor 'w': row length 33 is not a multiple of the q8_0 block size 32");
-    expect_rejected(with("w", {8}, 0, 4), "tensor 'w': offset 4 is not a multiple of the alignment 32");
-    expect_rejected(with("w", {8}, 0, 1ull << 40), "tensor 'w': data ends at byte");
-    expect_rejected(with("w", {8}, 0, 0xffffffffffffffe0ull), "tensor 'w': data range overflows");
-    expect_rejected(with("w", {1024}, 0, 0), "data ends at byte 4160 but file has 128");
+    gguf_hostile_expect_rejected(with("w", {0, 1ull << 62, 1ull << 62}, 0, 0), "tensor 'w': element count overflows");
+    gguf_hostile_expect_rejected(with("w", {1ull << 40, 1ull << 22}, 0, 0), "tensor 'w': byte size overflows");
+    gguf_hostile_expect_rejected(with("blk.0.x", {8}, 99, 0), "tensor 'blk.0.x': unknown or unsupported ggml type id 99");
+    gguf_hostile_expect_rejected(with("w", {33}, 8, 0), "tensor 'w': row length 33 is not a multiple of the q8_0 block size 32");
+    gguf_hostile_expect_rejected(with("w", {8}, 0, 4), "tensor 'w': offset 4 is not a multiple of the alignment 32");
+    gguf_hostile_expect_rejected(with("w", {8}, 0, 1ull << 40), "tensor 'w': data ends at byte");
+    gguf_hostile_expect_rejected(with("w", {8}, 0, 0xffffffffffffffe0ull), "tensor 'w': data range overflows");
+    gguf_hostile_expect_rejected(with("w", {1024}, 0, 0), "data ends at byte 4160 but file has 128");
 }
 
 TEST(GgufHostile, DuplicateAndOverlappingTensors) {
     GgufBuilder d;
     d.header(2, 0).tensor("w", {8}, 0, 0).tensor("w", {8}, 0, 32).pad_to(32).zeros(64);
-    expect_rejected(d.b, "duplicate tensor name 'w'");
+    gguf_hostile_expect_rejected(d.b, "duplicate tensor name 'w'");
     GgufBuilder o;
     o.header(2, 0).tensor("a", {16}, 0, 0).tensor("b", {8}, 0, 32).pad_to(32).zeros(64);
-    expect_rejected(o.b, "tensor 'b': data overlaps tensor 'a'");
+    gguf_hostile_expect_rejected(o.b, "tensor 'b': data overlaps tensor 'a'");
 }
 
 TEST(GgufHostile, InvalidUtf8StillGivesValidJson) {
     // Found by fuzz_gguf: a key with a stray 0xA9 byte made `tern info --json` throw.
     GgufBuilder g;
     g.header(1, 1).str("general.n\xa9me").put<uint32_t>(8).str("v\xff\xfe").tensor("t\xc3", {8}, 0, 0).pad_to(32).zeros(32);
-    const ModelFileInfo info = model_info_from_bytes(g.b, kPath);
+    const ModelFileInfo info = model_info_from_bytes(g.b, kGgufHostilePath);
     std::string text;
     ASSERT_NO_THROW(text = model_info_json(info).dump());
     EXPECT_NE(text.find("general.n\xef\xbf\xbdme"), std::string::npos) << text;

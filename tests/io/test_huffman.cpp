@@ -13,7 +13,7 @@ using namespace tern;
 
 namespace {
 
-std::vector<uint32_t> round_trip(const std::vector<uint32_t>& symbols, size_t alphabet) {
+std::vector<uint32_t> huffman_round_trip(const std::vector<uint32_t>& symbols, size_t alphabet) {
     std::vector<uint64_t> counts(alphabet, 0);
     for (uint32_t s : symbols) ++counts[s];
     const auto lengths = io::huffman_code_lengths(counts);
@@ -37,7 +37,7 @@ TEST(Huffman, RoundTripsRandomDataOverManyAlphabets) {
         std::uniform_int_distribution<uint32_t> pick(0, static_cast<uint32_t>(alphabet - 1));
         std::vector<uint32_t> symbols(5000);
         for (auto& s : symbols) s = pick(rng);
-        EXPECT_EQ(round_trip(symbols, alphabet), symbols) << alphabet;
+        EXPECT_EQ(huffman_round_trip(symbols, alphabet), symbols) << alphabet;
     }
 }
 
@@ -48,7 +48,7 @@ TEST(Huffman, OneUsedSymbolTakesOneBitEach) {
     const auto lengths = io::huffman_code_lengths(counts);
     EXPECT_EQ(lengths[5], 1);
     EXPECT_EQ(io::huffman_encode(symbols, lengths).size(), 13u);
-    EXPECT_EQ(round_trip(symbols, 16), symbols);
+    EXPECT_EQ(huffman_round_trip(symbols, 16), symbols);
 }
 
 TEST(Huffman, SkewedCountsStayWithinTheLengthLimitAndAPrefixCode) {
@@ -66,7 +66,7 @@ TEST(Huffman, SkewedCountsStayWithinTheLengthLimitAndAPrefixCode) {
     for (uint32_t s = 0; s < 40; ++s)
         for (uint64_t n = 0; n < std::min<uint64_t>(counts[s], 50); ++n) symbols.push_back(s);
     std::shuffle(symbols.begin(), symbols.end(), std::mt19937(3));
-    EXPECT_EQ(round_trip(symbols, 40), symbols);
+    EXPECT_EQ(huffman_round_trip(symbols, 40), symbols);
 }
 
 TEST(Huffman, AverageLengthWithinOneBitOfTheEntropy) {

@@ -27,7 +27,7 @@ std::string convert_to(const std::string& from, const std::string& to) {
     return to;
 }
 
-std::string error_of(const std::string& path) {
+std::string image_error_of(const std::string& path) {
     try {
         (void)read_image(path);
     } catch (const InputError& e) {
@@ -70,9 +70,9 @@ TEST(ImageRead, DamagedFilesAreOneErrorNamingTheFile) {
     const std::string png = write_prefix(dir.file("ok.png"), dir.file("cut.png"), 60);
     const std::string jpg = write_prefix(dir.file("ok.jpg"), dir.file("cut.jpg"), 100);
     std::ofstream(dir.file("text.png")) << "not a picture";
-    EXPECT_NE(error_of(png).find("cut.png] not a readable PNG: read beyond end of data"), std::string::npos) << error_of(png);
-    EXPECT_NE(error_of(jpg).find("cut.jpg] damaged JPEG: Premature end of JPEG file"), std::string::npos) << error_of(jpg);
-    EXPECT_NE(error_of(dir.file("text.png")).find("is neither a PNG nor a JPEG"), std::string::npos);
+    EXPECT_NE(image_error_of(png).find("cut.png] not a readable PNG: read beyond end of data"), std::string::npos) << image_error_of(png);
+    EXPECT_NE(image_error_of(jpg).find("cut.jpg] damaged JPEG: Premature end of JPEG file"), std::string::npos) << image_error_of(jpg);
+    EXPECT_NE(image_error_of(dir.file("text.png")).find("is neither a PNG nor a JPEG"), std::string::npos);
 }
 
 }  // namespace

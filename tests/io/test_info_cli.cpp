@@ -18,9 +18,8 @@
 namespace tern {
 namespace {
 
-using testcli::RunResult;
 
-RunResult run_tern(const std::string& args, const testio::TempDir&) { return testcli::run_tern(args); }
+testcli::RunResult run_tern(const std::string& args, const testio::TempDir&) { return testcli::run_tern(args); }
 
 std::string write_small_gguf(const testio::TempDir& dir) {
     const std::string path = dir.file("tiny.gguf");

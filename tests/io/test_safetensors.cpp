@@ -17,26 +17,26 @@ namespace {
 
 using testio::TempDir;
 
-Tensor tensor_with_bytes(const Shape& shape, DType dtype, uint32_t seed) {
+Tensor safetensors_tensor_with_bytes(const Shape& shape, DType dtype, uint32_t seed) {
     Tensor t = Tensor::empty(shape, dtype);
     const auto bytes = testio::pattern_bytes(t.nbytes(), seed);
     if (!bytes.empty()) std::memcpy(t.raw_data(), bytes.data(), bytes.size());
     return t;
 }
 
-std::vector<uint8_t> tensor_bytes(const Tensor& t) {
+std::vector<uint8_t> safetensors_tensor_bytes(const Tensor& t) {
     return std::vector<uint8_t>(t.data<uint8_t>(), t.data<uint8_t>() + t.nbytes());
 }
 
 std::vector<NamedTensor> every_dtype() {
     return {
-        {"z.f32", tensor_with_bytes({3, 5}, DType::f32, 1)},   {"a.f16", tensor_with_bytes({2, 8}, DType::f16, 2)},
-        {"m.bf16", tensor_with_bytes({2, 3, 4}, DType::bf16, 3)}, {"f64", tensor_with_bytes({3}, DType::f64, 4)},
-        {"i64", tensor_with_bytes({2}, DType::i64, 5)},        {"i32", tensor_with_bytes({1, 1, 3}, DType::i32, 6)},
-        {"i16", tensor_with_bytes({5}, DType::i16, 7)},        {"i8", tensor_with_bytes({7}, DType::i8, 8)},
-        {"u8", tensor_with_bytes({9}, DType::u8, 9)},          {"bool", Tensor::zeros({4}, DType::boolean)},
-        {"e4m3", tensor_with_bytes({6}, DType::fp8_e4m3, 10)}, {"e5m2", tensor_with_bytes({6}, DType::fp8_e5m2, 11)},
-        {"scalar", tensor_with_bytes({}, DType::f32, 12)},     {"empty", Tensor::zeros({0, 2}, DType::f32)},
+        {"z.f32", safetensors_tensor_with_bytes({3, 5}, DType::f32, 1)},   {"a.f16", safetensors_tensor_with_bytes({2, 8}, DType::f16, 2)},
+        {"m.bf16", safetensors_tensor_with_bytes({2, 3, 4}, DType::bf16, 3)}, {"f64", safetensors_tensor_with_bytes({3}, DType::f64, 4)},
+        {"i64", safetensors_tensor_with_bytes({2}, DType::i64, 5)},        {"i32", safetensors_tensor_with_bytes({1, 1, 3}, DType::i32, 6)},
+        {"i16", safetensors_tensor_with_bytes({5}, DType::i16, 7)},        {"i8", safetensors_tensor_with_bytes({7}, DType::i8, 8)},
+        {"u8", safetensors_tensor_with_bytes({9}, DType::u8, 9)},          {"bool", Tensor::zeros({4}, DType::boolean)},
+        {"e4m3", safetensors_tensor_with_bytes({6}, DType::fp8_e4m3, 10)}, {"e5m2", safetensors_tensor_with_bytes({6}, DType::fp8_e5m2, 11)},
+        {"scalar", safetensors_tensor_with_bytes({}, DType::f32, 12)},     {"empty", Tensor::zeros({0, 2}, DType::f32)},
     };
 }
 
@@ -65,7 +65,7 @@ TEST(Safetensors, RoundTripEveryDtype) {
         ASSERT_NE(it, m.tensors.end());
         EXPECT_EQ(it->tensor.dtype(), want.tensor.dtype());
         EXPECT_EQ(it->tensor.shape(), want.tensor.shape());
-        EXPECT_EQ(tensor_bytes(it->tensor), tensor_bytes(want.tensor));
+        EXPECT_EQ(safetensors_tensor_bytes(it->tensor), safetensors_tensor_bytes(want.tensor));
     }
     // Data is laid out in the sorted key order, so file order equals name order here.
     for (size_t k = 1; k < m.infos[0].tensors.size(); ++k)
@@ -83,8 +83,8 @@ TEST(Safetensors, WriterRejectsBlockFormatsAndLeavesNothing) {
 TEST(Safetensors, ShardedCheckpointThroughIndexAndFolder) {
     TempDir dir;
     io::write_safetensors(dir.file("model-00001-of-00002.safetensors"),
-                          {{"a", tensor_with_bytes({2, 2}, DType::f32, 1)}, {"b", tensor_with_bytes({3}, DType::f16, 2)}});
-    io::write_safetensors(dir.file("model-00002-of-00002.safetensors"), {{"c", tensor_with_bytes({4}, DType::bf16, 3)}});
+                          {{"a", safetensors_tensor_with_bytes({2, 2}, DType::f32, 1)}, {"b", safetensors_tensor_with_bytes({3}, DType::f16, 2)}});
+    io::write_safetensors(dir.file("model-00002-of-00002.safetensors"), {{"c", safetensors_tensor_with_bytes({4}, DType::bf16, 3)}});
     const nlohmann::json index = {{"metadata", {{"total_size", 30}}},
                                   {"weight_map",
                                    {{"a", "model-00001-of-00002.safetensors"},
@@ -99,7 +99,7 @@ TEST(Safetensors, ShardedCheckpointThroughIndexAndFolder) {
         ASSERT_EQ(tensors.size(), 3u) << p;
         EXPECT_EQ(tensors[0].name, "a");
         EXPECT_EQ(tensors[2].name, "c");
-        EXPECT_EQ(tensor_bytes(tensors[2].tensor), tensor_bytes(tensor_with_bytes({4}, DType::bf16, 3)));
+        EXPECT_EQ(safetensors_tensor_bytes(tensors[2].tensor), safetensors_tensor_bytes(safetensors_tensor_with_bytes({4}, DType::bf16, 3)));
     }
     const auto info = read_model_info(dir.path());
     EXPECT_EQ(info.container, "safetensors (2 shards)");
@@ -171,7 +171,7 @@ TEST(SafetensorsTorch, ReadsFilesExportedFromPyTorch) {
 
 // ---- hostile inputs ---------------------------------------------------------------
 
-const std::string kPath = "/models/hostile.safetensors";
+const std::string kSafetensorsPath = "/models/hostile.safetensors";
 
 std::vector<uint8_t> with_header(const std::string& header, size_t data_bytes, uint64_t length_override = 0) {
     std::vector<uint8_t> b(8);
@@ -182,13 +182,13 @@ std::vector<uint8_t> with_header(const std::string& header, size_t data_bytes, u
     return b;
 }
 
-void expect_rejected(const std::vector<uint8_t>& bytes, const std::string& needle) {
+void safetensors_expect_rejected(const std::vector<uint8_t>& bytes, const std::string& needle) {
     try {
-        io::parse_safetensors(bytes, kPath);
+        io::parse_safetensors(bytes, kSafetensorsPath);
         ADD_FAILURE() << "accepted; expected an error containing '" << needle << "'";
     } catch (const InputError& e) {
         const std::string msg = e.what();
-        EXPECT_EQ(msg.rfind("[" + kPath + "]", 0), 0u) << msg;
+        EXPECT_EQ(msg.rfind("[" + kSafetensorsPath + "]", 0), 0u) << msg;
         EXPECT_NE(msg.find(needle), std::string::npos) << msg;
     }
 }
@@ -200,29 +200,29 @@ std::string entry(const std::string& name, const std::string& dtype, const std::
 TEST(SafetensorsHostile, TruncatedAtEveryByteThrows) {
     const auto full = io::safetensors_to_bytes(
         {{"a", Tensor::zeros({2, 3}, DType::f32)}, {"b", Tensor::zeros({5}, DType::bf16)}}, {{"k", "v"}});
-    EXPECT_NO_THROW(io::parse_safetensors(full, kPath));
+    EXPECT_NO_THROW(io::parse_safetensors(full, kSafetensorsPath));
     for (size_t n = 0; n < full.size(); ++n) {
         const std::vector<uint8_t> cut(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(n));
-        EXPECT_THROW(io::parse_safetensors(cut, kPath), InputError) << n;
-        EXPECT_THROW(model_info_from_bytes(cut, kPath), InputError) << n;
+        EXPECT_THROW(io::parse_safetensors(cut, kSafetensorsPath), InputError) << n;
+        EXPECT_THROW(model_info_from_bytes(cut, kSafetensorsPath), InputError) << n;
     }
 }
 
 TEST(SafetensorsHostile, HeaderLength) {
-    expect_rejected(with_header("{}", 0, 1ull << 62), "exceeds the 104857600-byte limit");
-    expect_rejected(with_header("{}", 0, 1000), "header length 1000 but only 2 bytes follow");
-    expect_rejected(with_header("{}", 0, 0xffffffffffffffffull), "exceeds");
-    expect_rejected({1, 0, 0}, "truncated: header length");
-    expect_rejected(with_header(" {}", 0), "does not start with '{'");
+    safetensors_expect_rejected(with_header("{}", 0, 1ull << 62), "exceeds the 104857600-byte limit");
+    safetensors_expect_rejected(with_header("{}", 0, 1000), "header length 1000 but only 2 bytes follow");
+    safetensors_expect_rejected(with_header("{}", 0, 0xffffffffffffffffull), "exceeds");
+    safetensors_expect_rejected({1, 0, 0}, "truncated: header length");
+    safetensors_expect_rejected(with_header(" {}", 0), "does not start with '{'");
 }
 
 TEST(SafetensorsHostile, BadJson) {
-    expect_rejected(with_header("{\"a\":", 0), "not valid JSON");
-    expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\"}} trailing", 0), "not valid JSON");
-    expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[[[[1]]]],\"data_offsets\":[0,4]}}", 4), "nested deeper");
-    expect_rejected(with_header("{\"a\":1}", 0), "tensor 'a': entry is not an object");
-    expect_rejected(with_header("{\"__metadata__\":{\"k\":1}}", 0), "__metadata__ value 'k' is not a string");
-    expect_rejected(with_header("{" + entry("a", "F32", "[1]", "[0,4]") + "," + entry("a", "F32", "[1]", "[4,8]") + "}", 8),
+    safetensors_expect_rejected(with_header("{\"a\":", 0), "not valid JSON");
+    safetensors_expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\"}} trailing", 0), "not valid JSON");
+    safetensors_expect_rejected(with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[[[[1]]]],\"data_offsets\":[0,4]}}", 4), "nested deeper");
+    safetensors_expect_rejected(with_header("{\"a\":1}", 0), "tensor 'a': entry is not an object");
+    safetensors_expect_rejected(with_header("{\"__metadata__\":{\"k\":1}}", 0), "__metadata__ value 'k' is not a string");
+    safetensors_expect_rejected(with_header("{" + entry("a", "F32", "[1]", "[0,4]") + "," + entry("a", "F32", "[1]", "[4,8]") + "}", 8),
                     "duplicate tensor name 'a'");
 }
 
@@ -230,20 +230,20 @@ TEST(SafetensorsHostile, BadEntries) {
     auto one = [](const std::string& dtype, const std::string& shape, const std::string& offsets, size_t data) {
         return with_header("{" + entry("w", dtype, shape, offsets) + "}", data);
     };
-    expect_rejected(one("F32", "[2]", "[0,8]", 4), "tensor 'w': data ends at buffer byte 8 but the buffer has 4");
-    expect_rejected(one("F32", "[2]", "[8,0]", 8), "tensor 'w': data_offsets [8, 0] run backwards");
-    expect_rejected(one("F32", "[3]", "[0,8]", 16), "tensor 'w': 8 bytes stored but shape [3] of F32 needs 12");
-    expect_rejected(one("C64", "[1]", "[0,8]", 8), "tensor 'w': unsupported dtype 'C64'");
-    expect_rejected(one("F32", "[-1]", "[0,0]", 0), "tensor 'w': shape entry must be a non-negative integer");
-    expect_rejected(one("F32", "[1.5]", "[0,0]", 0), "shape entry must be a non-negative integer");
-    expect_rejected(one("F32", "[4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
-    expect_rejected(one("F32", "[0,4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
-    expect_rejected(one("F32", "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]", "[0,4]", 4), "rank 17 exceeds 16");
-    expect_rejected(one("F32", "[4611686018427387904]", "[0,0]", 0), "byte size of shape [4611686018427387904] overflows");
-    expect_rejected(one("F32", "[1]", "[0]", 4), "\"data_offsets\" must be [begin, end]");
-    expect_rejected(one("F32", "[1]", "[0,99999999999999999999999]", 4), "data_offsets[1] must be a non-negative");
-    expect_rejected(with_header("{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "missing string \"dtype\"");
-    expect_rejected(with_header("{" + entry("a", "F32", "[2]", "[0,8]") + "," + entry("b", "F32", "[2]", "[4,12]") + "}", 12),
+    safetensors_expect_rejected(one("F32", "[2]", "[0,8]", 4), "tensor 'w': data ends at buffer byte 8 but the buffer has 4");
+    safetensors_expect_rejected(one("F32", "[2]", "[8,0]", 8), "tensor 'w': data_offsets [8, 0] run backwards");
+    safetensors_expect_rejected(one("F32", "[3]", "[0,8]", 16), "tensor 'w': 8 bytes stored but shape [3] of F32 needs 12");
+    safetensors_expect_rejected(one("C64", "[1]", "[0,8]", 8), "tensor 'w': unsupported dtype 'C64'");
+    safetensors_expect_rejected(one("F32", "[-1]", "[0,0]", 0), "tensor 'w': shape entry must be a non-negative integer");
+    safetensors_expect_rejected(one("F32", "[1.5]", "[0,0]", 0), "shape entry must be a non-negative integer");
+    safetensors_expect_rejected(one("F32", "[4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
+    safetensors_expect_rejected(one("F32", "[0,4294967296,4294967296]", "[0,0]", 0), "tensor 'w': shape overflows");
+    safetensors_expect_rejected(one("F32", "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]", "[0,4]", 4), "rank 17 exceeds 16");
+    safetensors_expect_rejected(one("F32", "[4611686018427387904]", "[0,0]", 0), "byte size of shape [4611686018427387904] overflows");
+    safetensors_expect_rejected(one("F32", "[1]", "[0]", 4), "\"data_offsets\" must be [begin, end]");
+    safetensors_expect_rejected(one("F32", "[1]", "[0,99999999999999999999999]", 4), "data_offsets[1] must be a non-negative");
+    safetensors_expect_rejected(with_header("{\"w\":{\"shape\":[1],\"data_offsets\":[0,4]}}", 4), "missing string \"dtype\"");
+    safetensors_expect_rejected(with_header("{" + entry("a", "F32", "[2]", "[0,8]") + "," + entry("b", "F32", "[2]", "[4,12]") + "}", 12),
                     "tensor 'b': data overlaps tensor 'a'");
 }
 

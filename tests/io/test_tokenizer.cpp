@@ -132,7 +132,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
     return path;
 }
 
-std::string load_error(const std::string& path) {
+std::string tokenizer_load_error(const std::string& path) {
     try {
         load_tokenizer_json(path);
     } catch (const InputError& e) {
@@ -155,39 +155,39 @@ TEST(TokenizerJson, TinyFileEncodesAndDecodes) {
 
 TEST(TokenizerJson, BadInputIsOneInputErrorNamingTheFile) {
     const std::string missing = ::testing::TempDir() + "no_such_dir/tokenizer.json";
-    EXPECT_NE(load_error(missing).find(missing), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(missing).find(missing), std::string::npos);
 
     const std::string corrupt = write_temp("tern_corrupt.json", "{\"model\": {\"type\": \"BPE\", \"vocab\": {");
-    EXPECT_NE(load_error(corrupt).find("not valid JSON"), std::string::npos);
-    EXPECT_NE(load_error(corrupt).find(corrupt), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(corrupt).find("not valid JSON"), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(corrupt).find(corrupt), std::string::npos);
 
     nlohmann::json j = tiny_tokenizer_json();
     j["model"]["type"] = "WordPiece";
-    EXPECT_NE(load_error(write_temp("tern_wp.json", j.dump())).find("model type 'WordPiece' is not supported"),
+    EXPECT_NE(tokenizer_load_error(write_temp("tern_wp.json", j.dump())).find("model type 'WordPiece' is not supported"),
               std::string::npos);
 
     j = tiny_tokenizer_json();
     j["model"]["merges"] = {"a b", "ab zz"};
     const std::string bad_merge = write_temp("tern_bad_merge.json", j.dump());
-    EXPECT_NE(load_error(bad_merge).find("merge 1 'ab zz' references unknown token 'zz'"), std::string::npos)
-        << load_error(bad_merge);
-    EXPECT_NE(load_error(bad_merge).find(bad_merge), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(bad_merge).find("merge 1 'ab zz' references unknown token 'zz'"), std::string::npos)
+        << tokenizer_load_error(bad_merge);
+    EXPECT_NE(tokenizer_load_error(bad_merge).find(bad_merge), std::string::npos);
 
     j = tiny_tokenizer_json();
     j["pre_tokenizer"] = {{"type", "Whitespace"}};
-    EXPECT_NE(load_error(write_temp("tern_ws.json", j.dump())).find("not supported"), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(write_temp("tern_ws.json", j.dump())).find("not supported"), std::string::npos);
 
     j = tiny_tokenizer_json();
     j["model"].erase("merges");
-    EXPECT_NE(load_error(write_temp("tern_nomerges.json", j.dump())).find("model.merges"), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(write_temp("tern_nomerges.json", j.dump())).find("model.merges"), std::string::npos);
 
     // An id far past the entry count would size the dense token table in gigabytes
     // (fuzz_tokenizer_json's out-of-memory input): refused before any allocation.
     j = tiny_tokenizer_json();
     j["added_tokens"] = {{{"id", 1000000000}, {"content", "<|huge|>"}, {"special", true}}};
     const std::string huge_id = write_temp("tern_huge_id.json", j.dump());
-    EXPECT_NE(load_error(huge_id).find("far past"), std::string::npos) << load_error(huge_id);
-    EXPECT_NE(load_error(huge_id).find(huge_id), std::string::npos);
+    EXPECT_NE(tokenizer_load_error(huge_id).find("far past"), std::string::npos) << tokenizer_load_error(huge_id);
+    EXPECT_NE(tokenizer_load_error(huge_id).find(huge_id), std::string::npos);
 
     EXPECT_THROW(load_tokenizer(::testing::TempDir()), InputError);  // a directory with no tokenizer files
 

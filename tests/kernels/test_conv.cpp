@@ -12,7 +12,7 @@
 namespace tern {
 namespace {
 
-std::vector<float> randn(int64_t n, uint64_t seed) {
+std::vector<float> conv_randn(int64_t n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.0f, 1.0f);
     std::vector<float> v(static_cast<size_t>(n));
@@ -20,24 +20,24 @@ std::vector<float> randn(int64_t n, uint64_t seed) {
     return v;
 }
 
-constexpr float kCanary = 12345.0f;
+constexpr float kConvCanary = 12345.0f;
 
 // n floats followed by canaries; intact() checks nothing was written past n.
-struct Guarded {
-    explicit Guarded(int64_t n, float fill = 0.0f) : buf(static_cast<size_t>(n) + 40, kCanary), n(n) {
+struct ConvGuarded {
+    explicit ConvGuarded(int64_t n, float fill = 0.0f) : buf(static_cast<size_t>(n) + 40, kConvCanary), n(n) {
         std::fill(buf.begin(), buf.begin() + n, fill);
     }
     float* data() { return buf.data(); }
     bool intact() const {
         for (size_t i = static_cast<size_t>(n); i < buf.size(); ++i)
-            if (buf[i] != kCanary) return false;
+            if (buf[i] != kConvCanary) return false;
         return true;
     }
     std::vector<float> buf;
     int64_t n;
 };
 
-void expect_close(const float* got, const float* want, int64_t n, float tol, const char* what) {
+void conv_expect_close(const float* got, const float* want, int64_t n, float tol, const char* what) {
     for (int64_t i = 0; i < n; ++i)
         ASSERT_NEAR(got[i], want[i], tol * (1.0f + std::fabs(want[i]))) << what << " at " << i << " of " << n;
 }
@@ -54,32 +54,32 @@ TEST(ConvKernels, DirectMatchesReference) {
         for (const Case& cs : cases)
             for (int64_t ow : kWidths) {
                 const int64_t oh = 3, Hp = oh + cs.K - 1, Wp = ow + cs.K - 1;
-                const auto xp = randn(cs.C * Hp * Wp, 1 + ow), w = randn(cs.O * cs.C * cs.K * cs.K, 2 + ow);
-                const auto y0 = randn(cs.O * oh * ow, 3 + ow);
+                const auto xp = conv_randn(cs.C * Hp * Wp, 1 + ow), w = conv_randn(cs.O * cs.C * cs.K * cs.K, 2 + ow);
+                const auto y0 = conv_randn(cs.O * oh * ow, 3 + ow);
                 for (bool acc : {false, true}) {
                     std::vector<float> want = y0;
-                    Guarded got(cs.O * oh * ow);
+                    ConvGuarded got(cs.O * oh * ow);
                     std::copy(y0.begin(), y0.end(), got.data());
                     DirectConvArgs a{xp.data(), cs.C, Hp, Wp, w.data(), cs.O, cs.K, cs.K, want.data(), oh, ow, acc};
                     kConvScalar.direct_s1(a);
                     a.y = got.data();
                     k->direct_s1(a);
-                    expect_close(got.data(), want.data(), got.n, 1e-5f, "direct_s1");
+                    conv_expect_close(got.data(), want.data(), got.n, 1e-5f, "direct_s1");
                     EXPECT_TRUE(got.intact()) << "direct_s1 wrote past the output";
                 }
                 // Weight gradient over a batch of 3 images.
                 const int64_t N = 3;
-                const auto xb = randn(N * cs.C * Hp * Wp, 6 + ow);
-                const auto dy = randn(N * cs.O * oh * ow, 4 + ow);
-                const auto g0 = randn(cs.O * cs.C * cs.K * cs.K, 5 + ow);
+                const auto xb = conv_randn(N * cs.C * Hp * Wp, 6 + ow);
+                const auto dy = conv_randn(N * cs.O * oh * ow, 4 + ow);
+                const auto g0 = conv_randn(cs.O * cs.C * cs.K * cs.K, 5 + ow);
                 std::vector<float> want = g0;
-                Guarded got(static_cast<int64_t>(g0.size()));
+                ConvGuarded got(static_cast<int64_t>(g0.size()));
                 std::copy(g0.begin(), g0.end(), got.data());
                 DirectConvWgradArgs g{xb.data(), N, cs.C, Hp, Wp, dy.data(), cs.O, oh, ow, want.data(), cs.K, cs.K};
                 kConvScalar.direct_s1_wgrad(g);
                 g.gw = got.data();
                 k->direct_s1_wgrad(g);
-                expect_close(got.data(), want.data(), got.n, 1e-5f, "direct_s1_wgrad");
+                conv_expect_close(got.data(), want.data(), got.n, 1e-5f, "direct_s1_wgrad");
                 EXPECT_TRUE(got.intact());
             }
     }
@@ -98,24 +98,24 @@ TEST(ConvKernels, Depthwise3x3MatchesReference) {
                     const Dw3x3Geom g{h, w, pad, pad, stride, oh, ow};
                     // The plane is followed by canaries: a tap read past it
                     // would pull them in and show up as a mismatch.
-                    Guarded x(h * w);
-                    const auto xv = randn(h * w, 10 + w);
+                    ConvGuarded x(h * w);
+                    const auto xv = conv_randn(h * w, 10 + w);
                     std::copy(xv.begin(), xv.end(), x.data());
-                    const auto w9 = randn(9, 11), dy = randn(oh * ow, 12 + w), y0 = randn(oh * ow, 13 + w);
+                    const auto w9 = conv_randn(9, 11), dy = conv_randn(oh * ow, 12 + w), y0 = conv_randn(oh * ow, 13 + w);
                     for (bool acc : {false, true}) {
                         std::vector<float> want = y0;
-                        Guarded got(oh * ow);
+                        ConvGuarded got(oh * ow);
                         std::copy(y0.begin(), y0.end(), got.data());
                         kConvScalar.dw3x3(g, x.data(), w9.data(), 0.25f, want.data(), acc);
                         k->dw3x3(g, x.data(), w9.data(), 0.25f, got.data(), acc);
-                        expect_close(got.data(), want.data(), got.n, 1e-5f, "dw3x3");
+                        conv_expect_close(got.data(), want.data(), got.n, 1e-5f, "dw3x3");
                         EXPECT_TRUE(got.intact());
                     }
                     std::vector<float> gw_want(9, 0.5f);
-                    Guarded gw(9, 0.5f);
+                    ConvGuarded gw(9, 0.5f);
                     kConvScalar.dw3x3_wgrad(g, x.data(), dy.data(), gw_want.data());
                     k->dw3x3_wgrad(g, x.data(), dy.data(), gw.data());
-                    expect_close(gw.data(), gw_want.data(), 9, 1e-5f, "dw3x3_wgrad");
+                    conv_expect_close(gw.data(), gw_want.data(), 9, 1e-5f, "dw3x3_wgrad");
                     EXPECT_TRUE(gw.intact());
                 }
     }
@@ -126,14 +126,14 @@ TEST(ConvKernels, MaxPool2x2MatchesReferenceIncludingTiesAndNaN) {
         SCOPED_TRACE(k->name);
         for (int64_t ow : kWidths) {
             const int64_t oh = 3, ldx = 2 * ow + 1;  // an odd input width leaves a column unread
-            std::vector<float> x = randn(2 * oh * ldx, 20 + ow);
+            std::vector<float> x = conv_randn(2 * oh * ldx, 20 + ow);
             // Ties (first wins) and NaNs (first NaN wins) at a few places.
             x[1] = x[0];
             if (ow > 2) x[ldx + 4] = NAN, x[ldx + 5] = NAN;
             if (ow > 3) x[7] = NAN;
             std::vector<float> y_want(static_cast<size_t>(oh * ow));
             std::vector<int32_t> c_want(static_cast<size_t>(oh * ow)), c_got(static_cast<size_t>(oh * ow) + 16, -7);
-            Guarded y(oh * ow);
+            ConvGuarded y(oh * ow);
             kConvScalar.maxpool2x2(x.data(), ldx, y_want.data(), c_want.data(), oh, ow);
             k->maxpool2x2(x.data(), ldx, y.data(), c_got.data(), oh, ow);
             for (int64_t i = 0; i < oh * ow; ++i) {

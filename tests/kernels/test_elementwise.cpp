@@ -15,7 +15,7 @@
 namespace tern {
 namespace {
 
-std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.0f) {
+std::vector<float> elementwise_randn(int64_t n, uint64_t seed, float scale = 1.0f) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.0f, scale);
     std::vector<float> v(static_cast<size_t>(n));
@@ -24,8 +24,8 @@ std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.0f) {
 }
 
 // Canary-guarded output buffer: kernels must never write past n.
-struct Guarded {
-    explicit Guarded(int64_t n) : buf(static_cast<size_t>(n) + 32, kCanary), n(n) {}
+struct ElementwiseGuarded {
+    explicit ElementwiseGuarded(int64_t n) : buf(static_cast<size_t>(n) + 32, kCanary), n(n) {}
     float* data() { return buf.data(); }
     bool intact() const {
         for (size_t i = static_cast<size_t>(n); i < buf.size(); ++i)
@@ -37,7 +37,7 @@ struct Guarded {
     int64_t n;
 };
 
-void expect_close(const float* got, const float* want, int64_t n, float rel, float abs, const char* what) {
+void elementwise_expect_close(const float* got, const float* want, int64_t n, float rel, float abs, const char* what) {
     for (int64_t i = 0; i < n; ++i) {
         ASSERT_NEAR(got[i], want[i], abs + rel * std::fabs(want[i])) << what << " at " << i << " of " << n;
     }
@@ -50,35 +50,35 @@ TEST(Elementwise, AllVariantsMatchReference) {
     for (const ElementwiseKernels* k : elementwise_variants()) {
         SCOPED_TRACE(k->name);
         for (int64_t n : kSizes) {
-            const auto x = randn(n, 1 + n, 3.0f), w = randn(n, 2 + n), b = randn(n, 3 + n);
+            const auto x = elementwise_randn(n, 1 + n, 3.0f), w = elementwise_randn(n, 2 + n), b = elementwise_randn(n, 3 + n);
             std::vector<float> want(static_cast<size_t>(n));
-            Guarded got(n);
+            ElementwiseGuarded got(n);
 
             ref.rmsnorm(x.data(), w.data(), want.data(), n, 1e-5f);
             k->rmsnorm(x.data(), w.data(), got.data(), n, 1e-5f);
-            expect_close(got.data(), want.data(), n, 2e-6f, 1e-6f, "rmsnorm");
+            elementwise_expect_close(got.data(), want.data(), n, 2e-6f, 1e-6f, "rmsnorm");
 
             ref.layernorm(x.data(), w.data(), b.data(), want.data(), n, 1e-5f);
             k->layernorm(x.data(), w.data(), b.data(), got.data(), n, 1e-5f);
-            expect_close(got.data(), want.data(), n, 1e-5f, 1e-5f, "layernorm");
+            elementwise_expect_close(got.data(), want.data(), n, 1e-5f, 1e-5f, "layernorm");
 
             ref.silu_mul(x.data(), w.data(), want.data(), n);
             k->silu_mul(x.data(), w.data(), got.data(), n);
-            expect_close(got.data(), want.data(), n, 2e-6f, 1e-7f, "silu_mul");
+            elementwise_expect_close(got.data(), want.data(), n, 2e-6f, 1e-7f, "silu_mul");
 
             ref.gelu(x.data(), want.data(), n);
             k->gelu(x.data(), got.data(), n);
-            expect_close(got.data(), want.data(), n, 2e-6f, 2e-7f, "gelu");
+            elementwise_expect_close(got.data(), want.data(), n, 2e-6f, 2e-7f, "gelu");
 
             ref.add(x.data(), w.data(), want.data(), n);
             k->add(x.data(), w.data(), got.data(), n);
-            expect_close(got.data(), want.data(), n, 0, 0, "add");
+            elementwise_expect_close(got.data(), want.data(), n, 0, 0, "add");
 
             std::copy(b.begin(), b.end(), want.begin());
             std::copy(b.begin(), b.end(), got.data());
             ref.axpy(0.7f, x.data(), want.data(), n);
             k->axpy(0.7f, x.data(), got.data(), n);
-            expect_close(got.data(), want.data(), n, 1e-7f, 1e-7f, "axpy");
+            elementwise_expect_close(got.data(), want.data(), n, 1e-7f, 1e-7f, "axpy");
 
             const float dr = ref.dot(x.data(), w.data(), n), dk = k->dot(x.data(), w.data(), n);
             double mag = 0;
@@ -109,7 +109,7 @@ TEST(Elementwise, AllVariantsMatchReference) {
             std::copy(x.begin(), x.end(), got.data());
             ref.softmax(want.data(), n, 0.125f);
             k->softmax(got.data(), n, 0.125f);
-            expect_close(got.data(), want.data(), n, 3e-6f, 1e-9f, "softmax");
+            elementwise_expect_close(got.data(), want.data(), n, 3e-6f, 1e-9f, "softmax");
             EXPECT_TRUE(got.intact()) << "wrote past n=" << n;
         }
     }
@@ -128,11 +128,11 @@ TEST(Elementwise, AttendBlockChainsToFullSoftmaxAttention) {
                 for (int64_t rows : {1, 2, 3, 8}) {
                     if (rows > n_keys) continue;
                     const int64_t ldq = hd + 3;  // rows are strided, as heads in a token's q
-                    const auto q = randn(rows * ldq, 10 + hd + rows, 1.5f);
-                    const auto K = randn(n_keys * hd, 20 + n_keys), V = randn(n_keys * hd, 30 + n_keys);
+                    const auto q = elementwise_randn(rows * ldq, 10 + hd + rows, 1.5f);
+                    const auto K = elementwise_randn(n_keys * hd, 20 + n_keys), V = elementwise_randn(n_keys * hd, 30 + n_keys);
                     const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
                     std::vector<float> m(static_cast<size_t>(rows), -INFINITY), l(static_cast<size_t>(rows), 0.0f);
-                    Guarded o(rows * hd);
+                    ElementwiseGuarded o(rows * hd);
                     std::fill(o.data(), o.data() + rows * hd, 0.0f);
                     std::vector<float> s(static_cast<size_t>(rows * 65));
                     std::vector<int64_t> live(static_cast<size_t>(rows));
@@ -192,10 +192,10 @@ TEST(Elementwise, RopeBothLayouts) {
                 s[static_cast<size_t>(i)] = static_cast<float>(std::sin(theta));
             }
             for (bool neox : {false, true}) {
-                auto want = randn(heads * hd, 9), got = want;
+                auto want = elementwise_randn(heads * hd, 9), got = want;
                 kElementwiseScalar.rope(want.data(), c.data(), s.data(), heads, hd, neox);
                 k->rope(got.data(), c.data(), s.data(), heads, hd, neox);
-                expect_close(got.data(), want.data(), heads * hd, 1e-6f, 1e-6f, "rope");
+                elementwise_expect_close(got.data(), want.data(), heads * hd, 1e-6f, 1e-6f, "rope");
             }
         }
     }

@@ -40,7 +40,7 @@ const char* path_name(Path p) {
     return p == Path::gemv ? "gemv" : p == Path::gemm ? "gemm" : p == Path::bf16 ? "bf16" : "dispatch";
 }
 
-void run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
+void gemv_f16_run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y, const float* bias, Activation act,
          ThreadPool& pool) {
     switch (path) {
         case Path::dispatch: return matmul_f16(w, x, m, y, bias, act, pool);
@@ -50,7 +50,7 @@ void run(Path path, const GemvF16Weights& w, const float* x, int64_t m, float* y
     }
 }
 
-struct Data {
+struct GemvF16Data {
     std::vector<uint16_t> w;  // (n, k) f16
     std::vector<float> x;     // (m, k)
     std::vector<float> bias;  // (n)
@@ -58,11 +58,11 @@ struct Data {
 
 // exact: small integers scaled by powers of two (every f32 sum exact);
 // otherwise N(0, 0.02) weights and N(0, 1) activations, like an LLM layer.
-Data make_data(int64_t m, int64_t n, int64_t k, bool exact, uint64_t seed) {
+GemvF16Data gemv_f16_make_data(int64_t m, int64_t n, int64_t k, bool exact, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<int> small(-8, 8);
     std::normal_distribution<float> nd(0.0f, 1.0f);
-    Data d;
+    GemvF16Data d;
     d.w.resize(static_cast<size_t>(n * k));
     d.x.resize(static_cast<size_t>(m * k));
     d.bias.resize(static_cast<size_t>(n));
@@ -80,7 +80,7 @@ struct Expected {
 };
 
 // bf16: the truth of the bf16 prefill (operands rounded to bf16 first).
-Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, const float* bias, Activation act,
+Expected expect(const GemvF16Data& d, int64_t m, int64_t n, int64_t k, bool exact, const float* bias, Activation act,
                 int col_stride = 1, bool bf16 = false) {
     const auto round = [bf16](float v) { return bf16 ? bf16_to_fp32(fp32_to_bf16(v)) : v; };
     Expected e;
@@ -114,14 +114,14 @@ Expected expect(const Data& d, int64_t m, int64_t n, int64_t k, bool exact, cons
 
 // Runs one variant on one path and checks y against `e`, and that nothing past
 // m * n was written. `d` holds at least m rows of x.
-void verify(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, const Data& d,
+void verify(const GemvF16Kernel& kern, Path path, ThreadPool& pool, int64_t m, int64_t n, int64_t k, const GemvF16Data& d,
             const float* bias, Activation act, const Expected& e) {
     SCOPED_TRACE(std::string(kern.name) + " " + path_name(path) + " m=" + std::to_string(m) + " n=" + std::to_string(n) +
                  " k=" + std::to_string(k) + (bias ? " bias" : "") + " act=" + std::string(activation_name(act)) +
                  " threads=" + std::to_string(pool.size()));
     const GemvF16Weights w(kern, d.w.data(), k, n, k, &pool);
     std::vector<float> y(static_cast<size_t>(m * n + 16), 777.0f);
-    run(path, w, d.x.data(), m, y.data(), bias, act, pool);
+    gemv_f16_run(path, w, d.x.data(), m, y.data(), bias, act, pool);
     for (int64_t i = m * n; i < m * n + 16; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], 777.0f) << "wrote past y";
     int bad = 0;
     const size_t nc = e.cols.size();
@@ -141,7 +141,7 @@ TEST(GemvF16, RepackHoldsEveryWeightAndZeroPadsTheLastPanel) {
     for (const GemvF16Kernel* kern : gemv_f16_variants()) {
         SCOPED_TRACE(kern->name);
         const int64_t n = 3 * kern->nr + 5, k = 131;
-        const Data d = make_data(1, n, k, false, 5);
+        const GemvF16Data d = gemv_f16_make_data(1, n, k, false, 5);
         const GemvF16Weights w(*kern, d.w.data(), k, n, k, &pool);
         ASSERT_EQ(w.panels(), 4);
         ASSERT_EQ(w.bytes(), static_cast<uint64_t>(4 * kern->nr * k * 2));
@@ -199,7 +199,7 @@ TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
         for (int64_t n : sizes)
             for (int64_t k : sizes) {
                 if (n * k > 255 * 4097 || (m > 4 && n * k > 33 * 4097)) continue;  // keeps the suite quick
-                const Data d = make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+                const GemvF16Data d = gemv_f16_make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
                 const float* bias = n % 2 == 1 ? d.bias.data() : nullptr;
                 const Expected e = expect(d, m, n, k, /*exact=*/true, bias, Activation::none);
                 for (const GemvF16Kernel* kern : gemv_f16_variants())
@@ -217,7 +217,7 @@ TEST(GemvF16, ExactOnIntegerDataAtAwkwardSizes) {
 TEST(GemvF16, GemmChunksRowBlocksStripsAndPasses) {
     ThreadPool pool1(1), pool2(2);
     for (auto [m, n, k] : {std::array<int64_t, 3>{400, 255, 520}, {193, 1000, 33}, {1030, 17, 4097}}) {
-        const Data d = make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 7 + n * 5 + k));
+        const GemvF16Data d = gemv_f16_make_data(m, n, k, /*exact=*/true, static_cast<uint64_t>(m * 7 + n * 5 + k));
         const Expected e = expect(d, m, n, k, /*exact=*/true, d.bias.data(), Activation::none, n > 100 ? 3 : 1);
         for (ThreadPool* pool : {&pool1, &pool2})
             for (const GemvF16Kernel* kern : gemv_f16_variants()) {
@@ -231,7 +231,7 @@ TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
     ThreadPool pool1(1), pool2(2);
     for (auto [m, n, k] : {std::array<int64_t, 3>{1, 33, 4097}, {3, 255, 17}, {4, 4097, 33}, {2, 17, 255},
                            {17, 33, 255}, {150, 70, 520}}) {
-        const Data d = make_data(m, n, k, /*exact=*/false, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
+        const GemvF16Data d = gemv_f16_make_data(m, n, k, /*exact=*/false, static_cast<uint64_t>(m * 1000003 + n * 1009 + k));
         for (Activation act : {Activation::none, Activation::relu, Activation::silu, Activation::gelu_tanh}) {
             const Expected e = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act);
             const Expected e_bf16 = expect(d, m, n, k, /*exact=*/false, d.bias.data(), act, 1, /*bf16=*/true);
@@ -251,7 +251,7 @@ TEST(GemvF16, RandomDataWithinBudgetWithBiasAndActivations) {
 TEST(GemvF16, LlmShapes) {
     ThreadPool pool(2);
     for (auto [k, n] : {std::array<int64_t, 2>{2048, 2048}, {2048, 5632}, {5632, 2048}}) {
-        const Data d = make_data(128, n, k, /*exact=*/false, static_cast<uint64_t>(n + k));
+        const GemvF16Data d = gemv_f16_make_data(128, n, k, /*exact=*/false, static_cast<uint64_t>(n + k));
         for (int64_t m : {1, 4, 16, 128}) {
             const Expected e = expect(d, m, n, k, /*exact=*/false, nullptr, Activation::none, m >= 16 ? 29 : 7);
             const Expected e_bf16 =

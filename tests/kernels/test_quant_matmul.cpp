@@ -23,7 +23,7 @@
 namespace tern {
 namespace {
 
-std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.0f) {
+std::vector<float> quant_matmul_randn(int64_t n, uint64_t seed, float scale = 1.0f) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.0f, scale);
     std::vector<float> v(static_cast<size_t>(n));
@@ -31,30 +31,30 @@ std::vector<float> randn(int64_t n, uint64_t seed, float scale = 1.0f) {
     return v;
 }
 
-struct TypeCase {
+struct QuantMatmulTypeCase {
     QuantType type;
     int group;
 };
 
-std::vector<TypeCase> all_types() {
-    std::vector<TypeCase> v;
+std::vector<QuantMatmulTypeCase> all_types() {
+    std::vector<QuantMatmulTypeCase> v;
     for (int t = 0; t < static_cast<int>(QuantType::int4_asym); ++t) v.push_back({static_cast<QuantType>(t), 32});
     for (int g : {32, 64, 128}) v.push_back({QuantType::int4_asym, g});
     return v;
 }
 
-std::string case_name(const TypeCase& c) {
+std::string case_name(const QuantMatmulTypeCase& c) {
     return std::string(quant_type_name(c.type)) + (c.type == QuantType::int4_asym ? "_g" + std::to_string(c.group) : "");
 }
 
 // Source blocks (n rows × k) quantized with the formats reference.
-std::vector<uint8_t> quantize_rows(const TypeCase& c, const float* x, int64_t n, int64_t k) {
+std::vector<uint8_t> quant_matmul_quantize_rows(const QuantMatmulTypeCase& c, const float* x, int64_t n, int64_t k) {
     return quantize_source_rows(c.type, c.group, x, n, k);
 }
 
 // Weights with a per-row scale spread and a few outliers, like LLM matrices.
 std::vector<float> weights(int64_t n, int64_t k, uint64_t seed) {
-    auto w = randn(n * k, seed, 0.02f);
+    auto w = quant_matmul_randn(n * k, seed, 0.02f);
     std::mt19937_64 rng(seed ^ 0x5eed);
     for (int64_t r = 0; r < n; ++r) {
         const float s = 0.5f + static_cast<float>(r % 5) * 0.4f;
@@ -68,7 +68,7 @@ int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // Every `step`-th element of every row of pm, unpacked, equals the formats
 // reference dequantization of `blocks` (one-hot x: exactly one nonzero product).
-void expect_unpack_matches_reference(const TypeCase& c, const QuantMatrix& pm, const std::vector<uint8_t>& blocks,
+void expect_unpack_matches_reference(const QuantMatmulTypeCase& c, const QuantMatrix& pm, const std::vector<uint8_t>& blocks,
                                      int64_t step) {
     const int64_t n = pm.n, k = pm.k;
     const int64_t row_bytes = k / quant_block_elems(c.type, c.group) * quant_block_bytes(c.type, c.group);
@@ -89,12 +89,12 @@ void expect_unpack_matches_reference(const TypeCase& c, const QuantMatrix& pm, c
 // bit: every code, scale and min survived the repack. The reference values come
 // from quant_matmul_reference with one-hot x (exact: one nonzero product).
 TEST(QuantMatmul, RepackIsLossless) {
-    for (const TypeCase& c : all_types()) {
+    for (const QuantMatmulTypeCase& c : all_types()) {
         SCOPED_TRACE(case_name(c));
         const int be = quant_block_elems(c.type, c.group);
         const int64_t n = 37, k = 3 * std::max(be, 256);
         const auto w = weights(n, k, 11);
-        const auto blocks = quantize_rows(c, w.data(), n, k);
+        const auto blocks = quant_matmul_quantize_rows(c, w.data(), n, k);
         const QuantMatrix pm = pack_quant_matrix(c.type, blocks.data(), n, k, c.group);
         expect_unpack_matches_reference(c, pm, blocks, 7);
         if (HasFatalFailure()) return;
@@ -106,7 +106,7 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
     for (int block : {32, 256}) {
         for (int64_t k : {int64_t{256}, int64_t{4352}}) {
             const int64_t m = 5;
-            auto x = randn(m * k, 7 + k, 2.0f);
+            auto x = quant_matmul_randn(m * k, 7 + k, 2.0f);
             for (int64_t i = 0; i < 32; ++i) x[static_cast<size_t>(i)] = 0.0f;  // an all-zero block
             QuantActs want = s_ref.acts(m, k, block);
             kQuantMatmulScalar.quantize_acts(x.data(), want);
@@ -131,9 +131,9 @@ TEST(QuantMatmul, ActivationQuantizationIsBitIdentical) {
 // |got - want| <= rel · sum_i |x_i| |w_i| per output, where the sum uses the
 // dequantized weights and the (possibly int8-quantized) activations.
 // x: m × k activations (empty: random normal ones).
-void check_matmul_blocks(const TypeCase& c, int64_t m, int64_t n, int64_t k, const std::vector<uint8_t>& blocks,
+void check_matmul_blocks(const QuantMatmulTypeCase& c, int64_t m, int64_t n, int64_t k, const std::vector<uint8_t>& blocks,
                          ThreadPool& pool, std::vector<float> x = {}) {
-    if (x.empty()) x = randn(m * k, 200 + m + k);
+    if (x.empty()) x = quant_matmul_randn(m * k, 200 + m + k);
     const QuantMatrix pm = pack_quant_matrix(c.type, blocks.data(), n, k, c.group);
     std::vector<float> wd(static_cast<size_t>(n * k));
     for (int64_t r = 0; r < n; ++r) unpack_quant_row(pm, r, wd.data() + r * k);
@@ -178,9 +178,9 @@ void check_matmul_blocks(const TypeCase& c, int64_t m, int64_t n, int64_t k, con
     }
 }
 
-void check_matmul(const TypeCase& c, int64_t m, int64_t n, int64_t k, ThreadPool& pool) {
+void check_matmul(const QuantMatmulTypeCase& c, int64_t m, int64_t n, int64_t k, ThreadPool& pool) {
     const auto w = weights(n, k, 100 + n + k);
-    check_matmul_blocks(c, m, n, k, quantize_rows(c, w.data(), n, k), pool);
+    check_matmul_blocks(c, m, n, k, quant_matmul_quantize_rows(c, w.data(), n, k), pool);
 }
 
 // K-quant blocks of random bytes (every scale / min bit pattern the format can
@@ -191,7 +191,7 @@ TEST(QuantMatmul, KQuantFieldsSurviveRandomBlockBytes) {
     ThreadPool pool(2);
     const int64_t n = 37, k = 512;
     for (QuantType t : {QuantType::q2_k, QuantType::q3_k, QuantType::q4_k, QuantType::q5_k, QuantType::q6_k}) {
-        const TypeCase c{t, 32};
+        const QuantMatmulTypeCase c{t, 32};
         SCOPED_TRACE(case_name(c));
         const int bb = quant_block_bytes(t, 32);
         std::vector<uint8_t> blocks(static_cast<size_t>(n * k / 256 * bb));
@@ -238,9 +238,9 @@ TEST(QuantMatmul, ExtremeCodesAndActivationsDoNotOverflow) {
     std::vector<float> plus(k, 1.0f), minus(k, -1.0f), alternating(k), mixed;
     for (int64_t i = 0; i < k; ++i) alternating[static_cast<size_t>(i)] = i % 2 ? -1.0f : 1.0f;
     for (const auto* row : {&plus, &minus, &alternating}) mixed.insert(mixed.end(), row->begin(), row->end());
-    const auto noise = randn(k, 99);
+    const auto noise = quant_matmul_randn(k, 99);
     mixed.insert(mixed.end(), noise.begin(), noise.end());
-    for (const TypeCase& c : all_types()) {
+    for (const QuantMatmulTypeCase& c : all_types()) {
         const int bb = quant_block_bytes(c.type, c.group);
         // Where each block's fp16 scale (and second scale / zero point) sits.
         std::vector<size_t> f16_at{0};
@@ -275,7 +275,7 @@ TEST(QuantMatmul, ExtremeCodesAndActivationsDoNotOverflow) {
 
 TEST(QuantMatmul, AllVariantsMatchReferenceOnAwkwardShapes) {
     ThreadPool pool(2);
-    for (const TypeCase& c : all_types()) {
+    for (const QuantMatmulTypeCase& c : all_types()) {
         const int be = quant_block_elems(c.type, c.group);
         for (int64_t k : {int64_t{be}, int64_t{3 * be}, round_up(4097, be)})
             // m: 1, 3, 6 = 4 + 2 and 17 = 16 + 1 leave every remainder of the 4-row micro-tiles;
@@ -292,7 +292,7 @@ TEST(QuantMatmul, AllVariantsMatchReferenceOnAwkwardShapes) {
 
 TEST(QuantMatmul, LlmLikeShapes) {
     ThreadPool pool(2);
-    for (const TypeCase& c : all_types()) {
+    for (const QuantMatmulTypeCase& c : all_types()) {
         check_matmul(c, 1, 80, 2048, pool);  // decode GEMV, several tiles per thread
         if (HasFatalFailure()) return;
         check_matmul(c, 21, 48, 1024, pool);  // prefill GEMM with a row remainder
@@ -306,7 +306,7 @@ TEST(QuantMatmul, LlmLikeShapes) {
 TEST(QuantMatmul, ManyMatricesInOneCallEqualSeparateCalls) {
     ThreadPool pool(2);
     const int64_t k = 512;
-    const auto x = randn(3 * k, 77);
+    const auto x = quant_matmul_randn(3 * k, 77);
     for (const std::vector<QuantType>& types : {std::vector<QuantType>{QuantType::q4_0, QuantType::q8_0, QuantType::q4_0},
                                                 std::vector<QuantType>{QuantType::q4_k, QuantType::q6_k}}) {
         const int64_t ns[] = {40, 16, 75};
@@ -395,15 +395,15 @@ TEST(QuantMatmul, MatchesLlamaCppVecDot) {
     };
     const int64_t n = 33, k = 2048;
     const auto w = weights(n, k, 5);
-    const auto x = randn(k, 6, 1.5f);
+    const auto x = quant_matmul_randn(k, 6, 1.5f);
     ThreadPool pool(1);
     for (const Pair& p : pairs) {
         SCOPED_TRACE(std::string(g.path) + " " + p.vec_dot);
         auto vec_dot = g.sym<VecDot>(p.vec_dot);
         auto quant = g.sym<QuantizeRow>((std::string("quantize_row_") + p.act).c_str());
         ASSERT_TRUE(vec_dot && quant) << "symbol missing";
-        const TypeCase c{p.t, 32};
-        const auto blocks = quantize_rows(c, w.data(), n, k);
+        const QuantMatmulTypeCase c{p.t, 32};
+        const auto blocks = quant_matmul_quantize_rows(c, w.data(), n, k);
         const QuantMatrix pm = pack_quant_matrix(p.t, blocks.data(), n, k);
         // llama.cpp quantizes the activations; tern consumes exactly those blocks.
         QuantScratch scratch;

@@ -45,7 +45,7 @@ std::vector<float> pruned_2_4(int64_t n, int64_t k, uint64_t seed) {
     return w;
 }
 
-std::vector<float> randn(int64_t n, uint64_t seed) {
+std::vector<float> sparse_randn(int64_t n, uint64_t seed) {
     std::mt19937_64 rng(seed);
     std::normal_distribution<float> d(0.0f, 1.0f);
     std::vector<float> v(static_cast<size_t>(n));
@@ -75,13 +75,13 @@ std::vector<double> dense_matmul(const std::vector<float>& dense, const std::vec
     return y;
 }
 
-constexpr float kCanary = 777.0f;
+constexpr float kSparseCanary = 777.0f;
 constexpr int64_t kGuard = 16;
 
 // Output with canaries after M x N.
-std::vector<float> guarded_output(int64_t m, int64_t n) { return std::vector<float>(static_cast<size_t>(m * n + kGuard), kCanary); }
+std::vector<float> guarded_output(int64_t m, int64_t n) { return std::vector<float>(static_cast<size_t>(m * n + kGuard), kSparseCanary); }
 void expect_guard_intact(const std::vector<float>& y, int64_t m, int64_t n, const char* what) {
-    for (int64_t i = m * n; i < m * n + kGuard; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], kCanary) << what << " wrote past the output";
+    for (int64_t i = m * n; i < m * n + kGuard; ++i) ASSERT_EQ(y[static_cast<size_t>(i)], kSparseCanary) << what << " wrote past the output";
 }
 
 const int64_t kKs[] = {1, 5, 17, 33, 64, 100, 257};
@@ -120,7 +120,7 @@ TEST(SparseKernels, ReferenceEqualsDenseMatmulOfUnpackedWeights) {
     SparseScratch scratch;
     const int64_t n = 23, k = 45, m = 5;
     const auto w = pruned(n, k, 0.7, 3);
-    const auto x = randn(m * k, 4);
+    const auto x = sparse_randn(m * k, 4);
     const std::vector<double> xd(x.begin(), x.end());
     {
         const CsrF32 f = pack_csr_f32(w.data(), n, k);
@@ -176,7 +176,7 @@ TEST(SparseKernels, EveryVariantMatchesScalarOnCsr) {
                 const CsrS8 q = pack_csr_s8(w.data(), n, k);
                 const BitmapS8 bm = pack_bitmap_s8(w.data(), n, k);
                 for (int64_t m : kMs) {
-                    const auto x = randn(m * k, static_cast<uint64_t>(m));
+                    const auto x = sparse_randn(m * k, static_cast<uint64_t>(m));
                     auto want = guarded_output(m, n), got = guarded_output(m, n);
                     sparse_matmul(f, x.data(), m, want.data(), scratch, pool, kSparseScalar);
                     sparse_matmul(f, x.data(), m, got.data(), scratch, pool, *kern);
@@ -187,7 +187,7 @@ TEST(SparseKernels, EveryVariantMatchesScalarOnCsr) {
                     expect_guard_intact(got, m, n, kern->name);
 
                     const auto xq = rand_s8(m * k, static_cast<uint64_t>(m + 7));
-                    const auto xs = randn(m, static_cast<uint64_t>(m + 9));
+                    const auto xs = sparse_randn(m, static_cast<uint64_t>(m + 9));
                     auto want8 = guarded_output(m, n), got8 = guarded_output(m, n);
                     sparse_matmul(q, xq.data(), xs.data(), m, want8.data(), scratch, pool, kSparseScalar);
                     sparse_matmul(q, xq.data(), xs.data(), m, got8.data(), scratch, pool, *kern);
@@ -221,7 +221,7 @@ TEST(SparseKernels, EveryVariantMatchesScalarOn2To4) {
             const Sparse24S8 s = pack_sparse24_s8(w.data(), n, k);
             for (int64_t m : kMs) {
                 const auto xq = rand_s8(m * k, static_cast<uint64_t>(m));
-                const auto xs = randn(m, static_cast<uint64_t>(m + 3));
+                const auto xs = sparse_randn(m, static_cast<uint64_t>(m + 3));
                 auto want = guarded_output(m, n), got = guarded_output(m, n);
                 sparse_matmul(s, xq.data(), xs.data(), m, want.data(), scratch, pool, kSparseScalar);
                 sparse_matmul(s, xq.data(), xs.data(), m, got.data(), scratch, pool, *kern);

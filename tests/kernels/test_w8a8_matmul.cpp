@@ -16,7 +16,7 @@
 namespace tern {
 namespace {
 
-struct Case {
+struct W8a8MatmulCase {
     int64_t m, n, k;
     float act_scale;
 };
@@ -26,8 +26,8 @@ TEST(W8A8Matmul, EveryVariantMatchesTheScalarReferenceBitForBit) {
     std::uniform_int_distribution<int> code(-127, 127);
     std::normal_distribution<float> act(0.0f, 2.0f);
     ThreadPool pool(2);
-    for (const Case c : {Case{1, 40, 128, 0}, Case{5, 33, 256, 0}, Case{37, 70, 384, 0}, Case{13, 64, 128, 0.03f},
-                         Case{64, 96, 256, 0.05f}}) {
+    for (const W8a8MatmulCase c : {W8a8MatmulCase{1, 40, 128, 0}, W8a8MatmulCase{5, 33, 256, 0}, W8a8MatmulCase{37, 70, 384, 0}, W8a8MatmulCase{13, 64, 128, 0.03f},
+                         W8a8MatmulCase{64, 96, 256, 0.05f}}) {
         std::vector<int8_t> w(static_cast<size_t>(c.n * c.k));
         for (auto& v : w) v = static_cast<int8_t>(code(rng));
         std::vector<float> d(static_cast<size_t>(c.n));

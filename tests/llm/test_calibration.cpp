@@ -22,10 +22,10 @@ namespace {
 
 using io::TensorRole;
 
-std::string tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string calibration_tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
-const llm::Model& tinylm() {
-    static const auto model = llm::load_model(tinylm_path(), {ops::FloatMath::exact});
+const llm::Model& calibration_tinylm() {
+    static const auto model = llm::load_model(calibration_tinylm_path(), {ops::FloatMath::exact});
     return *model;
 }
 
@@ -91,7 +91,7 @@ const ops::Linear& weight_of(const llm::Model& m, io::RoleOf r) {
 }
 
 TEST(Calibration, ObserverSeesEveryLinearWithItsRoleAndRows) {
-    const llm::Model& m = tinylm();
+    const llm::Model& m = calibration_tinylm();
     const auto& c = m.config;
     llm::Session s(m, {.n_ctx = 64});
     Recorder rec;
@@ -188,7 +188,7 @@ void expect_matches_direct(const ops::LinearInputStats& st, const std::vector<fl
 }
 
 TEST(Calibration, StatisticsMatchDirectF64OverTheSameRows) {
-    const llm::Model& m = tinylm();
+    const llm::Model& m = calibration_tinylm();
     llm::Session s(m, {.n_ctx = 64});
     ops::CalibrationCollector col(all_stats(), &default_pool());
     Recorder rec;
@@ -207,7 +207,7 @@ TEST(Calibration, StatisticsMatchDirectF64OverTheSameRows) {
 // Layer 0's attention input rebuilt without the runtime: RMSNorm of the
 // embedding rows, times attn_norm, in double.
 TEST(Calibration, Layer0HessianMatchesRowsRebuiltFromTheEmbeddings) {
-    const llm::Model& m = tinylm();
+    const llm::Model& m = calibration_tinylm();
     const int64_t d = m.config.n_embd;
     llm::Session s(m, {.n_ctx = 64});
     ops::CalibrationCollector col({.hessian = true}, nullptr);
@@ -258,7 +258,7 @@ void expect_same_stats(const ops::LinearInputStats& a, const ops::LinearInputSta
 }
 
 TEST(Calibration, MergeOfTwoHalvesEqualsOnePass) {
-    const llm::Model& m = tinylm();
+    const llm::Model& m = calibration_tinylm();
     llm::Session s(m, {.n_ctx = 64});
     const auto w = windows_2x64(m);
     ops::CalibrationCollector one(all_stats(), &default_pool()), a(all_stats()), b(all_stats());

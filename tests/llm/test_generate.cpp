@@ -40,7 +40,7 @@ SamplerParams random_sampling(uint64_t seed) {
     return sp;
 }
 
-GenerateReport run(const Model& model, const SamplerParams& sp, const GenerateStop& stop, int64_t n_ctx = 64,
+GenerateReport generate_run(const Model& model, const SamplerParams& sp, const GenerateStop& stop, int64_t n_ctx = 64,
                    std::vector<GeneratedToken>* seen = nullptr) {
     SessionOptions so;
     so.n_ctx = n_ctx;
@@ -56,7 +56,7 @@ TEST(Generate, StopsAfterMaxTokensLikeAHandWrittenLoop) {
     GenerateStop stop;
     stop.max_new_tokens = 12;
     std::vector<GeneratedToken> seen;
-    const GenerateReport rep = run(*model, random_sampling(5), stop, 64, &seen);
+    const GenerateReport rep = generate_run(*model, random_sampling(5), stop, 64, &seen);
     EXPECT_EQ(rep.stop, StopReason::length);
     EXPECT_EQ(rep.prompt_tokens, 5);
     EXPECT_EQ(rep.generated_tokens, 12);
@@ -89,9 +89,9 @@ TEST(Generate, SameSeedSameTokensOtherSeedOtherTokens) {
     const auto model = load_model(model_path());
     GenerateStop stop;
     stop.max_new_tokens = 20;
-    const GenerateReport a = run(*model, random_sampling(11), stop);
-    const GenerateReport b = run(*model, random_sampling(11), stop);
-    const GenerateReport c = run(*model, random_sampling(12), stop);
+    const GenerateReport a = generate_run(*model, random_sampling(11), stop);
+    const GenerateReport b = generate_run(*model, random_sampling(11), stop);
+    const GenerateReport c = generate_run(*model, random_sampling(12), stop);
     EXPECT_EQ(a.tokens, b.tokens);
     EXPECT_NE(a.tokens, c.tokens);
 }
@@ -100,7 +100,7 @@ TEST(Generate, StopsOnEosAndOnOtherStopIds) {
     auto model = load_model(model_path());
     GenerateStop stop;
     stop.max_new_tokens = 20;
-    const std::vector<int32_t> free_run = run(*model, random_sampling(3), stop).tokens;
+    const std::vector<int32_t> free_run = generate_run(*model, random_sampling(3), stop).tokens;
     // The first token that did not occur before it: stopping on it leaves the tokens before it.
     size_t k = 1;
     while (k < free_run.size() && std::count(free_run.begin(), free_run.begin() + k, free_run[k]) > 0) ++k;
@@ -109,20 +109,20 @@ TEST(Generate, StopsOnEosAndOnOtherStopIds) {
 
     model->config.eos_token = free_run[k];
     stop.stop_ids = {free_run[k]};
-    GenerateReport rep = run(*model, random_sampling(3), stop);
+    GenerateReport rep = generate_run(*model, random_sampling(3), stop);
     EXPECT_EQ(rep.stop, StopReason::eos);
     EXPECT_EQ(rep.tokens, before);
     EXPECT_EQ(rep.decoded_tokens, static_cast<int64_t>(k));
 
     stop.keep_stop_token = true;  // tern generate prints the EOS
-    rep = run(*model, random_sampling(3), stop);
+    rep = generate_run(*model, random_sampling(3), stop);
     EXPECT_EQ(rep.stop, StopReason::eos);
     EXPECT_EQ(rep.generated_tokens, static_cast<int64_t>(k + 1));
     EXPECT_EQ(rep.tokens.back(), free_run[k]);
 
     model->config.eos_token = -1;  // the same id as a chat template's end of turn
     stop.keep_stop_token = false;
-    rep = run(*model, random_sampling(3), stop);
+    rep = generate_run(*model, random_sampling(3), stop);
     EXPECT_EQ(rep.stop, StopReason::stop_token);
     EXPECT_EQ(rep.tokens, before);
 }
@@ -134,7 +134,7 @@ TEST(Generate, StopsWhenTheCallbackSaysSo) {
     int calls = 0;
     stop.after_token = [&](int32_t) { return ++calls == 4; };
     std::vector<GeneratedToken> seen;
-    const GenerateReport rep = run(*model, random_sampling(8), stop, 64, &seen);
+    const GenerateReport rep = generate_run(*model, random_sampling(8), stop, 64, &seen);
     EXPECT_EQ(rep.stop, StopReason::callback);
     EXPECT_EQ(calls, 4);
     EXPECT_EQ(seen.size(), 4u);
@@ -145,7 +145,7 @@ TEST(Generate, StopsAtAFullContextAndKeepsTheHeldTokens) {
     const auto model = load_model(model_path());
     GenerateStop stop;
     stop.max_new_tokens = 20;
-    const GenerateReport rep = run(*model, random_sampling(4), stop, /*n_ctx=*/9);
+    const GenerateReport rep = generate_run(*model, random_sampling(4), stop, /*n_ctx=*/9);
     EXPECT_EQ(rep.stop, StopReason::context);
     EXPECT_EQ(rep.decoded_tokens, 4);  // 5 prompt + 4 decoded fill the 9 positions
     EXPECT_EQ(rep.generated_tokens, 5);

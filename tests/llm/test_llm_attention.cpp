@@ -49,7 +49,7 @@ TEST(LlmAttention, FlashEqualsNaiveAcrossTilesAndGroups) {
     }
 }
 
-std::vector<float> run(const Model& m, const std::vector<int32_t>& toks, SessionOptions o,
+std::vector<float> llm_attention_run(const Model& m, const std::vector<int32_t>& toks, SessionOptions o,
                        const std::vector<int64_t>& pieces) {
     Session s(m, o);
     std::vector<float> all, logits;  // (T, V)
@@ -68,19 +68,19 @@ TEST(LlmKvCache, EveryFeedingOrderGivesTheSameLogits) {
         const auto model = load_model(tm.gguf_path);
         const auto& toks = tm.tokens;
         const int64_t T = static_cast<int64_t>(toks.size()), V = model->config.n_vocab;
-        const auto full = run(*model, toks, {}, {T});
+        const auto full = llm_attention_run(*model, toks, {}, {T});
         SessionOptions naive;
         naive.naive_attention = true;
-        EXPECT_LT(rel_err(run(*model, toks, naive, {T}).data(), full.data(), T * V), 1e-5) << name << " naive attention";
+        EXPECT_LT(rel_err(llm_attention_run(*model, toks, naive, {T}).data(), full.data(), T * V), 1e-5) << name << " naive attention";
         SessionOptions small;
         small.max_batch = 5;  // prefill in GEMM chunks of 5 rows
-        EXPECT_LT(rel_err(run(*model, toks, small, {T}).data(), full.data(), T * V), 1e-5) << name << " chunks";
-        EXPECT_LT(rel_err(run(*model, toks, {}, std::vector<int64_t>(size_t(T), 1)).data(), full.data(), T * V), 1e-5)
+        EXPECT_LT(rel_err(llm_attention_run(*model, toks, small, {T}).data(), full.data(), T * V), 1e-5) << name << " chunks";
+        EXPECT_LT(rel_err(llm_attention_run(*model, toks, {}, std::vector<int64_t>(size_t(T), 1)).data(), full.data(), T * V), 1e-5)
             << name << " token by token";
-        EXPECT_LT(rel_err(run(*model, toks, {}, {7, 1, 1, T - 9}).data(), full.data(), T * V), 1e-5) << name << " mixed";
+        EXPECT_LT(rel_err(llm_attention_run(*model, toks, {}, {7, 1, 1, T - 9}).data(), full.data(), T * V), 1e-5) << name << " mixed";
         SessionOptions f16;
         f16.kv_type = ops::KvType::f16;  // half-precision cache: close, not equal
-        EXPECT_LT(rel_err(run(*model, toks, f16, {T}).data(), full.data(), T * V), 5e-3) << name << " f16 cache";
+        EXPECT_LT(rel_err(llm_attention_run(*model, toks, f16, {T}).data(), full.data(), T * V), 5e-3) << name << " f16 cache";
     }
 }
 

@@ -66,7 +66,7 @@ const ChatModels& chat_models() {
     return *m;
 }
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int llm_chat_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 std::string shell_quote(const std::string& s) {
     std::string q = "'";
@@ -152,7 +152,7 @@ TEST(ChatCli, LaterTurnsPrefillOnlyWhatTheCacheLacks) {
         EXPECT_EQ(turns[t].prefill, turns[t].prompt - turns[t].reused);
         EXPECT_LT(turns[t].prefill, turns[t].prompt);
     }
-    EXPECT_GE(lines(r.out), 3);
+    EXPECT_GE(llm_chat_lines(r.out), 3);
     EXPECT_GT(r.out.size(), 3u) << "three replies, not three empty lines";
 }
 
@@ -228,7 +228,7 @@ TEST(ChatCli, PlainFormatWhenTheModelHasNoTemplate) {
     const auto turns = turn_lines(r.err);
     ASSERT_EQ(turns.size(), 2u) << r.err;
     EXPECT_GT(turns[1].reused, 0);
-    EXPECT_EQ(lines(r.out), 2) << "plain replies are single lines: " << r.out;
+    EXPECT_EQ(llm_chat_lines(r.out), 2) << "plain replies are single lines: " << r.out;
     // The same model told to use ChatML by name renders with its control tokens.
     const auto t = run_tern_stdin("chat " + chat_models().plain + " -n 6 --template qwen" + std::string(kGreedy), "Hi\n");
     ASSERT_EQ(t.code, 0) << t.err;
@@ -246,7 +246,7 @@ TEST(ChatCli, OldestTurnsAreDroppedWhenTheContextFills) {
     // A message that cannot fit on its own is one error line; it is not sent and the chat goes on.
     const auto big = run_tern_stdin("chat " + path + " --ctx 32 -n 4" + std::string(kGreedy), msg + "\nHi\n");
     EXPECT_EQ(big.code, 0) << big.err;
-    EXPECT_EQ(lines(big.err), 1) << big.err;
+    EXPECT_EQ(llm_chat_lines(big.err), 1) << big.err;
     EXPECT_NE(big.err.find("more than the context of 32"), std::string::npos) << big.err;
     EXPECT_NE(big.err.find("not sent"), std::string::npos) << big.err;
     EXPECT_FALSE(big.out.empty());  // the reply to "Hi"
@@ -256,19 +256,19 @@ TEST(ChatCli, BadInputIsOneLineError) {
     const std::string& path = chat_models().chatml;
     const auto missing = run_tern_stdin("chat " + chat_models().dir.file("nope.gguf"), "Hi\n");
     EXPECT_EQ(missing.code, 1);
-    EXPECT_EQ(lines(missing.err), 1) << missing.err;
+    EXPECT_EQ(llm_chat_lines(missing.err), 1) << missing.err;
     EXPECT_NE(missing.err.find("nope.gguf"), std::string::npos) << missing.err;
     // The tiny test llama names its tokens but has no tokenizer.ggml.model.
     const auto no_tok = run_tern_stdin("chat " + tiny_models().get("llama_gqa").gguf_path, "Hi\n");
     EXPECT_EQ(no_tok.code, 1);
-    EXPECT_EQ(lines(no_tok.err), 1) << no_tok.err;
+    EXPECT_EQ(llm_chat_lines(no_tok.err), 1) << no_tok.err;
     EXPECT_NE(no_tok.err.find("has no tokenizer"), std::string::npos) << no_tok.err;
     // Bad option values are usage errors (exit 2), as in tern generate.
     for (const char* opt : {"--temp -1", "--top-p 0", "--min-p 2", "--repeat-penalty 0", "-n 0", "--kv q8",
                             "--template alpaca"}) {
         const auto r = run_tern_stdin("chat " + path + " " + opt, "Hi\n");
         EXPECT_EQ(r.code, 2) << opt << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << opt << ": " << r.err;
+        EXPECT_EQ(llm_chat_lines(r.err), 1) << opt << ": " << r.err;
         EXPECT_EQ(r.out, "") << opt;
     }
 }

@@ -19,7 +19,7 @@ namespace {
 
 using testcli::run_tern;
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int llm_cli_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 std::vector<int32_t> greedy_by_library(const std::string& path, const std::vector<int32_t>& prompt, int n) {
     const auto model = load_model(path);
@@ -78,7 +78,7 @@ TEST(LlmCli, PromptLongerThanTheContextIsOneLineExit1) {
     const TinyModel& m = tiny_models().get("llama_gqa");
     const auto r = run_tern("generate " + m.gguf_path + " --tokens \"1 2 3 4 5 6\" --ctx 4 -n 2");
     EXPECT_EQ(r.code, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(llm_cli_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("more than the context of 4"), std::string::npos) << r.err;
     // Generation stops cleanly when the context fills up.
     const auto f = run_tern("generate " + m.gguf_path + " --tokens \"1 2 3\" --ctx 6 -n 10 --temp 0 --ignore-eos --json");
@@ -94,7 +94,7 @@ TEST(LlmCli, BadOptionValuesAreUsageErrors) {
                             "--fpmath fast"}) {
         const auto r = run_tern("generate " + m.gguf_path + " --tokens 1 " + opt);
         EXPECT_EQ(r.code, 2) << opt << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(llm_cli_lines(r.err), 1) << r.err;
     }
     const auto no_prompt = run_tern("generate " + m.gguf_path + " -n 3");
     EXPECT_EQ(no_prompt.code, 2);
@@ -109,7 +109,7 @@ TEST(LlmCli, BadOptionValuesAreUsageErrors) {
 }
 
 // A copy of the tiny llama GGUF with its metadata or tensors edited.
-std::string edited_gguf(const std::string& name, const std::function<void(io::GgufMetadata&, std::vector<NamedTensor>&)>& edit) {
+std::string llm_cli_edited_gguf(const std::string& name, const std::function<void(io::GgufMetadata&, std::vector<NamedTensor>&)>& edit) {
     io::GgufModel g = io::read_gguf(tiny_models().get("llama_gqa").gguf_path);
     io::GgufMetadata md = g.info.metadata;
     std::vector<NamedTensor> ts = g.tensors;
@@ -123,28 +123,28 @@ void expect_one_line_exit1(const std::string& path, const std::string& needle) {
     for (const char* cmd : {"generate ", "perplexity "}) {
         const auto r = run_tern(std::string(cmd) + path + (cmd[0] == 'g' ? " --tokens 1" : " --tokens-file " + path));
         EXPECT_EQ(r.code, 1) << cmd << path << ": " << r.err;
-        EXPECT_EQ(lines(r.err), 1) << r.err;
+        EXPECT_EQ(llm_cli_lines(r.err), 1) << r.err;
         EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
     }
 }
 
 TEST(LlmCli, BadFilesAreOneLineExit1) {
-    const std::string missing = edited_gguf("missing.gguf", [](auto&, auto& ts) {
+    const std::string missing = llm_cli_edited_gguf("missing.gguf", [](auto&, auto& ts) {
         ts.erase(std::remove_if(ts.begin(), ts.end(), [](const NamedTensor& t) { return t.name == "blk.1.ffn_up.weight"; }), ts.end());
     });
     expect_one_line_exit1(missing, "'blk.1.ffn_up.weight' is missing");
-    const std::string shape = edited_gguf("shape.gguf", [](auto&, auto& ts) {
+    const std::string shape = llm_cli_edited_gguf("shape.gguf", [](auto&, auto& ts) {
         for (auto& t : ts)
             if (t.name == "blk.0.attn_k.weight") t.tensor = Tensor::zeros({16, 64});
     });
     expect_one_line_exit1(shape, "'blk.0.attn_k.weight' has shape [16, 64], expected [32, 64]");
-    const std::string arch = edited_gguf("arch.gguf", [](auto& md, auto&) {
+    const std::string arch = llm_cli_edited_gguf("arch.gguf", [](auto& md, auto&) {
         for (auto& [k, v] : md)
             if (k == "general.architecture") v = io::GgufValue::of_string("mamba");
     });
     expect_one_line_exit1(arch, "architecture 'mamba' is not supported");
     EXPECT_NE(run_tern("generate " + arch + " --tokens 1").err.find(arch), std::string::npos);
-    const std::string dtype = edited_gguf("dtype.gguf", [](auto&, auto& ts) {
+    const std::string dtype = llm_cli_edited_gguf("dtype.gguf", [](auto&, auto& ts) {
         for (auto& t : ts)
             if (t.name == "blk.0.ffn_gate.weight") t.tensor = Tensor::zeros({96, 64}, DType::i32);
     });

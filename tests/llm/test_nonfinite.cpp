@@ -30,7 +30,7 @@ using testcli::run_tern;
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int nonfinite_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 TinySpec small_llama(DType dtype = DType::f32) {
     TinySpec s;
@@ -62,7 +62,7 @@ std::string write_gguf_model(const testio::TempDir& dir, const std::string& file
 }
 
 // A copy of the GGUF at `src` with its metadata or tensors edited.
-std::string edited_gguf(const std::string& src, const std::string& dst,
+std::string nonfinite_edited_gguf(const std::string& src, const std::string& dst,
                         const std::function<void(io::GgufMetadata&, std::vector<NamedTensor>&)>& edit) {
     io::GgufModel g = io::read_gguf(src);
     io::GgufMetadata md = g.info.metadata;
@@ -73,7 +73,7 @@ std::string edited_gguf(const std::string& src, const std::string& dst,
     return dst;
 }
 
-std::string load_error(const std::string& path, const LoadOptions& o = {}) {
+std::string nonfinite_load_error(const std::string& path, const LoadOptions& o = {}) {
     try {
         load_model(path, o);
     } catch (const InputError& e) {
@@ -88,7 +88,7 @@ TEST(NonfiniteLoad, NanInOneAttentionMatrixIsRefusedByName) {
     // One NaN in layer 1's v projection: on its own the forward pass absorbs it.
     const std::string path =
         write_gguf_model(dir, "nan.gguf", s, poisoned(s, "model.layers.1.self_attn.v_proj.weight", 5, kNaN));
-    EXPECT_EQ(load_error(path), "[" + path + "] tensor 'blk.1.attn_v.weight' holds 1 non-finite value (the first, "
+    EXPECT_EQ(nonfinite_load_error(path), "[" + path + "] tensor 'blk.1.attn_v.weight' holds 1 non-finite value (the first, "
                                              "NaN, at element 5); --allow-nonfinite loads it anyway");
     LoadOptions allow;
     allow.allow_nonfinite = true;
@@ -104,13 +104,13 @@ TEST(NonfiniteLoad, HfCheckpointIsRefusedByItsOwnTensorName) {
         const TinySpec s = small_llama(t);
         const std::string hf_dir = dir.file(std::string("hf_") + std::string(dtype_name(t)));
         write_hf_copy(s, poisoned(s, "model.layers.0.mlp.up_proj.weight", 70, -kInf), hf_dir);
-        EXPECT_NE(load_error(hf_dir).find("tensor 'model.layers.0.mlp.up_proj.weight' holds 1 non-finite value (the "
+        EXPECT_NE(nonfinite_load_error(hf_dir).find("tensor 'model.layers.0.mlp.up_proj.weight' holds 1 non-finite value (the "
                                           "first, Inf, at element 70)"),
                   std::string::npos)
-            << load_error(hf_dir);
+            << nonfinite_load_error(hf_dir);
         // A norm (kept in f32 by GGUF, 1-D) is checked too.
         write_hf_copy(s, poisoned(s, "model.norm.weight", 3, kNaN), hf_dir);
-        EXPECT_NE(load_error(hf_dir).find("'model.norm.weight' holds 1 non-finite"), std::string::npos);
+        EXPECT_NE(nonfinite_load_error(hf_dir).find("'model.norm.weight' holds 1 non-finite"), std::string::npos);
     }
 }
 
@@ -119,7 +119,7 @@ TEST(NonfiniteLoad, InfBlockScaleOfAQuantizedTensorIsRefused) {
     const TinySpec s = small_llama();
     const std::string src = write_gguf_model(dir, "ok.gguf", s, make_hf_tensors(s));
     for (DType t : {DType::q8_0, DType::q4_0}) {
-        const std::string path = edited_gguf(src, dir.file(std::string(dtype_name(t)) + ".gguf"), [&](auto&, auto& ts) {
+        const std::string path = nonfinite_edited_gguf(src, dir.file(std::string(dtype_name(t)) + ".gguf"), [&](auto&, auto& ts) {
             for (auto& nt : ts)
                 if (nt.name == "blk.0.ffn_down.weight") {
                     nt.tensor = quantize_tensor_rtn(nt.tensor, *format_for_dtype(t), nt.name);
@@ -127,10 +127,10 @@ TEST(NonfiniteLoad, InfBlockScaleOfAQuantizedTensorIsRefused) {
                     std::memcpy(nt.tensor.raw_data() + 3 * dtype_info(t).block_bytes, &inf, 2);
                 }
         });
-        EXPECT_NE(load_error(path).find("tensor 'blk.0.ffn_down.weight' holds 1 non-finite block scale (the first, "
+        EXPECT_NE(nonfinite_load_error(path).find("tensor 'blk.0.ffn_down.weight' holds 1 non-finite block scale (the first, "
                                         "Inf, in block 3)"),
                   std::string::npos)
-            << load_error(path);
+            << nonfinite_load_error(path);
     }
 }
 
@@ -168,7 +168,7 @@ TEST(NonfiniteCli, GeneratePerplexityAndEvalRefuseOrStop) {
     for (const std::string& cmd : {gen, ppl}) {
         const auto refused = run_tern(cmd);
         EXPECT_EQ(refused.code, 1) << cmd << ": " << refused.err;
-        EXPECT_EQ(lines(refused.err), 1) << refused.err;
+        EXPECT_EQ(nonfinite_lines(refused.err), 1) << refused.err;
         EXPECT_NE(refused.err.find("[" + path + "] tensor 'output_norm.weight' holds 1 non-finite value"), std::string::npos)
             << refused.err;
         EXPECT_NE(refused.err.find("--allow-nonfinite"), std::string::npos);
@@ -176,7 +176,7 @@ TEST(NonfiniteCli, GeneratePerplexityAndEvalRefuseOrStop) {
         // Let in, the run stops at the first NaN logits rather than print token 0s or "PPL = nan".
         const auto stopped = run_tern(cmd + " --allow-nonfinite");
         EXPECT_EQ(stopped.code, 1) << cmd << ": " << stopped.err;
-        EXPECT_EQ(lines(stopped.err), 1) << stopped.err;
+        EXPECT_EQ(nonfinite_lines(stopped.err), 1) << stopped.err;
         EXPECT_NE(stopped.err.find("are NaN or Inf"), std::string::npos) << stopped.err;
         EXPECT_EQ(stopped.out.find("nan"), std::string::npos) << stopped.out;
         EXPECT_EQ(stopped.out.find(" 0 0 0"), std::string::npos) << stopped.out;
@@ -191,23 +191,23 @@ TEST(LayerCount, FileWithMoreBlocksThanDeclaredIsRefused) {
     testio::TempDir dir;
     const TinySpec s = small_llama();
     const std::string src = write_gguf_model(dir, "ok.gguf", s, make_hf_tensors(s));
-    const std::string fewer = edited_gguf(src, dir.file("fewer.gguf"), [](auto& md, auto&) {
+    const std::string fewer = nonfinite_edited_gguf(src, dir.file("fewer.gguf"), [](auto& md, auto&) {
         for (auto& [k, v] : md)
             if (k == "llama.block_count") v = io::GgufValue::of_u32(1);
     });
-    EXPECT_NE(load_error(fewer).find("tensor 'blk.1.attn_k.weight' belongs to layer 1 but the model declares a layer count of 1"),
+    EXPECT_NE(nonfinite_load_error(fewer).find("tensor 'blk.1.attn_k.weight' belongs to layer 1 but the model declares a layer count of 1"),
               std::string::npos)
-        << load_error(fewer);
+        << nonfinite_load_error(fewer);
     const auto r = run_tern("generate " + fewer + " --tokens 1 -n 2");
     EXPECT_EQ(r.code, 1);
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(nonfinite_lines(r.err), 1) << r.err;
     // HF: num_hidden_layers smaller than the model.layers.* the checkpoint holds.
     const std::string hf = dir.file("hf");
     write_hf_copy(s, make_hf_tensors(s), hf);
     auto cfg = hf_config(s);
     cfg["num_hidden_layers"] = 1;
     std::ofstream(hf + "/config.json") << cfg.dump();
-    EXPECT_NE(load_error(hf).find("tensor 'model.layers.1."), std::string::npos) << load_error(hf);
+    EXPECT_NE(nonfinite_load_error(hf).find("tensor 'model.layers.1."), std::string::npos) << nonfinite_load_error(hf);
 }
 
 // A block_count far above the blocks held was allocated for before any tensor
@@ -216,16 +216,16 @@ TEST(LayerCount, DeclaredCountAboveTheBlocksHeldIsRefusedBeforeAllocating) {
     testio::TempDir dir;
     const TinySpec s = small_llama();
     const std::string src = write_gguf_model(dir, "ok.gguf", s, make_hf_tensors(s));
-    const std::string more = edited_gguf(src, dir.file("more.gguf"), [](auto& md, auto&) {
+    const std::string more = nonfinite_edited_gguf(src, dir.file("more.gguf"), [](auto& md, auto&) {
         for (auto& [k, v] : md)
             if (k == "llama.block_count") v = io::GgufValue::of_u32(100000000);
     });
-    EXPECT_NE(load_error(more).find("declares 100000000 layers (block_count / num_hidden_layers) but holds tensors for 2"),
+    EXPECT_NE(nonfinite_load_error(more).find("declares 100000000 layers (block_count / num_hidden_layers) but holds tensors for 2"),
               std::string::npos)
-        << load_error(more);
+        << nonfinite_load_error(more);
     const auto r = run_tern("generate " + more + " --tokens 1 -n 2");
     EXPECT_EQ(r.code, 1) << r.err;
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(nonfinite_lines(r.err), 1) << r.err;
 }
 
 TEST(NonfiniteQuantize, F16OverflowIsRefusedNamingTheTensor) {
@@ -237,7 +237,7 @@ TEST(NonfiniteQuantize, F16OverflowIsRefusedNamingTheTensor) {
                                {"ok.weight", Tensor::from_floats({4, 32}, std::vector<float>(128, 1.0f))}});
     const auto r = run_tern("quantize " + in + " -o " + out + " --format f16");
     EXPECT_EQ(r.code, 1) << r.err;
-    EXPECT_EQ(lines(r.err), 1) << r.err;
+    EXPECT_EQ(nonfinite_lines(r.err), 1) << r.err;
     EXPECT_NE(r.err.find("[" + in + "] tensor 'big.weight': |x| up to 1e+06 is beyond the range of f16: 2 values would "
                          "become Inf or NaN"),
               std::string::npos)

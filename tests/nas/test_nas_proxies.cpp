@@ -14,7 +14,7 @@ using namespace tern::nas;
 
 namespace {
 
-Tensor random_images(int64_t n, uint64_t seed) {
+Tensor nas_proxies_random_images(int64_t n, uint64_t seed) {
     Tensor t = Tensor::empty({n, 1, 28, 28});
     tern::data::Rng rng(seed);
     for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = static_cast<float>(rng.below(1000)) / 1000.0f;
@@ -25,7 +25,7 @@ Tensor random_images(int64_t n, uint64_t seed) {
 
 TEST(NasProxies, FiniteDeterministicAndCountsMatchCost) {
     const Arch a = smallest_arch(mobilenet_space());
-    const Tensor x = random_images(8, 1);
+    const Tensor x = nas_proxies_random_images(8, 1);
     const std::vector<int32_t> y = {0, 1, 2, 3, 4, 5, 6, 7};
     const ProxyScores p = compute_proxies(a, x, y, 1), q = compute_proxies(a, x, y, 1);
     EXPECT_EQ(p.params, static_cast<double>(arch_cost(a).params));
@@ -55,7 +55,7 @@ TEST(NasProxies, SynflowStaysFiniteOnTheLargestArchitecture) {
     Arch a = smallest_arch(s);
     a.width = 1.0;
     for (auto& st : a.stages) st.blocks.assign(4, BlockArch{7, 6});
-    const ProxyScores p = compute_proxies(a, random_images(2, 3), {1, 2}, 1);
+    const ProxyScores p = compute_proxies(a, nas_proxies_random_images(2, 3), {1, 2}, 1);
     EXPECT_TRUE(std::isfinite(p.synflow));
     EXPECT_GT(p.synflow, 0);
     std::printf("largest architecture: synflow %g, naswot %g, snip %g, grad_norm %g\n", p.synflow, p.naswot, p.snip,

@@ -18,14 +18,14 @@ using tern::testcli::run_tern;
 namespace {
 
 
-std::string temp_dir() {
+std::string nas_search_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-search-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
 }
 
-std::string write(const std::string& name, const std::string& text) {
-    const std::string p = temp_dir() + "/" + name;
+std::string nas_search_cli_write(const std::string& name, const std::string& text) {
+    const std::string p = nas_search_cli_temp_dir() + "/" + name;
     std::ofstream(p) << text;
     return p;
 }
@@ -38,7 +38,7 @@ const char* kTinySpace = R"({"stem":8,"head":16,"stages":[{"channels":8,"stride"
 
 TEST(SearchCli, TinySearchWritesAModelTernEvalTakes) {
     REQUIRE_FASHION();
-    const std::string space = write("tiny.json", kTinySpace), out = temp_dir() + "/found.safetensors";
+    const std::string space = nas_search_cli_write("tiny.json", kTinySpace), out = nas_search_cli_temp_dir() + "/found.safetensors";
     const auto r = run_tern("search " + space + " --strategy evolution --data fashion-mnist --max-evals 2 --epochs 1 "
                             "--train-subset 256 --seed 3 -t 2 --json -o " + out);
     ASSERT_EQ(r.code, 0) << r.all();
@@ -66,16 +66,16 @@ TEST(SearchCli, TinySearchWritesAModelTernEvalTakes) {
 
 TEST(SearchCli, ZeroShotSameSeedSameResult) {
     REQUIRE_FASHION();
-    const std::string space = write("tiny-seed.json", kTinySpace);
+    const std::string space = nas_search_cli_write("tiny-seed.json", kTinySpace);
     auto once = [&](const std::string& name) {
         const auto r = run_tern("search " + space + " --strategy zeroshot --max-evals 3 --epochs 1 --train-subset 256 "
-                                "--seed 5 -t 2 --json -o " + temp_dir() + "/" + name);
+                                "--seed 5 -t 2 --json -o " + nas_search_cli_temp_dir() + "/" + name);
         EXPECT_EQ(r.code, 0) << r.all();
         return r.code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json();
     };
     const auto a = once("seed-a.safetensors"), b = once("seed-b.safetensors");
     EXPECT_EQ(a["evaluations"], 3);  // scored by the proxies; only the top NASWOT one trains
-    std::ifstream csv(temp_dir() + "/seed-a.safetensors.search.csv");
+    std::ifstream csv(nas_search_cli_temp_dir() + "/seed-a.safetensors.search.csv");
     std::string line;
     int trained = 0;
     std::getline(csv, line);
@@ -93,7 +93,7 @@ TEST(SearchCli, ZeroShotSameSeedSameResult) {
 }
 
 TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
-    const std::string out = temp_dir() + "/x.safetensors";
+    const std::string out = nas_search_cli_temp_dir() + "/x.safetensors";
     auto r = run_tern("search mobilenet --strategy darts -o " + out);
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("proxyless"), std::string::npos) << r.err;
@@ -110,19 +110,19 @@ TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
 }
 
 TEST(SearchCli, UnmeetableBudgetAndBadSpaceExitOne) {
-    const std::string out = temp_dir() + "/y.safetensors";
+    const std::string out = nas_search_cli_temp_dir() + "/y.safetensors";
     auto r = run_tern("search mobilenet --params 1000 -o " + out);
     EXPECT_EQ(r.code, 1) << r.all();
     EXPECT_NE(r.err.find("no architecture of the search space 'mobilenet' meets it: the smallest has"), std::string::npos)
         << r.err;
     r = run_tern("search mobilenet --macs 5 -o " + out);
     EXPECT_EQ(r.code, 1);
-    const std::string empty = write("empty.json", R"({"stem":8,"head":16,"stages":[],"kernels":[3],"expansions":[1],"widths":[1]})");
+    const std::string empty = nas_search_cli_write("empty.json", R"({"stem":8,"head":16,"stages":[],"kernels":[3],"expansions":[1],"widths":[1]})");
     r = run_tern("search " + empty + " -o " + out);
     EXPECT_EQ(r.code, 1) << r.all();
     EXPECT_NE(r.err.find(empty), std::string::npos);
     EXPECT_NE(r.err.find("'stages': is empty"), std::string::npos) << r.err;
-    r = run_tern("search " + temp_dir() + "/missing.json -o " + out);
+    r = run_tern("search " + nas_search_cli_temp_dir() + "/missing.json -o " + out);
     EXPECT_EQ(r.code, 1) << r.all();
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_FALSE(std::filesystem::exists(out + ".search.csv"));
@@ -130,7 +130,7 @@ TEST(SearchCli, UnmeetableBudgetAndBadSpaceExitOne) {
 
 TEST(SearchCli, HostileNasModelFileIsOneError) {
     // A classifier file whose tern.model names a malformed architecture.
-    const std::string path = temp_dir() + "/bad.safetensors";
+    const std::string path = nas_search_cli_temp_dir() + "/bad.safetensors";
     const std::string meta = R"({"__metadata__":{"tern.model":"nas:{\"stem\":99999}"}})";
     std::string header = meta;
     while (header.size() % 8) header += ' ';
@@ -147,7 +147,7 @@ TEST(SearchCli, HostileNasModelFileIsOneError) {
 
 TEST(SearchCli, ProxylessWritesAModelAndItsSupernetLog) {
     REQUIRE_FASHION();
-    const std::string space = write("tiny-proxyless.json", kTinySpace), out = temp_dir() + "/proxyless.safetensors";
+    const std::string space = nas_search_cli_write("tiny-proxyless.json", kTinySpace), out = nas_search_cli_temp_dir() + "/proxyless.safetensors";
     const auto r = run_tern("search " + space + " --strategy proxyless --latency-ms 50 --max-evals 2 --epochs 1 "
                             "--train-subset 256 --seed 2 -t 2 --json -o " + out);
     ASSERT_EQ(r.code, 0) << r.all();
@@ -172,7 +172,7 @@ TEST(SearchCli, ProxylessWritesAModelAndItsSupernetLog) {
 }
 
 TEST(SearchCli, ProxylessBadFlagsAndBudgets) {
-    const std::string out = temp_dir() + "/p.safetensors";
+    const std::string out = nas_search_cli_temp_dir() + "/p.safetensors";
     auto r = run_tern("search mobilenet --strategy proxyless -o " + out);  // no latency target
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("--latency-ms"), std::string::npos) << r.err;
@@ -181,7 +181,7 @@ TEST(SearchCli, ProxylessBadFlagsAndBudgets) {
     r = run_tern("search mobilenet --strategy proxyless --latency-ms 0.0001 -o " + out);
     EXPECT_EQ(r.code, 1) << r.all();
     EXPECT_NE(r.err.find("meets it"), std::string::npos) << r.err;
-    const std::string gap = write("gap.json", R"({"stem":8,"head":16,"stages":[{"channels":8,"stride":2,"depths":[1,3]}],
+    const std::string gap = nas_search_cli_write("gap.json", R"({"stem":8,"head":16,"stages":[{"channels":8,"stride":2,"depths":[1,3]}],
                                                  "kernels":[3],"expansions":[2],"widths":[1.0]})");
     r = run_tern("search " + gap + " --strategy proxyless --latency-ms 50 --train-subset 64 -o " + out);
     EXPECT_EQ(r.code, 1) << r.all();

@@ -24,7 +24,7 @@ namespace {
 
 using test::random_tensor;
 
-std::string temp_path(const std::string& name) {
+std::string binary_file_temp_path(const std::string& name) {
     const auto d = std::filesystem::temp_directory_path() / ("tern-binary-file-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return (d / name).string();
@@ -44,7 +44,7 @@ Written write_binary_lenet5(const std::string& method, const std::string& name) 
     w.spec.threshold = default_binary_threshold(method);
     attach_binarizers(*w.model, w.spec, "test");
     w.model->eval();
-    w.path = temp_path(name);
+    w.path = binary_file_temp_path(name);
     train::save_classifier(w.path, *w.model,
                            {{"tern.model", "lenet5"}, {"tern.binary", binary_spec_json(w.spec)}});
     return w;
@@ -124,7 +124,7 @@ void expect_load_error(const Written& w, const std::string& name, Edit edit, con
     for (const auto& t : src.tensors) tensors.push_back({t.name, t.tensor.clone()});
     std::map<std::string, std::string> meta(src.infos[0].metadata.begin(), src.infos[0].metadata.end());
     edit(tensors, meta);
-    const std::string bad = temp_path(name);
+    const std::string bad = binary_file_temp_path(name);
     io::write_safetensors(bad, tensors, meta);
     try {
         train::load_classifier(bad);
@@ -182,7 +182,7 @@ TEST(BinaryFile, BadPackedFilesFailNamingTheFile) {
         m["tern.binary"] = R"({"method": "twn", "threshold": 0, "layers": ["fc1"]})";
     }, "bad tern.binary metadata: threshold 0");
     // Truncated: the safetensors reader names the file before any unpacking.
-    const std::string cut = temp_path("cut.safetensors");
+    const std::string cut = binary_file_temp_path("cut.safetensors");
     std::filesystem::copy_file(b.path, cut, std::filesystem::copy_options::overwrite_existing);
     std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
     try {

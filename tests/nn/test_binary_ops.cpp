@@ -18,15 +18,15 @@ namespace {
 using test::random_tensor;
 using test::RefCase;
 
-constexpr double kTol = 1e-5;  // max |tern - torch| / max |torch|
+constexpr double kBinaryOpsTol = 1e-5;  // max |tern - torch| / max |torch|
 
-Tensor constant(const Shape& s, float v) {
+Tensor binary_ops_constant(const Shape& s, float v) {
     Tensor t = Tensor::empty(s);
     std::fill_n(t.data<float>(), t.numel(), v);
     return t;
 }
 
-std::vector<RefCase> cases() {
+std::vector<RefCase> binary_ops_cases() {
     Rng rng(2431);
     std::vector<RefCase> c;
     auto add = [&](std::string name, nlohmann::json p, std::vector<std::pair<std::string, Tensor>> in) {
@@ -43,72 +43,72 @@ std::vector<RefCase> cases() {
     add("twn_conv", {{"kind", "twn"}, {"threshold", 0.7}}, {{"x", random_tensor({8, 4, 3, 3}, rng)}});
     add("twn_linear_t05", {{"kind", "twn"}, {"threshold", 0.5}}, {{"x", random_tensor({7, 29}, rng)}});
     add("ttq_conv", {{"kind", "ttq"}, {"threshold", 0.05}},
-        {{"x", random_tensor({8, 4, 3, 3}, rng)}, {"wp", constant({1}, 0.7f)}, {"wn", constant({1}, 0.4f)}});
+        {{"x", random_tensor({8, 4, 3, 3}, rng)}, {"wp", binary_ops_constant({1}, 0.7f)}, {"wn", binary_ops_constant({1}, 0.4f)}});
     add("ttq_linear_t3", {{"kind", "ttq"}, {"threshold", 0.3}},
-        {{"x", random_tensor({9, 21}, rng, 2.0f)}, {"wp", constant({1}, 1.3f)}, {"wn", constant({1}, 0.9f)}});
+        {{"x", random_tensor({9, 21}, rng, 2.0f)}, {"wp", binary_ops_constant({1}, 1.3f)}, {"wn", binary_ops_constant({1}, 0.9f)}});
     return c;
 }
 
-const test::TorchRef& ref() {
-    static const test::TorchRef r = test::run_torch_cases("binary_ref.py", cases(), "tern_binary_ref_cache");
+const test::TorchRef& binary_ops_ref() {
+    static const test::TorchRef r = test::run_torch_cases("binary_ref.py", binary_ops_cases(), "tern_binary_ref_cache");
     return r;
 }
 
-const RefCase& find_case(const std::string& name) {
-    static const std::vector<RefCase> all = cases();
+const RefCase& binary_ops_find_case(const std::string& name) {
+    static const std::vector<RefCase> all = binary_ops_cases();
     for (const auto& c : all)
         if (c.name == name) return c;
     throw std::runtime_error("no case " + name);
 }
 
-void expect_close(const std::string& c, const std::string& name, const Tensor& got) {
-    const Tensor* want = ref().find(c, name);
+void binary_ops_expect_close(const std::string& c, const std::string& name, const Tensor& got) {
+    const Tensor* want = binary_ops_ref().find(c, name);
     ASSERT_NE(want, nullptr) << c << "/" << name << " missing from torch output";
     ASSERT_EQ(got.numel(), want->numel()) << c << "/" << name;
     const double e = test::rel_err(got.data<float>(), want->data<float>(), got.numel());
     std::printf("[torch] %-16s %-4s rel_err %.2e\n", c.c_str(), name.c_str(), e);
-    EXPECT_LT(e, kTol) << c << "/" << name;
+    EXPECT_LT(e, kBinaryOpsTol) << c << "/" << name;
 }
 
 // Runs op on the case's x, backprops sum(y * r), compares y and the gradients.
 template <class F>
-void check_case(const std::string& name, F op) {
-    const RefCase& c = find_case(name);
+void binary_ops_check_case(const std::string& name, F op) {
+    const RefCase& c = binary_ops_find_case(name);
     Var x(c.input("x").clone(), true);
     Var y = op(c, x);
     sum(mul(y, Var(c.input("r")))).backward();
-    expect_close(name, "y", y.value());
-    expect_close(name, "gx", x.grad());
+    binary_ops_expect_close(name, "y", y.value());
+    binary_ops_expect_close(name, "gx", x.grad());
 }
 
 TEST(BinaryOps, BwnMatchesTorch) {
-    TERN_REQUIRE_REFERENCE(ref().reference);
+    TERN_REQUIRE_REFERENCE(binary_ops_ref().reference);
     for (const char* name : {"bwn_conv", "bwn_linear"})
-        check_case(name, [](const RefCase&, const Var& x) { return binarize_weight(x); });
+        binary_ops_check_case(name, [](const RefCase&, const Var& x) { return binarize_weight(x); });
 }
 
 TEST(BinaryOps, XnorInputMatchesTorch) {
-    TERN_REQUIRE_REFERENCE(ref().reference);
+    TERN_REQUIRE_REFERENCE(binary_ops_ref().reference);
     for (const char* name : {"xnor_relu_input", "xnor_rows"})
-        check_case(name, [](const RefCase&, const Var& x) { return binarize_input(x); });
+        binary_ops_check_case(name, [](const RefCase&, const Var& x) { return binarize_input(x); });
 }
 
 TEST(BinaryOps, TwnMatchesTorch) {
-    TERN_REQUIRE_REFERENCE(ref().reference);
+    TERN_REQUIRE_REFERENCE(binary_ops_ref().reference);
     for (const char* name : {"twn_conv", "twn_linear_t05"})
-        check_case(name, [](const RefCase& c, const Var& x) { return ternarize_twn(x, c.params["threshold"].get<float>()); });
+        binary_ops_check_case(name, [](const RefCase& c, const Var& x) { return ternarize_twn(x, c.params["threshold"].get<float>()); });
 }
 
 TEST(BinaryOps, TtqMatchesTorch) {
-    TERN_REQUIRE_REFERENCE(ref().reference);
+    TERN_REQUIRE_REFERENCE(binary_ops_ref().reference);
     for (const char* name : {"ttq_conv", "ttq_linear_t3"}) {
-        const RefCase& c = find_case(name);
+        const RefCase& c = binary_ops_find_case(name);
         Var wp(c.input("wp").clone(), true), wn(c.input("wn").clone(), true);
-        check_case(name, [&](const RefCase& rc, const Var& x) {
+        binary_ops_check_case(name, [&](const RefCase& rc, const Var& x) {
             return ternarize_ttq(x, wp, wn, rc.params["threshold"].get<float>());
         });
-        expect_close(name, "gwp", wp.grad());
-        expect_close(name, "gwn", wn.grad());
+        binary_ops_expect_close(name, "gwp", wp.grad());
+        binary_ops_expect_close(name, "gwn", wn.grad());
     }
 }
 
@@ -125,10 +125,10 @@ TEST(BinaryOps, ValuesAreTwoOrThreeLevelsPerChannel) {
 }
 
 TEST(BinaryOps, BadThresholdsAndScalesThrow) {
-    Var w(constant({2, 3}, 1.0f));
+    Var w(binary_ops_constant({2, 3}, 1.0f));
     EXPECT_THROW(ternarize_twn(w, 0.0f), Error);
-    EXPECT_THROW(ternarize_ttq(w, Var(constant({1}, 1.0f)), Var(constant({1}, 1.0f)), 1.0f), Error);
-    EXPECT_THROW(ternarize_ttq(w, Var(constant({1}, -1.0f)), Var(constant({1}, 1.0f)), 0.05f), Error);
+    EXPECT_THROW(ternarize_ttq(w, Var(binary_ops_constant({1}, 1.0f)), Var(binary_ops_constant({1}, 1.0f)), 1.0f), Error);
+    EXPECT_THROW(ternarize_ttq(w, Var(binary_ops_constant({1}, -1.0f)), Var(binary_ops_constant({1}, 1.0f)), 0.05f), Error);
     EXPECT_THROW(binarize_weight(Var(Tensor::empty({0}))), Error);
 }
 

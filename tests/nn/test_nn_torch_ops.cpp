@@ -13,7 +13,7 @@ using test::RefCase;
 using test::RegisterRefCase;
 using test::torch_ref;
 
-constexpr double kTol = 1e-4;  // max relative error vs torch
+constexpr double kNnTorchOpsTol = 1e-4;  // max relative error vs torch
 
 Tensor ids_tensor(const std::vector<int64_t>& ids) {
     std::vector<float> f(ids.begin(), ids.end());
@@ -22,13 +22,13 @@ Tensor ids_tensor(const std::vector<int64_t>& ids) {
 
 // Compares tern's result against torch's `case/name`; prints the error so the
 // per-op accuracy is visible in the test log.
-void expect_close(const std::string& c, const std::string& name, const Tensor& got) {
+void nn_torch_ops_expect_close(const std::string& c, const std::string& name, const Tensor& got) {
     const Tensor* want = torch_ref().find(c, name);
     ASSERT_NE(want, nullptr) << c << "/" << name << " missing from torch output";
     ASSERT_EQ(got.numel(), want->numel()) << c << "/" << name;
     const double e = test::rel_err(got.data<float>(), want->data<float>(), got.numel());
     std::printf("[torch] %-18s %-14s rel_err %.2e\n", c.c_str(), name.c_str(), e);
-    EXPECT_LT(e, kTol) << c << "/" << name;
+    EXPECT_LT(e, kNnTorchOpsTol) << c << "/" << name;
 }
 
 #define SKIP_WITHOUT_TORCH()                                                 \
@@ -45,8 +45,8 @@ void check_op(const RefCase& c, const std::vector<std::string>& diff, F f) {
     }
     Var y = f(v);
     sum(mul(y, Var(c.input("r")))).backward();
-    expect_close(c.name, "y", y.value());
-    for (const auto& n : diff) expect_close(c.name, "g" + n, v[n].grad());
+    nn_torch_ops_expect_close(c.name, "y", y.value());
+    for (const auto& n : diff) nn_torch_ops_expect_close(c.name, "g" + n, v[n].grad());
 }
 
 RefCase linear_case() {
@@ -154,8 +154,8 @@ TEST(NnTorch, BatchNormTrain) {
     RefCase c = batchnorm_case();
     Tensor rm = c.input("rm").clone(), rv = c.input("rv").clone();
     check_op(c, {"x", "g", "b"}, [&](auto& v) { return batch_norm(v["x"], v["g"], v["b"], rm, rv, true, 0.1f, 1e-5f); });
-    expect_close(c.name, "rm", rm);
-    expect_close(c.name, "rv", rv);
+    nn_torch_ops_expect_close(c.name, "rm", rm);
+    nn_torch_ops_expect_close(c.name, "rv", rv);
 }
 
 RefCase layernorm_case() {
@@ -234,16 +234,16 @@ TEST(NnTorch, CrossEntropyAndKd) {
         Var x(c.input("x").clone(), true);
         Var y = cross_entropy(x, kCeTargets, -1);
         y.backward();
-        expect_close(c.name, "y", y.value());
-        expect_close(c.name, "gx", x.grad());
+        nn_torch_ops_expect_close(c.name, "y", y.value());
+        nn_torch_ops_expect_close(c.name, "gx", x.grad());
     }
     {
         RefCase c = kd_case();
         Var s(c.input("s").clone(), true);
         Var y = kd_kl_div(s, Var(c.input("t")), 4.0f);
         y.backward();
-        expect_close(c.name, "y", y.value());
-        expect_close(c.name, "gs", s.grad());
+        nn_torch_ops_expect_close(c.name, "y", y.value());
+        nn_torch_ops_expect_close(c.name, "gs", s.grad());
     }
 }
 

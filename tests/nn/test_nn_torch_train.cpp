@@ -22,21 +22,21 @@ using test::RefCase;
 using test::RegisterRefCase;
 using test::torch_ref;
 
-constexpr double kTol = 1e-4;
+constexpr double kNnTorchTrainTol = 1e-4;
 
-void expect_close(const std::string& c, const std::string& name, const Tensor& got) {
+void nn_torch_train_expect_close(const std::string& c, const std::string& name, const Tensor& got) {
     const Tensor* want = torch_ref().find(c, name);
     ASSERT_NE(want, nullptr) << c << "/" << name << " missing from torch output";
     ASSERT_EQ(got.numel(), want->numel()) << c << "/" << name;
     const double e = test::rel_err(got.data<float>(), want->data<float>(), got.numel());
     std::printf("[torch] %-18s %-24s rel_err %.2e\n", c.c_str(), name.c_str(), e);
-    EXPECT_LT(e, kTol) << c << "/" << name;
+    EXPECT_LT(e, kNnTorchTrainTol) << c << "/" << name;
 }
 
 #define SKIP_WITHOUT_TORCH()                                                 \
     TERN_REQUIRE_REFERENCE(torch_ref().reference)
 
-Tensor floats_of(const std::vector<int64_t>& v) {
+Tensor nn_torch_train_floats_of(const std::vector<int64_t>& v) {
     std::vector<float> f(v.begin(), v.end());
     return Tensor::from_floats({static_cast<int64_t>(v.size())}, f);
 }
@@ -56,7 +56,7 @@ const std::vector<int64_t> kCnnTargets{3, 7, 0, 9, 1, 3};
 
 RefCase cnn_case() {
     Rng rng(1000);
-    RefCase c{"cnn_step", {}, {{"x", random_tensor({6, 3, 8, 8}, rng)}, {"target", floats_of(kCnnTargets)}}};
+    RefCase c{"cnn_step", {}, {{"x", random_tensor({6, 3, 8, 8}, rng)}, {"target", nn_torch_train_floats_of(kCnnTargets)}}};
     auto net = make_cnn();
     for (auto& [n, v] : net->named_parameters()) c.inputs.emplace_back("param." + n, v.value());
     for (auto& [n, t] : net->named_buffers()) c.inputs.emplace_back("buf." + n, t.clone());
@@ -70,10 +70,10 @@ TEST(NnTorchTrain, CnnStepMatchesTorch) {
     auto net = make_cnn();
     Var loss = cross_entropy(net->forward(Var(c.input("x"))), kCnnTargets);
     loss.backward();
-    expect_close(c.name, "loss", loss.value());
+    nn_torch_train_expect_close(c.name, "loss", loss.value());
     for (auto& [n, v] : net->named_parameters()) {
         if (n != "0.bias") {
-            expect_close(c.name, "grad." + n, v.grad());
+            nn_torch_train_expect_close(c.name, "grad." + n, v.grad());
             continue;
         }
         // A conv bias feeding batch norm has exactly zero true gradient (the
@@ -85,8 +85,8 @@ TEST(NnTorchTrain, CnnStepMatchesTorch) {
         for (int64_t i = 0; i < v.numel(); ++i) EXPECT_LT(std::fabs(v.grad().data<float>()[i]), 1e-5f * scale);
     }
     auto& bn = dynamic_cast<BatchNorm2d&>((*net)[1]);
-    expect_close(c.name, "running_mean", bn.running_mean);
-    expect_close(c.name, "running_var", bn.running_var);
+    nn_torch_train_expect_close(c.name, "running_mean", bn.running_mean);
+    nn_torch_train_expect_close(c.name, "running_var", bn.running_var);
 }
 
 // --- tiny transformer LM: embed - [x + attn(rms(x))] - [x + swiglu(rms(x))] - rms - head
@@ -121,7 +121,7 @@ const std::vector<int64_t> kLmTargets{5, 7, 2, 12, 0, 3, 3, 9, 4, 11, 6, 8, 2, 1
 RefCase transformer_case() {
     RefCase c{"transformer_step",
               {{"B", 2}, {"T", 8}, {"n_heads", 4}, {"n_kv_heads", 2}, {"d_model", 16}, {"layout", "half_split"}},
-              {{"ids", floats_of(kLmIds)}, {"target", floats_of(kLmTargets)}}};
+              {{"ids", nn_torch_train_floats_of(kLmIds)}, {"target", nn_torch_train_floats_of(kLmTargets)}}};
     TinyLm lm;
     for (auto& [n, v] : lm.named_parameters()) c.inputs.emplace_back("param." + n, v.value());
     return c;
@@ -134,8 +134,8 @@ TEST(NnTorchTrain, TransformerBlockStepMatchesTorch) {
     TinyLm lm;
     Var loss = cross_entropy(lm.forward(kLmIds, 2, 8), kLmTargets);
     loss.backward();
-    expect_close(c.name, "loss", loss.value());
-    for (auto& [n, v] : lm.named_parameters()) expect_close(c.name, "grad." + n, v.grad());
+    nn_torch_train_expect_close(c.name, "loss", loss.value());
+    for (auto& [n, v] : lm.named_parameters()) nn_torch_train_expect_close(c.name, "grad." + n, v.grad());
 }
 
 // --- optimizers: 3 steps of mse(linear(x)) from the same start
@@ -159,8 +159,8 @@ void run_optim(const RefCase& c, Optimizer& opt, Var& w, Var& b) {
         mse_loss(linear(Var(c.input("x")), w, b), Var(c.input("y"))).backward();
         opt.step();
     }
-    expect_close(c.name, "w", w.value());
-    expect_close(c.name, "b", b.value());
+    nn_torch_train_expect_close(c.name, "w", w.value());
+    nn_torch_train_expect_close(c.name, "b", b.value());
 }
 
 TEST(NnTorchTrain, OptimizersMatchTorchAfterThreeSteps) {

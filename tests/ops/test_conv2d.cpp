@@ -13,7 +13,7 @@
 namespace tern::ops {
 namespace {
 
-struct Case {
+struct Conv2dCase {
     const char* name;
     int64_t N, C, H, W, O, KH, KW;
     Conv2dParams p;
@@ -21,7 +21,7 @@ struct Case {
     ConvPath want;
 };
 
-std::vector<float> naive(const Case& c, const std::vector<float>& x, const std::vector<float>& w,
+std::vector<float> naive(const Conv2dCase& c, const std::vector<float>& x, const std::vector<float>& w,
                          const std::vector<float>& b, int64_t OH, int64_t OW) {
     const int64_t G = c.p.groups, Cg = c.C / G, Og = c.O / G;
     std::vector<float> y(static_cast<size_t>(c.N * c.O * OH * OW));
@@ -46,7 +46,7 @@ std::vector<float> naive(const Case& c, const std::vector<float>& x, const std::
     return y;
 }
 
-void check(const Case& c) {
+void check(const Conv2dCase& c) {
     std::mt19937 rng(static_cast<uint32_t>(c.C * 131 + c.O * 7 + c.KH));
     std::normal_distribution<float> nd;
     std::vector<float> x(static_cast<size_t>(c.N * c.C * c.H * c.W)), w(static_cast<size_t>(c.O * (c.C / c.p.groups) * c.KH * c.KW)),
@@ -89,7 +89,7 @@ TEST(OpsConv2d, EveryPathMatchesNaiveLoops) {
     dw_mult.groups = 4, dw_mult.dilation_h = dw_mult.dilation_w = 2, dw_mult.pad_h = 2, dw_mult.pad_w = 1;
     Conv2dParams plain;
     Conv2dParams wide = s2p1;  // many channels: im2col at stride 2
-    const Case cases[] = {
+    const Conv2dCase cases[] = {
         {"direct 3x3 pad 1", 2, 3, 9, 11, 5, 3, 3, s1p1, true, ConvPath::direct},
         {"direct 5x5 no pad", 3, 1, 12, 12, 6, 5, 5, plain, false, ConvPath::direct},
         {"im2col stride 2 pad 1", 2, 3, 9, 10, 5, 3, 3, s2p1, true, ConvPath::im2col_gemm},
@@ -101,7 +101,7 @@ TEST(OpsConv2d, EveryPathMatchesNaiveLoops) {
         {"depthwise 5x5 portable", 2, 8, 9, 9, 8, 5, 5, dw5, true, ConvPath::depthwise},
         {"depthwise x2 dilated", 1, 4, 9, 8, 8, 3, 3, dw_mult, true, ConvPath::depthwise},
     };
-    for (const Case& c : cases) check(c);
+    for (const Conv2dCase& c : cases) check(c);
 }
 
 TEST(OpsConv2d, BadShapesThrowAtCreate) {

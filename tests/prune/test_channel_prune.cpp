@@ -27,7 +27,7 @@ namespace {
 
 const std::vector<std::string> kBases = {"lenet300", "lenet5", "lenet5_bn", "mobilenetv2_tiny"};
 
-Tensor random_images(int64_t n, uint32_t seed) {
+Tensor channel_prune_random_images(int64_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> d(0.0f, 1.0f);
     std::vector<float> v(static_cast<size_t>(n * 28 * 28));
@@ -91,7 +91,7 @@ void zero_removed_inputs(nn::UnaryModule& m, const std::vector<ChannelGroup>& gr
 }  // namespace
 
 TEST(ChannelPrune, KeepingEveryChannelIsTheSameModel) {
-    const Tensor x = random_images(2, 1);
+    const Tensor x = channel_prune_random_images(2, 1);
     for (const auto& base : kBases) {
         SCOPED_TRACE(base);
         auto m = model_with_stats(base);
@@ -108,7 +108,7 @@ TEST(ChannelPrune, KeepingEveryChannelIsTheSameModel) {
 }
 
 TEST(ChannelPrune, RemovesExactlyTheZeroedChannelsEffect) {
-    const Tensor x = random_images(2, 2);
+    const Tensor x = channel_prune_random_images(2, 2);
     for (const auto& base : kBases) {
         SCOPED_TRACE(base);
         auto m = model_with_stats(base);
@@ -175,7 +175,7 @@ TEST(ChannelPrune, CriteriaRankADeadChannelLast) {
         if (n == "conv2.weight") std::memset(v.data() + 3 * 6 * 25, 0, 6 * 25 * sizeof(float));
         else if (n == "bn2.weight") v.data()[3] = 0;
     data::ImageDataset ds;
-    ds.images = random_images(16, 4);
+    ds.images = channel_prune_random_images(16, 4);
     for (int i = 0; i < 16; ++i) ds.labels.push_back(i % 10);
     ds.num_classes = 10;
     for (auto c : {ChannelCriterion::l1, ChannelCriterion::bn, ChannelCriterion::taylor}) {
@@ -205,7 +205,7 @@ namespace {
 
 data::ImageDataset random_dataset(int64_t n, uint32_t seed) {
     data::ImageDataset ds;
-    ds.images = random_images(n, seed);
+    ds.images = channel_prune_random_images(n, seed);
     for (int64_t i = 0; i < n; ++i) ds.labels.push_back(static_cast<int32_t>(i % 10));
     ds.num_classes = 10;
     return ds;

@@ -19,9 +19,9 @@ using tern::testcli::run_tern;
 
 namespace {
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string channel_prune_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string channel_prune_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-chprune-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
@@ -30,8 +30,8 @@ std::string temp_dir() {
 }  // namespace
 
 TEST(ChannelPruneCli, MobileNetHalfTheMacsIsASmallerModelThatCostLoads) {
-    const std::string dir = temp_dir(), out = dir + "/m.safetensors";
-    const auto r = run_tern("prune " + source("models/fmnist-mobilenetv2_tiny.safetensors") + " -o " + out +
+    const std::string dir = channel_prune_cli_temp_dir(), out = dir + "/m.safetensors";
+    const auto r = run_tern("prune " + channel_prune_cli_source("models/fmnist-mobilenetv2_tiny.safetensors") + " -o " + out +
                             " --method l1 --flops 0.5 --json");
     ASSERT_EQ(r.code, 0) << r.all();
     const auto j = nlohmann::json::parse(r.out);
@@ -40,7 +40,7 @@ TEST(ChannelPruneCli, MobileNetHalfTheMacsIsASmallerModelThatCostLoads) {
     const auto f = tern::nn::train::load_classifier(out);
     EXPECT_EQ(f.model_name, j.at("model_after").get<std::string>());
     EXPECT_EQ(f.model->parameter_count(), j.at("params_after").get<int64_t>());
-    EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(source("models/fmnist-mobilenetv2_tiny.safetensors")));
+    EXPECT_LT(std::filesystem::file_size(out), std::filesystem::file_size(channel_prune_cli_source("models/fmnist-mobilenetv2_tiny.safetensors")));
     const auto c = run_tern("cost " + out + " --json");
     ASSERT_EQ(c.code, 0) << c.all();
     EXPECT_EQ(nlohmann::json::parse(c.out).at("total").at("macs").get<int64_t>(), j.at("macs_after").get<int64_t>());
@@ -48,8 +48,8 @@ TEST(ChannelPruneCli, MobileNetHalfTheMacsIsASmallerModelThatCostLoads) {
 
 TEST(ChannelPruneCli, LeNet5TaylorFineTunedLoadsInEval) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir(), out = dir + "/l5.safetensors";
-    const auto r = run_tern("prune " + source("models/fmnist-lenet5.safetensors") + " -o " + out +
+    const std::string dir = channel_prune_cli_temp_dir(), out = dir + "/l5.safetensors";
+    const auto r = run_tern("prune " + channel_prune_cli_source("models/fmnist-lenet5.safetensors") + " -o " + out +
                             " --method taylor --calib-batches 2 --flops 0.5 --finetune-epochs 1 --train-subset 1000 --json -t 2");
     ASSERT_EQ(r.code, 0) << r.all();
     const auto j = nlohmann::json::parse(r.out);
@@ -61,8 +61,8 @@ TEST(ChannelPruneCli, LeNet5TaylorFineTunedLoadsInEval) {
 }
 
 TEST(ChannelPruneCli, BadInputFailsWithOneLineAndWritesNothing) {
-    const std::string dir = temp_dir();
-    const std::string m = source("models/fmnist-mobilenetv2_tiny.safetensors"), l300 = source("models/fmnist-lenet300.safetensors");
+    const std::string dir = channel_prune_cli_temp_dir();
+    const std::string m = channel_prune_cli_source("models/fmnist-mobilenetv2_tiny.safetensors"), l300 = channel_prune_cli_source("models/fmnist-lenet300.safetensors");
     // A model with no layers channel pruning knows: a NAS-found architecture.
     tern::nas::register_model_family();
     tern::nas::Arch arch;

@@ -51,7 +51,7 @@ TEST(ChannelRegression, LassoDropsSilentAndRedundantChannelsFirst) {
     for (double b : channel_lasso(gm, 6, 0.0)) EXPECT_NEAR(b, 1.0, 1e-6);
 }
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string channel_regression_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
 TEST(ChannelRegressionCli, LeNet5BeatsL1AtTheSameMacsWithoutFineTuning) {
     REQUIRE_FASHION();
@@ -61,7 +61,7 @@ TEST(ChannelRegressionCli, LeNet5BeatsL1AtTheSameMacsWithoutFineTuning) {
     const char* methods[2] = {"l1", "regression"};
     for (int i = 0; i < 2; ++i) {
         const std::string out = dir.file(std::string(methods[i]) + ".safetensors");
-        const auto r = testcli::run_tern("prune " + source("models/fmnist-lenet5.safetensors") + " -o " + out + " --method " +
+        const auto r = testcli::run_tern("prune " + channel_regression_source("models/fmnist-lenet5.safetensors") + " -o " + out + " --method " +
                                          methods[i] + " --flops 0.5 --calib-batches 4 --json -t 2");
         ASSERT_EQ(r.code, 0) << r.err;
         names[i] = nlohmann::json::parse(r.out).at("model_after").get<std::string>();

@@ -21,7 +21,7 @@ using namespace tern::prune;
 
 namespace {
 
-std::vector<std::vector<float>> random_scores(const std::vector<size_t>& sizes, uint32_t seed) {
+std::vector<std::vector<float>> classifier_prune_random_scores(const std::vector<size_t>& sizes, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(0.0f, 1.0f);
     std::vector<std::vector<float>> s;
@@ -50,7 +50,7 @@ public:
 }  // namespace
 
 TEST(ClassifierPruneMasks, LayerwiseHasExactSparsityPerTensor) {
-    const auto s = random_scores({1000, 37, 5, 784}, 1);
+    const auto s = classifier_prune_random_scores({1000, 37, 5, 784}, 1);
     for (double sp : {0.0, 0.5, 0.9, 0.92}) {
         const auto masks = layerwise_masks(s, sp);
         for (size_t t = 0; t < s.size(); ++t) {
@@ -66,7 +66,7 @@ TEST(ClassifierPruneMasks, LayerwiseHasExactSparsityPerTensor) {
 }
 
 TEST(ClassifierPruneMasks, GlobalPrunesExactCountBelowOneThreshold) {
-    const auto s = random_scores({2000, 300, 10}, 2);
+    const auto s = classifier_prune_random_scores({2000, 300, 10}, 2);
     const auto masks = global_masks(s, 0.93);
     int64_t z = 0;
     float most_pruned = -1, least_kept = 2;

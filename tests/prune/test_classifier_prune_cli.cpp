@@ -20,22 +20,22 @@ using tern::testcli::run_tern;
 namespace {
 
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string classifier_prune_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string classifier_prune_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-prune-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
 }
 
 // A one-epoch lenet300 recipe on 2000 images with `prune` (and `init`) spliced in.
-std::string recipe(const std::string& model, const std::string& init, const std::string& prune) {
+std::string classifier_prune_cli_recipe(const std::string& model, const std::string& init, const std::string& prune) {
     return R"({"model": ")" + model + R"(", "epochs": 1, "batch_size": 64, "train_subset": 2000, "validation": 200,
         "optimizer": {"name": "sgd", "lr": 0.005, "momentum": 0.9}, "schedule": {"name": "constant"}, "seed": 1,
         "init": ")" + init + R"(", "prune": )" + prune + "}";
 }
 
-struct Case {
+struct ClassifierPruneCliCase {
     const char* name;
     std::string model, init, prune, error;
     bool needs_data;
@@ -44,14 +44,14 @@ struct Case {
 }  // namespace
 
 TEST(ClassifierPruneCli, BadRecipesFailWithOneLineAndWriteNothing) {
-    const std::string dir = temp_dir();
-    const std::string lenet300 = source("models/fmnist-lenet300.safetensors");
-    const Case cases[] = {
+    const std::string dir = classifier_prune_cli_temp_dir();
+    const std::string lenet300 = classifier_prune_cli_source("models/fmnist-lenet300.safetensors");
+    const ClassifierPruneCliCase cases[] = {
         {"sparsity 1", "lenet300", lenet300, R"({"sparsity": 1.0})", "key 'prune.sparsity': must be in [0, 1), got 1", false},
         {"sparsity -0.1", "lenet300", lenet300, R"({"sparsity": -0.1})", "key 'prune.sparsity': must be in [0, 1)", false},
         {"unknown method", "lenet300", lenet300, R"({"method": "l2", "sparsity": 0.5})",
          "key 'prune.method': 'l2' is not one of: magnitude, taylor, obd", false},
-        {"pattern not dividing", "lenet5", source("models/fmnist-lenet5.safetensors"), R"({"pattern": "2:4"})",
+        {"pattern not dividing", "lenet5", classifier_prune_cli_source("models/fmnist-lenet5.safetensors"), R"({"pattern": "2:4"})",
          "key 'prune.pattern': 2:4 groups rows in 4s, but conv1.weight of lenet5 has rows of 25", false},
         {"bad pattern", "lenet300", lenet300, R"({"pattern": "4:2"})", "key 'prune.pattern': '4:2' needs 0 < N < M", false},
         {"pattern and sparsity", "lenet300", lenet300, R"({"pattern": "2:4", "sparsity": 0.5})",
@@ -62,13 +62,13 @@ TEST(ClassifierPruneCli, BadRecipesFailWithOneLineAndWriteNothing) {
          false},
         {"init missing", "lenet300", dir + "/nope.safetensors", R"({"sparsity": 0.5})",
          "key 'init': no classifier file '" + dir + "/nope.safetensors'", true},
-        {"init other model", "lenet300", source("models/fmnist-lenet5.safetensors"), R"({"sparsity": 0.5})",
+        {"init other model", "lenet300", classifier_prune_cli_source("models/fmnist-lenet5.safetensors"), R"({"sparsity": 0.5})",
          "holds model 'lenet5', the recipe trains 'lenet300'", true},
     };
-    for (const Case& c : cases) {
+    for (const ClassifierPruneCliCase& c : cases) {
         if (c.needs_data && !tern::testdata::have_fashion_mnist()) continue;
         const std::string path = dir + "/bad.json", out = dir + "/bad.safetensors";
-        std::ofstream(path) << recipe(c.model, c.init, c.prune);
+        std::ofstream(path) << classifier_prune_cli_recipe(c.model, c.init, c.prune);
         const auto r = run_tern("train " + path + " --out " + out);
         EXPECT_EQ(r.code, 1) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.error), std::string::npos) << c.name << ": " << r.err;
@@ -81,9 +81,9 @@ TEST(ClassifierPruneCli, BadRecipesFailWithOneLineAndWriteNothing) {
 
 TEST(ClassifierPruneCli, GlobalMagnitudeWritesExactZerosThatEvalLoads) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
+    const std::string dir = classifier_prune_cli_temp_dir();
     const std::string path = dir + "/r.json", out = dir + "/m.safetensors";
-    std::ofstream(path) << recipe("lenet300", source("models/fmnist-lenet300.safetensors"),
+    std::ofstream(path) << classifier_prune_cli_recipe("lenet300", classifier_prune_cli_source("models/fmnist-lenet300.safetensors"),
                                   R"({"method": "magnitude", "scope": "global", "sparsity": 0.9})");
     const auto r = run_tern("train " + path + " --out " + out + " --json -t 2");
     ASSERT_EQ(r.code, 0) << r.all();
@@ -106,9 +106,9 @@ TEST(ClassifierPruneCli, GlobalMagnitudeWritesExactZerosThatEvalLoads) {
 
 TEST(ClassifierPruneCli, TaylorTwoFourHoldsInEveryGroupOfTheFile) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
+    const std::string dir = classifier_prune_cli_temp_dir();
     const std::string path = dir + "/r24.json", out = dir + "/m24.safetensors";
-    std::ofstream(path) << recipe("lenet300", source("models/fmnist-lenet300.safetensors"),
+    std::ofstream(path) << classifier_prune_cli_recipe("lenet300", classifier_prune_cli_source("models/fmnist-lenet300.safetensors"),
                                   R"({"method": "taylor", "pattern": "2:4", "calibration_batches": 2})");
     const auto r = run_tern("train " + path + " --out " + out + " -t 2");
     ASSERT_EQ(r.code, 0) << r.all();

@@ -28,17 +28,17 @@
 namespace tern::prune {
 namespace {
 
-struct Layer {
+struct ObsLayer {
     int64_t rows, cols, samples;
     std::vector<float> w, x;  // (rows, cols), (samples, cols)
     std::vector<double> h;    // X^T X
 };
 
 // Correlated inputs (x = z A) with per-channel scales over 10x.
-Layer make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed, int64_t dead_column = -1) {
+ObsLayer obs_make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed, int64_t dead_column = -1) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> g(0.0f, 1.0f);
-    Layer l{rows, cols, samples, {}, {}, {}};
+    ObsLayer l{rows, cols, samples, {}, {}, {}};
     l.w.resize(static_cast<size_t>(rows * cols));
     for (float& v : l.w) v = g(rng);
     std::vector<float> a(static_cast<size_t>(cols * cols));
@@ -65,7 +65,7 @@ Layer make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed, int
 }
 
 // ||X W^T - X W'^T||_F^2 = tr((W - W') H (W - W')^T).
-double output_error(const Layer& l, const std::vector<float>& wp) {
+double obs_output_error(const ObsLayer& l, const std::vector<float>& wp) {
     double e = 0;
     std::vector<double> d(static_cast<size_t>(l.cols));
     for (int64_t r = 0; r < l.rows; ++r) {
@@ -78,7 +78,7 @@ double output_error(const Layer& l, const std::vector<float>& wp) {
     return e;
 }
 
-std::vector<float> magnitude_pruned(const Layer& l, double s) {
+std::vector<float> magnitude_pruned(const ObsLayer& l, double s) {
     std::vector<float> mag(l.w.size());
     for (size_t i = 0; i < mag.size(); ++i) mag[i] = std::fabs(l.w[i]);
     const auto m = unstructured_mask(mag, l.rows, l.cols, s, MaskScope::per_matrix);
@@ -89,13 +89,13 @@ std::vector<float> magnitude_pruned(const Layer& l, double s) {
 }
 
 TEST(Obs, ReconstructsFarBetterThanMagnitudeAndNoWorseThanSparseGpt) {
-    const Layer l = make_layer(16, 48, 400, 11);
+    const ObsLayer l = obs_make_layer(16, 48, 400, 11);
     for (const double s : {0.5, 0.7, 0.9}) {
         SCOPED_TRACE(s);
         const ObsResult o = obs_prune(l.w, l.rows, l.cols, l.h, {.sparsity = s, .damp = 0.01});
         const SparseGptResult g = sparsegpt_prune(l.w, l.rows, l.cols, l.h, {.sparsity = s, .pattern = std::nullopt, .damp = 0.01, .block = 16});
-        const double e_obs = output_error(l, o.weights), e_mag = output_error(l, magnitude_pruned(l, s)),
-                     e_sgpt = output_error(l, g.weights);
+        const double e_obs = obs_output_error(l, o.weights), e_mag = obs_output_error(l, magnitude_pruned(l, s)),
+                     e_sgpt = obs_output_error(l, g.weights);
         EXPECT_LT(e_obs, 0.5 * e_mag) << "obs " << e_obs << " magnitude " << e_mag;
         EXPECT_LE(e_obs, 1.02 * e_sgpt) << "obs " << e_obs << " sparsegpt " << e_sgpt;
         // Its own loss is the same quantity on the dampened H (H + lambda I): a little larger.
@@ -115,14 +115,14 @@ TEST(Obs, ReconstructsFarBetterThanMagnitudeAndNoWorseThanSparseGpt) {
 }
 
 TEST(Obs, AnInputThatIsAlwaysZeroIsPrunedFirstAtNoCost) {
-    const Layer l = make_layer(8, 20, 200, 12, /*dead_column=*/5);
+    const ObsLayer l = obs_make_layer(8, 20, 200, 12, /*dead_column=*/5);
     const ObsResult o = obs_prune(l.w, l.rows, l.cols, l.h, {.sparsity = 8.0 / 160.0, .damp = 0.01});
     for (int64_t r = 0; r < l.rows; ++r) EXPECT_EQ(o.mask[static_cast<size_t>(r * l.cols + 5)], 1) << "row " << r;
-    EXPECT_NEAR(output_error(l, o.weights), 0.0, 1e-6);
+    EXPECT_NEAR(obs_output_error(l, o.weights), 0.0, 1e-6);
 }
 
 TEST(Obs, RefusesBadInput) {
-    const Layer l = make_layer(4, 8, 32, 13);
+    const ObsLayer l = obs_make_layer(4, 8, 32, 13);
     EXPECT_THROW(obs_prune(l.w, l.rows, l.cols, l.h, {.sparsity = 1.0}), UsageError);
     EXPECT_THROW(obs_prune(l.w, l.rows, l.cols, l.h, {.sparsity = -0.1}), UsageError);
     EXPECT_THROW(obs_prune(l.w, l.rows, 7, l.h, {.sparsity = 0.5}), InputError);
@@ -131,18 +131,18 @@ TEST(Obs, RefusesBadInput) {
     EXPECT_THROW(obs_prune(l.w, l.rows, l.cols, bad, {.sparsity = 0.5}), InputError);
 }
 
-constexpr const char* kPython = "/usr/bin/python3";
-bool torch_available() { return std::system((std::string(kPython) + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0; }
+constexpr const char* kObsPython = "/usr/bin/python3";
+bool torch_available() { return std::system((std::string(kObsPython) + " -c 'import torch, numpy' >/dev/null 2>&1").c_str()) == 0; }
 
 TEST(Obs, MatchesThePyTorchTranscriptionOfOptimalBrainCompression) {
     if (!torch_available()) TERN_MISSING_REFERENCE() << "python3 with torch and numpy not installed";
-    const Layer l = make_layer(8, 20, 100, 14);
+    const ObsLayer l = obs_make_layer(8, 20, 100, 14);
     testio::TempDir dir;
     write_npy(dir.file("w.npy"), Tensor::from_floats({l.rows, l.cols}, l.w));
     write_npy(dir.file("x.npy"), Tensor::from_floats({l.samples, l.cols}, l.x));
     for (const double s : {0.65}) {  // one run: importing torch takes seconds
         SCOPED_TRACE(s);
-        const std::string cmd = std::string(kPython) + " " + std::string(TERN_SOURCE_DIR) + "/tests/ref/obs_ref.py " +
+        const std::string cmd = std::string(kObsPython) + " " + std::string(TERN_SOURCE_DIR) + "/tests/ref/obs_ref.py " +
                                 dir.file("w.npy") + " " + dir.file("x.npy") + " " + dir.file("ref_w.npy") + " " +
                                 dir.file("ref_m.npy") + " " + std::to_string(s) + " 0.01";
         ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
@@ -162,7 +162,7 @@ TEST(Obs, MatchesThePyTorchTranscriptionOfOptimalBrainCompression) {
 }
 
 // Random "images" (not a real dataset): the Hessian only needs inputs.
-data::ImageDataset random_images(int64_t n, uint32_t seed) {
+data::ImageDataset obs_random_images(int64_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> g(0.0f, 1.0f);
     std::vector<float> px(static_cast<size_t>(n * 28 * 28));
@@ -176,7 +176,7 @@ data::ImageDataset random_images(int64_t n, uint32_t seed) {
 }
 
 TEST(LayerHessian, LinearAndConvInputsMatchTheImagesDirectly) {
-    const data::ImageDataset d = random_images(6, 15);
+    const data::ImageDataset d = obs_random_images(6, 15);
     const float* px = d.images.data<float>();
     {
         nn::models::LeNet300 m(784, 10, 1);

@@ -22,7 +22,7 @@
 namespace tern::prune {
 namespace {
 
-struct Layer {
+struct SparsegptLayer {
     int64_t rows, cols, samples;
     std::vector<float> w, x;  // (rows, cols), (samples, cols)
     std::vector<double> h;    // X^T X
@@ -30,10 +30,10 @@ struct Layer {
 
 // Inputs x = z A with a random mixing A (correlated channels) and per-channel
 // scales spread over 10x (so the input norms matter, as in LLM activations).
-Layer make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed) {
+SparsegptLayer sparsegpt_make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed) {
     std::mt19937 rng(seed);
     std::normal_distribution<float> g(0.0f, 1.0f);
-    Layer l{rows, cols, samples, {}, {}, {}};
+    SparsegptLayer l{rows, cols, samples, {}, {}, {}};
     l.w.resize(static_cast<size_t>(rows * cols));
     for (float& v : l.w) v = g(rng);
     std::vector<float> a(static_cast<size_t>(cols * cols));
@@ -60,7 +60,7 @@ Layer make_layer(int64_t rows, int64_t cols, int64_t samples, uint32_t seed) {
 }
 
 // ||X W^T - X W'^T||_F^2 = tr((W - W') H (W - W')^T).
-double output_error(const Layer& l, const std::vector<float>& wp) {
+double sparsegpt_output_error(const SparsegptLayer& l, const std::vector<float>& wp) {
     double e = 0;
     std::vector<double> d(static_cast<size_t>(l.cols));
     for (int64_t r = 0; r < l.rows; ++r) {
@@ -81,7 +81,7 @@ std::vector<float> apply_mask(const std::vector<float>& w, const std::vector<uin
 }
 
 TEST(SparseGpt, ReconstructsTheOutputBetterThanMagnitudeAndWandaAtHalfSparsity) {
-    const Layer l = make_layer(32, 64, 512, 7);
+    const SparsegptLayer l = sparsegpt_make_layer(32, 64, 512, 7);
     std::vector<float> mag(l.w.size()), wanda(l.w.size());
     for (int64_t r = 0; r < l.rows; ++r)
         for (int64_t c = 0; c < l.cols; ++c) {
@@ -89,10 +89,10 @@ TEST(SparseGpt, ReconstructsTheOutputBetterThanMagnitudeAndWandaAtHalfSparsity) 
             mag[at] = std::fabs(l.w[at]);
             wanda[at] = mag[at] * static_cast<float>(std::sqrt(l.h[static_cast<size_t>(c * l.cols + c)]));
         }
-    const double e_mag = output_error(l, apply_mask(l.w, unstructured_mask(mag, l.rows, l.cols, 0.5, MaskScope::per_matrix)));
-    const double e_wanda = output_error(l, apply_mask(l.w, unstructured_mask(wanda, l.rows, l.cols, 0.5, MaskScope::per_row)));
+    const double e_mag = sparsegpt_output_error(l, apply_mask(l.w, unstructured_mask(mag, l.rows, l.cols, 0.5, MaskScope::per_matrix)));
+    const double e_wanda = sparsegpt_output_error(l, apply_mask(l.w, unstructured_mask(wanda, l.rows, l.cols, 0.5, MaskScope::per_row)));
     const SparseGptResult g = sparsegpt_prune(l.w, l.rows, l.cols, l.h, {.sparsity = 0.5, .pattern = std::nullopt, .damp = 0.01, .block = 32});
-    const double e_sgpt = output_error(l, g.weights);
+    const double e_sgpt = sparsegpt_output_error(l, g.weights);
     EXPECT_LT(e_sgpt, e_wanda);
     EXPECT_LT(e_wanda, e_mag);
     EXPECT_LT(e_sgpt, 0.8 * e_wanda) << "magnitude " << e_mag << " wanda " << e_wanda << " sparsegpt " << e_sgpt;
@@ -107,7 +107,7 @@ TEST(SparseGpt, ReconstructsTheOutputBetterThanMagnitudeAndWandaAtHalfSparsity) 
 }
 
 TEST(SparseGpt, NmPatternHoldsInEveryGroup) {
-    const Layer l = make_layer(8, 32, 128, 8);
+    const SparsegptLayer l = sparsegpt_make_layer(8, 32, 128, 8);
     for (const NmPattern p : {NmPattern{2, 4}, NmPattern{4, 8}}) {
         const SparseGptResult g = sparsegpt_prune(l.w, l.rows, l.cols, l.h, {.sparsity = 0, .pattern = p, .damp = 0.01, .block = 16});
         for (int64_t at = 0; at < l.rows * l.cols; at += p.m) {
@@ -121,12 +121,12 @@ TEST(SparseGpt, NmPatternHoldsInEveryGroup) {
 }
 
 // Debian's python3 (python3-numpy), not whatever python3 comes first on PATH.
-constexpr const char* kPython = "/usr/bin/python3";
-bool numpy_available() { return std::system((std::string(kPython) + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0; }
+constexpr const char* kSparsegptPython = "/usr/bin/python3";
+bool numpy_available() { return std::system((std::string(kSparsegptPython) + " -c 'import numpy' >/dev/null 2>&1").c_str()) == 0; }
 
 TEST(SparseGpt, MatchesTheNumpyTranscriptionOfThePaper) {
     if (!numpy_available()) TERN_MISSING_REFERENCE() << "python3 with numpy not installed";
-    const Layer l = make_layer(12, 48, 200, 9);
+    const SparsegptLayer l = sparsegpt_make_layer(12, 48, 200, 9);
     testio::TempDir dir;
     write_npy(dir.file("w.npy"), Tensor::from_floats({l.rows, l.cols}, l.w));
     write_npy(dir.file("x.npy"), Tensor::from_floats({l.samples, l.cols}, l.x));
@@ -136,7 +136,7 @@ TEST(SparseGpt, MatchesTheNumpyTranscriptionOfThePaper) {
     };
     for (const Case& c : {Case{0.5, std::nullopt}, Case{0.6, std::nullopt}, Case{0, NmPattern{2, 4}}}) {
         SCOPED_TRACE(c.pattern ? "2:4" : std::to_string(c.sparsity));
-        const std::string cmd = std::string(kPython) + " " + std::string(TERN_SOURCE_DIR) + "/tests/ref/sparsegpt_ref.py " +
+        const std::string cmd = std::string(kSparsegptPython) + " " + std::string(TERN_SOURCE_DIR) + "/tests/ref/sparsegpt_ref.py " +
                                 dir.file("w.npy") + " " + dir.file("x.npy") + " " + dir.file("ref_w.npy") + " " +
                                 dir.file("ref_m.npy") + " " + std::to_string(c.sparsity) + " " +
                                 std::to_string(c.pattern ? c.pattern->n : 0) + " " +

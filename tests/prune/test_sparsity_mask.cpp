@@ -12,7 +12,7 @@
 namespace tern::prune {
 namespace {
 
-std::vector<float> random_scores(int64_t n, uint32_t seed) {
+std::vector<float> sparsity_mask_random_scores(int64_t n, uint32_t seed) {
     std::mt19937 rng(seed);
     std::uniform_real_distribution<float> u(0.0f, 1.0f);
     std::vector<float> s(static_cast<size_t>(n));
@@ -33,7 +33,7 @@ void expect_lowest_pruned(const std::vector<float>& s, const std::vector<uint8_t
 
 TEST(SparsityMask, PerRowPrunesFloorOfSTimesColsInEveryRow) {
     const int64_t rows = 7, cols = 40;
-    const std::vector<float> s = random_scores(rows * cols, 1);
+    const std::vector<float> s = sparsity_mask_random_scores(rows * cols, 1);
     for (double sp : {0.0, 0.5, 0.6, 0.33}) {
         const std::vector<uint8_t> m = unstructured_mask(s, rows, cols, sp, MaskScope::per_row);
         for (int64_t r = 0; r < rows; ++r) {
@@ -46,7 +46,7 @@ TEST(SparsityMask, PerRowPrunesFloorOfSTimesColsInEveryRow) {
 
 TEST(SparsityMask, PerMatrixPrunesTheLowestScoresOfTheWholeMatrix) {
     const int64_t rows = 9, cols = 13;
-    const std::vector<float> s = random_scores(rows * cols, 2);
+    const std::vector<float> s = sparsity_mask_random_scores(rows * cols, 2);
     const std::vector<uint8_t> m = unstructured_mask(s, rows, cols, 0.5, MaskScope::per_matrix);
     EXPECT_EQ(std::count(m.begin(), m.end(), uint8_t{1}), rows * cols / 2);
     expect_lowest_pruned(s, m, 0, rows * cols);
@@ -54,7 +54,7 @@ TEST(SparsityMask, PerMatrixPrunesTheLowestScoresOfTheWholeMatrix) {
 
 TEST(SparsityMask, NmKeepsExactlyNOfEveryMColumns) {
     const int64_t rows = 5, cols = 64;
-    const std::vector<float> s = random_scores(rows * cols, 3);
+    const std::vector<float> s = sparsity_mask_random_scores(rows * cols, 3);
     for (const NmPattern p : {NmPattern{2, 4}, NmPattern{4, 8}, NmPattern{1, 4}}) {
         const std::vector<uint8_t> m = nm_mask(s, rows, cols, p);
         for (int64_t g = 0; g < rows * cols; g += p.m) {

@@ -19,7 +19,7 @@
 namespace tern {
 namespace {
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string weight_prune_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
 // The written file's tensors against the input's: weights at exactly `s` zeros, the rest untouched.
 void expect_pruned(const std::string& in, const std::string& out, double s, bool weights_may_move) {
@@ -46,7 +46,7 @@ void expect_pruned(const std::string& in, const std::string& out, double s, bool
 TEST(WeightPruneCli, MagnitudeObdAndObsReachTheSparsityAndLoadInEval) {
     REQUIRE_FASHION();
     testio::TempDir dir;
-    const std::string in = source("models/fmnist-lenet5.safetensors");
+    const std::string in = weight_prune_cli_source("models/fmnist-lenet5.safetensors");
     for (const std::string method : {"magnitude", "obd", "obs"}) {
         SCOPED_TRACE(method);
         const std::string out = dir.file(method + ".safetensors");
@@ -66,7 +66,7 @@ TEST(WeightPruneCli, MagnitudeObdAndObsReachTheSparsityAndLoadInEval) {
 
 TEST(WeightPruneCli, BadRequestsAreOneLineAndWriteNothing) {
     testio::TempDir dir;
-    const std::string in = source("models/fmnist-lenet5.safetensors"), out = dir.file("x.safetensors");
+    const std::string in = weight_prune_cli_source("models/fmnist-lenet5.safetensors"), out = dir.file("x.safetensors");
     struct Case {
         std::string args;
         int code;

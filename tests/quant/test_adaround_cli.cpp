@@ -14,13 +14,13 @@
 namespace tern {
 namespace {
 
-std::string lenet300() { return testinterop::model_path("fmnist-lenet300"); }
+std::string adaround_cli_lenet300() { return testinterop::model_path("fmnist-lenet300"); }
 
 TEST(AdaroundCli, Int4AdaroundLeNet300IsAQdqModelThatEvalRunsIntegerOnly) {
     if (!testinterop::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
     testio::TempDir dir;
     const std::string out = dir.file("lenet300-w4.onnx");
-    const auto q = testcli::run_tern("quantize " + lenet300() + " -o " + out +
+    const auto q = testcli::run_tern("quantize " + adaround_cli_lenet300() + " -o " + out +
                                      " --weights int4 --method adaround --adaround-iters 50 --bias-correction --equalize"
                                      " --calib fashion-mnist:train:64 --json");
     ASSERT_EQ(q.code, 0) << q.all();
@@ -40,7 +40,7 @@ TEST(AdaroundCli, Int4AdaroundLeNet300IsAQdqModelThatEvalRunsIntegerOnly) {
     EXPECT_GT(ej.at("accuracy").get<double>(), 0.85);  // fp32 89.86 %, int4 nearest 89.6 % (512 images)
 }
 
-struct Hostile {
+struct AdaroundCliHostile {
     const char* name;
     const char* output;  // file name in the temp dir
     std::string args;
@@ -50,7 +50,7 @@ struct Hostile {
 TEST(AdaroundCli, BadBitWidthsIterationsAndOutputsFailWithOneLineAndNoFile) {
     if (!testinterop::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
     testio::TempDir dir;
-    const Hostile cases[] = {
+    const AdaroundCliHostile cases[] = {
         {"3-bit weights", "w3.onnx", "--weights int3", "int8, int6, int4, int2"},
         {"16-bit weights", "w16.onnx", "--weights int16", "int8, int6, int4, int2"},
         {"zero iterations", "it0.onnx", "--method adaround --adaround-iters 0", "--adaround-iters"},
@@ -59,9 +59,9 @@ TEST(AdaroundCli, BadBitWidthsIterationsAndOutputsFailWithOneLineAndNoFile) {
         {"bias correction into safetensors", "bc.safetensors", "--bias-correction --format f16", "applies to .onnx"},
         {"equalize into gguf", "eq.gguf", "--equalize --format q8_0", "applies to .onnx"},
     };
-    for (const Hostile& c : cases) {
+    for (const AdaroundCliHostile& c : cases) {
         const std::string out = dir.file(c.output);
-        const auto r = testcli::run_tern("quantize " + lenet300() + " -o '" + out + "' --calib fashion-mnist:train:8 " + c.args);
+        const auto r = testcli::run_tern("quantize " + adaround_cli_lenet300() + " -o '" + out + "' --calib fashion-mnist:train:8 " + c.args);
         EXPECT_EQ(r.code, 2) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.says), std::string::npos) << c.name << ": " << r.err;
         EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << c.name << ": one line\n" << r.err;

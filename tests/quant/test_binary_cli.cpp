@@ -17,15 +17,15 @@ using tern::testcli::run_tern;
 
 namespace {
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string binary_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string binary_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-binary-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
 }
 
-std::string recipe(const std::string& section, const std::string& init) {
+std::string binary_cli_recipe(const std::string& section, const std::string& init) {
     return R"({"model": "lenet5", "epochs": 1, "batch_size": 64, "train_subset": 512, "validation": 0,
         "optimizer": {"name": "adamw", "lr": 0.001}, "schedule": {"name": "constant"}, "seed": 1,
         "init": ")" + init + R"(", )" + section + "}";
@@ -35,10 +35,10 @@ std::string recipe(const std::string& section, const std::string& init) {
 
 TEST(BinaryCli, BwnTrainWritesAPackedFileEvalReproduces) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
-    const std::string init = source("models/fmnist-lenet5.safetensors");
+    const std::string dir = binary_cli_temp_dir();
+    const std::string init = binary_cli_source("models/fmnist-lenet5.safetensors");
     const std::string path = dir + "/r.json", out = dir + "/m.safetensors";
-    std::ofstream(path) << recipe(R"("binary": {"method": "bwn"})", init);
+    std::ofstream(path) << binary_cli_recipe(R"("binary": {"method": "bwn"})", init);
     const auto r = run_tern("train " + path + " --out " + out + " --json");
     ASSERT_EQ(r.code, 0) << r.all();
     EXPECT_NE(r.err.find("training bwn (binary weights x per-channel alpha, first and last layer f32) from " + init),
@@ -73,7 +73,7 @@ TEST(BinaryCli, BwnTrainWritesAPackedFileEvalReproduces) {
     EXPECT_FALSE(std::filesystem::exists(dir + "/q.gguf"));
 
     const std::string again = dir + "/again.json";
-    std::ofstream(again) << recipe(R"("ternary": {})", out);
+    std::ofstream(again) << binary_cli_recipe(R"("ternary": {})", out);
     const auto a = run_tern("train " + again + " --out " + dir + "/again.safetensors");
     EXPECT_EQ(a.code, 1) << a.all();
     EXPECT_NE(a.err.find("key 'init': '" + out + "' is already a quantized model (tern.binary); start from an fp32 one"),
@@ -84,8 +84,8 @@ TEST(BinaryCli, BwnTrainWritesAPackedFileEvalReproduces) {
 }
 
 TEST(BinaryCli, BadRecipesFailWithOneLineAndWriteNothing) {
-    const std::string dir = temp_dir();
-    const std::string lenet5 = source("models/fmnist-lenet5.safetensors");
+    const std::string dir = binary_cli_temp_dir();
+    const std::string lenet5 = binary_cli_source("models/fmnist-lenet5.safetensors");
     struct Case {
         const char* name;
         std::string section, init, error;
@@ -100,7 +100,7 @@ TEST(BinaryCli, BadRecipesFailWithOneLineAndWriteNothing) {
     };
     for (const Case& c : cases) {
         const std::string path = dir + "/bad.json", out = dir + "/bad.safetensors";
-        std::ofstream(path) << recipe(c.section, c.init);
+        std::ofstream(path) << binary_cli_recipe(c.section, c.init);
         const auto r = run_tern("train " + path + " --out " + out);
         EXPECT_EQ(r.code, 1) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.error), std::string::npos) << c.name << ": " << r.err;

@@ -18,10 +18,10 @@
 namespace tern {
 namespace {
 
-std::string tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string calibrate_cli_tinylm_path() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
 // A few kilobytes of plain English (the tokenizer was trained on such text).
-std::string write_text(const testio::TempDir& dir) {
+std::string calibrate_cli_write_text(const testio::TempDir& dir) {
     std::string text;
     for (int i = 0; i < 60; ++i)
         text += "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of "
@@ -67,8 +67,8 @@ TEST(CalibrationData, WindowsStartWithBosAndHoldExactlyTheTokens) {
 
 TEST(CalibrationData, TextFileIsTokenizedWithTheModelsTokenizer) {
     testio::TempDir dir;
-    const std::string path = write_text(dir);
-    const auto tok = llm::load_text_tokenizer(tinylm_path());
+    const std::string path = calibrate_cli_write_text(dir);
+    const auto tok = llm::load_text_tokenizer(calibrate_cli_tinylm_path());
     ASSERT_TRUE(tok);
     const auto spec = quant::parse_calib_spec("text:" + path);
     const auto tw = quant::calibration_token_windows(spec, *tok, 4095, 128, 64);
@@ -104,9 +104,9 @@ TEST(CalibrationData, FashionMnistReaderTakesTheFirstNImages) {
 
 TEST(CalibrateCli, WritesStatisticsNamedByWeight) {
     testio::TempDir dir;
-    const std::string text = write_text(dir);
+    const std::string text = calibrate_cli_write_text(dir);
     const std::string out = dir.file("stats.gguf");
-    const auto r = testcli::run_tern("calibrate " + tinylm_path() + " --calib text:" + text +
+    const auto r = testcli::run_tern("calibrate " + calibrate_cli_tinylm_path() + " --calib text:" + text +
                                      " --calib-tokens 128 --calib-ctx 64 -o " + out +
                                      " --stats absmax,meansq,hessian --json -t 2");
     ASSERT_EQ(r.code, 0) << r.err;
@@ -141,7 +141,7 @@ TEST(CalibrateCli, WritesStatisticsNamedByWeight) {
     EXPECT_EQ(head->shape(), (Shape{256}));
 
     const std::string st = dir.file("stats.safetensors");
-    const auto r2 = testcli::run_tern("calibrate " + tinylm_path() + " --calib text:" + text +
+    const auto r2 = testcli::run_tern("calibrate " + calibrate_cli_tinylm_path() + " --calib text:" + text +
                                       " --calib-tokens 100 --calib-ctx 64 -o " + st + " --stats minmax,hist");
     ASSERT_EQ(r2.code, 0) << r2.err;
     EXPECT_NE(r2.out.find("ffn_down"), std::string::npos) << r2.out;
@@ -160,9 +160,9 @@ TEST(CalibrateCli, WritesStatisticsNamedByWeight) {
 
 TEST(CalibrateCli, BadRequestsFailCleanly) {
     testio::TempDir dir;
-    const std::string text = write_text(dir);
+    const std::string text = calibrate_cli_write_text(dir);
     const std::string out = dir.file("stats.gguf");
-    const std::string no_ctx = "calibrate " + tinylm_path() + " --calib-tokens 64 -o " + out;
+    const std::string no_ctx = "calibrate " + calibrate_cli_tinylm_path() + " --calib-tokens 64 -o " + out;
     const std::string base = no_ctx + " --calib-ctx 32";
     struct Case {
         std::string args;
@@ -176,10 +176,10 @@ TEST(CalibrateCli, BadRequestsFailCleanly) {
         {base + " --calib text:" + text + " --stats absmax,bogus", 2, "bogus"},
         {no_ctx + " --calib text:" + text + " --calib-ctx 1", 2, "calib-ctx"},
         {no_ctx + " --calib text:" + text + " --calib-ctx 4096", 2, "2..256"},
-        {"calibrate " + tinylm_path() + " --calib text:" + text + " -o " + dir.file("stats.txt"), 2, "stats.txt"},
-        {"calibrate " + tinylm_path() + " --calib text:" + text + " -o " + tinylm_path(), 2, "-o"},
+        {"calibrate " + calibrate_cli_tinylm_path() + " --calib text:" + text + " -o " + dir.file("stats.txt"), 2, "stats.txt"},
+        {"calibrate " + calibrate_cli_tinylm_path() + " --calib text:" + text + " -o " + calibrate_cli_tinylm_path(), 2, "-o"},
         {base + " --calib text:" + dir.file("missing.txt"), 1, "missing.txt"},
-        {"calibrate " + tinylm_path() + " --calib text:" + text + " --calib-tokens 100000 --calib-ctx 64 -o " + out, 1,
+        {"calibrate " + calibrate_cli_tinylm_path() + " --calib text:" + text + " --calib-tokens 100000 --calib-ctx 64 -o " + out, 1,
          "calib.txt"},
     };
     for (const auto& c : cases) {

@@ -47,7 +47,7 @@ std::vector<float> latent_inputs(int64_t samples, int64_t cols, uint64_t seed) {
     return x;
 }
 
-std::vector<float> decode(const GptqResult& g, DType type) {
+std::vector<float> gptq_gguf_decode(const GptqResult& g, DType type) {
     Tensor t = Tensor::zeros({g.rows, g.cols}, type);
     EXPECT_EQ(t.nbytes(), g.blocks.size());
     std::copy(g.blocks.begin(), g.blocks.end(), t.raw_data());
@@ -89,9 +89,9 @@ TEST(GptqGguf, BeatsTheFormatsRoundToNearestAndPacksWhatItComputed) {
         const GptqResult g = gptq_quantize(w, rows, cols, calib, grid);
         // Round to nearest is the format's own quantizer, bit for bit.
         EXPECT_EQ(rtn.dequantized, tensor_to_f32(quantize_tensor_rtn(Tensor::from_floats({rows, cols}, w), *format_for_dtype(type), "w"), "w"));
-        EXPECT_EQ(decode(rtn, type), rtn.dequantized);
+        EXPECT_EQ(gptq_gguf_decode(rtn, type), rtn.dequantized);
         // The packed tensor is exactly what GPTQ optimised.
-        EXPECT_EQ(decode(g, type), g.dequantized);
+        EXPECT_EQ(gptq_gguf_decode(g, type), g.dequantized);
         const double e_rtn = relative_output_error(w, rtn.dequantized, rows, cols, test);
         const double e_gptq = relative_output_error(w, g.dequantized, rows, cols, test);
         EXPECT_LT(e_gptq, 0.9 * e_rtn) << "rtn " << e_rtn << " gptq " << e_gptq;
@@ -107,7 +107,7 @@ TEST(GptqGguf, ActOrderKeepsTheBlocksStandard) {
     for (DType type : {DType::q4_0, DType::q3_k}) {
         SCOPED_TRACE(dtype_name(type));
         const GptqResult g = gptq_quantize(w, rows, cols, h, GgufBlockGrid{.type = type}, {.act_order = true});
-        EXPECT_EQ(decode(g, type), g.dequantized);
+        EXPECT_EQ(gptq_gguf_decode(g, type), g.dequantized);
         EXPECT_LT(relative_output_error(w, g.dequantized, rows, cols, h),
                   relative_output_error(w, rtn_group_quantize(w, rows, cols, GgufBlockGrid{.type = type}).dequantized,
                                         rows, cols, h));

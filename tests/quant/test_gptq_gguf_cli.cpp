@@ -26,7 +26,7 @@ using quanttest::test_split_ppl;
 
 using llm::test::tinylm_path;
 
-const std::string kCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 --json -t 2";
+const std::string kGptqGgufCliCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 --json -t 2";
 
 TEST(GptqGgufCli, LlamaCppLoadsTheFilesAndTheyBeatRoundToNearest) {
     const std::string text = llm::test::corpus_test_text();
@@ -70,7 +70,7 @@ TEST(GptqGgufCli, TheTiedHeadGetsItsOwnOutputWeight) {
     const std::string out = dir.file("head.gguf");
     // Blocks kept as they are: only the head is GPTQ'd, the embedding kept f16.
     const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + out + " --method gptq --format q4_0" +
-                                     kCalib + " --measure --skip-roles embed,attn_q,attn_k,attn_v,attn_output,"
+                                     kGptqGgufCliCalib + " --measure --skip-roles embed,attn_q,attn_k,attn_v,attn_output,"
                                               "ffn_gate,ffn_up,ffn_down");
     ASSERT_EQ(r.code, 0) << r.err;
     bool reported = false;
@@ -99,7 +99,7 @@ TEST(GptqGgufCli, AwqScalesThenTheQ4KMMix) {
     testio::TempDir dir;
     const std::string out = dir.file("awq.gguf");
     const auto r = testcli::run_tern("quantize " + tinylm_path() + " -o " + out + " --method awq --format q4_k_m" +
-                                     kCalib + " --skip-roles embed,output");
+                                     kGptqGgufCliCalib + " --skip-roles embed,output");
     ASSERT_EQ(r.code, 0) << r.err;
     const io::GgufModel q = io::read_gguf(out);
     int q4k = 0, q6k = 0;

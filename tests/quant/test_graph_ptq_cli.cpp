@@ -15,13 +15,13 @@
 namespace tern {
 namespace {
 
-std::string lenet300() { return testinterop::model_path("fmnist-lenet300"); }
+std::string graph_ptq_cli_lenet300() { return testinterop::model_path("fmnist-lenet300"); }
 
 TEST(GraphPtqCli, QuantizesLeNet300ToAQdqModelThatEvalRunsIntegerOnly) {
     if (!testinterop::have_fashion_mnist()) GTEST_SKIP() << "Fashion-MNIST is not installed";
     testio::TempDir dir;
     const std::string out = dir.file("lenet300-int8.onnx");
-    const auto q = testcli::run_tern("quantize " + lenet300() + " -o " + out + " --method percentile --calib fashion-mnist:train:64 --json");
+    const auto q = testcli::run_tern("quantize " + graph_ptq_cli_lenet300() + " -o " + out + " --method percentile --calib fashion-mnist:train:64 --json");
     ASSERT_EQ(q.code, 0) << q.all();
     const auto j = nlohmann::json::parse(q.out);
     EXPECT_EQ(j.at("quantized_ops"), 3);
@@ -34,7 +34,7 @@ TEST(GraphPtqCli, QuantizesLeNet300ToAQdqModelThatEvalRunsIntegerOnly) {
     EXPECT_GT(ej.at("accuracy").get<double>(), 0.88);  // fp32: 89.86 %
 }
 
-struct Hostile {
+struct GraphPtqCliHostile {
     const char* name;
     std::string model;  // empty: LeNet-300
     std::string args;
@@ -49,7 +49,7 @@ TEST(GraphPtqCli, BadCalibrationModelsAndOptionsFailCleanlyWithoutOutput) {
     graph::export_onnx_file(testquant::flatten_gemm_graph(1, 28, 28, true), poisoned);
     graph::export_onnx_file(testquant::flatten_gemm_graph(3, 32, 32), wide);
     graph::export_onnx_file(testquant::relu_only_graph(), relu);
-    const Hostile cases[] = {
+    const GraphPtqCliHostile cases[] = {
         {"empty calibration set", "", "--calib fashion-mnist:train:0", 1, "empty calibration set"},
         {"too many calibration images", "", "--calib fashion-mnist:train:70000", 1, "60000 images"},
         {"test split", "", "--calib fashion-mnist:test:64", 2, "train split"},
@@ -62,9 +62,9 @@ TEST(GraphPtqCli, BadCalibrationModelsAndOptionsFailCleanlyWithoutOutput) {
         {"wrong calibration shape", wide, "--calib fashion-mnist:train:8", 1, "takes [-1, 3, 32, 32]"},
         {"no quantizable layer", relu, "--calib fashion-mnist:train:8", 1, "nothing to quantize"},
     };
-    for (const Hostile& c : cases) {
+    for (const GraphPtqCliHostile& c : cases) {
         const std::string out = dir.file(std::string(c.name) + ".onnx");
-        const std::string model = c.model.empty() ? lenet300() : c.model;
+        const std::string model = c.model.empty() ? graph_ptq_cli_lenet300() : c.model;
         const auto r = testcli::run_tern("quantize " + model + " -o '" + out + "' " + c.args);
         EXPECT_EQ(r.code, c.code) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.says), std::string::npos) << c.name << ": " << r.err;

@@ -18,7 +18,7 @@ namespace {
 using graph::Attribute;
 using graph::Graph;
 
-Attribute ints(std::vector<int64_t> v) {
+Attribute graph_weight_refine_ints(std::vector<int64_t> v) {
     Attribute a;
     a.kind = Attribute::Kind::ints;
     a.ints = std::move(v);
@@ -60,10 +60,10 @@ Graph conv_chain() {
     g.initializers["w4"] = uneven({5, 48}, 4);
     g.initializers["b4"] = Tensor::from_floats({5}, std::vector<float>{0.1f, 0.2f, 0.3f, -0.4f, 0.0f});
     g.initializers["w5"] = uneven({5, 2}, 5, false);
-    g.nodes.push_back({"Conv", "conv1", {"image", "w1", "b1"}, {"c1"}, {{"pads", ints({1, 1, 1, 1})}}});
+    g.nodes.push_back({"Conv", "conv1", {"image", "w1", "b1"}, {"c1"}, {{"pads", graph_weight_refine_ints({1, 1, 1, 1})}}});
     g.nodes.push_back({"Relu", "relu1", {"c1"}, {"r1"}, {}});
-    g.nodes.push_back({"MaxPool", "pool", {"r1"}, {"p1"}, {{"kernel_shape", ints({2, 2})}, {"strides", ints({2, 2})}}});
-    g.nodes.push_back({"Conv", "dw", {"p1", "w2", "b2"}, {"c2"}, {{"pads", ints({1, 1, 1, 1})}, {"group", one(4)}}});
+    g.nodes.push_back({"MaxPool", "pool", {"r1"}, {"p1"}, {{"kernel_shape", graph_weight_refine_ints({2, 2})}, {"strides", graph_weight_refine_ints({2, 2})}}});
+    g.nodes.push_back({"Conv", "dw", {"p1", "w2", "b2"}, {"c2"}, {{"pads", graph_weight_refine_ints({1, 1, 1, 1})}, {"group", one(4)}}});
     g.nodes.push_back({"Relu", "relu2", {"c2"}, {"r2"}, {}});
     g.nodes.push_back({"Conv", "project", {"r2", "w3"}, {"c3"}, {}});
     g.nodes.push_back({"Flatten", "flatten", {"c3"}, {"f"}, {{"axis", one(1)}}});
@@ -73,13 +73,13 @@ Graph conv_chain() {
     return g;
 }
 
-Tensor images(int64_t n, uint64_t seed) {
+Tensor graph_weight_refine_images(int64_t n, uint64_t seed) {
     std::vector<float> v(static_cast<size_t>(n * 2 * 64));
     for (size_t i = 0; i < v.size(); ++i) v[i] = std::fabs(std::sin(0.11f * static_cast<float>(i) + static_cast<float>(seed)));
     return Tensor::from_floats({n, 2, 8, 8}, v);
 }
 
-Tensor run(const Graph& g, const Tensor& x) { return graph::Executor(g).run({{"image", x}}).at("logits"); }
+Tensor graph_weight_refine_run(const Graph& g, const Tensor& x) { return graph::Executor(g).run({{"image", x}}).at("logits"); }
 
 TEST(CrossLayerEqualization, KeepsTheFp32OutputAndEqualizesPairedChannelRanges) {
     const Graph g = conv_chain();
@@ -87,8 +87,8 @@ TEST(CrossLayerEqualization, KeepsTheFp32OutputAndEqualizesPairedChannelRanges) 
     const Graph e = equalize_cross_layer(g, &stats);
     EXPECT_EQ(stats.pairs, 3);  // conv1 -> dw (through Relu, MaxPool), dw -> project, fc1 -> fc2
     EXPECT_GE(stats.sweeps, 1);
-    const Tensor x = images(4, 1);
-    const std::vector<float> before = run(g, x).to_floats(), after = run(e, x).to_floats();
+    const Tensor x = graph_weight_refine_images(4, 1);
+    const std::vector<float> before = graph_weight_refine_run(g, x).to_floats(), after = graph_weight_refine_run(e, x).to_floats();
     ASSERT_EQ(before.size(), after.size());
     for (size_t i = 0; i < before.size(); ++i) EXPECT_NEAR(after[i], before[i], 1e-4f * std::max(1.f, std::fabs(before[i]))) << i;
     // fc1 row c and fc2 (K, N) row c end with the same largest |weight|.
@@ -129,7 +129,7 @@ TEST(GraphPtqWeights, Int4AndInt2CodesStayOnTheirGridsInInt8Containers) {
     for (int bits : {4, 2}) {
         GraphPtqOptions o;
         o.weight_bits = bits;
-        const GraphPtqResult r = quantize_graph_static(g, images(16, 2), o);
+        const GraphPtqResult r = quantize_graph_static(g, graph_weight_refine_images(16, 2), o);
         const int qmax = (1 << (bits - 1)) - 1;
         for (const char* name : {"conv1", "dw", "project", "fc1", "fc2"}) {
             const Tensor& codes = r.graph.initializers.at(std::string(name) + "_W_quantized");
@@ -141,12 +141,12 @@ TEST(GraphPtqWeights, Int4AndInt2CodesStayOnTheirGridsInInt8Containers) {
     }
     GraphPtqOptions bad;
     bad.weight_bits = 3;
-    EXPECT_THROW(quantize_graph_static(g, images(4, 2), bad), UsageError);
+    EXPECT_THROW(quantize_graph_static(g, graph_weight_refine_images(4, 2), bad), UsageError);
 }
 
 // Mean over the calibration images of (QDQ logits - fp32 logits), per class.
 std::vector<double> mean_error(const Graph& fp32, const Graph& qdq, const Tensor& x) {
-    const std::vector<float> f = run(fp32, x).to_floats(), q = run(qdq, x).to_floats();
+    const std::vector<float> f = graph_weight_refine_run(fp32, x).to_floats(), q = graph_weight_refine_run(qdq, x).to_floats();
     const int64_t classes = static_cast<int64_t>(f.size()) / x.dim(0);
     std::vector<double> m(static_cast<size_t>(classes), 0.0);
     for (size_t i = 0; i < f.size(); ++i) m[i % static_cast<size_t>(classes)] += (q[i] - f[i]) / static_cast<double>(x.dim(0));
@@ -180,7 +180,7 @@ TEST(BiasCorrection, ZeroesTheMeanOutputErrorOnTheCalibrationImages) {
 // nearest rounding (the logits of this 32-image toy need not follow).
 TEST(GraphPtqWeights, AdaroundLowersEachLayersReconstructionErrorAtInt4) {
     const Graph g = conv_chain();
-    const Tensor calib = images(32, 3);
+    const Tensor calib = graph_weight_refine_images(32, 3);
     GraphPtqOptions o;
     o.weight_bits = 4;
     o.adaround_options.iterations = 200;

@@ -34,7 +34,7 @@ std::string file_bytes(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-const std::string kCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 -t 2";
+const std::string kImatrixCliCalib = " --calib text:train --calib-tokens 1024 --calib-ctx 128 -t 2";
 
 struct PlainAndImatrix {
     double plain = NAN, imatrix = NAN;
@@ -49,7 +49,7 @@ PlainAndImatrix plain_and_imatrix(const std::string& format) {
     const auto r1 = testcli::run_tern("quantize " + tinylm() + " -o " + plain + " --format " + format + " -t 2");
     EXPECT_EQ(r1.code, 0) << r1.err;
     const auto r2 = testcli::run_tern("quantize " + tinylm() + " -o " + imat + " --method imatrix --format " + format +
-                                      " --json" + kCalib);
+                                      " --json" + kImatrixCliCalib);
     EXPECT_EQ(r2.code, 0) << r2.err;
     if (r1.code != 0 || r2.code != 0) return out;
     out.report = r2.out;
@@ -88,9 +88,9 @@ TEST(ImatrixCli, AStatisticsFileFromCalibrateGivesTheSameFileAsCalibratingInPlac
     if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
     testio::TempDir dir;
     const std::string stats = dir.file("stats.gguf"), a = dir.file("a.gguf"), b = dir.file("b.gguf");
-    const auto rc = testcli::run_tern("calibrate " + tinylm() + " -o " + stats + " --stats meansq --fpmath auto" + kCalib);
+    const auto rc = testcli::run_tern("calibrate " + tinylm() + " -o " + stats + " --stats meansq --fpmath auto" + kImatrixCliCalib);
     ASSERT_EQ(rc.code, 0) << rc.err;
-    const auto ra = testcli::run_tern("quantize " + tinylm() + " -o " + a + " --method imatrix --format q3_k" + kCalib);
+    const auto ra = testcli::run_tern("quantize " + tinylm() + " -o " + a + " --method imatrix --format q3_k" + kImatrixCliCalib);
     ASSERT_EQ(ra.code, 0) << ra.err;
     const auto rb = testcli::run_tern("quantize " + tinylm() + " -o " + b + " --method imatrix --format q3_k --imatrix " +
                                       stats + " -t 2");

@@ -18,9 +18,9 @@
 namespace tern {
 namespace {
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string int_storage_cli_tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
-std::string write_text(const testio::TempDir& dir) {
+std::string int_storage_cli_write_text(const testio::TempDir& dir) {
     const std::string path = dir.file("text.txt");
     std::ofstream f(path);
     for (int i = 0; i < 12; ++i)
@@ -38,8 +38,8 @@ double perplexity(const std::string& model, const std::string& text) {
 
 TEST(IntStorageCli, TinylmInInt4g128LoadsRunsThePackedKernelAndKeepsItsPerplexity) {
     testio::TempDir dir;
-    const std::string text = write_text(dir);
-    const double ppl_f16 = perplexity(tinylm(), text);
+    const std::string text = int_storage_cli_write_text(dir);
+    const double ppl_f16 = perplexity(int_storage_cli_tinylm(), text);
     ASSERT_TRUE(std::isfinite(ppl_f16));
     struct Case {
         const char* format;
@@ -52,7 +52,7 @@ TEST(IntStorageCli, TinylmInInt4g128LoadsRunsThePackedKernelAndKeepsItsPerplexit
                           Case{"int2g128", DType::int2g128, ops::LinearPath::dequantized_f32, 10.0}}) {
         SCOPED_TRACE(c.format);
         const std::string out = dir.file(std::string("tinylm-") + c.format + ".gguf");
-        const auto q = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --format " + c.format + " --json");
+        const auto q = testcli::run_tern("quantize " + int_storage_cli_tinylm() + " -o " + out + " --format " + c.format + " --json");
         ASSERT_EQ(q.code, 0) << q.err;
         const io::GgufModel file = io::read_gguf(out);
         int held = 0;
@@ -76,12 +76,12 @@ TEST(IntStorageCli, TinylmInInt4g128LoadsRunsThePackedKernelAndKeepsItsPerplexit
 TEST(IntStorageCli, TruncatedInt4g128ModelIsRefusedWithOneLine) {
     testio::TempDir dir;
     const std::string out = dir.file("tinylm-int4.gguf");
-    ASSERT_EQ(testcli::run_tern("quantize " + tinylm() + " -o " + out + " --format int4g128").code, 0);
+    ASSERT_EQ(testcli::run_tern("quantize " + int_storage_cli_tinylm() + " -o " + out + " --format int4g128").code, 0);
     auto bytes = testio::read_bytes(out);
     bytes.resize(bytes.size() - 1000);
     const std::string cut = dir.file("cut.gguf");
     testio::write_bytes(cut, bytes);
-    const auto r = testcli::run_tern("perplexity " + cut + " --text " + write_text(dir) + " -c 64 --chunks 1");
+    const auto r = testcli::run_tern("perplexity " + cut + " --text " + int_storage_cli_write_text(dir) + " -c 64 --chunks 1");
     EXPECT_EQ(r.code, 1) << r.err;
     EXPECT_NE(r.err.find(cut), std::string::npos) << r.err;
     EXPECT_NE(r.err.find("data ends at byte"), std::string::npos) << r.err;

@@ -26,9 +26,9 @@ using namespace tern;
 
 namespace {
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string kmeans_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string kmeans_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-kmeans-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
@@ -62,8 +62,8 @@ Tensor& part(std::vector<NamedTensor>& tensors, const std::string& name) {
 
 TEST(KmeansCli, OneShotFileIsSmallerAndEvalMatchesTheInMemoryModel) {
     REQUIRE_FASHION();
-    const std::string d = temp_dir(), out = d + "/k4.safetensors";
-    const auto r = run_tern("quantize " + source("models/fmnist-lenet300.safetensors") + " -o " + out +
+    const std::string d = kmeans_cli_temp_dir(), out = d + "/k4.safetensors";
+    const auto r = run_tern("quantize " + kmeans_cli_source("models/fmnist-lenet300.safetensors") + " -o " + out +
                             " --method kmeans --bits 4 --huffman --json");
     ASSERT_EQ(r.code, 0) << r.err;
     const auto j = nlohmann::json::parse(r.out);
@@ -73,7 +73,7 @@ TEST(KmeansCli, OneShotFileIsSmallerAndEvalMatchesTheInMemoryModel) {
         EXPECT_LE(l.at("shared_values").get<int>(), 16);
         EXPECT_LT(l.at("bits_per_weight").get<double>(), 4.5);
     }
-    auto original = nn::train::load_classifier(source("models/fmnist-lenet300.safetensors"));
+    auto original = nn::train::load_classifier(kmeans_cli_source("models/fmnist-lenet300.safetensors"));
     quant::share_model_weights(*original.model, 4);
     const auto test = nn::train::load_test_data("fashion-mnist");
     EXPECT_EQ(eval_accuracy(out), nn::train::evaluate(*original.model, test).accuracy);
@@ -86,10 +86,10 @@ TEST(KmeansCli, OneShotFileIsSmallerAndEvalMatchesTheInMemoryModel) {
 
 TEST(KmeansCli, RecipeFineTunesCentroidsAndWritesTheCompressedFile) {
     REQUIRE_FASHION();
-    const std::string d = temp_dir(), recipe = d + "/kmeans.json", out = d + "/ft.safetensors";
+    const std::string d = kmeans_cli_temp_dir(), recipe = d + "/kmeans.json", out = d + "/ft.safetensors";
     std::ofstream(recipe) << R"({"model": "lenet300", "epochs": 1, "batch_size": 64, "train_subset": 512, "validation": 0,
         "optimizer": {"name": "sgd", "lr": 0.0001}, "schedule": {"name": "constant"}, "seed": 1,
-        "init": ")" << source("models/fmnist-lenet300.safetensors") << R"(", "output": ")" << out
+        "init": ")" << kmeans_cli_source("models/fmnist-lenet300.safetensors") << R"(", "output": ")" << out
                           << R"(", "kmeans": {"bits": 2}})";
     const auto r = run_tern("train " + recipe + " --json -t 1");
     ASSERT_EQ(r.code, 0) << r.err;
@@ -101,8 +101,8 @@ TEST(KmeansCli, RecipeFineTunesCentroidsAndWritesTheCompressedFile) {
 }
 
 TEST(KmeansCli, HostileCompressedFilesFailWithOneLineNamingTheFile) {
-    const std::string d = temp_dir(), good = d + "/good.safetensors";
-    ASSERT_EQ(run_tern("quantize " + source("models/fmnist-lenet300.safetensors") + " -o " + good +
+    const std::string d = kmeans_cli_temp_dir(), good = d + "/good.safetensors";
+    ASSERT_EQ(run_tern("quantize " + kmeans_cli_source("models/fmnist-lenet300.safetensors") + " -o " + good +
                        " --method kmeans --bits 4 --huffman")
                   .code,
               0);
@@ -145,7 +145,7 @@ TEST(KmeansCli, HostileCompressedFilesFailWithOneLineNamingTheFile) {
 }
 
 TEST(KmeansCli, BadOptionsAreUsageErrors) {
-    const std::string d = temp_dir(), model = source("models/fmnist-lenet300.safetensors");
+    const std::string d = kmeans_cli_temp_dir(), model = kmeans_cli_source("models/fmnist-lenet300.safetensors");
     EXPECT_EQ(run_tern("quantize " + model + " -o " + d + "/a.safetensors --method kmeans --bits 9").code, 2);
     EXPECT_EQ(run_tern("quantize " + model + " -o " + d + "/a.safetensors --format q8_0 --huffman").code, 2);
     EXPECT_EQ(run_tern("quantize " + model + " -o " + d + "/a.gguf --method kmeans").code, 2);

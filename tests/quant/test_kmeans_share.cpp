@@ -26,7 +26,7 @@ std::vector<float> gaussian(size_t n, uint32_t seed, double zero_fraction = 0) {
     return w;
 }
 
-std::vector<float> decode(const io::EncodedSharedWeight& e) {
+std::vector<float> kmeans_share_decode(const io::EncodedSharedWeight& e) {
     std::vector<NamedTensor> tensors = e.tensors;
     const Shape shape = e.spec.shape;
     io::decode_shared_weights(tensors, io::shared_weights_metadata({e.spec}), "t.safetensors",
@@ -90,7 +90,7 @@ TEST(SharedWeights, RoundTripsDenseAndSparseFixedAndHuffman) {
             const auto c = quant::kmeans_share(w, 4);
             const int index_bits = zeros > 0 ? 3 : 0;  // small gaps: many fillers at 99.9 % zeros
             const auto e = io::encode_shared_weight("fc.weight", shape, c.centroids, c.assignment, 4, index_bits, huffman);
-            EXPECT_EQ(decode(e), w) << huffman << " " << zeros;
+            EXPECT_EQ(kmeans_share_decode(e), w) << huffman << " " << zeros;
             if (zeros > 0.5) {
                 EXPECT_LT(e.bytes(), 12000u * 4 / 10);
             }

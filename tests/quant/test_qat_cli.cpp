@@ -29,15 +29,15 @@ using namespace tern;
 namespace {
 
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string qat_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string qat_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-qat-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
 }
 
-std::string recipe(const std::string& qat, const std::string& init) {
+std::string qat_cli_recipe(const std::string& qat, const std::string& init) {
     return R"({"model": "lenet5", "epochs": 1, "batch_size": 64, "train_subset": 1024, "validation": 0,
         "optimizer": {"name": "adamw", "lr": 0.001}, "schedule": {"name": "constant"}, "seed": 1,
         "init": ")" + init + R"(", "qat": )" + qat + "}";
@@ -69,10 +69,10 @@ double rtn_accuracy(nn::UnaryModule& model, int bits, const data::ImageDataset& 
 
 TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
-    const std::string init = source("models/fmnist-lenet5.safetensors");
+    const std::string dir = qat_cli_temp_dir();
+    const std::string init = qat_cli_source("models/fmnist-lenet5.safetensors");
     const std::string path = dir + "/r.json", out = dir + "/m.safetensors";
-    std::ofstream(path) << recipe(R"({"method": "lsq", "weight_bits": 2, "act_bits": 8, "calibration_batches": 2})", init);
+    std::ofstream(path) << qat_cli_recipe(R"({"method": "lsq", "weight_bits": 2, "act_bits": 8, "calibration_batches": 2})", init);
     const auto r = run_tern("train " + path + " --out " + out + " --json");
     ASSERT_EQ(r.code, 0) << r.all();
     const auto j = nlohmann::json::parse(r.out);
@@ -124,7 +124,7 @@ TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
 
     // QAT twice over: the second run's init is already fake-quantized.
     const std::string again = dir + "/again.json";
-    std::ofstream(again) << recipe("{}", out);
+    std::ofstream(again) << qat_cli_recipe("{}", out);
     const auto a = run_tern("train " + again + " --out " + dir + "/again.safetensors");
     EXPECT_EQ(a.code, 1) << a.all();
     EXPECT_NE(a.err.find("key 'init': '" + out + "' is already a QAT model; start QAT from an fp32 one"),
@@ -140,14 +140,14 @@ TEST(QatCli, LsqW2BeatsRoundToNearestAndEvalReproducesIt) {
 // the same seed without "distill" ends elsewhere.
 TEST(QatCli, QatWithDistillationTrainsTheQuantizedStudentFromItsTeacher) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
-    const std::string init = source("models/fmnist-lenet5.safetensors");
+    const std::string dir = qat_cli_temp_dir();
+    const std::string init = qat_cli_source("models/fmnist-lenet5.safetensors");
     const std::string qat = R"({"method": "lsq", "weight_bits": 4, "act_bits": 4, "calibration_batches": 2})";
-    std::string taught = recipe(qat, init);
+    std::string taught = qat_cli_recipe(qat, init);
     taught.insert(taught.size() - 1,
                   R"(, "distill": {"teacher": ")" + init + R"(", "loss": "kd", "temperature": 4, "alpha": 0.9})");
     std::ofstream(dir + "/kd.json") << taught;
-    std::ofstream(dir + "/plain.json") << recipe(qat, init);
+    std::ofstream(dir + "/plain.json") << qat_cli_recipe(qat, init);
     const auto k = run_tern("train " + dir + "/kd.json --out " + dir + "/kd.safetensors --json");
     ASSERT_EQ(k.code, 0) << k.all();
     const auto j = nlohmann::json::parse(k.out);
@@ -172,8 +172,8 @@ TEST(QatCli, QatWithDistillationTrainsTheQuantizedStudentFromItsTeacher) {
 }
 
 TEST(QatCli, BadRecipesFailWithOneLineAndWriteNothing) {
-    const std::string dir = temp_dir();
-    const std::string lenet5 = source("models/fmnist-lenet5.safetensors");
+    const std::string dir = qat_cli_temp_dir();
+    const std::string lenet5 = qat_cli_source("models/fmnist-lenet5.safetensors");
     struct Case {
         const char* name;
         std::string qat, init, error;
@@ -184,13 +184,13 @@ TEST(QatCli, BadRecipesFailWithOneLineAndWriteNothing) {
         {"method", R"({"method": "dorefa"})", lenet5, "key 'qat.method': 'dorefa' is not one of: ste, lsq, pact", false},
         {"init missing", "{}", dir + "/nope.safetensors", "key 'init': no classifier file '" + dir + "/nope.safetensors'",
          false},
-        {"init other model", "{}", source("models/fmnist-lenet300.safetensors"),
+        {"init other model", "{}", qat_cli_source("models/fmnist-lenet300.safetensors"),
          "holds model 'lenet300', the recipe trains 'lenet5'", true},
     };
     for (const Case& c : cases) {
         if (c.needs_data && !tern::testdata::have_fashion_mnist()) continue;
         const std::string path = dir + "/bad.json", out = dir + "/bad.safetensors";
-        std::ofstream(path) << recipe(c.qat, c.init);
+        std::ofstream(path) << qat_cli_recipe(c.qat, c.init);
         const auto r = run_tern("train " + path + " --out " + out);
         EXPECT_EQ(r.code, 1) << c.name << ": " << r.all();
         EXPECT_NE(r.err.find(c.error), std::string::npos) << c.name << ": " << r.err;

@@ -20,7 +20,7 @@
 namespace tern::quant {
 namespace {
 
-std::shared_ptr<data::ImageDataset> random_images(int64_t n) {
+std::shared_ptr<data::ImageDataset> qat_hooks_random_images(int64_t n) {
     auto ds = std::make_shared<data::ImageDataset>();
     ds->images = Tensor::empty({n, 1, 28, 28});
     nn::Rng rng(3);
@@ -44,7 +44,7 @@ TEST(QatHooks, FirstStepCalibratesAndFreezeEpochStopsBatchNorm) {
     auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
     nn::attach_fake_quant(*model, nn::FakeQuantSpec{});
     auto opt = nn::train::make_optimizer(nn::train::OptimizerRecipe{}, model->parameters());
-    QatCalibrator cal(qat_recipe(2), random_images(16));
+    QatCalibrator cal(qat_recipe(2), qat_hooks_random_images(16));
     auto hooks = cal.hooks();
     nn::train::StepContext c{*model, *opt};
     c.epoch = 1;
@@ -88,7 +88,7 @@ TEST(QatHooks, StepEndKeepsLearnedScalesPositive) {
     auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
     nn::attach_fake_quant(*model, nn::FakeQuantSpec{});
     auto opt = nn::train::make_optimizer(nn::train::OptimizerRecipe{}, model->parameters());
-    QatCalibrator cal(qat_recipe(0), random_images(16));
+    QatCalibrator cal(qat_recipe(0), qat_hooks_random_images(16));
     auto hooks = cal.hooks();
     ASSERT_TRUE(hooks.on_step_end);
     nn::train::StepContext c{*model, *opt};
@@ -110,7 +110,7 @@ TEST(QatHooks, ResumedRunKeepsItsScales) {
     auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
     nn::attach_fake_quant(*model, nn::FakeQuantSpec{});
     auto opt = nn::train::make_optimizer(nn::train::OptimizerRecipe{}, model->parameters());
-    QatCalibrator cal(qat_recipe(0), random_images(16));
+    QatCalibrator cal(qat_recipe(0), qat_hooks_random_images(16));
     nn::train::StepContext c{*model, *opt};
     c.epoch = 3;
     c.global_step = 40;  // a checkpoint's step: its scales were loaded with it
@@ -124,7 +124,7 @@ TEST(QatHooks, NanCalibrationInputsNameTheLayer) {
     auto model = nn::models::make_model("lenet5_bn", 1, 1, 10);
     nn::attach_fake_quant(*model, nn::FakeQuantSpec{});
     auto opt = nn::train::make_optimizer(nn::train::OptimizerRecipe{}, model->parameters());
-    auto images = random_images(16);
+    auto images = qat_hooks_random_images(16);
     images->images.data<float>()[100] = std::numeric_limits<float>::quiet_NaN();
     auto r = qat_recipe(0);
     r.source = "q.json";

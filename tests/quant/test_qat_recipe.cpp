@@ -17,11 +17,11 @@ using namespace tern::nn::train;
 
 namespace {
 
-std::string recipe(const std::string& qat, const std::string& extra = R"("init": "m.safetensors",)") {
+std::string qat_recipe_recipe(const std::string& qat, const std::string& extra = R"("init": "m.safetensors",)") {
     return R"({"model": "lenet5", "epochs": 3, "batch_size": 64, "optimizer": {"name": "sgd", "lr": 0.01}, )" + extra + R"( "output": "o.safetensors", "qat": )" + qat + "}";
 }
 
-std::string error_of(const std::string& text) {
+std::string qat_recipe_error_of(const std::string& text) {
     try {
         parse_recipe_json(text, "r.json");
     } catch (const InputError& e) {
@@ -33,7 +33,7 @@ std::string error_of(const std::string& text) {
 }  // namespace
 
 TEST(QatRecipe, ParsesEveryKeyAndRoundTrips) {
-    const Recipe r = parse_recipe_json(recipe(R"({"method": "pact", "weight_bits": 3, "act_bits": 5,
+    const Recipe r = parse_recipe_json(qat_recipe_recipe(R"({"method": "pact", "weight_bits": 3, "act_bits": 5,
         "per_channel": false, "calibration_batches": 2, "freeze_bn_epoch": 2})"), "r.json");
     ASSERT_TRUE(r.has_qat);
     EXPECT_EQ(r.qat.method, "pact");
@@ -45,7 +45,7 @@ TEST(QatRecipe, ParsesEveryKeyAndRoundTrips) {
     const Recipe back = parse_recipe_json(recipe_to_json(r).dump(), "back.json");
     EXPECT_EQ(recipe_to_json(back).dump(), recipe_to_json(r).dump());
 
-    const Recipe d = parse_recipe_json(recipe("{}"), "r.json");
+    const Recipe d = parse_recipe_json(qat_recipe_recipe("{}"), "r.json");
     EXPECT_EQ(d.qat.method, "lsq");
     EXPECT_EQ(d.qat.weight_bits, 4);
     EXPECT_EQ(d.qat.act_bits, 8);
@@ -57,24 +57,24 @@ TEST(QatRecipe, ParsesEveryKeyAndRoundTrips) {
 
 TEST(QatRecipe, HostileValuesNameTheFileAndKey) {
     const std::pair<std::string, std::string> cases[] = {
-        {recipe(R"({"method": "int4"})"), "key 'qat.method': 'int4' is not one of: ste, lsq, pact"},
-        {recipe(R"({"weight_bits": 1})"), "key 'qat.weight_bits': must be in [2, 8], got 1"},
-        {recipe(R"({"weight_bits": 16})"), "key 'qat.weight_bits': must be in [2, 8], got 16"},
-        {recipe(R"({"act_bits": 0})"), "key 'qat.act_bits': must be in [2, 8], got 0"},
-        {recipe(R"({"act_bits": "8"})"), "key 'qat.act_bits': must be an integer"},
-        {recipe(R"({"weight_bits": 4.5})"), "key 'qat.weight_bits': must be an integer"},
-        {recipe(R"({"per_channel": "yes"})"), "key 'qat.per_channel': must be true or false"},
-        {recipe(R"({"calibration_batches": 0})"), "key 'qat.calibration_batches': must be in [1, 10000], got 0"},
-        {recipe(R"({"freeze_bn_epoch": 4})"), "key 'qat.freeze_bn_epoch': must be in [0, 3], got 4"},
-        {recipe(R"({"freeze_bn_epoch": -1})"), "key 'qat.freeze_bn_epoch': must be in [0, 3], got -1"},
-        {recipe(R"({"wieght_bits": 4})"), "key 'qat.wieght_bits': unknown key"},
-        {recipe(R"("lsq")"), "key 'qat': must be an object"},
-        {recipe("{}", ""), "key 'qat': needs 'init': QAT starts from a trained fp32 model"},
-        {recipe("{}", R"("init": "m.safetensors", "prune": {"sparsity": 0.5},)"),
+        {qat_recipe_recipe(R"({"method": "int4"})"), "key 'qat.method': 'int4' is not one of: ste, lsq, pact"},
+        {qat_recipe_recipe(R"({"weight_bits": 1})"), "key 'qat.weight_bits': must be in [2, 8], got 1"},
+        {qat_recipe_recipe(R"({"weight_bits": 16})"), "key 'qat.weight_bits': must be in [2, 8], got 16"},
+        {qat_recipe_recipe(R"({"act_bits": 0})"), "key 'qat.act_bits': must be in [2, 8], got 0"},
+        {qat_recipe_recipe(R"({"act_bits": "8"})"), "key 'qat.act_bits': must be an integer"},
+        {qat_recipe_recipe(R"({"weight_bits": 4.5})"), "key 'qat.weight_bits': must be an integer"},
+        {qat_recipe_recipe(R"({"per_channel": "yes"})"), "key 'qat.per_channel': must be true or false"},
+        {qat_recipe_recipe(R"({"calibration_batches": 0})"), "key 'qat.calibration_batches': must be in [1, 10000], got 0"},
+        {qat_recipe_recipe(R"({"freeze_bn_epoch": 4})"), "key 'qat.freeze_bn_epoch': must be in [0, 3], got 4"},
+        {qat_recipe_recipe(R"({"freeze_bn_epoch": -1})"), "key 'qat.freeze_bn_epoch': must be in [0, 3], got -1"},
+        {qat_recipe_recipe(R"({"wieght_bits": 4})"), "key 'qat.wieght_bits': unknown key"},
+        {qat_recipe_recipe(R"("lsq")"), "key 'qat': must be an object"},
+        {qat_recipe_recipe("{}", ""), "key 'qat': needs 'init': QAT starts from a trained fp32 model"},
+        {qat_recipe_recipe("{}", R"("init": "m.safetensors", "prune": {"sparsity": 0.5},)"),
          "key 'qat': cannot be combined with 'prune'"},
     };
     for (const auto& [text, want] : cases) {
-        const std::string e = error_of(text);
+        const std::string e = qat_recipe_error_of(text);
         EXPECT_NE(e.find("r.json"), std::string::npos) << text << " -> " << e;
         EXPECT_NE(e.find(want), std::string::npos) << text << " -> " << e;
     }

@@ -32,9 +32,9 @@ namespace {
 
 using quanttest::test_split_ppl;
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string rotate_tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
-std::vector<float> logits_of(const std::string& path, const std::vector<int32_t>& tokens) {
+std::vector<float> rotate_logits_of(const std::string& path, const std::vector<int32_t>& tokens) {
     const auto model = llm::load_model(path, {.float_math = ops::FloatMath::exact});
     llm::Session session(*model, {.n_ctx = 64});
     std::vector<float> logits;
@@ -51,7 +51,7 @@ double relative_distance(const std::vector<float>& a, const std::vector<float>& 
 
 quant::QuantizeFileRequest rotate_request(const std::string& out, bool online) {
     quant::QuantizeFileRequest req;
-    req.input = tinylm();
+    req.input = rotate_tinylm();
     req.output = out;
     req.format_name = "f32";
     req.recipe.method = "rotate";
@@ -64,11 +64,11 @@ const std::vector<int32_t> kTokens = {1, 400, 17, 1023, 88, 5, 300, 250, 9, 42, 
 
 TEST(Rotate, RotatedFloatModelGivesTheSameLogits) {
     testio::TempDir dir;
-    const std::vector<float> want = logits_of(tinylm(), kTokens);
+    const std::vector<float> want = rotate_logits_of(rotate_tinylm(), kTokens);
     for (bool online : {false, true}) {
         const std::string out = dir.file(online ? "online.gguf" : "rot.gguf");
         quant::quantize_file(rotate_request(out, online));
-        const std::vector<float> got = logits_of(out, kTokens);
+        const std::vector<float> got = rotate_logits_of(out, kTokens);
         ASSERT_EQ(got.size(), want.size());
         EXPECT_LT(relative_distance(want, got), 1e-3) << "online " << online;
 
@@ -97,7 +97,7 @@ TEST(Rotate, RotatedFloatModelGivesTheSameLogits) {
                 if (kv.first != llm::kFfnDownHadamardKey) md.push_back(kv);
             const std::string stripped = dir.file("stripped.gguf");
             io::write_gguf(stripped, md, g.tensors);
-            EXPECT_GT(relative_distance(want, logits_of(stripped, kTokens)), 1e-2);
+            EXPECT_GT(relative_distance(want, rotate_logits_of(stripped, kTokens)), 1e-2);
             // A block the ffn width (768) cannot hold is refused at load, naming the key.
             md.emplace_back(llm::kFfnDownHadamardKey, io::GgufValue::of_u32(512));
             io::write_gguf(stripped, md, g.tensors);
@@ -118,7 +118,7 @@ TEST(Rotate, TransformedHessiansEqualThoseOfTheRotatedModel) {
     quant::quantize_file(rotate_request(out, /*online=*/true));
     quant::TensorModel m;
     {
-        io::GgufModel g = io::read_gguf(tinylm());
+        io::GgufModel g = io::read_gguf(rotate_tinylm());
         m.gguf_metadata = g.info.metadata;
         m.tensors = g.tensors;
         m.is_llm = true;
@@ -133,7 +133,7 @@ TEST(Rotate, TransformedHessiansEqualThoseOfTheRotatedModel) {
         o.load.float_math = ops::FloatMath::exact;
         return quant::collect_linear_statistics(o);
     };
-    const quant::LinearStatistics before = stats_of(tinylm()), after = stats_of(out);
+    const quant::LinearStatistics before = stats_of(rotate_tinylm()), after = stats_of(out);
     for (io::RoleOf role : {io::RoleOf{io::TensorRole::attn_q, 0}, io::RoleOf{io::TensorRole::ffn_up, 1},
                             io::RoleOf{io::TensorRole::ffn_down, 2}, io::RoleOf{io::TensorRole::attn_output, 3},
                             io::RoleOf{io::TensorRole::output, -1}}) {
@@ -149,13 +149,13 @@ TEST(Rotate, TransformedHessiansEqualThoseOfTheRotatedModel) {
 TEST(Rotate, OptionsAndInputsItCannotTakeAreRefused) {
     testio::TempDir dir;
     const std::string out = dir.file("o.gguf");
-    auto r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method gptq --format int4g128 --rotate-online");
+    auto r = testcli::run_tern("quantize " + rotate_tinylm() + " -o " + out + " --method gptq --format int4g128 --rotate-online");
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("--rotate-online"), std::string::npos) << r.err;
-    r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method rotate --format q8_0 --rotate-seed -1");
+    r = testcli::run_tern("quantize " + rotate_tinylm() + " -o " + out + " --method rotate --format q8_0 --rotate-seed -1");
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("0 to 9223372036854775807"), std::string::npos) << r.err;
-    r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --method rotate+gptq --format q8_0");
+    r = testcli::run_tern("quantize " + rotate_tinylm() + " -o " + out + " --method rotate+gptq --format q8_0");
     EXPECT_EQ(r.code, 2) << r.err;
     EXPECT_NE(r.err.find("int4g128"), std::string::npos) << r.err;
 
@@ -181,9 +181,9 @@ TEST(RotateCli, RotateGptqOnTheQ3KGridLoadsRunsAndStaysNearRoundToNearest) {
     testio::TempDir dir;
     const std::string common = " --format q3_k --skip-roles embed,output --json -t 2";
     const std::string rtn = dir.file("rtn.gguf"), rot = dir.file("rot.gguf");
-    const auto r1 = testcli::run_tern("quantize " + tinylm() + " -o " + rtn + " --method rtn" + common);
+    const auto r1 = testcli::run_tern("quantize " + rotate_tinylm() + " -o " + rtn + " --method rtn" + common);
     ASSERT_EQ(r1.code, 0) << r1.err;
-    const auto r2 = testcli::run_tern("quantize " + tinylm() + " -o " + rot + " --method rotate+gptq --calib text:train "
+    const auto r2 = testcli::run_tern("quantize " + rotate_tinylm() + " -o " + rot + " --method rotate+gptq --calib text:train "
                                       "--calib-tokens 512 --calib-ctx 128" + common);
     ASSERT_EQ(r2.code, 0) << r2.err;
     const auto report = nlohmann::json::parse(r2.out);

@@ -18,7 +18,7 @@
 namespace tern::quant {
 namespace {
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string smoothquant_tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
 TEST(SmoothQuant, FactorsFollowThePaper) {
     // s_j = max|X_j|^a / max|W_j|^(1-a), W's max over the rows of every Linear reading X.
@@ -39,7 +39,7 @@ void all_weights_to_f32(WorkModel& wm, const TensorModel& m) {
         if (m.tensors[i].tensor.rank() == 2) wm.floats(static_cast<int>(i));
 }
 
-std::vector<float> logits_of(const std::string& path, std::span<const int32_t> tokens) {
+std::vector<float> smoothquant_logits_of(const std::string& path, std::span<const int32_t> tokens) {
     llm::LoadOptions lo;
     lo.float_math = ops::FloatMath::exact;
     const auto model = llm::load_model(path, lo);
@@ -53,14 +53,14 @@ TEST(SmoothQuant, SmoothingLeavesTheFloatModelsLogitsUnchanged) {
     if (!load_text_corpus().missing_sources.empty())
         TERN_MISSING_REFERENCE() << "text corpus not installed (run scripts/setup.sh)";
     testio::TempDir dir;
-    io::GgufModel g = io::read_gguf(tinylm());
+    io::GgufModel g = io::read_gguf(smoothquant_tinylm());
     TensorModel m;
     m.gguf_metadata = g.info.metadata;
     m.tensors = g.tensors;
     m.is_llm = true;
     QuantRecipe r;
     r.method = "smoothquant";
-    r.calibration.model = tinylm();
+    r.calibration.model = smoothquant_tinylm();
     r.calibration.calib = "text:train";
     r.calibration.n_tokens = 256;
     r.calibration.ctx = 128;
@@ -84,7 +84,7 @@ TEST(SmoothQuant, SmoothingLeavesTheFloatModelsLogitsUnchanged) {
     llm::write_model_gguf(b, sm.gguf_metadata, sm.tensors);
     std::vector<int32_t> tokens(48);
     for (size_t t = 0; t < tokens.size(); ++t) tokens[t] = static_cast<int32_t>((t * 977 + 13) % 4000);
-    const std::vector<float> la = logits_of(a, tokens), lb = logits_of(b, tokens);
+    const std::vector<float> la = smoothquant_logits_of(a, tokens), lb = smoothquant_logits_of(b, tokens);
     ASSERT_EQ(la.size(), lb.size());
     double max_diff = 0, max_abs = 0;
     for (size_t i = 0; i < la.size(); ++i) {

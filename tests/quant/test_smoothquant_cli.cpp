@@ -28,7 +28,7 @@ namespace {
 
 using quanttest::test_split_ppl;
 
-std::string tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
+std::string smoothquant_cli_tinylm() { return std::string(TERN_SOURCE_DIR) + "/models/tinylm.gguf"; }
 
 TEST(SmoothQuantCli, NaiveAndSmoothedW8A8LoadRunAndSmoothingHelpsStaticScales) {
     if (!load_text_corpus().missing_sources.empty())
@@ -44,7 +44,7 @@ TEST(SmoothQuantCli, NaiveAndSmoothedW8A8LoadRunAndSmoothingHelpsStaticScales) {
     double ppl[3];
     for (int i = 0; i < 3; ++i) {
         const std::string out = dir.file(runs[i].file);
-        const auto r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " --format w8a8 " + runs[i].args);
+        const auto r = testcli::run_tern("quantize " + smoothquant_cli_tinylm() + " -o " + out + " --format w8a8 " + runs[i].args);
         ASSERT_EQ(r.code, 0) << runs[i].args << "\n" << r.err;
         // The blocks' Linears are w8a8 and run on the int8 path, not decoded to f32.
         const auto model = llm::load_model(out);
@@ -53,7 +53,7 @@ TEST(SmoothQuantCli, NaiveAndSmoothedW8A8LoadRunAndSmoothingHelpsStaticScales) {
         ppl[i] = test_split_ppl(out, 6, 128);
         ASSERT_TRUE(std::isfinite(ppl[i])) << runs[i].args;
     }
-    const double f16 = test_split_ppl(tinylm(), 6, 128);
+    const double f16 = test_split_ppl(smoothquant_cli_tinylm(), 6, 128);
     std::printf("[ w8a8 ] tinylm test split 6 x 128: f16 %.4f, naive dynamic %.4f, naive static %.4f, smoothquant static %.4f\n",
                 f16, ppl[0], ppl[1], ppl[2]);
     EXPECT_LT(ppl[0], f16 * 1.05) << "per-token int8 activations stay close to f16";
@@ -74,7 +74,7 @@ TEST(SmoothQuantCli, RefusesWhatItCannotDo) {
           Case{"--method rtn --format w8a8 --alpha 0.5", 2, "--method smoothquant"},
           Case{"--method smoothquant --format w8a8 --alpha 1.5", 2, "alpha"},
           Case{"--method rtn --format w8a8 --act-scale sometimes", 2, "act-scale"}}) {
-        const auto r = testcli::run_tern("quantize " + tinylm() + " -o " + out + " " + c.args);
+        const auto r = testcli::run_tern("quantize " + smoothquant_cli_tinylm() + " -o " + out + " " + c.args);
         EXPECT_EQ(r.code, c.code) << c.args << "\n" << r.err;
         EXPECT_NE(r.err.find(c.says), std::string::npos) << c.args << "\n" << r.err;
         EXPECT_FALSE(std::filesystem::exists(out)) << c.args;
@@ -86,7 +86,7 @@ TEST(SmoothQuantCli, RefusesWhatItCannotDo) {
 TEST(SmoothQuantCli, RefusesAW8A8RowWithTwoScales) {
     testio::TempDir dir;
     const std::string good = dir.file("good.gguf"), bad = dir.file("bad.gguf");
-    ASSERT_EQ(testcli::run_tern("quantize " + tinylm() + " -o " + good + " --format w8a8").code, 0);
+    ASSERT_EQ(testcli::run_tern("quantize " + smoothquant_cli_tinylm() + " -o " + good + " --format w8a8").code, 0);
     io::GgufModel g = io::read_gguf(good);
     for (NamedTensor& t : g.tensors) {
         if (t.name != "blk.1.ffn_down.weight") continue;

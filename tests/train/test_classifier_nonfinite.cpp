@@ -23,7 +23,7 @@ namespace {
 
 using testcli::run_tern;
 
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int classifier_nonfinite_lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 // lenet300 with one NaN in its output layer's weights.
 std::string write_nan_classifier(const testio::TempDir& dir) {
@@ -75,11 +75,11 @@ TEST(ClassifierNonfinite, EvalCliRefusesThenStops) {
     const std::string cmd = "eval " + path + " --data-dir " + dir.path() + " -t 1";
     const auto refused = run_tern(cmd);
     EXPECT_EQ(refused.code, 1) << refused.out << refused.err;
-    EXPECT_EQ(lines(refused.err), 1) << refused.err;
+    EXPECT_EQ(classifier_nonfinite_lines(refused.err), 1) << refused.err;
     EXPECT_NE(refused.err.find("tensor 'fc3.weight' holds 1 non-finite value"), std::string::npos) << refused.err;
     const auto stopped = run_tern(cmd + " --allow-nonfinite");
     EXPECT_EQ(stopped.code, 1) << stopped.out << stopped.err;
-    EXPECT_EQ(lines(stopped.err), 1) << stopped.err;
+    EXPECT_EQ(classifier_nonfinite_lines(stopped.err), 1) << stopped.err;
     EXPECT_NE(stopped.err.find("[" + path + "] the model's logits for images [0, 6) are NaN or Inf"), std::string::npos)
         << stopped.err;
     EXPECT_EQ(stopped.out.find("accuracy"), std::string::npos) << stopped.out;

@@ -22,7 +22,7 @@ using namespace tern::nn::train;
 
 namespace {
 
-bool corpus_installed() { return load_text_corpus().missing_sources.empty(); }
+bool lm_corpus_installed() { return load_text_corpus().missing_sources.empty(); }
 
 // A small real vocabulary: BPE trained on a few addresses of the corpus, or on
 // a fixed English paragraph when the corpus is not installed.
@@ -39,7 +39,7 @@ BpeVocabulary small_vocab(int vocab_size) {
     return train_bpe(text, o);
 }
 
-Recipe tiny_lm_recipe(int64_t epochs) {
+Recipe lm_tiny_lm_recipe(int64_t epochs) {
     return parse_recipe_json(R"({"model": "llama", "data": "text", "epochs": )" + std::to_string(epochs) + R"(,
       "batch_size": 4, "optimizer": {"name": "adamw", "lr": 0.003, "grad_clip": 1.0},
       "schedule": {"name": "cosine", "warmup_epochs": 0.2},
@@ -99,8 +99,8 @@ TEST(LanguageModel, TrainingModelMatchesTheRuntimeOnItsExport) {
 }
 
 TEST(LanguageModel, TrainingOnTheCorpusLowersValidationLoss) {
-    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
-    const Recipe r = tiny_lm_recipe(2);
+    if (!lm_corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
+    const Recipe r = lm_tiny_lm_recipe(2);
     auto corpus = std::make_shared<LmCorpus>(prepare_lm_corpus(r));
     EXPECT_EQ(corpus->vocab.size(), 512);
     EXPECT_EQ(corpus->train.size(), 6000u);
@@ -115,8 +115,8 @@ TEST(LanguageModel, TrainingOnTheCorpusLowersValidationLoss) {
 }
 
 TEST(LanguageModel, ResumingContinuesExactly) {
-    if (!corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
-    const Recipe r = tiny_lm_recipe(2);
+    if (!lm_corpus_installed()) TERN_MISSING_REFERENCE() << "text corpus not installed (scripts/setup.sh)";
+    const Recipe r = lm_tiny_lm_recipe(2);
     auto corpus = std::make_shared<LmCorpus>(prepare_lm_corpus(r));
     LmTrainer straight(r, corpus);
     straight.train_epoch();

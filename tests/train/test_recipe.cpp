@@ -21,7 +21,7 @@ const char* kGood = R"({
 })";
 
 // The InputError message for `text`, or "" when it parses.
-std::string error_of(const std::string& text) {
+std::string recipe_error_of(const std::string& text) {
     try {
         parse_recipe_json(text, "r.json");
     } catch (const InputError& e) {
@@ -99,12 +99,12 @@ TEST(Recipe, ErrorsNameFileAndKey) {
         {with("\"validation\": 5000", "\"validation\": 5000, \"train_subset\": 4000"), "'validation': must be smaller"},
     };
     for (const auto& c : cases) {
-        const std::string e = error_of(c.text);
+        const std::string e = recipe_error_of(c.text);
         EXPECT_NE(e.find("[r.json]"), std::string::npos) << e;
         EXPECT_NE(e.find(c.key), std::string::npos) << "expected " << c.key << " in: " << e;
     }
-    EXPECT_NE(error_of("{ not json").find("not valid JSON"), std::string::npos);
-    EXPECT_NE(error_of("[1, 2]").find("JSON object"), std::string::npos);
+    EXPECT_NE(recipe_error_of("{ not json").find("not valid JSON"), std::string::npos);
+    EXPECT_NE(recipe_error_of("[1, 2]").find("JSON object"), std::string::npos);
 }
 
 TEST(Recipe, CommittedRecipesParse) {
@@ -133,7 +133,7 @@ TEST(Recipe, LanguageModelKeys) {
     auto err = [&](const std::string& from, const std::string& to) {
         std::string s = good;
         s.replace(s.find(from), from.size(), to);
-        return error_of(s);
+        return recipe_error_of(s);
     };
     EXPECT_NE(err("\"llama\"", "\"lenet5\"").find("'model'"), std::string::npos);
     EXPECT_NE(err("\"kv_heads\": 2", "\"kv_heads\": 3").find("lm.kv_heads"), std::string::npos);
@@ -142,6 +142,6 @@ TEST(Recipe, LanguageModelKeys) {
     EXPECT_NE(err("\"ffn\"", "\"fnn\"").find("lm.fnn"), std::string::npos);
     EXPECT_NE(err("\"context\": 64", "\"context\": 2").find("lm.context"), std::string::npos);
     // "lm" belongs to text recipes only.
-    EXPECT_NE(error_of(std::string(kGood).replace(std::string(kGood).find("\"seed\""), 0, "\"lm\": {}, ")).find("'lm'"),
+    EXPECT_NE(recipe_error_of(std::string(kGood).replace(std::string(kGood).find("\"seed\""), 0, "\"lm\": {}, ")).find("'lm'"),
               std::string::npos);
 }

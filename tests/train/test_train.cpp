@@ -47,7 +47,7 @@ std::vector<float> flat_weights(const Module& m) {
     return out;
 }
 
-std::string temp_path(const std::string& name) {
+std::string train_temp_path(const std::string& name) {
     return (std::filesystem::temp_directory_path() / ("tern-train-test-" + std::to_string(::getpid()) + "-" + name)).string();
 }
 
@@ -90,7 +90,7 @@ TEST(Train, CheckpointSaveLoadGivesIdenticalEval) {
     Trainer t(r, d);
     t.train_epoch();
     const EvalResult before = evaluate(t.model(), *d.validation);
-    const std::string path = temp_path("ckpt.safetensors");
+    const std::string path = train_temp_path("ckpt.safetensors");
     save_classifier(path, t.model(), {{"tern.model", "lenet5_bn"}});
     const ClassifierFile c = load_classifier(path);
     const EvalResult after = evaluate(*c.model, *d.validation);
@@ -131,7 +131,7 @@ TEST(Train, ResumeContinuesExactlyAsAnUninterruptedRun) {
 
         Trainer first(r, d);
         first.train_epoch();
-        const std::string path = temp_path(std::string(opt) + ".resume.safetensors");
+        const std::string path = train_temp_path(std::string(opt) + ".resume.safetensors");
         first.save_resume(path);
         Trainer resumed(r, d);
         resumed.load_resume(path);

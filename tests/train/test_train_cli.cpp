@@ -17,15 +17,15 @@ using tern::testcli::run_tern;
 namespace {
 
 
-std::string source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
+std::string train_cli_source(const std::string& rel) { return std::string(TERN_SOURCE_DIR) + "/" + rel; }
 
-std::string temp_dir() {
+std::string train_cli_temp_dir() {
     const auto d = std::filesystem::temp_directory_path() / ("tern-train-cli-" + std::to_string(::getpid()));
     std::filesystem::create_directories(d);
     return d.string();
 }
 
-void write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void train_cli_write(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
 
 }  // namespace
 
@@ -38,7 +38,7 @@ TEST(TrainCli, CommittedModelsMeetTheirTargets) {
                 {"models/fmnist-lenet300.safetensors", 0.89},
                 {"models/fmnist-mobilenetv2_tiny.safetensors", 0.93}};
     for (const auto& m : models) {
-        const auto r = run_tern("eval " + source(m.file) + " --data fashion-mnist --json -t 2");
+        const auto r = run_tern("eval " + train_cli_source(m.file) + " --data fashion-mnist --json -t 2");
         ASSERT_EQ(r.code, 0) << r.err;
         const auto j = nlohmann::json::parse(r.out);
         EXPECT_GE(j.at("accuracy").get<double>(), m.target) << m.file;
@@ -49,9 +49,9 @@ TEST(TrainCli, CommittedModelsMeetTheirTargets) {
 
 TEST(TrainCli, TrainWritesModelMetricsPlotAndEvalAgrees) {
     REQUIRE_FASHION();
-    const std::string dir = temp_dir();
+    const std::string dir = train_cli_temp_dir();
     const std::string recipe = dir + "/r.json", out = dir + "/m.safetensors";
-    write(recipe, R"({"model": "lenet300", "epochs": 2, "batch_size": 64, "train_subset": 3000, "validation": 500,
+    train_cli_write(recipe, R"({"model": "lenet300", "epochs": 2, "batch_size": 64, "train_subset": 3000, "validation": 500,
         "optimizer": {"name": "adamw", "lr": 0.002}, "schedule": {"name": "cosine"}, "seed": 1,
         "output": "unused.safetensors"})");
     const auto r = run_tern("train " + recipe + " --out " + out + " --json -t 1");
@@ -75,9 +75,9 @@ TEST(TrainCli, TrainWritesModelMetricsPlotAndEvalAgrees) {
 }
 
 TEST(TrainCli, BadInputsExitOneWithOneLine) {
-    const std::string dir = temp_dir();
-    write(dir + "/bad.json", R"({"model": "lenet5", "epochs": 1, "batch_size": 8, "optimizer": {"name": "sgd", "lr": 0.1, "beta": 1}})");
-    write(dir + "/junk.safetensors", "this is not a model");
+    const std::string dir = train_cli_temp_dir();
+    train_cli_write(dir + "/bad.json", R"({"model": "lenet5", "epochs": 1, "batch_size": 8, "optimizer": {"name": "sgd", "lr": 0.1, "beta": 1}})");
+    train_cli_write(dir + "/junk.safetensors", "this is not a model");
     const auto one_line = [](const tern::testcli::RunResult& r) {
         return r.code == 1 && r.err.find('\n') == r.err.size() - 1;
     };
@@ -93,7 +93,7 @@ TEST(TrainCli, BadInputsExitOneWithOneLine) {
     EXPECT_TRUE(one_line(r)) << r.err;
     // A safetensors file that is not a tern classifier (a language model's tensors; quantizing
     // a classifier keeps its tern.* metadata, see tests/cli/test_cli_input_errors.cpp).
-    r = run_tern("quantize " + source("models/tinylm.gguf") + " -o " + dir + "/q.safetensors --format f16");
+    r = run_tern("quantize " + train_cli_source("models/tinylm.gguf") + " -o " + dir + "/q.safetensors --format f16");
     if (r.code == 0) {
         r = run_tern("eval " + dir + "/q.safetensors");
         EXPECT_TRUE(one_line(r)) << r.err;

@@ -100,7 +100,7 @@ bool moby_dick_installed() {
 
 // A one-layer LM on 2000 tokens of Moby-Dick: seconds per run. `optimizer`
 // is the recipe's optimizer object, optionally followed by more keys (a schedule).
-Recipe tiny_lm_recipe(const testio::TempDir& dir, int epochs, const std::string& optimizer) {
+Recipe train_run_tiny_lm_recipe(const testio::TempDir& dir, int epochs, const std::string& optimizer) {
     return parse_recipe_json(R"({"model": "llama", "data": "text", "epochs": )" + std::to_string(epochs) +
                                  R"(, "batch_size": 4, "optimizer": )" + optimizer + R"(,
       "lm": {"vocab_size": 300, "dim": 16, "layers": 1, "heads": 2, "kv_heads": 1, "ffn": 32, "context": 16,
@@ -114,7 +114,7 @@ Recipe tiny_lm_recipe(const testio::TempDir& dir, int epochs, const std::string&
 TEST(TrainRun, LanguageModelResumedMidEpochMatchesTheUninterruptedRun) {
     if (!moby_dick_installed()) TERN_MISSING_REFERENCE() << "moby-dick text not installed (run scripts/setup.sh)";
     testio::TempDir dir;
-    const Recipe r = tiny_lm_recipe(dir, 2, R"({"name": "adamw", "lr": 0.003, "grad_clip": 1.0}, "schedule": {"name": "cosine"})");
+    const Recipe r = train_run_tiny_lm_recipe(dir, 2, R"({"name": "adamw", "lr": 0.003, "grad_clip": 1.0}, "schedule": {"name": "cosine"})");
     expect_mid_epoch_resume_is_exact(r, 2, 4);  // checkpoint after step 3 of epoch 2
 }
 
@@ -133,7 +133,7 @@ TEST(TrainRun, ClassifierResumedMidEpochMatchesTheUninterruptedRun) {
 TEST(TrainRun, MidEpochCheckpointPastTheRunsEndIsRefused) {
     if (!moby_dick_installed()) TERN_MISSING_REFERENCE() << "moby-dick text not installed (run scripts/setup.sh)";
     testio::TempDir dir;
-    Recipe r = tiny_lm_recipe(dir, 2, R"({"name": "adamw", "lr": 0.003})");
+    Recipe r = train_run_tiny_lm_recipe(dir, 2, R"({"name": "adamw", "lr": 0.003})");
     RunOptions o;
     o.checkpoint_minutes = 0;
     o.checkpoint_every_steps = 3;
@@ -156,7 +156,7 @@ TEST(TrainRun, MidEpochCheckpointPastTheRunsEndIsRefused) {
 TEST(TrainRun, BadMidEpochMetadataIsOneClearError) {
     if (!moby_dick_installed()) TERN_MISSING_REFERENCE() << "moby-dick text not installed (run scripts/setup.sh)";
     testio::TempDir dir;
-    const Recipe r = tiny_lm_recipe(dir, 1, R"({"name": "adamw", "lr": 0.003})");
+    const Recipe r = train_run_tiny_lm_recipe(dir, 1, R"({"name": "adamw", "lr": 0.003})");
     RunOptions o;
     o.checkpoint_minutes = 0;
     o.checkpoint_every_steps = 3;
