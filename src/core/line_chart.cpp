@@ -66,13 +66,13 @@ const Glyph* find_glyph(char c) {
     return nullptr;
 }
 
-void fill_rect(RgbImage& img, int x0, int y0, int x1, int y1, uint32_t rgb) {
+void fill_rect(PlotCanvas& img, int x0, int y0, int x1, int y1, uint32_t rgb) {
     for (int y = y0; y < y1; ++y)
         for (int x = x0; x < x1; ++x) img.set(x, y, rgb);
 }
 
 // Bresenham, `thick` pixels wide (a square brush).
-void draw_line(RgbImage& img, int x0, int y0, int x1, int y1, uint32_t rgb, int thick) {
+void draw_line(PlotCanvas& img, int x0, int y0, int x1, int y1, uint32_t rgb, int thick) {
     const int dx = std::abs(x1 - x0), sx = x0 < x1 ? 1 : -1;
     const int dy = -std::abs(y1 - y0), sy = y0 < y1 ? 1 : -1;
     int err = dx + dy;
@@ -108,7 +108,7 @@ std::string tick_label(double v, double step) {
     return buf;
 }
 
-void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) {
+void draw_panel(PlotCanvas& img, int ox, const ChartPanel& panel, int pw, int ph) {
     constexpr uint32_t kAxis = 0x333333, kGrid = 0xe4e4e4, kText = 0x222222;
     double xmin = INFINITY, xmax = -INFINITY, ymin = INFINITY, ymax = -INFINITY;
     for (const auto& s : panel.series)
@@ -172,7 +172,7 @@ void draw_panel(RgbImage& img, int ox, const ChartPanel& panel, int pw, int ph) 
 
 }  // namespace
 
-void draw_text(RgbImage& img, int x, int y, const std::string& text, uint32_t rgb, int scale) {
+void draw_text(PlotCanvas& img, int x, int y, const std::string& text, uint32_t rgb, int scale) {
     for (char c : text) {
         if (const Glyph* g = find_glyph(c))
             for (int r = 0; r < 7; ++r)
@@ -182,8 +182,8 @@ void draw_text(RgbImage& img, int x, int y, const std::string& text, uint32_t rg
     }
 }
 
-RgbImage render_line_charts(const std::vector<ChartPanel>& panels, int panel_w, int panel_h) {
-    RgbImage img(panel_w * static_cast<int>(std::max<size_t>(1, panels.size())), panel_h, 0xffffff);
+PlotCanvas render_line_charts(const std::vector<ChartPanel>& panels, int panel_w, int panel_h) {
+    PlotCanvas img(panel_w * static_cast<int>(std::max<size_t>(1, panels.size())), panel_h, 0xffffff);
     for (size_t i = 0; i < panels.size(); ++i) draw_panel(img, static_cast<int>(i) * panel_w, panels[i], panel_w, panel_h);
     return img;
 }

@@ -1,5 +1,5 @@
 #pragma once
-// Line charts rendered straight into an RgbImage (for training curves): side
+// Line charts rendered straight into a PlotCanvas (for training curves): side
 // by side panels, each with axes, light grid, tick labels and a legend, in a
 // built-in 5x7 pixel font (digits, upper-case letters, a few symbols; other
 // characters draw as blanks).
@@ -24,9 +24,9 @@ struct ChartPanel {
 };
 
 // Panels left to right, each panel_w x panel_h pixels.
-RgbImage render_line_charts(const std::vector<ChartPanel>& panels, int panel_w = 420, int panel_h = 300);
+PlotCanvas render_line_charts(const std::vector<ChartPanel>& panels, int panel_w = 420, int panel_h = 300);
 
 // Draws `text` with its top-left corner at (x, y), each font pixel `scale` wide.
-void draw_text(RgbImage& img, int x, int y, const std::string& text, uint32_t rgb, int scale = 1);
+void draw_text(PlotCanvas& img, int x, int y, const std::string& text, uint32_t rgb, int scale = 1);
 
 }  // namespace tern

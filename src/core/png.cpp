@@ -24,12 +24,12 @@ void put_chunk(std::vector<uint8_t>& out, const char type[4], const std::vector<
 
 }  // namespace
 
-RgbImage::RgbImage(int w, int h, uint32_t fill) : width(w), height(h), pixels(static_cast<size_t>(w) * h * 3) {
+PlotCanvas::PlotCanvas(int w, int h, uint32_t fill) : width(w), height(h), pixels(static_cast<size_t>(w) * h * 3) {
     for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x) set(x, y, fill);
 }
 
-void RgbImage::set(int x, int y, uint32_t rgb) {
+void PlotCanvas::set(int x, int y, uint32_t rgb) {
     if (x < 0 || y < 0 || x >= width || y >= height) return;
     uint8_t* p = &pixels[(static_cast<size_t>(y) * width + x) * 3];
     p[0] = static_cast<uint8_t>(rgb >> 16);
@@ -37,7 +37,7 @@ void RgbImage::set(int x, int y, uint32_t rgb) {
     p[2] = static_cast<uint8_t>(rgb);
 }
 
-std::vector<uint8_t> encode_png(const RgbImage& img) {
+std::vector<uint8_t> encode_png(const PlotCanvas& img) {
     // Raw scanlines, each prefixed by its filter byte (0 = none).
     const size_t row = static_cast<size_t>(img.width) * 3;
     std::vector<uint8_t> raw;
@@ -63,7 +63,7 @@ std::vector<uint8_t> encode_png(const RgbImage& img) {
     return out;
 }
 
-void write_png(const std::string& path, const RgbImage& img) {
+void write_png(const std::string& path, const PlotCanvas& img) {
     const std::vector<uint8_t> bytes = encode_png(img);
     AtomicFileWriter w(path);
     w.write(bytes.data(), bytes.size());

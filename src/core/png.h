@@ -7,17 +7,17 @@
 
 namespace tern {
 
-struct RgbImage {
+struct PlotCanvas {
     int width = 0, height = 0;
     std::vector<uint8_t> pixels;  // row-major, 3 bytes per pixel
 
-    RgbImage() = default;
-    RgbImage(int w, int h, uint32_t fill = 0xffffff);
+    PlotCanvas() = default;
+    PlotCanvas(int w, int h, uint32_t fill = 0xffffff);
     void set(int x, int y, uint32_t rgb);  // 0xRRGGBB; ignores points outside
 };
 
-std::vector<uint8_t> encode_png(const RgbImage& img);
+std::vector<uint8_t> encode_png(const PlotCanvas& img);
 // Writes atomically (temporary file, then rename). Throws IoError.
-void write_png(const std::string& path, const RgbImage& img);
+void write_png(const std::string& path, const PlotCanvas& img);
 
 }  // namespace tern

@@ -37,8 +37,6 @@ void collect_batch_norms(nn::Module& m, std::vector<nn::BatchNorm2d*>& out) {
     for (auto& [name, child] : m.children()) collect_batch_norms(*child, out);
 }
 
-std::vector<int64_t> labels_of(const data::Batch& b) { return {b.labels.begin(), b.labels.end()}; }
-
 }  // namespace
 
 Arch sample_subnet(const Space& s, const Arch& largest, const std::string& phase, data::Rng& rng) {
@@ -139,7 +137,7 @@ OfaTrainReport train_progressive(OfaSupernet& net, const Space& s, const data::I
                     const Arch a = phase == "largest" ? net.largest() : sample_subnet(s, net.largest(), phase, rng);
                     auto sub = net.extract(a);
                     const Var logits = sub->forward(x);
-                    Var loss = nn::cross_entropy(logits, labels_of(batch));
+                    Var loss = nn::cross_entropy(logits, batch.targets());
                     if (teacher && o.kd_weight > 0)
                         loss = nn::add(loss, nn::mul_scalar(nn::kd_kl_div(logits, soft, o.kd_temperature), o.kd_weight));
                     const double v = loss.item();

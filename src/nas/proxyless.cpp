@@ -53,8 +53,6 @@ std::vector<int> argmax_choice(const std::vector<std::vector<double>>& alpha) {
     return c;
 }
 
-std::vector<int64_t> labels_of(const data::Batch& b) { return {b.labels.begin(), b.labels.end()}; }
-
 // The worst budget ratio of a choice (value / budget; <= 1 fits every budget).
 struct BudgetCheck {
     const Space& space;
@@ -227,7 +225,7 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
             net.train(true);
             shared_opt.zero_grad();
             for (size_t i = 0; i < path.size(); ++i) op_opt[i][static_cast<size_t>(path[i])]->zero_grad();
-            Var ce = nn::cross_entropy(net.forward(Var(batch.images), path), labels_of(batch));
+            Var ce = nn::cross_entropy(net.forward(Var(batch.images), path), batch.targets());
             row.train_ce = ce.item();
             if (!std::isfinite(row.train_ce)) throw InputError("search", format("supernet training diverged at step %lld", (long long)row.step));
             ce.backward();
@@ -259,7 +257,7 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
                     renorm[i] = first ? std::make_pair(pa, 1 - pa) : std::make_pair(1 - pa, pa);
                 }
                 net.set_weights_require_grad(false);
-                Var vce = nn::cross_entropy(net.forward_gated(Var(vb.images), pairs), labels_of(vb));
+                Var vce = nn::cross_entropy(net.forward_gated(Var(vb.images), pairs), vb.targets());
                 vce.backward();
                 net.set_weights_require_grad(true);
                 row.arch_step = true;

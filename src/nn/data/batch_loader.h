@@ -27,6 +27,8 @@ struct Batch {
     int64_t epoch = 0;
     int64_t batch_index = 0;
     int64_t size() const { return static_cast<int64_t>(labels.size()); }
+    // The labels as the int64 class targets cross_entropy takes.
+    std::vector<int64_t> targets() const { return {labels.begin(), labels.end()}; }
 };
 
 struct BatchLoaderConfig {

@@ -187,7 +187,7 @@ EpochMetrics Trainer::train_epoch(const StepCallback& on_step) {
             return StepLoss{f.loss, batch.size(), count_correct(f.logits.value(), batch.labels)};
         }
         Var logits = model_->forward(Var(batch.images));
-        Var loss = cross_entropy(logits, to_targets(batch.labels));
+        Var loss = cross_entropy(logits, batch.targets());
         return StepLoss{loss, batch.size(), count_correct(logits.value(), batch.labels)};
     };
     TrainHooks hooks = hooks_;
