@@ -1,23 +1,15 @@
 // sparse24_q8 storage codec and its validating unpacker (formats/sparse24_block.h).
-// Rounding is w8a8_quantize_row's (row absmax in double, round half to even,
-// NaN -> 0, infinities saturate), so the kept codes equal w8a8's.
+// Rounding is w8a8's (formats/w8a8_block.h: int8_row_scale, int8_code_of), so
+// the kept codes equal w8a8's.
 #include <cmath>
 #include <cstring>
 
 #include "core/error.h"
-#include "formats/minifloat.h"
 #include "formats/sparse24_block.h"
+#include "formats/w8a8_block.h"
 
 namespace tern {
 namespace {
-
-constexpr int kQmax = 127;
-
-int8_t s24_code_of(float v, double inv_d) {
-    double t = std::isinf(v) ? (v > 0 ? kQmax : -kQmax) : round_half_even(double(v) * inv_d);
-    if (std::isnan(t)) t = 0;
-    return static_cast<int8_t>(t < -kQmax ? -kQmax : (t > kQmax ? kQmax : t));
-}
 
 // NaN counts as 0 (it quantizes to 0), infinities as the largest.
 double s24_magnitude(float v) { return std::isnan(v) ? 0.0 : std::fabs(double(v)); }
@@ -70,20 +62,16 @@ bool row_is_2of4_sparse(const float* x, int64_t n) {
 }
 
 void sparse24_quantize_row(const float* x, uint8_t* out, int64_t n) {
-    double amax = 0;
-    for (int64_t i = 0; i < n; ++i)
-        if (std::isfinite(x[i]) && std::fabs(x[i]) > amax) amax = std::fabs(x[i]);
-    const float d = static_cast<float>(amax / kQmax);
-    const double inv_d = d > 0 ? 1.0 / d : 0.0;
+    const Int8RowScale s = int8_row_scale(x, n);
     for (int64_t k = 0; k < n / kSparse24Group; ++k) {
         Sparse24Block b{};
-        b.d = d;
+        b.d = s.d;
         const float* blk = x + k * kSparse24Group;
         for (int g = 0; g < kSparse24Group / 4; ++g) {
             int p[2];
             s24_kept_positions(blk + 4 * g, p);
-            b.qs[2 * g] = s24_code_of(blk[4 * g + p[0]], inv_d);
-            b.qs[2 * g + 1] = s24_code_of(blk[4 * g + p[1]], inv_d);
+            b.qs[2 * g] = int8_code_of(blk[4 * g + p[0]], s.inv_d);
+            b.qs[2 * g + 1] = int8_code_of(blk[4 * g + p[1]], s.inv_d);
             const uint8_t nib = static_cast<uint8_t>(p[0] | p[1] << 2);
             b.pos[g / 2] |= static_cast<uint8_t>(g % 2 ? nib << 4 : nib);
         }

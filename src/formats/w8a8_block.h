@@ -27,6 +27,16 @@ static_assert(sizeof(W8A8Block) == 136);
 inline constexpr int kW8A8Group = 128;
 inline constexpr int kW8A8Qmax = 127;
 
+// The per-row int8 rounding w8a8 and sparse24_q8 share (their codes are the
+// same): the row's absmax scale over its finite values, and one value's code
+// (round half to even, NaN -> 0, infinities saturate at +-127).
+struct Int8RowScale {
+    float d = 0;        // w ~= code * d
+    double inv_d = 0;   // 1 / d, 0 for an all-zero row
+};
+Int8RowScale int8_row_scale(const float* x, int64_t n);
+int8_t int8_code_of(float v, double inv_d);
+
 // One row of n (a multiple of 128) weights to blocks with the row's absmax
 // scale and the given activation scale (0: dynamic).
 void w8a8_quantize_row(const float* x, uint8_t* out, int64_t n, float act_scale);

@@ -9,22 +9,29 @@
 
 namespace tern {
 
-void w8a8_quantize_row(const float* x, uint8_t* out, int64_t n, float act_scale) {
+Int8RowScale int8_row_scale(const float* x, int64_t n) {
     double amax = 0;
     for (int64_t i = 0; i < n; ++i)
         if (std::isfinite(x[i]) && std::fabs(x[i]) > amax) amax = std::fabs(x[i]);
-    const float d = static_cast<float>(amax / kW8A8Qmax);
-    const double inv_d = d > 0 ? 1.0 / d : 0.0;
+    Int8RowScale s;
+    s.d = static_cast<float>(amax / kW8A8Qmax);
+    s.inv_d = s.d > 0 ? 1.0 / s.d : 0.0;
+    return s;
+}
+
+int8_t int8_code_of(float v, double inv_d) {
+    double t = std::isinf(v) ? (v > 0 ? kW8A8Qmax : -kW8A8Qmax) : round_half_even(double(v) * inv_d);
+    if (std::isnan(t)) t = 0;
+    return static_cast<int8_t>(t < -kW8A8Qmax ? -kW8A8Qmax : (t > kW8A8Qmax ? kW8A8Qmax : t));
+}
+
+void w8a8_quantize_row(const float* x, uint8_t* out, int64_t n, float act_scale) {
+    const Int8RowScale s = int8_row_scale(x, n);
     for (int64_t k = 0; k < n / kW8A8Group; ++k) {
         W8A8Block b{};
-        b.d = d;
+        b.d = s.d;
         b.act_scale = act_scale;
-        for (int i = 0; i < kW8A8Group; ++i) {
-            const float v = x[k * kW8A8Group + i];
-            double t = std::isinf(v) ? (v > 0 ? kW8A8Qmax : -kW8A8Qmax) : round_half_even(double(v) * inv_d);
-            if (std::isnan(t)) t = 0;
-            b.qs[i] = static_cast<int8_t>(t < -kW8A8Qmax ? -kW8A8Qmax : (t > kW8A8Qmax ? kW8A8Qmax : t));
-        }
+        for (int i = 0; i < kW8A8Group; ++i) b.qs[i] = int8_code_of(x[k * kW8A8Group + i], s.inv_d);
         std::memcpy(out + k * sizeof(W8A8Block), &b, sizeof(W8A8Block));
     }
 }

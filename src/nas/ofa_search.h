@@ -17,12 +17,12 @@
 #include "nas/cost.h"
 #include "nas/ofa_train.h"
 #include "nas/proxyless_latency.h"
+#include "nas/supernet_options.h"
 
 namespace tern::nas {
 
-struct OfaOptions {
-    double latency_ms = 0;  // budgets (0: none)
-    int64_t params = 0, macs = 0;
+// Budgets: 0 is none.
+struct OfaOptions : SupernetSearchCommon {
     int64_t max_evals = 20;  // subnets evaluated by the evolution
     int64_t population = 10, tournament = 3;
     int64_t bn_images = 500;  // TRAIN images for each subnet's batch-norm recalibration
@@ -30,10 +30,6 @@ struct OfaOptions {
     int64_t train_subset = 0;  // recorded in (and checked against) the supernet file
     std::string data = "fashion-mnist";
     OfaTrainOptions train;
-    std::string space_name = "search space";
-    LayerLatency layer_latency;  // empty: tern's latency table
-    LatencyEstimator measured;   // end-to-end latency for the calibration; empty: measured_latency()
-    std::function<void(const std::string&)> log;
 };
 
 struct OfaCandidate {

@@ -89,12 +89,7 @@ OfaTrainReport train_progressive(OfaSupernet& net, const Space& s, const data::I
         if (o.log) o.log(line);
     };
     const double cpu0 = process_cpu_seconds();
-    auto share = [](const data::ImageDataset& d) { return std::shared_ptr<const data::ImageDataset>(&d, [](const data::ImageDataset*) {}); };
-    data::BatchLoaderConfig lc;
-    lc.batch_size = o.batch_size;
-    lc.seed = o.seed;
-    lc.background = false;
-    data::BatchLoader loader(share(train), lc);
+    data::BatchLoader loader = data::borrowed_foreground_loader(train, o.batch_size, o.seed);
     data::Rng rng(data::mix_seed(o.seed, 5));
     const int64_t per_epoch = loader.batches_per_epoch();
     int64_t steps = per_epoch * o.epochs_per_phase;

@@ -189,14 +189,8 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
     for (const MixedSlot& slot : res.slots) res.alpha.emplace_back(slot.ops.size(), 0.0);
     AlphaAdam adam;
 
-    auto share = [](const data::ImageDataset& d) { return std::shared_ptr<const data::ImageDataset>(&d, [](const data::ImageDataset*) {}); };
-    data::BatchLoaderConfig lc;
-    lc.batch_size = o.batch_size;
-    lc.seed = o.seed;
-    lc.background = false;
-    data::BatchLoader train_loader(share(train), lc);
-    lc.seed = data::mix_seed(o.seed, 2);
-    data::BatchLoader val_loader(share(validation), lc);
+    data::BatchLoader train_loader = data::borrowed_foreground_loader(train, o.batch_size, o.seed);
+    data::BatchLoader val_loader = data::borrowed_foreground_loader(validation, o.batch_size, data::mix_seed(o.seed, 2));
     int64_t val_epoch = 0;
     val_loader.start_epoch(val_epoch);
     data::Rng rng(data::mix_seed(o.seed, 3));

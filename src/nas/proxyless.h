@@ -27,13 +27,15 @@
 #include "nas/arch.h"
 #include "nas/cost.h"
 #include "nas/proxyless_latency.h"
+#include "nas/supernet_options.h"
 #include "nn/data/image_dataset.h"
 
 namespace tern::nas {
 
-struct ProxylessOptions {
-    double latency_ms = 0;        // the target (required): predicted end-to-end latency, batch 1, 1 thread
-    int64_t params = 0, macs = 0; // further hard budgets, enforced on the derived architecture (0: none)
+// latency_ms is the target (required): predicted end-to-end latency, batch 1,
+// 1 thread; params and macs are further hard budgets, enforced on the derived
+// architecture (0: none).
+struct ProxylessOptions : SupernetSearchCommon {
     int64_t search_epochs = 1;    // passes over the TRAIN images
     int64_t max_steps = 0;        // stops after this many weight steps (0: all of search_epochs)
     int64_t batch_size = 64;
@@ -42,12 +44,6 @@ struct ProxylessOptions {
     double arch_lr = 6e-3, arch_beta1 = 0.0, arch_beta2 = 0.999;     // Adam on alpha (the paper's)
     double beta = 0.6;            // latency exponent of the loss
     uint64_t seed = 1;
-    std::string space_name = "search space";  // for messages
-    // Microseconds per layer configuration; empty: tern's latency table (measuring and saving missing entries).
-    LayerLatency layer_latency;
-    // End-to-end latency of an architecture, to calibrate the table's sums; empty: measure_latency_ms.
-    LatencyEstimator measured;
-    std::function<void(const std::string&)> log;  // progress lines, '\n' included
 };
 
 struct ProxylessStep {

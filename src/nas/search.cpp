@@ -70,6 +70,16 @@ std::string over_budget(const Budget& b, const ArchCost& c, double latency_ms) {
 
 }  // namespace
 
+SupernetSearchCommon supernet_common(const SearchOptions& o) {
+    SupernetSearchCommon c;
+    static_cast<Budget&>(c) = o.budget;
+    c.space_name = o.space_name;
+    c.layer_latency = o.layer_latency;
+    c.measured = o.latency;
+    c.log = o.log;
+    return c;
+}
+
 std::string search_csv(const std::vector<CandidateRow>& rows) {
     std::string s = "index,arch,params,macs,latency_ms,trained,val_accuracy,train_seconds";
     for (const auto& n : proxy_names()) s += ",proxy_" + n;
@@ -193,17 +203,11 @@ SearchResult run_search(const SearchOptions& o) {
         regularized_evolution(o.space, so, feasible, train_candidate);
     } else if (proxyless) {  // the supernet picks the architecture, which then trains from scratch
         ProxylessOptions po;
-        po.latency_ms = o.budget.latency_ms;
-        po.params = o.budget.params;
-        po.macs = o.budget.macs;
+        static_cast<SupernetSearchCommon&>(po) = supernet_common(o);
         po.search_epochs = o.search_epochs;
         po.max_steps = o.max_steps;
         po.batch_size = o.batch_size;
         po.seed = o.seed;
-        po.space_name = o.space_name;
-        po.layer_latency = o.layer_latency;
-        po.measured = o.latency;
-        po.log = o.log;
         if (!data.validation) throw InputError("search", "proxyless needs a validation split (a larger --train-subset)");
         res.proxyless = proxyless_search(o.space, *data.train, *data.validation, po);
         res.search_cpu_seconds = res.proxyless->cpu_seconds;
@@ -211,9 +215,7 @@ SearchResult run_search(const SearchOptions& o) {
     } else if (ofa) {  // one supernet, subnets judged with shared weights (no retraining)
         if (!data.validation) throw InputError("search", "ofa needs a validation split (a larger --train-subset)");
         OfaOptions fo;
-        fo.latency_ms = o.budget.latency_ms;
-        fo.params = o.budget.params;
-        fo.macs = o.budget.macs;
+        static_cast<SupernetSearchCommon&>(fo) = supernet_common(o);
         fo.max_evals = o.max_evals;
         fo.supernet = o.supernet;
         fo.train_subset = o.train_subset;
@@ -224,10 +226,6 @@ SearchResult run_search(const SearchOptions& o) {
         fo.train.batch_size = o.batch_size;
         fo.train.seed = o.seed;
         fo.train.log = o.log;
-        fo.space_name = o.space_name;
-        fo.layer_latency = o.layer_latency;
-        fo.measured = o.latency;
-        fo.log = o.log;
         res.ofa = ofa_search(o.space, *data.train, *data.validation, fo);
         for (const OfaCandidate& c : res.ofa->history) {
             CandidateRow row;

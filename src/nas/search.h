@@ -18,13 +18,9 @@
 #include "nas/ofa_search.h"
 #include "nas/proxies.h"
 #include "nas/proxyless.h"
+#include "nas/supernet_options.h"
 
 namespace tern::nas {
-
-struct Budget {
-    double latency_ms = 0;  // 0: none
-    int64_t params = 0, macs = 0;
-};
 
 struct SearchOptions {
     std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file

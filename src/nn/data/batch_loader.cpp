@@ -17,6 +17,14 @@ BatchLoader::BatchLoader(std::shared_ptr<const ImageDataset> dataset, BatchLoade
     if (cfg_.background) worker_ = std::thread([this] { worker_loop(); });
 }
 
+BatchLoader borrowed_foreground_loader(const ImageDataset& dataset, int64_t batch_size, uint64_t seed) {
+    BatchLoaderConfig c;
+    c.batch_size = batch_size;
+    c.seed = seed;
+    c.background = false;
+    return BatchLoader(std::shared_ptr<const ImageDataset>(&dataset, [](const ImageDataset*) {}), c);
+}
+
 BatchLoader::~BatchLoader() {
     {
         std::lock_guard<std::mutex> lock(mu_);

@@ -84,4 +84,10 @@ private:
     std::exception_ptr error_;
 };
 
+// A shuffled loader over a dataset the caller keeps alive while the loader
+// lives (borrowed, not copied), each batch built on the caller's thread: the
+// step loops of the supernet searches, which interleave several loaders.
+BatchLoader borrowed_foreground_loader(const ImageDataset& dataset, int64_t batch_size, uint64_t seed);
+
+
 }  // namespace tern::data
