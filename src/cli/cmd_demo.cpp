@@ -34,6 +34,7 @@
 #include "quant/quantize_model.h"
 #include "quant/rtn.h"
 #include "prune/prune_file.h"
+#include "prune/sparsity_mask.h"
 #include "nn/train/model_file.h"
 #include "nn/train/trainer.h"
 
@@ -245,8 +246,40 @@ void run_demo(int threads) {
                " (dense " + fmt_fixed(test_ppl(models + "tinylm.gguf"), 2) + ")";
     }));
 
+    rows.push_back(timed("2:4 sparse file", [&] {
+        // 2:4 pruning (SparseGPT) written in tern's sparse storage: int8 codes of
+        // the kept half + 2-bit positions, next to the same model in dense int8.
+        namespace fs = std::filesystem;
+        const auto dir = scratch_for_tinylm();
+        if (!dir) return std::string("tinylm or the text corpus not installed");
+        prune::PruneFileRequest req{.input = models + "tinylm.gguf", .output = (*dir / "p24.gguf").string(), .recipe = {}};
+        req.recipe.method = "sparsegpt";
+        req.recipe.pattern = prune::NmPattern{2, 4};
+        req.recipe.calibration.calib = "text:train";
+        req.recipe.calibration.n_tokens = 1024;
+        req.recipe.calibration.ctx = 128;
+        prune::prune_file(req);
+        auto store = [&](const std::string& format) {
+            quant::QuantizeFileRequest q;
+            q.input = req.output;
+            q.output = (*dir / (format + ".gguf")).string();
+            q.format_name = format;
+            q.recipe.method = "rtn";
+            q.recipe.format = &format_by_name(format);
+            quant::quantize_file(q);
+            return q.output;
+        };
+        const std::string sparse = store("sparse24_q8"), dense = store("w8a8");
+        const double mib_sparse = double(fs::file_size(sparse)) / (1 << 20), mib_dense = double(fs::file_size(dense)) / (1 << 20);
+        const std::string out = "tinylm 2:4 (sparsegpt, 1024 train-split tokens): sparse24_q8 " + fmt_fixed(mib_sparse, 2) +
+                                " MiB vs w8a8 " + fmt_fixed(mib_dense, 2) + " MiB, test-split ppl " +
+                                fmt_fixed(test_ppl(sparse), 2) + " (w8a8 " + fmt_fixed(test_ppl(dense), 2) + ")";
+        fs::remove_all(*dir);
+        return out;
+    }));
     rows.push_back(timed("kmeans", [&] { return demo_kmeans(models); }));
     rows.push_back(timed("distill", [&] { return demo_distill(models); }));
+    rows.push_back(timed("qat + distill", [&] { return demo_qat_distill(models); }));
     rows.push_back(timed("search", [] { return demo_search(); }));
 
     rows.push_back(timed("batched decode", [&] {

@@ -10,6 +10,11 @@ namespace tern::cli {
 // T 4, alpha 0.9); both judged on the whole test split. One table cell.
 std::string demo_distill(const std::string& models_dir);
 
+// LeNet-5 fake-quantized to W4A4 (LSQ, per-channel weights) from the embedded
+// fp32 model, one epoch on a training slice, with and without Hinton KD from
+// that fp32 model; both judged on the whole test split. One table cell.
+std::string demo_qat_distill(const std::string& models_dir);
+
 // A small zero-shot search in the elastic MobileNetV2 space under a parameter
 // budget: architectures scored at initialisation by NASWOT, the top one trained
 // one epoch on a training slice, measured on the test split.

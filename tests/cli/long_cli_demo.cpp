@@ -13,7 +13,7 @@ TEST(CliDemo, EveryStepReportsAResult) {
     const auto r = tern::testcli::run_tern("demo");
     ASSERT_EQ(r.code, 0) << r.err;
     for (const char* step : {"cpu ", "number formats", "eval fmnist-lenet300", "eval fmnist-lenet5",
-                             "eval fmnist-mobilenetv2_tiny", "graph runtime", "int8 graph", "w4a8 adaround", "ocr ", "language model", "calibrate", "gptq", "imatrix", "smoothquant", "prune ", "kmeans", "distill", "search", "batched decode", "quantize a model",
+                             "eval fmnist-mobilenetv2_tiny", "graph runtime", "int8 graph", "w4a8 adaround", "ocr ", "language model", "calibrate", "gptq", "imatrix", "smoothquant", "prune ", "2:4 sparse file", "kmeans", "distill", "qat + distill", "search", "batched decode", "quantize a model",
                              "kernel speed"})
         EXPECT_NE(r.out.find(step), std::string::npos) << step << " missing from:\n" << r.out;
     EXPECT_NE(r.out.find("Fashion-MNIST test accuracy f32"), std::string::npos) << r.out;
@@ -30,6 +30,8 @@ TEST(CliDemo, EveryStepReportsAResult) {
     EXPECT_NE(r.out.find("Conv/Gemm integer-only: test accuracy"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("% with AdaRound"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("taught by mobilenetv2_tiny"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("QAT taught by its fp32 self"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("sparse24_q8"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("4-bit K-means + Huffman"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("under 40 K params scored by NASWOT"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find("failed:"), std::string::npos) << r.out;
