@@ -89,6 +89,26 @@ void register_all() {
                 st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
             });
         }
+        // Depthwise of other kernel sizes and strides: PP-OCR's 5x5 and its (2, 1) stride, 12x48 planes.
+        struct DwAnyShape {
+            const char* name;
+            int64_t k;
+            int sh, sw;
+        };
+        for (const DwAnyShape& s : {DwAnyShape{"5x5_s1_12x48", 5, 1, 1}, DwAnyShape{"3x3_s2x1_12x48", 3, 2, 1},
+                                    DwAnyShape{"5x5_s2_12x48", 5, 2, 2}}) {
+            const int64_t H = 12, W = 48, pad = s.k / 2, OH = (H + 2 * pad - s.k) / s.sh + 1, OW = (W + 2 * pad - s.k) / s.sw + 1;
+            const DwGeom g{H, W, pad, pad, s.sh, s.sw, s.k, s.k, OH, OW};
+            const double flops = 2.0 * kBatch * s.k * s.k * OH * OW;
+            benchmark::RegisterBenchmark((isa + "/dw_any/" + s.name).c_str(), [k, g, flops](benchmark::State& st) {
+                const auto x = randn(static_cast<size_t>(kBatch * g.h * g.w), 1), wk = randn(static_cast<size_t>(g.kh * g.kw), 2);
+                std::vector<float> y(static_cast<size_t>(kBatch * g.oh * g.ow));
+                for (auto _ : st)
+                    for (int64_t n = 0; n < kBatch; ++n)
+                        k->dw_any(g, x.data() + n * g.h * g.w, wk.data(), 0.0f, y.data() + n * g.oh * g.ow);
+                st.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+            });
+        }
         benchmark::RegisterBenchmark((isa + "/maxpool2x2/28x28").c_str(), [k](benchmark::State& st) {
             const int64_t H = 28, OH = 14, planes = kBatch * 6;
             const auto x = randn(static_cast<size_t>(planes * H * H), 1);

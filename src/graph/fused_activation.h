@@ -9,42 +9,54 @@
 #include <vector>
 
 #include "graph/graph.h"
+#include "kernels/elementwise/elementwise.h"
 
 namespace tern::graph {
 
 struct FusedActivation {
-    enum class Kind { none, relu, clip, hard_sigmoid, hard_swish, leaky_relu };
+    // hard_swish_div is (v * Clip(v + a, b, c)) / d, hardswish as Paddle's exporter
+    // writes it (Add, Clip, Mul, Div), computed in the same order for the same bits.
+    enum class Kind { none, relu, clip, hard_sigmoid, hard_swish, leaky_relu, hard_swish_div };
     Kind kind = Kind::none;
-    float a = 0, b = 0;  // clip: lo, hi; hard_sigmoid / hard_swish: alpha, beta; leaky_relu: alpha
+    // clip: lo, hi; hard_sigmoid / hard_swish: alpha, beta; leaky_relu: alpha;
+    // hard_swish_div: shift, lo, hi, divisor
+    float a = 0, b = 0, c = 0, d = 1;
 
     static float relu(float v) { return v > 0.f ? v : (v == v ? 0.f : v); }
     static float hard_sigmoid(float v, float alpha, float beta) {
         return std::max(0.f, std::min(1.f, alpha * v + beta));
     }
+    static float clip(float v, float lo, float hi) { return v != v ? v : std::min(hi, std::max(lo, v)); }
+    static float hard_swish_div(float v, float shift, float lo, float hi, float divisor) {
+        return (v * clip(v + shift, lo, hi)) / divisor;
+    }
     float apply(float v) const {
         switch (kind) {
             case Kind::none: return v;
             case Kind::relu: return relu(v);
-            case Kind::clip: return v != v ? v : std::min(b, std::max(a, v));
+            case Kind::clip: return clip(v, a, b);
             case Kind::hard_sigmoid: return hard_sigmoid(v, a, b);
             case Kind::hard_swish: return v * hard_sigmoid(v, a, b);
             case Kind::leaky_relu: return v >= 0.f ? v : a * v;
+            case Kind::hard_swish_div: return hard_swish_div(v, a, b, c, d);
         }
         return v;
     }
-    // In place over n values. One loop per kind, so each loop is branch-free and vectorizes.
+    // In place over n values, on the elementwise kernel (the same formulas as
+    // the scalar apply() above, bit for bit, vectorized for the CPU).
     void apply(float* y, int64_t n) const {
-        const float p = a, q = b;
+        ActParams p;
+        p.a = a, p.b = b, p.c = c, p.d = d;
         switch (kind) {
             case Kind::none: return;
-            case Kind::relu: for (int64_t i = 0; i < n; ++i) y[i] = relu(y[i]); return;
-            case Kind::clip:
-                for (int64_t i = 0; i < n; ++i) y[i] = y[i] != y[i] ? y[i] : std::min(q, std::max(p, y[i]));
-                return;
-            case Kind::hard_sigmoid: for (int64_t i = 0; i < n; ++i) y[i] = hard_sigmoid(y[i], p, q); return;
-            case Kind::hard_swish: for (int64_t i = 0; i < n; ++i) y[i] = y[i] * hard_sigmoid(y[i], p, q); return;
-            case Kind::leaky_relu: for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : p * y[i]; return;
+            case Kind::relu: p.kind = ActKind::relu; break;
+            case Kind::clip: p.kind = ActKind::clip; break;
+            case Kind::hard_sigmoid: p.kind = ActKind::hard_sigmoid; break;
+            case Kind::hard_swish: p.kind = ActKind::hard_swish; break;
+            case Kind::leaky_relu: p.kind = ActKind::leaky_relu; break;
+            case Kind::hard_swish_div: p.kind = ActKind::hard_swish_div; break;
         }
+        elementwise_kernel().activate(p, y, n);
     }
 };
 

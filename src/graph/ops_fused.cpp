@@ -19,6 +19,7 @@ constexpr ActName kActNames[] = {
     {FusedActivation::Kind::hard_sigmoid, "HardSigmoid", 2},
     {FusedActivation::Kind::hard_swish, "HardSwish", 2},
     {FusedActivation::Kind::leaky_relu, "LeakyRelu", 1},
+    {FusedActivation::Kind::hard_swish_div, "HardSwishDiv", 4},
 };
 
 void run_fused_conv(OpContext& c) {
@@ -42,9 +43,10 @@ FusedActivation fused_activation_of(const Node& n) {
         f.kind = a.kind;
         if (!p.empty()) f.a = p[0];
         if (p.size() > 1) f.b = p[1];
+        if (p.size() > 3) f.c = p[2], f.d = p[3];
         return f;
     }
-    throw n.error("activation '" + name + "' is not one tern fuses (Relu, Clip, HardSigmoid, HardSwish, LeakyRelu)");
+    throw n.error("activation '" + name + "' is not one tern fuses (Relu, Clip, HardSigmoid, HardSwish, LeakyRelu, HardSwishDiv)");
 }
 
 std::string fused_activation_name(FusedActivation::Kind k) {

@@ -8,6 +8,7 @@
 
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
+#include "ops/pool.h"
 
 namespace tern::graph {
 
@@ -142,11 +143,7 @@ void run_global_average_pool(OpContext& c) {
     out_shape.resize(x.rank(), 1);
     const int64_t planes = x.dim(0) * x.dim(1), len = planes ? x.numel() / planes : 0;
     Tensor y = Tensor::empty(out_shape, DType::f32);
-    for (int64_t p = 0; p < planes; ++p) {
-        double sum = 0;
-        for (int64_t i = 0; i < len; ++i) sum += x.data<float>()[p * len + i];
-        y.data<float>()[p] = len ? static_cast<float>(sum / len) : 0.f;
-    }
+    for (int64_t p = 0; p < planes; ++p) y.data<float>()[p] = ops::plane_mean(x.data<float>() + p * len, len);
     c.out[0] = std::move(y);
 }
 

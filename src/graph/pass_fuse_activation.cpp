@@ -58,8 +58,68 @@ void make_fused(Node& conv, const FusedActivation& f, const std::string& output)
     params.kind = Attribute::Kind::floats;
     if (f.kind == Kind::clip || f.kind == Kind::hard_sigmoid || f.kind == Kind::hard_swish) params.floats = {f.a, f.b};
     if (f.kind == Kind::leaky_relu) params.floats = {f.a};
+    if (f.kind == Kind::hard_swish_div) params.floats = {f.a, f.b, f.c, f.d};
     conv.attributes["activation_params"] = params;
     conv.outputs[0] = output;
+}
+
+// The node of `y`'s two readers `readers` that is op `op`, the other in *other.
+const Node* reader_of_type(const Graph& g, const std::vector<size_t>& readers, const char* op, size_t* index, size_t* other) {
+    for (int k = 0; k < 2; ++k) {
+        if (g.nodes[readers[k]].op_type == op) {
+            *index = readers[k];
+            *other = readers[1 - k];
+            return &g.nodes[readers[k]];
+        }
+    }
+    return nullptr;
+}
+
+// Paddle's hardswish on y: Div(Mul(y, Clip(Add(y, shift), lo, hi)), divisor),
+// the Mul's operands in either order, the Add's constant on either side. Returns
+// the activation and the nodes it replaces (Add, Clip, Mul, Div); the Div's
+// output becomes the conv's.
+struct HardSwishDivMatch {
+    FusedActivation act;
+    size_t nodes[4];
+    std::string output;
+};
+std::optional<HardSwishDivMatch> match_hard_swish_div(const Graph& g, const ValueUses& uses, const std::string& y,
+                                                      const std::vector<size_t>& readers) {
+    size_t ai = 0, mi = 0;
+    const Node* add = reader_of_type(g, readers, "Add", &ai, &mi);
+    if (!add || g.nodes[mi].op_type != "Mul" || add->inputs.size() != 2 || add->outputs.size() != 1) return std::nullopt;
+    const size_t shift_at = add->inputs[0] == y ? 1 : 0;
+    if (add->inputs[1 - shift_at] != y) return std::nullopt;
+    const auto shift = scalar_init(g, *add, shift_at, 0.f);
+    if (!shift || !add->has_input(shift_at)) return std::nullopt;
+    // Add -> Clip -> Mul -> Div, each the only reader of the one before.
+    auto only_reader = [&](const std::string& v) -> std::optional<size_t> {
+        auto it = uses.readers.find(v);
+        if (it == uses.readers.end() || it->second.size() != 1 || uses.is_output.count(v)) return std::nullopt;
+        return it->second[0];
+    };
+    const auto ci = only_reader(add->outputs[0]);
+    if (!ci || g.nodes[*ci].op_type != "Clip" || g.nodes[*ci].inputs.empty() || g.nodes[*ci].inputs[0] != add->outputs[0] ||
+        g.nodes[*ci].outputs.size() != 1)
+        return std::nullopt;
+    const auto clip = activation_of(g, g.nodes[*ci]);
+    if (!clip || clip->kind != Kind::clip) return std::nullopt;
+    const Node& mul = g.nodes[mi];
+    const std::string& h = g.nodes[*ci].outputs[0];
+    if (!uses.only_reader(h, mi) || mul.inputs.size() != 2 || mul.outputs.size() != 1) return std::nullopt;
+    if (!((mul.inputs[0] == y && mul.inputs[1] == h) || (mul.inputs[0] == h && mul.inputs[1] == y))) return std::nullopt;
+    const auto di = only_reader(mul.outputs[0]);
+    if (!di) return std::nullopt;
+    const Node& div = g.nodes[*di];
+    if (div.op_type != "Div" || div.inputs.size() != 2 || div.inputs[0] != mul.outputs[0] || div.outputs.size() != 1) return std::nullopt;
+    const auto divisor = scalar_init(g, div, 1, 1.f);
+    if (!divisor) return std::nullopt;
+    HardSwishDivMatch m;
+    m.act = {Kind::hard_swish_div, *shift, clip->a, clip->b, *divisor};
+    m.nodes[0] = ai, m.nodes[1] = *ci, m.nodes[2] = mi, m.nodes[3] = *di;
+    m.output = div.outputs[0];
+    return m;
 }
 
 }  // namespace
@@ -83,8 +143,13 @@ Graph fuse_conv_activation(Graph g) {
             remove[readers[0]] = true;
             continue;
         }
-        // y * HardSigmoid(y): readers are one HardSigmoid and one Mul of (y, h) in either order.
         if (readers.size() != 2) continue;
+        if (const auto m = match_hard_swish_div(g, uses, y, readers)) {
+            make_fused(conv, m->act, m->output);
+            for (size_t k : m->nodes) remove[k] = true;
+            continue;
+        }
+        // y * HardSigmoid(y): readers are one HardSigmoid and one Mul of (y, h) in either order.
         for (int first = 0; first < 2; ++first) {
             const size_t hi = readers[first], mi = readers[1 - first];
             const Node& hs = g.nodes[hi];

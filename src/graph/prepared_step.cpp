@@ -123,11 +123,7 @@ std::optional<PreparedStep> prepare_global_average_pool(const std::vector<int>& 
         const float* px = f.in(x);
         float* py = f.out(y);
         chunked(planes, len, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {  // the reference's sum: double, in order
-                double sum = 0;
-                for (int64_t i = 0; i < len; ++i) sum += px[p * len + i];
-                py[p] = len ? static_cast<float>(sum / len) : 0.f;
-            }
+            for (int64_t p = p0; p < p1; ++p) py[p] = ops::plane_mean(px + p * len, len);  // the reference's order
         });
     };
     return s;
@@ -228,6 +224,72 @@ std::optional<PreparedStep> prepare_batch_norm(const Node& n, const std::vector<
     return s;
 }
 
+// How an operand of a binary op is read: every element (full), one value
+// (scalar), one per channel plane (channel).
+enum class BinaryRead { full, scalar, channel };
+
+template <int Op>
+inline float binary_apply(float u, float v) {
+    if constexpr (Op == 0) return u + v;
+    else if constexpr (Op == 1) return u - v;
+    else if constexpr (Op == 2) return u * v;
+    else return u / v;
+}
+
+// Planes [p0, p1) of y = a (op) b, `len` elements a plane. One loop per
+// (op, reads) so the inner loop is branch-free and vectorizes.
+template <int Op, BinaryRead RA, BinaryRead RB>
+void binary_planes(const float* pa, const float* pb, float* py, int64_t p0, int64_t p1, int64_t len) {
+    for (int64_t p = p0; p < p1; ++p) {
+        const float* ap = RA == BinaryRead::full ? pa + p * len : RA == BinaryRead::scalar ? pa : pa + p;
+        const float* bp = RB == BinaryRead::full ? pb + p * len : RB == BinaryRead::scalar ? pb : pb + p;
+        float* yp = py + p * len;
+        if constexpr (RA == BinaryRead::full && RB == BinaryRead::full) {
+            for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(ap[i], bp[i]);
+        } else if constexpr (RA == BinaryRead::full) {
+            const float v = *bp;
+            for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(ap[i], v);
+        } else if constexpr (RB == BinaryRead::full) {
+            const float u = *ap;
+            for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(u, bp[i]);
+        } else {
+            const float w = binary_apply<Op>(*ap, *bp);
+            for (int64_t i = 0; i < len; ++i) yp[i] = w;
+        }
+    }
+}
+
+using BinaryPlanesFn = void (*)(const float*, const float*, float*, int64_t, int64_t, int64_t);
+
+template <int Op, BinaryRead RA>
+BinaryPlanesFn binary_planes_for_b(BinaryRead rb) {
+    switch (rb) {
+        case BinaryRead::full: return binary_planes<Op, RA, BinaryRead::full>;
+        case BinaryRead::scalar: return binary_planes<Op, RA, BinaryRead::scalar>;
+        case BinaryRead::channel: break;
+    }
+    return binary_planes<Op, RA, BinaryRead::channel>;
+}
+
+template <int Op>
+BinaryPlanesFn binary_planes_for_op(BinaryRead ra, BinaryRead rb) {
+    switch (ra) {
+        case BinaryRead::full: return binary_planes_for_b<Op, BinaryRead::full>(rb);
+        case BinaryRead::scalar: return binary_planes_for_b<Op, BinaryRead::scalar>(rb);
+        case BinaryRead::channel: break;
+    }
+    return binary_planes_for_b<Op, BinaryRead::channel>(rb);
+}
+
+BinaryPlanesFn binary_planes_for(int op, BinaryRead ra, BinaryRead rb) {
+    switch (op) {
+        case 0: return binary_planes_for_op<0>(ra, rb);
+        case 1: return binary_planes_for_op<1>(ra, rb);
+        case 2: return binary_planes_for_op<2>(ra, rb);
+        default: return binary_planes_for_op<3>(ra, rb);
+    }
+}
+
 // Add/Sub/Mul/Div of two f32 tensors of the output's shape, or one of them a
 // scalar or per-channel (1|N, C, 1, 1...) against a (N, C, ...) tensor.
 std::optional<PreparedStep> prepare_binary(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
@@ -236,11 +298,9 @@ std::optional<PreparedStep> prepare_binary(const Node& n, const std::vector<int>
     const Shape& ys = slots[out[0]].shape;
     const Shape &as = slots[in[0]].shape, &bs = slots[in[1]].shape;
     const int64_t count = shape_numel(ys);
-    // How an operand is read: every element (full), one value (scalar), one per channel plane (channel).
-    enum class Read { full, scalar, channel };
-    auto read_of = [&](const Shape& s) -> std::optional<Read> {
-        if (s == ys) return Read::full;
-        if (shape_numel(s) == 1) return Read::scalar;
+    auto read_of = [&](const Shape& s) -> std::optional<BinaryRead> {
+        if (s == ys) return BinaryRead::full;
+        if (shape_numel(s) == 1) return BinaryRead::scalar;
         if (ys.size() < 3) return std::nullopt;
         // Aligned right: (C, 1, .., 1), (1, C, 1, ..) or (N, C, 1, ..) with N matching.
         Shape full(ys.size() - std::min(s.size(), ys.size()), 1);
@@ -249,36 +309,23 @@ std::optional<PreparedStep> prepare_binary(const Node& n, const std::vector<int>
         for (size_t d = 2; d < ys.size(); ++d) {
             if (full[d] != 1) return std::nullopt;
         }
-        return full[0] == 1 && ys[0] != 1 ? std::nullopt : std::optional<Read>(Read::channel);
+        return full[0] == 1 && ys[0] != 1 ? std::nullopt : std::optional<BinaryRead>(BinaryRead::channel);
     };
     const auto ra = read_of(as), rb = read_of(bs);
     if (!ra || !rb) return std::nullopt;
     const int op = n.op_type == "Add" ? 0 : n.op_type == "Sub" ? 1 : n.op_type == "Mul" ? 2 : 3;
-    const int64_t C = ys.size() >= 2 ? ys[1] : 1, planes = ys.size() >= 2 ? ys[0] * ys[1] : 1;
+    const int64_t planes = ys.size() >= 2 ? ys[0] * ys[1] : 1;
     const int64_t len = planes ? count / planes : 0;
     const int a = in[0], b = in[1], y = out[0];
-    // The index an operand reads for element i of plane p.
-    auto index = [](Read r, int64_t p, int64_t i, int64_t plane_len) -> int64_t {
-        return r == Read::full ? p * plane_len + i : r == Read::scalar ? 0 : p;
-    };
-    (void)C;
     PreparedStep s;
-    if (*ra == Read::full) s.in_place_inputs.push_back(0);
-    if (*rb == Read::full) s.in_place_inputs.push_back(1);
-    const Read rra = *ra, rrb = *rb;
+    if (*ra == BinaryRead::full) s.in_place_inputs.push_back(0);
+    if (*rb == BinaryRead::full) s.in_place_inputs.push_back(1);
+    const BinaryPlanesFn fn = binary_planes_for(op, *ra, *rb);
     s.run = [=](RunFrame& f) {
         const float* pa = f.in(a);
         const float* pb = f.in(b);
         float* py = f.out(y);
-        chunked(planes, len, [&](int64_t p0, int64_t p1) {
-            for (int64_t p = p0; p < p1; ++p) {
-                float* yp = py + p * len;
-                for (int64_t i = 0; i < len; ++i) {
-                    const float u = pa[index(rra, p, i, len)], v = pb[index(rrb, p, i, len)];
-                    yp[i] = op == 0 ? u + v : op == 1 ? u - v : op == 2 ? u * v : u / v;
-                }
-            }
-        });
+        chunked(planes, len, [&](int64_t p0, int64_t p1) { fn(pa, pb, py, p0, p1, len); });
     };
     return s;
 }

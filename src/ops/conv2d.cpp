@@ -196,14 +196,17 @@ void conv_direct_forward(const ConvGeom& g, const float* x, const float* w, cons
 
 void conv_depthwise_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* py) {
     const ConvKernels& k = conv_kernel();
-    const bool fast = fast3x3(g);
+    const bool fast = fast3x3(g), any = !fast && dw_any_fits(g);
     // One task per (image, output channel) plane.
     const Dw3x3Geom dg = dw_geom(g);
+    const DwGeom ag = dw_any_geom(g);
     parallel_items(g.N * g.O, 2 * g.ohw() * g.KH * g.KW, [&](int64_t i0, int64_t i1) {
-        if (fast) {
+        if (fast || any) {
             for (int64_t i = i0; i < i1; ++i) {
                 const int64_t n = i / g.O, o = i % g.O;
-                k.dw3x3(dg, x + (n * g.C + o / g.Og) * g.H * g.W, w + o * 9, b ? b[o] : 0.0f, py + i * g.ohw(), false);
+                const float* xp = x + (n * g.C + o / g.Og) * g.H * g.W;
+                if (fast) k.dw3x3(dg, xp, w + o * 9, b ? b[o] : 0.0f, py + i * g.ohw(), false);
+                else k.dw_any(ag, xp, w + o * g.KH * g.KW, b ? b[o] : 0.0f, py + i * g.ohw());
             }
             return;
         }

@@ -109,6 +109,17 @@ inline Dw3x3Geom dw_geom(const ConvGeom& g) {
     return {g.H, g.W, g.p.pad_h, g.p.pad_w, static_cast<int>(g.p.stride_h), g.OH, g.OW};
 }
 
+// Any other kernel size with dilation 1 and strides of 1 or 2 (each): the
+// general depthwise kernel.
+inline bool dw_any_fits(const ConvGeom& g) {
+    return g.KW <= kDwMaxKw && g.p.dilation_h == 1 && g.p.dilation_w == 1 && (g.p.stride_h == 1 || g.p.stride_h == 2) &&
+           (g.p.stride_w == 1 || g.p.stride_w == 2);
+}
+
+inline DwGeom dw_any_geom(const ConvGeom& g) {
+    return {g.H, g.W, g.p.pad_h, g.p.pad_w, static_cast<int>(g.p.stride_h), static_cast<int>(g.p.stride_w), g.KH, g.KW, g.OH, g.OW};
+}
+
 // The three forward paths (ops/conv2d.cpp, conv2d_direct.cpp,
 // conv2d_depthwise.cpp); y is overwritten.
 void conv_im2col_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* scratch);

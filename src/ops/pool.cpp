@@ -2,9 +2,20 @@
 #include "ops/pool.h"
 
 #include "core/error.h"
+#include "kernels/conv/conv.h"
 #include "ops/parallel.h"
 
 namespace tern::ops {
+
+float plane_mean(const float* x, int64_t n) {
+    if (n <= 0) return 0.0f;
+    double s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; ++k) s[k] += x[i + k];
+    for (int k = 0; i < n; ++i, ++k) s[k] += x[i];
+    return static_cast<float>(((s[0] + s[1]) + (s[2] + s[3])) / double(n));
+}
 
 Pool::Pool(PoolKind kind, int64_t H, int64_t W, const Pool2dParams& p) : kind_(kind), H_(H), W_(W), p_(p) {
     if (H < 1 || W < 1) throw InputError("pool", format("plane %lldx%lld: need at least 1x1", (long long)H, (long long)W));
@@ -25,14 +36,21 @@ Pool::Pool(PoolKind kind, int64_t H, int64_t W, const Pool2dParams& p) : kind_(k
 void Pool::run(const float* x, float* y, int64_t planes) const {
     const int64_t hw = H_ * W_, ohw = OH_ * OW_;
     const int64_t cost = kind_ == PoolKind::global_avg ? hw : ohw * p_.kernel_h * p_.kernel_w;
+    // Max pooling with strides of 1 or 2 runs on the conv kernel, its rule exactly.
+    const bool max_kernel = kind_ == PoolKind::max && p_.kernel_w <= kDwMaxKw && (p_.stride_h == 1 || p_.stride_h == 2) &&
+                            (p_.stride_w == 1 || p_.stride_w == 2);
+    const DwGeom g{H_, W_, p_.pad_h, p_.pad_w, static_cast<int>(p_.stride_h), static_cast<int>(p_.stride_w),
+                   p_.kernel_h, p_.kernel_w, OH_, OW_};
     parallel_items(planes, cost, [&](int64_t p0, int64_t p1) {
         for (int64_t pl = p0; pl < p1; ++pl) {
             const float* xp = x + pl * hw;
             float* yp = y + pl * ohw;
             if (kind_ == PoolKind::global_avg) {
-                double s = 0;
-                for (int64_t i = 0; i < hw; ++i) s += xp[i];
-                yp[0] = static_cast<float>(s / double(hw));
+                yp[0] = plane_mean(xp, hw);
+                continue;
+            }
+            if (max_kernel) {
+                conv_kernel().maxpool_any(g, xp, yp);
                 continue;
             }
             const float inv_taps = 1.0f / static_cast<float>(p_.kernel_h * p_.kernel_w);

@@ -9,6 +9,13 @@ namespace tern::ops {
 
 enum class PoolKind { max, avg, global_avg };
 
+// The mean of n floats (0 for n = 0), summed in double as four interleaved
+// partial sums (element i into sum i mod 4), combined as (s0 + s1) + (s2 + s3):
+// one fixed order, faster than a single chain, that every global average
+// pooling uses (ops::Pool, the graph runtime's reference and planned
+// GlobalAveragePool), so they agree bit for bit.
+float plane_mean(const float* x, int64_t n);
+
 struct Pool2dParams {
     int64_t kernel_h = 2, kernel_w = 2;
     int64_t stride_h = 2, stride_w = 2;

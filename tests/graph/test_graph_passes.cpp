@@ -8,6 +8,7 @@
 #include "graph/executor.h"
 #include "graph/onnx_import.h"
 #include "graph/passes.h"
+#include "graph/prepared_executor.h"
 #include "io/io_test_util.h"
 #include "io/npy.h"
 #include "mobilenet_builder.h"
@@ -65,6 +66,17 @@ onnx::ModelProto conv_then(const std::string& act) {
         auto* hs = add_node(m, "HardSigmoid", "hs", {"c"}, {"h"});
         add_float_attr(hs, "alpha", 1.f / 6.f);
         add_node(m, "Mul", "mul", {"h", "c"}, {"y"});
+    } else if (act == "PaddleHardSwish" || act == "PaddleHardSwishSwapped") {
+        // x * Clip(x + 3, 0, 6) / 6 as Paddle exports it; "Swapped": 3 + x and Clip(..) * x.
+        const bool swapped = act == "PaddleHardSwishSwapped";
+        add_initializer(m, "three", {}, {3.f});
+        add_initializer(m, "lo", {}, {0.f});
+        add_initializer(m, "hi", {}, {6.f});
+        add_initializer(m, "six", {}, {6.f});
+        add_node(m, "Add", "add", swapped ? std::vector<std::string>{"three", "c"} : std::vector<std::string>{"c", "three"}, {"s"});
+        add_node(m, "Clip", "clip", {"s", "lo", "hi"}, {"h"});
+        add_node(m, "Mul", "mul", swapped ? std::vector<std::string>{"h", "c"} : std::vector<std::string>{"c", "h"}, {"p"});
+        add_node(m, "Div", "div", {"p", "six"}, {"y"});
     } else {
         auto* a = add_node(m, act, "act", {"c"}, {"y"});
         if (act == "LeakyRelu") add_float_attr(a, "alpha", 0.1f);
@@ -73,7 +85,7 @@ onnx::ModelProto conv_then(const std::string& act) {
 }
 
 TEST(GraphPasses, ConvActivationFusesIntoOneNodeWithTheSameBits) {
-    for (const char* act : {"Relu", "Clip", "HardSigmoid", "LeakyRelu", "HardSwishPattern"}) {
+    for (const char* act : {"Relu", "Clip", "HardSigmoid", "LeakyRelu", "HardSwishPattern", "PaddleHardSwish", "PaddleHardSwishSwapped"}) {
         SCOPED_TRACE(act);
         const graph::Graph g = graph_passes_import(conv_then(act));
         const graph::Graph f = graph::fuse_conv_activation(g);
@@ -81,6 +93,8 @@ TEST(GraphPasses, ConvActivationFusesIntoOneNodeWithTheSameBits) {
         EXPECT_EQ(f.nodes[0].op_type, "FusedConv");
         const Tensor x = graph_passes_test_input({1, 4, 6, 6});
         EXPECT_TRUE(graph_passes_bitwise_equal(run_ref(f, x), run_ref(g, x)));
+        graph::PreparedExecutor exec(f, {{"x", {1, 4, 6, 6}}});  // the planned run: the same bits too
+        EXPECT_TRUE(graph_passes_bitwise_equal(exec.run({{"x", x}}).at("y"), run_ref(g, x)));
     }
 }
 

@@ -121,6 +121,36 @@ TEST(ConvKernels, Depthwise3x3MatchesReference) {
     }
 }
 
+// Depthwise of any kernel size and stride pair ((2, 1) is Paddle's OCR models'),
+// the plane guarded by canaries as above.
+TEST(ConvKernels, DepthwiseAnyKernelMatchesReference) {
+    for (const ConvKernels* k : conv_variants()) {
+        SCOPED_TRACE(k->name);
+        for (int64_t kernel : {1, 2, 3, 5, 7})
+            for (int sh : {1, 2})
+                for (int sw : {1, 2})
+                    for (int64_t pad : {0, 1, 3})
+                        for (int64_t w : {1, 3, 6, 9, 16, 17, 31, 40}) {
+                            const int64_t h = 7, kh = kernel, kw = kernel == 2 ? 3 : kernel;  // one non-square kernel
+                            const int64_t oh = (h + 2 * pad - kh) / sh + 1, ow = (w + 2 * pad - kw) / sw + 1;
+                            if (oh < 1 || ow < 1 || h + 2 * pad < kh || w + 2 * pad < kw) continue;
+                            SCOPED_TRACE(testing::Message() << "k " << kh << "x" << kw << " stride " << sh << "," << sw
+                                                            << " pad " << pad << " w " << w);
+                            const DwGeom g{h, w, pad, pad, sh, sw, kh, kw, oh, ow};
+                            ConvGuarded x(h * w);
+                            const auto xv = conv_randn(h * w, 20 + w);
+                            std::copy(xv.begin(), xv.end(), x.data());
+                            const auto wk = conv_randn(kh * kw, 21 + kernel);
+                            std::vector<float> want(static_cast<size_t>(oh * ow));
+                            ConvGuarded got(oh * ow);
+                            kConvScalar.dw_any(g, x.data(), wk.data(), 0.25f, want.data());
+                            k->dw_any(g, x.data(), wk.data(), 0.25f, got.data());
+                            conv_expect_close(got.data(), want.data(), got.n, 1e-5f, "dw_any");
+                            EXPECT_TRUE(got.intact());
+                        }
+    }
+}
+
 TEST(ConvKernels, MaxPool2x2MatchesReferenceIncludingTiesAndNaN) {
     for (const ConvKernels* k : conv_variants()) {
         SCOPED_TRACE(k->name);

@@ -261,3 +261,43 @@ TEST(Elementwise, HalfConversionsAreBitIdenticalToCoreHalf) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+// The activations promise the scalar reference's exact bits on every ISA (the
+// graph runtime's prepared and reference runs rely on it), NaN, infinities and
+// signed zeros included.
+TEST(Elementwise, ActivationsAreBitIdenticalToReference) {
+    const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+    const ActParams cases[] = {
+        {ActKind::relu, 0, 0, 0, 1},          {ActKind::clip, 0.f, 6.f, 0, 1},
+        {ActKind::clip, -1.5f, 0.25f, 0, 1},  {ActKind::hard_sigmoid, 0.2f, 0.5f, 0, 1},
+        {ActKind::hard_swish, 1.f / 6.f, 0.5f, 0, 1}, {ActKind::leaky_relu, 0.1f, 0, 0, 1},
+        {ActKind::hard_swish_div, 3.f, 0.f, 6.f, 6.f},
+    };
+    for (const auto* k : elementwise_variants())
+        for (const ActParams& p : cases)
+            for (int64_t n : kSizes) {
+                SCOPED_TRACE(testing::Message() << k->name << " kind " << static_cast<int>(p.kind) << " n " << n);
+                std::vector<float> x = elementwise_randn(n, 40 + n, 4.0f);
+                const float special[] = {nan, -nan, inf, -inf, 0.f, -0.f, 3.f, -3.f, 6.f, 1e30f, -1e30f, 2.5f};
+                for (size_t i = 0; i < x.size(); i += 5) x[i] = special[(i / 5) % 12];
+                std::vector<float> want = x;
+                kElementwiseScalar.activate(p, want.data(), n);
+                ElementwiseGuarded got(n);
+                std::copy(x.begin(), x.end(), got.data());
+                k->activate(p, got.data(), n);
+                for (int64_t i = 0; i < n; ++i) {
+                    if (std::isnan(want[i]))
+                        ASSERT_TRUE(std::isnan(got.data()[i])) << "at " << i << " x " << x[i];
+                    else
+                        ASSERT_EQ(std::memcmp(&got.data()[i], &want[i], 4), 0)
+                            << "at " << i << " x " << x[i] << " got " << got.data()[i] << " want " << want[i];
+                }
+                EXPECT_TRUE(got.intact());
+            }
+}
+
+}  // namespace
+}  // namespace tern

@@ -1,5 +1,5 @@
 // ops::Conv2d against a naive seven-loop convolution in double, on every
-// path it chooses (im2col + GEMM, direct, depthwise 3x3 kernel and portable),
+// path it chooses (im2col + GEMM, direct, depthwise 3x3 and general kernels, and portable (dilated)),
 // with groups, stride 2, padding, dilation and bias; and its validation.
 #include <gtest/gtest.h>
 
@@ -83,8 +83,10 @@ TEST(OpsConv2d, EveryPathMatchesNaiveLoops) {
     dw.groups = 8;
     Conv2dParams dw_s2 = s2p1;
     dw_s2.groups = 8;
-    Conv2dParams dw5 = dw;  // 5x5 depthwise, pad 2: the portable loops
+    Conv2dParams dw5 = dw;  // 5x5 depthwise, pad 2: the general depthwise kernel
     dw5.pad_h = dw5.pad_w = 2;
+    Conv2dParams dw_s21 = dw;  // stride (2, 1), PP-OCR's: the general kernel
+    dw_s21.stride_h = 2;
     Conv2dParams dw_mult;  // channel multiplier 2 (O = 2C), dilation 2
     dw_mult.groups = 4, dw_mult.dilation_h = dw_mult.dilation_w = 2, dw_mult.pad_h = 2, dw_mult.pad_w = 1;
     Conv2dParams plain;
@@ -98,7 +100,8 @@ TEST(OpsConv2d, EveryPathMatchesNaiveLoops) {
         {"grouped 2", 2, 6, 8, 8, 4, 3, 3, grouped, true, ConvPath::im2col_gemm},
         {"depthwise 3x3", 2, 8, 10, 9, 8, 3, 3, dw, true, ConvPath::depthwise},
         {"depthwise 3x3 stride 2", 2, 8, 11, 12, 8, 3, 3, dw_s2, false, ConvPath::depthwise},
-        {"depthwise 5x5 portable", 2, 8, 9, 9, 8, 5, 5, dw5, true, ConvPath::depthwise},
+        {"depthwise 5x5", 2, 8, 9, 9, 8, 5, 5, dw5, true, ConvPath::depthwise},
+        {"depthwise 3x3 stride (2, 1)", 2, 8, 11, 13, 8, 3, 3, dw_s21, true, ConvPath::depthwise},
         {"depthwise x2 dilated", 1, 4, 9, 8, 8, 3, 3, dw_mult, true, ConvPath::depthwise},
     };
     for (const Conv2dCase& c : cases) check(c);

@@ -48,6 +48,16 @@ struct Dw3x3Geom {
     int64_t oh, ow;
 };
 
+// One plane of a depthwise convolution of any kernel size (kw <= kDwMaxKw),
+// dilation 1, strides sh and sw of 1 or 2 each (Paddle's (2, 1) included).
+inline constexpr int kDwMaxKw = 11;
+struct DwGeom {
+    int64_t h, w, ph, pw;
+    int sh, sw;
+    int64_t kh, kw;
+    int64_t oh, ow;
+};
+
 struct ConvKernels {
     const char* name;  // e.g. "conv_f32_avx512"
     Isa isa;
@@ -57,6 +67,13 @@ struct ConvKernels {
     // Depthwise 3x3 of one plane, x (h, w) read as zero outside:
     // y[oy][ox] (= bias | +=) sum_{ky,kx} w9[ky*3+kx] * x[oy*s+ky-ph][ox*s+kx-pw]   y: (oh, ow)
     void (*dw3x3)(const Dw3x3Geom& g, const float* x, const float* w9, float bias, float* y, bool accumulate);
+    // Depthwise KH x KW of one plane, x (h, w) read as zero outside, taps in (ky, kx) order:
+    // y[oy][ox] = bias + sum_{ky,kx} wk[ky*kw+kx] * x[oy*sh+ky-ph][ox*sw+kx-pw]        y: (oh, ow)
+    void (*dw_any)(const DwGeom& g, const float* x, const float* wk, float bias, float* y);
+    // Max pooling of one plane with the same geometry (kh x kw window, strides sh, sw
+    // of 1 or 2, padding taps skipped): y[oy][ox] = the window's maximum, taps in
+    // (ky, kx) order, the first NaN wins and sticks (ops::Pool's rule).
+    void (*maxpool_any)(const DwGeom& g, const float* x, float* y);
     // gw9[ky*3+kx] += sum_{oy,ox} dy[oy][ox] * x[oy*s+ky-ph][ox*s+kx-pw]            dy: (oh, ow)
     void (*dw3x3_wgrad)(const Dw3x3Geom& g, const float* x, const float* dy, float* gw9);
     // 2x2 / stride-2 max pooling of one plane x (rows of ldx floats, 2*oh rows):

@@ -55,6 +55,36 @@ void dw3x3_ref(const Dw3x3Geom& g, const float* x, const float* w9, float bias, 
         }
 }
 
+void dw_any_ref(const DwGeom& g, const float* x, const float* wk, float bias, float* y) {
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+            float s = bias;
+            for (int64_t ky = 0; ky < g.kh; ++ky)
+                for (int64_t kx = 0; kx < g.kw; ++kx) {
+                    const int64_t iy = oy * g.sh + ky - g.ph, ix = ox * g.sw + kx - g.pw;
+                    if (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) s += wk[ky * g.kw + kx] * x[iy * g.w + ix];
+                }
+            y[oy * g.ow + ox] = s;
+        }
+}
+
+void maxpool_any_ref(const DwGeom& g, const float* x, float* y) {
+    for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+            float best = 0.0f;
+            bool any = false;
+            for (int64_t ky = 0; ky < g.kh; ++ky)
+                for (int64_t kx = 0; kx < g.kw; ++kx) {
+                    const int64_t iy = oy * g.sh + ky - g.ph, ix = ox * g.sw + kx - g.pw;
+                    if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                    const float v = x[iy * g.w + ix];
+                    if (!any || v > best || (std::isnan(v) && !std::isnan(best))) best = v;
+                    any = true;
+                }
+            y[oy * g.ow + ox] = best;
+        }
+}
+
 void dw3x3_wgrad_ref(const Dw3x3Geom& g, const float* x, const float* dy, float* gw9) {
     for (int ky = 0; ky < 3; ++ky)
         for (int kx = 0; kx < 3; ++kx) {
@@ -92,6 +122,8 @@ const ConvKernels kConvScalar = {
     .direct_s1 = direct_s1_ref,
     .direct_s1_wgrad = direct_s1_wgrad_ref,
     .dw3x3 = dw3x3_ref,
+    .dw_any = dw_any_ref,
+    .maxpool_any = maxpool_any_ref,
     .dw3x3_wgrad = dw3x3_wgrad_ref,
     .maxpool2x2 = maxpool2x2_ref,
 };

@@ -10,6 +10,22 @@
 
 namespace tern {
 
+// The pointwise activations of CNN graphs. Every variant computes the scalar
+// formulas of activation_ref (kernels/elementwise/ref.cpp) with the same
+// operations in the same order and no FMA (its SIMD files compile with
+// -ffp-contract=off), so results are bit-identical across ISAs: the graph
+// runtime's prepared and reference runs agree bit for bit.
+//   relu            v > 0 ? v : (v is NaN ? v : 0)
+//   clip            v is NaN ? v : min(b, max(a, v))
+//   hard_sigmoid    max(0, min(1, a*v + b));   hard_swish: v * hard_sigmoid(v)
+//   leaky_relu      v >= 0 ? v : a*v
+//   hard_swish_div  (v * clip(v + a, b, c)) / d   (Paddle's hardswish: Add, Clip, Mul, Div)
+enum class ActKind : int { relu, clip, hard_sigmoid, hard_swish, leaky_relu, hard_swish_div };
+struct ActParams {
+    ActKind kind = ActKind::relu;
+    float a = 0, b = 0, c = 0, d = 1;
+};
+
 struct ElementwiseKernels {
     const char* name;  // e.g. "elementwise_f32_avx512"
     Isa isa;
@@ -55,6 +71,8 @@ struct ElementwiseKernels {
     // rounds to nearest even, bit-identical to fp32_to_fp16.
     void (*f16_to_f32)(const uint16_t* x, float* y, int64_t n);
     void (*f32_to_f16)(const float* x, uint16_t* y, int64_t n);
+    // y = act(y), in place over n values (see ActKind above).
+    void (*activate)(const ActParams& p, float* y, int64_t n);
 };
 
 // The variant active_isa() chooses, and every variant this CPU supports (scalar
@@ -66,5 +84,10 @@ std::span<const ElementwiseKernels* const> elementwise_variants();
 extern const ElementwiseKernels kElementwiseScalar;
 extern const ElementwiseKernels kElementwiseAvx2;
 extern const ElementwiseKernels kElementwiseAvx512;
+
+// The activation of each variant (activation_avx2.cpp, activation_avx512.cpp:
+// separate files, compiled without FMA contraction).
+void activate_avx2(const ActParams& p, float* y, int64_t n);
+void activate_avx512(const ActParams& p, float* y, int64_t n);
 
 }  // namespace tern

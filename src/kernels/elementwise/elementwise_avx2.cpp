@@ -23,6 +23,7 @@ const ElementwiseKernels kElementwiseAvx2 = {
     .attend_block = Implavx2::attend_block,
     .f16_to_f32 = Implavx2::f16_to_f32,
     .f32_to_f16 = Implavx2::f32_to_f16,
+    .activate = activate_avx2,
 };
 
 }  // namespace tern

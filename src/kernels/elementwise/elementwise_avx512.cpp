@@ -23,6 +23,7 @@ const ElementwiseKernels kElementwiseAvx512 = {
     .attend_block = Implavx512::attend_block,
     .f16_to_f32 = Implavx512::f16_to_f32,
     .f32_to_f16 = Implavx512::f32_to_f16,
+    .activate = activate_avx512,
 };
 
 }  // namespace tern

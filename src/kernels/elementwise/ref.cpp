@@ -145,6 +145,23 @@ void f32_to_f16_ref(const float* x, uint16_t* y, int64_t n) {
 
 }  // namespace
 
+float act_clip(float v, float lo, float hi) { return v != v ? v : std::min(hi, std::max(lo, v)); }
+float act_hard_sigmoid(float v, float alpha, float beta) { return std::max(0.f, std::min(1.f, alpha * v + beta)); }
+
+void activation_ref(const ActParams& p, float* y, int64_t n) {
+    const float a = p.a, b = p.b, c = p.c, d = p.d;
+    switch (p.kind) {
+        case ActKind::relu:
+            for (int64_t i = 0; i < n; ++i) y[i] = y[i] > 0.f ? y[i] : (y[i] == y[i] ? 0.f : y[i]);
+            return;
+        case ActKind::clip: for (int64_t i = 0; i < n; ++i) y[i] = act_clip(y[i], a, b); return;
+        case ActKind::hard_sigmoid: for (int64_t i = 0; i < n; ++i) y[i] = act_hard_sigmoid(y[i], a, b); return;
+        case ActKind::hard_swish: for (int64_t i = 0; i < n; ++i) y[i] = y[i] * act_hard_sigmoid(y[i], a, b); return;
+        case ActKind::leaky_relu: for (int64_t i = 0; i < n; ++i) y[i] = y[i] >= 0.f ? y[i] : a * y[i]; return;
+        case ActKind::hard_swish_div: for (int64_t i = 0; i < n; ++i) y[i] = (y[i] * act_clip(y[i] + a, b, c)) / d; return;
+    }
+}
+
 const ElementwiseKernels kElementwiseScalar = {
     .name = "elementwise_f32_scalar",
     .isa = Isa::scalar,
@@ -162,6 +179,7 @@ const ElementwiseKernels kElementwiseScalar = {
     .attend_block = attend_block_ref,
     .f16_to_f32 = f16_to_f32_ref,
     .f32_to_f16 = f32_to_f16_ref,
+    .activate = activation_ref,
 };
 
 }  // namespace tern

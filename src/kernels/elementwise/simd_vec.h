@@ -53,6 +53,7 @@ struct VecAvx512 {
     // Lane masks (compare results) and selects.
     using M = __mmask16;
     static M gt(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+    static M ge(T a, T b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
     static M is_nan(T a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
     static M not_nan(T a) { return _mm512_cmp_ps_mask(a, a, _CMP_ORD_Q); }
     static M mask_or(M a, M b) { return static_cast<M>(a | b); }
@@ -71,6 +72,7 @@ struct VecAvx512 {
     // Lanes [lo, hi) from p, the rest zero; only those lanes are read (masked
     // lanes never touch memory), so p may point before or past valid data.
     using LM = __mmask16;  // a load mask, computed once and reused
+    static M lm_as_m(LM m) { return m; }
     static LM range_mask(int64_t lo, int64_t hi) {
         lo = lo < 0 ? 0 : lo;
         hi = hi > kWidth ? kWidth : hi;
@@ -136,6 +138,7 @@ struct VecAvx2 {
     // Lane masks (all-ones lanes) and selects.
     using M = __m256;
     static M gt(T a, T b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+    static M ge(T a, T b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
     static M is_nan(T a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
     static M not_nan(T a) { return _mm256_cmp_ps(a, a, _CMP_ORD_Q); }
     static M mask_or(M a, M b) { return _mm256_or_ps(a, b); }
@@ -156,6 +159,7 @@ struct VecAvx2 {
     // Lanes [lo, hi) from p, the rest zero; masked lanes never touch memory.
     using LM = __m256i;  // a load mask, computed once and reused
     static LM range_mask(int64_t lo, int64_t hi) { return _mm256_andnot_si256(mask(lo), mask(hi)); }
+    static M lm_as_m(LM m) { return _mm256_castsi256_ps(m); }
     static T load_masked(const float* p, LM m) { return _mm256_maskload_ps(p, m); }
     static T load_range(const float* p, int64_t lo, int64_t hi) { return load_masked(p, range_mask(lo, hi)); }
 };
