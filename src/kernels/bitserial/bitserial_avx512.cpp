@@ -70,16 +70,28 @@ TERN_VPOPCNT void tile(const BitGemmArgs& g, const BitPackedB& b, int64_t i, int
             }
         }
     }
-    // dot = base - 2 * differ, narrowed to int32 by a masked VPMOVQD store (columns past n dropped).
-    for (int c = 0; c < NP; ++c) {
+    // dot = base - 2 * differ in int32, masked stores drop the columns past n.
+    // Two panels at a time: one VPERMT2D takes the low dwords of both (the
+    // counts fit 32 bits) into 16 columns, one sub and one 64-byte store.
+    const __m512i low_dwords = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int c = 0; c < NP; c += 2) {
         const int64_t col = (p + c) * kLanes;
-        const int64_t cols = std::min<int64_t>(kLanes, g.n - col);
-        const __mmask8 keep = static_cast<__mmask8>((1u << cols) - 1);
-        const __m512i base = Ternary ? _mm512_maskz_cvtepi32_epi64(0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.nonzero() + col)))
-                                     : _mm512_set1_epi64(g.k);
-        for (int r = 0; r < MR; ++r) {
-            const __m512i dot = _mm512_sub_epi64(base, _mm512_add_epi64(acc[r][c], acc[r][c]));
-            _mm512_mask_cvtepi64_storeu_epi32(g.c + (i + r) * g.n + col, keep, dot);
+        if (c + 1 < NP) {
+            const __mmask16 keep = static_cast<__mmask16>((1u << std::min<int64_t>(2 * kLanes, g.n - col)) - 1);
+            const __m512i base = Ternary ? _mm512_loadu_si512(b.nonzero() + col) : _mm512_set1_epi32(static_cast<int32_t>(g.k));
+            for (int r = 0; r < MR; ++r) {
+                const __m512i differ = _mm512_permutex2var_epi32(acc[r][c], low_dwords, acc[r][c + 1]);
+                _mm512_mask_storeu_epi32(g.c + (i + r) * g.n + col, keep,
+                                         _mm512_sub_epi32(base, _mm512_add_epi32(differ, differ)));
+            }
+        } else {
+            const __mmask8 keep = static_cast<__mmask8>((1u << std::min<int64_t>(kLanes, g.n - col)) - 1);
+            const __m512i base = Ternary ? _mm512_maskz_cvtepi32_epi64(0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.nonzero() + col)))
+                                         : _mm512_set1_epi64(g.k);
+            for (int r = 0; r < MR; ++r) {
+                const __m512i dot = _mm512_sub_epi64(base, _mm512_add_epi64(acc[r][c], acc[r][c]));
+                _mm512_mask_cvtepi64_storeu_epi32(g.c + (i + r) * g.n + col, keep, dot);
+            }
         }
     }
 }
