@@ -110,15 +110,15 @@ struct ThreadsGuard {
 // B packed once (BitPackedB, as weights are) against the reference, at shapes
 // around the AVX-512 tile (6 rows x 4 panels of 8 columns, 8 words per 512-bit
 // load): partial row tiles, partial panels and panel groups, K short of a word
-// and of 512 bits. Three threads, so both splits run: rows of C when M has
-// enough tiles, panels of B when it has not (M = 1, 5, 13).
-TEST(BitSerial, PackedBEqualsTheReferenceAtTileEdges) {
-    const ThreadsGuard threads(3);
+// and of 512 bits, rows past one A block (70 x 30 x 4101: blocks of 30 rows).
+// One thread (whole row blocks in one call) and three, so both splits run:
+// rows of C when M has enough tiles, panels of B when it has not (M = 1, 5, 13).
+void check_packed_b_at_tile_edges(int n_threads) {
     struct Size {
         int64_t m, n, k;
     };
     for (const Size s : {Size{1, 37, 100}, Size{5, 70, 777}, Size{6, 32, 512}, Size{13, 33, 513}, Size{37, 100, 1600},
-                         Size{12, 8, 4101}, Size{64, 41, 64}, Size{7, 1, 65}, Size{3, 9, 0}}) {
+                         Size{12, 8, 4101}, Size{70, 30, 4101}, Size{64, 41, 64}, Size{7, 1, 65}, Size{3, 9, 0}}) {
         const Operands o = make(s.m, s.n, s.k, static_cast<uint32_t>(s.n * 7 + s.k), 0.5);
         const size_t cells = static_cast<size_t>(s.m * s.n);
         std::vector<int32_t> want_bin(cells), want_ter(cells);
@@ -141,11 +141,18 @@ TEST(BitSerial, PackedBEqualsTheReferenceAtTileEdges) {
             bit_gemm_ternary(t, v);  // the row-major entry packs per call
             t.c = want_ter.data();
             const std::string at = std::string(v->name) + " " + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
-                                   std::to_string(s.k);
+                                   std::to_string(s.k) + " threads " + std::to_string(n_threads);
             EXPECT_EQ(bin, want_bin) << at;
             EXPECT_EQ(ter, want_ter) << at;
             EXPECT_EQ(ter_rows, want_ter) << at;
         }
+    }
+}
+
+TEST(BitSerial, PackedBEqualsTheReferenceAtTileEdges) {
+    for (const int n_threads : {1, 3}) {
+        const ThreadsGuard threads(n_threads);
+        check_packed_b_at_tile_edges(n_threads);
     }
 }
 
