@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <vector>
 
+#include "core/thread_pool.h"
 #include "kernels/bitserial/bitserial.h"
 
 namespace tern {
@@ -94,6 +96,90 @@ TEST(BitSerial, EveryVariantEqualsTheReference) {
             bit_gemm_ternary(t, v);
             EXPECT_EQ(bin, want_bin) << v->name << " " << s.m << "x" << s.n << "x" << s.k;
             EXPECT_EQ(ter, want_ter) << v->name << " " << s.m << "x" << s.n << "x" << s.k;
+        }
+    }
+}
+
+// Restores the default pool's thread count when a test changed it.
+struct ThreadsGuard {
+    int saved = default_thread_count();
+    explicit ThreadsGuard(int n) { set_default_threads(n); }
+    ~ThreadsGuard() { set_default_threads(saved); }
+};
+
+// B packed once (BitPackedB, as weights are) against the reference, at shapes
+// around the AVX-512 tile (6 rows x 4 panels of 8 columns, 8 words per 512-bit
+// load): partial row tiles, partial panels and panel groups, K short of a word
+// and of 512 bits, rows past one A block (70 x 30 x 4101: blocks of 30 rows).
+// One thread (whole row blocks in one call) and three, so both splits run:
+// rows of C when M has enough tiles, panels of B when it has not (M = 1, 5, 13).
+void check_packed_b_at_tile_edges(int n_threads) {
+    struct Size {
+        int64_t m, n, k;
+    };
+    for (const Size s : {Size{1, 37, 100}, Size{5, 70, 777}, Size{6, 32, 512}, Size{13, 33, 513}, Size{37, 100, 1600},
+                         Size{12, 8, 4101}, Size{70, 30, 4101}, Size{64, 41, 64}, Size{7, 1, 65}, Size{3, 9, 0}}) {
+        const Operands o = make(s.m, s.n, s.k, static_cast<uint32_t>(s.n * 7 + s.k), 0.5);
+        const size_t cells = static_cast<size_t>(s.m * s.n);
+        std::vector<int32_t> want_bin(cells), want_ter(cells);
+        BitGemmArgs g{s.m, s.n, s.k, o.abits.data(), o.bbits.data(), nullptr, nullptr, want_bin.data()};
+        bit_gemm_binary_scalar(g, 0, s.m);
+        BitGemmArgs t{s.m, s.n, s.k, o.abits.data(), o.wsign.data(), o.wmask.data(), o.nonzero.data(), want_ter.data()};
+        bit_gemm_ternary_scalar(t, 0, s.m);
+        for (const BitGemmKernel* v : bit_gemm_variants()) {
+            const BitPackedB bin_b(*v, o.bbits.data(), s.n, s.k);
+            const BitPackedB ter_b(*v, o.wsign.data(), o.wmask.data(), o.nonzero.data(), s.n, s.k);
+            EXPECT_FALSE(bin_b.ternary());
+            EXPECT_TRUE(ter_b.ternary());
+            EXPECT_EQ(bin_b.panels(), (s.n + v->panel - 1) / v->panel);
+            std::vector<int32_t> bin(cells, -7), ter(cells, -7), ter_rows(cells, -7);
+            BitGemmArgs run{s.m, s.n, s.k, o.abits.data(), nullptr, nullptr, nullptr, bin.data()};
+            bit_gemm(run, bin_b);
+            run.c = ter.data();
+            bit_gemm(run, ter_b);
+            t.c = ter_rows.data();
+            bit_gemm_ternary(t, v);  // the row-major entry packs per call
+            t.c = want_ter.data();
+            const std::string at = std::string(v->name) + " " + std::to_string(s.m) + "x" + std::to_string(s.n) + "x" +
+                                   std::to_string(s.k) + " threads " + std::to_string(n_threads);
+            EXPECT_EQ(bin, want_bin) << at;
+            EXPECT_EQ(ter, want_ter) << at;
+            EXPECT_EQ(ter_rows, want_ter) << at;
+        }
+    }
+}
+
+TEST(BitSerial, PackedBEqualsTheReferenceAtTileEdges) {
+    for (const int n_threads : {1, 3}) {
+        const ThreadsGuard threads(n_threads);
+        check_packed_b_at_tile_edges(n_threads);
+    }
+}
+
+// Extreme dot products: all agree (K) and all differ (-K) for binary, and a
+// ternary row of zeros (0), at a K whose last word is partial.
+TEST(BitSerial, ExtremeDotProductsAtAPartialWord) {
+    const int64_t m = 7, n = 9, k = 1000, words = bit_words(k);
+    std::vector<float> ones(static_cast<size_t>(k), 1.f), minus(static_cast<size_t>(k), -1.f);
+    std::vector<uint64_t> a(static_cast<size_t>(m * words)), b(static_cast<size_t>(n * words));
+    std::vector<uint64_t> mask(static_cast<size_t>(n * words)), sign(static_cast<size_t>(n * words));
+    std::vector<int32_t> nonzero(static_cast<size_t>(n));
+    std::vector<int8_t> codes(static_cast<size_t>(k));
+    for (int64_t i = 0; i < m; ++i) pack_sign_bits(ones.data(), k, a.data() + i * words);
+    for (int64_t j = 0; j < n; ++j) {
+        pack_sign_bits(j % 2 ? minus.data() : ones.data(), k, b.data() + j * words);
+        for (auto& c : codes) c = static_cast<int8_t>(j % 3 - 1);  // -1, 0, +1 rows
+        nonzero[static_cast<size_t>(j)] = pack_ternary_bits(codes.data(), k, mask.data() + j * words, sign.data() + j * words);
+    }
+    for (const BitGemmKernel* v : bit_gemm_variants()) {
+        std::vector<int32_t> bin(static_cast<size_t>(m * n)), ter(static_cast<size_t>(m * n));
+        bit_gemm_binary({m, n, k, a.data(), b.data(), nullptr, nullptr, bin.data()}, v);
+        bit_gemm_ternary({m, n, k, a.data(), sign.data(), mask.data(), nonzero.data(), ter.data()}, v);
+        for (int64_t i = 0; i < m; ++i) {
+            for (int64_t j = 0; j < n; ++j) {
+                EXPECT_EQ(bin[static_cast<size_t>(i * n + j)], j % 2 ? -k : k) << v->name;
+                EXPECT_EQ(ter[static_cast<size_t>(i * n + j)], (j % 3 - 1) * k) << v->name;
+            }
         }
     }
 }

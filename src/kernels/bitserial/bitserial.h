@@ -39,12 +39,54 @@ struct BitGemmArgs {
     int32_t* c = nullptr;                // (m, n) exact dot products
 };
 
-// One ISA's kernels over rows [m0, m1) of C.
+class BitPackedB;
+
+// One ISA's kernels over rows [m0, m1) x panels [p0, p1) of C (args: m, n, k, a, c;
+// B comes packed for this kernel).
+using BitGemmFn = void (*)(const BitGemmArgs& args, const BitPackedB& b, int64_t m0, int64_t m1, int64_t p0, int64_t p1);
+
 struct BitGemmKernel {
     const char* name;
     Isa isa;
-    void (*binary)(const BitGemmArgs& args, int64_t m0, int64_t m1);
-    void (*ternary)(const BitGemmArgs& args, int64_t m0, int64_t m1);
+    int panel;  // columns of B per packed panel (1: B stays row-major)
+    int rows;   // rows of C per full register tile (the threads split M in multiples of it)
+    BitGemmFn binary;
+    BitGemmFn ternary;
+};
+
+// B re-laid for one kernel, once (weights): panels of kernel.panel columns,
+// inside a panel word w of every column side by side (panel words), so a SIMD
+// load takes one word of `panel` columns and A's word is broadcast against it:
+// the popcounts land in the lanes of distinct outputs and need no horizontal
+// sum. Columns past n are zero. Still one bit per weight (two for ternary).
+class BitPackedB {
+public:
+    // Binary: b (n, bit_words(k)) signs.
+    BitPackedB(const BitGemmKernel& kernel, const uint64_t* b, int64_t n, int64_t k);
+    // Ternary: sign plane and nonzero mask (n, bit_words(k)) each, nonzero (n) popcounts of the mask rows.
+    BitPackedB(const BitGemmKernel& kernel, const uint64_t* sign, const uint64_t* mask, const int32_t* nonzero, int64_t n,
+               int64_t k);
+    ~BitPackedB();
+    BitPackedB(const BitPackedB&) = delete;
+    BitPackedB& operator=(const BitPackedB&) = delete;
+
+    const BitGemmKernel& kernel() const { return *kernel_; }
+    bool ternary() const { return mask_ != nullptr; }
+    int64_t n() const { return n_; }
+    int64_t k() const { return k_; }
+    int64_t words() const { return bit_words(k_); }
+    int64_t panels() const { return panels_; }
+    // (panels, words, panel): panel p starts at p * words() * kernel().panel.
+    const uint64_t* sign() const { return sign_; }
+    const uint64_t* mask() const { return mask_; }            // ternary only, same layout
+    const int32_t* nonzero() const { return nonzero_.data(); }  // ternary only, (panels * panel), 0 past n
+
+private:
+    const BitGemmKernel* kernel_;
+    int64_t n_, k_, panels_;
+    uint64_t* sign_ = nullptr;
+    uint64_t* mask_ = nullptr;
+    std::vector<int32_t> nonzero_;
 };
 
 // Best first; the AVX-512 row needs VPOPCNTDQ as well (Ice Lake, Zen 4 and later).
@@ -53,16 +95,23 @@ const BitGemmKernel& bit_gemm_kernel();  // the one active_isa() chooses
 bool bit_gemm_kernel_supported(const BitGemmKernel& k);
 std::vector<const BitGemmKernel*> bit_gemm_variants();  // every supported row, scalar first
 
-// C = A B^T on the default pool (rows of C split across threads), with `kernel` or the chosen one.
+// C = A B^T on the default pool with B packed once (args.b, b_mask, b_nonzero unused;
+// args.n and args.k must be b's). Binary or ternary as b was packed.
+void bit_gemm(const BitGemmArgs& args, const BitPackedB& b);
+// The same from row-major B (args.b ...), packed per call for `kernel` or the chosen one.
 void bit_gemm_binary(const BitGemmArgs& args, const BitGemmKernel* kernel = nullptr);
 void bit_gemm_ternary(const BitGemmArgs& args, const BitGemmKernel* kernel = nullptr);
 
-// The rows of each variant (ref.cpp, bitserial_avx2.cpp, bitserial_avx512.cpp).
+// The scalar reference on row-major B (ref.cpp): the oracle the tests hold every variant to.
 void bit_gemm_binary_scalar(const BitGemmArgs& args, int64_t m0, int64_t m1);
 void bit_gemm_ternary_scalar(const BitGemmArgs& args, int64_t m0, int64_t m1);
-void bit_gemm_binary_avx2(const BitGemmArgs& args, int64_t m0, int64_t m1);
-void bit_gemm_ternary_avx2(const BitGemmArgs& args, int64_t m0, int64_t m1);
-void bit_gemm_binary_avx512(const BitGemmArgs& args, int64_t m0, int64_t m1);
-void bit_gemm_ternary_avx512(const BitGemmArgs& args, int64_t m0, int64_t m1);
+
+// The table's rows (ref.cpp, bitserial_avx2.cpp, bitserial_avx512.cpp).
+void bit_gemm_binary_packed_scalar(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
+void bit_gemm_ternary_packed_scalar(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
+void bit_gemm_binary_avx2(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
+void bit_gemm_ternary_avx2(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
+void bit_gemm_binary_avx512(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
+void bit_gemm_ternary_avx512(const BitGemmArgs&, const BitPackedB&, int64_t, int64_t, int64_t, int64_t);
 
 }  // namespace tern
