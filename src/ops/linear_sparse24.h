@@ -3,7 +3,10 @@
 // int8 weights of every 4 run on the 2:4 sparse kernel (kernels/sparse), with
 // the activations quantized to int8 per token exactly as the w8a8 path does
 // (w8a8_quantize_activation_row), so the two paths compute the same integer
-// sums and differ only in the order of two f32 multiplies per output.
+// sums and the same two f32 multiplies per output: bit-identical outputs.
+//
+// Prefill rows (M >= kSparse24GemmMinRows) on the sparse weights expand them
+// panel by panel for gemm_q8 instead (kernels/sparse/sparse24_gemm.h).
 //
 // Which path a sparse24_q8 weight takes is measured once at load
 // (choose_sparse24_path): the sparse kernel and the same codes densified for
