@@ -12,6 +12,7 @@
 #include "core/stopwatch.h"
 #include "core/thread_pool.h"
 #include "formats/sparse24_block.h"
+#include "kernels/sparse/sparse24_gemm.h"
 #include "kernels/w8a8/w8a8_matmul.h"
 
 namespace tern::ops {
@@ -20,6 +21,10 @@ namespace {
 // Per calling thread, shared by every weight (as Linear's other scratch).
 W8A8Scratch& s24_act_scratch() {
     thread_local W8A8Scratch s;
+    return s;
+}
+Sparse24GemmScratch& s24_gemm_scratch() {
+    thread_local Sparse24GemmScratch s;
     return s;
 }
 
@@ -68,6 +73,10 @@ void Sparse24Weights::forward(const float* x, int64_t m, float* y) const {
     default_pool().parallel_for(m, 1, [&](int64_t b, int64_t e) {
         for (int64_t r = b; r < e; ++r) quantize_row(x + r * k, k, 0.0f, s.codes.data() + r * k, &s.scales[size_t(r)]);
     });
+    if (m >= kSparse24GemmMinRows) {
+        sparse24_gemm_q8(w_, s.codes.data(), s.scales.data(), m, y, s24_gemm_scratch(), default_pool());
+        return;
+    }
     // The kernel writes rows [0, rows) of a (rows, N) output: chunks of y are exactly that.
     for (int64_t r0 = 0; r0 < m; r0 += kSparseMaxRows) {
         const int64_t rows = std::min(kSparseMaxRows, m - r0);

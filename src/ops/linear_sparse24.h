@@ -3,7 +3,10 @@
 // int8 weights of every 4 run on the 2:4 sparse kernel (kernels/sparse), with
 // the activations quantized to int8 per token exactly as the w8a8 path does
 // (w8a8_quantize_activation_row), so the two paths compute the same integer
-// sums and differ only in the order of two f32 multiplies per output.
+// sums and the same two f32 multiplies per output: bit-identical outputs.
+//
+// Prefill rows (M >= kSparse24GemmMinRows) on the sparse weights expand them
+// panel by panel for gemm_q8 instead (kernels/sparse/sparse24_gemm.h).
 //
 // Which path a sparse24_q8 weight takes is measured once at load
 // (choose_sparse24_path): the sparse kernel and the same codes densified for
@@ -28,12 +31,20 @@ class W8A8Matrix;
 
 namespace tern::ops {
 
+// From this many activation rows (prefill) the 2:4 weights are expanded panel by
+// panel into gemm_q8's dense layout and multiplied by all rows at once
+// (kernels/sparse/sparse24_gemm.h: the same bits as the w8a8 path, sparse
+// bytes read); below it the 2:4 kernel runs one dot product per row. Measured
+// crossover: bench/RESULTS_sparse.md (bench_sparse24).
+inline constexpr int64_t kSparse24GemmMinRows = 8;
+
 // The sparse kernel's weights, unpacked and validated from sparse24_q8 blocks.
 class Sparse24Weights {
 public:
     // blocks: the tensor's N * K / 128 blocks; InputError naming `name` on a bad one.
     Sparse24Weights(const uint8_t* blocks, int64_t n, int64_t k, const std::string& name);
-    // y (M, N) = x (M, K) @ W^T; any M (the kernel takes up to kSparseMaxRows a call).
+    // y (M, N) = x (M, K) @ W^T; any M: the 2:4 kernel below kSparse24GemmMinRows rows
+    // (up to kSparseMaxRows a call), the batched expansion from there.
     void forward(const float* x, int64_t m, float* y) const;
     uint64_t bytes() const { return w_.bytes(); }
     const Sparse24S8& packed() const { return w_; }

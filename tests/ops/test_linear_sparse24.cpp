@@ -1,8 +1,9 @@
 // ops::Linear on sparse24_q8 weights: the sparse kernel and the dense int8
 // fallback (forced with TERN_SPARSE24_PATH) both match the w8a8 scalar
 // definition on the densified codes, for decode (M = 1), small M and a
-// prefill past the kernel's 64 rows; the load-time measurement keeps exactly
-// one of them; a damaged tensor is refused by name.
+// prefill past the kernel's 64 rows, and bit for bit each other at M = 2..200;
+// the load-time measurement keeps exactly one of them; a damaged tensor is
+// refused by name.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,6 +73,33 @@ TEST(LinearSparse24, BothPathsMatchTheW8A8DefinitionOnTheDenseCodes) {
     s24linear_check_paths(96, 384);
     s24linear_check_paths(768, 256);  // tinylm's ffn_up and ffn_down shapes
     s24linear_check_paths(256, 768);
+}
+
+// Prefill on the sparse path: the 2:4 kernel below kSparse24GemmMinRows rows, the
+// batched expansion from there; both give the dense (w8a8) path's outputs bit
+// for bit at every M, on shapes off every tile and panel width.
+TEST(LinearSparse24, SparsePathEqualsTheDensePathBitForBitAtEveryM) {
+    for (auto [n, k] : {std::pair<int64_t, int64_t>{33, 384}, {100, 128}, {70, 640}}) {
+        const Tensor w = s24linear_weight(n, k, static_cast<uint32_t>(n + k));
+        S24LinearPathEnv sparse_env("sparse");
+        const ops::Linear sparse(w, {}, "w");
+        S24LinearPathEnv dense_env("dense");
+        const ops::Linear dense(w, {}, "w");
+        ASSERT_EQ(sparse.path(), ops::LinearPath::sparse24_int8);
+        ASSERT_EQ(dense.path(), ops::LinearPath::w8a8_int8);
+        std::mt19937 rng(static_cast<uint32_t>(k));
+        std::normal_distribution<float> act(0.0f, 2.0f);
+        for (int64_t m = 2; m <= 200; m += (m < 20 ? 1 : 13)) {
+            std::vector<float> x(static_cast<size_t>(m * k));
+            for (auto& v : x) v = act(rng);
+            std::vector<float> want(static_cast<size_t>(m * n), NAN), got(static_cast<size_t>(m * n), NAN);
+            dense.forward(x.data(), want.data(), m);
+            sparse.forward(x.data(), got.data(), m);
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_EQ(got[i], want[i]) << "n=" << n << " k=" << k << " m=" << m << " i=" << i
+                                           << (m >= ops::kSparse24GemmMinRows ? " (batched)" : " (2:4 kernel)");
+        }
+    }
 }
 
 TEST(LinearSparse24, TheLoadTimeMeasurementKeepsOnePath) {

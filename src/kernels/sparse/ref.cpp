@@ -2,6 +2,8 @@
 // vector variant must reproduce (int32 sums exactly, f32 sums to rounding).
 #include "kernels/sparse/sparse.h"
 
+#include <cstring>
+
 namespace tern {
 namespace {
 
@@ -63,6 +65,21 @@ void bitmap_s8_scalar(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* 
 
 }  // namespace
 
+void s24_densify_scalar(const Sparse24S8& w, int64_t r0, int cols, int nr, int8_t* dst) {
+    const int64_t quads = w.k_pad / 4, vals = w.k_pad / 2, pbytes = w.k_pad / 8;
+    std::memset(dst, 0, static_cast<size_t>(quads * nr * 4));
+    for (int c = 0; c < cols; ++c) {
+        const int8_t* v = w.val.data() + (r0 + c) * vals;
+        const uint8_t* p = w.pos.data() + (r0 + c) * pbytes;
+        for (int64_t g = 0; g < quads; ++g) {
+            const int nib = g % 2 ? p[g / 2] >> 4 : p[g / 2] & 15;
+            int8_t* out = dst + (g * nr + c) * 4;
+            out[nib >> 2] = v[2 * g + 1];
+            out[nib & 3] = v[2 * g];  // second: p0 == p1 keeps val[2g]
+        }
+    }
+}
+
 const SparseKernels kSparseScalar = {
     .name = "sparse_scalar",
     .isa = Isa::scalar,
@@ -70,6 +87,7 @@ const SparseKernels kSparseScalar = {
     .csr_s8 = csr_s8_scalar,
     .s24_s8 = s24_s8_scalar,
     .bitmap_s8 = bitmap_s8_scalar,
+    .s24_densify = s24_densify_scalar,
 };
 
 }  // namespace tern

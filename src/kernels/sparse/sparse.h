@@ -115,6 +115,12 @@ struct SparseKernels {
     // As s24_s8 for bitmap rows; xu: (M, k_pad) as above.
     void (*bitmap_s8)(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu, const float* x_scale, int64_t m,
                       float* y, int64_t ldy);
+    // Rows [r0, r0 + cols) of a 2:4 weight (cols <= nr), all of k_pad, expanded to the dense int8
+    // panel gemm_q8's micro-kernels read (gemm_blocking.h's B layout, KG = 4):
+    //   dst[(q · nr + c) · 4 + i] = w[r0 + c][4q + i]   (k_pad / 4 quads; columns cols..nr-1 zero).
+    // A group's byte p0 gets val[2g], byte p1 val[2g+1]; when p0 == p1 (a group with fewer than
+    // 2 nonzeros, whose second value is 0) the byte keeps val[2g]. dst: 64-byte aligned.
+    void (*s24_densify)(const Sparse24S8& w, int64_t r0, int cols, int nr, int8_t* dst);
 };
 
 const SparseKernels& sparse_kernel();
@@ -122,6 +128,8 @@ std::span<const SparseKernels* const> sparse_variants();
 extern const SparseKernels kSparseScalar;
 extern const SparseKernels kSparseAvx2;
 extern const SparseKernels kSparseAvx512;
+// The reference s24_densify (any nr); the vector rows fall back to it when nr is not a multiple of their width.
+void s24_densify_scalar(const Sparse24S8& w, int64_t r0, int cols, int nr, int8_t* dst);
 
 // ---- packing (throws InputError) ----
 

@@ -4,6 +4,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "kernels/sparse/csr_rows.h"
 #include "kernels/sparse/sparse.h"
@@ -185,6 +186,68 @@ void bitmap_s8_avx2(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* xu
     sparse_detail::bitmap_rows(w, r0, r1, xu, x_scale, m, y, ldy, bitmap_row_dot);
 }
 
+
+// 8 groups of one 2:4 row as 8 dense dwords (quads g0..g0+7) by variable shifts
+// (AVX2 has no 16-entry dword lookup): byte p1 gets val[2g+1], then byte p0
+// val[2g] over it, as the reference orders them.
+inline __m256i s24_expand8(const int8_t* v, const uint8_t* p) {
+    const __m256i src = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v)));
+    int32_t p4;
+    std::memcpy(&p4, p, 4);
+    const __m128i pb = _mm_cvtsi32_si128(p4);
+    const __m256i nib = _mm256_and_si256(_mm256_srlv_epi32(_mm256_cvtepu8_epi32(_mm_unpacklo_epi8(pb, pb)),
+                                                           _mm256_setr_epi32(0, 4, 0, 4, 0, 4, 0, 4)),
+                                         _mm256_set1_epi32(15));
+    const __m256i s0 = _mm256_slli_epi32(_mm256_and_si256(nib, _mm256_set1_epi32(3)), 3);
+    const __m256i s1 = _mm256_slli_epi32(_mm256_srli_epi32(nib, 2), 3);
+    const __m256i c0 = _mm256_and_si256(src, _mm256_set1_epi32(0xFF)), c1 = _mm256_srli_epi32(src, 8);
+    const __m256i hi = _mm256_andnot_si256(_mm256_sllv_epi32(_mm256_set1_epi32(0xFF), s0), _mm256_sllv_epi32(c1, s1));
+    return _mm256_or_si256(hi, _mm256_sllv_epi32(c0, s0));
+}
+
+// Blocks of 8 rows x 8 groups: expanded per row, transposed (8 x 8 dwords),
+// stored as 8 full 32-byte rows of the panel (quad q, columns c0..c0+7).
+void s24_densify_avx2(const Sparse24S8& w, int64_t r0, int cols, int nr, int8_t* dst) {
+    if (nr % 8 != 0) {
+        s24_densify_scalar(w, r0, cols, nr, dst);
+        return;
+    }
+    const int64_t quads = w.k_pad / 4, vals = w.k_pad / 2, pbytes = w.k_pad / 8;
+    for (int c0 = 0; c0 < nr; c0 += 8) {
+        const int live = std::clamp(cols - c0, 0, 8);
+        if (live == 0) {
+            for (int64_t q = 0; q < quads; ++q)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(dst + (q * nr + c0) * 4), _mm256_setzero_si256());
+            continue;
+        }
+        for (int64_t g0 = 0; g0 < quads; g0 += 8) {
+            __m256i r[8];
+            for (int i = 0; i < 8; ++i) {
+                const int64_t row = r0 + c0 + i;
+                r[i] = i < live ? s24_expand8(w.val.data() + row * vals + 2 * g0, w.pos.data() + row * pbytes + g0 / 2)
+                                : _mm256_setzero_si256();
+            }
+            __m256i t[8], u[8];
+            for (int i = 0; i < 8; i += 2) {
+                t[i] = _mm256_unpacklo_epi32(r[i], r[i + 1]);
+                t[i + 1] = _mm256_unpackhi_epi32(r[i], r[i + 1]);
+            }
+            // u[4G + j], lane L: dword 4L + j of rows 4G..4G+3.
+            for (int g = 0; g < 8; g += 4) {
+                u[g] = _mm256_unpacklo_epi64(t[g], t[g + 2]);
+                u[g + 1] = _mm256_unpackhi_epi64(t[g], t[g + 2]);
+                u[g + 2] = _mm256_unpacklo_epi64(t[g + 1], t[g + 3]);
+                u[g + 3] = _mm256_unpackhi_epi64(t[g + 1], t[g + 3]);
+            }
+            for (int j = 0; j < 4; ++j) {
+                _mm256_store_si256(reinterpret_cast<__m256i*>(dst + ((g0 + j) * nr + c0) * 4),
+                                   _mm256_permute2x128_si256(u[j], u[4 + j], 0x20));
+                _mm256_store_si256(reinterpret_cast<__m256i*>(dst + ((g0 + 4 + j) * nr + c0) * 4),
+                                   _mm256_permute2x128_si256(u[j], u[4 + j], 0x31));
+            }
+        }
+    }
+}
 }  // namespace
 
 const SparseKernels kSparseAvx2 = {
@@ -194,6 +257,7 @@ const SparseKernels kSparseAvx2 = {
     .csr_s8 = csr_s8_avx2,
     .s24_s8 = s24_s8_avx2,
     .bitmap_s8 = bitmap_s8_avx2,
+    .s24_densify = s24_densify_avx2,
 };
 
 }  // namespace tern

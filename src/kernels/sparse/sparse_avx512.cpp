@@ -170,6 +170,81 @@ void bitmap_s8_avx512(const BitmapS8& w, int64_t r0, int64_t r1, const uint8_t* 
     sparse_detail::bitmap_rows(w, r0, r1, xu, x_scale, m, y, ldy, bitmap_row_dot_vbmi2);
 }
 
+
+// 16 groups of one 2:4 row as 16 dense dwords (quads g0..g0+15): dword j of the
+// codes holds val[2g] | val[2g+1] << 8; vpermd picks, by the group's position
+// nibble, a vpshufb control that puts byte 0 at p0, byte 1 at p1 and zeros
+// elsewhere (bit 7 set), offset to the dword's place in its 128-bit lane.
+inline __m512i s24_expand16(const int8_t* v, const uint8_t* p, __m512i lut, __m512i lane_base, __m512i nib_shift) {
+    const __m512i src = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v)));
+    const __m128i pb = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+    const __m512i nib = _mm512_srlv_epi32(_mm512_cvtepu8_epi32(_mm_unpacklo_epi8(pb, pb)), nib_shift);
+    const __m512i ctl = _mm512_add_epi32(_mm512_permutexvar_epi32(nib, lut), lane_base);  // vpermd reads bits 0-3
+    return _mm512_shuffle_epi8(src, ctl);
+}
+
+// r[i] = dword j of row i -> r[j] = dword i of row j (a 16 x 16 dword transpose).
+inline void transpose16x16(__m512i r[16]) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    // u[4G + j], lane L: dword 4L + j of rows 4G..4G+3.
+    __m512i u[16];
+    for (int g = 0; g < 16; g += 4) {
+        u[g] = _mm512_unpacklo_epi64(t[g], t[g + 2]);
+        u[g + 1] = _mm512_unpackhi_epi64(t[g], t[g + 2]);
+        u[g + 2] = _mm512_unpacklo_epi64(t[g + 1], t[g + 3]);
+        u[g + 3] = _mm512_unpackhi_epi64(t[g + 1], t[g + 3]);
+    }
+    for (int j = 0; j < 4; ++j) {
+        const __m512i a = _mm512_shuffle_i32x4(u[j], u[4 + j], 0x44), b = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0x44);
+        const __m512i c = _mm512_shuffle_i32x4(u[j], u[4 + j], 0xEE), d = _mm512_shuffle_i32x4(u[8 + j], u[12 + j], 0xEE);
+        r[j] = _mm512_shuffle_i32x4(a, b, 0x88);
+        r[4 + j] = _mm512_shuffle_i32x4(a, b, 0xDD);
+        r[8 + j] = _mm512_shuffle_i32x4(c, d, 0x88);
+        r[12 + j] = _mm512_shuffle_i32x4(c, d, 0xDD);
+    }
+}
+
+// Blocks of 16 rows x 16 groups: expanded per row, transposed, stored as 16
+// full 64-byte rows of the panel (quad q, columns c0..c0+15).
+void s24_densify_avx512(const Sparse24S8& w, int64_t r0, int cols, int nr, int8_t* dst) {
+    if (nr % 16 != 0) {
+        s24_densify_scalar(w, r0, cols, nr, dst);
+        return;
+    }
+    // Nibble p0 | p1 << 2 -> bytes (0 at p0, 1 at p1, 0x80 elsewhere); p0 == p1 keeps byte 0.
+    alignas(64) static constexpr int32_t kCtl[16] = {
+        int32_t(0x80808000), int32_t(0x80800001), int32_t(0x80008001), int32_t(0x00808001),
+        int32_t(0x80800100), int32_t(0x80800080), int32_t(0x80000180), int32_t(0x00800180),
+        int32_t(0x80018000), int32_t(0x80010080), int32_t(0x80008080), int32_t(0x00018080),
+        int32_t(0x01808000), int32_t(0x01800080), int32_t(0x01008080), int32_t(0x00808080),
+    };
+    const __m512i lut = _mm512_load_si512(kCtl);
+    const __m512i lane_base = _mm512_set4_epi32(0x0C0C0C0C, 0x08080808, 0x04040404, 0);
+    const __m512i nib_shift = _mm512_set4_epi32(4, 0, 4, 0);
+    const int64_t quads = w.k_pad / 4, vals = w.k_pad / 2, pbytes = w.k_pad / 8;
+    for (int c0 = 0; c0 < nr; c0 += 16) {
+        const int live = std::clamp(cols - c0, 0, 16);
+        if (live == 0) {
+            for (int64_t q = 0; q < quads; ++q) _mm512_store_si512(dst + (q * nr + c0) * 4, _mm512_setzero_si512());
+            continue;
+        }
+        for (int64_t g0 = 0; g0 < quads; g0 += 16) {  // quads: a multiple of 32 (k_pad of 128)
+            __m512i r[16];
+            for (int i = 0; i < 16; ++i) {
+                const int64_t row = r0 + c0 + i;
+                r[i] = i < live ? s24_expand16(w.val.data() + row * vals + 2 * g0, w.pos.data() + row * pbytes + g0 / 2,
+                                               lut, lane_base, nib_shift)
+                                : _mm512_setzero_si512();
+            }
+            transpose16x16(r);
+            for (int q = 0; q < 16; ++q) _mm512_store_si512(dst + ((g0 + q) * nr + c0) * 4, r[q]);
+        }
+    }
+}
 }  // namespace
 
 const SparseKernels kSparseAvx512 = {
@@ -179,6 +254,7 @@ const SparseKernels kSparseAvx512 = {
     .csr_s8 = csr_s8_avx512,
     .s24_s8 = s24_s8_avx512,
     .bitmap_s8 = bitmap_s8_avx512,
+    .s24_densify = s24_densify_avx512,
 };
 
 }  // namespace tern
