@@ -128,6 +128,11 @@ void draw_panel(PlotCanvas& img, int ox, const ChartPanel& panel, int pw, int ph
     const double pad = 0.05 * (ymax - ymin);
     ymin -= pad;
     ymax += pad;
+    if (!panel.integer_x) {  // a scatter: keep the extreme points off the axes
+        const double xpad = 0.05 * (xmax - xmin);
+        xmin -= xpad;
+        xmax += xpad;
+    }
 
     const int left = ox + 56, right = ox + pw - 14, top = 32, bottom = ph - 34;
     draw_text(img, ox + (pw - static_cast<int>(panel.title.size()) * 12) / 2, 8, panel.title, kText, 2);

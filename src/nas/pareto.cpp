@@ -104,7 +104,7 @@ std::string pareto_csv(const std::vector<CandidateRow>& rows, size_t winner) {
 PlotCanvas render_pareto(const std::vector<CandidateRow>& rows, size_t winner, const std::string& title) {
     return render_line_charts({scatter_panel(rows, winner, title + " VAL ACC % VS MACS", "MACS (M)", macs_m),
                                scatter_panel(rows, winner, title + " VAL ACC % VS LATENCY", "LATENCY MS", latency)},
-                              520, 360);
+                              600, 380);
 }
 
 }  // namespace tern::nas

@@ -68,8 +68,8 @@ TEST(NasPareto, CsvFlagsAndPlot) {
     EXPECT_NE(tail(5).find(",0,,0,0,0"), std::string::npos) << tail(5);  // untrained: no accuracy, on no front
 
     const tern::PlotCanvas img = render_pareto(rows, 4, "test");
-    EXPECT_EQ(img.width, 1040);
-    EXPECT_EQ(img.height, 360);
+    EXPECT_EQ(img.width, 1200);
+    EXPECT_EQ(img.height, 380);
     int red = 0, blue = 0;
     for (size_t i = 0; i + 2 < img.pixels.size(); i += 3) {
         red += img.pixels[i] == 0xd6 && img.pixels[i + 1] == 0x27 && img.pixels[i + 2] == 0x28;

@@ -195,12 +195,12 @@ TEST(SearchCli, RlWritesItsStepLogTheHistoryAndTheParetoPlot) {
     const std::string dir = nas_search_cli_temp_dir();
     const std::string space = nas_search_cli_write("tiny-rl.json", kTinySpace), out = dir + "/rl.safetensors";
     const std::string hist = dir + "/rl-history.csv", png = dir + "/rl-pareto.png";
-    const auto r = run_tern("search " + space + " --strategy rl --params 2000 --max-evals 3 --epochs 1 --train-subset 256 "
+    const auto r = run_tern("search " + space + " --strategy rl --params 500 --max-evals 3 --epochs 1 --train-subset 256 "
                             "--seed 4 -t 2 --json --history-csv " + hist + " --pareto-png " + png + " -o " + out);
     ASSERT_EQ(r.code, 0) << r.all();
     const auto j = nlohmann::json::parse(r.out);
     EXPECT_EQ(j["strategy"], "rl");
-    EXPECT_LE(j["params"].get<int64_t>(), 2000);
+    EXPECT_LE(j["params"].get<int64_t>(), 500);
     const auto& steps = j["rl_steps"];
     ASSERT_GE(steps.size(), 3u);
     int feasible = 0;
