@@ -8,14 +8,16 @@
 # supernet epochs (MAX_EVALS does not cap its steps here); STRATEGIES picks the rows.
 # Each run's OUT.search.csv holds every candidate with its proxy scores; with
 # three or more trained candidates the run prints each proxy's Spearman and
-# Kendall rank correlation with validation accuracy.
+# Kendall rank correlation with validation accuracy. Every run also writes
+# OUTDIR/STRATEGY.history.csv and OUTDIR/STRATEGY.pareto.png (accuracy against
+# MACs and latency, the Pareto front drawn); rl its controller log OUT.rl.csv.
 set -uo pipefail
 out=$1
 evals=${2:-20} epochs=${3:-2} subset=${4:-10000}
 budget=${BUDGET:-}   # e.g. BUDGET="--params 60000" or "--latency-ms 2"
 seed=${SEED:-1}
 search_epochs=${SEARCH_EPOCHS:-1}
-strategies=${STRATEGIES:-random evolution zeroshot proxyless}
+strategies=${STRATEGIES:-random evolution zeroshot proxyless rl}
 threads=${THREADS:-1}
 tern=${TERN:-build/release/tern}
 mkdir -p "$out"
@@ -29,7 +31,8 @@ for s in $strategies; do
   extra=(--max-evals "$evals")
   [ "$s" = proxyless ] && extra=(--search-epochs "$search_epochs")
   if ! rep=$("$tern" search mobilenet --strategy "$s" "${extra[@]}" --epochs "$epochs" --train-subset "$subset" \
-               --seed "$seed" -t "$threads" $budget --json -o "$f" 2>"$out/$s.log"); then
+               --seed "$seed" -t "$threads" $budget --history-csv "$out/$s.history.csv" --pareto-png "$out/$s.pareto.png" \
+               --json -o "$f" 2>"$out/$s.log"); then
     echo "| $s | $(tail -1 "$out/$s.log" | tr '|' '/') | | | | | | | |"
     continue
   fi

@@ -1,6 +1,7 @@
-// tern search SPACE --strategy random|evolution|zeroshot|proxyless|ofa --data fashion-mnist [--latency-ms X] [--params N]
+// tern search SPACE --strategy random|evolution|zeroshot|proxyless|ofa|rl --data fashion-mnist [--latency-ms X] [--params N]
 //             [--macs M] [--max-evals N] [--epochs E] [--search-epochs E] [--train-subset N] [--seed S]
-//             [--supernet FILE] [--ofa-steps N] -o OUT [--json]
+//             [--supernet FILE] [--ofa-steps N] [--rl-lr X] [--rl-entropy X] [--rl-reward soft|hard]
+//             [--history-csv FILE] [--pareto-png FILE] -o OUT [--json]
 // SPACE is "mobilenet" (the built-in elastic MobileNetV2 space) or a space JSON
 // file. Progress lines, OUT.search.csv (every candidate), and OUT: the winner
 // by validation accuracy as a classifier file `tern eval OUT` takes.
@@ -72,6 +73,21 @@ void run_search_command(SearchCliOptions& c) {
                                   {"cpu_seconds", p.cpu_seconds}});
             j["phases"] = phases;
         }
+        if (r.rl) {
+            Json steps = Json::array();
+            for (const nas::RlStep& st : r.rl->steps) {
+                const nas::ArchCost cost = nas::arch_cost(st.arch);
+                steps.push_back({{"step", st.step}, {"arch", nas::arch_to_string(st.arch)}, {"params", cost.params},
+                                 {"macs", cost.macs}, {"feasible", st.feasible}, {"reused", st.reused},
+                                 {"val_accuracy", st.feasible ? Json(st.fitness) : Json(nullptr)}, {"reward", st.reward},
+                                 {"baseline", st.baseline}, {"entropy", st.entropy}});
+            }
+            j["rl_steps"] = steps;
+            j["rl_csv"] = r.rl_csv;
+            j["final_entropy"] = nas::policy_entropy(r.rl->policy);
+        }
+        if (!o.history_csv.empty()) j["history_csv"] = o.history_csv;
+        if (!o.pareto_png.empty()) j["pareto_png"] = o.pareto_png;
         print_json(j);
         return;
     }
@@ -91,6 +107,11 @@ void run_search_command(SearchCliOptions& c) {
                     r.ofa->predicted_ms, r.ofa->latency_scale, r.latency_ms,
                     r.ofa->reused_supernet ? ("reused from " + o.supernet).c_str() : (o.supernet.empty() ? "trained" : ("trained, saved to " + o.supernet).c_str()),
                     r.ofa->train_cpu_seconds / 3600, r.ofa->search_cpu_seconds / 3600);
+    if (r.rl)
+        std::printf("rl: %zu controller steps, policy entropy %.3f -> %.3f nats; step log %s\n", r.rl->steps.size(),
+                    r.rl->steps.front().entropy, nas::policy_entropy(r.rl->policy), r.rl_csv.c_str());
+    if (!o.history_csv.empty()) std::printf("wrote every candidate to %s\n", o.history_csv.c_str());
+    if (!o.pareto_png.empty()) std::printf("wrote the Pareto plot to %s\n", o.pareto_png.c_str());
     std::printf("search cost %.4f CPU-hours (whole run %.4f)\n", r.search_cpu_seconds / 3600, r.total_cpu_seconds / 3600);
 }
 
@@ -104,8 +125,9 @@ void add_search_command(CLI::App& app) {
     cmd->add_option("--strategy", o.strategy,
                     "random, evolution (regularized), zeroshot (NASWOT, trains the top one) or proxyless (supernet with "
                     "binarized paths and a latency loss; needs --latency-ms) or ofa (Once-for-All: a supernet trained by "
-                    "progressive shrinking with distillation, then evolution over its subnets, used without retraining)")
-        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless", "ofa"}));
+                    "progressive shrinking with distillation, then evolution over its subnets, used without retraining) or rl (a "
+                    "REINFORCE controller, MnasNet's reward; samples over the budget are not trained and score 0)")
+        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless", "ofa", "rl"}));
     cmd->add_option("--data", o.data, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
     cmd->add_option("--data-dir", o.data_dir, "dataset folder (default: the tern cache)");
     cmd->add_option("--latency-ms", o.budget.latency_ms, "budget: measured latency at batch 1, 1 thread")
@@ -124,6 +146,15 @@ void add_search_command(CLI::App& app) {
                     "written there, so several budgets share one training");
     cmd->add_option("--ofa-steps", o.ofa_steps, "ofa: steps per shrinking phase at most (default: all of --epochs)")
         ->check(int_range(1, 10000000));
+    cmd->add_option("--rl-lr", o.rl_lr, "rl: Adam's step size on the controller's logits (default 0.05)")
+        ->check(real_range(0, 10, true));
+    cmd->add_option("--rl-entropy", o.rl_entropy, "rl: entropy bonus weight (default 0.01)")->check(real_range(0, 10));
+    cmd->add_option_function<std::string>(
+           "--rl-reward", [c](const std::string& v) { c->search.rl_hard = v == "hard"; },
+           "rl: soft (accuracy x (cost/target)^-0.07, MnasNet's default) or hard (accuracy alone within the budget)")
+        ->check(CLI::IsMember({"soft", "hard"}));
+    cmd->add_option("--history-csv", o.history_csv, "every candidate with its cost, val accuracy and Pareto-front flags");
+    cmd->add_option("--pareto-png", o.pareto_png, "scatter of val accuracy against MACs and latency, the Pareto front drawn");
     cmd->add_option("--train-subset", o.train_subset, "first N training images, a fifth of them for validation (default 10000)")
         ->check(int_range(10, 60000));
     cmd->add_option("--seed", o.seed, "search, split and initialisation seed (default 1)")->check(seed_range());

@@ -120,11 +120,19 @@ void draw_panel(PlotCanvas& img, int ox, const ChartPanel& panel, int pw, int ph
             ymax = std::max(ymax, s.y[i]);
         }
     if (!std::isfinite(xmin)) xmin = 0, xmax = 1, ymin = 0, ymax = 1;
-    if (xmax - xmin < 1e-12) xmax = xmin + 1;
+    if (xmax - xmin < 1e-12) {  // one x: epochs start there, a scatter centres it
+        if (panel.integer_x) xmax = xmin + 1;
+        else xmin -= 0.5 * std::max(1e-3, std::abs(xmin)), xmax = 2 * xmax - xmin;
+    }
     if (ymax - ymin < 1e-12) ymin -= 0.5, ymax += 0.5;
     const double pad = 0.05 * (ymax - ymin);
     ymin -= pad;
     ymax += pad;
+    if (!panel.integer_x) {  // a scatter: keep the extreme points off the axes
+        const double xpad = 0.05 * (xmax - xmin);
+        xmin -= xpad;
+        xmax += xpad;
+    }
 
     const int left = ox + 56, right = ox + pw - 14, top = 32, bottom = ph - 34;
     draw_text(img, ox + (pw - static_cast<int>(panel.title.size()) * 12) / 2, 8, panel.title, kText, 2);
@@ -138,7 +146,7 @@ void draw_panel(PlotCanvas& img, int ox, const ChartPanel& panel, int pw, int ph
         const std::string l = tick_label(y, ys);
         draw_text(img, left - 6 - static_cast<int>(l.size()) * 6, yy - 3, l, kText);
     }
-    const double xs = std::max(1.0, nice_step(xmax - xmin, 6));
+    const double xs = panel.integer_x ? std::max(1.0, nice_step(xmax - xmin, 6)) : nice_step(xmax - xmin, 6);
     for (double x = std::ceil(xmin / xs) * xs; x <= xmax + 1e-9; x += xs) {
         const int xx = px(x);
         draw_line(img, xx, top, xx, bottom, kGrid, 1);
@@ -159,7 +167,7 @@ void draw_panel(PlotCanvas& img, int ox, const ChartPanel& panel, int pw, int ph
                 continue;
             }
             const int x = px(s.x[i]), y = py(s.y[i]);
-            if (have_prev) draw_line(img, prev_x, prev_y, x, y, s.rgb, 2);
+            if (have_prev && s.connect) draw_line(img, prev_x, prev_y, x, y, s.rgb, 2);
             fill_rect(img, x - 2, y - 2, x + 3, y + 3, s.rgb);  // marks each epoch's point
             prev_x = x, prev_y = y, have_prev = true;
         }

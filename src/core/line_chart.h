@@ -15,12 +15,14 @@ struct ChartSeries {
     std::string label;
     std::vector<double> x, y;  // non-finite points are skipped
     uint32_t rgb = 0x1f77b4;
+    bool connect = true;  // false: points only (a scatter)
 };
 
 struct ChartPanel {
     std::string title;
     std::vector<ChartSeries> series;
     std::string x_label = "EPOCH";
+    bool integer_x = true;  // x ticks at whole numbers (epochs); false: any nice step
 };
 
 // Panels left to right, each panel_w x panel_h pixels.

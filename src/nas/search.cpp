@@ -7,9 +7,11 @@
 
 #include "core/error.h"
 #include "core/output_path.h"
+#include "core/png.h"
 #include "core/version.h"
 #include "core/stopwatch.h"
 #include "nas/build.h"
+#include "nas/pareto.h"
 #include "nas/sampler.h"
 #include "nas/strategy.h"
 #include "nn/train/model_file.h"
@@ -23,8 +25,14 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const SearchOptions& o) {
-    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless" && o.strategy != "ofa")
-        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless, ofa");
+    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless" && o.strategy != "ofa" &&
+        o.strategy != "rl")
+        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless, ofa, rl");
+    if (o.strategy != "rl" && (o.rl_lr != SearchOptions{}.rl_lr || o.rl_entropy != SearchOptions{}.rl_entropy || o.rl_hard))
+        throw UsageError("--rl-lr", "--rl-lr, --rl-entropy and --rl-reward are options of the rl strategy");
+    if (!(o.rl_lr > 0 && o.rl_lr <= 10)) throw UsageError("--rl-lr", "must be in (0, 10]");
+    if (!(o.rl_entropy >= 0 && o.rl_entropy <= 10)) throw UsageError("--rl-entropy", "must be in [0, 10]");
+    if (!(o.rl_baseline_decay >= 0 && o.rl_baseline_decay < 1)) throw UsageError("rl", "the baseline decay must be in [0, 1)");
     if (o.strategy != "ofa" && !o.supernet.empty()) throw UsageError("--supernet", "only the ofa strategy trains a reusable supernet");
     if (o.strategy != "ofa" && o.ofa_steps != 0) throw UsageError("--ofa-steps", "only the ofa strategy has shrinking phases");
     if (o.ofa_steps < 0) throw UsageError("--ofa-steps", "must be positive");
@@ -97,6 +105,20 @@ std::string search_csv(const std::vector<CandidateRow>& rows) {
     return s;
 }
 
+std::string rl_steps_csv(const std::vector<RlStep>& steps) {
+    std::string s = "step,params,macs,feasible,reused,val_accuracy,reward,baseline,advantage,log_prob,entropy,arch\n";
+    for (const RlStep& st : steps) {
+        const ArchCost c = arch_cost(st.arch);
+        std::string quoted;
+        for (char ch : arch_to_string(st.arch)) quoted += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        s += format("%lld,%lld,%lld,%d,%d,%s,%s,%s,%s,%s,%s,\"%s\"\n", (long long)st.step, (long long)c.params,
+                    (long long)c.macs, st.feasible ? 1 : 0, st.reused ? 1 : 0, st.feasible ? csv_number(st.fitness).c_str() : "",
+                    csv_number(st.reward).c_str(), csv_number(st.baseline).c_str(), csv_number(st.advantage).c_str(),
+                    csv_number(st.log_prob).c_str(), csv_number(st.entropy).c_str(), quoted.c_str());
+    }
+    return s;
+}
+
 SearchResult run_search(const SearchOptions& o) {
     check_options(o);
     register_model_family();  // the candidates' trainers build "nas:" models by name
@@ -104,11 +126,23 @@ SearchResult run_search(const SearchOptions& o) {
     const auto t0 = Clock::now();
     const double cpu0 = process_cpu_seconds();
     const bool proxyless = o.strategy == "proxyless", ofa = o.strategy == "ofa";
-    const std::string csv_path = o.output + ".search.csv", steps_path = o.output + ".proxyless.csv";
+    const bool rl = o.strategy == "rl";
+    const std::string csv_path = o.output + ".search.csv", steps_path = o.output + ".proxyless.csv", rl_path = o.output + ".rl.csv";
     std::vector<std::string> inputs{o.space_name};
     if (!o.supernet.empty()) inputs.push_back(o.supernet);
-    check_output_path(o.output, inputs,
-                      proxyless ? std::vector<std::string>{".search.csv", ".proxyless.csv"} : std::vector<std::string>{".search.csv"});
+    std::vector<std::string> sidecars{".search.csv"};
+    if (proxyless) sidecars.push_back(".proxyless.csv");
+    if (rl) sidecars.push_back(".rl.csv");
+    check_output_path(o.output, inputs, sidecars);
+    // The extra files must not overwrite what the search reads or writes.
+    std::vector<std::string> taken = inputs;
+    taken.push_back(o.output);
+    for (const auto& suffix : sidecars) taken.push_back(o.output + suffix);
+    for (const std::string* extra : {&o.pareto_png, &o.history_csv})
+        if (!extra->empty()) {
+            check_output_path(*extra, taken);
+            taken.push_back(*extra);
+        }
     auto log = [&](const std::string& line) {
         if (o.log) o.log(line);
     };
@@ -212,6 +246,32 @@ SearchResult run_search(const SearchOptions& o) {
         res.proxyless = proxyless_search(o.space, *data.train, *data.validation, po);
         res.search_cpu_seconds = res.proxyless->cpu_seconds;
         train_candidate(res.proxyless->arch);
+    } else if (rl) {  // a REINFORCE controller samples; each sample within the budget trains like evolution's
+        RlOptions ro;
+        ro.max_evals = o.max_evals;
+        ro.seed = o.seed;
+        ro.lr = o.rl_lr;
+        ro.entropy_weight = o.rl_entropy;
+        ro.baseline_decay = o.rl_baseline_decay;
+        if (o.rl_hard) ro.alpha = 0, ro.beta = -1;
+        ro.cost_ratios = [&](const Arch& a) {
+            const ArchCost c = arch_cost(a);
+            std::vector<double> r;
+            if (o.budget.params > 0) r.push_back(static_cast<double>(c.params) / static_cast<double>(o.budget.params));
+            if (o.budget.macs > 0) r.push_back(static_cast<double>(c.macs) / static_cast<double>(o.budget.macs));
+            if (o.budget.latency_ms > 0) r.push_back(latency_of(a) / o.budget.latency_ms);
+            return r;
+        };
+        ro.on_step = [&](const RlStep& st) {
+            const ArchCost c = arch_cost(st.arch);
+            // Latency only where it was measured already (trained samples, or any under a latency budget).
+            const std::string ms = st.feasible || o.budget.latency_ms > 0 ? format(", %.3f ms", latency_of(st.arch)) : "";
+            log(format("[rl step %lld] %lld params, %lld MACs%s, %s: reward %.4f, baseline %.4f, entropy %.3f  %s\n",
+                       (long long)st.step, (long long)c.params, (long long)c.macs, ms.c_str(),
+                       !st.feasible ? "over budget, not trained" : st.reused ? "sampled before" : "trained", st.reward,
+                       st.baseline, st.entropy, arch_to_string(st.arch).c_str()));
+        };
+        res.rl = reinforce_search(o.space, ro, feasible, train_candidate);
     } else if (ofa) {  // one supernet, subnets judged with shared weights (no retraining)
         if (!data.validation) throw InputError("search", "ofa needs a validation split (a larger --train-subset)");
         OfaOptions fo;
@@ -308,9 +368,16 @@ SearchResult run_search(const SearchOptions& o) {
         nn::train::write_text_file(steps_path, proxyless_csv(res.proxyless->steps));
         res.steps_csv = steps_path;
     }
+    if (res.rl) {
+        nn::train::write_text_file(rl_path, rl_steps_csv(res.rl->steps));
+        res.rl_csv = rl_path;
+    }
+    if (!o.history_csv.empty()) nn::train::write_text_file(o.history_csv, pareto_csv(res.rows, best_row));
+    if (!o.pareto_png.empty()) write_png(o.pareto_png, render_pareto(res.rows, best_row, o.strategy));
     nn::train::save_classifier(o.output, *best_model, meta);
 
     res.best = win.arch;
+    res.best_row = best_row;
     res.cost = win.cost;
     res.latency_ms = win.latency_ms;
     res.val_accuracy = win.val_accuracy;

@@ -18,6 +18,7 @@
 #include "nas/ofa_search.h"
 #include "nas/proxies.h"
 #include "nas/proxyless.h"
+#include "nas/rl.h"
 #include "nas/supernet_options.h"
 
 namespace tern::nas {
@@ -25,9 +26,9 @@ namespace tern::nas {
 struct SearchOptions {
     std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file
     Space space = mobilenet_space();
-    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless | ofa
+    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless | ofa | rl
     Budget budget;
-    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps; ofa: subnets judged)
+    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps; ofa: subnets judged; rl: samples within the budget)
     int64_t epochs = 1;         // training epochs per candidate (proxyless: of the derived architecture, from scratch; ofa: per shrinking phase)
     int64_t search_epochs = 1;  // proxyless: supernet epochs over the training images
     int64_t max_steps = 0;      // proxyless: supernet steps at most (0: all of search_epochs); `tern search` sets it from --max-evals
@@ -37,6 +38,11 @@ struct SearchOptions {
     std::string supernet;         // ofa: the trained supernet's file (reused when it exists, else written); "": not kept
     int64_t ofa_steps = 0;        // ofa: steps per shrinking phase at most (0: all of `epochs`)
     int64_t ofa_bn_images = 500;  // ofa: TRAIN images for each subnet's batch-norm recalibration
+    double rl_lr = 0.05;             // rl: Adam's step on the controller's logits
+    double rl_entropy = 0.01;        // rl: entropy bonus weight
+    double rl_baseline_decay = 0.9;  // rl: moving average of the rewards
+    bool rl_hard = false;            // rl: MnasNet's hard-constraint exponents (0 within the budget) instead of -0.07
+    std::string pareto_png, history_csv;  // "": not written
     uint64_t seed = 1;
     std::string data = "fashion-mnist", data_dir;
     std::string output;
@@ -73,6 +79,9 @@ struct SearchResult {
     std::optional<ProxylessResult> proxyless;  // the supernet's report
     std::string steps_csv;                     // proxyless: OUT.proxyless.csv, one line per supernet step
     std::optional<OfaResult> ofa;              // ofa: the supernet's training and the evolution (its `model` released)
+    std::optional<RlResult> rl;                // rl: every controller step
+    std::string rl_csv;                        // rl: OUT.rl.csv, one line per controller step
+    size_t best_row = 0;                       // the winner's index in rows
 };
 
 // Throws UsageError for a bad option, InputError("budget", ...) when no
@@ -81,5 +90,8 @@ SearchResult run_search(const SearchOptions& o);
 
 // The CSV log (header and one line per row).
 std::string search_csv(const std::vector<CandidateRow>& rows);
+// rl: one line per controller step (step, params, macs, feasible, reused,
+// val_accuracy, reward, baseline, advantage, log_prob, entropy, arch).
+std::string rl_steps_csv(const std::vector<RlStep>& steps);
 
 }  // namespace tern::nas

@@ -189,3 +189,48 @@ TEST(SearchCli, ProxylessBadFlagsAndBudgets) {
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_FALSE(std::filesystem::exists(out + ".proxyless.csv"));
 }
+
+TEST(SearchCli, RlWritesItsStepLogTheHistoryAndTheParetoPlot) {
+    REQUIRE_FASHION();
+    const std::string dir = nas_search_cli_temp_dir();
+    const std::string space = nas_search_cli_write("tiny-rl.json", kTinySpace), out = dir + "/rl.safetensors";
+    const std::string hist = dir + "/rl-history.csv", png = dir + "/rl-pareto.png";
+    const auto r = run_tern("search " + space + " --strategy rl --params 500 --max-evals 3 --epochs 1 --train-subset 256 "
+                            "--seed 4 -t 2 --json --history-csv " + hist + " --pareto-png " + png + " -o " + out);
+    ASSERT_EQ(r.code, 0) << r.all();
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["strategy"], "rl");
+    EXPECT_LE(j["params"].get<int64_t>(), 500);
+    const auto& steps = j["rl_steps"];
+    ASSERT_GE(steps.size(), 3u);
+    int feasible = 0;
+    for (const auto& st : steps) {
+        feasible += st["feasible"].get<bool>();
+        EXPECT_TRUE(st.contains("reward") && st.contains("baseline") && st.contains("entropy") && st.contains("macs")) << st;
+        if (!st["feasible"].get<bool>()) EXPECT_EQ(st["reward"].get<double>(), 0.0);
+    }
+    EXPECT_EQ(feasible, 3);
+    EXPECT_NE(r.err.find("[rl step 1]"), std::string::npos) << r.err;
+    std::ifstream steps_csv(out + ".rl.csv"), history(hist);
+    std::string header, line;
+    std::getline(steps_csv, header);
+    EXPECT_EQ(header.rfind("step,params,macs,feasible,reused,val_accuracy,reward,baseline", 0), 0u) << header;
+    std::getline(history, header);
+    EXPECT_EQ(header, "index,arch,params,macs,latency_ms,trained,val_accuracy,pareto_macs,pareto_latency,winner");
+    int rows = 0, winners = 0;
+    while (std::getline(history, line)) ++rows, winners += line.back() == '1';
+    EXPECT_EQ(rows, j["evaluations"].get<int>());
+    EXPECT_EQ(winners, 1);
+    std::ifstream p(png, std::ios::binary);
+    char sig[8] = {};
+    p.read(sig, 8);
+    EXPECT_EQ(std::string(sig + 1, 3), "PNG");
+    // The plot and history work for any strategy, and rl's options only for rl.
+    const auto e = run_tern("search " + space + " --strategy random --max-evals 2 --epochs 1 --train-subset 256 -t 2 "
+                            "--pareto-png " + dir + "/random.png -o " + dir + "/random.safetensors");
+    EXPECT_EQ(e.code, 0) << e.all();
+    EXPECT_TRUE(std::filesystem::exists(dir + "/random.png"));
+    EXPECT_EQ(run_tern("search mobilenet --strategy evolution --rl-lr 0.1 -o " + dir + "/z.safetensors").code, 2);
+    EXPECT_EQ(run_tern("search mobilenet --strategy rl --rl-reward medium -o " + dir + "/z.safetensors").code, 2);
+    EXPECT_EQ(run_tern("search mobilenet --strategy rl --pareto-png " + out + " -o " + out).code, 2);
+}
