@@ -6,6 +6,7 @@
 #include <string>
 
 #include "core/error.h"
+#include "nas/proxyless_latency.h"
 
 namespace tern::nas {
 namespace {
@@ -40,15 +41,7 @@ RlPolicy make_policy(const Space& s) {
     return p;
 }
 
-std::vector<double> decision_probs(const RlPolicy& p, size_t d) {
-    const auto& z = p.logits[d];
-    const double zmax = *std::max_element(z.begin(), z.end());
-    std::vector<double> q(z.size());
-    double sum = 0;
-    for (size_t j = 0; j < z.size(); ++j) sum += q[j] = std::exp(z[j] - zmax);
-    for (double& x : q) x /= sum;
-    return q;
-}
+std::vector<double> decision_probs(const RlPolicy& p, size_t d) { return softmax(p.logits[d]); }
 
 RlChoices sample_choices(const RlPolicy& p, const Space& s, data::Rng& rng) {
     RlChoices c(p.decisions.size(), -1);
