@@ -1,11 +1,14 @@
 // ConvTranspose, float32, 1 to 3 spatial dims (groups, strides, dilations,
-// pads, output_padding, output_shape, auto_pad). A reference scatter loop:
-// every input pixel adds its kernel-weighted footprint to the output. Fewer
+// pads, output_padding, output_shape, auto_pad): a GEMM of the weights and
+// the input, then each input pixel's kernel-weighted footprint added to the
+// output; a plain scatter loop where that GEMM's buffer would be too large. Fewer
 // than 3 spatial dims run as 3 with the missing ones of size 1.
 #include <algorithm>
 
 #include "graph/op_registry.h"
 #include "graph/op_util.h"
+#include "ops/parallel.h"
+#include "ops/sgemm.h"
 
 namespace tern::graph {
 
@@ -98,43 +101,100 @@ void run_conv_transpose(OpContext& c) {
     const float* px = x.data<float>();
     const float* pw = w.data<float>();
     float* py = y.data<float>();
-    for (int64_t b_i = 0; b_i < N; ++b_i) {
-        for (int64_t ci = 0; ci < C; ++ci) {
-            const int64_t grp = ci / c_per_group;
-            const float* xin = px + (b_i * C + ci) * in_plane;
-            for (int64_t mo = 0; mo < m_per_group; ++mo) {
-                const int64_t m = grp * m_per_group + mo;
+    // One task per output plane (image, output channel). Within a plane the
+    // loops run (ci, i0, k0, i1, k1, i2, k2): two contributions to one output
+    // element share k0 when they share i0 (and k1 when they share i1), so each
+    // element still receives its terms in the scatter's (ci, i0, i1, i2, k0,
+    // k1, k2) order, and the bits are the plain scatter loop's.
+    const int64_t s2 = g.stride[2], d2 = g.dil[2], p2 = g.pad_begin[2], K2 = g.kernel[2], O2 = g.out[2], I2 = g.in[2];
+    // Input columns whose every tap lands inside the output row: no bounds checks there.
+    const int64_t i2_lo = std::min(I2, (p2 + s2 - 1) / s2);
+    const int64_t i2_hi = std::max(i2_lo, std::min(I2, O2 - 1 - (K2 - 1) * d2 + p2 < 0 ? 0 : (O2 - 1 - (K2 - 1) * d2 + p2) / s2 + 1));
+    auto scatter_row = [&](const float* xr, const float* wr, float* yr) {
+        auto checked = [&](int64_t i2) {
+            const float v = xr[i2];
+            for (int64_t k2 = 0; k2 < K2; ++k2) {
+                const int64_t o2 = i2 * s2 + k2 * d2 - p2;
+                if (o2 >= 0 && o2 < O2) yr[o2] += v * wr[k2];
+            }
+        };
+        for (int64_t i2 = 0; i2 < i2_lo; ++i2) checked(i2);
+        for (int64_t i2 = i2_lo; i2 < i2_hi; ++i2) {
+            const float v = xr[i2];
+            float* yo = yr + i2 * s2 - p2;
+            for (int64_t k2 = 0; k2 < K2; ++k2) yo[k2 * d2] += v * wr[k2];
+        }
+        for (int64_t i2 = i2_hi; i2 < I2; ++i2) checked(i2);
+    };
+    // The usual case: one GEMM per image and group gives every (output
+    // channel, tap) row of contributions, cols = W_g^T X_g, which are then
+    // added into the output planes tap by tap, the bias last. Past kMaxCols
+    // floats of cols (a hostile kernel size) the plain scatter runs instead.
+    constexpr int64_t kMaxCols = int64_t{1} << 26;
+    const int64_t rows = m_per_group * k_plane;
+    if (in_plane > 0 && c_per_group > 0 && rows > 0 && rows * in_plane <= kMaxCols) {
+        std::vector<float> cols(static_cast<size_t>(rows * in_plane));
+        for (int64_t b_i = 0; b_i < N; ++b_i)
+            for (int64_t grp = 0; grp < group; ++grp) {
+                ops::sgemm(true, false, rows, in_plane, c_per_group, 1.0f, pw + grp * c_per_group * rows, rows,
+                           px + (b_i * C + grp * c_per_group) * in_plane, in_plane, 0.0f, cols.data(), in_plane);
+                ops::parallel_items(m_per_group, rows * in_plane / m_per_group, [&](int64_t m0, int64_t m1) {
+                    for (int64_t mo = m0; mo < m1; ++mo) {
+                        const int64_t m = grp * m_per_group + mo;
+                        float* yout = py + (b_i * M + m) * out_plane;
+                        for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0)
+                            for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1)
+                                for (int64_t k2 = 0; k2 < K2; ++k2) {
+                                    const float* crow = cols.data() + (mo * k_plane + (k0 * g.kernel[1] + k1) * K2 + k2) * in_plane;
+                                    // Input columns whose output column is inside the row.
+                                    const int64_t off = k2 * d2 - p2;  // o2 = i2 * s2 + off
+                                    const int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
+                                    const int64_t hi = O2 - 1 - off < 0 ? 0 : std::min(I2, (O2 - 1 - off) / s2 + 1);
+                                    for (int64_t i0 = 0; i0 < g.in[0]; ++i0) {
+                                        const int64_t o0 = i0 * g.stride[0] + k0 * g.dil[0] - g.pad_begin[0];
+                                        if (o0 < 0 || o0 >= g.out[0]) continue;
+                                        for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+                                            const int64_t o1 = i1 * g.stride[1] + k1 * g.dil[1] - g.pad_begin[1];
+                                            if (o1 < 0 || o1 >= g.out[1]) continue;
+                                            const float* cr = crow + (i0 * g.in[1] + i1) * I2;
+                                            float* yr = yout + (o0 * g.out[1] + o1) * O2;
+                                            for (int64_t i2 = lo; i2 < hi; ++i2) yr[i2 * s2 + off] += cr[i2];
+                                        }
+                                    }
+                                }
+                        if (bias)
+                            for (int64_t k = 0; k < out_plane; ++k) yout[k] += bias[m];
+                    }
+                });
+            }
+        c.out[0] = std::move(y);
+        return;
+    }
+    ops::parallel_items(N * M, c_per_group * in_plane * k_plane, [&](int64_t p0, int64_t p1) {
+        for (int64_t p = p0; p < p1; ++p) {
+            const int64_t b_i = p / M, m = p % M, grp = m / m_per_group, mo = m % m_per_group;
+            float* yout = py + p * out_plane;
+            for (int64_t ci = grp * c_per_group; ci < (grp + 1) * c_per_group; ++ci) {
+                const float* xin = px + (b_i * C + ci) * in_plane;
                 const float* wk = pw + (ci * m_per_group + mo) * k_plane;
-                float* yout = py + (b_i * M + m) * out_plane;
                 for (int64_t i0 = 0; i0 < g.in[0]; ++i0)
-                for (int64_t i1 = 0; i1 < g.in[1]; ++i1)
-                for (int64_t i2 = 0; i2 < g.in[2]; ++i2) {
-                    const float v = xin[(i0 * g.in[1] + i1) * g.in[2] + i2];
                     for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
                         const int64_t o0 = i0 * g.stride[0] + k0 * g.dil[0] - g.pad_begin[0];
                         if (o0 < 0 || o0 >= g.out[0]) continue;
-                        for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
-                            const int64_t o1 = i1 * g.stride[1] + k1 * g.dil[1] - g.pad_begin[1];
-                            if (o1 < 0 || o1 >= g.out[1]) continue;
-                            for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2) {
-                                const int64_t o2 = i2 * g.stride[2] + k2 * g.dil[2] - g.pad_begin[2];
-                                if (o2 < 0 || o2 >= g.out[2]) continue;
-                                yout[(o0 * g.out[1] + o1) * g.out[2] + o2] += v * wk[(k0 * g.kernel[1] + k1) * g.kernel[2] + k2];
+                        for (int64_t i1 = 0; i1 < g.in[1]; ++i1) {
+                            const float* xr = xin + (i0 * g.in[1] + i1) * I2;
+                            for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+                                const int64_t o1 = i1 * g.stride[1] + k1 * g.dil[1] - g.pad_begin[1];
+                                if (o1 < 0 || o1 >= g.out[1]) continue;
+                                scatter_row(xr, wk + (k0 * g.kernel[1] + k1) * K2, yout + (o0 * g.out[1] + o1) * O2);
                             }
                         }
                     }
-                }
             }
-        }
-    }
-    if (bias) {
-        for (int64_t b_i = 0; b_i < N; ++b_i) {
-            for (int64_t m = 0; m < M; ++m) {
-                float* yout = py + (b_i * M + m) * out_plane;
+            if (bias)
                 for (int64_t k = 0; k < out_plane; ++k) yout[k] += bias[m];
-            }
         }
-    }
+    });
     c.out[0] = std::move(y);
 }
 
