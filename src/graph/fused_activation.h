@@ -22,28 +22,9 @@ struct FusedActivation {
     // hard_swish_div: shift, lo, hi, divisor
     float a = 0, b = 0, c = 0, d = 1;
 
-    static float relu(float v) { return v > 0.f ? v : (v == v ? 0.f : v); }
-    static float hard_sigmoid(float v, float alpha, float beta) {
-        return std::max(0.f, std::min(1.f, alpha * v + beta));
-    }
-    static float clip(float v, float lo, float hi) { return v != v ? v : std::min(hi, std::max(lo, v)); }
-    static float hard_swish_div(float v, float shift, float lo, float hi, float divisor) {
-        return (v * clip(v + shift, lo, hi)) / divisor;
-    }
-    float apply(float v) const {
-        switch (kind) {
-            case Kind::none: return v;
-            case Kind::relu: return relu(v);
-            case Kind::clip: return clip(v, a, b);
-            case Kind::hard_sigmoid: return hard_sigmoid(v, a, b);
-            case Kind::hard_swish: return v * hard_sigmoid(v, a, b);
-            case Kind::leaky_relu: return v >= 0.f ? v : a * v;
-            case Kind::hard_swish_div: return hard_swish_div(v, a, b, c, d);
-        }
-        return v;
-    }
-    // In place over n values, on the elementwise kernel (the same formulas as
-    // the scalar apply() above, bit for bit, vectorized for the CPU).
+    // In place over n values, on the elementwise kernel: its scalar reference
+    // (kernels/elementwise/ref.cpp) holds the formulas, and every ISA gives
+    // their bits, which the unfused ops compute too.
     void apply(float* y, int64_t n) const {
         ActParams p;
         p.a = a, p.b = b, p.c = c, p.d = d;
