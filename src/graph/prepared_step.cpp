@@ -12,6 +12,7 @@
 #include "graph/fused_activation.h"
 #include "graph/op_util.h"
 #include "graph/prepared_qlinear.h"
+#include "graph/prepared_resample.h"
 #include "ops/conv2d.h"
 #include "ops/parallel.h"
 #include "ops/pool.h"
@@ -344,6 +345,9 @@ std::optional<PreparedStep> prepare_step(const Graph& g, const Node& n, const st
         return f32 ? f32 : prepare_max_pool_codes(n, in, out, slots);
     }
     if (op == "GlobalAveragePool") return prepare_global_average_pool(in, out, slots);
+    if (op == "ConvTranspose") return prepare_conv_transpose(n, in, out, slots);
+    if (op == "Resize" || op == "Upsample") return prepare_resize(g, n, in, out, slots);
+    if (op == "Concat") return prepare_concat(n, in, out, slots);
     if (op == "BatchNormalization") return prepare_batch_norm(n, in, out, slots);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return prepare_binary(n, in, out, slots);
     if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||

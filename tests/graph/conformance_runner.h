@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <string>
@@ -14,6 +15,7 @@
 #include "graph/executor.h"
 #include "graph/onnx_import.h"
 #include "graph/onnx_tensor.h"
+#include "graph/prepared_executor.h"
 
 namespace tern::testgraph {
 
@@ -114,6 +116,65 @@ inline CaseResult run_conformance_case(const std::string& dir, const GraphTransf
             for (size_t i = 0; i < out_files.size(); ++i) {
                 const std::string diff = detail::compare(outputs.at(g.outputs[i]), expected[i]);
                 if (!diff.empty()) return {CaseResult::Status::fail, "output '" + g.outputs[i] + "': " + diff};
+            }
+        }
+    } catch (const Error& e) {
+        return {CaseResult::Status::fail, e.what()};
+    }
+    return {CaseResult::Status::pass, ""};
+}
+
+// The same case through the planned executor (graph/prepared_executor.h),
+// with graph inputs from `constant_from` on made initializers holding the
+// test's data (weights, scales, sizes are constants in real models, and the
+// prepared steps take only constants there). `prepared` counts the data sets
+// whose every node ran on a prepared step.
+inline CaseResult run_conformance_case_planned(const std::string& dir, size_t constant_from, int* prepared = nullptr) {
+    graph::Graph g;
+    try {
+        g = graph::import_onnx_file(dir + "/model.onnx");
+    } catch (const Error& e) {
+        return {CaseResult::Status::unsupported, e.what()};
+    }
+    try {
+        for (const auto& set : std::filesystem::directory_iterator(dir)) {
+            if (!set.is_directory() || set.path().filename().string().rfind("test_data_set_", 0) != 0) continue;
+            const auto in_files = detail::numbered_files(set.path(), "input");
+            const auto out_files = detail::numbered_files(set.path(), "output");
+            if (in_files.size() != g.inputs.size() || out_files.size() != g.outputs.size()) {
+                return {CaseResult::Status::fail, "input or output files do not match the graph"};
+            }
+            graph::Graph planned = g;
+            planned.inputs.clear();
+            std::map<std::string, Tensor> inputs;
+            std::map<std::string, Shape> shapes;
+            std::vector<Tensor> expected;
+            try {
+                for (size_t i = 0; i < in_files.size(); ++i) {
+                    Tensor t = graph::read_onnx_tensor_file(in_files[i]);
+                    if (i >= constant_from) {
+                        planned.initializers[g.inputs[i]] = t;
+                        continue;
+                    }
+                    planned.inputs.push_back(g.inputs[i]);
+                    shapes[g.inputs[i]] = t.shape();
+                    inputs[g.inputs[i]] = t;
+                }
+                for (const auto& f : out_files) expected.push_back(graph::read_onnx_tensor_file(f));
+            } catch (const Error& e) {
+                return {CaseResult::Status::unsupported, e.what()};
+            }
+            graph::PreparedExecutor exec(planned, shapes);
+            if (prepared && exec.reference_nodes() == 0) ++*prepared;
+            const auto outputs = exec.run(inputs);
+            const auto reference = graph::Executor(planned).run(inputs);
+            for (size_t i = 0; i < out_files.size(); ++i) {
+                const Tensor& got = outputs.at(g.outputs[i]);
+                const std::string diff = detail::compare(got, expected[i]);
+                if (!diff.empty()) return {CaseResult::Status::fail, "output '" + g.outputs[i] + "': " + diff};
+                const Tensor want = reference.at(g.outputs[i]).contiguous();
+                if (got.nbytes() != want.nbytes() || std::memcmp(got.raw_data(), want.raw_data(), got.nbytes()) != 0)
+                    return {CaseResult::Status::fail, "output '" + g.outputs[i] + "' differs in its bits from the reference executor's"};
             }
         }
     } catch (const Error& e) {
