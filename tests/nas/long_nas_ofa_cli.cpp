@@ -2,7 +2,8 @@
 // trained (two steps per shrinking phase) and saved with --supernet, a second
 // budget served from the same file without training, and the found subnet
 // taken by `tern eval` (same test accuracy as the search reported) and,
-// exported to ONNX, by `tern bench`. Long: a supernet training and three test-split evaluations.
+// exported to ONNX, by `tern bench`. Long: a supernet training and three
+// evaluations (on the first 1,000 test images: the plumbing is under test here).
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -24,9 +25,11 @@ std::string ofa_long_dir() {
 
 TEST(OfaCliLong, OneSupernetServesTwoBudgetsAndTheSubnetIsAnOrdinaryModel) {
     REQUIRE_FASHION();
-    const std::string dir = ofa_long_dir(), super = dir + "/super.safetensors";
-    const std::string common = " --strategy ofa --data fashion-mnist --epochs 1 --ofa-steps 2 --train-subset 200 --max-evals 3 --seed 2 -t 2 "
-                               "--json --supernet " + super;
+    const std::string dir = ofa_long_dir(), super = dir + "/super.safetensors", data = dir + "/data";
+    std::filesystem::create_directories(data);
+    tern::testdata::write_fashion_mnist_with_test_subset(data, 1000);
+    const std::string common = " --strategy ofa --data fashion-mnist --data-dir " + data +
+                               " --epochs 1 --ofa-steps 2 --train-subset 200 --max-evals 3 --seed 2 -t 2 --json --supernet " + super;
     const auto first = tern::testcli::run_tern("search mobilenet --macs 20000000" + common + " -o " + dir + "/a.safetensors");
     ASSERT_EQ(first.code, 0) << first.all();
     const auto j1 = nlohmann::json::parse(first.out);
@@ -42,7 +45,8 @@ TEST(OfaCliLong, OneSupernetServesTwoBudgetsAndTheSubnetIsAnOrdinaryModel) {
     EXPECT_EQ(j2["supernet_train_cpu_hours"].get<double>(), 0.0);
     EXPECT_LE(j2["macs"].get<int64_t>(), 14000000);
 
-    const auto e = tern::testcli::run_tern("eval " + dir + "/b.safetensors --data fashion-mnist --json -t 2");
+    EXPECT_EQ(j2["test_images"].get<int64_t>(), 1000);
+    const auto e = tern::testcli::run_tern("eval " + dir + "/b.safetensors --data fashion-mnist --data-dir " + data + " --json -t 2");
     ASSERT_EQ(e.code, 0) << e.all();
     EXPECT_NEAR(nlohmann::json::parse(e.out)["accuracy"].get<double>(), j2["test_accuracy"].get<double>(), 1e-9);
     // `tern bench` times graphs: the subnet exports to ONNX like any found model.
