@@ -57,21 +57,17 @@ std::vector<int64_t> broadcast_strides(const Shape& s, const Shape& out) {
     return st;
 }
 
-MatMulShapes matmul_shapes(const Node& n, const Tensor& a_in, const Tensor& b_in) {
+MatMulShapes matmul_dims(const Node& n, const Shape& a_in, const Shape& b_in) {
+    if (a_in.empty() || b_in.empty()) throw n.error(n.op_type + " inputs must have at least 1 dim");
+    const bool a_vec = a_in.size() == 1, b_vec = b_in.size() == 1;
+    const Shape a = a_vec ? Shape{1, a_in[0]} : a_in, b = b_vec ? Shape{b_in[0], 1} : b_in;
     MatMulShapes m;
-    m.a = a_in.contiguous();
-    m.b = b_in.contiguous();
-    if (m.a.rank() == 0 || m.b.rank() == 0) throw n.error(n.op_type + " inputs must have at least 1 dim");
-    const bool a_vec = m.a.rank() == 1, b_vec = m.b.rank() == 1;
-    if (a_vec) m.a = m.a.reshape({1, m.a.dim(0)});
-    if (b_vec) m.b = m.b.reshape({m.b.dim(0), 1});
-    m.M = m.a.dim(-2), m.K = m.a.dim(-1), m.N = m.b.dim(-1);
-    if (m.b.dim(-2) != m.K) {
-        throw n.error("A " + shape_to_string(a_in.shape()) + " and B " + shape_to_string(b_in.shape()) +
-                      " disagree on the inner dim");
+    m.M = a[a.size() - 2], m.K = a.back(), m.N = b.back();
+    if (b[b.size() - 2] != m.K) {
+        throw n.error("A " + shape_to_string(a_in) + " and B " + shape_to_string(b_in) + " disagree on the inner dim");
     }
-    m.a_batch.assign(m.a.shape().begin(), m.a.shape().end() - 2);
-    m.b_batch.assign(m.b.shape().begin(), m.b.shape().end() - 2);
+    m.a_batch.assign(a.begin(), a.end() - 2);
+    m.b_batch.assign(b.begin(), b.end() - 2);
     m.batch = broadcast_shapes(n, m.a_batch, m.b_batch);
     m.out_shape = m.batch;
     m.out_shape.push_back(m.M);
@@ -79,6 +75,15 @@ MatMulShapes matmul_shapes(const Node& n, const Tensor& a_in, const Tensor& b_in
     m.result = m.out_shape;
     if (a_vec) m.result.erase(m.result.end() - 2);
     if (b_vec) m.result.pop_back();
+    return m;
+}
+
+MatMulShapes matmul_shapes(const Node& n, const Tensor& a_in, const Tensor& b_in) {
+    MatMulShapes m = matmul_dims(n, a_in.shape(), b_in.shape());
+    m.a = a_in.contiguous();
+    m.b = b_in.contiguous();
+    if (m.a.rank() == 1) m.a = m.a.reshape({1, m.a.dim(0)});
+    if (m.b.rank() == 1) m.b = m.b.reshape({m.b.dim(0), 1});
     return m;
 }
 

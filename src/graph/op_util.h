@@ -33,6 +33,8 @@ struct MatMulShapes {
 };
 // node.error naming both input shapes when the inner dims disagree or an input is a scalar.
 MatMulShapes matmul_shapes(const Node& n, const Tensor& a, const Tensor& b);
+// The same from the shapes alone (a and b left undefined): what a planned step needs.
+MatMulShapes matmul_dims(const Node& n, const Shape& a, const Shape& b);
 
 }  // namespace tern::graph
 

@@ -11,6 +11,7 @@
 
 #include "graph/fused_activation.h"
 #include "graph/op_util.h"
+#include "graph/prepared_linear.h"
 #include "graph/prepared_qlinear.h"
 #include "graph/prepared_resample.h"
 #include "ops/conv2d.h"
@@ -225,9 +226,11 @@ std::optional<PreparedStep> prepare_batch_norm(const Node& n, const std::vector<
     return s;
 }
 
-// How an operand of a binary op is read: every element (full), one value
-// (scalar), one per channel plane (channel).
-enum class BinaryRead { full, scalar, channel };
+// How an operand of a binary op is read over an output seen as `planes`
+// planes of `len` elements: every element (full), one value (scalar), one
+// value per plane (plane: a channel's (C, 1, 1) or a row's (T, 1)), or the
+// same `len` values in every plane (tile: a bias along the last axes).
+enum class BinaryRead { full, scalar, plane, tile };
 
 template <int Op>
 inline float binary_apply(float u, float v) {
@@ -237,20 +240,29 @@ inline float binary_apply(float u, float v) {
     else return u / v;
 }
 
+template <BinaryRead R>
+inline const float* binary_operand_plane(const float* p, int64_t plane, int64_t len) {
+    if constexpr (R == BinaryRead::full) return p + plane * len;
+    else if constexpr (R == BinaryRead::plane) return p + plane;
+    else return p;  // scalar, tile
+}
+
 // Planes [p0, p1) of y = a (op) b, `len` elements a plane. One loop per
 // (op, reads) so the inner loop is branch-free and vectorizes.
 template <int Op, BinaryRead RA, BinaryRead RB>
 void binary_planes(const float* pa, const float* pb, float* py, int64_t p0, int64_t p1, int64_t len) {
+    constexpr bool a_varies = RA == BinaryRead::full || RA == BinaryRead::tile;
+    constexpr bool b_varies = RB == BinaryRead::full || RB == BinaryRead::tile;
     for (int64_t p = p0; p < p1; ++p) {
-        const float* ap = RA == BinaryRead::full ? pa + p * len : RA == BinaryRead::scalar ? pa : pa + p;
-        const float* bp = RB == BinaryRead::full ? pb + p * len : RB == BinaryRead::scalar ? pb : pb + p;
+        const float* ap = binary_operand_plane<RA>(pa, p, len);
+        const float* bp = binary_operand_plane<RB>(pb, p, len);
         float* yp = py + p * len;
-        if constexpr (RA == BinaryRead::full && RB == BinaryRead::full) {
+        if constexpr (a_varies && b_varies) {
             for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(ap[i], bp[i]);
-        } else if constexpr (RA == BinaryRead::full) {
+        } else if constexpr (a_varies) {
             const float v = *bp;
             for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(ap[i], v);
-        } else if constexpr (RB == BinaryRead::full) {
+        } else if constexpr (b_varies) {
             const float u = *ap;
             for (int64_t i = 0; i < len; ++i) yp[i] = binary_apply<Op>(u, bp[i]);
         } else {
@@ -267,9 +279,10 @@ BinaryPlanesFn binary_planes_for_b(BinaryRead rb) {
     switch (rb) {
         case BinaryRead::full: return binary_planes<Op, RA, BinaryRead::full>;
         case BinaryRead::scalar: return binary_planes<Op, RA, BinaryRead::scalar>;
-        case BinaryRead::channel: break;
+        case BinaryRead::plane: return binary_planes<Op, RA, BinaryRead::plane>;
+        case BinaryRead::tile: break;
     }
-    return binary_planes<Op, RA, BinaryRead::channel>;
+    return binary_planes<Op, RA, BinaryRead::tile>;
 }
 
 template <int Op>
@@ -277,9 +290,10 @@ BinaryPlanesFn binary_planes_for_op(BinaryRead ra, BinaryRead rb) {
     switch (ra) {
         case BinaryRead::full: return binary_planes_for_b<Op, BinaryRead::full>(rb);
         case BinaryRead::scalar: return binary_planes_for_b<Op, BinaryRead::scalar>(rb);
-        case BinaryRead::channel: break;
+        case BinaryRead::plane: return binary_planes_for_b<Op, BinaryRead::plane>(rb);
+        case BinaryRead::tile: break;
     }
-    return binary_planes_for_b<Op, BinaryRead::channel>(rb);
+    return binary_planes_for_b<Op, BinaryRead::tile>(rb);
 }
 
 BinaryPlanesFn binary_planes_for(int op, BinaryRead ra, BinaryRead rb) {
@@ -291,37 +305,54 @@ BinaryPlanesFn binary_planes_for(int op, BinaryRead ra, BinaryRead rb) {
     }
 }
 
-// Add/Sub/Mul/Div of two f32 tensors of the output's shape, or one of them a
-// scalar or per-channel (1|N, C, 1, 1...) against a (N, C, ...) tensor.
+// An operand's read, and the output dim where its planes start (-1: any split
+// serves, as for full and scalar reads). Shapes align right, numpy-style.
+struct BinaryOperandRead {
+    BinaryRead read;
+    int64_t split = -1;
+};
+
+std::optional<BinaryOperandRead> binary_operand_read(const Shape& s, const Shape& ys) {
+    if (s == ys) return BinaryOperandRead{BinaryRead::full};
+    if (shape_numel(s) == 1) return BinaryOperandRead{BinaryRead::scalar};
+    if (s.size() > ys.size()) return std::nullopt;
+    const size_t r = ys.size();
+    Shape full(r - s.size(), 1);
+    full.insert(full.end(), s.begin(), s.end());
+    // plane: equal to the output up to `split`, ones after; tile: ones up to `split`, equal after.
+    size_t equal_prefix = 0, ones_prefix = 0;
+    while (equal_prefix < r && full[equal_prefix] == ys[equal_prefix]) ++equal_prefix;
+    while (ones_prefix < r && full[ones_prefix] == 1) ++ones_prefix;
+    bool ones_after = true, equal_after = true;
+    for (size_t d = equal_prefix; d < r; ++d) ones_after = ones_after && full[d] == 1;
+    for (size_t d = ones_prefix; d < r; ++d) equal_after = equal_after && full[d] == ys[d];
+    if (ones_after) return BinaryOperandRead{BinaryRead::plane, static_cast<int64_t>(equal_prefix)};
+    if (equal_after) return BinaryOperandRead{BinaryRead::tile, static_cast<int64_t>(ones_prefix)};
+    return std::nullopt;
+}
+
+// Add/Sub/Mul/Div of two f32 tensors: each of the output's shape, a scalar,
+// constant along the trailing dims (per channel, per row) or repeated over the
+// leading ones (a bias), with one split of the output into planes both fit.
 std::optional<PreparedStep> prepare_binary(const Node& n, const std::vector<int>& in, const std::vector<int>& out,
                                            const std::vector<ValueSlot>& slots) {
     if (in.size() != 2 || out.size() != 1 || !all_f32(slots, {in[0], in[1], out[0]})) return std::nullopt;
     const Shape& ys = slots[out[0]].shape;
-    const Shape &as = slots[in[0]].shape, &bs = slots[in[1]].shape;
-    const int64_t count = shape_numel(ys);
-    auto read_of = [&](const Shape& s) -> std::optional<BinaryRead> {
-        if (s == ys) return BinaryRead::full;
-        if (shape_numel(s) == 1) return BinaryRead::scalar;
-        if (ys.size() < 3) return std::nullopt;
-        // Aligned right: (C, 1, .., 1), (1, C, 1, ..) or (N, C, 1, ..) with N matching.
-        Shape full(ys.size() - std::min(s.size(), ys.size()), 1);
-        full.insert(full.end(), s.begin(), s.end());
-        if (full.size() != ys.size() || full[1] != ys[1] || (full[0] != 1 && full[0] != ys[0])) return std::nullopt;
-        for (size_t d = 2; d < ys.size(); ++d) {
-            if (full[d] != 1) return std::nullopt;
-        }
-        return full[0] == 1 && ys[0] != 1 ? std::nullopt : std::optional<BinaryRead>(BinaryRead::channel);
-    };
-    const auto ra = read_of(as), rb = read_of(bs);
+    const auto ra = binary_operand_read(slots[in[0]].shape, ys), rb = binary_operand_read(slots[in[1]].shape, ys);
     if (!ra || !rb) return std::nullopt;
-    const int op = n.op_type == "Add" ? 0 : n.op_type == "Sub" ? 1 : n.op_type == "Mul" ? 2 : 3;
-    const int64_t planes = ys.size() >= 2 ? ys[0] * ys[1] : 1;
+    if (ra->split >= 0 && rb->split >= 0 && ra->split != rb->split) return std::nullopt;
+    const int64_t r = static_cast<int64_t>(ys.size());
+    const int64_t split = ra->split >= 0 ? ra->split : rb->split >= 0 ? rb->split : std::min<int64_t>(2, r);
+    int64_t planes = 1;
+    for (int64_t d = 0; d < split; ++d) planes *= ys[d];
+    const int64_t count = shape_numel(ys);
     const int64_t len = planes ? count / planes : 0;
+    const int op = n.op_type == "Add" ? 0 : n.op_type == "Sub" ? 1 : n.op_type == "Mul" ? 2 : 3;
     const int a = in[0], b = in[1], y = out[0];
     PreparedStep s;
-    if (*ra == BinaryRead::full) s.in_place_inputs.push_back(0);
-    if (*rb == BinaryRead::full) s.in_place_inputs.push_back(1);
-    const BinaryPlanesFn fn = binary_planes_for(op, *ra, *rb);
+    if (ra->read == BinaryRead::full) s.in_place_inputs.push_back(0);
+    if (rb->read == BinaryRead::full) s.in_place_inputs.push_back(1);
+    const BinaryPlanesFn fn = binary_planes_for(op, ra->read, rb->read);
     s.run = [=](RunFrame& f) {
         const float* pa = f.in(a);
         const float* pb = f.in(b);
@@ -348,6 +379,8 @@ std::optional<PreparedStep> prepare_step(const Graph& g, const Node& n, const st
     if (op == "ConvTranspose") return prepare_conv_transpose(n, in, out, slots);
     if (op == "Resize" || op == "Upsample") return prepare_resize(g, n, in, out, slots);
     if (op == "Concat") return prepare_concat(n, in, out, slots);
+    if (op == "Gemm") return prepare_gemm(n, in, out, slots);
+    if (op == "MatMul") return prepare_matmul(n, in, out, slots);
     if (op == "BatchNormalization") return prepare_batch_norm(n, in, out, slots);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return prepare_binary(n, in, out, slots);
     if (op == "Reshape" || op == "Flatten" || op == "Squeeze" || op == "Unsqueeze" || op == "Identity" ||

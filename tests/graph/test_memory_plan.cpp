@@ -14,6 +14,7 @@
 #include "graph/passes.h"
 #include "graph/prepared_executor.h"
 #include "mobilenet_builder.h"
+#include "onnx_model_builder.h"
 
 namespace tern::testgraph {
 namespace {
@@ -99,6 +100,41 @@ TEST(PreparedExecutor, OtherInputShapeIsRefused) {
         FAIL() << "no error";
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("the plan was made for f32 [1, 3, 32, 32]"), std::string::npos) << e.what();
+    }
+}
+
+// Binary ops whose operands broadcast per channel, per row (LayerNorm's mean),
+// as a trailing-axes bias, or in both orders run on prepared loops with the
+// reference executor's bits; patterns no plane split fits still run (on the reference op).
+TEST(PreparedExecutor, BroadcastBinaryOpsArePreparedAndExact) {
+    const Shape x{2, 3, 4, 5};
+    struct Case {
+        Shape b;
+        bool b_first;
+        bool prepared;
+    };
+    const std::vector<Case> cases{{{2, 3, 4, 5}, false, true}, {{1}, false, true},      {{2, 3, 1, 1}, false, true},
+                                  {{2, 3, 4, 1}, true, true},  {{3, 1, 1}, false, false}, {{5}, false, true},
+                                  {{4, 5}, true, true},        {{3, 4, 5}, false, true}, {{2, 1, 4, 1}, false, false},
+                                  {{1, 3, 1, 1}, false, false}};
+    for (const char* op : {"Add", "Sub", "Mul", "Div"}) {
+        for (const Case& c : cases) {
+            onnx::ModelProto m = model_with_opset(13);
+            add_value(m.mutable_graph()->mutable_input(), "x", x);
+            add_value(m.mutable_graph()->mutable_output(), "y", x);
+            std::vector<float> bv(static_cast<size_t>(shape_numel(c.b)));
+            for (size_t i = 0; i < bv.size(); ++i) bv[i] = 0.5f + 0.37f * static_cast<float>(i % 7);
+            add_initializer(m, "b", c.b, bv);
+            add_node(m, op, "n", c.b_first ? std::vector<std::string>{"b", "x"} : std::vector<std::string>{"x", "b"}, {"y"});
+            const graph::Graph g = memory_plan_import(m);
+            graph::PreparedExecutor exec(g, {{"x", x}});
+            const std::string what = std::string(op) + " with " + shape_to_string(c.b);
+            EXPECT_EQ(exec.reference_nodes(), c.prepared ? 0 : 1) << what;
+            Tensor in = Tensor::empty(x, DType::f32);
+            for (int64_t i = 0; i < in.numel(); ++i) in.data<float>()[i] = std::sin(0.3f * static_cast<float>(i)) - 0.1f;
+            const Tensor want = graph::Executor(g).run({{"x", in}}).at("y");
+            EXPECT_TRUE(memory_plan_bitwise_equal(exec.run({{"x", in}}).at("y"), want)) << what;
+        }
     }
 }
 
