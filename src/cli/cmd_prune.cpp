@@ -217,6 +217,10 @@ void add_prune_command(CLI::App& app) {
     cmd->add_option("--warmup", o->channels.warmup, "amc: episodes of random actions before the agent acts (default 20)")
         ->check(CLI::Range(int64_t{0}, int64_t{100000}));
     cmd->add_option("--seed", o->channels.seed, "amc: seed of the agent and its exploration (default 1)");
+    cmd->add_option("--bn-calib-images", o->channels.bn_calib_images,
+                    "amc: recalibrate each candidate's batch norms on N training images before its reward "
+                    "(default 0: the paper's reward, statistics as sliced)")
+        ->check(CLI::Range(int64_t{0}, int64_t{60000}));
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_prune(*o); });

@@ -205,8 +205,11 @@ void run_amc(const ChannelPruneCliOptions& o) {
     check_output_path(o.output, {o.model});
     const nn::train::ClassifierFile f = prune::load_prunable_classifier(o.model);
     nn::train::Recipe recipe = prune::stored_recipe(f, o.model);
-    const data::ImageDataset val = validation_images(f, o.model, o.val_images, &recipe);
+    std::shared_ptr<const data::ImageDataset> train;
+    const data::ImageDataset val = validation_images(f, o.model, o.val_images, &recipe, &train);
     prune::AmcOptions ao;
+    ao.bn_images = o.bn_calib_images;
+    ao.bn_data = train.get();
     ao.flops = o.flops.value_or(0);
     ao.episodes = o.episodes;
     ao.warmup = o.warmup;
@@ -225,7 +228,7 @@ void run_amc(const ChannelPruneCliOptions& o) {
         throw InputError(o.model, e.detail());
     }
     Json how{{"from", f.model_name}, {"method", "amc"}, {"episodes", o.episodes}, {"seed", o.seed},
-             {"best_val_accuracy", r.best_val_accuracy}};
+             {"bn_calib_images", o.bn_calib_images}, {"best_val_accuracy", r.best_val_accuracy}};
     if (o.flops) how["flops"] = *o.flops;
     else how["latency_ms"] = ao.latency_ms;
     const double test_acc = write_searched_model(o, f, r.model_name, *r.model, how.dump(), recipe, log);
@@ -237,7 +240,7 @@ void run_amc(const ChannelPruneCliOptions& o) {
         Json j{{"input", o.model}, {"output", o.output}, {"method", "amc"}, {"model_after", r.model_name},
                {"widths", nn::models::pruned_arch_of(r.model_name).widths}, {"best_reward", r.best_reward},
                {"best_val_accuracy", r.best_val_accuracy}, {"best_episode", r.best_episode},
-               {"val_images", val.size()}, {"macs_before", r.macs_before}, {"macs_after", r.macs_after},
+               {"val_images", val.size()}, {"bn_calib_images", o.bn_calib_images}, {"macs_before", r.macs_before}, {"macs_after", r.macs_after},
                {"latency_before_ms", r.latency_before_ms}, {"latency_after_ms", r.latency_after_ms},
                {"episodes", eps}};
         if (o.flops) j["flops_target"] = *o.flops;

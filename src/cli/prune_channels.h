@@ -31,6 +31,7 @@ struct ChannelPruneCliOptions {
     // amc
     int64_t episodes = 100, warmup = 20;
     uint64_t seed = 1;
+    int64_t bn_calib_images = 0;  // 0: the paper's reward (no batch-norm recalibration)
 };
 
 // The methods that take the classifier path.

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "nn/models/mobilenetv2.h"
+#include "nn/train/batch_norm_recalibration.h"
 #include "nn/train/trainer.h"
 #include "prune/channel_prune.h"
 
@@ -174,9 +175,14 @@ AmcResult amc_search(nn::UnaryModule& model, const std::string& model_name, cons
         if (o.log) o.log(s);
     };
     const auto scores = channel_scores(model, model_name, ChannelCriterion::l1);
-    auto accuracy_of = [&](const std::vector<int64_t>& widths) {
+    if (o.bn_images > 0 && !o.bn_data) throw Error("amc", "batch-norm recalibration needs training images");
+    auto narrowed = [&](const std::vector<int64_t>& widths) {
         NarrowedModel n = narrow_model(model, model_name, top_channels(scores, widths), in_ch, classes);
-        return nn::train::evaluate(*n.model, validation).accuracy;
+        if (o.bn_images > 0) nn::train::recalibrate_batch_norms(*n.model, *o.bn_data, o.bn_images);
+        return n;
+    };
+    auto accuracy_of = [&](const std::vector<int64_t>& widths) {
+        return nn::train::evaluate(*narrowed(widths).model, validation).accuracy;
     };
     DdpgOptions agent_options = o.agent;
     agent_options.seed = o.seed;
@@ -220,7 +226,7 @@ AmcResult amc_search(nn::UnaryModule& model, const std::string& model_name, cons
         res.history.push_back(std::move(e));
     }
     const std::vector<int64_t>& widths = res.history.at(size_t(res.best_episode)).widths;
-    NarrowedModel n = narrow_model(model, model_name, top_channels(scores, widths), in_ch, classes);
+    NarrowedModel n = narrowed(widths);
     res.model_name = n.model_name;
     res.model = n.model;
     const PrunedArch after = nn::models::pruned_arch_of(n.model_name);

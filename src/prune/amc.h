@@ -90,6 +90,12 @@ struct AmcOptions {
     uint64_t seed = 1;
     DdpgOptions agent;       // its seed is `seed`
     LatencyModel latency;    // empty: table_latency()
+    // > 0: before each reward (and for the result), the narrowed model's batch
+    // norms are recalibrated on the first `bn_images` images of `bn_data`
+    // (TRAINING images; nn/train/batch_norm_recalibration). 0: the paper's
+    // reward, statistics as sliced.
+    int64_t bn_images = 0;
+    const data::ImageDataset* bn_data = nullptr;
     std::function<void(const std::string&)> log;
 };
 

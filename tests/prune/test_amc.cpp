@@ -1,7 +1,8 @@
 // AMC (prune/amc, prune/ddpg): the environment's state features are in
 // [0, 1] and track the choices; every episode's architecture meets the budget
 // whatever the actions (the clip), an impossible budget is refused; the DDPG
-// agent finds a 1-D bandit's peak; a search is the same for the same seed.
+// agent finds a 1-D bandit's peak; a search is the same for the same seed;
+// batch-norm recalibration (the optional reward) recomputes the statistics.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +11,8 @@
 #include "core/error.h"
 #include "nn/models/pruned.h"
 #include "nn/models/zoo.h"
+#include "nn/modules/norm.h"
+#include "nn/train/batch_norm_recalibration.h"
 #include "prune/amc.h"
 #include "prune/ddpg.h"
 
@@ -183,4 +186,20 @@ TEST(Amc, SearchIsTheSameForTheSameSeed) {
     bool differs = false;
     for (size_t i = 0; i < c.history.size(); ++i) differs |= c.history[i].widths != a.history[i].widths;
     EXPECT_TRUE(differs);
+}
+
+TEST(BatchNormRecalibration, RunningStatisticsBecomeTheDataMeans) {
+    nn::BatchNorm2d bn(1);
+    bn.running_mean.data<float>()[0] = 5.0f;  // stale statistics of another network
+    bn.running_var.data<float>()[0] = 9.0f;
+    const auto ds = amc_test_dataset(20, 4);
+    nn::train::recalibrate_batch_norms(bn, ds, 20, 10);
+    double mean = 0;
+    const float* x = ds.images.data<float>();
+    for (int64_t i = 0; i < ds.images.numel(); ++i) mean += x[i];
+    mean /= double(ds.images.numel());
+    EXPECT_NEAR(bn.running_mean.data<float>()[0], mean, 1e-4);
+    EXPECT_NEAR(bn.running_var.data<float>()[0], 1.0, 0.05);  // standard normal pixels
+    EXPECT_FLOAT_EQ(bn.momentum, 0.1f);                      // restored
+    EXPECT_FALSE(bn.is_training());
 }
