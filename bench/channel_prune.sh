@@ -8,10 +8,11 @@
 #   bench/channel_prune.sh TERN [MODEL]   (default: models/fmnist-mobilenetv2_tiny.safetensors)
 #   env: FLOPS=0.5  MULT=8 (--width-multiple)  EPOCHS=3  SUBSET=0 (fine-tune on the first N
 #        training images; 0: all)  METHODS="l1 bn taylor"  NETADAPT=0 (1: also NetAdapt with
-#        --latency-fraction LATENCY=0.62, --latency-step 0.1, STEPS=50 per candidate)  OUT=dir  THREADS=1
+#        --latency-fraction LATENCY=0.62, --latency-step 0.1, STEPS=50 per candidate)  AMC=0 (1: also
+#        AMC at --flops FLOPS, EPISODES=150, WARMUP=30, 500 validation images)  OUT=dir  THREADS=1
 set -euo pipefail
 if [[ $# -lt 1 ]]; then
-    sed -n '2,11p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
 fi
 TERN=$1
@@ -25,6 +26,9 @@ SUBSET=${SUBSET:-0}
 METHODS=${METHODS:-l1 bn taylor}
 NETADAPT=${NETADAPT:-0}
 STEPS=${STEPS:-50}
+AMC=${AMC:-0}
+EPISODES=${EPISODES:-150}
+WARMUP=${WARMUP:-30}
 THREADS=${THREADS:-1}
 OUT=${OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
@@ -63,4 +67,12 @@ if [[ $NETADAPT == 1 ]]; then
         --steps "$STEPS" --val-images 500 \
         --finetune-epochs "$EPOCHS" $sub -t "$THREADS" --json > "$OUT/netadapt.json"
     row netadapt "$cmd" "$out"
+fi
+if [[ $AMC == 1 ]]; then
+    out="$OUT/amc.safetensors"
+    cmd="tern prune MODEL -o OUT --method amc --flops $FLOPS --width-multiple $MULT --episodes $EPISODES --warmup $WARMUP --val-images 500 --finetune-epochs $EPOCHS $sub"
+    nice -n 5 "$TERN" prune "$MODEL" -o "$out" --method amc --flops "$FLOPS" --width-multiple "$MULT" \
+        --episodes "$EPISODES" --warmup "$WARMUP" --val-images 500 \
+        --finetune-epochs "$EPOCHS" $sub -t "$THREADS" --json > "$OUT/amc.json"
+    row amc "$cmd" "$out"
 fi

@@ -37,7 +37,7 @@ struct PruneCliOptions {
     bool sequential = false;
     bool json = false;
     int threads = 0;
-    ChannelPruneCliOptions channels;  // classifier files: --method l1|bn|taylor|netadapt, --scan
+    ChannelPruneCliOptions channels;  // classifier files: --method l1|bn|taylor|regression|netadapt|amc, --scan
     int64_t calib_images = 2048;      // classifier files, obd / obs
     int64_t obd_batch = 8;            // obd: images per squared gradient
     int64_t blocks = 0;               // block-drop: K
@@ -161,13 +161,13 @@ void add_prune_command(CLI::App& app) {
     auto o = std::make_shared<PruneCliOptions>();
     auto* cmd = app.add_subcommand("prune", "Zero weights of a language model's Linears (magnitude, Wanda, SparseGPT) or drop "
                                             "its least important blocks; zero a classifier's weights (magnitude, OBD, OBS) "
-                                            "or remove its channels (L1, BN, Taylor, NetAdapt)");
+                                            "or remove its channels (L1, BN, Taylor, regression, NetAdapt, AMC)");
     cmd->add_option("model", o->model, "input language model (.gguf) or classifier (.safetensors)")->required();
     cmd->add_option("-o,--output", o->output,
                     "output file (.gguf, the input's tensor types; a classifier: .safetensors; --scan: .csv)");
     cmd->add_option("--method", o->method,
                     "magnitude, wanda, sparsegpt or block-drop (all but magnitude need --calib); classifiers: magnitude, obd, obs "
-                    "(fine-grained, --sparsity) or l1, bn, taylor, netadapt (channels)");
+                    "(fine-grained, --sparsity) or l1, bn, taylor, regression, netadapt, amc (channels)");
     cmd->add_option("--sparsity", o->sparsity, "unstructured: fraction of each Linear's weights zeroed, in [0, 1)");
     cmd->add_option("--pattern", o->pattern, "N:M semi-structured: keep N of every M input weights of a row (2:4, 4:8)");
     cmd->add_option("--calib", o->calib, "calibration text: text:train, text:validation, text:test or text:FILE");
@@ -201,10 +201,10 @@ void add_prune_command(CLI::App& app) {
         ->check(CLI::Range(int64_t{1}, int64_t{60000}));
     cmd->add_flag("--scan", o->channels.scan,
                   "classifiers: validation accuracy vs channel sparsity of each layer alone (CSV + PNG; -o NAME.csv)");
-    cmd->add_option("--val-images", o->channels.val_images, "classifiers: validation images for --scan and netadapt")
+    cmd->add_option("--val-images", o->channels.val_images, "classifiers: validation images for --scan, netadapt and amc")
         ->check(CLI::Range(int64_t{1}, int64_t{60000}));
-    cmd->add_option("--latency-ms", o->channels.latency_ms, "netadapt: latency budget in ms (latency table, 1 thread)");
-    cmd->add_option("--latency-fraction", o->channels.latency_fraction, "netadapt: budget as a fraction of the input's latency");
+    cmd->add_option("--latency-ms", o->channels.latency_ms, "netadapt, amc: latency budget in ms (latency table, 1 thread)");
+    cmd->add_option("--latency-fraction", o->channels.latency_fraction, "netadapt, amc: budget as a fraction of the input's latency");
     cmd->add_option("--steps", o->channels.steps, "netadapt: fine-tune steps per candidate (default 200)")
         ->check(CLI::Range(int64_t{0}, int64_t{100000}));
     cmd->add_option("--latency-step", o->channels.latency_step,
@@ -212,6 +212,15 @@ void add_prune_command(CLI::App& app) {
         ->check(CLI::Range(0.001, 0.9));
     cmd->add_option("--iterations", o->channels.iterations, "netadapt: at most this many iterations (default: to the budget)")
         ->check(CLI::Range(int64_t{0}, int64_t{1000}));
+    cmd->add_option("--episodes", o->channels.episodes, "amc: search episodes (default 100)")
+        ->check(CLI::Range(int64_t{1}, int64_t{100000}));
+    cmd->add_option("--warmup", o->channels.warmup, "amc: episodes of random actions before the agent acts (default 20)")
+        ->check(CLI::Range(int64_t{0}, int64_t{100000}));
+    cmd->add_option("--seed", o->channels.seed, "amc: seed of the agent and its exploration (default 1)");
+    cmd->add_option("--bn-calib-images", o->channels.bn_calib_images,
+                    "amc: recalibrate each candidate's batch norms on N training images before its reward "
+                    "(default 0: the paper's reward, statistics as sliced)")
+        ->check(CLI::Range(int64_t{0}, int64_t{60000}));
     cmd->add_flag("--json", o->json, "machine-readable report");
     add_threads_option(*cmd, o->threads);
     cmd->callback([o] { run_prune(*o); });

@@ -1,6 +1,8 @@
 #include "cli/prune_channels.h"
 
 #include <cstdio>
+#include <functional>
+#include <map>
 
 #include "core/error.h"
 #include "core/json_out.h"
@@ -9,6 +11,7 @@
 
 #include "core/output_path.h"
 #include "nn/train/trainer.h"
+#include "prune/amc.h"
 #include "prune/channel_prune.h"
 #include "prune/channel_prune_file.h"
 #include "prune/netadapt.h"
@@ -103,6 +106,36 @@ void run_scan(const ChannelPruneCliOptions& o) {
                 out.c_str(), prune::scan_plot_path(out).c_str());
 }
 
+// Writes a searched architecture (netadapt, amc) to o.output, fine-tuned with
+// the stored recipe when asked (through a temporary init file that is always
+// removed); returns the test accuracy after fine-tuning, or -1.
+double write_searched_model(const ChannelPruneCliOptions& o, const nn::train::ClassifierFile& f,
+                            const std::string& model_name, nn::UnaryModule& model, const std::string& how,
+                            const nn::train::Recipe& recipe, const std::function<void(const std::string&)>& log) {
+    std::map<std::string, std::string> meta = f.metadata;
+    for (const char* stale : {"tern.test_accuracy", "tern.test_loss", "tern.val_accuracy"}) meta.erase(stale);
+    meta["tern.model"] = model_name;
+    meta["tern.channel_prune"] = how;
+    if (o.finetune_epochs == 0) {
+        nn::train::save_classifier(o.output, model, meta);
+        return -1;
+    }
+    const std::string init = o.output + ".pruned-init.safetensors";
+    nn::train::save_classifier(init, model, meta);
+    double test_acc = -1;
+    try {
+        test_acc = prune::finetune_classifier(init, recipe, o.finetune_epochs, o.train_subset, o.output,
+                                              {{"tern.channel_prune", how}}, log);
+    } catch (...) {
+        std::error_code ec;
+        std::filesystem::remove(init, ec);
+        throw;
+    }
+    std::error_code ec;
+    std::filesystem::remove(init, ec);
+    return test_acc;
+}
+
 void run_netadapt(const ChannelPruneCliOptions& o) {
     if (o.latency_ms.has_value() == o.latency_fraction.has_value())
         throw UsageError("--latency-ms", "netadapt needs one budget: --latency-ms L (> 0) or --latency-fraction F in (0, 1)");
@@ -134,28 +167,8 @@ void run_netadapt(const ChannelPruneCliOptions& o) {
     } catch (const InputError& e) {
         throw InputError(o.model, e.detail());
     }
-    std::map<std::string, std::string> meta = f.metadata;
-    for (const char* stale : {"tern.test_accuracy", "tern.test_loss", "tern.val_accuracy"}) meta.erase(stale);
-    meta["tern.model"] = r.model_name;
     const std::string how = Json{{"from", f.model_name}, {"method", "netadapt"}, {"latency_ms", r.latency_after_ms}}.dump();
-    meta["tern.channel_prune"] = how;
-    double test_acc = -1;
-    if (o.finetune_epochs == 0) {
-        nn::train::save_classifier(o.output, *r.model, meta);
-    } else {
-        const std::string init = o.output + ".pruned-init.safetensors";
-        nn::train::save_classifier(init, *r.model, meta);
-        try {
-            test_acc = prune::finetune_classifier(init, recipe, o.finetune_epochs, o.train_subset, o.output,
-                                                  {{"tern.channel_prune", how}}, na.log);
-        } catch (...) {
-            std::error_code ec;
-            std::filesystem::remove(init, ec);
-            throw;
-        }
-        std::error_code ec;
-        std::filesystem::remove(init, ec);
-    }
+    const double test_acc = write_searched_model(o, f, r.model_name, *r.model, how, recipe, na.log);
     const auto before = nn::models::pruned_arch_of(f.model_name), after = nn::models::pruned_arch_of(r.model_name);
     if (o.json) {
         Json it = Json::array();
@@ -177,16 +190,87 @@ void run_netadapt(const ChannelPruneCliOptions& o) {
     if (test_acc >= 0) std::printf("fine-tuned: test accuracy %s %%\n", fmt_fixed(100 * test_acc, 2).c_str());
 }
 
+void run_amc(const ChannelPruneCliOptions& o) {
+    const int budgets = int(o.flops.has_value()) + int(o.latency_ms.has_value()) + int(o.latency_fraction.has_value());
+    if (budgets != 1)
+        throw UsageError("--flops", "amc needs one budget: --flops F in (0, 1], --latency-ms L (> 0) or --latency-fraction F in (0, 1)");
+    if (o.flops && !(*o.flops > 0 && *o.flops <= 1)) throw UsageError("--flops", "must be in (0, 1]");
+    if (o.latency_ms && !(*o.latency_ms > 0)) throw UsageError("--latency-ms", "must be > 0");
+    if (o.latency_fraction && !(*o.latency_fraction > 0 && *o.latency_fraction < 1))
+        throw UsageError("--latency-fraction", "must be in (0, 1)");
+    if (!o.widths.empty() || !o.sensitivity.empty())
+        throw UsageError("--widths", "amc chooses the widths itself: no --widths / --sensitivity");
+    if (std::filesystem::path(o.output).extension() != ".safetensors")
+        throw UsageError("-o", "a channel-pruned classifier is written as .safetensors, not '" + o.output + "'");
+    check_output_path(o.output, {o.model});
+    const nn::train::ClassifierFile f = prune::load_prunable_classifier(o.model);
+    nn::train::Recipe recipe = prune::stored_recipe(f, o.model);
+    std::shared_ptr<const data::ImageDataset> train;
+    const data::ImageDataset val = validation_images(f, o.model, o.val_images, &recipe, &train);
+    prune::AmcOptions ao;
+    ao.bn_images = o.bn_calib_images;
+    ao.bn_data = train.get();
+    ao.flops = o.flops.value_or(0);
+    ao.episodes = o.episodes;
+    ao.warmup = o.warmup;
+    ao.width_multiple = o.width_multiple;
+    ao.seed = o.seed;
+    ao.latency = prune::table_latency();
+    if (o.latency_ms) ao.latency_ms = *o.latency_ms;
+    if (o.latency_fraction) ao.latency_ms = *o.latency_fraction * ao.latency(nn::models::pruned_arch_of(f.model_name));
+    std::function<void(const std::string&)> log;
+    if (!o.json) log = [](const std::string& l) { std::fputs(l.c_str(), stderr); };
+    ao.log = log;
+    prune::AmcResult r;
+    try {
+        r = prune::amc_search(*f.model, f.model_name, val, ao);
+    } catch (const InputError& e) {
+        throw InputError(o.model, e.detail());
+    }
+    Json how{{"from", f.model_name}, {"method", "amc"}, {"episodes", o.episodes}, {"seed", o.seed},
+             {"bn_calib_images", o.bn_calib_images}, {"best_val_accuracy", r.best_val_accuracy}};
+    if (o.flops) how["flops"] = *o.flops;
+    else how["latency_ms"] = ao.latency_ms;
+    const double test_acc = write_searched_model(o, f, r.model_name, *r.model, how.dump(), recipe, log);
+    if (o.json) {
+        Json eps = Json::array();
+        for (const auto& e : r.history)
+            eps.push_back(Json{{"episode", e.episode}, {"widths", e.widths}, {"cost", e.cost},
+                               {"val_accuracy", e.val_accuracy}, {"reward", e.reward}});
+        Json j{{"input", o.model}, {"output", o.output}, {"method", "amc"}, {"model_after", r.model_name},
+               {"widths", nn::models::pruned_arch_of(r.model_name).widths}, {"best_reward", r.best_reward},
+               {"best_val_accuracy", r.best_val_accuracy}, {"best_episode", r.best_episode},
+               {"val_images", val.size()}, {"bn_calib_images", o.bn_calib_images}, {"macs_before", r.macs_before}, {"macs_after", r.macs_after},
+               {"latency_before_ms", r.latency_before_ms}, {"latency_after_ms", r.latency_after_ms},
+               {"episodes", eps}};
+        if (o.flops) j["flops_target"] = *o.flops;
+        else j["latency_budget_ms"] = ao.latency_ms;
+        if (test_acc >= 0) j["test_accuracy"] = test_acc;
+        print_json(j);
+        return;
+    }
+    std::printf("%s -> %s: amc, %lld episodes, best at %lld (val accuracy %s %% on %lld images, no fine-tuning), "
+                "MACs %lld -> %lld, predicted latency %s -> %s ms\n%s\n",
+                o.model.c_str(), o.output.c_str(), static_cast<long long>(o.episodes),
+                static_cast<long long>(r.best_episode + 1), fmt_fixed(100 * r.best_val_accuracy, 2).c_str(),
+                static_cast<long long>(val.size()), static_cast<long long>(r.macs_before),
+                static_cast<long long>(r.macs_after), fmt_fixed(r.latency_before_ms, 3).c_str(),
+                fmt_fixed(r.latency_after_ms, 3).c_str(), r.model_name.c_str());
+    if (test_acc >= 0) std::printf("fine-tuned: test accuracy %s %%\n", fmt_fixed(100 * test_acc, 2).c_str());
+}
+
 }  // namespace
 
 bool is_channel_method(const std::string& method) {
-    return method == "l1" || method == "bn" || method == "taylor" || method == "regression" || method == "netadapt";
+    return method == "l1" || method == "bn" || method == "taylor" || method == "regression" || method == "netadapt" ||
+           method == "amc";
 }
 
 void run_channel_prune(const ChannelPruneCliOptions& o) {
     if (o.scan) return run_scan(o);
     if (o.output.empty()) throw UsageError("-o", "give the output file: -o OUT.safetensors");
     if (o.method == "netadapt") return run_netadapt(o);
+    if (o.method == "amc") return run_amc(o);
     prune::ChannelPruneRequest req;
     req.input = o.model;
     req.output = o.output;

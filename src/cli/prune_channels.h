@@ -1,7 +1,8 @@
 #pragma once
 // tern prune on classifier files (.safetensors): physical channel pruning
 // (--method l1|bn|taylor --flops F | --widths), NetAdapt (--method netadapt
-// --latency-ms L | --latency-fraction F) and the sensitivity scan (--scan).
+// --latency-ms L | --latency-fraction F), AMC (--method amc --flops F |
+// --latency-ms L, prune/amc.h) and the sensitivity scan (--scan).
 // cmd_prune.cpp parses; these run and print.
 #include <cstdint>
 #include <optional>
@@ -27,6 +28,10 @@ struct ChannelPruneCliOptions {
     std::optional<double> latency_ms, latency_fraction;
     int64_t steps = 200;
     int64_t iterations = 0;  // 0: until the budget
+    // amc
+    int64_t episodes = 100, warmup = 20;
+    uint64_t seed = 1;
+    int64_t bn_calib_images = 0;  // 0: the paper's reward (no batch-norm recalibration)
 };
 
 // The methods that take the classifier path.

@@ -13,6 +13,7 @@
 #include "nn/modules/norm.h"
 #include "nn/ops.h"
 #include "nn/optim/optimizer.h"
+#include "nn/train/batch_norm_recalibration.h"
 
 namespace tern::nas {
 namespace {
@@ -30,11 +31,6 @@ void check_train_options(const OfaTrainOptions& o) {
 template <class T>
 T pick_one(const std::vector<T>& v, data::Rng& rng) {
     return v[rng.below(v.size())];
-}
-
-void collect_batch_norms(nn::Module& m, std::vector<nn::BatchNorm2d*>& out) {
-    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) out.push_back(bn);
-    for (auto& [name, child] : m.children()) collect_batch_norms(*child, out);
 }
 
 }  // namespace
@@ -55,31 +51,7 @@ Arch sample_subnet(const Space& s, const Arch& largest, const std::string& phase
 
 void recalibrate_batch_norm(nn::models::MobileNetV2& m, const data::ImageDataset& data, int64_t images, int64_t batch_size) {
     if (images < 1 || batch_size < 1) throw UsageError("ofa", "batch-norm recalibration needs images");
-    images = std::min(images, data.size());
-    std::vector<nn::BatchNorm2d*> bns;
-    collect_batch_norms(m, bns);
-    std::vector<float> momentum;
-    for (nn::BatchNorm2d* bn : bns) {
-        momentum.push_back(bn->momentum);
-        std::fill_n(bn->running_mean.data<float>(), bn->running_mean.numel(), 0.0f);
-        std::fill_n(bn->running_var.data<float>(), bn->running_var.numel(), 1.0f);
-    }
-    m.train(true);
-    {
-        nn::NoGradGuard no_grad;
-        int64_t batches = 0;
-        for (int64_t start = 0; start < images; start += batch_size) {
-            const int64_t n = std::min(batch_size, images - start);
-            Tensor x = Tensor::empty({n, data.channels(), data.height(), data.width()});
-            std::memcpy(x.data<float>(), data.image(start), static_cast<size_t>(n * data.image_numel()) * sizeof(float));
-            ++batches;
-            // momentum 1/k makes the running statistic the plain mean over the k batches so far.
-            for (nn::BatchNorm2d* bn : bns) bn->momentum = 1.0f / static_cast<float>(batches);
-            m.forward(Var(x));
-        }
-    }
-    for (size_t i = 0; i < bns.size(); ++i) bns[i]->momentum = momentum[i];
-    m.train(false);
+    nn::train::recalibrate_batch_norms(m, data, images, batch_size);
 }
 
 OfaTrainReport train_progressive(OfaSupernet& net, const Space& s, const data::ImageDataset& train, const OfaTrainOptions& o) {
