@@ -97,24 +97,6 @@ void pack_a(const T* a, int64_t lda, bool trans, int64_t i0, int64_t rows, int64
     }
 }
 
-// One row of a B panel: `live` elements. A full panel's width is a
-// compile-time size for every NR the kernels use, so the copy is a few vector
-// moves; a variable-size memcpy is a libc call per row, and a convolution's
-// im2col matrix packs K * N / NR rows per GEMM.
-template <class T>
-inline void copy_panel_row(T* out, const T* src, int live, int nr) {
-    if (live == nr) {
-        switch (nr) {
-            case 8: std::memcpy(out, src, 8 * sizeof(T)); return;
-            case 16: std::memcpy(out, src, 16 * sizeof(T)); return;
-            case 32: std::memcpy(out, src, 32 * sizeof(T)); return;
-            case 64: std::memcpy(out, src, 64 * sizeof(T)); return;
-            default: break;
-        }
-    }
-    std::memcpy(out, src, sizeof(T) * static_cast<size_t>(live));
-}
-
 // Packs columns [j0, j0+cols) and K range [p0, p0+kc) of op(B) into NR-column
 // panels. op(B) is (K, N): B is (K, ldb) row-major, or (N, ldb) when trans.
 template <class T, int KG>
@@ -130,7 +112,7 @@ void pack_b(const T* b, int64_t ldb, bool trans, int64_t j0, int64_t cols, int64
                 const T* src = b + (p0 + kk) * ldb + j0 + jb;
                 T* out = panel + (kk / KG) * nr * KG + kk % KG;
                 if constexpr (KG == 1) {
-                    copy_panel_row(out, src, live, nr);
+                    std::memcpy(out, src, sizeof(T) * static_cast<size_t>(live));
                 } else {
                     for (int c = 0; c < live; ++c) out[c * KG] = src[c];
                 }
