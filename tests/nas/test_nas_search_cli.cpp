@@ -94,7 +94,7 @@ TEST(SearchCli, ZeroShotSameSeedSameResult) {
 
 TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
     const std::string out = nas_search_cli_temp_dir() + "/x.safetensors";
-    auto r = run_tern("search mobilenet --strategy darts -o " + out);
+    auto r = run_tern("search mobilenet --strategy bogus -o " + out);
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("proxyless"), std::string::npos) << r.err;
     r = run_tern("search mobilenet --max-evals 0 -o " + out);
