@@ -4,8 +4,9 @@
 # (batch 1, 1 thread), params, MACs, validation and TEST accuracy, and the
 # search's wall time and CPU-hours. Not a test: minutes to hours depending on the settings.
 #   bench/nas_search.sh OUTDIR [MAX_EVALS] [EPOCHS] [TRAIN_SUBSET]
-# proxyless needs BUDGET="--latency-ms X"; SEARCH_EPOCHS (default 1) are its
-# supernet epochs (MAX_EVALS does not cap its steps here); STRATEGIES picks the rows.
+# proxyless needs BUDGET="--latency-ms X" (darts takes one optionally); SEARCH_EPOCHS
+# (default 1) are their supernet epochs (MAX_EVALS does not cap their steps here);
+# STRATEGIES picks the rows.
 # Each run's OUT.search.csv holds every candidate with its proxy scores; with
 # three or more trained candidates the run prints each proxy's Spearman and
 # Kendall rank correlation with validation accuracy. Every run also writes
@@ -29,7 +30,7 @@ echo "|---|---|---|---|---|---|---|---|---|"
 for s in $strategies; do
   f="$out/fmnist-nas-$s.safetensors"
   extra=(--max-evals "$evals")
-  [ "$s" = proxyless ] && extra=(--search-epochs "$search_epochs")
+  case $s in proxyless | darts) extra=(--search-epochs "$search_epochs") ;; esac
   if ! rep=$("$tern" search mobilenet --strategy "$s" "${extra[@]}" --epochs "$epochs" --train-subset "$subset" \
                --seed "$seed" -t "$threads" $budget --history-csv "$out/$s.history.csv" --pareto-png "$out/$s.pareto.png" \
                --json -o "$f" 2>"$out/$s.log"); then

@@ -1,4 +1,4 @@
-// tern search SPACE --strategy random|evolution|zeroshot|proxyless|ofa|rl --data fashion-mnist [--latency-ms X] [--params N]
+// tern search SPACE --strategy random|evolution|zeroshot|proxyless|darts|ofa|rl --data fashion-mnist [--latency-ms X] [--params N]
 //             [--macs M] [--max-evals N] [--epochs E] [--search-epochs E] [--train-subset N] [--seed S]
 //             [--supernet FILE] [--ofa-steps N] [--rl-lr X] [--rl-entropy X] [--rl-reward soft|hard]
 //             [--history-csv FILE] [--pareto-png FILE] -o OUT [--json]
@@ -14,6 +14,7 @@
 #include "cli/option_ranges.h"
 #include "core/json_out.h"
 #include "nas/search.h"
+#include "nas/supernet_budget.h"
 #include "nn/train/run_report.h"
 
 namespace tern::cli {
@@ -34,7 +35,7 @@ void run_search_command(SearchCliOptions& c) {
     nas::SearchOptions o = c.search;
     o.space_name = c.space;
     o.space = c.space == "mobilenet" ? nas::mobilenet_space() : nas::load_space_file(c.space);
-    if (o.strategy == "proxyless" && c.max_evals_given) o.max_steps = o.max_evals;  // bounds the supernet's steps
+    if ((o.strategy == "proxyless" || o.strategy == "darts") && c.max_evals_given) o.max_steps = o.max_evals;  // bounds the supernet's steps
     FILE* progress = c.json ? stderr : stdout;  // stdout carries the JSON report
     o.log = [progress](const std::string& line) {
         std::fputs(line.c_str(), progress);
@@ -51,14 +52,22 @@ void run_search_command(SearchCliOptions& c) {
                     {"test_images", r.test_count}, {"proxy_rank", ranks}, {"output", r.output}, {"search_csv", r.csv},
                     {"seconds", r.seconds}, {"search_cpu_hours", r.search_cpu_seconds / 3600},
                     {"total_cpu_hours", r.total_cpu_seconds / 3600}};
-        if (r.proxyless) {
-            j["predicted_latency_ms"] = r.proxyless->predicted_ms;
-            j["width"] = r.proxyless->width;
-            j["latency_scale"] = r.proxyless->latency_scale;
-            j["argmax_arch"] = nas::arch_to_json(r.proxyless->argmax);
-            j["repairs"] = r.proxyless->repairs;
-            j["supernet_steps"] = r.proxyless->steps.size();
+        if (const auto& g = r.gradient_search) {
+            j["predicted_latency_ms"] = g->predicted_ms;
+            j["width"] = g->width;
+            j["latency_scale"] = g->latency_scale;
+            j["argmax_arch"] = nas::arch_to_json(g->argmax);
+            j["repairs"] = g->repairs;
+            j["supernet_steps"] = g->steps.size();
             j["steps_csv"] = r.steps_csv;
+            Json slots = Json::array();  // softmax(alpha) per slot, by candidate name
+            for (size_t i = 0; i < g->slots.size(); ++i) {
+                Json probs = Json::object();
+                const std::vector<double> p = nas::softmax(g->alpha[i]);
+                for (size_t k = 0; k < p.size(); ++k) probs[nas::candidate_name(g->slots[i].ops[k])] = p[k];
+                slots.push_back({{"stage", g->slots[i].stage}, {"block", g->slots[i].index}, {"softmax_alpha", probs}});
+            }
+            j["alpha"] = slots;
         }
         if (r.ofa) {
             j["predicted_latency_ms"] = r.ofa->predicted_ms;
@@ -98,9 +107,9 @@ void run_search_command(SearchCliOptions& c) {
                 (long long)r.cost.params, (long long)r.cost.macs, r.latency_ms, nn::train::pct(r.val_accuracy).c_str(),
                 nn::train::pct(r.test_accuracy).c_str(), (long long)r.test_count, nas::arch_to_string(r.best).c_str(),
                 r.output.c_str(), r.csv.c_str(), nn::train::fmt_duration(r.seconds).c_str());
-    if (r.proxyless)
-        std::printf("proxyless: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet log %s\n",
-                    r.proxyless->predicted_ms, r.proxyless->latency_scale, r.latency_ms, r.steps_csv.c_str());
+    if (r.gradient_search)
+        std::printf("%s: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet log %s\n", o.strategy.c_str(),
+                    r.gradient_search->predicted_ms, r.gradient_search->latency_scale, r.latency_ms, r.steps_csv.c_str());
     if (r.ofa)
         std::printf("ofa: predicted %.3f ms (latency table x %.2f), measured %.3f ms; supernet %s (%.4f CPU-hours), "
                     "evolution %.4f CPU-hours\n",
@@ -124,22 +133,23 @@ void add_search_command(CLI::App& app) {
     cmd->add_option("space", c->space, "mobilenet (the built-in elastic space) or a search-space JSON file")->required();
     cmd->add_option("--strategy", o.strategy,
                     "random, evolution (regularized), zeroshot (NASWOT, trains the top one) or proxyless (supernet with "
-                    "binarized paths and a latency loss; needs --latency-ms) or ofa (Once-for-All: a supernet trained by "
+                    "binarized paths and a latency loss; needs --latency-ms) or darts (DARTS, first order: every candidate mixed by "
+                    "softmax(alpha), alpha on the validation fifth, optional latency term with --latency-ms) or ofa (Once-for-All: a supernet trained by "
                     "progressive shrinking with distillation, then evolution over its subnets, used without retraining) or rl (a "
                     "REINFORCE controller, MnasNet's reward; samples over the budget are not trained and score 0)")
-        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless", "ofa", "rl"}));
+        ->check(CLI::IsMember({"random", "evolution", "zeroshot", "proxyless", "darts", "ofa", "rl"}));
     cmd->add_option("--data", o.data, "dataset (fashion-mnist)")->check(CLI::IsMember({"fashion-mnist"}));
     cmd->add_option("--data-dir", o.data_dir, "dataset folder (default: the tern cache)");
     cmd->add_option("--latency-ms", o.budget.latency_ms, "budget: measured latency at batch 1, 1 thread")
         ->check(real_range(0, 1e6, true));
     cmd->add_option("--params", o.budget.params, "budget: parameters")->check(int_range(1, int64_t{1} << 40));
     cmd->add_option("--macs", o.budget.macs, "budget: multiply-accumulates per image")->check(int_range(1, int64_t{1} << 50));
-    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored; proxyless: supernet steps at most; ofa: subnets judged) (default 20)")
+    cmd->add_option("--max-evals", o.max_evals, "candidates trained (zeroshot: scored; proxyless, darts: supernet steps at most; ofa: subnets judged) (default 20)")
         ->check(int_range(1, 100000))
         ->each([c](const std::string&) { c->max_evals_given = true; });
-    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (proxyless: of the found architecture; ofa: per shrinking phase) (default 1)")
+    cmd->add_option("--epochs", o.epochs, "training epochs per candidate (proxyless, darts: of the found architecture; ofa: per shrinking phase) (default 1)")
         ->check(int_range(1, 1000));
-    cmd->add_option("--search-epochs", o.search_epochs, "proxyless: supernet epochs over the training images (default 1)")
+    cmd->add_option("--search-epochs", o.search_epochs, "proxyless, darts: supernet epochs over the training images (default 1)")
         ->check(int_range(1, 1000));
     cmd->add_option("--supernet", o.supernet,
                     "ofa: the trained supernet's file, reused when it exists (same --train-subset and --seed), else trained and "

@@ -4,13 +4,12 @@
 #include <chrono>
 #include <cmath>
 #include <ctime>
-#include <limits>
 #include <memory>
 #include <numbers>
 
 #include "core/error.h"
-#include "hw/latency_table.h"
 #include "nas/proxyless_supernet.h"
+#include "nas/supernet_budget.h"
 #include "nn/data/batch_loader.h"
 #include "nn/data/rng.h"
 #include "nn/ops.h"
@@ -47,72 +46,6 @@ int draw(const std::vector<double>& p, data::Rng& rng, int excluded = -1) {
     return last;  // rounding at the top end
 }
 
-std::vector<int> argmax_choice(const std::vector<std::vector<double>>& alpha) {
-    std::vector<int> c;
-    for (const auto& a : alpha) c.push_back(static_cast<int>(std::max_element(a.begin(), a.end()) - a.begin()));
-    return c;
-}
-
-// The worst budget ratio of a choice (value / budget; <= 1 fits every budget).
-struct BudgetCheck {
-    const Space& space;
-    double width;
-    const std::vector<MixedSlot>& slots;
-    const SlotLatencies& lat;
-    double latency_ms;
-    int64_t params, macs;
-    double ratio(const std::vector<int>& choice) const {
-        double r = lat.of(choice) / latency_ms;
-        if (params > 0 || macs > 0) {
-            const ArchCost c = arch_cost(choice_arch(space, width, slots, choice));
-            if (params > 0) r = std::max(r, static_cast<double>(c.params) / static_cast<double>(params));
-            if (macs > 0) r = std::max(r, static_cast<double>(c.macs) / static_cast<double>(macs));
-        }
-        return r;
-    }
-};
-
-std::vector<int> extreme_choice(const SlotLatencies& l, bool fastest) {
-    std::vector<int> c;
-    for (const auto& ms : l.op_ms) {
-        auto it = fastest ? std::min_element(ms.begin(), ms.end()) : std::max_element(ms.begin(), ms.end());
-        c.push_back(static_cast<int>(it - ms.begin()));
-    }
-    return c;
-}
-
-// Adam on alpha, one moment pair per entry.
-struct AlphaAdam {
-    std::vector<std::vector<double>> m, v;
-    int64_t t = 0;
-    void step(std::vector<std::vector<double>>& alpha, const std::vector<std::vector<double>>& grad, const ProxylessOptions& o) {
-        if (m.empty()) {
-            for (const auto& a : alpha) {
-                m.emplace_back(a.size(), 0.0);
-                v.emplace_back(a.size(), 0.0);
-            }
-        }
-        ++t;
-        const double c1 = 1 - std::pow(o.arch_beta1, static_cast<double>(t)), c2 = 1 - std::pow(o.arch_beta2, static_cast<double>(t));
-        for (size_t s = 0; s < alpha.size(); ++s)
-            for (size_t i = 0; i < alpha[s].size(); ++i) {
-                const double g = grad[s][i];
-                m[s][i] = o.arch_beta1 * m[s][i] + (1 - o.arch_beta1) * g;
-                v[s][i] = o.arch_beta2 * v[s][i] + (1 - o.arch_beta2) * g * g;
-                alpha[s][i] -= o.arch_lr * (m[s][i] / c1) / (std::sqrt(v[s][i] / c2) + 1e-8);
-            }
-    }
-};
-
-double mean_top_probability(const std::vector<std::vector<double>>& alpha) {
-    double s = 0;
-    for (const auto& a : alpha) {
-        const auto p = softmax(a);
-        s += *std::max_element(p.begin(), p.end());
-    }
-    return alpha.empty() ? 1 : s / static_cast<double>(alpha.size());
-}
-
 }  // namespace
 
 double process_cpu_seconds() { return static_cast<double>(std::clock()) / CLOCKS_PER_SEC; }
@@ -127,53 +60,13 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
         if (o.log) o.log(line);
     };
     const int64_t in_ch = train.channels(), classes = train.num_classes;
-    TableLatency table;
-    if (!o.layer_latency) table = default_table_latency();
-    const LayerLatency layer_us = o.layer_latency ? o.layer_latency : table.latency;
-    const LatencyEstimator measured = o.measured ? o.measured : measured_latency();
-
-    // The table's sums for every width, calibrated to end-to-end latency on the
-    // fastest and slowest architecture of the narrowest and widest width.
-    std::vector<double> widths = s.widths;
-    std::sort(widths.begin(), widths.end());
-    std::vector<std::vector<MixedSlot>> slots_at;
-    std::vector<SlotLatencies> lat_at;
-    for (double w : widths) {
-        slots_at.push_back(mixed_slots(s, w, o.space_name));
-        lat_at.push_back(slot_latencies(s, w, slots_at.back(), layer_us, in_ch, classes));
-    }
-    if (table.save) table.save();
+    const SupernetSetup setup = supernet_setup(s, in_ch, classes, o);
     ProxylessResult res;
-    for (size_t k : {size_t{0}, widths.size() - 1}) {
-        for (bool fastest : {true, false}) {
-            const std::vector<int> c = extreme_choice(lat_at[k], fastest);
-            res.calibration.emplace_back(lat_at[k].of(c), measured(choice_arch(s, widths[k], slots_at[k], c)));
-        }
-        if (widths.size() == 1) break;
-    }
-    res.latency_scale = hw::fit_scale(res.calibration);
-    for (SlotLatencies& l : lat_at) apply_scale(l, res.latency_scale);
-
-    // ProxylessNAS searches ops, not the width: take the widest width whose
-    // fastest architecture meets the budget, so the search has room below it.
-    int wi = -1;
-    double fastest_ms = 0;
-    for (int i = static_cast<int>(widths.size()) - 1; i >= 0 && wi < 0; --i) {
-        const BudgetCheck b{s, widths[static_cast<size_t>(i)], slots_at[static_cast<size_t>(i)], lat_at[static_cast<size_t>(i)],
-                            o.latency_ms, o.params, o.macs};
-        const std::vector<int> c = extreme_choice(lat_at[static_cast<size_t>(i)], true);
-        if (i == 0) fastest_ms = lat_at[0].of(c);
-        if (b.ratio(c) <= 1) wi = i;
-    }
-    if (wi < 0)
-        throw InputError("budget", format("no architecture of the search space meets it: the fastest is predicted at %.3f ms "
-                                          "(latency table x %.2f calibration) for a target of %g ms (loosen --latency-ms / --params / --macs)",
-                                          fastest_ms, res.latency_scale, o.latency_ms));
-    const size_t W = static_cast<size_t>(wi);
-    res.width = widths[W];
-    res.slots = slots_at[W];
-    const SlotLatencies& lat = lat_at[W];
-    const BudgetCheck budget{s, res.width, res.slots, lat, o.latency_ms, o.params, o.macs};
+    res.calibration = setup.calibration;
+    res.latency_scale = setup.latency_scale;
+    res.width = setup.width;
+    res.slots = setup.slots;
+    const SlotLatencies& lat = setup.lat;
 
     Supernet net(s, res.width, res.slots, in_ch, classes, o.seed);
     nn::SgdOptions so;
@@ -188,6 +81,7 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
     res.alpha.clear();
     for (const MixedSlot& slot : res.slots) res.alpha.emplace_back(slot.ops.size(), 0.0);
     AlphaAdam adam;
+    const AlphaAdamOptions adam_options{o.arch_lr, o.arch_beta1, o.arch_beta2, 0.0};
 
     data::BatchLoader train_loader = data::borrowed_foreground_loader(train, o.batch_size, o.seed);
     data::BatchLoader val_loader = data::borrowed_foreground_loader(validation, o.batch_size, data::mix_seed(o.seed, 2));
@@ -274,7 +168,7 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
                     grad[i][static_cast<size_t>(gp.other)] += ll.d_ce * (gb * pb * (1 - pb) - ga * pa * pb);
                     before[i] = {res.alpha[i][static_cast<size_t>(gp.active)], res.alpha[i][static_cast<size_t>(gp.other)]};
                 }
-                adam.step(res.alpha, grad, o);
+                adam.step(res.alpha, grad, adam_options);
                 for (size_t i = 0; i < pairs.size(); ++i) {
                     const GatedPair& gp = pairs[i];
                     if (gp.other < 0) continue;
@@ -302,31 +196,11 @@ ProxylessResult proxyless_search(const Space& s, const data::ImageDataset& train
     }
 
     // Derive: the argmax op per slot, then the cheapest repairs until it fits.
-    std::vector<int> choice = argmax_choice(res.alpha);
-    res.argmax = choice_arch(s, res.width, res.slots, choice);
-    while (budget.ratio(choice) > 1) {
-        const double now = budget.ratio(choice);
-        double best_score = std::numeric_limits<double>::infinity();
-        size_t best_slot = 0;
-        int best_op = -1;
-        for (size_t i = 0; i < choice.size(); ++i) {
-            const auto p = softmax(res.alpha[i]);
-            for (size_t k = 0; k < p.size(); ++k) {
-                if (static_cast<int>(k) == choice[i]) continue;
-                std::vector<int> c = choice;
-                c[i] = static_cast<int>(k);
-                const double saved = now - budget.ratio(c);
-                if (saved <= 0) continue;
-                const double score = (std::log(p[static_cast<size_t>(choice[i])]) - std::log(p[k])) / saved;
-                if (score < best_score) best_score = score, best_slot = i, best_op = static_cast<int>(k);
-            }
-        }
-        if (best_op < 0) throw InputError("budget", "no single switch brings the derived architecture closer to the budget");
-        choice[best_slot] = best_op;
-        ++res.repairs;
-    }
-    res.arch = choice_arch(s, res.width, res.slots, choice);
-    res.predicted_ms = lat.of(choice);
+    const DerivedArch derived = derive_within_budget(s, setup, o, res.alpha);
+    res.argmax = derived.argmax;
+    res.arch = derived.arch;
+    res.repairs = derived.repairs;
+    res.predicted_ms = derived.predicted_ms;
     log(format("proxyless: derived %s (predicted %.3f ms%s)\n", arch_to_string(res.arch).c_str(), res.predicted_ms,
                res.repairs ? format(", %lld switch(es) from the argmax to meet the budget", (long long)res.repairs).c_str() : ""));
     res.cpu_seconds = process_cpu_seconds() - cpu0;

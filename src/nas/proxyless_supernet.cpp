@@ -63,6 +63,32 @@ Var Supernet::forward_gated(const Var& x, std::vector<GatedPair>& pairs) {
     return base_->classifier->forward(nn::global_avg_pool2d(h));
 }
 
+Var Supernet::forward_mixed(const Var& x, const std::vector<Var>& weights) {
+    if (weights.size() != ops_.size()) throw Error("darts", "one weight vector per slot expected");
+    Var h = nn::relu6(base_->stem_bn->forward(base_->stem->forward(x)));
+    for (size_t i = 0; i < ops_.size(); ++i) {
+        const auto n = static_cast<int64_t>(ops_[i].size());
+        if (weights[i].value().numel() != n) throw Error("darts", "one weight per op expected");
+        Var mixed;
+        for (int64_t k = 0; k < n; ++k) {
+            // A {1} weight broadcasts over the op's output.
+            const Var term = nn::mul(run_op(i, static_cast<int>(k), h), nn::slice(weights[i], 0, k, k + 1));
+            mixed = k == 0 ? term : nn::add(mixed, term);
+        }
+        h = mixed;
+    }
+    h = nn::relu6(base_->head_bn->forward(base_->head->forward(h)));
+    return base_->classifier->forward(nn::global_avg_pool2d(h));
+}
+
+std::vector<Var> Supernet::parameters() const {
+    std::vector<Var> out = shared_parameters();
+    for (size_t i = 0; i < ops_.size(); ++i)
+        for (size_t k = 0; k < ops_[i].size(); ++k)
+            for (const Var& p : op_parameters(i, static_cast<int>(k))) out.push_back(p);
+    return out;
+}
+
 std::vector<Var> Supernet::shared_parameters() const {
     std::vector<Var> out;
     for (const nn::Module* m : std::initializer_list<const nn::Module*>{base_->stem.get(), base_->stem_bn.get(), base_->head.get(),

@@ -28,8 +28,15 @@ public:
     // through its gate (its gate gradient is all an alpha step needs).
     nn::Var forward_gated(const nn::Var& x, std::vector<GatedPair>& pairs);
 
+    // Logits with each slot's output sum_o weights[slot][o] * op_o(h) over all of
+    // its ops (weights[slot] has one entry per op, typically softmax(alpha_slot)).
+    // Gradients reach the op weights, the input and, where `weights` carry
+    // history, alpha.
+    nn::Var forward_mixed(const nn::Var& x, const std::vector<nn::Var>& weights);
+
     std::vector<nn::Var> shared_parameters() const;                // stem, head, classifier
     std::vector<nn::Var> op_parameters(size_t slot, int op) const;  // empty for a skip
+    std::vector<nn::Var> parameters() const;                        // shared, then every op's
     void train(bool on);
     // Off during alpha steps: no weight gradients are computed.
     void set_weights_require_grad(bool on);

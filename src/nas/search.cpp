@@ -25,9 +25,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 void check_options(const SearchOptions& o) {
-    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless" && o.strategy != "ofa" &&
-        o.strategy != "rl")
-        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless, ofa, rl");
+    if (o.strategy != "random" && o.strategy != "evolution" && o.strategy != "zeroshot" && o.strategy != "proxyless" &&
+        o.strategy != "darts" && o.strategy != "ofa" && o.strategy != "rl")
+        throw UsageError("--strategy", "'" + o.strategy + "' is not one of random, evolution, zeroshot, proxyless, darts, ofa, rl");
     if (o.strategy != "rl" && (o.rl_lr != SearchOptions{}.rl_lr || o.rl_entropy != SearchOptions{}.rl_entropy || o.rl_hard))
         throw UsageError("--rl-lr", "--rl-lr, --rl-entropy and --rl-reward are options of the rl strategy");
     if (!(o.rl_lr > 0 && o.rl_lr <= 10)) throw UsageError("--rl-lr", "must be in (0, 10]");
@@ -125,13 +125,14 @@ SearchResult run_search(const SearchOptions& o) {
     validate_space(o.space, o.space_name);
     const auto t0 = Clock::now();
     const double cpu0 = process_cpu_seconds();
-    const bool proxyless = o.strategy == "proxyless", ofa = o.strategy == "ofa";
-    const bool rl = o.strategy == "rl";
-    const std::string csv_path = o.output + ".search.csv", steps_path = o.output + ".proxyless.csv", rl_path = o.output + ".rl.csv";
+    const bool proxyless = o.strategy == "proxyless", ofa = o.strategy == "ofa", darts = o.strategy == "darts";
+    const bool rl = o.strategy == "rl", gradient = proxyless || darts;  // a supernet whose alpha picks one architecture
+    const std::string steps_suffix = "." + o.strategy + ".csv";
+    const std::string csv_path = o.output + ".search.csv", steps_path = o.output + steps_suffix, rl_path = o.output + ".rl.csv";
     std::vector<std::string> inputs{o.space_name};
     if (!o.supernet.empty()) inputs.push_back(o.supernet);
     std::vector<std::string> sidecars{".search.csv"};
-    if (proxyless) sidecars.push_back(".proxyless.csv");
+    if (gradient) sidecars.push_back(steps_suffix);
     if (rl) sidecars.push_back(".rl.csv");
     check_output_path(o.output, inputs, sidecars);
     // The extra files must not overwrite what the search reads or writes.
@@ -151,9 +152,9 @@ SearchResult run_search(const SearchOptions& o) {
     // A budget the smallest architecture misses is missed by all of them.
     const Arch smallest = smallest_arch(o.space);
     const ArchCost small_cost = arch_cost(smallest);
-    // proxyless checks its own (table-predicted) latency budget, steadier than one measurement on a loaded machine.
-    // ofa predicts latency from the table too, and checks the smallest subnet of its supernet itself.
-    const double small_latency = o.budget.latency_ms > 0 && !proxyless && !ofa ? latency(smallest) : 0;
+    // proxyless and darts check their own (table-predicted) latency budget, steadier than one measurement on a loaded
+    // machine. ofa predicts latency from the table too, and checks the smallest subnet of its supernet itself.
+    const double small_latency = o.budget.latency_ms > 0 && !gradient && !ofa ? latency(smallest) : 0;
     if (const std::string over = over_budget(o.budget, small_cost, small_latency); !over.empty())
         throw InputError("budget", "no architecture of the search space '" + o.space_name + "' meets it: the smallest has " +
                                        over + " (loosen --latency-ms / --params / --macs)");
@@ -215,7 +216,7 @@ SearchResult run_search(const SearchOptions& o) {
         }
     };
     auto report = [&](const CandidateRow& row) {
-        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), proxyless ? 1LL : (long long)o.max_evals,
+        log(format("[%zu/%lld] %lld params, %lld MACs, %.3f ms%s  %s\n", res.rows.size(), gradient ? 1LL : (long long)o.max_evals,
                    (long long)row.cost.params, (long long)row.cost.macs, row.latency_ms,
                    row.trained ? format(", val acc %s (%.1fs)", nn::train::pct(row.val_accuracy).c_str(), row.train_seconds).c_str() : "",
                    arch_to_string(row.arch).c_str()));
@@ -243,9 +244,20 @@ SearchResult run_search(const SearchOptions& o) {
         po.batch_size = o.batch_size;
         po.seed = o.seed;
         if (!data.validation) throw InputError("search", "proxyless needs a validation split (a larger --train-subset)");
-        res.proxyless = proxyless_search(o.space, *data.train, *data.validation, po);
-        res.search_cpu_seconds = res.proxyless->cpu_seconds;
-        train_candidate(res.proxyless->arch);
+        res.gradient_search = proxyless_search(o.space, *data.train, *data.validation, po);
+        res.search_cpu_seconds = res.gradient_search->cpu_seconds;
+        train_candidate(res.gradient_search->arch);
+    } else if (darts) {  // the same supernet with every op mixed by softmax(alpha); the argmax trains from scratch
+        DartsOptions dop;
+        static_cast<SupernetSearchCommon&>(dop) = supernet_common(o);
+        dop.search_epochs = o.search_epochs;
+        dop.max_steps = o.max_steps;
+        dop.batch_size = o.batch_size;
+        dop.seed = o.seed;
+        if (!data.validation) throw InputError("search", "darts needs a validation split (a larger --train-subset)");
+        res.gradient_search = darts_search(o.space, *data.train, *data.validation, dop);
+        res.search_cpu_seconds = res.gradient_search->cpu_seconds;
+        train_candidate(res.gradient_search->arch);
     } else if (rl) {  // a REINFORCE controller samples; each sample within the budget trains like evolution's
         RlOptions ro;
         ro.max_evals = o.max_evals;
@@ -318,7 +330,7 @@ SearchResult run_search(const SearchOptions& o) {
         log(format("trained the top NASWOT architecture: val acc %s\n", nn::train::pct(row.val_accuracy).c_str()));
     }
 
-    if (!proxyless && !ofa) res.search_cpu_seconds = process_cpu_seconds() - cpu0;
+    if (!gradient && !ofa) res.search_cpu_seconds = process_cpu_seconds() - cpu0;
 
     // Rank correlations of each proxy with validation accuracy over trained rows.
     std::vector<double> acc;
@@ -354,7 +366,7 @@ SearchResult run_search(const SearchOptions& o) {
     meta["tern.nas.params"] = std::to_string(win.cost.params);
     meta["tern.nas.macs"] = std::to_string(win.cost.macs);
     meta["tern.nas.latency_ms"] = format("%.4f", win.latency_ms);
-    if (res.proxyless) meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.proxyless->predicted_ms);
+    if (res.gradient_search) meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.gradient_search->predicted_ms);
     if (res.ofa) {
         meta["tern.nas.predicted_latency_ms"] = format("%.4f", res.ofa->predicted_ms);
         meta["tern.nas.ofa"] = "subnet of a supernet trained by progressive shrinking, not retrained; batch norm recalibrated on " +
@@ -364,8 +376,8 @@ SearchResult run_search(const SearchOptions& o) {
     meta["tern.nas.search_cpu_hours"] = format("%.5f", res.search_cpu_seconds / 3600);
     meta["tern.version"] = kTernVersion;
     nn::train::write_text_file(csv_path, search_csv(res.rows));
-    if (res.proxyless) {
-        nn::train::write_text_file(steps_path, proxyless_csv(res.proxyless->steps));
+    if (res.gradient_search) {
+        nn::train::write_text_file(steps_path, proxyless_csv(res.gradient_search->steps));
         res.steps_csv = steps_path;
     }
     if (res.rl) {

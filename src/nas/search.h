@@ -15,6 +15,7 @@
 
 #include "nas/arch.h"
 #include "nas/cost.h"
+#include "nas/darts.h"
 #include "nas/ofa_search.h"
 #include "nas/proxies.h"
 #include "nas/proxyless.h"
@@ -26,12 +27,12 @@ namespace tern::nas {
 struct SearchOptions {
     std::string space_name = "mobilenet";  // for messages and metadata: "mobilenet" or the space file
     Space space = mobilenet_space();
-    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless | ofa | rl
+    std::string strategy = "evolution";    // random | evolution | zeroshot | proxyless | darts | ofa | rl
     Budget budget;
-    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless: see max_steps; ofa: subnets judged; rl: samples within the budget)
-    int64_t epochs = 1;         // training epochs per candidate (proxyless: of the derived architecture, from scratch; ofa: per shrinking phase)
-    int64_t search_epochs = 1;  // proxyless: supernet epochs over the training images
-    int64_t max_steps = 0;      // proxyless: supernet steps at most (0: all of search_epochs); `tern search` sets it from --max-evals
+    int64_t max_evals = 20;     // trained candidates (zeroshot: architectures scored by proxies; proxyless, darts: see max_steps; ofa: subnets judged; rl: samples within the budget)
+    int64_t epochs = 1;         // training epochs per candidate (proxyless, darts: of the derived architecture, from scratch; ofa: per shrinking phase)
+    int64_t search_epochs = 1;  // proxyless, darts: supernet epochs over the training images
+    int64_t max_steps = 0;      // proxyless, darts: supernet steps at most (0: all of search_epochs); `tern search` sets it from --max-evals
     int64_t train_subset = 10000;  // first N training images; a fifth of them validate
     int64_t batch_size = 64;
     int64_t proxy_batch = 32;
@@ -47,7 +48,7 @@ struct SearchOptions {
     std::string data = "fashion-mnist", data_dir;
     std::string output;
     LatencyEstimator latency;  // empty: measured (cost.h)
-    LayerLatency layer_latency;  // proxyless: per-layer microseconds; empty: tern's latency table
+    LayerLatency layer_latency;  // proxyless, darts, ofa: per-layer microseconds; empty: tern's latency table
     std::function<void(const std::string& line)> log;  // progress lines, '\n' included
 };
 
@@ -73,11 +74,11 @@ struct SearchResult {
     std::string output, csv;
     double seconds = 0;
     // CPU time of the search itself (random / evolution / zeroshot: drawing, scoring
-    // and training the candidates; proxyless: the supernet) and of the whole run
+    // and training the candidates; proxyless, darts: the supernet) and of the whole run
     // (with the final training and the test evaluation).
     double search_cpu_seconds = 0, total_cpu_seconds = 0;
-    std::optional<ProxylessResult> proxyless;  // the supernet's report
-    std::string steps_csv;                     // proxyless: OUT.proxyless.csv, one line per supernet step
+    std::optional<ProxylessResult> gradient_search;  // proxyless or darts: the supernet's report
+    std::string steps_csv;                           // proxyless, darts: OUT.<strategy>.csv, one line per supernet step
     std::optional<OfaResult> ofa;              // ofa: the supernet's training and the evolution (its `model` released)
     std::optional<RlResult> rl;                // rl: every controller step
     std::string rl_csv;                        // rl: OUT.rl.csv, one line per controller step

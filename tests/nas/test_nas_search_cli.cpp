@@ -94,7 +94,7 @@ TEST(SearchCli, ZeroShotSameSeedSameResult) {
 
 TEST(SearchCli, BadFlagsExitTwoWithTheRange) {
     const std::string out = nas_search_cli_temp_dir() + "/x.safetensors";
-    auto r = run_tern("search mobilenet --strategy darts -o " + out);
+    auto r = run_tern("search mobilenet --strategy bogus -o " + out);
     EXPECT_EQ(r.code, 2) << r.all();
     EXPECT_NE(r.err.find("proxyless"), std::string::npos) << r.err;
     r = run_tern("search mobilenet --max-evals 0 -o " + out);
@@ -188,6 +188,54 @@ TEST(SearchCli, ProxylessBadFlagsAndBudgets) {
     EXPECT_NE(r.err.find("contiguous"), std::string::npos) << r.err;
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_FALSE(std::filesystem::exists(out + ".proxyless.csv"));
+}
+
+TEST(SearchCli, DartsWritesAModelItsSupernetLogAndAlpha) {
+    REQUIRE_FASHION();
+    const std::string space = nas_search_cli_write("tiny-darts.json", kTinySpace), out = nas_search_cli_temp_dir() + "/darts.safetensors";
+    // No --latency-ms: DARTS without the latency term (CE alone on alpha).
+    const auto r = run_tern("search " + space + " --strategy darts --max-evals 2 --epochs 1 --train-subset 256 --seed 2 -t 2 "
+                            "--json -o " + out);
+    ASSERT_EQ(r.code, 0) << r.all();
+    const auto j = nlohmann::json::parse(r.out);
+    EXPECT_EQ(j["strategy"], "darts");
+    EXPECT_EQ(j["supernet_steps"], 2);
+    EXPECT_EQ(j["evaluations"], 1);
+    EXPECT_GT(j["latency_ms"].get<double>(), 0.0);
+    EXPECT_GE(j["total_cpu_hours"].get<double>(), j["search_cpu_hours"].get<double>());
+    // The tiny space at its widest width: 2 slots (the second may be skipped), softmax(alpha) per slot.
+    ASSERT_EQ(j["alpha"].size(), 2u);
+    for (const auto& slot : j["alpha"]) {
+        double sum = 0;
+        for (const auto& [name, p] : slot["softmax_alpha"].items()) sum += p.get<double>();
+        EXPECT_NEAR(sum, 1.0, 1e-9);
+    }
+    EXPECT_TRUE(j["alpha"][1]["softmax_alpha"].contains("skip"));
+    EXPECT_TRUE(j["alpha"][0]["softmax_alpha"].contains("k5e2"));
+    EXPECT_NE(r.err.find("[darts 2/2]"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("darts: softmax(alpha) stage 0 block 1:"), std::string::npos) << r.err;
+    std::ifstream log(out + ".darts.csv");
+    std::string header, line;
+    std::getline(log, header);
+    EXPECT_EQ(header.rfind("step,epoch,lr,train_ce,arch_step,val_ce,loss,expected_latency_ms", 0), 0u) << header;
+    int rows = 0;
+    while (std::getline(log, line)) ++rows;
+    EXPECT_EQ(rows, 2);
+    const auto e = run_tern("eval " + out + " --data fashion-mnist --json -t 2");
+    ASSERT_EQ(e.code, 0) << e.all();
+    EXPECT_NEAR(nlohmann::json::parse(e.out)["accuracy"].get<double>(), j["test_accuracy"].get<double>(), 1e-9);
+}
+
+TEST(SearchCli, DartsBudgetBelowTheSmallestArchitectureIsOneError) {
+    const std::string out = nas_search_cli_temp_dir() + "/d.safetensors";
+    auto r = run_tern("search mobilenet --strategy darts --latency-ms 0.0001 -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find("meets it"), std::string::npos) << r.err;
+    r = run_tern("search mobilenet --strategy darts --macs 1000 -o " + out);
+    EXPECT_EQ(r.code, 1) << r.all();
+    EXPECT_NE(r.err.find("meets it"), std::string::npos) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_FALSE(std::filesystem::exists(out + ".darts.csv"));
 }
 
 TEST(SearchCli, RlWritesItsStepLogTheHistoryAndTheParetoPlot) {
