@@ -70,7 +70,9 @@ TEST(NasRl, GradientMatchesFiniteDifferences) {
             down.logits[d][j] -= h;
             const double fd = (rl_objective(up, c, advantage, w) - rl_objective(down, c, advantage, w)) / (2 * h);
             worst = std::max(worst, std::abs(fd - g[d][j]));
-            if (c[d] < 0) EXPECT_EQ(g[d][j], 0.0) << "an unused decision has no gradient";
+            if (c[d] < 0) {
+                EXPECT_EQ(g[d][j], 0.0) << "an unused decision has no gradient";
+            }
         }
     EXPECT_LT(worst, 1e-8);
 }
@@ -107,7 +109,9 @@ TEST(NasRl, OneUpdateRaisesTheRewardedChoiceByTheExactAmount) {
     EXPECT_NEAR(decision_probs(neg, d)[k], std::exp(-lr) / (std::exp(-lr) + (n - 1) * std::exp(lr)), 1e-7);
     // Unused block positions did not move.
     for (size_t e = 0; e < c.size(); ++e)
-        if (c[e] < 0) EXPECT_EQ(adam_p.logits[e], p0.logits[e]);
+        if (c[e] < 0) {
+            EXPECT_EQ(adam_p.logits[e], p0.logits[e]);
+        }
 }
 
 TEST(NasRl, MnasRewardSoftAndHard) {
@@ -183,7 +187,9 @@ TEST(NasRl, OverBudgetSamplesAreNotEvaluatedAndRepeatsAreReused) {
     EXPECT_EQ(r.history.size(), 12u);
     int feasible_steps = 0, reused = 0;
     for (const RlStep& st : r.steps) {
-        if (!st.feasible) EXPECT_EQ(st.reward, 0.0);
+        if (!st.feasible) {
+            EXPECT_EQ(st.reward, 0.0);
+        }
         else EXPECT_DOUBLE_EQ(st.reward, mnas_reward(0.5, {static_cast<double>(arch_cost(st.arch).params) / limit}));
         feasible_steps += st.feasible;
         reused += st.reused;

@@ -255,7 +255,9 @@ TEST(SearchCli, RlWritesItsStepLogTheHistoryAndTheParetoPlot) {
     for (const auto& st : steps) {
         feasible += st["feasible"].get<bool>();
         EXPECT_TRUE(st.contains("reward") && st.contains("baseline") && st.contains("entropy") && st.contains("macs")) << st;
-        if (!st["feasible"].get<bool>()) EXPECT_EQ(st["reward"].get<double>(), 0.0);
+        if (!st["feasible"].get<bool>()) {
+            EXPECT_EQ(st["reward"].get<double>(), 0.0);
+        }
     }
     EXPECT_EQ(feasible, 3);
     EXPECT_NE(r.err.find("[rl step 1]"), std::string::npos) << r.err;
