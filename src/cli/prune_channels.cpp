@@ -136,19 +136,37 @@ double write_searched_model(const ChannelPruneCliOptions& o, const nn::train::Cl
     return test_acc;
 }
 
-void run_netadapt(const ChannelPruneCliOptions& o) {
-    if (o.latency_ms.has_value() == o.latency_fraction.has_value())
-        throw UsageError("--latency-ms", "netadapt needs one budget: --latency-ms L (> 0) or --latency-fraction F in (0, 1)");
+// What netadapt and amc both start from: the latency-budget flags checked,
+// the output path checked, the classifier, its recipe, its validation images
+// and its training split.
+struct SearchedPruneInputs {
+    nn::train::ClassifierFile file;
+    nn::train::Recipe recipe;
+    std::shared_ptr<const data::ImageDataset> train;
+    data::ImageDataset val;
+};
+
+SearchedPruneInputs searched_prune_inputs(const ChannelPruneCliOptions& o) {
     if (o.latency_ms && !(*o.latency_ms > 0)) throw UsageError("--latency-ms", "must be > 0");
     if (o.latency_fraction && !(*o.latency_fraction > 0 && *o.latency_fraction < 1))
         throw UsageError("--latency-fraction", "must be in (0, 1)");
     if (std::filesystem::path(o.output).extension() != ".safetensors")
         throw UsageError("-o", "a channel-pruned classifier is written as .safetensors, not '" + o.output + "'");
     check_output_path(o.output, {o.model});
-    const nn::train::ClassifierFile f = prune::load_prunable_classifier(o.model);
-    nn::train::Recipe recipe = prune::stored_recipe(f, o.model);
-    std::shared_ptr<const data::ImageDataset> train;
-    const data::ImageDataset val = validation_images(f, o.model, o.val_images, &recipe, &train);
+    SearchedPruneInputs in{prune::load_prunable_classifier(o.model), {}, nullptr, {}};
+    in.recipe = prune::stored_recipe(in.file, o.model);
+    in.val = validation_images(in.file, o.model, o.val_images, &in.recipe, &in.train);
+    return in;
+}
+
+void run_netadapt(const ChannelPruneCliOptions& o) {
+    if (o.latency_ms.has_value() == o.latency_fraction.has_value())
+        throw UsageError("--latency-ms", "netadapt needs one budget: --latency-ms L (> 0) or --latency-fraction F in (0, 1)");
+    SearchedPruneInputs in = searched_prune_inputs(o);
+    const nn::train::ClassifierFile& f = in.file;
+    const nn::train::Recipe& recipe = in.recipe;
+    std::shared_ptr<const data::ImageDataset> train = in.train;
+    const data::ImageDataset& val = in.val;
     if (o.train_subset > 0 && o.train_subset < train->size()) {
         std::vector<int64_t> idx;
         for (int64_t i = 0; i < o.train_subset; ++i) idx.push_back(i);
@@ -195,18 +213,13 @@ void run_amc(const ChannelPruneCliOptions& o) {
     if (budgets != 1)
         throw UsageError("--flops", "amc needs one budget: --flops F in (0, 1], --latency-ms L (> 0) or --latency-fraction F in (0, 1)");
     if (o.flops && !(*o.flops > 0 && *o.flops <= 1)) throw UsageError("--flops", "must be in (0, 1]");
-    if (o.latency_ms && !(*o.latency_ms > 0)) throw UsageError("--latency-ms", "must be > 0");
-    if (o.latency_fraction && !(*o.latency_fraction > 0 && *o.latency_fraction < 1))
-        throw UsageError("--latency-fraction", "must be in (0, 1)");
     if (!o.widths.empty() || !o.sensitivity.empty())
         throw UsageError("--widths", "amc chooses the widths itself: no --widths / --sensitivity");
-    if (std::filesystem::path(o.output).extension() != ".safetensors")
-        throw UsageError("-o", "a channel-pruned classifier is written as .safetensors, not '" + o.output + "'");
-    check_output_path(o.output, {o.model});
-    const nn::train::ClassifierFile f = prune::load_prunable_classifier(o.model);
-    nn::train::Recipe recipe = prune::stored_recipe(f, o.model);
-    std::shared_ptr<const data::ImageDataset> train;
-    const data::ImageDataset val = validation_images(f, o.model, o.val_images, &recipe, &train);
+    SearchedPruneInputs in = searched_prune_inputs(o);
+    const nn::train::ClassifierFile& f = in.file;
+    const nn::train::Recipe& recipe = in.recipe;
+    std::shared_ptr<const data::ImageDataset> train = in.train;
+    const data::ImageDataset& val = in.val;
     prune::AmcOptions ao;
     ao.bn_images = o.bn_calib_images;
     ao.bn_data = train.get();

@@ -88,6 +88,18 @@ SupernetSearchCommon supernet_common(const SearchOptions& o) {
     return c;
 }
 
+// The options proxyless and darts take alike from the search's.
+template <class Options>
+Options gradient_search_options(const SearchOptions& o) {
+    Options r;
+    static_cast<SupernetSearchCommon&>(r) = supernet_common(o);
+    r.search_epochs = o.search_epochs;
+    r.max_steps = o.max_steps;
+    r.batch_size = o.batch_size;
+    r.seed = o.seed;
+    return r;
+}
+
 std::string search_csv(const std::vector<CandidateRow>& rows) {
     std::string s = "index,arch,params,macs,latency_ms,trained,val_accuracy,train_seconds";
     for (const auto& n : proxy_names()) s += ",proxy_" + n;
@@ -236,26 +248,12 @@ SearchResult run_search(const SearchOptions& o) {
         random_search(o.space, so, feasible, train_candidate);
     } else if (o.strategy == "evolution") {
         regularized_evolution(o.space, so, feasible, train_candidate);
-    } else if (proxyless) {  // the supernet picks the architecture, which then trains from scratch
-        ProxylessOptions po;
-        static_cast<SupernetSearchCommon&>(po) = supernet_common(o);
-        po.search_epochs = o.search_epochs;
-        po.max_steps = o.max_steps;
-        po.batch_size = o.batch_size;
-        po.seed = o.seed;
-        if (!data.validation) throw InputError("search", "proxyless needs a validation split (a larger --train-subset)");
-        res.gradient_search = proxyless_search(o.space, *data.train, *data.validation, po);
-        res.search_cpu_seconds = res.gradient_search->cpu_seconds;
-        train_candidate(res.gradient_search->arch);
-    } else if (darts) {  // the same supernet with every op mixed by softmax(alpha); the argmax trains from scratch
-        DartsOptions dop;
-        static_cast<SupernetSearchCommon&>(dop) = supernet_common(o);
-        dop.search_epochs = o.search_epochs;
-        dop.max_steps = o.max_steps;
-        dop.batch_size = o.batch_size;
-        dop.seed = o.seed;
-        if (!data.validation) throw InputError("search", "darts needs a validation split (a larger --train-subset)");
-        res.gradient_search = darts_search(o.space, *data.train, *data.validation, dop);
+    } else if (proxyless || darts) {
+        // The supernet picks the architecture (proxyless: two paths a slot under binary gates;
+        // darts: every op mixed by softmax(alpha)), which then trains from scratch.
+        if (!data.validation) throw InputError("search", o.strategy + " needs a validation split (a larger --train-subset)");
+        res.gradient_search = proxyless ? proxyless_search(o.space, *data.train, *data.validation, gradient_search_options<ProxylessOptions>(o))
+                                        : darts_search(o.space, *data.train, *data.validation, gradient_search_options<DartsOptions>(o));
         res.search_cpu_seconds = res.gradient_search->cpu_seconds;
         train_candidate(res.gradient_search->arch);
     } else if (rl) {  // a REINFORCE controller samples; each sample within the budget trains like evolution's
