@@ -38,6 +38,15 @@ Tensor fashion_calibration_images(int64_t images, const data::ImageDataset& trai
                                std::span<const float>(train.image(0), static_cast<size_t>(images * train.image_numel())));
 }
 
+// --calib-norm's value as a vision::ImageNorm; the UsageError names --calib-norm.
+vision::ImageNorm calib_norm_of(const std::string& name) {
+    try {
+        return vision::parse_image_norm(name);
+    } catch (const UsageError& e) {
+        throw UsageError("--calib-norm", e.detail());
+    }
+}
+
 // The graph input's known shape, or an empty Shape.
 Shape graph_input_shape(const graph::Graph& g) {
     if (g.inputs.size() != 1) return {};
@@ -67,7 +76,7 @@ Tensor external_calibration(const vision::GraphCalibSource& src, const QuantizeG
                                                   "; say the pictures' size, e.g. --calib-shape 1x3x48x192");
         chw.assign(input.begin() + 1, input.end());
     }
-    const vision::ImageNorm norm = vision::parse_image_norm(o.calib_norm);
+    const vision::ImageNorm norm = calib_norm_of(o.calib_norm);
     const Tensor t = vision::calibration_pictures(src.path, src.count, chw[0], chw[1], chw[2], norm);
     text = format("%s (%lld pictures, %lldx%lld, %s)", src.spec.c_str(), static_cast<long long>(t.dim(0)),
                   static_cast<long long>(chw[2]), static_cast<long long>(chw[1]), o.calib_norm.c_str());
@@ -123,7 +132,7 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
     if (src.kind == CalibKind::images && o.calib_norm.empty())
         throw UsageError("--calib-norm", std::string("is required with --calib images:DIR (how pictures become the model's input: ") +
                                              vision::kImageNormNames + ")");
-    if (src.kind == CalibKind::images) (void)vision::parse_image_norm(o.calib_norm);
+    if (src.kind == CalibKind::images) (void)calib_norm_of(o.calib_norm);
     if (mixed && src.kind != CalibKind::fashion_mnist)
         throw UsageError("--calib", "--method mixed scores layers on Fashion-MNIST validation images; calibrate it on fashion-mnist:train:N");
     if (!o.calib_shape.empty()) (void)parse_shape_option("--calib-shape", o.calib_shape);

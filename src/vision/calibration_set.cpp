@@ -14,7 +14,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kCalibForms =
+constexpr const char* kGraphCalibForms =
     "want fashion-mnist:train:N (N training images), images:DIR[:N] (PNG/JPEG pictures) or npy:FILE.npy (an f32 batch)";
 
 // "N" of a spec -> a count: UsageError naming --calib when it is not a number,
@@ -38,7 +38,7 @@ GraphCalibSource parse_graph_calib(const std::string& spec) {
     if (kind == "fashion-mnist") {
         const size_t c2 = rest.find(':');
         s.path = rest.substr(0, c2);
-        if (colon == std::string::npos || s.path.empty()) throw UsageError("--calib", "'" + spec + "': " + kCalibForms);
+        if (colon == std::string::npos || s.path.empty()) throw UsageError("--calib", "'" + spec + "': " + kGraphCalibForms);
         if (s.path != "train")
             throw UsageError("--calib", "'" + spec + "': calibration images come from the train split (fashion-mnist:train:N)");
         if (c2 != std::string::npos) s.count = calib_set_count(spec, rest.substr(c2 + 1));
@@ -61,7 +61,7 @@ GraphCalibSource parse_graph_calib(const std::string& spec) {
         if (s.path.empty()) throw UsageError("--calib", "'" + spec + "': npy: needs a file (npy:FILE.npy)");
         return s;
     }
-    throw UsageError("--calib", "'" + spec + "': " + kCalibForms);
+    throw UsageError("--calib", "'" + spec + "': " + kGraphCalibForms);
 }
 
 Tensor calibration_pictures(const std::string& dir, int64_t count, int64_t channels, int64_t height, int64_t width,

@@ -132,7 +132,7 @@ TEST(GraphPtqCli, BadPictureAndNpyCalibrationFailsCleanlyWithoutOutput) {
     write_npy(dir.file("ints.npy"), Tensor::zeros({1, 3, 8, 8}, DType::i32));
     const GraphPtqCliHostile cases[] = {
         {"no norm", model, "--calib images:" + pics, 2, "--calib-norm"},
-        {"unknown norm", model, "--calib images:" + pics + " --calib-norm zscore", 2, "paddle-rec"},
+        {"unknown norm", model, "--calib images:" + pics + " --calib-norm zscore", 2, "[--calib-norm] 'zscore' is not one of"},
         {"norm without pictures", model, "--calib npy:" + dir.file("rank2.npy") + " --calib-norm unit", 2, "images:DIR only"},
         {"no pictures", model, "--calib images:" + empty + " --calib-norm unit", 1, "no .png"},
         {"missing folder", model, "--calib images:" + dir.file("nope") + " --calib-norm unit", 1, "not a folder"},

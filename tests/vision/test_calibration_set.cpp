@@ -15,7 +15,7 @@
 namespace tern {
 namespace {
 
-using CalibKind = vision::GraphCalibSource::Kind;
+using CalibSetKind = vision::GraphCalibSource::Kind;
 
 // A w x h picture whose red channel is `red` everywhere, green 0, blue 255.
 void calibset_write_picture(const std::string& path, int w, int h, int red) {
@@ -35,19 +35,19 @@ std::string calibset_error(Fn&& fn) {
 
 TEST(CalibrationSet, ParsesTheThreeFormsAndTheirCounts) {
     const auto f = vision::parse_graph_calib("fashion-mnist:train:64");
-    EXPECT_EQ(f.kind, CalibKind::fashion_mnist);
+    EXPECT_EQ(f.kind, CalibSetKind::fashion_mnist);
     EXPECT_EQ(f.path, "train");
     EXPECT_EQ(f.count, 64);
     EXPECT_EQ(vision::parse_graph_calib("fashion-mnist:train").count, 0);
     const auto i = vision::parse_graph_calib("images:/data/lines:50");
-    EXPECT_EQ(i.kind, CalibKind::images);
+    EXPECT_EQ(i.kind, CalibSetKind::images);
     EXPECT_EQ(i.path, "/data/lines");
     EXPECT_EQ(i.count, 50);
     const auto all = vision::parse_graph_calib("images:a:b");  // "b" is not a count: part of the folder
     EXPECT_EQ(all.path, "a:b");
     EXPECT_EQ(all.count, 0);
     const auto n = vision::parse_graph_calib("npy:batch.npy");
-    EXPECT_EQ(n.kind, CalibKind::npy);
+    EXPECT_EQ(n.kind, CalibSetKind::npy);
     EXPECT_EQ(n.path, "batch.npy");
     for (const char* bad : {"", "cifar10:train:5", "fashion-mnist", "fashion-mnist:t10k:5", "fashion-mnist:train:x",
                             "images:", "images::4", "npy:", "text:train"})
