@@ -2,7 +2,8 @@
 //               [--calib SPEC --calib-tokens N --calib-ctx C] [--imatrix STATS] [--skip-roles LIST]
 //               [--alpha A] [--act-scale dynamic|static] [--rotate-seed S] [--rotate-online] [--measure] [--json]
 // tern quantize MODEL(.safetensors classifier|.onnx|.tflite) -o OUT.onnx [--method minmax|movingavg|percentile|mse|kl]
-//               [--calib fashion-mnist:train:N] [--acts uint8|int8] [--acts-symmetric] [--json]
+//               [--calib fashion-mnist:train:N|images:DIR[:N]|npy:FILE] [--calib-shape CxHxW] [--calib-norm NORM]
+//               [--acts uint8|int8] [--acts-symmetric] [--json]
 //               [--method adaround --adaround-iters N] [--weights int8|int6|int4|int2] [--bias-correction] [--equalize]
 //               [--method mixed --avg-bits B|--size-kb S [--bit-choices 8,6,4,2] [--val-images N] [--pareto-png P]]
 // An .onnx output is a static int8 QDQ model of a graph (cli/quantize_graph.h).
@@ -28,6 +29,7 @@
 #include "io/gguf_types.h"
 #include "quant/gguf_mix.h"
 #include "quant/quantize_model.h"
+#include "vision/image_tensor.h"
 
 namespace tern::cli {
 namespace {
@@ -64,6 +66,8 @@ struct QuantizeCliOptions {
     std::string bit_choices;
     std::string pareto_png;
     int64_t val_images = 0;
+    std::string calib_shape;  // .onnx outputs, --calib images:DIR
+    std::string calib_norm;
 };
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -103,10 +107,13 @@ void run_quantize(const QuantizeCliOptions& given) {
             throw UsageError("--format", "an .onnx output is an int8 QDQ model; --format is for .gguf / .safetensors outputs");
         return run_quantize_graph({given.model, given.output, given.method, given.calib, given.acts, given.acts_symmetric,
                                    given.json, given.weights, given.adaround_iters, given.bias_correction, given.equalize,
-                                   given.avg_bits, given.size_kb, given.bit_choices, given.pareto_png, given.val_images});
+                                   given.avg_bits, given.size_kb, given.bit_choices, given.pareto_png, given.val_images,
+                                   given.calib_shape, given.calib_norm});
     }
     if (!given.acts.empty() || given.acts_symmetric)
         throw UsageError(given.acts.empty() ? "--acts-symmetric" : "--acts", "applies to .onnx (QDQ) outputs only");
+    if (!given.calib_shape.empty() || !given.calib_norm.empty())
+        throw UsageError(given.calib_norm.empty() ? "--calib-shape" : "--calib-norm", "applies to .onnx (QDQ) outputs only");
     if (!given.weights.empty() || given.adaround_iters != 0 || given.bias_correction || given.equalize)
         throw UsageError(!given.weights.empty()        ? "--weights"
                          : given.adaround_iters != 0  ? "--adaround-iters"
@@ -206,7 +213,12 @@ void add_quantize_command(CLI::App& app) {
                     "mixed: per-layer weight widths by measured sensitivity under --avg-bits / --size-kb; "
                     "kmeans: shared codebooks of a classifier .safetensors)");
     cmd->add_option("--calib", o->calib, "awq / gptq calibration text: text:train (default), text:validation, text:test or text:FILE; "
-                                         ".onnx outputs: fashion-mnist:train:N (default N 512)");
+                                         ".onnx outputs: fashion-mnist:train:N (default N 512), images:DIR[:N] (PNG/JPEG pictures, "
+                                         "with --calib-norm) or npy:FILE.npy (an f32 batch)");
+    cmd->add_option("--calib-shape", o->calib_shape,
+                    ".onnx outputs, --calib images:DIR: pictures resized to CxHxW or 1xCxHxW, e.g. 1x3x48x192 (default: the model's input)");
+    cmd->add_option("--calib-norm", o->calib_norm, std::string(".onnx outputs, --calib images:DIR: how pictures become the input: ") +
+                                                        vision::kImageNormNames);
     cmd->add_option("--acts", o->acts, ".onnx outputs: activation codes uint8 (default) or int8");
     cmd->add_flag("--acts-symmetric", o->acts_symmetric, ".onnx outputs: symmetric activation ranges (default asymmetric)");
     cmd->add_option("--weights", o->weights,

@@ -1,6 +1,8 @@
 #include "cli/quantize_graph.h"
+#include "cli/graph_bench.h"
 #include "cli/quantize_mixed.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <vector>
@@ -15,57 +17,70 @@
 #include "interop/classifier_graph.h"
 #include "nn/data/image_dataset.h"
 #include "quant/graph_ptq.h"
+#include "vision/calibration_set.h"
+#include "vision/image_tensor.h"
 
 namespace tern::cli {
 namespace {
 
 constexpr int64_t kDefaultCalibImages = 512;
 
-struct CalibSpec {
-    std::string dataset, split;
-    int64_t images = kDefaultCalibImages;
-};
-
-// "fashion-mnist:train:N" (N defaults to 512). Only the training split: images
-// of the test split would flatter the accuracy measured on it.
-CalibSpec parse_calib(const std::string& text) {
-    const std::string spec = text.empty() ? "fashion-mnist:train" : text;
-    const std::string usage = "graph models calibrate on fashion-mnist:train:N (N images of the training split)";
-    std::vector<std::string> parts;
-    for (size_t start = 0;;) {
-        const size_t colon = spec.find(':', start);
-        parts.push_back(spec.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
-        if (colon == std::string::npos) break;
-        start = colon + 1;
-    }
-    if (parts.size() < 2 || parts.size() > 3 || parts[0] != "fashion-mnist")
-        throw UsageError("--calib", "'" + spec + "': " + usage);
-    if (parts[1] != "train")
-        throw UsageError("--calib", "'" + spec + "': calibration images come from the train split (" + usage + ")");
-    CalibSpec c{parts[0], parts[1]};
-    if (parts.size() == 3) {
-        size_t used = 0;
-        long long n = -1;
-        try {
-            n = std::stoll(parts[2], &used);
-        } catch (const std::exception&) {
-            used = 0;
-        }
-        if (used != parts[2].size() || n < 0) throw UsageError("--calib", "'" + parts[2] + "' is not an image count (" + usage + ")");
-        c.images = n;
-    }
-    return c;
-}
-
-Tensor calibration_images(const CalibSpec& c, const data::ImageDataset& train) {
-    if (c.images == 0) throw InputError("--calib", "fashion-mnist:train:0 is an empty calibration set (N must be at least 1)");
-    if (c.images > train.size())
+// The first N images of fashion-mnist:train. Only the training split
+// (vision::parse_graph_calib refuses others): test images would flatter the
+// accuracy measured on them.
+Tensor fashion_calibration_images(int64_t images, const data::ImageDataset& train) {
+    if (images > train.size())
         throw InputError("--calib", format("fashion-mnist:train has %lld images; %lld asked for",
-                                           static_cast<long long>(train.size()), static_cast<long long>(c.images)));
+                                           static_cast<long long>(train.size()), static_cast<long long>(images)));
     // The first N images: the split is already shuffled, and any peer can take the same ones.
     const Shape& s = train.images.shape();
-    return Tensor::from_floats({c.images, s[1], s[2], s[3]},
-                               std::span<const float>(train.image(0), static_cast<size_t>(c.images * train.image_numel())));
+    return Tensor::from_floats({images, s[1], s[2], s[3]},
+                               std::span<const float>(train.image(0), static_cast<size_t>(images * train.image_numel())));
+}
+
+// --calib-norm's value as a vision::ImageNorm; the UsageError names --calib-norm.
+vision::ImageNorm calib_norm_of(const std::string& name) {
+    try {
+        return vision::parse_image_norm(name);
+    } catch (const UsageError& e) {
+        throw UsageError("--calib-norm", e.detail());
+    }
+}
+
+// The graph input's known shape, or an empty Shape.
+Shape graph_input_shape(const graph::Graph& g) {
+    if (g.inputs.size() != 1) return {};
+    auto it = g.values.find(g.inputs[0]);
+    return it == g.values.end() || !it->second.shape ? Shape{} : *it->second.shape;
+}
+
+// Pictures or an .npy batch for a graph that does not read Fashion-MNIST; `text` describes them.
+Tensor external_calibration(const vision::GraphCalibSource& src, const QuantizeGraphOptions& o, const graph::Graph& g,
+                            std::string& text) {
+    const Shape input = graph_input_shape(g);
+    if (src.kind == vision::GraphCalibSource::Kind::npy) {
+        const Tensor t = vision::calibration_npy(src.path, input.empty() ? -1 : static_cast<int64_t>(input.size()));
+        text = src.spec + " (" + shape_to_string(t.shape()) + ")";
+        return t;
+    }
+    Shape chw;
+    if (!o.calib_shape.empty()) {
+        chw = parse_shape_option("--calib-shape", o.calib_shape);
+        if (chw.size() == 4) chw.erase(chw.begin());
+        if (chw.size() != 3) throw UsageError("--calib-shape", "'" + o.calib_shape + "': want CxHxW or NxCxHxW, e.g. 1x3x48x192");
+    } else {
+        const bool known = input.size() == 4 && std::all_of(input.begin() + 1, input.end(), [](int64_t d) { return d > 0; });
+        if (!known)
+            throw UsageError("--calib-shape", "the model's input " + (input.empty() ? std::string("shape is unknown")
+                                                                                       : "is " + shape_to_string(input)) +
+                                                  "; say the pictures' size, e.g. --calib-shape 1x3x48x192");
+        chw.assign(input.begin() + 1, input.end());
+    }
+    const vision::ImageNorm norm = calib_norm_of(o.calib_norm);
+    const Tensor t = vision::calibration_pictures(src.path, src.count, chw[0], chw[1], chw[2], norm);
+    text = format("%s (%lld pictures, %lldx%lld, %s)", src.spec.c_str(), static_cast<long long>(t.dim(0)),
+                  static_cast<long long>(chw[2]), static_cast<long long>(chw[1]), o.calib_norm.c_str());
+    return t;
 }
 
 graph::Graph load_graph(const std::string& path) {
@@ -110,15 +125,33 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
     po.grid.is_unsigned = o.acts != "int8";
     po.grid.symmetric = o.symmetric_acts;
     po.where = o.model;
-    const CalibSpec spec = parse_calib(o.calib);
+    const vision::GraphCalibSource src = vision::parse_graph_calib(o.calib.empty() ? "fashion-mnist:train" : o.calib);
+    using CalibKind = vision::GraphCalibSource::Kind;
+    if (src.kind != CalibKind::images && (!o.calib_norm.empty() || !o.calib_shape.empty()))
+        throw UsageError(o.calib_norm.empty() ? "--calib-shape" : "--calib-norm", "applies to --calib images:DIR only");
+    if (src.kind == CalibKind::images && o.calib_norm.empty())
+        throw UsageError("--calib-norm", std::string("is required with --calib images:DIR (how pictures become the model's input: ") +
+                                             vision::kImageNormNames + ")");
+    if (src.kind == CalibKind::images) (void)calib_norm_of(o.calib_norm);
+    if (mixed && src.kind != CalibKind::fashion_mnist)
+        throw UsageError("--calib", "--method mixed scores layers on Fashion-MNIST validation images; calibrate it on fashion-mnist:train:N");
+    if (!o.calib_shape.empty()) (void)parse_shape_option("--calib-shape", o.calib_shape);
     const MixedBudget budget = mixed ? parse_mixed_budget(o) : MixedBudget{};
     check_output_path(o.output, {o.model});
     if (!o.pareto_png.empty()) check_output_path(o.pareto_png, {o.model, o.output});
     const graph::Graph fp32 = load_graph(o.model);
     if (mixed) check_mixed_budget(budget, po, fp32);
-    const data::ImageDataset train = data::load_fashion_mnist(spec.split);
-    const Tensor calib = calibration_images(spec, train);
-    const std::string calib_text = spec.dataset + ":" + spec.split + ":" + std::to_string(spec.images);
+    std::string calib_text;
+    Tensor calib;
+    data::ImageDataset train;
+    if (src.kind == CalibKind::fashion_mnist) {
+        train = data::load_fashion_mnist(src.path);
+        const int64_t images = src.count > 0 ? src.count : kDefaultCalibImages;
+        calib = fashion_calibration_images(images, train);
+        calib_text = "fashion-mnist:train:" + std::to_string(images);
+    } else {
+        calib = external_calibration(src, o, fp32, calib_text);
+    }
     if (mixed) return run_quantize_mixed(o, budget, po, fp32, calib, calib_text, train);
     const quant::GraphPtqResult r = quant::quantize_graph_static(fp32, calib, po);
     graph::QdqFuseStats fused;
@@ -164,11 +197,10 @@ void run_quantize_graph(const QuantizeGraphOptions& o) {
         std::printf("\nadaround: %d layers, %d iterations each; summed reconstruction error %.6g (nearest) -> %.6g\n",
                     r.refined.adarounded, po.adaround_options.iterations, r.refined.rec_nearest, r.refined.rec_adaround);
     if (po.bias_correction) std::printf("\nbias correction: %d layers\n", r.refined.bias_corrected);
-    std::printf("\n%s -> %s: %d Conv/Gemm/MatMul with %s weights, %zu activation ranges (%s, %s over %lld "
-                "%s %s images); integer-only in tern: %d conv, %d gemm, %d matmul\n",
+    std::printf("\n%s -> %s: %d Conv/Gemm/MatMul with %s weights, %zu activation ranges (%s, %s over %s); "
+                "integer-only in tern: %d conv, %d gemm, %d matmul\n",
                 o.model.c_str(), o.output.c_str(), r.quantized_ops, weights.c_str(), r.activations.size(), acts.c_str(), method.c_str(),
-                static_cast<long long>(spec.images), spec.dataset.c_str(), spec.split.c_str(), fused.convs, fused.gemms,
-                fused.matmuls);
+                calib_text.c_str(), fused.convs, fused.gemms, fused.matmuls);
 }
 
 }  // namespace tern::cli

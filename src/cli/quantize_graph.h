@@ -11,7 +11,7 @@ struct QuantizeGraphOptions {
     std::string model;
     std::string output;
     std::string method;  // observer, or adaround (min-max activations); empty: minmax
-    std::string calib;   // fashion-mnist:train:N; empty: fashion-mnist:train:512
+    std::string calib;   // fashion-mnist:train:N, images:DIR[:N], npy:FILE; empty: fashion-mnist:train:512
     std::string acts;    // uint8 (default) or int8
     bool symmetric_acts = false;
     bool json = false;
@@ -25,6 +25,10 @@ struct QuantizeGraphOptions {
     std::string bit_choices;     // empty: 8,6,4,2
     std::string pareto_png;
     int64_t val_images = 0;      // 0: the default count
+    // --calib images:DIR only (vision/calibration_set.h): the pictures' CxHxW
+    // (empty: the model's input shape) and normalisation (required).
+    std::string calib_shape;
+    std::string calib_norm;
 };
 
 void run_quantize_graph(const QuantizeGraphOptions& o);

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "graph/executor.h"
+#include "graph/opset_upgrade.h"
 #include "graph/passes.h"
 
 namespace tern::quant {
@@ -207,7 +208,11 @@ int weight_qmax(int bits) {
     return (1 << (bits - 1)) - 1;
 }
 
-Graph prepare_float_graph(const Graph& fp32) { return graph::fold_batch_norm(graph::remove_identities(fp32)); }
+// Constants folded first: exporters such as Paddle's store every weight as a
+// Constant node, which only an initializer-reading quantizer would miss.
+Graph prepare_float_graph(const Graph& fp32) {
+    return graph::fold_batch_norm(graph::remove_identities(graph::fold_constants(fp32)));
+}
 
 std::vector<QuantizableLayer> quantizable_layers(const Graph& g) {
     std::vector<QuantizableLayer> layers;
@@ -239,7 +244,8 @@ GraphPtqResult quantize_graph_static(const Graph& fp32, const Tensor& calib, con
     for (const auto& [node, bits] : o.layer_weight_bits) weight_qmax(bits);
     if (o.adaround && !o.layer_weight_bits.empty())
         throw UsageError("--method", "adaround learns one weight width for the whole model, not per-layer widths");
-    Graph g = prepare_float_graph(fp32);
+    // Per-axis DequantizeLinear is opset 13: older ops are rewritten to their opset-13 forms first.
+    Graph g = graph::upgrade_opset(prepare_float_graph(fp32), std::max<int64_t>(fp32.opset, 13));
     check_calibration_shape(g, calib, o.where);
     GraphPtqResult result;
     if (o.equalize) g = equalize_cross_layer(g, &result.equalized);

@@ -74,7 +74,7 @@ struct GraphPtqResult {
 // UsageError unless bits is 8, 6, 4 or 2.
 int weight_qmax(int bits);
 
-// The graph PTQ quantizes: identities removed, BatchNormalization folded into its Conv.
+// The graph PTQ quantizes: constants folded, identities removed, BatchNormalization folded into its Conv.
 graph::Graph prepare_float_graph(const graph::Graph& fp32);
 // The layers of `g` (a prepared graph) that graph PTQ quantizes, in graph order.
 std::vector<QuantizableLayer> quantizable_layers(const graph::Graph& g);

@@ -95,7 +95,11 @@ TEST(PreparedQLinearConv, EqualsTheReferenceOpBitForBit) {
         {2, 6, 7, 7, 6, 3, 1, 1, 1, 6, DType::u8, DType::u8, true},     // depthwise
         {3, 8, 9, 9, 8, 5, 2, 2, 1, 8, DType::i8, DType::u8, false},    // depthwise, stride 2
         {2, 4, 6, 6, 4, 3, 1, 1, 2, 4, DType::u8, DType::i8, true},     // depthwise, dilation 2
+        {2, 5, 6, 21, 5, 3, 1, 1, 1, 5, DType::i8, DType::i8, true},    // depthwise rows of 8 + tail (SSE2 taps, requant)
+        {1, 4, 5, 19, 4, 5, 1, 2, 1, 4, DType::u8, DType::u8, false},   // depthwise 5x5, wide rows
         {2, 12, 5, 5, 16, 1, 1, 0, 1, 1, DType::u8, DType::u8, true},   // 1x1 expansion
+        {2, 13, 5, 7, 11, 1, 1, 0, 1, 1, DType::i8, DType::u8, true},   // 1x1: transposes with 8x8 tiles and ragged edges
+        {1, 24, 8, 8, 16, 1, 1, 0, 1, 1, DType::u8, DType::i8, false},  // 1x1: whole tiles only
     };
     for (const PreparedQlinearCase& c : cases) {
         const Graph g = qlinear_conv_graph(c, rng);
