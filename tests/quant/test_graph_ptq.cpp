@@ -53,7 +53,9 @@ TEST(GraphPtq, LeNet300RunsIntegerOnlyWithinOnePointOfFp32WithEveryObserver) {
     const double fp32 = accuracy(predictions(run_logits(f.fp32, f.eval)), f.labels);
     for (ObserverKind k : {ObserverKind::minmax, ObserverKind::movingavg, ObserverKind::percentile, ObserverKind::mse,
                            ObserverKind::kl}) {
-        const GraphPtqResult r = quantize_graph_static(f.fp32, f.calib, {.observer = k});
+        GraphPtqOptions po;
+        po.observer = k;
+        const GraphPtqResult r = quantize_graph_static(f.fp32, f.calib, po);
         EXPECT_EQ(r.quantized_ops, 3);
         graph::QdqFuseStats stats;
         const graph::Graph fused = graph::fuse_qdq(r.graph, &stats);
