@@ -1,6 +1,13 @@
 # Shared by bench/graph_vs_ort.sh and bench/graph_int8_vs_ort.sh (sourced, not run):
 # inputs for a model, tern's and ONNX Runtime's median latencies.
-# Needs ORT_RUN (tests/ref/ort_run.js), TERN, RUNS, OUT; SHAPE optional.
+# Needs TERN; sets the environment defaults both scripts take (THREADS, RUNS,
+# OUT, SHAPE) and ORT_RUN (tests/ref/ort_run.js).
+THREADS=${THREADS:-1,2}
+RUNS=${RUNS:-20}
+OUT=${OUT:-$(mktemp -d)}
+SHAPE=${SHAPE:-}
+ORT_RUN="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/ref/ort_run.js"
+mkdir -p "$OUT"
 
 # graph_feeds MODEL NAME: writes one .npy per input (the planned shape, or
 # $SHAPE, a smooth float32 wave) under $OUT and prints NAME=FILE arguments.

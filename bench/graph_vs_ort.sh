@@ -14,12 +14,6 @@ if [[ $# -lt 2 ]]; then
 fi
 TERN=$1
 shift
-THREADS=${THREADS:-1,2}
-RUNS=${RUNS:-20}
-OUT=${OUT:-$(mktemp -d)}
-SHAPE=${SHAPE:-}
-ORT_RUN="$(cd "$(dirname "$0")/.." && pwd)/tests/ref/ort_run.js"
-mkdir -p "$OUT"
 # shellcheck source=bench/graph_bench_lib.sh
 source "$(dirname "$0")/graph_bench_lib.sh"
 
